@@ -1,0 +1,30 @@
+# Set-up and everyday commands. `make demo` and `make test` work on a fresh machine
+# with Python 3.11+ and make: they create the virtual environment themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install demo test serve clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# SQLite database in instance/, demo data, web UI on http://127.0.0.1:5000
+demo: $(STAMP)
+	$(BIN)/inkl demo
+
+# The whole suite on SQLite; also on PostgreSQL when INKL_TEST_POSTGRES_URL is set (CI sets it).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+serve: $(STAMP)
+	$(BIN)/inkl serve
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

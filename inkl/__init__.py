@@ -1,0 +1,1 @@
+"""The ``inkl`` command line: the ledger core for finance officers, scripts and cron jobs."""

@@ -1,0 +1,3 @@
+from inkl.cli import main
+
+main()

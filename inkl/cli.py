@@ -1,0 +1,407 @@
+"""``inkl``: the command line over the ledger core.
+
+Every command prints German text for people, or JSON with ``--json`` for scripts;
+errors go to stderr with exit code 1. The database is ``INKL_DATABASE_URL`` (see
+``inkl.settings``).
+"""
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from ledger import db
+from ledger.agreements import add_agreement
+from ledger.errors import LedgerError
+from ledger.grants import add_grant, add_payout, get_grant
+from ledger.importer import import_file
+from ledger.money import AmountError, format_german, format_plain, parse_amount
+from ledger.posting import get_entry, reverse_entry
+from ledger.recipients import add_account, add_recipient, get_recipient, list_recipients
+from ledger.repayment import RepaymentResult, compute_all, compute_repayment, confirm_repayment, pay_repayment
+from ledger.rules import RulePackError, load_packs
+from ledger.schoolyear import SchoolYear, SchoolYearError
+from ledger.statement import build_statement
+from ledger.statement_pdf import render_statement
+from inkl.settings import database_url
+
+
+class Failure(click.ClickException):
+    """A user-facing error: printed to stderr as ``Fehler: …``, exit code 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Fehler: {self.message}", err=True)
+
+
+class Group(click.Group):
+    """Turns the core's errors into ``Failure`` so no traceback reaches the user."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (LedgerError, RulePackError, AmountError, SchoolYearError) as exc:
+            raise Failure(str(exc)) from exc
+
+
+def _school_year(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        return SchoolYear.parse(value)
+    except SchoolYearError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _amount(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        return parse_amount(value)
+    except AmountError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _user() -> str:
+    return os.environ.get("INKL_USER") or getpass.getuser()
+
+
+def _engine():
+    return db.make_engine(database_url())
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def _print_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+recipient_option = click.option("--recipient", "recipient_key", required=True, help="Schlüssel des Empfängers")
+school_year_option = click.option("--school-year", required=True, callback=_school_year, help="z. B. 2023/24")
+json_option = click.option("--json", "as_json", is_flag=True, help="Ausgabe als JSON")
+
+
+@click.group(cls=Group)
+def main() -> None:
+    """Buchführung der Inklusionspauschale (§ 2 InklFöG NRW)."""
+
+
+@main.group("db", cls=Group)
+def db_group() -> None:
+    """Datenbankschema verwalten (Alembic-Migrationen)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Schema auf den neuesten Stand bringen."""
+    db.upgrade(database_url(), revision)
+    click.echo(f"Datenbankschema aktualisiert ({revision}).", err=True)
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Schema auf REVISION zurücksetzen (``base`` entfernt alles)."""
+    db.downgrade(database_url(), revision)
+    click.echo(f"Datenbankschema zurückgesetzt ({revision}).", err=True)
+
+
+@main.group(cls=Group)
+def recipient() -> None:
+    """Empfänger der Inklusionspauschale."""
+
+
+@recipient.command("add")
+@click.argument("key")
+@click.option("--name", required=True)
+@click.option("--kind", required=True, type=click.Choice(["kreis", "stadt", "gemeinde"]))
+def recipient_add(key: str, name: str, kind: str) -> None:
+    """Empfänger KEY mit Standard-Kontenplan anlegen."""
+    with db.session_scope(_engine()) as session:
+        created = add_recipient(session, key, name, kind, now=_now())
+        click.echo(f"Empfänger {created.key} ({created.name}) mit {len(created.accounts)} Konten angelegt.")
+
+
+@recipient.command("list")
+@json_option
+def recipient_list(as_json: bool) -> None:
+    """Alle Empfänger auflisten."""
+    with db.session_scope(_engine()) as session:
+        rows = [{"key": r.key, "name": r.name, "kind": r.kind} for r in list_recipients(session)]
+    if as_json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            click.echo(f"{row['key']:<20} {row['name']} ({row['kind']})")
+
+
+@main.group(cls=Group)
+def account() -> None:
+    """Konten des Kontenplans."""
+
+
+@account.command("add")
+@recipient_option
+@click.argument("number")
+@click.argument("name")
+@click.option("--type", "type_", required=True,
+              type=click.Choice(["asset", "liability", "revenue", "expense", "equity"]))
+@click.option("--category", default=None, help="Standardkategorie für Aufwandsbuchungen")
+def account_add(recipient_key: str, number: str, name: str, type_: str, category: str | None) -> None:
+    """Konto NUMBER NAME anlegen."""
+    known = frozenset(c.id for pack in load_packs() for c in pack.categories)
+    with db.session_scope(_engine()) as session:
+        created = add_account(session, get_recipient(session, recipient_key), number, name, type_, category, known)
+        click.echo(f"Konto {created.label} angelegt.")
+
+
+@account.command("list")
+@recipient_option
+@json_option
+def account_list(recipient_key: str, as_json: bool) -> None:
+    """Kontenplan eines Empfängers."""
+    with db.session_scope(_engine()) as session:
+        rows = [{"number": a.number, "name": a.name, "type": a.type, "category": a.category, "role": a.role}
+                for a in get_recipient(session, recipient_key).accounts]
+    if as_json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            click.echo(f"{row['number']:<6} {row['type']:<9} {row['category'] or '':<26} {row['name']}")
+
+
+@main.group(cls=Group)
+def grant() -> None:
+    """Inklusionspauschale: Festsetzung und Auszahlungen."""
+
+
+@grant.command("add")
+@recipient_option
+@school_year_option
+@click.option("--amount", required=True, callback=_amount, help="festgesetzter Betrag, z. B. 750000,00")
+@click.option("--notice-date", type=click.DateTime(["%Y-%m-%d"]), help="Datum des Festsetzungsbescheids")
+@click.option("--payout-date", type=click.DateTime(["%Y-%m-%d"]), help="Auszahlung des ganzen Betrags an diesem Tag")
+@click.option("--voucher", default=None, help="Belegnummer der Auszahlung")
+def grant_add(recipient_key, school_year, amount, notice_date, payout_date, voucher) -> None:
+    """Festgesetzte Pauschale eines Schuljahres erfassen (und optional ihre Auszahlung buchen)."""
+    with db.session_scope(_engine()) as session:
+        target = get_recipient(session, recipient_key)
+        created = add_grant(session, target, school_year, amount,
+                            notice_date=notice_date.date() if notice_date else None)
+        click.echo(f"Inklusionspauschale {school_year}: {format_german(amount)} EUR festgesetzt.")
+        if payout_date:
+            payout = add_payout(session, created, payout_date.date(), amount, voucher_number=voucher,
+                                created_by=_user(), now=_now())
+            click.echo(f"Auszahlung am {payout.date:%d.%m.%Y} gebucht (Buchung {payout.entry_id}).")
+
+
+@grant.command("payout")
+@recipient_option
+@school_year_option
+@click.option("--amount", required=True, callback=_amount)
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--voucher", default=None)
+def grant_payout(recipient_key, school_year, amount, day, voucher) -> None:
+    """Eine (Teil-)Auszahlung der Pauschale buchen."""
+    with db.session_scope(_engine()) as session:
+        target = get_grant(session, get_recipient(session, recipient_key), school_year)
+        payout = add_payout(session, target, day.date(), amount, voucher_number=voucher,
+                            created_by=_user(), now=_now())
+        click.echo(f"Auszahlung {format_german(amount)} EUR am {payout.date:%d.%m.%Y} gebucht.")
+
+
+@main.group(cls=Group)
+def agreement() -> None:
+    """Vereinbarungen mit dem Land (Vergleich über Rückforderungen)."""
+
+
+@agreement.command("add")
+@recipient_option
+@school_year_option
+@click.option("--deemed-conform", callback=_amount, help="als zweckentsprechend geltender Betrag")
+@click.option("--waive", is_flag=True, help="Land verzichtet auf Rückforderung")
+@click.option("--reference", default="", help="Fundstelle, z. B. 'Vereinbarung vom …, § 1'")
+def agreement_add(recipient_key, school_year, deemed_conform, waive, reference) -> None:
+    """Vereinbarung für ein Schuljahr erfassen: --deemed-conform BETRAG oder --waive."""
+    with db.session_scope(_engine()) as session:
+        add_agreement(session, get_recipient(session, recipient_key), school_year,
+                      deemed_conform=deemed_conform, waive=waive, reference=reference,
+                      created_by=_user(), now=_now())
+    click.echo(f"Vereinbarung für {school_year} erfasst.")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@recipient_option
+@click.option("--dry-run", is_flag=True, help="nur prüfen, nichts buchen")
+@json_option
+def import_command(file: Path, recipient_key: str, dry_run: bool, as_json: bool) -> None:
+    """Monatsexport FILE (CSV mit Semikolon) einlesen: alles oder nichts."""
+    with db.session_scope(_engine()) as session:
+        summary = import_file(session, get_recipient(session, recipient_key), file,
+                              created_by=_user(), now=_now(), dry_run=dry_run)
+    if as_json:
+        _print_json(summary.as_dict())
+    if not summary.ok:
+        for issue in summary.errors:
+            click.echo(issue.render(str(file)), err=True)
+        raise Failure(f"{file}: {len(summary.errors)} Fehler, nichts gebucht")
+    if not as_json:
+        mode = "Probelauf: " if dry_run else ""
+        click.echo(f"{mode}{file.name}: {summary.rows} Zeilen, {summary.imported} neu gebucht, "
+                   f"{summary.duplicates} bereits vorhanden, {summary.payouts_recognised} als Auszahlung erkannt.")
+
+
+def _result_json(result: RepaymentResult) -> dict:
+    money = format_plain
+    agreement = result.agreement
+    return {
+        "recipient": result.recipient_key,
+        "school_year": result.school_year,
+        "rule_pack": {"id": result.rule_pack_id, "version": result.rule_pack_version},
+        "grant_assessed": None if result.grant_assessed is None else money(result.grant_assessed),
+        "grant_received": money(result.grant_received),
+        "permitted": money(result.permitted),
+        "by_category": [{"category": c.category, "status": c.status, "amount": money(c.amount)}
+                        for c in result.by_category],
+        "pool_personnel": money(result.pool_personnel),
+        "overhead_charged": money(result.overhead_charged),
+        "overhead_cap": None if result.overhead_cap is None else money(result.overhead_cap),
+        "overhead_excess": money(result.overhead_excess),
+        "excluded": money(result.excluded),
+        "unclassified": money(result.unclassified),
+        "computed_repayment_due": money(result.computed_repayment_due),
+        "repayment_due": money(result.repayment_due),
+        "confirmed_obligation": money(result.confirmed_obligation),
+        "already_repaid": money(result.already_repaid),
+        "outstanding": money(result.outstanding),
+        "nominal_due_date": result.nominal_due_date.isoformat() if result.nominal_due_date else None,
+        "due_date": result.due_date.isoformat() if result.due_date else None,
+        "agreement": None if agreement is None else {
+            "waived": agreement.waived,
+            "deemed_conform": None if agreement.deemed_conform is None else money(agreement.deemed_conform),
+            "repayment_due": money(agreement.repayment_due),
+            "reference": agreement.reference,
+        },
+    }
+
+
+@main.command("repayments")
+@recipient_option
+@click.option("--school-year", callback=_school_year, default=None)
+@json_option
+def repayments(recipient_key: str, school_year: SchoolYear | None, as_json: bool) -> None:
+    """Rückzahlungen je Schuljahr berechnen."""
+    with db.session_scope(_engine()) as session:
+        target = get_recipient(session, recipient_key)
+        results = [compute_repayment(session, target, school_year)] if school_year else compute_all(session, target)
+    if as_json:
+        _print_json([_result_json(r) for r in results])
+        return
+    for r in results:
+        due = f"{r.due_date:%d.%m.%Y}" if r.due_date else "–"
+        click.echo(f"{r.school_year}: erhalten {format_german(r.grant_received)}, zweckentsprechend "
+                   f"{format_german(r.permitted)}, Rückzahlung {format_german(r.repayment_due)}, "
+                   f"offen {format_german(r.outstanding)} EUR, fällig {due}")
+
+
+@main.group(cls=Group)
+def repayment() -> None:
+    """Rückzahlung bestätigen und Zahlung buchen."""
+
+
+@repayment.command("confirm")
+@recipient_option
+@school_year_option
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Buchungsdatum (heute)")
+def repayment_confirm(recipient_key, school_year, day) -> None:
+    """Rückzahlungsverpflichtung als Verbindlichkeit gegenüber dem Land buchen."""
+    with db.session_scope(_engine()) as session:
+        entry = confirm_repayment(session, get_recipient(session, recipient_key), school_year,
+                                  day=day.date() if day else date.today(), created_by=_user(), now=_now())
+        click.echo(f"Rückzahlungsverpflichtung gebucht (Buchung {entry.id}, Beleg {entry.voucher_number}).")
+
+
+@repayment.command("pay")
+@recipient_option
+@school_year_option
+@click.option("--amount", required=True, callback=_amount)
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]))
+def repayment_pay(recipient_key, school_year, amount, day) -> None:
+    """Zahlung an die Landeskasse buchen."""
+    with db.session_scope(_engine()) as session:
+        entry = pay_repayment(session, get_recipient(session, recipient_key), school_year, amount,
+                              day=day.date(), created_by=_user(), now=_now())
+        click.echo(f"Rückzahlung {format_german(amount)} EUR gebucht (Buchung {entry.id}).")
+
+
+@main.command("reverse")
+@click.argument("entry_id", type=int)
+@recipient_option
+@click.option("--reason", required=True, help="Begründung des Stornos")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Buchungsdatum (heute)")
+def reverse(entry_id: int, recipient_key: str, reason: str, day) -> None:
+    """Buchung ENTRY_ID stornieren (Gegenbuchung; die Buchung selbst bleibt unverändert)."""
+    with db.session_scope(_engine()) as session:
+        target = get_recipient(session, recipient_key)
+        entry = reverse_entry(session, get_entry(session, target, entry_id), day=day.date() if day else date.today(),
+                              reason=reason, created_by=_user(), now=_now())
+        click.echo(f"Buchung {entry_id} storniert durch Buchung {entry.id}.")
+
+
+@main.command("statement")
+@recipient_option
+@school_year_option
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def statement(recipient_key: str, school_year: SchoolYear, output: Path) -> None:
+    """Abrechnung (PDF) eines Schuljahres erzeugen."""
+    with db.session_scope(_engine()) as session:
+        data = build_statement(session, get_recipient(session, recipient_key), school_year, now=_now())
+    output.write_bytes(render_statement(data))
+    click.echo(f"Abrechnung {school_year} geschrieben: {output} ({len(data.vouchers)} Belegzeilen).")
+
+
+@main.command("demo")
+@click.option("--no-serve", is_flag=True, help="nur Demodaten laden, keinen Webserver starten")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def demo(no_serve: bool, host: str, port: int) -> None:
+    """Demodaten laden (Rhein-Sieg-Kreis, Kreis Musterhausen) und die Weboberfläche starten."""
+    from inkl.demo import load_demo
+
+    url = database_url()
+    db.upgrade(url)
+    with db.session_scope(db.make_engine(url)) as session:
+        for line in load_demo(session, user=_user(), now=_now()):
+            click.echo(line, err=True)
+    if not no_serve:
+        _serve(host, port, threads=4)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--threads", default=4, type=int, help="Anzahl der Worker-Threads")
+def serve(host: str, port: int, threads: int) -> None:
+    """Weboberfläche mit dem WSGI-Server waitress starten."""
+    _serve(host, port, threads)
+
+
+def _serve(host: str, port: int, threads: int) -> None:
+    import waitress
+
+    from webapp import create_app
+
+    click.echo(f"Weboberfläche: http://{host}:{port}/  (Beenden mit Strg+C)", err=True)
+    waitress.serve(create_app(), host=host, port=port, threads=threads)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Grants (Festsetzungsbescheid) and their payouts (Auszahlungen).
+
+Each payout is booked exactly once as a journal entry: debit bank, credit grant
+revenue. A bank receipt for the same payout found in a finance-system import is
+recognised as that payout (``find_payout_for_receipt``), never counted twice.
+Source: seed 002_17056edfca8550ce.txt § 1 (1) (grant fixed by Festsetzungsbescheid).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.errors import LedgerError, NotFound
+from ledger.models import Grant, ImportedRow, JournalEntry, Payout, Posting, Recipient
+from ledger.money import format_german, from_cents, to_cents
+from ledger.posting import PostingLine, post_entry
+from ledger.recipients import role_account
+from ledger.schoolyear import SchoolYear
+
+#: An imported bank receipt is recognised as a payout of the same amount booked within this many days.
+PAYOUT_MATCH_DAYS = 14
+
+
+def add_grant(
+    session: Session, recipient: Recipient, school_year: SchoolYear, assessed: Decimal,
+    *, notice_date: date | None = None,
+) -> Grant:
+    """Record the assessed grant (EUR) of ``recipient`` for ``school_year``.
+
+    Raises LedgerError if the amount is not positive or a grant for that year exists.
+    """
+    if assessed <= 0:
+        raise LedgerError("der festgesetzte Betrag muss positiv sein")
+    if find_grant(session, recipient, school_year) is not None:
+        raise LedgerError(f"für {recipient.key} ist für {school_year} bereits eine Pauschale erfasst")
+    grant = Grant(recipient_id=recipient.id, school_year=str(school_year),
+                  assessed_cents=to_cents(assessed), notice_date=notice_date)
+    session.add(grant)
+    session.flush()
+    return grant
+
+
+def find_grant(session: Session, recipient: Recipient, school_year: SchoolYear) -> Grant | None:
+    """The grant of ``recipient`` for ``school_year``, or None."""
+    return session.scalar(select(Grant).where(
+        Grant.recipient_id == recipient.id, Grant.school_year == str(school_year)))
+
+
+def get_grant(session: Session, recipient: Recipient, school_year: SchoolYear) -> Grant:
+    """The grant of ``recipient`` for ``school_year``. Raises NotFound."""
+    grant = find_grant(session, recipient, school_year)
+    if grant is None:
+        raise NotFound(f"keine Inklusionspauschale für {recipient.key} im Schuljahr {school_year}")
+    return grant
+
+
+def add_payout(
+    session: Session, grant: Grant, day: date, amount: Decimal, *,
+    voucher_number: str | None = None, created_by: str, now: datetime,
+) -> Payout:
+    """Record a payout of ``amount`` EUR on ``day`` and book it once.
+
+    If the journal already holds an imported receipt of the same amount on the grant
+    revenue account within ``PAYOUT_MATCH_DAYS`` that is no payout yet, the payout is
+    linked to it instead of being booked again. Raises LedgerError if the payouts
+    would exceed the assessed amount.
+    """
+    if amount <= 0:
+        raise LedgerError("der Auszahlungsbetrag muss positiv sein")
+    paid = sum(p.amount_cents for p in grant.payouts)
+    if paid + to_cents(amount) > grant.assessed_cents:
+        raise LedgerError(
+            f"Auszahlungen ({format_german(from_cents(paid) + amount)} EUR) übersteigen den "
+            f"festgesetzten Betrag ({format_german(from_cents(grant.assessed_cents))} EUR)")
+    recipient = grant.recipient
+    entry = _unlinked_receipt(session, recipient, day, to_cents(amount))
+    if entry is None:
+        year = SchoolYear.parse(grant.school_year)
+        entry = post_entry(
+            session, recipient, day=day,
+            voucher_number=voucher_number or f"AUSZ-{grant.school_year}-{len(grant.payouts) + 1}",
+            text=f"Auszahlung Inklusionspauschale {grant.school_year}",
+            lines=[PostingLine(role_account(session, recipient, "bank"), amount, year),
+                   PostingLine(role_account(session, recipient, "grant_revenue"), -amount, year)],
+            kind="payout", created_by=created_by, now=now,
+        )
+    payout = Payout(grant=grant, date=day, amount_cents=to_cents(amount), entry_id=entry.id)
+    session.add(payout)
+    session.flush()
+    return payout
+
+
+def find_payout_for_receipt(
+    session: Session, recipient: Recipient, day: date, amount_cents: int, taken: set[int] = frozenset(),
+) -> Payout | None:
+    """The payout an imported grant receipt of ``amount_cents`` on ``day`` stands for, or None.
+
+    A payout matches when the amount is equal, the dates are at most ``PAYOUT_MATCH_DAYS``
+    apart and no imported row was recognised as it yet; ``taken`` holds payout ids
+    already matched in the same import.
+    """
+    candidates = session.scalars(
+        select(Payout).join(Grant).where(
+            Grant.recipient_id == recipient.id,
+            Payout.amount_cents == amount_cents,
+            Payout.date.between(day - timedelta(days=PAYOUT_MATCH_DAYS), day + timedelta(days=PAYOUT_MATCH_DAYS)),
+            ~Payout.entry_id.in_(select(ImportedRow.entry_id)),
+        ).order_by(Payout.date)
+    )
+    for payout in candidates:
+        if payout.id not in taken:
+            return payout
+    return None
+
+
+def _unlinked_receipt(session: Session, recipient: Recipient, day: date, amount_cents: int) -> JournalEntry | None:
+    revenue = role_account(session, recipient, "grant_revenue")
+    return session.scalar(
+        select(JournalEntry).join(Posting).where(
+            JournalEntry.recipient_id == recipient.id,
+            JournalEntry.kind == "import",
+            Posting.account_id == revenue.id,
+            Posting.amount_cents == -amount_cents,
+            JournalEntry.date.between(day - timedelta(days=PAYOUT_MATCH_DAYS), day + timedelta(days=PAYOUT_MATCH_DAYS)),
+            ~JournalEntry.id.in_(select(Payout.entry_id)),
+        ).order_by(JournalEntry.date).limit(1)
+    )

@@ -1,0 +1,267 @@
+"""The ledger's tables as SQLAlchemy 2.x declarative models.
+
+Money is stored as signed integer cents (``BigInteger``): a posting's amount is
+positive for a debit (Soll) and negative for a credit (Haben), never zero. A journal
+entry balances when its postings sum to zero. Posted entries and their postings are
+never updated or deleted (see ``ledger.posting``); corrections are reversal entries.
+
+The schema itself comes from the Alembic migrations in ``migrations/``; these models
+must match them (``tests/test_migrations.py`` checks it).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+RECIPIENT_KINDS = {
+    "kreis": "Kreis",
+    "stadt": "kreisfreie Stadt",
+    "gemeinde": "Gemeinde mit eigenem Jugendamt",
+}
+ACCOUNT_TYPES = ("asset", "liability", "revenue", "expense", "equity")
+ACCOUNT_ROLES = ("bank", "grant_revenue", "repayment_charge", "repayment_liability")
+ENTRY_KINDS = ("import", "manual", "payout", "repayment_obligation", "repayment_payment", "reversal")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all ledger tables."""
+
+
+class Recipient(Base):
+    """A recipient of the grant: Kreis, kreisfreie Stadt or Gemeinde mit eigenem Jugendamt.
+
+    ``key`` is a short, stable identifier used on the command line (``rhein-sieg``).
+    """
+
+    __tablename__ = "recipients"
+    __table_args__ = (CheckConstraint("kind IN ('kreis', 'stadt', 'gemeinde')", name="ck_recipient_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    accounts: Mapped[list["Account"]] = relationship(back_populates="recipient", order_by="Account.number")
+
+    @property
+    def kind_label(self) -> str:
+        """German label of the kind ("Kreis", "kreisfreie Stadt", …)."""
+        return RECIPIENT_KINDS[self.kind]
+
+
+class Account(Base):
+    """An account of one recipient's chart (NKF account classes 1–5).
+
+    ``category`` is the default rule-pack category for expense postings on it;
+    ``role`` marks the accounts the ledger books itself (bank, grant revenue,
+    repayment charge and liability), at most one per role and recipient.
+    """
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "number", name="uq_account_number"),
+        UniqueConstraint("recipient_id", "role", name="uq_account_role"),
+        CheckConstraint(
+            "type IN ('asset', 'liability', 'revenue', 'expense', 'equity')", name="ck_account_type"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    number: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(10))
+    category: Mapped[str | None] = mapped_column(String(40))
+    role: Mapped[str | None] = mapped_column(String(30))
+
+    recipient: Mapped[Recipient] = relationship(back_populates="accounts")
+
+    @property
+    def label(self) -> str:
+        """``"5291 Schulassistenz Pool"``: number and name."""
+        return f"{self.number} {self.name}"
+
+
+class JournalEntry(Base):
+    """A journal entry (Buchung): date, voucher number, text, two or more postings.
+
+    ``kind`` tells where it came from (import, manual, payout, repayment obligation or
+    payment, reversal). ``reverses_id`` points to the entry a reversal cancels; an entry
+    can be reversed once.
+    """
+
+    __tablename__ = "journal_entries"
+    __table_args__ = (
+        Index("ix_journal_entries_recipient_date", "recipient_id", "date"),
+        CheckConstraint(
+            "kind IN ('import', 'manual', 'payout', 'repayment_obligation', 'repayment_payment', 'reversal')",
+            name="ck_entry_kind",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    date: Mapped[date] = mapped_column(Date)
+    voucher_number: Mapped[str] = mapped_column(String(60))
+    text: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(30))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+
+    recipient: Mapped[Recipient] = relationship()
+    postings: Mapped[list["Posting"]] = relationship(back_populates="entry", order_by="Posting.id")
+    reverses: Mapped["JournalEntry | None"] = relationship(remote_side=[id], foreign_keys=[reverses_id])
+
+
+class Posting(Base):
+    """A posting (Buchungszeile): signed cents on one account; debit > 0, credit < 0.
+
+    ``school_year`` is "2023/24" (by booking date unless the source names one);
+    ``category`` the rule-pack category of an expense posting (None: unclassified);
+    ``cost_centre`` the Kostenstelle, optional.
+    """
+
+    __tablename__ = "postings"
+    __table_args__ = (
+        CheckConstraint("amount_cents <> 0", name="ck_posting_nonzero"),
+        Index("ix_postings_account_year", "account_id", "school_year"),
+        Index("ix_postings_entry", "entry_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    school_year: Mapped[str] = mapped_column(String(7))
+    category: Mapped[str | None] = mapped_column(String(40))
+    cost_centre: Mapped[str | None] = mapped_column(String(40))
+
+    entry: Mapped[JournalEntry] = relationship(back_populates="postings")
+    account: Mapped[Account] = relationship()
+
+
+class Grant(Base):
+    """The grant of one recipient and school year as assessed (Festsetzungsbescheid), in cents."""
+
+    __tablename__ = "grants"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "school_year", name="uq_grant_year"),
+        CheckConstraint("assessed_cents > 0", name="ck_grant_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    school_year: Mapped[str] = mapped_column(String(7))
+    assessed_cents: Mapped[int] = mapped_column(BigInteger)
+    notice_date: Mapped[date | None] = mapped_column(Date)
+
+    recipient: Mapped[Recipient] = relationship()
+    payouts: Mapped[list["Payout"]] = relationship(back_populates="grant", order_by="Payout.date")
+
+
+class Payout(Base):
+    """A payout (Auszahlung) of a grant, booked once as the journal entry ``entry_id``."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="ck_payout_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"))
+    date: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+
+    grant: Mapped[Grant] = relationship(back_populates="payouts")
+    entry: Mapped[JournalEntry] = relationship()
+
+
+class Agreement(Base):
+    """A settlement agreement (Vereinbarung) for one school year: deemed-conform amount or waiver.
+
+    Source: seed 002_17056edfca8550ce.txt § 1 (deemed conform) and § 2 (waiver).
+    """
+
+    __tablename__ = "agreements"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "school_year", name="uq_agreement_year"),
+        CheckConstraint(
+            "(waived AND deemed_conform_cents IS NULL) OR "
+            "(NOT waived AND deemed_conform_cents IS NOT NULL AND deemed_conform_cents >= 0)",
+            name="ck_agreement_kind",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    school_year: Mapped[str] = mapped_column(String(7))
+    deemed_conform_cents: Mapped[int | None] = mapped_column(BigInteger)
+    waived: Mapped[bool] = mapped_column(Boolean)
+    reference: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ImportBatch(Base):
+    """One applied import of a finance-system export: file name, SHA-256, counts, who and when."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    filename: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    imported: Mapped[int] = mapped_column(Integer)
+    duplicates: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ImportedRow(Base):
+    """The identity of an imported row, so a re-import recognises it.
+
+    ``row_key`` (SHA-256 of date, voucher, accounts, amount and occurrence) is unique per
+    recipient; ``content_hash`` covers every column, so the same row with changed
+    content is reported, not silently skipped. ``entry_id`` is the journal entry the row
+    became, or the payout entry it was recognised as.
+    """
+
+    __tablename__ = "imported_rows"
+    __table_args__ = (UniqueConstraint("recipient_id", "row_key", name="uq_imported_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    row_key: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"))
+    line: Mapped[int] = mapped_column(Integer)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_to_posted_entries(session: Session, _context, _instances) -> None:
+    """Posted journal entries and postings are never updated or deleted: corrections are reversals."""
+    from ledger.errors import ImmutableEntry
+
+    for obj in session.deleted:
+        if isinstance(obj, (JournalEntry, Posting)):
+            raise ImmutableEntry("gebuchte Buchungen dürfen nicht gelöscht werden; bitte stornieren")
+    for obj in session.dirty:
+        if isinstance(obj, (JournalEntry, Posting)) and session.is_modified(obj, include_collections=False):
+            raise ImmutableEntry("gebuchte Buchungen dürfen nicht geändert werden; bitte stornieren")

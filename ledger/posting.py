@@ -1,0 +1,123 @@
+"""Posting journal entries: balanced, exact, never edited; corrections are reversals."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger.errors import LedgerError, NotFound, UnbalancedEntry
+from ledger.models import Account, JournalEntry, Posting, Recipient
+from ledger.money import from_cents, to_cents
+from ledger.schoolyear import SchoolYear
+
+
+@dataclass(frozen=True)
+class PostingLine:
+    """One line of an entry to be posted.
+
+    ``amount`` is EUR, positive for a debit (Soll), negative for a credit (Haben).
+    ``category`` only on expense accounts; ``school_year`` the year the amount belongs to.
+    """
+
+    account: Account
+    amount: Decimal
+    school_year: SchoolYear
+    category: str | None = None
+    cost_centre: str | None = None
+
+
+def post_entry(
+    session: Session,
+    recipient: Recipient,
+    *,
+    day: date,
+    voucher_number: str,
+    text: str,
+    lines: list[PostingLine],
+    kind: str,
+    created_by: str,
+    now: datetime,
+    reverses: JournalEntry | None = None,
+) -> JournalEntry:
+    """Post a journal entry for ``recipient`` and return it (flushed, not committed).
+
+    Raises:
+        UnbalancedEntry: fewer than two lines, a zero line, or lines not summing to 0,00 EUR.
+        LedgerError: an account of another recipient, a category on a non-expense
+            account, or an empty voucher number or text.
+    """
+    if len(lines) < 2:
+        raise UnbalancedEntry("eine Buchung braucht mindestens zwei Buchungszeilen")
+    cents = [to_cents(line.amount) for line in lines]
+    if any(c == 0 for c in cents):
+        raise UnbalancedEntry("Buchungszeilen mit 0,00 EUR sind nicht zulässig")
+    if sum(cents) != 0:
+        raise UnbalancedEntry(f"Soll und Haben weichen um {from_cents(sum(cents))} EUR voneinander ab")
+    if not voucher_number.strip() or not text.strip():
+        raise LedgerError("Belegnummer und Buchungstext sind Pflichtangaben")
+    for line in lines:
+        if line.account.recipient_id != recipient.id:
+            raise LedgerError(f"Konto {line.account.number} gehört nicht zu {recipient.key}")
+        if line.category is not None and line.account.type != "expense":
+            raise LedgerError(f"Kategorie nur auf Aufwandskonten zulässig (Konto {line.account.number})")
+    entry = JournalEntry(
+        recipient_id=recipient.id, date=day, voucher_number=voucher_number.strip(), text=text.strip(),
+        kind=kind, created_by=created_by, created_at=now, reverses=reverses,
+    )
+    session.add(entry)
+    for line, amount_cents in zip(lines, cents):
+        session.add(Posting(
+            entry=entry, account_id=line.account.id, amount_cents=amount_cents,
+            school_year=str(line.school_year), category=line.category, cost_centre=line.cost_centre,
+        ))
+    session.flush()
+    return entry
+
+
+def reverse_entry(
+    session: Session, entry: JournalEntry, *, day: date, reason: str, created_by: str, now: datetime
+) -> JournalEntry:
+    """Post the reversal (Storno) of ``entry``: the same postings with opposite signs.
+
+    Category, school year and cost centre are kept, so the reversal cancels the entry
+    in every report. Raises LedgerError if ``entry`` is itself a reversal or was
+    reversed already, or if ``reason`` is empty.
+    """
+    if not reason.strip():
+        raise LedgerError("ein Storno braucht eine Begründung")
+    if entry.reverses_id is not None:
+        raise LedgerError(f"Buchung {entry.id} ist selbst ein Storno")
+    if session.scalar(select(JournalEntry.id).where(JournalEntry.reverses_id == entry.id)):
+        raise LedgerError(f"Buchung {entry.id} wurde bereits storniert")
+    lines = [
+        PostingLine(p.account, -from_cents(p.amount_cents), SchoolYear.parse(p.school_year),
+                    p.category, p.cost_centre)
+        for p in entry.postings
+    ]
+    return post_entry(
+        session, entry.recipient, day=day, voucher_number=f"ST-{entry.voucher_number}"[:60],
+        text=f"Storno: {entry.text} ({reason.strip()})"[:500], lines=lines, kind="reversal",
+        created_by=created_by, now=now, reverses=entry,
+    )
+
+
+def get_entry(session: Session, recipient: Recipient, entry_id: int) -> JournalEntry:
+    """The recipient's journal entry ``entry_id``. Raises NotFound (also for another recipient's entry)."""
+    entry = session.get(JournalEntry, entry_id)
+    if entry is None or entry.recipient_id != recipient.id:
+        raise NotFound(f"Buchung {entry_id} nicht gefunden")
+    return entry
+
+
+def account_balance(session: Session, account: Account, school_year: SchoolYear | None = None) -> Decimal:
+    """Balance of ``account`` in EUR (debits minus credits), optionally for one school year.
+
+    Summed in SQL over integer cents, so exact on every database.
+    """
+    query = select(func.coalesce(func.sum(Posting.amount_cents), 0)).where(Posting.account_id == account.id)
+    if school_year is not None:
+        query = query.where(Posting.school_year == str(school_year))
+    return from_cents(session.scalar(query))

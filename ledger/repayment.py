@@ -1,0 +1,260 @@
+"""Repayment per recipient and school year: what the grant may keep and what goes back.
+
+Source: seed 002_17056edfca8550ce.txt § 4 (2) and Hinweise part II (repay by 1 April of
+the budget year after the payout), Hinweise part IV (overhead capped at 15 % of pool
+personnel costs), § 1 and § 2 of the Vereinbarung (agreed figures override the result).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger.agreements import find_agreement
+from ledger.deadline import repayment_due_date
+from ledger.errors import LedgerError
+from ledger.grants import find_grant
+from ledger.models import Account, Agreement, Grant, JournalEntry, Posting, Recipient
+from ledger.money import ZERO, format_german, from_cents
+from ledger.posting import PostingLine, post_entry
+from ledger.recipients import role_account
+from ledger.rules import RulePack, load_packs, pack_for
+from ledger.schoolyear import SchoolYear
+
+
+@dataclass(frozen=True)
+class CategoryAmount:
+    """Net expense of one category in a school year (EUR).
+
+    ``status`` is the rule pack's status: ``permitted``, ``capped`` or ``excluded``.
+    """
+
+    category: str
+    label: str
+    status: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class AgreementFigures:
+    """A settlement agreement's figures for one school year (EUR).
+
+    Either ``waived`` (the Land waives its claim: nothing to repay) or
+    ``deemed_conform`` (the amount agreed as purpose-conform), never both.
+    ``repayment_due`` is what the agreement leaves to repay.
+    """
+
+    deemed_conform: Decimal | None
+    waived: bool
+    reference: str
+    repayment_due: Decimal
+
+
+@dataclass(frozen=True)
+class RepaymentResult:
+    """The outcome of one recipient's school year. All amounts EUR, ``Decimal`` with two places.
+
+    - ``grant_received``: sum of payouts booked for the school year.
+    - ``by_category``: net expense per category (all statuses), in rule-pack order.
+    - ``permitted``: purpose-conform spending = permitted categories + overhead up to the cap.
+    - ``overhead_charged``, ``overhead_cap`` (None where the pack has no overhead rule),
+      ``overhead_rate`` (the pack's rate, e.g. ``Decimal("0.15")``, or None),
+      ``overhead_excess`` = max(overhead charged − cap, 0).
+    - ``excluded``: spending on excluded categories.
+    - ``unclassified``: expense without a category; not conform until classified.
+    - ``computed_repayment_due`` = max(grant received − permitted, 0).
+    - ``repayment_due``: the computed figure, or the agreement's where one covers the year.
+    - ``already_repaid``: repayments paid to the Landeskasse; ``outstanding`` =
+      repayment due − already repaid (negative means overpaid).
+    - ``confirmed_obligation``: repayment obligation booked as a liability (``inkl repayment
+      confirm``), zero if not yet confirmed.
+    - ``nominal_due_date``: 1 April of the budget year after the (first) payout;
+      ``due_date``: moved to the next working day under § 193 BGB. None without payout.
+    """
+
+    recipient_key: str
+    school_year: str
+    rule_pack_id: str
+    rule_pack_version: str
+    grant_assessed: Decimal | None
+    grant_received: Decimal
+    by_category: tuple[CategoryAmount, ...]
+    permitted: Decimal
+    pool_personnel: Decimal
+    overhead_charged: Decimal
+    overhead_cap: Decimal | None
+    overhead_rate: Decimal | None
+    overhead_excess: Decimal
+    excluded: Decimal
+    unclassified: Decimal
+    computed_repayment_due: Decimal
+    agreement: AgreementFigures | None
+    repayment_due: Decimal
+    confirmed_obligation: Decimal
+    already_repaid: Decimal
+    outstanding: Decimal
+    nominal_due_date: date | None
+    due_date: date | None
+
+
+def compute_repayment(
+    session: Session, recipient: Recipient, school_year: SchoolYear,
+    packs: tuple[RulePack, ...] | None = None,
+) -> RepaymentResult:
+    """Compute the repayment of ``recipient`` for ``school_year`` from the journal.
+
+    Every sum is an SQL aggregate over integer cents. The school year is judged by the
+    rule pack in force for it (``ledger.rules.pack_for``). Raises RulePackError if no
+    pack covers the year, LedgerError if the journal holds a category the pack lacks.
+    """
+    agreement = find_agreement(session, recipient, school_year)
+    pack = pack_for(school_year, packs or load_packs())
+    grant = find_grant(session, recipient, school_year)
+    expense = _expense_by_category(session, recipient, school_year)
+    roles = _role_sums(session, recipient, school_year)
+
+    by_category = tuple(
+        CategoryAmount(c.id, c.label, c.status, from_cents(expense.get(c.id, 0)))
+        for c in pack.categories if c.id in expense
+    )
+    unknown = set(expense) - {c.id for c in pack.categories} - {None}
+    if unknown:
+        raise LedgerError(f"Kategorien ohne Regel im Regelwerk {pack.id}: {', '.join(sorted(unknown))}")
+    permitted = sum((c.amount for c in by_category if c.status == "permitted"), ZERO)
+    excluded = sum((c.amount for c in by_category if c.status == "excluded"), ZERO)
+    capped = sum((c.amount for c in by_category if c.status == "capped"), ZERO)
+    pool = ZERO
+    cap = None
+    excess = ZERO
+    if pack.overhead is not None:
+        pool = sum((c.amount for c in by_category if c.category in pack.overhead.base_categories), ZERO)
+        cap = pack.overhead.cap(pool)
+        excess = max(capped - cap, ZERO)
+        permitted += min(capped, cap)
+    elif capped:
+        raise LedgerError(f"Regelwerk {pack.id} hat gedeckelte Kategorien, aber keine Obergrenze")
+
+    received = -from_cents(roles.get("grant_revenue", 0))
+    computed_due = max(received - permitted, ZERO)
+    figures = _agreement_figures(agreement, received)
+    due = computed_due if figures is None else figures.repayment_due
+    confirmed = from_cents(roles.get("repayment_charge", 0))
+    repaid = confirmed + from_cents(roles.get("repayment_liability", 0))
+    nominal = effective = None
+    first_payout = grant.payouts[0].date if grant is not None and grant.payouts else None
+    if first_payout is not None:
+        nominal, effective = repayment_due_date(first_payout, pack.deadline)
+    return RepaymentResult(
+        recipient_key=recipient.key, school_year=str(school_year),
+        rule_pack_id=pack.id, rule_pack_version=pack.version,
+        grant_assessed=None if grant is None else from_cents(grant.assessed_cents),
+        grant_received=received, by_category=by_category, permitted=permitted, pool_personnel=pool,
+        overhead_charged=capped, overhead_cap=cap,
+        overhead_rate=None if pack.overhead is None else pack.overhead.rate, overhead_excess=excess, excluded=excluded,
+        unclassified=from_cents(expense.get(None, 0)), computed_repayment_due=computed_due,
+        agreement=figures, repayment_due=due, confirmed_obligation=confirmed,
+        already_repaid=repaid, outstanding=due - repaid, nominal_due_date=nominal, due_date=effective,
+    )
+
+
+def school_years(session: Session, recipient: Recipient) -> list[SchoolYear]:
+    """The school years with a grant, an agreement or postings for ``recipient``, oldest first."""
+    years = set(session.scalars(select(Grant.school_year).where(Grant.recipient_id == recipient.id)))
+    years |= set(session.scalars(select(Agreement.school_year).where(Agreement.recipient_id == recipient.id)))
+    years |= set(session.scalars(
+        select(Posting.school_year).join(JournalEntry).where(JournalEntry.recipient_id == recipient.id).distinct()))
+    return sorted(SchoolYear.parse(y) for y in years)
+
+
+def compute_all(session: Session, recipient: Recipient,
+                packs: tuple[RulePack, ...] | None = None) -> list[RepaymentResult]:
+    """``compute_repayment`` for every school year of ``recipient`` (``school_years``)."""
+    packs = packs or load_packs()
+    return [compute_repayment(session, recipient, year, packs) for year in school_years(session, recipient)]
+
+
+def confirm_repayment(
+    session: Session, recipient: Recipient, school_year: SchoolYear, *, day: date, created_by: str,
+    now: datetime, packs: tuple[RulePack, ...] | None = None,
+) -> JournalEntry:
+    """Book the repayment obligation to the Land as a liability (debit 4149, credit 3790).
+
+    Books the difference between the repayment due now and what was confirmed before,
+    so re-confirming after a reclassification adjusts the liability. Raises LedgerError
+    when nothing changed (already confirmed, or nothing due).
+    """
+    result = compute_repayment(session, recipient, school_year, packs)
+    delta = result.repayment_due - result.confirmed_obligation
+    if delta == 0:
+        raise LedgerError(
+            f"Rückzahlung {school_year} ist bereits mit {format_german(result.confirmed_obligation)} EUR bestätigt"
+            if result.confirmed_obligation else f"für {school_year} ist keine Rückzahlung fällig")
+    return post_entry(
+        session, recipient, day=day, voucher_number=f"RZV-{school_year}-{day:%Y%m%d}",
+        text=f"Rückzahlungsverpflichtung Inklusionspauschale {school_year} gegenüber dem Land NRW",
+        lines=[PostingLine(role_account(session, recipient, "repayment_charge"), delta, school_year),
+               PostingLine(role_account(session, recipient, "repayment_liability"), -delta, school_year)],
+        kind="repayment_obligation", created_by=created_by, now=now,
+    )
+
+
+def pay_repayment(
+    session: Session, recipient: Recipient, school_year: SchoolYear, amount: Decimal, *, day: date,
+    created_by: str, now: datetime, packs: tuple[RulePack, ...] | None = None,
+) -> JournalEntry:
+    """Record a repayment of ``amount`` EUR to the Landeskasse (debit 3790, credit bank).
+
+    Raises LedgerError if the amount is not positive, nothing was confirmed, or the
+    amount exceeds the confirmed obligation not yet paid.
+    """
+    if amount <= 0:
+        raise LedgerError("der Zahlbetrag muss positiv sein")
+    result = compute_repayment(session, recipient, school_year, packs)
+    open_liability = result.confirmed_obligation - result.already_repaid
+    if result.confirmed_obligation <= 0:
+        raise LedgerError(f"für {school_year} ist keine Rückzahlung bestätigt (zuerst 'inkl repayment confirm')")
+    if amount > open_liability:
+        raise LedgerError(f"Zahlung {format_german(amount)} EUR übersteigt die offene Verbindlichkeit "
+                          f"von {format_german(open_liability)} EUR")
+    return post_entry(
+        session, recipient, day=day, voucher_number=f"RZ-{school_year}-{day:%Y%m%d}",
+        text=f"Rückzahlung Inklusionspauschale {school_year} an die Landeskasse",
+        lines=[PostingLine(role_account(session, recipient, "repayment_liability"), amount, school_year),
+               PostingLine(role_account(session, recipient, "bank"), -amount, school_year)],
+        kind="repayment_payment", created_by=created_by, now=now,
+    )
+
+
+def _agreement_figures(agreement: Agreement | None, received: Decimal) -> AgreementFigures | None:
+    if agreement is None:
+        return None
+    if agreement.waived:
+        return AgreementFigures(None, True, agreement.reference, ZERO)
+    deemed = from_cents(agreement.deemed_conform_cents)
+    return AgreementFigures(deemed, False, agreement.reference, max(received - deemed, ZERO))
+
+
+def _expense_by_category(session: Session, recipient: Recipient, school_year: SchoolYear) -> dict[str | None, int]:
+    query = (
+        select(Posting.category, func.sum(Posting.amount_cents))
+        .join(JournalEntry, Posting.entry_id == JournalEntry.id)
+        .join(Account, Posting.account_id == Account.id)
+        .where(JournalEntry.recipient_id == recipient.id, Posting.school_year == str(school_year),
+               Account.type == "expense")
+        .group_by(Posting.category)
+    )
+    return {category: int(cents) for category, cents in session.execute(query) if cents}
+
+
+def _role_sums(session: Session, recipient: Recipient, school_year: SchoolYear) -> dict[str, int]:
+    query = (
+        select(Account.role, func.sum(Posting.amount_cents))
+        .join(Account, Posting.account_id == Account.id)
+        .where(Account.recipient_id == recipient.id, Account.role.is_not(None),
+               Posting.school_year == str(school_year))
+        .group_by(Account.role)
+    )
+    return {role: int(cents) for role, cents in session.execute(query)}

@@ -1,0 +1,243 @@
+"""Rule packs: the shipped packs (seed 002_17056edfca8550ce.txt) and validation of broken ones."""
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from ledger.rules import (
+    CATEGORY_STATUSES,
+    RULES_DIR,
+    RulePackError,
+    load_pack,
+    load_packs,
+    pack_for,
+)
+from ledger.schoolyear import SchoolYear
+
+HINWEISE = RULES_DIR / "inklfoeg-nrw-hinweise.toml"
+GESETZ = RULES_DIR / "inklfoeg-nrw-gesetz.toml"
+
+CATEGORY_IDS = (
+    "pool_personnel",
+    "training",
+    "case_consultation",
+    "coordination_formats",
+    "collegial_consultation",
+    "networking",
+    "overhead",
+    "brochures",
+    "external_experts",
+    "supervision",
+    "pass_through",
+    "individual_claim_sgb_viii",
+    "individual_claim_sgb_ix",
+    "teaching_staff",
+    "general_budget",
+)
+EXCLUDED = {"individual_claim_sgb_viii", "individual_claim_sgb_ix", "teaching_staff", "general_budget"}
+
+
+@pytest.fixture(scope="module")
+def packs():
+    return load_packs()
+
+
+@pytest.fixture(scope="module")
+def hinweise():
+    return load_pack(HINWEISE)
+
+
+@pytest.fixture(scope="module")
+def gesetz():
+    return load_pack(GESETZ)
+
+
+def test_shipped_packs_load_sorted_by_validity(packs):
+    assert [p.id for p in packs] == ["inklfoeg-nrw-gesetz", "inklfoeg-nrw-hinweise"]
+    assert packs[0].valid_from == SchoolYear(2014) and packs[0].valid_until == SchoolYear(2020)
+    assert packs[1].valid_from == SchoolYear(2021) and packs[1].valid_until is None
+
+
+@pytest.mark.parametrize("path", [HINWEISE, GESETZ])
+def test_categories_ids_order_and_sources(path):
+    pack = load_pack(path)
+    assert tuple(c.id for c in pack.categories) == CATEGORY_IDS
+    for category in pack.categories:
+        assert category.status in CATEGORY_STATUSES
+        assert category.label and "002_17056edfca8550ce.txt" in category.source
+        expected = "excluded" if category.id in EXCLUDED else "permitted"
+        if category.id != "overhead":
+            assert category.status == expected, category.id
+    assert pack.programme == "Inklusionspauschale"
+
+
+def test_overhead_status_differs_between_packs(hinweise, gesetz):
+    assert hinweise.category("overhead").status == "capped"
+    assert gesetz.category("overhead").status == "permitted"
+    assert gesetz.overhead is None
+    assert hinweise.overhead.category == "overhead"
+    assert hinweise.overhead.base_categories == ("pool_personnel",)
+    assert hinweise.overhead.rate == Decimal("0.15")
+    assert "Teil IV" in hinweise.overhead.source
+
+
+@pytest.mark.parametrize(
+    ("base", "cap"),
+    [
+        ("100000.00", "15000.00"),
+        ("10000.03", "1500.00"),  # 1500.0045 → 1500.00
+        ("10000.10", "1500.02"),  # 1500.015 → 1500.02 (half up, not half even)
+        ("0.00", "0.00"),
+    ],
+)
+def test_overhead_cap_rounds_half_up(hinweise, base, cap):
+    result = hinweise.overhead.cap(Decimal(base))
+    assert result == Decimal(cap)
+    assert str(result) == cap
+
+
+def test_deadline_and_landeskasse(hinweise, gesetz):
+    for pack in (hinweise, gesetz):
+        d = pack.deadline
+        assert (d.month, d.day, d.years_after_payout) == (4, 1, 1)
+        assert (d.holiday_country, d.holiday_subdivision, d.shift) == ("DE", "NW", "next_working_day")
+        kasse = pack.landeskasse
+        assert kasse.payee == "Landeskasse Düsseldorf"
+        assert kasse.iban == "DE59 3005 0000 0001 6835 15"
+        assert kasse.bic == "WELADEDD"
+    reference = hinweise.landeskasse.reference_for(SchoolYear(2020), "Rhein-Sieg-Kreis", "rsk")
+    assert reference == "Rückzahlung Inklusionspauschale 2020/21 Rhein-Sieg-Kreis"
+
+
+def test_category_lookup(hinweise):
+    assert hinweise.has_category("pass_through")
+    assert not hinweise.has_category("nope")
+    assert hinweise.category("teaching_staff").status == "excluded"
+    with pytest.raises(KeyError, match="nope"):
+        hinweise.category("nope")
+
+
+@pytest.mark.parametrize(
+    ("year", "pack_id"),
+    [
+        (SchoolYear(2021), "inklfoeg-nrw-hinweise"),
+        (SchoolYear(2030), "inklfoeg-nrw-hinweise"),
+        (SchoolYear(2020), "inklfoeg-nrw-gesetz"),
+        (SchoolYear(2014), "inklfoeg-nrw-gesetz"),
+    ],
+)
+def test_pack_for(packs, year, pack_id):
+    assert pack_for(year, packs).id == pack_id
+    assert pack_for(year).id == pack_id
+
+
+def test_pack_for_before_the_law_raises(packs):
+    with pytest.raises(RulePackError, match="2013/14"):
+        pack_for(SchoolYear(2013), packs)
+
+
+# --- broken packs ----------------------------------------------------------------------
+
+
+def write_variant(tmp_path: Path, old: str, new: str, name: str = "broken.toml") -> Path:
+    """The Hinweise pack with the first ``old`` replaced by ``new``, written to tmp_path."""
+    text = HINWEISE.read_text(encoding="utf-8")
+    assert old in text, old
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('programme = "Inklusionspauschale"\n', "", "pack.programme"),  # missing key
+        ("shift = ", "extra = 1\nshift = ", "deadline.extra"),  # unknown key
+        ('status = "permitted"', 'status = "allowed"', "categories[0].status"),
+        ('rate = "0.15"', "rate = 0.15", "overhead.rate"),  # a TOML float
+        ('rate = "0.15"', 'rate = "1.5"', "overhead.rate"),
+        ('rounding = "half_up"', 'rounding = "half_even"', "overhead.rounding"),
+        ("DE59 3005", "DE58 3005", "landeskasse.iban"),  # wrong check digits
+        ('bic = "WELADEDD"', 'bic = "WELA"', "landeskasse.bic"),
+        ('category = "overhead"', 'category = "overheads"', "overhead.category"),
+        ('["pool_personnel"]', '["pool_personnel", "nope"]', "overhead.base_categories[1]"),
+        ('status = "capped"', 'status = "permitted"', "overhead.category"),
+        ('id = "training"', 'id = "pool_personnel"', "categories[1].id"),  # duplicate id
+        ('id = "training"', 'id = "Training"', "categories[1].id"),
+        ("month = 4\nday = 1\n", "month = 2\nday = 29\n", "deadline.day"),  # not in every year
+        ('holiday_subdivision = "NW"', 'holiday_subdivision = "XX"', "deadline.holiday_subdivision"),
+        ('valid_from = "2021/22"', 'valid_from = "2021/23"', "pack.valid_from"),
+        ('valid_until = ""', 'valid_until = "2020/21"', "pack.valid_until"),
+        ('valid_from = "2021/22"', 'valid_from = ""', "pack.valid_from"),
+        ('payee = "Landeskasse Düsseldorf"', 'payee = ""', "landeskasse.payee"),
+        ("{recipient_name}", "{name}", "landeskasse.payment_reference"),
+    ],
+)
+def test_broken_pack_names_file_and_key(tmp_path, old, new, key):
+    path = write_variant(tmp_path, old, new)
+    with pytest.raises(RulePackError) as info:
+        load_pack(path)
+    error = info.value
+    assert error.file == str(path)
+    assert error.key == key
+    assert key in error.errors
+    assert str(error).startswith(f"{path}: {key}: ")
+
+
+def test_missing_overhead_table_with_capped_category(tmp_path):
+    text = HINWEISE.read_text(encoding="utf-8")
+    start, end = text.index("[overhead]"), text.index("[deadline]")
+    path = tmp_path / "no-overhead.toml"
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+    with pytest.raises(RulePackError) as info:
+        load_pack(path)
+    assert info.value.key == "overhead"
+
+
+def test_all_errors_are_kept(tmp_path):
+    path = write_variant(tmp_path, 'rate = "0.15"', "rate = 0.15")
+    path.write_text(path.read_text(encoding="utf-8").replace("DE59 3005", "DE58 3005"), encoding="utf-8")
+    with pytest.raises(RulePackError) as info:
+        load_pack(path)
+    assert {"overhead.rate", "landeskasse.iban"} <= set(info.value.errors)
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path):
+    path = write_variant(tmp_path, "month = 4", "month = ")
+    line = path.read_text(encoding="utf-8").splitlines().index("month = ") + 1
+    with pytest.raises(RulePackError) as info:
+        load_pack(path)
+    assert info.value.file == str(path)
+    assert f"Zeile {line}" in str(info.value)
+    assert str(info.value).startswith(str(path))
+
+
+def test_overlapping_packs_in_directory(tmp_path):
+    shutil.copy(HINWEISE, tmp_path / HINWEISE.name)
+    text = GESETZ.read_text(encoding="utf-8").replace('valid_until = "2020/21"', 'valid_until = "2021/22"')
+    (tmp_path / GESETZ.name).write_text(text, encoding="utf-8")
+    with pytest.raises(RulePackError) as info:
+        load_packs(tmp_path)
+    assert info.value.file == str(tmp_path / HINWEISE.name)
+    assert info.value.key == "pack.valid_from"
+    assert GESETZ.name in info.value.message
+
+
+def test_repeated_pack_id_in_directory(tmp_path):
+    shutil.copy(HINWEISE, tmp_path / HINWEISE.name)
+    text = GESETZ.read_text(encoding="utf-8").replace('id = "inklfoeg-nrw-gesetz"', 'id = "inklfoeg-nrw-hinweise"')
+    (tmp_path / GESETZ.name).write_text(text, encoding="utf-8")
+    with pytest.raises(RulePackError) as info:
+        load_packs(tmp_path)
+    assert info.value.key == "pack.id"
+
+
+def test_pack_for_with_a_gap(tmp_path):
+    shutil.copy(GESETZ, tmp_path / GESETZ.name)
+    packs = load_packs(tmp_path)
+    assert pack_for(SchoolYear(2017), packs).id == "inklfoeg-nrw-gesetz"
+    with pytest.raises(RulePackError, match="2021/22"):
+        pack_for(SchoolYear(2021), packs)
