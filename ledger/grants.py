@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.errors import LedgerError, NotFound
-from ledger.models import Grant, ImportedRow, JournalEntry, Payout, Posting, Recipient
+from ledger.models import Grant, ImportedRow, Payout, Recipient
 from ledger.money import format_german, from_cents, to_cents
 from ledger.posting import PostingLine, post_entry
 from ledger.recipients import role_account
@@ -61,12 +61,11 @@ def add_payout(
     session: Session, grant: Grant, day: date, amount: Decimal, *,
     voucher_number: str | None = None, created_by: str, now: datetime,
 ) -> Payout:
-    """Record a payout of ``amount`` EUR on ``day`` and book it once.
+    """Record a payout of ``amount`` EUR on ``day`` and book it: debit bank, credit grant revenue.
 
-    If the journal already holds an imported receipt of the same amount on the grant
-    revenue account within ``PAYOUT_MATCH_DAYS`` that is no payout yet, the payout is
-    linked to it instead of being booked again. Raises LedgerError if the payouts
-    would exceed the assessed amount.
+    The finance system's receipt of it, when imported later, is recognised as this
+    payout (``find_payout_for_receipt``). Raises LedgerError if the amount is not
+    positive or the payouts would exceed the assessed amount.
     """
     if amount <= 0:
         raise LedgerError("der Auszahlungsbetrag muss positiv sein")
@@ -76,17 +75,15 @@ def add_payout(
             f"Auszahlungen ({format_german(from_cents(paid) + amount)} EUR) übersteigen den "
             f"festgesetzten Betrag ({format_german(from_cents(grant.assessed_cents))} EUR)")
     recipient = grant.recipient
-    entry = _unlinked_receipt(session, recipient, day, to_cents(amount))
-    if entry is None:
-        year = SchoolYear.parse(grant.school_year)
-        entry = post_entry(
-            session, recipient, day=day,
-            voucher_number=voucher_number or f"AUSZ-{grant.school_year}-{len(grant.payouts) + 1}",
-            text=f"Auszahlung Inklusionspauschale {grant.school_year}",
-            lines=[PostingLine(role_account(session, recipient, "bank"), amount, year),
-                   PostingLine(role_account(session, recipient, "grant_revenue"), -amount, year)],
-            kind="payout", created_by=created_by, now=now,
-        )
+    year = SchoolYear.parse(grant.school_year)
+    entry = post_entry(
+        session, recipient, day=day,
+        voucher_number=voucher_number or f"AUSZ-{grant.school_year}-{len(grant.payouts) + 1}",
+        text=f"Auszahlung Inklusionspauschale {grant.school_year}",
+        lines=[PostingLine(role_account(session, recipient, "bank"), amount, year),
+               PostingLine(role_account(session, recipient, "grant_revenue"), -amount, year)],
+        kind="payout", created_by=created_by, now=now,
+    )
     payout = Payout(grant=grant, date=day, amount_cents=to_cents(amount), entry_id=entry.id)
     session.add(payout)
     session.flush()
@@ -114,17 +111,3 @@ def find_payout_for_receipt(
         if payout.id not in taken:
             return payout
     return None
-
-
-def _unlinked_receipt(session: Session, recipient: Recipient, day: date, amount_cents: int) -> JournalEntry | None:
-    revenue = role_account(session, recipient, "grant_revenue")
-    return session.scalar(
-        select(JournalEntry).join(Posting).where(
-            JournalEntry.recipient_id == recipient.id,
-            JournalEntry.kind == "import",
-            Posting.account_id == revenue.id,
-            Posting.amount_cents == -amount_cents,
-            JournalEntry.date.between(day - timedelta(days=PAYOUT_MATCH_DAYS), day + timedelta(days=PAYOUT_MATCH_DAYS)),
-            ~JournalEntry.id.in_(select(Payout.entry_id)),
-        ).order_by(JournalEntry.date).limit(1)
-    )

@@ -106,3 +106,13 @@ def app(database_url, engine):
 def client(app):
     """A Flask test client."""
     return app.test_client()
+
+
+@pytest.fixture
+def kreis(session):
+    """A committed recipient "Kreis Testland" (key ``testland``) with the default chart."""
+    from ledger.recipients import add_recipient
+
+    recipient = add_recipient(session, "testland", "Kreis Testland", "kreis", now=NOW)
+    session.commit()
+    return recipient

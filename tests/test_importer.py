@@ -1,0 +1,223 @@
+"""The monthly import: every error kind, encodings, all or nothing, idempotent re-import."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from ledger.grants import add_grant, add_payout
+from ledger.importer import import_bytes, read_rows
+from ledger.models import ImportBatch, JournalEntry, Payout, Posting
+from ledger.schoolyear import SchoolYear
+from tests.conftest import NOW
+
+HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"
+GOOD = (HEADER
+        + "31.10.2023;B-1;Pool Oktober Träger A;5291;1810;40.000,00;KS-POOL-1;;\n"
+        + "02.11.2023;B-2;Workshop Autismus;5292;1810;1.250,00;;;\n"
+        + "15.11.2023;B-3;Fall 2023-017 Schulbegleitung;5291;1810;5.000,00;;individual_claim_sgb_viii;\n")
+
+
+def run(session, recipient, text: str | bytes, *, dry_run=False, name="export.csv"):
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return import_bytes(session, recipient, data, name, created_by="test", now=NOW, dry_run=dry_run)
+
+
+def count(session, model):
+    return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_import_books_each_row_as_a_balanced_entry(session, kreis):
+    summary = run(session, kreis, GOOD)
+    session.commit()
+    assert summary.ok and (summary.rows, summary.imported, summary.duplicates) == (3, 3, 0)
+    entries = session.scalars(sa.select(JournalEntry).order_by(JournalEntry.id)).all()
+    assert [(e.date, e.voucher_number, e.kind, e.created_by) for e in entries] == [
+        (date(2023, 10, 31), "B-1", "import", "test"), (date(2023, 11, 2), "B-2", "import", "test"),
+        (date(2023, 11, 15), "B-3", "import", "test")]
+    first = entries[0].postings
+    assert [(p.account.number, p.amount_cents, p.category, p.cost_centre, p.school_year) for p in first] == [
+        ("5291", 4000000, "pool_personnel", "KS-POOL-1", "2023/24"), ("1810", -4000000, None, "KS-POOL-1", "2023/24")]
+    # the row's Kategorie overrides the account's default category
+    assert entries[2].postings[0].category == "individual_claim_sgb_viii"
+    assert count(session, ImportBatch) == 1
+
+
+def test_reimport_of_the_same_file_adds_nothing(session, kreis):
+    run(session, kreis, GOOD)
+    session.commit()
+    again = run(session, kreis, GOOD)
+    session.commit()
+    assert again.ok and (again.imported, again.duplicates) == (0, 3)
+    assert count(session, JournalEntry) == 3 and count(session, ImportBatch) == 1
+
+
+def test_overlapping_later_export_adds_only_new_rows(session, kreis):
+    run(session, kreis, GOOD)
+    later = GOOD + "30.11.2023;B-4;Pool November Träger A;5291;1810;40.000,00;KS-POOL-1;;\n"
+    summary = run(session, kreis, later, name="export-2.csv")
+    session.commit()
+    assert (summary.rows, summary.imported, summary.duplicates) == (4, 1, 3)
+    assert count(session, JournalEntry) == 4
+
+
+def test_identical_rows_in_one_file_are_two_bookings_and_stay_two(session, kreis):
+    twice = HEADER + "01.12.2023;B-9;Broschüre;5431;1810;100,00;;;\n" * 2
+    assert run(session, kreis, twice).imported == 2
+    assert run(session, kreis, twice).duplicates == 2
+    session.commit()
+    assert count(session, JournalEntry) == 2
+
+
+def test_known_row_with_changed_content_is_an_error(session, kreis):
+    run(session, kreis, GOOD)
+    session.commit()
+    changed = GOOD.replace("Workshop Autismus;5292;1810;1.250,00;;;", "Workshop Autismus;5292;1810;1.250,00;;supervision;")
+    summary = run(session, kreis, changed)
+    assert not summary.ok
+    assert [(e.line, e.column) for e in summary.errors] == [(3, None)]
+    assert "anderem Inhalt" in summary.errors[0].message
+
+
+def test_one_bad_row_rejects_the_whole_file(session, kreis):
+    bad = GOOD + "31.11.2023;B-5;ungültiges Datum;5291;1810;10,00;;;\n"
+    summary = run(session, kreis, bad)
+    session.commit()
+    assert not summary.ok and summary.imported == 3
+    assert count(session, JournalEntry) == 0 and count(session, ImportBatch) == 0
+
+
+def test_dry_run_counts_but_writes_nothing(session, kreis):
+    summary = run(session, kreis, GOOD, dry_run=True)
+    session.commit()
+    assert summary.ok and summary.dry_run and summary.imported == 3
+    assert count(session, JournalEntry) == 0
+
+
+@pytest.mark.parametrize("row, line, column, message", [
+    ("32.10.2023;B;t;5291;1810;1,00;;;", 2, "Buchungsdatum", "ungültiges Datum"),
+    ("2023-10-31;B;t;5291;1810;1,00;;;", 2, "Buchungsdatum", "TT.MM.JJJJ"),
+    (";B;t;5291;1810;1,00;;;", 2, "Buchungsdatum", "Pflichtfeld ist leer"),
+    ("31.10.2023;;t;5291;1810;1,00;;;", 2, "Belegnummer", "Pflichtfeld ist leer"),
+    ("31.10.2023;B;;5291;1810;1,00;;;", 2, "Buchungstext", "Pflichtfeld ist leer"),
+    ("31.10.2023;B;t;5291;1810;1.234.5;;;", 2, "Betrag", "ungültiger Betrag"),
+    ("31.10.2023;B;t;5291;1810;1234.56;;;", 2, "Betrag", "ungültiger Betrag"),
+    ("31.10.2023;B;t;5291;1810;-5,00;;;", 2, "Betrag", "positiv"),
+    ("31.10.2023;B;t;5291;1810;0,00;;;", 2, "Betrag", "positiv"),
+    ("31.10.2023;B;t;5999;1810;1,00;;;", 2, "Sollkonto", "unbekanntes Konto 5999"),
+    ("31.10.2023;B;t;5291;1899;1,00;;;", 2, "Habenkonto", "unbekanntes Konto 1899"),
+    ("31.10.2023;B;t;5291;5291;1,00;;;", 2, "Habenkonto", "gleich"),
+    ("31.10.2023;B;t;5291;1810;1,00;;erfunden;", 2, "Kategorie", "unbekannte Kategorie 'erfunden'"),
+    ("31.10.2023;B;t;1810;4141;1,00;;training;", 2, "Kategorie", "nur bei Buchungen auf Aufwandskonten"),
+    ("31.10.2023;B;t;5291;1810;1,00;;;2023/25", 2, "Schuljahr", "ungültiges Schuljahr"),
+    ("31.10.2013;B;t;5291;1810;1,00;;;", 2, "Buchungsdatum", "2013/14"),
+    ("31.10.2023;B;t;5291;1810;1,00;;;2012/13", 2, "Schuljahr", "2012/13"),
+    ("31.10.2023;B;t;5291;1810;1,00;" + "K" * 41 + ";;", 2, "Kostenstelle", "länger als 40"),
+    ("31.10.2023;B;t;5291;1810;1,00;;", 2, None, "zu wenige Felder"),
+    ("31.10.2023;B;t;5291;1810;1,00;;;;x", 2, None, "zu viele Felder"),
+    ("31.10.2023;B;t;1810;4141;1,00;;;", 2, "Habenkonto", "ohne passende erfasste Auszahlung"),
+    ("31.10.2023;B;t;4141;1810;1,00;;;", 2, "Sollkonto", "Rückzahlung"),
+    ("31.10.2023;B;t;3790;1810;1,00;;;", 2, "Sollkonto", "nur über 'inkl repayment'"),
+])
+def test_every_row_error_names_line_and_column(session, kreis, row, line, column, message):
+    summary = run(session, kreis, HEADER + row + "\n")
+    assert not summary.ok
+    assert any(e.line == line and e.column == column and message in e.message for e in summary.errors), summary.errors
+    assert count(session, JournalEntry) == 0
+
+
+def test_all_errors_of_a_file_are_listed_together(session, kreis):
+    text = (HEADER + "31.10.2023;B-1;ok;5291;1810;1,00;;;\n"
+            + "31.13.2023;;t;9999;1810;abc;;;\n"
+            + "01.11.2023;B-3;t;5291;1810;1,00;;quatsch;\n")
+    errors = [(e.line, e.column) for e in run(session, kreis, text).errors]
+    assert errors == [(3, "Belegnummer"), (3, "Buchungsdatum"), (3, "Betrag"), (3, "Sollkonto"), (4, "Kategorie")]
+
+
+@pytest.mark.parametrize("header, column, message", [
+    ("Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto\n", "Betrag", "Pflichtspalte fehlt"),
+    (HEADER.replace("Kategorie", "Kategroie"), "Kategroie", "unbekannte Spalte"),
+    (HEADER.replace("Kostenstelle", "Betrag"), "Betrag", "doppelt"),
+    ("", None, "Kopfzeile fehlt"),
+])
+def test_header_errors(session, kreis, header, column, message):
+    summary = run(session, kreis, header)
+    assert any(e.line == 1 and e.column == column and message in e.message for e in summary.errors), summary.errors
+
+
+def test_header_only_file_is_an_error(session, kreis):
+    assert "keine Buchungszeilen" in run(session, kreis, HEADER).errors[0].message
+
+
+def test_comma_separated_file_is_refused_with_a_hint(session, kreis):
+    errors = run(session, kreis, HEADER.replace(";", ",") + "31.10.2023,B,t,5291,1810,1\n").errors
+    assert any("Semikolon" in e.message for e in errors)
+
+
+def test_windows_1252_and_utf8_with_bom_are_read(session, kreis):
+    cp1252 = (HEADER + "31.10.2023;B-1;Schulbegleitung Grundschule Am Bärenhügel – Träger Süd;5291;1810;1,00;;;\n").encode("cp1252")
+    bom = ("\ufeff" + HEADER + "31.10.2023;B-2;Fortbildung Unterstützte Kommunikation;5292;1810;2,00;;;\n").encode("utf-8")
+    assert run(session, kreis, cp1252).ok and run(session, kreis, bom).ok
+    session.commit()
+    texts = session.scalars(sa.select(JournalEntry.text).order_by(JournalEntry.id)).all()
+    assert texts == ["Schulbegleitung Grundschule Am Bärenhügel – Träger Süd", "Fortbildung Unterstützte Kommunikation"]
+
+
+def test_undecodable_bytes_are_an_error(session, kreis):
+    data = HEADER.encode() + b"31.10.2023;B;\x81\x8d;5291;1810;1,00;;;\n"
+    assert "Zeichenkodierung" in run(session, kreis, data).errors[0].message
+
+
+def test_quoted_fields_with_semicolons_and_line_breaks(session, kreis):
+    text = HEADER + '31.10.2023;B-1;"Pool; Träger A\nOktober";5291;1810;1,00;;;\n01.11.2023;B-2;x;5291;1810;1,00;;;zz\n'
+    summary = run(session, kreis, text)
+    # the second record starts on physical line 4 because the first one spans two lines
+    assert [(e.line, e.column) for e in summary.errors] == [(4, "Schuljahr")]
+
+
+def test_school_year_column_overrides_booking_date(session, kreis):
+    run(session, kreis, HEADER + "05.08.2024;B-1;Rechnung Juli;5291;1810;100,00;;;2023/24\n")
+    session.commit()
+    assert session.scalars(sa.select(Posting.school_year)).all() == ["2023/24", "2023/24"]
+
+
+def test_grant_receipt_is_recognised_as_the_recorded_payout(session, kreis):
+    grant = add_grant(session, kreis, SchoolYear(2023), Decimal("750000.00"))
+    payout = add_payout(session, grant, date(2023, 10, 16), Decimal("750000.00"), created_by="t", now=NOW)
+    session.commit()
+    receipt = HEADER + "18.10.2023;KA-77;Eingang Inklusionspauschale 2023/24;1810;4141;750.000,00;;;\n"
+    summary = run(session, kreis, receipt)
+    session.commit()
+    assert (summary.imported, summary.payouts_recognised) == (0, 1)
+    assert count(session, JournalEntry) == 1  # only the payout's own entry
+    again = run(session, kreis, receipt)
+    assert (again.imported, again.duplicates, again.payouts_recognised) == (0, 1, 0)
+    assert payout.entry.kind == "payout"
+
+
+def test_receipt_of_an_unrecorded_payout_is_refused_until_recorded(session, kreis):
+    grant = add_grant(session, kreis, SchoolYear(2023), Decimal("750000.00"))
+    add_payout(session, grant, date(2023, 10, 16), Decimal("749000.00"), created_by="t", now=NOW)
+    session.commit()
+    # a second payout arrives in the bank before it is recorded: refused, not booked as revenue
+    late = HEADER + "20.02.2024;KA-90;Nachzahlung;1810;4141;1.000,00;;;\n"
+    assert [(e.line, e.column) for e in run(session, kreis, late).errors] == [(2, "Habenkonto")]
+    add_payout(session, grant, date(2024, 2, 19), Decimal("1000.00"), created_by="t", now=NOW)
+    assert run(session, kreis, late).payouts_recognised == 1
+
+
+def test_two_receipts_cannot_match_one_payout(session, kreis):
+    grant = add_grant(session, kreis, SchoolYear(2023), Decimal("750000.00"))
+    add_payout(session, grant, date(2023, 10, 16), Decimal("375000.00"), created_by="t", now=NOW)
+    session.commit()
+    two = HEADER + ("18.10.2023;KA-1;Eingang;1810;4141;375.000,00;;;\n"
+                    "19.10.2023;KA-2;Eingang;1810;4141;375.000,00;;;\n")
+    summary = run(session, kreis, two)
+    assert [(e.line, e.column) for e in summary.errors] == [(3, "Habenkonto")]
+    assert count(session, Payout) == 1
+
+
+def test_read_rows_is_pure(kreis):
+    rows, issues = read_rows(GOOD.encode())
+    assert not issues and [r.amount for r in rows] == [Decimal("40000.00"), Decimal("1250.00"), Decimal("5000.00")]
+    assert rows[0].identity(0) != rows[0].identity(1)

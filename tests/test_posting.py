@@ -1,0 +1,135 @@
+"""Journal entries balance to the cent, are never edited, and are corrected by reversal."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger.errors import ImmutableEntry, LedgerError, UnbalancedEntry
+from ledger.models import JournalEntry, Posting
+from ledger.posting import PostingLine, account_balance, get_entry, post_entry, reverse_entry
+from ledger.recipients import add_recipient, find_account
+from ledger.schoolyear import SchoolYear
+from tests.conftest import NOW
+
+SY = SchoolYear(2023)
+
+
+def _post(session, recipient, lines, **kwargs):
+    return post_entry(session, recipient, day=date(2023, 10, 31), voucher_number="B-1", text="Pool Oktober",
+                      lines=lines, kind="manual", created_by="test", now=NOW, **kwargs)
+
+
+def _acc(session, recipient, number):
+    return find_account(session, recipient, number)
+
+
+def test_balanced_entry_is_posted(session, kreis):
+    pool, bank = _acc(session, kreis, "5291"), _acc(session, kreis, "1810")
+    entry = _post(session, kreis, [PostingLine(pool, Decimal("40000.00"), SY, "pool_personnel", "KS-1"),
+                                   PostingLine(bank, Decimal("-40000.00"), SY)])
+    session.commit()
+    assert [p.amount_cents for p in entry.postings] == [4000000, -4000000]
+    assert account_balance(session, pool, SY) == Decimal("40000.00")
+    assert account_balance(session, bank) == Decimal("-40000.00")
+
+
+@pytest.mark.parametrize("amounts, message", [
+    (["100.00", "-99.99"], "weichen um 0.01 EUR"),
+    (["100.00"], "mindestens zwei"),
+    (["0.00", "0.00"], "0,00 EUR"),
+])
+def test_unbalanced_or_degenerate_entries_are_refused(session, kreis, amounts, message):
+    accounts = [_acc(session, kreis, "5291"), _acc(session, kreis, "1810")]
+    lines = [PostingLine(a, Decimal(x), SY) for a, x in zip(accounts, amounts)]
+    with pytest.raises(UnbalancedEntry, match=message):
+        _post(session, kreis, lines)
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(JournalEntry)) == 0
+
+
+def test_category_only_on_expense_accounts(session, kreis):
+    with pytest.raises(LedgerError, match="Aufwandskonten"):
+        _post(session, kreis, [PostingLine(_acc(session, kreis, "1810"), Decimal("1"), SY, "training"),
+                               PostingLine(_acc(session, kreis, "5292"), Decimal("-1"), SY)])
+
+
+def test_accounts_of_another_recipient_are_refused(session, kreis):
+    other = add_recipient(session, "anderer-kreis", "Anderer Kreis", "kreis", now=NOW)
+    with pytest.raises(LedgerError, match="gehört nicht zu"):
+        _post(session, kreis, [PostingLine(_acc(session, other, "5291"), Decimal("1"), SY),
+                               PostingLine(_acc(session, kreis, "1810"), Decimal("-1"), SY)])
+
+
+def test_posted_entries_cannot_be_changed_or_deleted(session, kreis):
+    entry = _post(session, kreis, [PostingLine(_acc(session, kreis, "5291"), Decimal("10"), SY),
+                                   PostingLine(_acc(session, kreis, "1810"), Decimal("-10"), SY)])
+    session.commit()
+    entry.text = "geändert"
+    with pytest.raises(ImmutableEntry):
+        session.flush()
+    session.rollback()
+    entry.postings[0].amount_cents = 5
+    with pytest.raises(ImmutableEntry):
+        session.flush()
+    session.rollback()
+    session.delete(entry.postings[0])
+    with pytest.raises(ImmutableEntry):
+        session.flush()
+    session.rollback()
+    assert session.get(JournalEntry, entry.id).text == "Pool Oktober"
+
+
+def test_reversal_cancels_the_entry_in_every_report(session, kreis):
+    pool, bank = _acc(session, kreis, "5291"), _acc(session, kreis, "1810")
+    entry = _post(session, kreis, [PostingLine(pool, Decimal("1234.56"), SY, "pool_personnel", "KS-1"),
+                                   PostingLine(bank, Decimal("-1234.56"), SY)])
+    reversal = reverse_entry(session, entry, day=date(2023, 11, 2), reason="falsches Konto",
+                             created_by="test", now=NOW)
+    session.commit()
+    assert reversal.reverses_id == entry.id and reversal.kind == "reversal"
+    assert [(p.amount_cents, p.category, p.cost_centre, p.school_year) for p in reversal.postings] == [
+        (-123456, "pool_personnel", "KS-1", "2023/24"), (123456, None, None, "2023/24")]
+    assert account_balance(session, pool) == account_balance(session, bank) == Decimal("0.00")
+    assert "falsches Konto" in reversal.text
+    with pytest.raises(LedgerError, match="bereits storniert"):
+        reverse_entry(session, entry, day=date(2023, 11, 3), reason="nochmal", created_by="t", now=NOW)
+    with pytest.raises(LedgerError, match="selbst ein Storno"):
+        reverse_entry(session, reversal, day=date(2023, 11, 3), reason="x", created_by="t", now=NOW)
+    with pytest.raises(LedgerError, match="Begründung"):
+        reverse_entry(session, entry, day=date(2023, 11, 3), reason=" ", created_by="t", now=NOW)
+
+
+def test_entries_of_another_recipient_are_not_found(session, kreis):
+    other = add_recipient(session, "anderer-kreis", "Anderer Kreis", "kreis", now=NOW)
+    entry = _post(session, kreis, [PostingLine(_acc(session, kreis, "5291"), Decimal("1"), SY),
+                                   PostingLine(_acc(session, kreis, "1810"), Decimal("-1"), SY)])
+    assert get_entry(session, kreis, entry.id) is entry
+    with pytest.raises(LedgerError, match="nicht gefunden"):
+        get_entry(session, other, entry.id)
+
+
+amounts = st.lists(st.integers(min_value=1, max_value=10**11), min_size=1, max_size=6)
+_examples = iter(range(10**6))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(debits=amounts, credits_split=st.integers(min_value=1, max_value=4))
+def test_property_every_entry_balances_and_sums_are_exact(session, debits, credits_split):
+    """Random balanced entries: the trial balance is exactly zero, each account exact to the cent."""
+    recipient = add_recipient(session, f"p{next(_examples)}", "Kreis Property", "kreis", now=NOW)
+    expense, bank, revenue = (_acc(session, recipient, n) for n in ("5291", "1810", "4141"))
+    total = sum(debits)
+    parts = [total // credits_split] * (credits_split - 1)
+    parts.append(total - sum(parts))
+    lines = [PostingLine(expense, Decimal(c) / 100, SY) for c in debits]
+    lines += [PostingLine(bank if i % 2 else revenue, -Decimal(c) / 100, SY) for i, c in enumerate(parts) if c]
+    entry = _post(session, recipient, lines)
+    session.commit()
+    assert sum(p.amount_cents for p in entry.postings) == 0
+    trial = session.scalar(sa.select(sa.func.sum(Posting.amount_cents)).join(JournalEntry)
+                           .where(JournalEntry.recipient_id == recipient.id))
+    assert trial == 0
+    assert account_balance(session, expense) == Decimal(total) / 100
