@@ -1,0 +1,126 @@
+"""``inkl`` end to end: commands, JSON for scripts, German errors on stderr with exit code 1."""
+import json
+import os
+import subprocess
+import sys
+
+from pypdf import PdfReader
+
+HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"
+OCTOBER = (HEADER
+           + "18.10.2023;KA-1;Eingang Inklusionspauschale;1810;4141;100.000,00;;;\n"
+           + "31.10.2023;P-10;Pool Oktober;5291;1810;40.000,00;POOL-1;;\n"
+           + "31.10.2023;O-10;Koordination Oktober;5012;1810;7.000,00;;;\n"
+           + "02.11.2023;E-11;Fall 2023-017;5291;1810;5.000,00;;individual_claim_sgb_viii;\n")
+
+
+def setup_kreis(cli, tmp_path):
+    cli("recipient", "add", "musterkreis", "--name", "Kreis Musterkreis", "--kind", "kreis")
+    cli("grant", "add", "--recipient", "musterkreis", "--school-year", "2023/24", "--amount", "100000,00",
+        "--payout-date", "2023-10-16", "--notice-date", "2023-09-30")
+    path = tmp_path / "2023-10.csv"
+    path.write_text(OCTOBER, encoding="utf-8")
+    return path
+
+
+def test_recipients_accounts_and_json(cli):
+    cli("recipient", "add", "rhein-sieg", "--name", "Rhein-Sieg-Kreis", "--kind", "kreis")
+    assert json.loads(cli("recipient", "list", "--json").output) == [
+        {"key": "rhein-sieg", "name": "Rhein-Sieg-Kreis", "kind": "kreis"}]
+    cli("account", "add", "--recipient", "rhein-sieg", "5300", "Fachtag Inklusion", "--type", "expense",
+        "--category", "training")
+    accounts = {a["number"]: a for a in json.loads(cli("account", "list", "--recipient", "rhein-sieg", "--json").output)}
+    assert accounts["5300"] == {"number": "5300", "name": "Fachtag Inklusion", "type": "expense",
+                                "category": "training", "role": None}
+    assert accounts["4141"]["role"] == "grant_revenue"
+
+
+def test_errors_go_to_stderr_with_exit_code_1(cli):
+    result = cli("recipient", "list", "--json")
+    assert result.output.strip() == "[]"
+    failed = cli("grant", "add", "--recipient", "gibt-es-nicht", "--school-year", "2023/24", "--amount", "1,00",
+                 expect=1)
+    assert "Fehler: Empfänger 'gibt-es-nicht' nicht gefunden" in failed.stderr
+    assert failed.stdout == ""
+    cli("recipient", "add", "x1", "--name", "X", "--kind", "kreis")
+    assert "existiert bereits" in cli("recipient", "add", "x1", "--name", "X", "--kind", "kreis", expect=1).stderr
+    bad_year = cli("repayments", "--recipient", "x1", "--school-year", "2023-24", expect=2)
+    assert "ungültiges Schuljahr" in bad_year.stderr
+    assert "Kategorie" in cli("account", "add", "--recipient", "x1", "5300", "X", "--type", "expense",
+                              "--category", "nonsense", expect=1).stderr
+
+
+def test_import_repayments_confirm_pay_and_statement(cli, tmp_path):
+    path = setup_kreis(cli, tmp_path)
+    dry = json.loads(cli("import", path, "--recipient", "musterkreis", "--dry-run", "--json").output)
+    assert (dry["dry_run"], dry["imported"], dry["payouts_recognised"]) == (True, 3, 1)
+    first = json.loads(cli("import", path, "--recipient", "musterkreis", "--json").output)
+    assert {k: first[k] for k in ("rows", "imported", "duplicates", "payouts_recognised", "errors")} == {
+        "rows": 4, "imported": 3, "duplicates": 0, "payouts_recognised": 1, "errors": []}
+    again = json.loads(cli("import", path, "--recipient", "musterkreis", "--json").output)
+    assert (again["imported"], again["duplicates"]) == (0, 4)
+
+    # 40.000 pool → cap 6.000; overhead 7.000 → 1.000 above; § 35a case 5.000 excluded
+    # conform 46.000; repayment 100.000 − 46.000 = 54.000; 1 April 2024 is Easter Monday → 2 April
+    [year] = json.loads(cli("repayments", "--recipient", "musterkreis", "--json").output)
+    assert {k: year[k] for k in ("school_year", "grant_received", "permitted", "overhead_cap", "overhead_excess",
+                                 "excluded", "unclassified", "repayment_due", "already_repaid", "outstanding",
+                                 "due_date", "agreement")} == {
+        "school_year": "2023/24", "grant_received": "100000.00", "permitted": "46000.00",
+        "overhead_cap": "6000.00", "overhead_excess": "1000.00", "excluded": "5000.00", "unclassified": "0.00",
+        "repayment_due": "54000.00", "already_repaid": "0.00", "outstanding": "54000.00",
+        "due_date": "2024-04-02", "agreement": None}
+
+    cli("repayment", "confirm", "--recipient", "musterkreis", "--school-year", "2023/24", "--date", "2024-03-01")
+    cli("repayment", "pay", "--recipient", "musterkreis", "--school-year", "2023/24", "--amount", "50.000,00",
+        "--date", "2024-03-15")
+    too_much = cli("repayment", "pay", "--recipient", "musterkreis", "--school-year", "2023/24",
+                   "--amount", "4000,01", "--date", "2024-03-16", expect=1)
+    assert "übersteigt" in too_much.stderr
+    [year] = json.loads(cli("repayments", "--recipient", "musterkreis", "--school-year", "2023/24", "--json").output)
+    assert (year["already_repaid"], year["outstanding"]) == ("50000.00", "4000.00")
+
+    pdf = tmp_path / "abrechnung.pdf"
+    cli("statement", "--recipient", "musterkreis", "--school-year", "2023/24", "-o", pdf)
+    text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+    for expected in ("Kreis Musterkreis", "54.000,00", "P-10", "E-11", "DE59 3005 0000 0001 6835 15",
+                     "2. April 2024", "Seite 1 von"):
+        assert expected in text, expected
+
+
+def test_bad_import_lists_every_error_and_writes_nothing(cli, tmp_path):
+    setup_kreis(cli, tmp_path)
+    bad = tmp_path / "kaputt.csv"
+    bad.write_text(HEADER + "31.10.2023;P-1;Pool;5291;1810;40.000,00;;;\n"
+                   "31.10.2023;P-2;Pool;5999;1810;1,5x;;;\n", encoding="utf-8")
+    result = cli("import", bad, "--recipient", "musterkreis", "--json", expect=1)
+    summary = json.loads(result.stdout)
+    assert [(e["line"], e["column"]) for e in summary["errors"]] == [(3, "Betrag"), (3, "Sollkonto")]
+    assert f"{bad}:3: Betrag:" in result.stderr and "nichts gebucht" in result.stderr
+    [year] = json.loads(cli("repayments", "--recipient", "musterkreis", "--json").output)
+    assert year["permitted"] == "0.00"
+
+
+def test_reverse_through_the_cli(cli, tmp_path):
+    path = setup_kreis(cli, tmp_path)
+    cli("import", path, "--recipient", "musterkreis")
+    # entry 1 is the payout, 2 the pool invoice, 3 overhead, 4 the § 35a case
+    cli("reverse", "4", "--recipient", "musterkreis", "--reason", "Einzelfall, nicht aus der Pauschale",
+        "--date", "2023-11-05")
+    [year] = json.loads(cli("repayments", "--recipient", "musterkreis", "--json").output)
+    assert year["excluded"] == "0.00"
+    assert "bereits storniert" in cli("reverse", "4", "--recipient", "musterkreis", "--reason", "x", expect=1).stderr
+
+
+def test_the_installed_console_script_runs(tmp_path):
+    """A real process: ``python -m inkl`` on a fresh SQLite file, JSON on stdout, errors on stderr."""
+    env = {**os.environ, "INKL_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}"}
+    run = lambda *args: subprocess.run([sys.executable, "-m", "inkl", *args], env=env, capture_output=True,  # noqa: E731
+                                       text=True, timeout=120)
+    assert run("db", "upgrade").returncode == 0
+    assert run("recipient", "add", "k1", "--name", "Kreis Eins", "--kind", "kreis").returncode == 0
+    listed = run("recipient", "list", "--json")
+    assert json.loads(listed.stdout) == [{"key": "k1", "name": "Kreis Eins", "kind": "kreis"}]
+    failed = run("recipient", "add", "k1", "--name", "Kreis Eins", "--kind", "kreis")
+    assert failed.returncode == 1 and failed.stdout == "" and "Fehler:" in failed.stderr
+    assert "Traceback" not in failed.stderr
