@@ -1,0 +1,132 @@
+"""Demo data for ``inkl demo``: two fictional-but-realistic sets of books.
+
+1. **Rhein-Sieg-Kreis** (``rhein-sieg``, Kreis), the settlement of seed
+   002_17056edfca8550ce.txt (Vereinbarung Rhein-Sieg-Kreis – Land NRW):
+
+   - grant 2020/21 of 891.931,68 EUR (§ 1 Abs. 1), paid out in full on 15.10.2020.
+     The payout date is **not in the seed**; 15.10.2020 is an assumption of the demo;
+   - agreement 2020/21: 422.362,00 EUR deemed purpose-conform (§ 1 Abs. 2), so
+     469.569,68 EUR are to be repaid;
+   - agreements 2014/15 to 2019/20: the Land waives its claims (§ 2).
+
+2. **Kreis Musterhausen** (``musterhausen``, Kreis, fictional), school year 2023/24:
+   grant of 750.000,00 EUR (Festsetzungsbescheid and payout on 16.10.2023), then the
+   twelve monthly exports of its finance system in ``demo/musterhausen/`` (2023-08.csv
+   to 2024-07.csv, semicolon CSV, UTF-8, UTF-8 with BOM and Windows-1252) imported in
+   name order with ``ledger.importer.import_file``. They hold pool personnel invoices of
+   two providers for four systemic school-assistant pools at GL schools, workshops,
+   case consultations, collegial case consultation, networking, a brochure, external
+   experts, supervision, a pass-through to the Stadt Lindental, overhead above the 15 %
+   cap, a § 35a SGB VIII individual case mis-charged to the pool account (category
+   ``individual_claim_sgb_viii``, excluded; referenced only as "Fall 2023-017"), one
+   unclassified invoice, and the Land's bank receipt in October, which the importer
+   recognises as the recorded payout. 2024-03.csv repeats the last two rows of
+   2024-02.csv; they are counted as already imported. The year ends with a repayment
+   due of 112.206,21 EUR (see tests/test_demo_and_worked_examples.py for the hand
+   computation), due 02.04.2024 (1 April 2024 is Easter Monday).
+
+``load_demo`` is idempotent: a recipient that already exists is left untouched.
+All bookings go through the ledger core; this module only supplies the data.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.agreements import add_agreement
+from ledger.errors import LedgerError
+from ledger.grants import add_grant, add_payout
+from ledger.importer import import_file
+from ledger.models import Recipient
+from ledger.money import format_german
+from ledger.recipients import add_recipient
+from ledger.schoolyear import SchoolYear
+
+#: The finance-system exports of Kreis Musterhausen (``demo/musterhausen/*.csv`` in the repository).
+DEMO_DIR: Path = Path(__file__).resolve().parent.parent / "demo" / "musterhausen"
+
+RHEIN_SIEG_KEY = "rhein-sieg"
+RHEIN_SIEG_GRANT = Decimal("891931.68")           # seed 002, Vereinbarung § 1 Abs. 1
+RHEIN_SIEG_DEEMED_CONFORM = Decimal("422362.00")  # seed 002, Vereinbarung § 1 Abs. 2
+RHEIN_SIEG_PAYOUT_DATE = date(2020, 10, 15)        # assumed: the seed names no payout date
+RHEIN_SIEG_YEAR = SchoolYear(2020)
+RHEIN_SIEG_WAIVED = tuple(SchoolYear(start) for start in range(2014, 2020))  # 2014/15 … 2019/20
+AGREEMENT_NAME = "Vereinbarung Rhein-Sieg-Kreis – Land NRW"
+
+MUSTERHAUSEN_KEY = "musterhausen"
+MUSTERHAUSEN_GRANT = Decimal("750000.00")
+MUSTERHAUSEN_DATE = date(2023, 10, 16)  # Festsetzungsbescheid and payout
+MUSTERHAUSEN_YEAR = SchoolYear(2023)
+
+
+def load_demo(session: Session, *, user: str, now: datetime, directory: Path | None = None) -> Iterator[str]:
+    """Load the demo recipients into ``session`` and yield German progress lines.
+
+    Each recipient that already exists is skipped (so loading twice changes nothing).
+    The caller commits the session. ``directory`` overrides ``DEMO_DIR`` (the CSV exports).
+
+    Raises:
+        LedgerError: an export of the demo data cannot be imported (the message lists
+            every error); the demo data must always be valid.
+    """
+    existing = {key for key in (RHEIN_SIEG_KEY, MUSTERHAUSEN_KEY) if _exists(session, key)}
+    if len(existing) == 2:
+        yield "Demodaten sind bereits geladen (Rhein-Sieg-Kreis, Kreis Musterhausen); nichts geändert."
+        return
+    if RHEIN_SIEG_KEY in existing:
+        yield f"Empfänger {RHEIN_SIEG_KEY} ist bereits vorhanden; übersprungen."
+    else:
+        yield from _load_rhein_sieg(session, user=user, now=now)
+    if MUSTERHAUSEN_KEY in existing:
+        yield f"Empfänger {MUSTERHAUSEN_KEY} ist bereits vorhanden; übersprungen."
+    else:
+        yield from _load_musterhausen(session, user=user, now=now, directory=directory or DEMO_DIR)
+
+
+def _exists(session: Session, key: str) -> bool:
+    return session.scalar(select(Recipient.id).where(Recipient.key == key)) is not None
+
+
+def _load_rhein_sieg(session: Session, *, user: str, now: datetime) -> Iterator[str]:
+    recipient = add_recipient(session, RHEIN_SIEG_KEY, "Rhein-Sieg-Kreis", "kreis", now=now)
+    yield "Empfänger rhein-sieg (Rhein-Sieg-Kreis) angelegt."
+    grant = add_grant(session, recipient, RHEIN_SIEG_YEAR, RHEIN_SIEG_GRANT)
+    add_payout(session, grant, RHEIN_SIEG_PAYOUT_DATE, RHEIN_SIEG_GRANT, created_by=user, now=now)
+    yield (f"Inklusionspauschale {RHEIN_SIEG_YEAR}: {format_german(RHEIN_SIEG_GRANT)} EUR, Auszahlung am "
+           f"{RHEIN_SIEG_PAYOUT_DATE:%d.%m.%Y} gebucht (Datum angenommen, im Seed nicht genannt).")
+    add_agreement(session, recipient, RHEIN_SIEG_YEAR, deemed_conform=RHEIN_SIEG_DEEMED_CONFORM,
+                  reference=f"{AGREEMENT_NAME}, § 1 Abs. 2", created_by=user, now=now)
+    yield (f"Vereinbarung {RHEIN_SIEG_YEAR}: {format_german(RHEIN_SIEG_DEEMED_CONFORM)} EUR gelten als "
+           f"zweckentsprechend (Rückzahlung {format_german(RHEIN_SIEG_GRANT - RHEIN_SIEG_DEEMED_CONFORM)} EUR).")
+    for year in RHEIN_SIEG_WAIVED:
+        add_agreement(session, recipient, year, waive=True, reference=f"{AGREEMENT_NAME}, § 2",
+                      created_by=user, now=now)
+    yield f"Verzicht des Landes für {RHEIN_SIEG_WAIVED[0]} bis {RHEIN_SIEG_WAIVED[-1]} erfasst."
+
+
+def _load_musterhausen(session: Session, *, user: str, now: datetime, directory: Path) -> Iterator[str]:
+    files = sorted(directory.glob("*.csv"))
+    if not files:
+        raise LedgerError(f"keine Demodateien (*.csv) in {directory}")
+    recipient = add_recipient(session, MUSTERHAUSEN_KEY, "Kreis Musterhausen", "kreis", now=now)
+    yield "Empfänger musterhausen (Kreis Musterhausen) angelegt."
+    grant = add_grant(session, recipient, MUSTERHAUSEN_YEAR, MUSTERHAUSEN_GRANT, notice_date=MUSTERHAUSEN_DATE)
+    add_payout(session, grant, MUSTERHAUSEN_DATE, MUSTERHAUSEN_GRANT, created_by=user, now=now)
+    yield (f"Inklusionspauschale {MUSTERHAUSEN_YEAR}: {format_german(MUSTERHAUSEN_GRANT)} EUR, Bescheid und "
+           f"Auszahlung am {MUSTERHAUSEN_DATE:%d.%m.%Y} gebucht.")
+    for path in files:
+        summary = import_file(session, recipient, path, created_by=user, now=now)
+        if not summary.ok:
+            details = "; ".join(issue.render(path.name) for issue in summary.errors)
+            raise LedgerError(f"Demodatei {path.name} ist fehlerhaft: {details}")
+        line = f"Importiere {path.name}: {summary.rows} Zeilen, {summary.imported} neu"
+        if summary.duplicates:
+            line += f", {summary.duplicates} bereits vorhanden"
+        if summary.payouts_recognised:
+            line += f", {summary.payouts_recognised} als Auszahlung erkannt"
+        yield line
