@@ -42,3 +42,17 @@ def repayment_due_date(payout_date: date, rule: DeadlineRule) -> tuple[date, dat
         raise ValueError(f"unbekannte Fristverschiebung {rule.shift!r}")
     nominal = date(payout_date.year + rule.years_after_payout, rule.month, rule.day)
     return nominal, next_working_day(nominal, rule.holiday_country, rule.holiday_subdivision)
+
+
+def shift_reason(nominal: date, rule: DeadlineRule) -> str | None:
+    """Why a nominal deadline is no working day, in German, or None if it is one.
+
+    ``"Ostermontag, gesetzlicher Feiertag"`` for a holiday of the rule's calendar (names
+    from the ``holidays`` library in German), ``"Samstag"`` or ``"Sonntag"`` for a weekend.
+    """
+    calendar = holidays.country_holidays(rule.holiday_country, subdiv=rule.holiday_subdivision,
+                                         years=nominal.year, language="de")
+    name = calendar.get(nominal)
+    if name:
+        return f"{name}, gesetzlicher Feiertag"
+    return ("Samstag", "Sonntag")[nominal.weekday() - 5] if nominal.weekday() >= 5 else None

@@ -37,6 +37,8 @@ from ledger.schoolyear import SchoolYear, SchoolYearError
 
 RULES_DIR: Path = Path(__file__).resolve().parent.parent / "rules"
 CATEGORY_STATUSES = ("permitted", "capped", "excluded")
+#: German labels of the statuses, as the UI and the statement show them.
+STATUS_LABELS = {"permitted": "zulässig", "capped": "gedeckelt", "excluded": "ausgeschlossen"}
 REFERENCE_FIELDS = ("school_year", "recipient_name", "recipient_key")
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -31,8 +31,8 @@ from reportlab.platypus import (CondPageBreak, KeepTogether, Paragraph, SimpleDo
 from ledger.money import format_german
 from ledger.repayment import CategoryAmount, RepaymentResult
 from ledger.statement import StatementData, VoucherLine
+from ledger.rules import STATUS_LABELS
 
-STATUS_LABELS = {"permitted": "zulässig", "capped": "gedeckelt", "excluded": "ausgeschlossen"}
 
 # StatementData carries the cap, not the rate; the label follows the Hinweise (part IV).
 

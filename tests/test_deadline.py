@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.deadline import next_working_day, repayment_due_date
+from ledger.deadline import next_working_day, repayment_due_date, shift_reason
 from ledger.rules import RULES_DIR, load_pack
 
 RULE = load_pack(RULES_DIR / "inklfoeg-nrw-hinweise.toml").deadline
@@ -87,3 +87,10 @@ def test_effective_date_property_any_day_of_year(payout, deadline_day):
 def test_four_days_is_reached():
     # Karfreitag 1 April 1994 (Easter 3 April): Friday → Tuesday 5 April, the worst case.
     assert repayment_due_date(date(1993, 9, 1), RULE) == (date(1994, 4, 1), date(1994, 4, 5))
+
+
+def test_shift_reason_names_the_holiday_or_weekend():
+    rule = load_pack(RULES_DIR / "inklfoeg-nrw-hinweise.toml").deadline
+    assert shift_reason(date(2024, 4, 1), rule) == "Ostermontag, gesetzlicher Feiertag"
+    assert shift_reason(date(2023, 4, 1), rule) == "Samstag"
+    assert shift_reason(date(2022, 4, 1), rule) is None

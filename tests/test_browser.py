@@ -1,0 +1,96 @@
+"""The web UI in a real browser: Playwright driving Debian's Chromium (/usr/bin/chromium).
+
+The app runs under waitress on a free localhost port, on both databases, with the demo
+data loaded through the core. Screenshots go to tests/artifacts/ (ignored by git).
+Without Chromium the tests are skipped locally and fail in CI (.ci/run installs it).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy.orm import Session
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+LAUNCH_ARGS = ["--lang=de-DE", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        pytest.fail("CI: /usr/bin/chromium is missing (Debian package chromium)", pytrace=False)
+    pytest.skip("Debian's Chromium is not installed", allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture
+def live_server(app, engine):
+    """The app with the demo data, served by waitress on 127.0.0.1 and a free port."""
+    from waitress.server import create_server
+
+    from inkl.demo import load_demo
+
+    with Session(engine) as session:
+        list(load_demo(session, user="demo", now=datetime(2026, 11, 22, 9, 0)))
+        session.commit()
+    server = create_server(app, host="127.0.0.1", port=0, threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def page(database_url):
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        yield context.new_page()
+        browser.close()
+
+
+def shot(page, name: str, database_url: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    backend = database_url.split(":", 1)[0].split("+")[0]
+    page.screenshot(path=ARTIFACTS / f"{name}-{backend}.png", full_page=True)
+
+
+def test_officer_walks_from_dashboard_to_journal_entry_and_statement(live_server, page, database_url, tmp_path):
+    page.goto(live_server + "/")
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    page.get_by_role("link", name="Kreis Musterhausen").first.click()
+    expect(page.locator("main")).to_contain_text("2023/24")
+    expect(page.locator("main")).to_contain_text("750.000,00")
+    expect(page.locator("main")).to_contain_text("02.04.2024")
+    shot(page, "dashboard", database_url)
+
+    page.goto(live_server + "/r/musterhausen/journal?category=individual_claim_sgb_viii")
+    rows = page.locator("main table tbody tr")
+    expect(rows).not_to_have_count(0)
+    shot(page, "journal", database_url)
+    rows.first.get_by_role("link").first.click()
+    expect(page.locator("main")).to_contain_text("§ 35a")
+    shot(page, "entry", database_url)
+
+    page.goto(live_server + "/r/musterhausen/2023/")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Abrechnung").first.click()
+    pdf = tmp_path / "statement.pdf"
+    download.value.save_as(pdf)
+    text = "\n".join(p.extract_text() for p in PdfReader(pdf).pages)
+    assert "Kreis Musterhausen" in text and "Seite 1 von" in text
+
+
+def test_rhein_sieg_dashboard_shows_computed_and_agreed_figures(live_server, page, database_url):
+    page.goto(live_server + "/r/rhein-sieg/2020/")
+    main = page.locator("main")
+    expect(main).to_contain_text("891.931,68")
+    expect(main).to_contain_text("422.362,00")
+    expect(main).to_contain_text("469.569,68")
+    shot(page, "rhein-sieg", database_url)

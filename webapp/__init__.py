@@ -1,0 +1,79 @@
+"""The web UI of the Inklusionspauschale ledger (Flask application factory).
+
+The views only read: they call the same core functions as the ``inkl`` command line
+(``ledger.repayment``, ``ledger.statement``, ``ledger.journal`` …) and render German
+HTML. Configuration:
+
+- ``DATABASE_URL``: SQLAlchemy URL of the books (default ``inkl.settings.database_url()``).
+- ``SECRET_KEY``: ``INKL_SECRET_KEY`` from the environment, else a random key kept in the
+  instance folder's file ``secret_key`` (created on first start, so sessions survive
+  restarts). With ``TESTING`` and no key given, a random key is used and nothing is written.
+- ``TODAY`` (optional, ``datetime.date``): the day the deadline countdown counts from;
+  default the current date (tests fix it).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from inkl import settings
+from ledger.db import make_engine
+
+SECRET_KEY_FILE = "secret_key"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the Flask application.
+
+    ``test_config`` overrides the configuration (e.g. ``{"TESTING": True,
+    "DATABASE_URL": "sqlite:///…"}``). One SQLAlchemy engine per application; a session
+    per request (``webapp.db``).
+    """
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
+    app.config.from_mapping(JSON_AS_ASCII=False)
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = settings.database_url()
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app)
+
+    app.extensions["inkl_engine"] = make_engine(app.config["DATABASE_URL"])
+
+    from webapp import db, errors, formatting
+    from webapp.views import dashboard, home, journal, statements
+
+    db.init_app(app)
+    formatting.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(journal.bp)
+    app.register_blueprint(statements.bp)
+    return app
+
+
+def _secret_key(app: Flask) -> str:
+    """``INKL_SECRET_KEY``, else the instance folder's ``secret_key`` file (created once, mode 0600)."""
+    from_env = os.environ.get("INKL_SECRET_KEY")
+    if from_env:
+        return from_env
+    if app.testing:
+        return secrets.token_hex(32)
+    path = Path(app.instance_path) / SECRET_KEY_FILE
+    if path.exists():
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker created it meanwhile: use theirs
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,38 @@
+"""One database session per request, kept in ``flask.g`` and closed when the request ends.
+
+Pages only read and never commit: closing the session rolls back whatever the
+request's transaction held. The rule packs are loaded once per application.
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session
+
+from ledger.rules import RulePack, load_packs
+
+
+def get_session() -> Session:
+    """The current request's session on the application's engine (created on first use)."""
+    if "db_session" not in g:
+        g.db_session = Session(current_app.extensions["inkl_engine"], expire_on_commit=False)
+    return g.db_session
+
+
+def get_packs() -> tuple[RulePack, ...]:
+    """The rule packs (``rules/*.toml``), loaded and validated once per application."""
+    packs = current_app.extensions.get("inkl_packs")
+    if packs is None:
+        packs = current_app.extensions["inkl_packs"] = load_packs()
+    return packs
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    """Close the request's session, if one was opened (uncommitted work is rolled back)."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def init_app(app: Flask) -> None:
+    """Register the teardown that closes the request's session."""
+    app.teardown_appcontext(close_session)

@@ -1,0 +1,130 @@
+"""Jinja filters for German amounts and dates (Babel, locale de_DE).
+
+Amounts are ``Decimal`` EUR (never float); ``None`` renders as an en dash.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal, format_percent
+from flask import Flask
+
+from ledger.money import from_cents
+from ledger.rules import STATUS_LABELS
+
+LOCALE = "de_DE"
+DASH = "–"
+#: German labels of the rule-pack category statuses.
+#: German labels of the journal entry kinds (``ledger.models.ENTRY_KINDS``).
+KIND_LABELS = {
+    "import": "Import (Finanzsoftware)",
+    "manual": "manuelle Buchung",
+    "payout": "Auszahlung der Pauschale",
+    "repayment_obligation": "Rückzahlungsverpflichtung",
+    "repayment_payment": "Rückzahlung an die Landeskasse",
+    "reversal": "Storno",
+}
+
+
+def eur(amount: Decimal | None) -> str:
+    """``Decimal("1234.56")`` → ``"1.234,56 €"`` (non-breaking space before the sign)."""
+    if amount is None:
+        return DASH
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"Betrag muss Decimal sein, nicht {type(amount).__name__}")
+    return format_currency(amount, "EUR", locale=LOCALE)
+
+
+def number(amount: Decimal | None) -> str:
+    """``Decimal("1234.5")`` → ``"1.234,50"`` (two decimals, no currency sign)."""
+    if amount is None:
+        return DASH
+    return format_decimal(amount, format="#,##0.00", locale=LOCALE)
+
+
+def percent(rate: Decimal | None) -> str:
+    """``Decimal("0.15")`` → ``"15 %"``, ``Decimal("0.125")`` → ``"12,5 %"``."""
+    if rate is None:
+        return DASH
+    return format_percent(rate, format="#,##0.##\u00a0%", locale=LOCALE)
+
+
+def date_de(day: date | None) -> str:
+    """``date(2024, 4, 1)`` → ``"01.04.2024"``."""
+    if day is None:
+        return DASH
+    return format_date(day, "dd.MM.yyyy", locale=LOCALE)
+
+
+def date_long(day: date | None) -> str:
+    """``date(2024, 4, 1)`` → ``"1. April 2024"``."""
+    if day is None:
+        return DASH
+    return format_date(day, format="long", locale=LOCALE)
+
+
+def weekday(day: date | None) -> str:
+    """``date(2024, 4, 1)`` → ``"Montag"``."""
+    if day is None:
+        return DASH
+    return format_date(day, "EEEE", locale=LOCALE)
+
+
+def datetime_de(moment: datetime | None) -> str:
+    """``datetime(2026, 1, 2, 10, 5)`` → ``"02.01.2026, 10:05 Uhr"``."""
+    if moment is None:
+        return DASH
+    return format_datetime(moment, "dd.MM.yyyy, HH:mm", locale=LOCALE) + " Uhr"
+
+
+def cents(value: int) -> Decimal:
+    """Integer cents from the database → ``Decimal`` EUR (``123456`` → ``Decimal("1234.56")``)."""
+    return from_cents(value)
+
+
+def status_de(status: str) -> str:
+    """Category status → German: ``"capped"`` → ``"gedeckelt"``."""
+    return STATUS_LABELS.get(status, status)
+
+
+def kind_de(kind: str) -> str:
+    """Journal entry kind → German: ``"payout"`` → ``"Auszahlung der Pauschale"``."""
+    return KIND_LABELS.get(kind, kind)
+
+
+def days_word(days: int) -> str:
+    """``1`` → ``"1 Tag"``, ``3`` → ``"3 Tage"``."""
+    return f"{days} Tag" if days == 1 else f"{days} Tage"
+
+
+def countdown(due: date | None, today: date) -> str:
+    """Days from ``today`` to the deadline ``due`` in German.
+
+    ``"noch 42 Tage"``, ``"noch 1 Tag"``, ``"Frist endet heute"``,
+    ``"Frist abgelaufen seit 1 Tag"``, ``"Frist abgelaufen seit 3 Tagen"``;
+    ``"keine Frist (keine Auszahlung gebucht)"`` without a deadline.
+    """
+    if due is None:
+        return "keine Frist (keine Auszahlung gebucht)"
+    days = (due - today).days
+    if days > 0:
+        return f"noch {days_word(days)}"
+    if days == 0:
+        return "Frist endet heute"
+    return f"Frist abgelaufen seit {-days} Tag" + ("" if days == -1 else "en")
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters with the application's Jinja environment."""
+    for name, function in {
+        "eur": eur, "number": number, "percent": percent, "date_de": date_de, "date_long": date_long,
+        "weekday": weekday, "datetime_de": datetime_de, "status_de": status_de, "kind_de": kind_de,
+        "cents": cents,
+    }.items():
+        app.add_template_filter(function, name)
+
+    @app.context_processor
+    def _now():
+        return {"now_de": datetime_de(datetime.now().replace(microsecond=0))}
