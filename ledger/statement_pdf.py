@@ -239,6 +239,7 @@ def _story(data: StatementData) -> list:
     """All flowables of the statement, in section order."""
     sections = _Sections()
     story = _title(data)
+    story += _summary(data.result)
     story += _grant(data, sections)
     story += _spending(data.result, sections)
     story += _overhead(data.result, sections)
@@ -265,6 +266,17 @@ def _title(data: StatementData) -> list:
     ]
     return [_p(f"Abrechnung der {data.programme} – Schuljahr {data.school_year}", TITLE),
             _details(rows)]
+
+
+def _summary(result: RepaymentResult) -> list:
+    """The result at a glance on page 1; the numbered sections give the derivation."""
+    rows = [
+        ("Erhaltene Zuwendung", _eur(result.grant_received)),
+        ("Zweckentsprechende Ausgaben", _eur(result.permitted)),
+        ("Rückzahlung fällig" + (" (laut Vereinbarung)" if result.agreement else ""), _eur(result.repayment_due)),
+        ("Fällig am", _due_date_text(result)),
+    ]
+    return [Spacer(1, 3 * mm), _p("Ergebnis auf einen Blick", HEADING_LONG), _figures(rows, total_rows=2)]
 
 
 def _grant(data: StatementData, sections: _Sections) -> list:
@@ -300,7 +312,7 @@ def _spending(result: RepaymentResult, sections: _Sections) -> list:
     table = _table(rows + totals, [72 * mm, 40 * mm, 28 * mm, 30 * mm],
                    total_rows=len(totals), repeat=True)
     table.setStyle(TableStyle([("SPAN", (0, -1), (2, -1))]))
-    return [sections.heading("Zweckentsprechende Ausgaben nach Kategorien"), table]
+    return sections.long_heading("Zweckentsprechende Ausgaben nach Kategorien") + [table]
 
 
 def _percent(rate: Decimal) -> str:

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from pypdf import PdfReader
 
+from ledger.money import format_german
 from ledger.repayment import AgreementFigures, CategoryAmount, RepaymentResult
 from ledger.statement import BankAccount, PayoutLine, StatementData, VoucherLine
 from ledger.statement_pdf import render_statement
@@ -237,3 +238,10 @@ def test_600_vouchers_span_pages_with_repeated_header():
     numbers = re.findall(r"V-\d{4}", text)
     assert numbers == [f"V-{i:04d}" for i in range(600)]
     assert "Summe (600 Buchungen) 60.000,00 EUR" in pages[-1]
+
+
+def test_first_page_gives_the_result_at_a_glance():
+    first = _pages(render_statement(DATA))[0]
+    summary = first[first.index("Ergebnis auf einen Blick"):first.index("1. Zuwendung")]
+    assert "Erhaltene Zuwendung" in summary and "Rückzahlung fällig" in summary and "Fällig am" in summary
+    assert format_german(RESULT.repayment_due) + " EUR" in summary
