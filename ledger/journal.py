@@ -15,13 +15,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from ledger.models import Account, JournalEntry, Posting, Recipient
 from ledger.money import from_cents
-from ledger.rules import RulePack, RulePackError, pack_for
+from ledger.rules import UNCLASSIFIED_LABEL, RulePack, RulePackError, pack_for
 from ledger.schoolyear import SchoolYear, SchoolYearError
 
 #: ``category`` filter value for expense postings without a category (not yet classified).
 UNCLASSIFIED = "none"
-#: German label of an expense posting without a category.
-UNCLASSIFIED_LABEL = "nicht klassifiziert"
 
 
 @dataclass(frozen=True)
@@ -136,8 +134,3 @@ def category_choices(packs: tuple[RulePack, ...]) -> list[CategoryRef]:
         for category in pack.categories:
             choices.setdefault(category.id, CategoryRef(category.id, category.label))
     return list(choices.values())
-
-
-def find_reversal(session: Session, entry: JournalEntry) -> JournalEntry | None:
-    """The entry that reverses ``entry`` (its Storno), or None if it was not reversed."""
-    return session.scalar(select(JournalEntry).where(JournalEntry.reverses_id == entry.id))

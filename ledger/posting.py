@@ -90,7 +90,7 @@ def reverse_entry(
         raise LedgerError("ein Storno braucht eine Begründung")
     if entry.reverses_id is not None:
         raise LedgerError(f"Buchung {entry.id} ist selbst ein Storno")
-    if session.scalar(select(JournalEntry.id).where(JournalEntry.reverses_id == entry.id)):
+    if find_reversal(session, entry) is not None:
         raise LedgerError(f"Buchung {entry.id} wurde bereits storniert")
     lines = [
         PostingLine(p.account, -from_cents(p.amount_cents), SchoolYear.parse(p.school_year),
@@ -102,6 +102,11 @@ def reverse_entry(
         text=f"Storno: {entry.text} ({reason.strip()})"[:500], lines=lines, kind="reversal",
         created_by=created_by, now=now, reverses=entry,
     )
+
+
+def find_reversal(session: Session, entry: JournalEntry) -> JournalEntry | None:
+    """The entry that reverses ``entry`` (its Storno), or None if it was not reversed."""
+    return session.scalar(select(JournalEntry).where(JournalEntry.reverses_id == entry.id))
 
 
 def get_entry(session: Session, recipient: Recipient, entry_id: int) -> JournalEntry:

@@ -39,6 +39,8 @@ RULES_DIR: Path = Path(__file__).resolve().parent.parent / "rules"
 CATEGORY_STATUSES = ("permitted", "capped", "excluded")
 #: German labels of the statuses, as the UI and the statement show them.
 STATUS_LABELS = {"permitted": "zulässig", "capped": "gedeckelt", "excluded": "ausgeschlossen"}
+#: German label of an expense posting without a category (not purpose-conform until classified).
+UNCLASSIFIED_LABEL = "nicht klassifiziert"
 REFERENCE_FIELDS = ("school_year", "recipient_name", "recipient_key")
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -18,10 +18,8 @@ from ledger.grants import find_grant
 from ledger.models import Account, JournalEntry, Posting, Recipient
 from ledger.money import from_cents
 from ledger.repayment import RepaymentResult, compute_repayment
-from ledger.rules import RulePack, load_packs, pack_for
+from ledger.rules import UNCLASSIFIED_LABEL, RulePack, load_packs, pack_for
 from ledger.schoolyear import SchoolYear
-
-UNCLASSIFIED_LABEL = "nicht klassifiziert"
 
 
 @dataclass(frozen=True)

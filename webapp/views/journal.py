@@ -6,8 +6,8 @@ from datetime import date
 from flask import Blueprint, abort, render_template, request, url_for
 
 from ledger.journal import (UNCLASSIFIED, category_choices, category_label, entry_amount,
-                            entry_categories, find_reversal, list_entries)
-from ledger.posting import get_entry
+                            entry_categories, list_entries)
+from ledger.posting import find_reversal, get_entry
 from ledger.recipients import get_recipient
 from ledger.repayment import school_years
 from webapp.db import get_packs, get_session
