@@ -7,6 +7,7 @@ errors go to stderr with exit code 1. The database is ``INKL_DATABASE_URL`` (see
 from __future__ import annotations
 
 import getpass
+import io
 import json
 import os
 import sys
@@ -19,8 +20,13 @@ from ledger import db
 from ledger.agreements import add_agreement
 from ledger.errors import LedgerError
 from ledger.grants import add_grant, add_payout, get_grant
+from ledger.audit import verify_audit_log
+from ledger.chain import verify_chain
+from ledger.export_gobd import export_gobd
+from ledger.export_hledger import export_hledger
 from ledger.importer import import_file
 from ledger.money import AmountError, format_german, format_plain, parse_amount
+from ledger.periods import close_year, reopen_year
 from ledger.posting import get_entry, reverse_entry
 from ledger.recipients import add_account, add_recipient, get_recipient, list_recipients
 from ledger.repayment import RepaymentResult, compute_all, compute_repayment, confirm_repayment, pay_repayment
@@ -28,6 +34,7 @@ from ledger.rules import RulePackError, load_packs
 from ledger.schoolyear import SchoolYear, SchoolYearError
 from ledger.statement import build_statement
 from ledger.statement_pdf import render_statement
+from ledger.users import add_user, get_user, list_users
 from inkl.settings import database_url
 
 
@@ -105,14 +112,6 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"Datenbankschema aktualisiert ({revision}).", err=True)
 
 
-@db_group.command("downgrade")
-@click.argument("revision")
-def db_downgrade(revision: str) -> None:
-    """Schema auf REVISION zurücksetzen (``base`` entfernt alles)."""
-    db.downgrade(database_url(), revision)
-    click.echo(f"Datenbankschema zurückgesetzt ({revision}).", err=True)
-
-
 @main.group(cls=Group)
 def recipient() -> None:
     """Empfänger der Inklusionspauschale."""
@@ -124,8 +123,8 @@ def recipient() -> None:
 @click.option("--kind", required=True, type=click.Choice(["kreis", "stadt", "gemeinde"]))
 def recipient_add(key: str, name: str, kind: str) -> None:
     """Empfänger KEY mit Standard-Kontenplan anlegen."""
-    with db.session_scope(_engine()) as session:
-        created = add_recipient(session, key, name, kind, now=_now())
+    with db.session_scope(_engine(), write=True) as session:
+        created = add_recipient(session, key, name, kind, actor=_user(), now=_now())
         click.echo(f"Empfänger {created.key} ({created.name}) mit {len(created.accounts)} Konten angelegt.")
 
 
@@ -157,8 +156,9 @@ def account() -> None:
 def account_add(recipient_key: str, number: str, name: str, type_: str, category: str | None) -> None:
     """Konto NUMBER NAME anlegen."""
     known = frozenset(c.id for pack in load_packs() for c in pack.categories)
-    with db.session_scope(_engine()) as session:
-        created = add_account(session, get_recipient(session, recipient_key), number, name, type_, category, known)
+    with db.session_scope(_engine(), write=True) as session:
+        created = add_account(session, get_recipient(session, recipient_key), number, name, type_, category, known,
+                              actor=_user(), now=_now())
         click.echo(f"Konto {created.label} angelegt.")
 
 
@@ -191,10 +191,10 @@ def grant() -> None:
 @click.option("--voucher", default=None, help="Belegnummer der Auszahlung")
 def grant_add(recipient_key, school_year, amount, notice_date, payout_date, voucher) -> None:
     """Festgesetzte Pauschale eines Schuljahres erfassen (und optional ihre Auszahlung buchen)."""
-    with db.session_scope(_engine()) as session:
+    with db.session_scope(_engine(), write=True) as session:
         target = get_recipient(session, recipient_key)
         created = add_grant(session, target, school_year, amount,
-                            notice_date=notice_date.date() if notice_date else None)
+                            notice_date=notice_date.date() if notice_date else None, actor=_user(), now=_now())
         click.echo(f"Inklusionspauschale {school_year}: {format_german(amount)} EUR festgesetzt.")
         if payout_date:
             payout = add_payout(session, created, payout_date.date(), amount, voucher_number=voucher,
@@ -210,7 +210,7 @@ def grant_add(recipient_key, school_year, amount, notice_date, payout_date, vouc
 @click.option("--voucher", default=None)
 def grant_payout(recipient_key, school_year, amount, day, voucher) -> None:
     """Eine (Teil-)Auszahlung der Pauschale buchen."""
-    with db.session_scope(_engine()) as session:
+    with db.session_scope(_engine(), write=True) as session:
         target = get_grant(session, get_recipient(session, recipient_key), school_year)
         payout = add_payout(session, target, day.date(), amount, voucher_number=voucher,
                             created_by=_user(), now=_now())
@@ -230,7 +230,7 @@ def agreement() -> None:
 @click.option("--reference", default="", help="Fundstelle, z. B. 'Vereinbarung vom …, § 1'")
 def agreement_add(recipient_key, school_year, deemed_conform, waive, reference) -> None:
     """Vereinbarung für ein Schuljahr erfassen: --deemed-conform BETRAG oder --waive."""
-    with db.session_scope(_engine()) as session:
+    with db.session_scope(_engine(), write=True) as session:
         add_agreement(session, get_recipient(session, recipient_key), school_year,
                       deemed_conform=deemed_conform, waive=waive, reference=reference,
                       created_by=_user(), now=_now())
@@ -244,7 +244,7 @@ def agreement_add(recipient_key, school_year, deemed_conform, waive, reference) 
 @json_option
 def import_command(file: Path, recipient_key: str, dry_run: bool, as_json: bool) -> None:
     """Monatsexport FILE (CSV mit Semikolon) einlesen: alles oder nichts."""
-    with db.session_scope(_engine()) as session:
+    with db.session_scope(_engine(), write=True) as session:
         summary = import_file(session, get_recipient(session, recipient_key), file,
                               created_by=_user(), now=_now(), dry_run=dry_run)
     if as_json:
@@ -323,7 +323,7 @@ def repayment() -> None:
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Buchungsdatum (heute)")
 def repayment_confirm(recipient_key, school_year, day) -> None:
     """Rückzahlungsverpflichtung als Verbindlichkeit gegenüber dem Land buchen."""
-    with db.session_scope(_engine()) as session:
+    with db.session_scope(_engine(), write=True) as session:
         entry = confirm_repayment(session, get_recipient(session, recipient_key), school_year,
                                   day=day.date() if day else date.today(), created_by=_user(), now=_now())
         click.echo(f"Rückzahlungsverpflichtung gebucht (Buchung {entry.id}, Beleg {entry.voucher_number}).")
@@ -336,7 +336,7 @@ def repayment_confirm(recipient_key, school_year, day) -> None:
 @click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]))
 def repayment_pay(recipient_key, school_year, amount, day) -> None:
     """Zahlung an die Landeskasse buchen."""
-    with db.session_scope(_engine()) as session:
+    with db.session_scope(_engine(), write=True) as session:
         entry = pay_repayment(session, get_recipient(session, recipient_key), school_year, amount,
                               day=day.date(), created_by=_user(), now=_now())
         click.echo(f"Rückzahlung {format_german(amount)} EUR gebucht (Buchung {entry.id}).")
@@ -349,7 +349,7 @@ def repayment_pay(recipient_key, school_year, amount, day) -> None:
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Buchungsdatum (heute)")
 def reverse(entry_id: int, recipient_key: str, reason: str, day) -> None:
     """Buchung ENTRY_ID stornieren (Gegenbuchung; die Buchung selbst bleibt unverändert)."""
-    with db.session_scope(_engine()) as session:
+    with db.session_scope(_engine(), write=True) as session:
         target = get_recipient(session, recipient_key)
         entry = reverse_entry(session, get_entry(session, target, entry_id), day=day.date() if day else date.today(),
                               reason=reason, created_by=_user(), now=_now())
@@ -368,6 +368,129 @@ def statement(recipient_key: str, school_year: SchoolYear, output: Path) -> None
     click.echo(f"Abrechnung {school_year} geschrieben: {output} ({len(data.vouchers)} Belegzeilen).")
 
 
+@main.group(cls=Group)
+def user() -> None:
+    """Benutzer und Rollen (officer, auditor, admin)."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["officer", "auditor", "admin"]))
+def user_add(username: str, role: str) -> None:
+    """Benutzer USERNAME mit Rolle anlegen."""
+    with db.session_scope(_engine(), write=True) as session:
+        add_user(session, username, role, actor=_user(), now=_now())
+    click.echo(f"Benutzer {username} ({role}) angelegt.")
+
+
+@user.command("list")
+@json_option
+def user_list(as_json: bool) -> None:
+    """Alle Benutzer auflisten."""
+    with db.session_scope(_engine()) as session:
+        rows = [{"username": u.username, "role": u.role} for u in list_users(session)]
+    if as_json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            click.echo(f"{row['username']:<30} {row['role']}")
+
+
+@main.group(cls=Group)
+def period() -> None:
+    """Schuljahre nach der Schlussabrechnung abschließen (und durch einen Admin wieder öffnen)."""
+
+
+@period.command("close")
+@recipient_option
+@school_year_option
+@click.option("--reason", default="", help="Anmerkung, z. B. Aktenzeichen der Schlussabrechnung")
+def period_close(recipient_key: str, school_year: SchoolYear, reason: str) -> None:
+    """Schuljahr abschließen: danach nimmt es keine Buchungen mehr an."""
+    with db.session_scope(_engine(), write=True) as session:
+        close_year(session, get_recipient(session, recipient_key), school_year,
+                   user=get_user(session, _user()), now=_now(), reason=reason)
+    click.echo(f"Schuljahr {school_year} abgeschlossen.")
+
+
+@period.command("reopen")
+@recipient_option
+@school_year_option
+@click.option("--reason", required=True, help="Begründung (wird protokolliert)")
+def period_reopen(recipient_key: str, school_year: SchoolYear, reason: str) -> None:
+    """Abgeschlossenes Schuljahr wieder öffnen (nur Admin; protokolliert)."""
+    with db.session_scope(_engine(), write=True) as session:
+        reopen_year(session, get_recipient(session, recipient_key), school_year,
+                    user=get_user(session, _user()), reason=reason, now=_now())
+    click.echo(f"Schuljahr {school_year} wieder geöffnet.")
+
+
+@main.command("verify")
+@click.option("--recipient", "recipient_key", default=None, help="nur diesen Empfänger prüfen")
+@json_option
+def verify(recipient_key: str | None, as_json: bool) -> None:
+    """Hash-Ketten der Journale und des Protokolls prüfen; meldet das erste gebrochene Glied."""
+    with db.session_scope(_engine()) as session:
+        targets = [get_recipient(session, recipient_key)] if recipient_key else list_recipients(session)
+        reports = [verify_chain(session, target) for target in targets]
+        audit_count, audit_head_, audit_broken, audit_reason = verify_audit_log(session)
+    data = {
+        "ok": all(r.ok for r in reports) and audit_broken is None,
+        "journals": [{"recipient": r.recipient_key, "entries": r.entries, "ok": r.ok,
+                      "head": {"seq": r.head.seq, "hash": r.head.entry_hash},
+                      "broken": None if r.ok else {"seq": r.broken_seq, "entry_id": r.broken_entry_id,
+                                                   "reason": r.reason}} for r in reports],
+        "audit_log": {"events": audit_count, "ok": audit_broken is None,
+                      "head": {"seq": audit_head_.seq, "hash": audit_head_.entry_hash},
+                      "broken": None if audit_broken is None else {"seq": audit_broken, "reason": audit_reason}},
+    }
+    if as_json:
+        _print_json(data)
+    else:
+        for r in reports:
+            state = "in Ordnung" if r.ok else f"GEBROCHEN bei Nr. {r.broken_seq} (Buchung {r.broken_entry_id}): {r.reason}"
+            click.echo(f"{r.recipient_key}: {r.entries} Buchungen, Kette {state}; Kopf Nr. {r.head.seq} {r.head.entry_hash}")
+        state = "in Ordnung" if audit_broken is None else f"GEBROCHEN bei Nr. {audit_broken}: {audit_reason}"
+        click.echo(f"Protokoll: {audit_count} Einträge, Kette {state}")
+    if not data["ok"]:
+        raise Failure("Hash-Kette gebrochen: die Bücher wurden außerhalb der Anwendung verändert")
+
+
+@main.group("export", cls=Group)
+def export_group() -> None:
+    """Bücher exportieren: GoBD-Datenträgerüberlassung, hledger-Journal."""
+
+
+@export_group.command("gobd")
+@recipient_option
+@click.option("--school-year", callback=_school_year, default=None, help="nur dieses Schuljahr, z. B. 2023/24")
+@click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="neues oder leeres Verzeichnis")
+def export_gobd_command(recipient_key: str, school_year: SchoolYear | None, directory: Path) -> None:
+    """GoBD-Datenträgerüberlassung: index.xml, DTD und CSV-Dateien (GDPdU) in ein Verzeichnis schreiben."""
+    with db.session_scope(_engine()) as session:
+        paths = export_gobd(session, get_recipient(session, recipient_key), directory,
+                            school_year=school_year, now=_now())
+    click.echo(f"GoBD-Export geschrieben: {directory} ({len(paths)} Dateien).")
+
+
+@export_group.command("hledger")
+@recipient_option
+@click.option("--school-year", callback=_school_year, default=None, help="nur dieses Schuljahr, z. B. 2023/24")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="Journaldatei; '-' schreibt auf die Standardausgabe")
+def export_hledger_command(recipient_key: str, school_year: SchoolYear | None, output: Path) -> None:
+    """hledger-Journal schreiben: eine Transaktion je Buchung, Beträge in EUR."""
+    journal = io.StringIO()
+    with db.session_scope(_engine()) as session:
+        count = export_hledger(session, get_recipient(session, recipient_key), journal, school_year=school_year)
+    if str(output) == "-":
+        click.echo(journal.getvalue(), nl=False)
+    else:
+        output.write_text(journal.getvalue(), encoding="utf-8")
+        click.echo(f"hledger-Journal geschrieben: {output} ({count} Buchungen).")
+
+
 @main.command("demo")
 @click.option("--no-serve", is_flag=True, help="nur Demodaten laden, keinen Webserver starten")
 @click.option("--host", default="127.0.0.1")
@@ -378,7 +501,7 @@ def demo(no_serve: bool, host: str, port: int) -> None:
 
     url = database_url()
     db.upgrade(url)
-    with db.session_scope(db.make_engine(url)) as session:
+    with db.session_scope(db.make_engine(url), write=True) as session:
         for line in load_demo(session, user=_user(), now=_now()):
             click.echo(line, err=True)
     if not no_serve:

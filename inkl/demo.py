@@ -93,9 +93,9 @@ def _exists(session: Session, key: str) -> bool:
 
 
 def _load_rhein_sieg(session: Session, *, user: str, now: datetime) -> Iterator[str]:
-    recipient = add_recipient(session, RHEIN_SIEG_KEY, "Rhein-Sieg-Kreis", "kreis", now=now)
+    recipient = add_recipient(session, RHEIN_SIEG_KEY, "Rhein-Sieg-Kreis", "kreis", actor=user, now=now)
     yield "Empfänger rhein-sieg (Rhein-Sieg-Kreis) angelegt."
-    grant = add_grant(session, recipient, RHEIN_SIEG_YEAR, RHEIN_SIEG_GRANT)
+    grant = add_grant(session, recipient, RHEIN_SIEG_YEAR, RHEIN_SIEG_GRANT, actor=user, now=now)
     add_payout(session, grant, RHEIN_SIEG_PAYOUT_DATE, RHEIN_SIEG_GRANT, created_by=user, now=now)
     yield (f"Inklusionspauschale {RHEIN_SIEG_YEAR}: {format_german(RHEIN_SIEG_GRANT)} EUR, Auszahlung am "
            f"{RHEIN_SIEG_PAYOUT_DATE:%d.%m.%Y} gebucht (Datum angenommen, im Seed nicht genannt).")
@@ -113,9 +113,10 @@ def _load_musterhausen(session: Session, *, user: str, now: datetime, directory:
     files = sorted(directory.glob("*.csv"))
     if not files:
         raise LedgerError(f"keine Demodateien (*.csv) in {directory}")
-    recipient = add_recipient(session, MUSTERHAUSEN_KEY, "Kreis Musterhausen", "kreis", now=now)
+    recipient = add_recipient(session, MUSTERHAUSEN_KEY, "Kreis Musterhausen", "kreis", actor=user, now=now)
     yield "Empfänger musterhausen (Kreis Musterhausen) angelegt."
-    grant = add_grant(session, recipient, MUSTERHAUSEN_YEAR, MUSTERHAUSEN_GRANT, notice_date=MUSTERHAUSEN_DATE)
+    grant = add_grant(session, recipient, MUSTERHAUSEN_YEAR, MUSTERHAUSEN_GRANT, notice_date=MUSTERHAUSEN_DATE,
+                      actor=user, now=now)
     add_payout(session, grant, MUSTERHAUSEN_DATE, MUSTERHAUSEN_GRANT, created_by=user, now=now)
     yield (f"Inklusionspauschale {MUSTERHAUSEN_YEAR}: {format_german(MUSTERHAUSEN_GRANT)} EUR, Bescheid und "
            f"Auszahlung am {MUSTERHAUSEN_DATE:%d.%m.%Y} gebucht.")

@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger import audit
 from ledger.errors import LedgerError
 from ledger.models import Agreement, Recipient
 from ledger.money import to_cents
@@ -42,6 +43,9 @@ def add_agreement(
     )
     session.add(agreement)
     session.flush()
+    audit.record(session, actor=created_by, action="agreement_add", now=now, recipient=recipient,
+                 details={"school_year": str(school_year), "waived": waive, "reference": agreement.reference,
+                          "deemed_conform": None if deemed_conform is None else str(deemed_conform)})
     return agreement
 
 

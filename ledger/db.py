@@ -18,17 +18,41 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
+#: How long a SQLite writer waits for another one to finish, in milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
 def make_engine(url: str) -> Engine:
-    """Create an engine for ``url``; on SQLite, foreign keys are switched on per connection."""
+    """Create an engine for ``url``.
+
+    On SQLite every connection gets foreign keys, WAL journal mode (readers never block
+    the writer) and a busy timeout. Write transactions (``session_scope(write=True)``)
+    start with ``BEGIN IMMEDIATE``, so writers queue up instead of failing on a stale
+    snapshot; reads start a plain ``BEGIN``. On PostgreSQL writers are serialised per
+    recipient by ``ledger.posting.lock_recipient``.
+    """
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
+def writer(engine: Engine) -> Engine:
+    """The same engine, marked so that its transactions take SQLite's write lock at once."""
+    return engine.execution_options(inkl_write=True)
+
+
+def _sqlite_begin(conn) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("inkl_write") else "BEGIN")
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN itself
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
@@ -51,9 +75,13 @@ def downgrade(url: str, revision: str) -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session whose work is committed on success and rolled back on any exception."""
-    session = sessionmaker(engine, expire_on_commit=False)()
+def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """A session whose work is committed on success and rolled back on any exception.
+
+    ``write=True`` for sessions that write: on SQLite they wait for the write lock when
+    they begin (see ``make_engine``).
+    """
+    session = sessionmaker(writer(engine) if write else engine, expire_on_commit=False)()
     try:
         yield session
         session.commit()

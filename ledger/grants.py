@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger import audit
 from ledger.errors import LedgerError, NotFound
 from ledger.models import Grant, ImportedRow, Payout, Recipient
 from ledger.money import format_german, from_cents, to_cents
@@ -26,7 +27,7 @@ PAYOUT_MATCH_DAYS = 14
 
 def add_grant(
     session: Session, recipient: Recipient, school_year: SchoolYear, assessed: Decimal,
-    *, notice_date: date | None = None,
+    *, notice_date: date | None = None, actor: str, now: datetime,
 ) -> Grant:
     """Record the assessed grant (EUR) of ``recipient`` for ``school_year``.
 
@@ -40,6 +41,9 @@ def add_grant(
                   assessed_cents=to_cents(assessed), notice_date=notice_date)
     session.add(grant)
     session.flush()
+    audit.record(session, actor=actor, action="grant_add", now=now, recipient=recipient,
+                 details={"school_year": str(school_year), "assessed": str(assessed),
+                          "notice_date": None if notice_date is None else notice_date.isoformat()})
     return grant
 
 
@@ -87,6 +91,9 @@ def add_payout(
     payout = Payout(grant=grant, date=day, amount_cents=to_cents(amount), entry_id=entry.id)
     session.add(payout)
     session.flush()
+    audit.record(session, actor=created_by, action="payout", now=now, recipient=recipient,
+                 details={"school_year": grant.school_year, "date": day.isoformat(), "amount": str(amount),
+                          "entry": entry.id})
     return payout
 
 

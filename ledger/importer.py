@@ -26,10 +26,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger import audit
 from ledger.grants import find_payout_for_receipt
 from ledger.models import Account, ImportBatch, ImportedRow, Recipient
 from ledger.money import AmountError, parse_german, to_cents
-from ledger.posting import PostingLine, post_entry
+from ledger.periods import closed_years
+from ledger.posting import PostingLine, lock_recipient, post_entry
 from ledger.rules import RulePack, RulePackError, load_packs, pack_for
 from ledger.schoolyear import SchoolYear, SchoolYearError
 
@@ -129,6 +131,8 @@ def import_bytes(
 ) -> ImportSummary:
     """Like ``import_file`` for the file's content ``data`` (e.g. an upload) named ``filename``."""
     digest = hashlib.sha256(data).hexdigest()
+    if not dry_run:
+        lock_recipient(session, recipient)  # before the duplicate check: concurrent imports apply once
     rows, issues, unparsed = _parse(data)
     plan = _Plan()
     if rows or unparsed:
@@ -255,6 +259,7 @@ def _check_against_books(
 ) -> list[ImportIssue]:
     plan.accounts.update({a.number: a for a in session.scalars(
         select(Account).where(Account.recipient_id == recipient.id))})
+    closed = closed_years(session, recipient)
     issues: list[ImportIssue] = []
     for line, debit, credit in unparsed:
         issues += _check_accounts(line, debit, credit, plan.accounts, recipient)
@@ -262,7 +267,7 @@ def _check_against_books(
     known = _known_rows(session, recipient, [key for _row, key in keyed])
     taken_payouts: set[int] = set()
     for row, key in keyed:
-        row_issues = _check_row(row, plan.accounts, packs, recipient)
+        row_issues = _check_row(row, plan.accounts, packs, recipient, closed)
         if row_issues:
             issues.extend(row_issues)
             continue
@@ -308,8 +313,12 @@ def _known_rows(session: Session, recipient: Recipient, keys: list[str]) -> dict
 
 
 def _check_row(row: ImportRow, accounts: dict[str, Account], packs: tuple[RulePack, ...],
-               recipient: Recipient) -> list[ImportIssue]:
+               recipient: Recipient, closed: set[str]) -> list[ImportIssue]:
     issues = _check_accounts(row.line, row.debit, row.credit, accounts, recipient)
+    for column, year in (("Buchungsdatum", str(SchoolYear.of(row.day))), ("Schuljahr", str(row.school_year))):
+        if year in closed:
+            issues.append(ImportIssue(row.line, column, f"Schuljahr {year} ist abgeschlossen"))
+            break
     try:
         pack = pack_for(row.school_year, packs)
     except RulePackError as exc:
@@ -359,6 +368,10 @@ def _write(session: Session, recipient: Recipient, plan: _Plan, summary: ImportS
         session.add(ImportedRow(recipient_id=recipient.id, row_key=key, content_hash=content,
                                 batch_id=batch.id, line=row.line, entry_id=entry_id))
     session.flush()
+    audit.record(session, actor=created_by, action="import", now=now, recipient=recipient,
+                 details={"file": summary.file, "sha256": summary.sha256, "rows": summary.rows,
+                          "imported": summary.imported, "duplicates": summary.duplicates,
+                          "payouts_recognised": summary.payouts_recognised, "batch": batch.id})
 
 
 def _line(account: Account, amount: Decimal, row: ImportRow) -> PostingLine:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     event,
 )
@@ -102,12 +103,15 @@ class JournalEntry(Base):
 
     ``kind`` tells where it came from (import, manual, payout, repayment obligation or
     payment, reversal). ``reverses_id`` points to the entry a reversal cancels; an entry
-    can be reversed once.
+    can be reversed once. ``seq``, ``prev_hash`` and ``entry_hash`` link the recipient's
+    entries into a hash chain (``ledger.chain``). Postings are inserted before their
+    entry; the database checks balance when the entry row arrives (migration 0002).
     """
 
     __tablename__ = "journal_entries"
     __table_args__ = (
         Index("ix_journal_entries_recipient_date", "recipient_id", "date"),
+        UniqueConstraint("recipient_id", "seq", name="uq_entry_seq"),
         CheckConstraint(
             "kind IN ('import', 'manual', 'payout', 'repayment_obligation', 'repayment_payment', 'reversal')",
             name="ck_entry_kind",
@@ -123,6 +127,9 @@ class JournalEntry(Base):
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
 
     recipient: Mapped[Recipient] = relationship()
     postings: Mapped[list["Posting"]] = relationship(back_populates="entry", order_by="Posting.id")
@@ -145,7 +152,8 @@ class Posting(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("journal_entries.id", deferrable=True, initially="DEFERRED"))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     school_year: Mapped[str] = mapped_column(String(7))
@@ -254,14 +262,67 @@ class ImportedRow(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
 
 
+class User(Base):
+    """A person using the ledger, with a role: ``officer``, ``auditor`` or ``admin``."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('officer', 'auditor', 'admin')", name="ck_user_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PeriodEvent(Base):
+    """Closing or re-opening a recipient's school year; append-only.
+
+    A school year is closed while its newest event is ``close``. The database refuses
+    journal entries dated in a closed school year or with postings of one.
+    """
+
+    __tablename__ = "period_events"
+    __table_args__ = (
+        CheckConstraint("action IN ('close', 'reopen')", name="ck_period_action"),
+        Index("ix_period_events_recipient", "recipient_id", "school_year"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    school_year: Mapped[str] = mapped_column(String(7))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    action: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AuditEvent(Base):
+    """One write to the books (who, when, what), append-only and hash-chained (``ledger.audit``)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"))
+    details: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
 @event.listens_for(Session, "before_flush")
 def _refuse_changes_to_posted_entries(session: Session, _context, _instances) -> None:
     """Posted journal entries and postings are never updated or deleted: corrections are reversals."""
     from ledger.errors import ImmutableEntry
 
     for obj in session.deleted:
-        if isinstance(obj, (JournalEntry, Posting)):
+        if isinstance(obj, (JournalEntry, Posting, AuditEvent, PeriodEvent)):
             raise ImmutableEntry("gebuchte Buchungen dürfen nicht gelöscht werden; bitte stornieren")
     for obj in session.dirty:
-        if isinstance(obj, (JournalEntry, Posting)) and session.is_modified(obj, include_collections=False):
+        if isinstance(obj, (JournalEntry, Posting, AuditEvent, PeriodEvent)) and session.is_modified(
+                obj, include_collections=False):
             raise ImmutableEntry("gebuchte Buchungen dürfen nicht geändert werden; bitte stornieren")

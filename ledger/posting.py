@@ -5,9 +5,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
+from ledger import audit
+from ledger.chain import chain_head, link_hash
+from ledger.periods import ensure_open
 from ledger.errors import LedgerError, NotFound, UnbalancedEntry
 from ledger.models import Account, JournalEntry, Posting, Recipient
 from ledger.money import from_cents, to_cents
@@ -42,12 +46,15 @@ def post_entry(
     now: datetime,
     reverses: JournalEntry | None = None,
 ) -> JournalEntry:
-    """Post a journal entry for ``recipient`` and return it (flushed, not committed).
+    """Post a journal entry for ``recipient`` and return it (written, not committed).
+
+    The entry is linked into the recipient's hash chain (``ledger.chain``); writers of
+    the same recipient are serialised (``lock_recipient``) until the caller commits.
 
     Raises:
         UnbalancedEntry: fewer than two lines, a zero line, or lines not summing to 0,00 EUR.
         LedgerError: an account of another recipient, a category on a non-expense
-            account, or an empty voucher number or text.
+            account, an empty voucher number or text, or a closed school year.
     """
     if len(lines) < 2:
         raise UnbalancedEntry("eine Buchung braucht mindestens zwei Buchungszeilen")
@@ -56,25 +63,56 @@ def post_entry(
         raise UnbalancedEntry("Buchungszeilen mit 0,00 EUR sind nicht zulässig")
     if sum(cents) != 0:
         raise UnbalancedEntry(f"Soll und Haben weichen um {from_cents(sum(cents))} EUR voneinander ab")
-    if not voucher_number.strip() or not text.strip():
+    voucher_number, text = voucher_number.strip(), text.strip()
+    if not voucher_number or not text:
         raise LedgerError("Belegnummer und Buchungstext sind Pflichtangaben")
+    if len(voucher_number) > 60 or len(text) > 500:
+        raise LedgerError("Belegnummer höchstens 60, Buchungstext höchstens 500 Zeichen")
     for line in lines:
         if line.account.recipient_id != recipient.id:
             raise LedgerError(f"Konto {line.account.number} gehört nicht zu {recipient.key}")
         if line.category is not None and line.account.type != "expense":
             raise LedgerError(f"Kategorie nur auf Aufwandskonten zulässig (Konto {line.account.number})")
-    entry = JournalEntry(
-        recipient_id=recipient.id, date=day, voucher_number=voucher_number.strip(), text=text.strip(),
-        kind=kind, created_by=created_by, created_at=now, reverses=reverses,
+    lock_recipient(session, recipient)
+    ensure_open(session, recipient, day, {str(line.school_year) for line in lines})
+    head = chain_head(session, recipient)
+    seq = head.seq + 1
+    entry_hash = link_hash(
+        head.entry_hash, recipient_key=recipient.key, seq=seq, day=day, voucher_number=voucher_number,
+        text=text, kind=kind, created_by=created_by, created_at=now,
+        reverses_hash=None if reverses is None else reverses.entry_hash,
+        postings=[(line.account.number, c, str(line.school_year), line.category, line.cost_centre)
+                  for line, c in zip(lines, cents)],
     )
-    session.add(entry)
-    for line, amount_cents in zip(lines, cents):
-        session.add(Posting(
-            entry=entry, account_id=line.account.id, amount_cents=amount_cents,
-            school_year=str(line.school_year), category=line.category, cost_centre=line.cost_centre,
-        ))
-    session.flush()
-    return entry
+    entry_id = _next_entry_id(session)
+    # Postings first, the entry last: the database checks the balance when the entry arrives.
+    session.execute(insert(Posting), [
+        {"entry_id": entry_id, "account_id": line.account.id, "amount_cents": c,
+         "school_year": str(line.school_year), "category": line.category, "cost_centre": line.cost_centre}
+        for line, c in zip(lines, cents)
+    ])
+    session.execute(insert(JournalEntry).values(
+        id=entry_id, recipient_id=recipient.id, date=day, voucher_number=voucher_number, text=text, kind=kind,
+        created_by=created_by, created_at=now, reverses_id=None if reverses is None else reverses.id,
+        seq=seq, prev_hash=head.entry_hash, entry_hash=entry_hash,
+    ))
+    return session.get(JournalEntry, entry_id)
+
+
+def lock_recipient(session: Session, recipient: Recipient) -> None:
+    """Serialise writers of one recipient's books until the transaction ends.
+
+    PostgreSQL: a row lock on the recipient (``SELECT … FOR UPDATE``). SQLite: nothing to
+    do, its write transactions start with ``BEGIN IMMEDIATE`` (``ledger.db.make_engine``).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Recipient.id).where(Recipient.id == recipient.id).with_for_update())
+
+
+def _next_entry_id(session: Session) -> int:
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalar(sql_text("SELECT nextval(pg_get_serial_sequence('journal_entries', 'id'))"))
+    return session.scalar(select(func.coalesce(func.max(JournalEntry.id), 0) + 1))
 
 
 def reverse_entry(
@@ -97,11 +135,14 @@ def reverse_entry(
                     p.category, p.cost_centre)
         for p in entry.postings
     ]
-    return post_entry(
+    reversal = post_entry(
         session, entry.recipient, day=day, voucher_number=f"ST-{entry.voucher_number}"[:60],
         text=f"Storno: {entry.text} ({reason.strip()})"[:500], lines=lines, kind="reversal",
         created_by=created_by, now=now, reverses=entry,
     )
+    audit.record(session, actor=created_by, action="reversal", now=now, recipient=entry.recipient,
+                 details={"entry": entry.id, "reversal": reversal.id, "reason": reason.strip()})
+    return reversal
 
 
 def find_reversal(session: Session, entry: JournalEntry) -> JournalEntry | None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger import audit
 from ledger.chart import DEFAULT_CHART
 from ledger.errors import LedgerError, NotFound
 from ledger.models import ACCOUNT_TYPES, RECIPIENT_KINDS, Account, Recipient
@@ -14,14 +15,14 @@ from ledger.models import ACCOUNT_TYPES, RECIPIENT_KINDS, Account, Recipient
 _KEY = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 
 
-def add_recipient(session: Session, key: str, name: str, kind: str, *, now: datetime) -> Recipient:
+def add_recipient(session: Session, key: str, name: str, kind: str, *, actor: str, now: datetime) -> Recipient:
     """Create a recipient with the default NKF chart of accounts (``ledger.chart``).
 
     Args:
         key: lower-case identifier, 2–40 characters of ``a-z0-9-`` (``rhein-sieg``).
         name: official name ("Rhein-Sieg-Kreis").
         kind: ``kreis``, ``stadt`` (kreisfreie Stadt) or ``gemeinde`` (mit eigenem Jugendamt).
-        now: creation time.
+        actor: who creates it (audit log); now: creation time.
     Raises:
         LedgerError: invalid key or kind, or the key exists already.
     """
@@ -36,6 +37,8 @@ def add_recipient(session: Session, key: str, name: str, kind: str, *, now: date
     for account in DEFAULT_CHART:
         session.add(Account(recipient=recipient, **account._asdict()))
     session.flush()
+    audit.record(session, actor=actor, action="recipient_add", now=now, recipient=recipient,
+                 details={"key": key, "name": recipient.name, "kind": kind})
     return recipient
 
 
@@ -54,7 +57,7 @@ def list_recipients(session: Session) -> list[Recipient]:
 
 def add_account(
     session: Session, recipient: Recipient, number: str, name: str, type_: str,
-    category: str | None = None, known_categories: frozenset[str] | None = None,
+    category: str | None = None, known_categories: frozenset[str] | None = None, *, actor: str, now: datetime,
 ) -> Account:
     """Add an account to a recipient's chart.
 
@@ -76,6 +79,8 @@ def add_account(
     account = Account(recipient=recipient, number=number, name=name.strip(), type=type_, category=category)
     session.add(account)
     session.flush()
+    audit.record(session, actor=actor, action="account_add", now=now, recipient=recipient,
+                 details={"number": number, "name": account.name, "type": type_, "category": category})
     return account
 
 

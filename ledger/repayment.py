@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ledger import audit
 from ledger.agreements import find_agreement
 from ledger.deadline import repayment_due_date
 from ledger.errors import LedgerError
@@ -192,13 +193,16 @@ def confirm_repayment(
         raise LedgerError(
             f"Rückzahlung {school_year} ist bereits mit {format_german(result.confirmed_obligation)} EUR bestätigt"
             if result.confirmed_obligation else f"für {school_year} ist keine Rückzahlung fällig")
-    return post_entry(
+    entry = post_entry(
         session, recipient, day=day, voucher_number=f"RZV-{school_year}-{day:%Y%m%d}",
         text=f"Rückzahlungsverpflichtung Inklusionspauschale {school_year} gegenüber dem Land NRW",
         lines=[PostingLine(role_account(session, recipient, "repayment_charge"), delta, school_year),
                PostingLine(role_account(session, recipient, "repayment_liability"), -delta, school_year)],
         kind="repayment_obligation", created_by=created_by, now=now,
     )
+    audit.record(session, actor=created_by, action="repayment_confirm", now=now, recipient=recipient,
+                 details={"school_year": str(school_year), "amount": str(delta), "entry": entry.id})
+    return entry
 
 
 def pay_repayment(
@@ -219,13 +223,17 @@ def pay_repayment(
     if amount > open_liability:
         raise LedgerError(f"Zahlung {format_german(amount)} EUR übersteigt die offene Verbindlichkeit "
                           f"von {format_german(open_liability)} EUR")
-    return post_entry(
+    entry = post_entry(
         session, recipient, day=day, voucher_number=f"RZ-{school_year}-{day:%Y%m%d}",
         text=f"Rückzahlung Inklusionspauschale {school_year} an die Landeskasse",
         lines=[PostingLine(role_account(session, recipient, "repayment_liability"), amount, school_year),
                PostingLine(role_account(session, recipient, "bank"), -amount, school_year)],
         kind="repayment_payment", created_by=created_by, now=now,
     )
+    audit.record(session, actor=created_by, action="repayment_pay", now=now, recipient=recipient,
+                 details={"school_year": str(school_year), "amount": str(amount), "date": day.isoformat(),
+                          "entry": entry.id})
+    return entry
 
 
 def _agreement_figures(agreement: Agreement | None, received: Decimal) -> AgreementFigures | None:

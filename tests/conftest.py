@@ -3,11 +3,12 @@
 PostgreSQL is used when ``INKL_TEST_POSTGRES_URL`` is set (``make test`` sets it to the
 local server). In CI (``CI`` set) it must be set and reachable: an unreachable server
 fails the run instead of skipping. The schema comes from the Alembic migrations, as
-in production; each test starts from empty tables.
+in production; each test starts from an empty database.
 """
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import datetime
 
 import pytest
@@ -23,9 +24,9 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL or os.environ.get("CI") 
 NOW = datetime(2026, 11, 22, 10, 0, 0)
 
 
-def _fresh_url(backend: str, tmp_path_factory) -> str:
+def _migrated(backend: str, tmp_path_factory) -> str:
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+        return f"sqlite:///{tmp_path_factory.mktemp('template') / 'template.sqlite'}"
     if not POSTGRES_URL:
         pytest.fail("CI: INKL_TEST_POSTGRES_URL is not set, the PostgreSQL tests cannot run")
     engine = sa.create_engine(POSTGRES_URL)
@@ -41,33 +42,41 @@ def _fresh_url(backend: str, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request, tmp_path_factory) -> str:
-    """The URL of a migrated database, one per backend and test session."""
-    url = _fresh_url(request.param, tmp_path_factory)
+def migrated_url(request, tmp_path_factory) -> str:
+    """A database migrated to the newest revision, once per backend and test session
+    (for SQLite a template file that each test copies)."""
+    url = _migrated(request.param, tmp_path_factory)
     db.upgrade(url)
     return url
 
 
-@pytest.fixture(scope="session")
-def _engines():
-    engines: dict[str, sa.Engine] = {}
-    yield engines
-    for engine in engines.values():
-        engine.dispose()
+@pytest.fixture
+def database_url(migrated_url, tmp_path) -> str:
+    """The URL of an empty, migrated database for this test.
+
+    SQLite: a fresh copy of the template file. PostgreSQL: the tables are emptied with
+    triggers switched off (``session_replication_role = replica``, a superuser's right
+    in the test database): the application itself can never delete books.
+    """
+    if migrated_url.startswith("sqlite"):
+        copy = tmp_path / "test.sqlite"
+        shutil.copyfile(migrated_url.removeprefix("sqlite:///"), copy)
+        return f"sqlite:///{copy}"
+    engine = sa.create_engine(migrated_url)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return migrated_url
 
 
 @pytest.fixture
-def engine(database_url, _engines) -> sa.Engine:
-    """An engine on empty, migrated tables."""
-    engine = _engines.get(database_url) or _engines.setdefault(database_url, db.make_engine(database_url))
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(sa.text(f"DELETE FROM {table}"))
-    return engine
+def engine(database_url) -> sa.Engine:
+    """An engine (as the application configures it) on the test's empty database."""
+    engine = db.make_engine(database_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
@@ -113,6 +122,6 @@ def kreis(session):
     """A committed recipient "Kreis Testland" (key ``testland``) with the default chart."""
     from ledger.recipients import add_recipient
 
-    recipient = add_recipient(session, "testland", "Kreis Testland", "kreis", now=NOW)
+    recipient = add_recipient(session, "testland", "Kreis Testland", "kreis", actor="test", now=NOW)
     session.commit()
     return recipient

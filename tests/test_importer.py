@@ -182,7 +182,7 @@ def test_school_year_column_overrides_booking_date(session, kreis):
 
 
 def test_grant_receipt_is_recognised_as_the_recorded_payout(session, kreis):
-    grant = add_grant(session, kreis, SchoolYear(2023), Decimal("750000.00"))
+    grant = add_grant(session, kreis, SchoolYear(2023), Decimal("750000.00"), actor="test", now=NOW)
     payout = add_payout(session, grant, date(2023, 10, 16), Decimal("750000.00"), created_by="t", now=NOW)
     session.commit()
     receipt = HEADER + "18.10.2023;KA-77;Eingang Inklusionspauschale 2023/24;1810;4141;750.000,00;;;\n"
@@ -196,7 +196,7 @@ def test_grant_receipt_is_recognised_as_the_recorded_payout(session, kreis):
 
 
 def test_receipt_of_an_unrecorded_payout_is_refused_until_recorded(session, kreis):
-    grant = add_grant(session, kreis, SchoolYear(2023), Decimal("750000.00"))
+    grant = add_grant(session, kreis, SchoolYear(2023), Decimal("750000.00"), actor="test", now=NOW)
     add_payout(session, grant, date(2023, 10, 16), Decimal("749000.00"), created_by="t", now=NOW)
     session.commit()
     # a second payout arrives in the bank before it is recorded: refused, not booked as revenue
@@ -207,7 +207,7 @@ def test_receipt_of_an_unrecorded_payout_is_refused_until_recorded(session, krei
 
 
 def test_two_receipts_cannot_match_one_payout(session, kreis):
-    grant = add_grant(session, kreis, SchoolYear(2023), Decimal("750000.00"))
+    grant = add_grant(session, kreis, SchoolYear(2023), Decimal("750000.00"), actor="test", now=NOW)
     add_payout(session, grant, date(2023, 10, 16), Decimal("375000.00"), created_by="t", now=NOW)
     session.commit()
     two = HEADER + ("18.10.2023;KA-1;Eingang;1810;4141;375.000,00;;;\n"

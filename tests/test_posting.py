@@ -57,7 +57,7 @@ def test_category_only_on_expense_accounts(session, kreis):
 
 
 def test_accounts_of_another_recipient_are_refused(session, kreis):
-    other = add_recipient(session, "anderer-kreis", "Anderer Kreis", "kreis", now=NOW)
+    other = add_recipient(session, "anderer-kreis", "Anderer Kreis", "kreis", actor="test", now=NOW)
     with pytest.raises(LedgerError, match="gehört nicht zu"):
         _post(session, kreis, [PostingLine(_acc(session, other, "5291"), Decimal("1"), SY),
                                PostingLine(_acc(session, kreis, "1810"), Decimal("-1"), SY)])
@@ -103,7 +103,7 @@ def test_reversal_cancels_the_entry_in_every_report(session, kreis):
 
 
 def test_entries_of_another_recipient_are_not_found(session, kreis):
-    other = add_recipient(session, "anderer-kreis", "Anderer Kreis", "kreis", now=NOW)
+    other = add_recipient(session, "anderer-kreis", "Anderer Kreis", "kreis", actor="test", now=NOW)
     entry = _post(session, kreis, [PostingLine(_acc(session, kreis, "5291"), Decimal("1"), SY),
                                    PostingLine(_acc(session, kreis, "1810"), Decimal("-1"), SY)])
     assert get_entry(session, kreis, entry.id) is entry
@@ -119,7 +119,7 @@ _examples = iter(range(10**6))
 @given(debits=amounts, credits_split=st.integers(min_value=1, max_value=4))
 def test_property_every_entry_balances_and_sums_are_exact(session, debits, credits_split):
     """Random balanced entries: the trial balance is exactly zero, each account exact to the cent."""
-    recipient = add_recipient(session, f"p{next(_examples)}", "Kreis Property", "kreis", now=NOW)
+    recipient = add_recipient(session, f"p{next(_examples)}", "Kreis Property", "kreis", actor="test", now=NOW)
     expense, bank, revenue = (_acc(session, recipient, n) for n in ("5291", "1810", "4141"))
     total = sum(debits)
     parts = [total // credits_split] * (credits_split - 1)

@@ -53,7 +53,7 @@ ROWS = """\
 
 @pytest.fixture
 def year(session, kreis):
-    grant = add_grant(session, kreis, SY, D("500000.00"), notice_date=date(2022, 10, 20))
+    grant = add_grant(session, kreis, SY, D("500000.00"), notice_date=date(2022, 10, 20), actor="test", now=NOW)
     add_payout(session, grant, date(2022, 11, 30), D("500000.00"), created_by="t", now=NOW)
     assert import_bytes(session, kreis, (HEADER + ROWS).encode(), "2022-23.csv", created_by="t", now=NOW).ok
     doubled = session.scalar(sa.select(JournalEntry).where(JournalEntry.voucher_number == "F-2"))
@@ -109,7 +109,7 @@ def test_payment_needs_a_confirmed_obligation(session, year):
 
 
 def test_spending_above_the_grant_means_nothing_to_repay(session, kreis):
-    grant = add_grant(session, kreis, SY, D("100000.00"))
+    grant = add_grant(session, kreis, SY, D("100000.00"), actor="test", now=NOW)
     add_payout(session, grant, date(2022, 11, 30), D("100000.00"), created_by="t", now=NOW)
     import_bytes(session, kreis, (HEADER + "30.09.2022;P;Pool;5291;1810;150.000,00;;;\n").encode(), "x.csv",
                  created_by="t", now=NOW)
@@ -122,7 +122,7 @@ def test_spending_above_the_grant_means_nothing_to_repay(session, kreis):
 def test_statutory_years_have_no_overhead_cap(session, kreis):
     """2020/21 is judged by § 2 Abs. 2 InklFöG (rules/inklfoeg-nrw-gesetz.toml): same exclusions, no cap."""
     year = SchoolYear(2020)
-    grant = add_grant(session, kreis, year, D("200000.00"))
+    grant = add_grant(session, kreis, year, D("200000.00"), actor="test", now=NOW)
     add_payout(session, grant, date(2020, 10, 15), D("200000.00"), created_by="t", now=NOW)
     rows = ("30.09.2020;P;Pool;5291;1810;100.000,00;;;\n01.10.2020;O;Koordination;5012;1810;40.000,00;;;\n"
             "02.10.2020;E;Fall 2020-004;5331;1810;10.000,00;;;\n")
@@ -136,7 +136,7 @@ def test_statutory_years_have_no_overhead_cap(session, kreis):
 def test_agreement_overrides_the_computed_result(session, kreis):
     """Seed 002_17056edfca8550ce.txt § 1: 891.931,68 received, 422.362,00 deemed conform → 469.569,68."""
     year = SchoolYear(2020)
-    grant = add_grant(session, kreis, year, D("891931.68"))
+    grant = add_grant(session, kreis, year, D("891931.68"), actor="test", now=NOW)
     add_payout(session, grant, date(2020, 10, 15), D("891931.68"), created_by="t", now=NOW)
     add_agreement(session, kreis, year, deemed_conform=D("422362.00"), reference="§ 1", created_by="t", now=NOW)
     add_agreement(session, kreis, SchoolYear(2019), waive=True, reference="§ 2", created_by="t", now=NOW)
@@ -153,9 +153,9 @@ def test_agreement_overrides_the_computed_result(session, kreis):
 
 
 def test_payouts_cannot_exceed_the_assessed_grant(session, kreis):
-    grant = add_grant(session, kreis, SY, D("1000.00"))
+    grant = add_grant(session, kreis, SY, D("1000.00"), actor="test", now=NOW)
     add_payout(session, grant, date(2022, 11, 1), D("600.00"), created_by="t", now=NOW)
     with pytest.raises(LedgerError, match="übersteigen"):
         add_payout(session, grant, date(2022, 12, 1), D("400.01"), created_by="t", now=NOW)
     with pytest.raises(LedgerError, match="bereits"):
-        add_grant(session, kreis, SY, D("1.00"))
+        add_grant(session, kreis, SY, D("1.00"), actor="test", now=NOW)

@@ -48,14 +48,14 @@ def _text(response) -> str:
 @pytest.fixture
 def books(session):
     """Musterhausen with grant, payout and an import; Nachbarstadt with one entry of its own."""
-    muster = add_recipient(session, "musterhausen", "Kreis Musterhausen", "kreis", now=NOW)
-    grant = add_grant(session, muster, SY, Decimal("100000.00"), notice_date=date(2023, 9, 1))
+    muster = add_recipient(session, "musterhausen", "Kreis Musterhausen", "kreis", actor="test", now=NOW)
+    grant = add_grant(session, muster, SY, Decimal("100000.00"), notice_date=date(2023, 9, 1), actor="test", now=NOW)
     add_payout(session, grant, date(2023, 10, 16), Decimal("100000.00"), created_by="test", now=NOW)
     summary = import_bytes(session, muster, CSV.encode(), "export.csv", created_by="test", now=NOW)
     assert summary.ok and summary.imported == 4, summary.errors
 
-    other = add_recipient(session, "nachbarstadt", "Stadt Nachbarstadt", "stadt", now=NOW)
-    add_grant(session, other, SY, Decimal("5000.00"))
+    other = add_recipient(session, "nachbarstadt", "Stadt Nachbarstadt", "stadt", actor="test", now=NOW)
+    add_grant(session, other, SY, Decimal("5000.00"), actor="test", now=NOW)
     other_csv = HEADER + "\n15.11.2023;N-1;Pool Süd;5291;1810;1.000,00;;;\n"
     assert import_bytes(session, other, other_csv.encode(), "n.csv", created_by="test", now=NOW).ok
     session.commit()

@@ -1,4 +1,4 @@
-"""initial schema: recipients, accounts, journal, grants, agreements, imports
+"""initial schema: recipients, accounts, journal (hash-chained), grants, agreements, imports, users, period and audit logs
 
 Revision ID: 0001
 Revises: 
@@ -89,10 +89,14 @@ def upgrade() -> None:
     sa.Column('created_by', sa.String(length=80), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('reverses_id', sa.Integer(), nullable=True),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('entry_hash', sa.String(length=64), nullable=False),
     sa.CheckConstraint("kind IN ('import', 'manual', 'payout', 'repayment_obligation', 'repayment_payment', 'reversal')", name='ck_entry_kind'),
     sa.ForeignKeyConstraint(['recipient_id'], ['recipients.id'], ),
     sa.ForeignKeyConstraint(['reverses_id'], ['journal_entries.id'], ),
     sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('recipient_id', 'seq', name='uq_entry_seq'),
     sa.UniqueConstraint('reverses_id')
     )
     with op.batch_alter_table('journal_entries', schema=None) as batch_op:
@@ -134,7 +138,7 @@ def upgrade() -> None:
     sa.Column('cost_centre', sa.String(length=40), nullable=True),
     sa.CheckConstraint('amount_cents <> 0', name='ck_posting_nonzero'),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], ),
-    sa.ForeignKeyConstraint(['entry_id'], ['journal_entries.id'], ),
+    sa.ForeignKeyConstraint(['entry_id'], ['journal_entries.id'], initially='DEFERRED', deferrable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('postings', schema=None) as batch_op:
@@ -143,7 +147,53 @@ def upgrade() -> None:
 
 
 
+    op.create_table('users',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=80), nullable=False),
+    sa.Column('role', sa.String(length=10), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("role IN ('officer', 'auditor', 'admin')", name='ck_user_role'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('username')
+    )
+    op.create_table('period_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('school_year', sa.String(length=7), nullable=False),
+    sa.Column('first_day', sa.Date(), nullable=False),
+    sa.Column('last_day', sa.Date(), nullable=False),
+    sa.Column('action', sa.String(length=10), nullable=False),
+    sa.Column('actor', sa.String(length=80), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("action IN ('close', 'reopen')", name='ck_period_action'),
+    sa.ForeignKeyConstraint(['recipient_id'], ['recipients.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('period_events', schema=None) as batch_op:
+        batch_op.create_index('ix_period_events_recipient', ['recipient_id', 'school_year'], unique=False)
+    op.create_table('audit_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('actor', sa.String(length=80), nullable=False),
+    sa.Column('action', sa.String(length=40), nullable=False),
+    sa.Column('recipient_id', sa.Integer(), nullable=True),
+    sa.Column('details', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('entry_hash', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['recipient_id'], ['recipients.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('seq')
+    )
+
+
 def downgrade() -> None:
+    op.drop_table('audit_log')
+    with op.batch_alter_table('period_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_period_events_recipient')
+    op.drop_table('period_events')
+    op.drop_table('users')
     with op.batch_alter_table('postings', schema=None) as batch_op:
         batch_op.drop_index('ix_postings_entry')
         batch_op.drop_index('ix_postings_account_year')
