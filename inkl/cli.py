@@ -245,8 +245,9 @@ def agreement_add(recipient_key, school_year, deemed_conform, waive, reference) 
 def import_command(file: Path, recipient_key: str, dry_run: bool, as_json: bool) -> None:
     """Monatsexport FILE (CSV mit Semikolon) einlesen: alles oder nichts."""
     with db.session_scope(_engine(), write=True) as session:
-        summary = import_file(session, get_recipient(session, recipient_key), file,
-                              created_by=_user(), now=_now(), dry_run=dry_run)
+        summary = import_file(
+            session, get_recipient(session, recipient_key), file, created_by=_user(), now=_now(), dry_run=dry_run,
+            progress=lambda done, total: click.echo(f"{file.name}: {done} von {total} Zeilen gebucht …", err=True))
     if as_json:
         _print_json(summary.as_dict())
     if not summary.ok:

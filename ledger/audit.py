@@ -49,7 +49,7 @@ def audit_head(session: Session) -> ChainHead:
 def verify_audit_log(session: Session) -> tuple[int, ChainHead, int | None, str | None]:
     """Recompute the audit log's chain: (events checked, head, first broken seq or None, German reason)."""
     prev, expected, count = GENESIS, 1, 0
-    keys = dict(session.execute(select(Recipient.id, Recipient.key)).tuples().all())
+    keys = dict(session.execute(select(Recipient.id, Recipient.key)).all())
     for event in session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)).scalars():
         count += 1
         if event.seq != expected or event.prev_hash != prev:

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -111,23 +112,31 @@ class ImportSummary:
         return data
 
 
+#: How often (in rows) an import reports its progress while writing.
+PROGRESS_EVERY = 500
+
+
 def import_file(
     session: Session, recipient: Recipient, path: Path, *, created_by: str, now: datetime,
     dry_run: bool = False, packs: tuple[RulePack, ...] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
     """Import the file at ``path`` into ``recipient``'s books (see the module docstring).
 
     Returns the summary; on errors nothing is written and ``summary.ok`` is False.
     With ``dry_run`` the file is checked and counted but nothing is written.
-    The caller commits the session.
+    ``progress(done, total)`` is called every ``PROGRESS_EVERY`` new rows while writing.
+    The caller commits the session; until then nothing is visible, and a crash leaves
+    the books as they were.
     """
     return import_bytes(session, recipient, path.read_bytes(), path.name,
-                        created_by=created_by, now=now, dry_run=dry_run, packs=packs)
+                        created_by=created_by, now=now, dry_run=dry_run, packs=packs, progress=progress)
 
 
 def import_bytes(
     session: Session, recipient: Recipient, data: bytes, filename: str, *, created_by: str,
     now: datetime, dry_run: bool = False, packs: tuple[RulePack, ...] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
     """Like ``import_file`` for the file's content ``data`` (e.g. an upload) named ``filename``."""
     digest = hashlib.sha256(data).hexdigest()
@@ -144,7 +153,7 @@ def import_bytes(
         errors=tuple(issues),
     )
     if summary.ok and not dry_run and (plan.new or plan.payouts):
-        _write(session, recipient, plan, summary, created_by=created_by, now=now)
+        _write(session, recipient, plan, summary, created_by=created_by, now=now, progress=progress)
     return summary
 
 
@@ -350,13 +359,13 @@ def _check_accounts(line: int, debit: str, credit: str, accounts: dict[str, Acco
 
 
 def _write(session: Session, recipient: Recipient, plan: _Plan, summary: ImportSummary, *,
-           created_by: str, now: datetime) -> None:
+           created_by: str, now: datetime, progress: Callable[[int, int], None] | None) -> None:
     batch = ImportBatch(recipient_id=recipient.id, filename=summary.file[:300], sha256=summary.sha256,
                         rows=summary.rows, imported=summary.imported, duplicates=summary.duplicates,
                         created_by=created_by, created_at=now)
     session.add(batch)
     session.flush()
-    for row, key, content in plan.new:
+    for done, (row, key, content) in enumerate(plan.new, start=1):
         entry = post_entry(
             session, recipient, day=row.day, voucher_number=row.voucher_number, text=row.text,
             lines=[_line(plan.accounts[row.debit], row.amount, row), _line(plan.accounts[row.credit], -row.amount, row)],
@@ -364,6 +373,8 @@ def _write(session: Session, recipient: Recipient, plan: _Plan, summary: ImportS
         )
         session.add(ImportedRow(recipient_id=recipient.id, row_key=key, content_hash=content,
                                 batch_id=batch.id, line=row.line, entry_id=entry.id))
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(done, len(plan.new))
     for row, key, content, entry_id in plan.payouts:
         session.add(ImportedRow(recipient_id=recipient.id, row_key=key, content_hash=content,
                                 batch_id=batch.id, line=row.line, entry_id=entry_id))

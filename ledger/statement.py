@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.agreements import find_agreement
+from ledger.chain import ChainHead, chain_head
 from ledger.grants import find_grant
 from ledger.models import Account, JournalEntry, Posting, Recipient
 from ledger.money import from_cents
@@ -74,6 +75,9 @@ class StatementData:
     - ``vouchers``: chronological expense postings of the school year.
     - ``bank`` and ``payment_reference``: where and under which reference to repay.
     - ``created_at``: when the statement was produced (local time, naive).
+    - ``chain_head``: the recipient's hash-chain head when the statement was produced
+      (``ledger.chain``): an auditor can later check with ``inkl verify`` that the
+      books behind the statement are unchanged.
     """
 
     recipient_key: str
@@ -90,6 +94,7 @@ class StatementData:
     bank: BankAccount
     payment_reference: str
     created_at: datetime
+    chain_head: ChainHead
 
 
 def build_statement(
@@ -116,7 +121,7 @@ def build_statement(
         payouts=payouts, result=result, vouchers=tuple(_voucher_lines(session, recipient, school_year, pack)),
         bank=BankAccount(bank.payee, bank.bank, bank.iban, bank.bic),
         payment_reference=bank.reference_for(str(school_year), recipient.name, recipient.key),
-        created_at=now,
+        created_at=now, chain_head=chain_head(session, recipient),
     )
 
 

@@ -248,6 +248,7 @@ def _story(data: StatementData) -> list:
         story += _agreement(data.result, sections)
     story += _result(data.result, sections)
     story += _payment(data, sections)
+    story += _tamper_evidence(data, sections)
     story += _vouchers(data.vouchers, sections)
     return story
 
@@ -427,6 +428,21 @@ def _payment(data: StatementData, sections: _Sections) -> list:
             ("BIC", bank.bic),
             ("Verwendungszweck", data.payment_reference),
         ]),
+    ])]
+
+
+def _tamper_evidence(data: StatementData, sections: _Sections) -> list:
+    """The hash-chain head of the books behind this statement, for a later check."""
+    head = data.chain_head
+    return [KeepTogether([
+        sections.heading("Prüfvermerk zur Unveränderbarkeit"),
+        _details([
+            ("Buchungskette", f"{head.seq} Buchungen bis zur Erstellung dieser Abrechnung"),
+            ("SHA-256 der letzten Buchung", head.entry_hash),
+        ]),
+        _p("Jede Buchung enthält die Prüfsumme ihrer Vorgängerin. Stimmt die Prüfsumme der Buchung "
+           f"Nr. {head.seq} später noch mit dem obigen Wert überein und meldet 'inkl verify' eine intakte "
+           "Kette, sind die Bücher hinter dieser Abrechnung unverändert.", NOTE),
     ])]
 
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from pypdf import PdfReader
 
+from ledger.chain import ChainHead
 from ledger.money import format_german
 from ledger.repayment import AgreementFigures, CategoryAmount, RepaymentResult
 from ledger.statement import BankAccount, PayoutLine, StatementData, VoucherLine
@@ -98,6 +99,7 @@ DATA = StatementData(
     bank=BankAccount("Landeskasse Düsseldorf", "Landesbank Hessen-Thüringen", IBAN, "WELADEDD"),
     payment_reference="Rückzahlung Inklusionspauschale 2023/24 KR-MUS",
     created_at=datetime(2026, 11, 22, 14, 5),
+    chain_head=ChainHead(83, "3f" * 32),
 )
 
 
@@ -245,3 +247,9 @@ def test_first_page_gives_the_result_at_a_glance():
     summary = first[first.index("Ergebnis auf einen Blick"):first.index("1. Zuwendung")]
     assert "Erhaltene Zuwendung" in summary and "Rückzahlung fällig" in summary and "Fällig am" in summary
     assert format_german(RESULT.repayment_due) + " EUR" in summary
+
+
+def test_statement_prints_the_hash_chain_head():
+    text = _text(render_statement(DATA))
+    assert "Prüfvermerk zur Unveränderbarkeit" in text
+    assert "83 Buchungen" in text and "3f" * 32 in text.replace("\n", "")
