@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import click
+import sqlalchemy.exc
 
 from ledger import db
 from ledger.agreements import add_agreement
@@ -53,6 +54,17 @@ class Group(click.Group):
             return super().invoke(ctx)
         except (LedgerError, RulePackError, AmountError, SchoolYearError) as exc:
             raise Failure(str(exc)) from exc
+        except sqlalchemy.exc.DBAPIError as exc:
+            raise Failure(_database_error(exc)) from exc
+
+
+def _database_error(exc: sqlalchemy.exc.DBAPIError) -> str:
+    """German text for an error the database raised (its own message kept, no traceback)."""
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    if isinstance(exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError)) and (
+            "no such table" in detail or "does not exist" in detail):
+        return f"Datenbank {database_url()} ist nicht eingerichtet ({detail}); bitte zuerst 'inkl db upgrade'"
+    return f"die Datenbank hat die Änderung abgelehnt: {detail}"
 
 
 def _school_year(_ctx, _param, value):

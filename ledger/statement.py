@@ -127,7 +127,7 @@ def build_statement(
 
 def _voucher_lines(session: Session, recipient: Recipient, school_year: SchoolYear, pack: RulePack):
     rows = session.execute(
-        select(JournalEntry.date, JournalEntry.voucher_number, JournalEntry.text, Account.number, Account.name,
+        select(JournalEntry.date, JournalEntry.voucher_number, JournalEntry.text, Account.number,
                Posting.category, Posting.amount_cents)
         .join(Posting, Posting.entry_id == JournalEntry.id)
         .join(Account, Posting.account_id == Account.id)
@@ -135,6 +135,6 @@ def _voucher_lines(session: Session, recipient: Recipient, school_year: SchoolYe
                Account.type == "expense")
         .order_by(JournalEntry.date, JournalEntry.id, Posting.id)
     )
-    for day, voucher, text, number, name, category, cents in rows:
+    for day, voucher, text, number, category, cents in rows:
         label = pack.category(category).label if category and pack.has_category(category) else UNCLASSIFIED_LABEL
-        yield VoucherLine(day, voucher, text, f"{number} {name}", category, label, from_cents(cents))
+        yield VoucherLine(day, voucher, text, number, category, label, from_cents(cents))

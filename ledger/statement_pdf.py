@@ -450,10 +450,11 @@ def _vouchers(vouchers: tuple[VoucherLine, ...], sections: _Sections) -> list:
     """Chronological voucher list; header repeats on every page, total at the end."""
     rows = [["Datum", "Beleg-Nr.", "Buchungstext", "Konto", "Kategorie", "Betrag"]]
     rows += [[_num_date(v.date), _p(v.voucher_number), _p(v.text), _p(v.account),
-              _p(v.category_label), _eur(v.amount)] for v in vouchers]
+              _p(v.category or v.category_label), _eur(v.amount)] for v in vouchers]
     total = sum((v.amount for v in vouchers), Decimal("0"))
     rows.append([f"Summe ({len(vouchers)} Buchungen)", "", "", "", "", _eur(total)])
-    table = _table(rows, [19 * mm, 25 * mm, 49 * mm, 17 * mm, 32 * mm, 28 * mm],
+    table = _table(rows, [18 * mm, 25 * mm, 62 * mm, 11 * mm, 29 * mm, 25 * mm],
                    total_rows=1, repeat=True)
     table.setStyle(TableStyle([("SPAN", (0, -1), (4, -1))]))
-    return sections.long_heading("Belegliste (chronologisch)") + [table]
+    legend = _p("Konto: Nummer im Kontenplan; Kategorie: Kennung aus Abschnitt 2.", NOTE)
+    return sections.long_heading("Belegliste (chronologisch)") + [legend, table]

@@ -124,3 +124,11 @@ def test_the_installed_console_script_runs(tmp_path):
     failed = run("recipient", "add", "k1", "--name", "Kreis Eins", "--kind", "kreis")
     assert failed.returncode == 1 and failed.stdout == "" and "Fehler:" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_database_without_schema_gives_a_hint_not_a_traceback(tmp_path):
+    env = {**os.environ, "INKL_DATABASE_URL": f"sqlite:///{tmp_path / 'leer.sqlite'}"}
+    result = subprocess.run([sys.executable, "-m", "inkl", "recipient", "list"], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1
+    assert "inkl db upgrade" in result.stderr and "Traceback" not in result.stderr
