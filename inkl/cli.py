@@ -22,6 +22,7 @@ from ledger.agreements import add_agreement
 from ledger.errors import LedgerError
 from ledger.grants import add_grant, add_payout, get_grant
 from ledger.audit import verify_audit_log
+from ledger.backup import backup, restore
 from ledger.chain import verify_chain
 from ledger.export_gobd import export_gobd
 from ledger.export_hledger import export_hledger
@@ -502,6 +503,51 @@ def export_hledger_command(recipient_key: str, school_year: SchoolYear | None, o
     else:
         output.write_text(journal.getvalue(), encoding="utf-8")
         click.echo(f"hledger-Journal geschrieben: {output} ({count} Buchungen).")
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@json_option
+def backup_command(file: Path, as_json: bool) -> None:
+    """Ganze Datenbank in FILE sichern (gzip-komprimierte JSON-Zeilen, Format inkl-backup 1).
+
+    Fortschritt auf stderr. Die Datei entsteht erst vollständig (über FILE.part), eine
+    abgebrochene Sicherung hinterlässt keine halbe Datei.
+    """
+    partial = file.with_name(file.name + ".part")
+    try:
+        with db.session_scope(_engine()) as session, partial.open("wb") as out:
+            manifest = backup(session, out, now=_now(), progress=_progress)
+        partial.replace(file)
+    finally:
+        partial.unlink(missing_ok=True)
+    if as_json:
+        _print_json({"file": str(file), "bytes": file.stat().st_size, "total_rows": manifest.total_rows,
+                     **manifest.to_json()})
+    else:
+        click.echo(f"Sicherung geschrieben: {file} ({manifest.total_rows} Zeilen, Schema {manifest.schema_revision}).")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+def restore_command(file: Path, as_json: bool) -> None:
+    """Sicherung FILE in die leere, mit 'inkl db upgrade' angelegte Datenbank einspielen.
+
+    Prüft danach jede Hash-Kette gegen die Sicherung; bei jedem Fehler bleibt die
+    Datenbank leer. Fortschritt auf stderr; protokolliert als 'restore'.
+    """
+    with db.session_scope(_engine(), write=True) as session, file.open("rb") as source:
+        report = restore(session, source, progress=_progress, actor=_user(), now=_now())
+    if as_json:
+        _print_json({"file": str(file), **report.to_json()})
+    else:
+        click.echo(f"Sicherung {file} wiederhergestellt: {report.total_rows} Zeilen, "
+                   f"{len(report.chains)} Journale geprüft, Protokoll bis Nr. {report.audit_head.seq}.")
+
+
+def _progress(line: str) -> None:
+    click.echo(line, err=True)
 
 
 @main.command("demo")

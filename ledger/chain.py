@@ -93,6 +93,7 @@ def verify_chain(session: Session, recipient: Recipient) -> ChainReport:
         select(JournalEntry).where(JournalEntry.recipient_id == recipient.id)
         .order_by(JournalEntry.seq).execution_options(yield_per=1000)
     ).scalars()
+    postings = _ChainPostings(session, recipient)
     count = 0
     for entry in entries:
         count += 1
@@ -107,7 +108,7 @@ def verify_chain(session: Session, recipient: Recipient) -> ChainReport:
                 voucher_number=entry.voucher_number, text=entry.text, kind=entry.kind,
                 created_by=entry.created_by, created_at=entry.created_at,
                 reverses_hash=reversed_hash(session, entry.reverses_id),
-                postings=_posting_tuples(session, entry.id),
+                postings=postings.of(entry.id),
             )
             if recomputed != entry.entry_hash:
                 problem = "Inhalt der Buchung oder ihrer Buchungszeilen wurde verändert"
@@ -125,9 +126,27 @@ def reversed_hash(session: Session, reverses_id: int | None) -> str | None:
     return session.scalar(select(JournalEntry.entry_hash).where(JournalEntry.id == reverses_id))
 
 
-def _posting_tuples(session: Session, entry_id: int) -> list[tuple[str, int, str, str | None, str | None]]:
-    rows = session.execute(
-        select(Account.number, Posting.amount_cents, Posting.school_year, Posting.category, Posting.cost_centre)
-        .join(Account, Posting.account_id == Account.id).where(Posting.entry_id == entry_id).order_by(Posting.id)
-    )
-    return [tuple(row) for row in rows]
+class _ChainPostings:
+    """All of a recipient's postings in one streamed query, in chain order (entry seq, posting id).
+
+    ``of(entry_id)`` returns the postings of the next entry; entries must be asked for in
+    ``seq`` order. One query instead of one per entry.
+    """
+
+    def __init__(self, session: Session, recipient: Recipient) -> None:
+        self._rows = iter(session.execute(
+            select(Posting.entry_id, Account.number, Posting.amount_cents, Posting.school_year, Posting.category,
+                   Posting.cost_centre)
+            .join(Account, Posting.account_id == Account.id)
+            .join(JournalEntry, Posting.entry_id == JournalEntry.id)
+            .where(JournalEntry.recipient_id == recipient.id)
+            .order_by(JournalEntry.seq, Posting.id).execution_options(yield_per=5000)
+        ))
+        self._pending = next(self._rows, None)
+
+    def of(self, entry_id: int) -> list[tuple[str, int, str, str | None, str | None]]:
+        found = []
+        while self._pending is not None and self._pending[0] == entry_id:
+            found.append(tuple(self._pending[1:]))
+            self._pending = next(self._rows, None)
+        return found

@@ -98,3 +98,17 @@ def test_user_and_period_commands_through_the_cli(settled, cli, monkeypatch):
     monkeypatch.setenv("INKL_USER", "admin-1")
     cli("period", "reopen", *year, "--reason", "Korrektur der Kostenstelle")
     assert "nicht abgeschlossen" in cli("period", "reopen", *year, "--reason", "x", expect=1).stderr
+
+
+def test_reopen_book_and_close_again_in_one_transaction(session, settled):
+    """Both databases check a closed year when the entry arrives, not at commit."""
+    kreis, users = settled
+    close_year(session, kreis, SY, user=users["officer"], now=AFTER)
+    reopen_year(session, kreis, SY, user=users["admin"], reason="Umbuchung", now=AFTER)
+    pool, training = find_account(session, kreis, "5291"), find_account(session, kreis, "5292")
+    post_entry(session, kreis, day=date(2024, 7, 1), voucher_number="U-1", text="Umbuchung Fortbildung",
+               lines=[PostingLine(training, D("100"), SY, "training"), PostingLine(pool, D("-100"), SY, "pool_personnel")],
+               kind="manual", created_by="test", now=NOW)
+    close_year(session, kreis, SY, user=users["officer"], now=AFTER)
+    session.commit()
+    assert closed_years(session, kreis) == {"2023/24"}

@@ -10,7 +10,9 @@ The database itself, not only Python, refuses:
 - an entry whose ``prev_hash`` is not its predecessor's hash (the chain cannot fork
   or skip; ``uq_entry_seq`` makes ``seq`` unique per recipient), likewise for the
   audit log;
-- an entry dated in a closed school year of its recipient, or with a posting of one.
+- an entry dated in a closed school year of its recipient, or with a posting of one
+  (checked at once when the entry arrives, on both databases, so that re-opening, booking
+  and closing again in one transaction behaves the same everywhere).
 
 Revision ID: 0002
 Revises: 0001
@@ -72,9 +74,10 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS inkl_postings_before_insert ON postings")
         op.execute("DROP TRIGGER IF EXISTS inkl_entry_before_insert ON journal_entries")
         op.execute("DROP TRIGGER IF EXISTS inkl_entry_balance ON journal_entries")
+        op.execute("DROP TRIGGER IF EXISTS inkl_entry_year_closed ON journal_entries")
         op.execute("DROP TRIGGER IF EXISTS inkl_audit_before_insert ON audit_log")
         for function in ("inkl_refuse_change", "inkl_postings_before_insert", "inkl_entry_before_insert",
-                         "inkl_entry_balance", "inkl_audit_before_insert"):
+                         "inkl_entry_balance", "inkl_entry_year_closed", "inkl_audit_before_insert"):
             op.execute(f"DROP FUNCTION IF EXISTS {function}()")
     else:
         for name in _sqlite_trigger_names():
@@ -116,11 +119,18 @@ def _upgrade_postgresql() -> None:
         BEGIN
             IF {UNBALANCED} THEN {_raise_pg('unbalanced')} END IF;
             IF {FOREIGN_ACCOUNT} THEN {_raise_pg('foreign_account')} END IF;
-            IF {YEAR_CLOSED} THEN {_raise_pg('closed')} END IF;
             RETURN NULL;
         END $$""")
     op.execute("CREATE CONSTRAINT TRIGGER inkl_entry_balance AFTER INSERT ON journal_entries "
                "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION inkl_entry_balance()")
+    op.execute(f"""
+        CREATE FUNCTION inkl_entry_year_closed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF {YEAR_CLOSED} THEN {_raise_pg('closed')} END IF;
+            RETURN NULL;
+        END $$""")
+    op.execute("CREATE TRIGGER inkl_entry_year_closed AFTER INSERT ON journal_entries "
+               "FOR EACH ROW EXECUTE FUNCTION inkl_entry_year_closed()")
     op.execute(f"""
         CREATE FUNCTION inkl_audit_before_insert() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN

@@ -1,0 +1,416 @@
+"""Backup and restore (``ledger.backup``): the whole database through one portable file.
+
+Every test runs with the source on SQLite and on PostgreSQL (the ``engine`` fixture) and,
+where a second database is needed, with the restore target on SQLite and on PostgreSQL
+(``target_engine``), so SQLite → PostgreSQL and PostgreSQL → SQLite are both covered.
+The PostgreSQL target is the database ``<test database>_restore_target`` on the same
+server, dropped and created again for every test.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Callable
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from inkl.demo import load_demo
+from ledger import db
+from ledger.audit import verify_audit_log
+from ledger.backup import FORMAT_NAME, FORMAT_VERSION, BackupManifest, RestoreReport, backup, restore, table_order
+from ledger.chain import verify_chain
+from ledger.errors import LedgerError
+from ledger.models import Base, JournalEntry, Recipient
+from ledger.periods import close_year, closed_years, reopen_year
+from ledger.posting import PostingLine, post_entry, reverse_entry
+from ledger.recipients import add_recipient, find_account, get_recipient
+from ledger.repayment import compute_all, compute_repayment, confirm_repayment, pay_repayment
+from ledger.schoolyear import SchoolYear
+from ledger.users import add_user
+from tests.conftest import BACKENDS, NOW, POSTGRES_URL
+
+RHEIN_SIEG_YEAR = SchoolYear(2020)
+MUSTERHAUSEN_YEAR = SchoolYear(2023)
+
+
+# --- fixtures and helpers -------------------------------------------------------------
+
+
+def _fresh_postgres_database() -> str:
+    """Drop and create ``<test database>_restore_target``; return its URL (not yet migrated)."""
+    if not POSTGRES_URL:
+        pytest.fail("CI: INKL_TEST_POSTGRES_URL is not set, the PostgreSQL tests cannot run")
+    base = sa.make_url(POSTGRES_URL)
+    name = f"{base.database}_restore_target"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=BACKENDS, ids=lambda backend: f"to-{backend}")
+def target_url(request, tmp_path) -> str:
+    """A second, empty database migrated to the newest revision: the restore target."""
+    url = f"sqlite:///{tmp_path / 'target.sqlite'}" if request.param == "sqlite" else _fresh_postgres_database()
+    db.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def target_engine(target_url) -> sa.Engine:
+    engine = db.make_engine(target_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def books(session) -> None:
+    """The demo books plus a reversal, a confirmed and paid repayment, and a school year that
+    was closed, re-opened for a late booking and closed again; committed. Every table has rows."""
+    list(load_demo(session, user="demo", now=NOW))
+    admin = add_user(session, "admin", "admin", actor="test", now=NOW)
+    add_user(session, "pruefer", "auditor", actor="admin", now=NOW)
+    musterhausen, rhein_sieg = get_recipient(session, "musterhausen"), get_recipient(session, "rhein-sieg")
+
+    first_import = session.scalar(sa.select(JournalEntry).where(
+        JournalEntry.recipient_id == musterhausen.id, JournalEntry.kind == "import").order_by(JournalEntry.seq))
+    reverse_entry(session, first_import, day=date(2024, 7, 31), reason="falsches Konto", created_by="test", now=NOW)
+
+    confirm_repayment(session, rhein_sieg, RHEIN_SIEG_YEAR, day=date(2021, 3, 1), created_by="test", now=NOW)
+    due = compute_repayment(session, rhein_sieg, RHEIN_SIEG_YEAR).repayment_due
+    pay_repayment(session, rhein_sieg, RHEIN_SIEG_YEAR, due, day=date(2021, 3, 20), created_by="test", now=NOW)
+    close_year(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, now=NOW, reason="Schlussabrechnung")
+    reopen_year(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, reason="Nachbuchung Pool", now=NOW)
+    post_entry(session, rhein_sieg, day=date(2021, 7, 30), voucher_number="NB-1", text="Nachbuchung Pool Juli",
+               lines=[PostingLine(find_account(session, rhein_sieg, "5291"), Decimal("100.00"), RHEIN_SIEG_YEAR,
+                                  "pool_personnel"),
+                      PostingLine(find_account(session, rhein_sieg, "1810"), Decimal("-100.00"), RHEIN_SIEG_YEAR)],
+               kind="manual", created_by="test", now=NOW)
+    # Committed before closing again: PostgreSQL checks the entry's school year at COMMIT.
+    session.commit()
+    close_year(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, now=NOW, reason="Schlussabrechnung, erneut")
+    session.commit()
+
+
+def _backup_bytes(engine: sa.Engine, progress: Callable[[str], None] | None = None) -> tuple[bytes, BackupManifest]:
+    out = io.BytesIO()
+    with Session(engine) as session:
+        manifest = backup(session, out, now=NOW, progress=progress)
+    return out.getvalue(), manifest
+
+
+def _restore(engine: sa.Engine, data: bytes, **kwargs) -> RestoreReport:
+    with db.session_scope(engine, write=True) as session:
+        return restore(session, io.BytesIO(data), **kwargs)
+
+
+def _snapshot(engine: sa.Engine) -> dict[str, Any]:
+    """Every row of every table (in primary-key order), the verified chains, the audit log
+    and every recipient's repayment figures for every school year."""
+    with Session(engine) as session:
+        rows = {t.name: [tuple(r) for r in session.execute(sa.select(t).order_by(*t.primary_key.columns))]
+                for t in Base.metadata.sorted_tables}
+        recipients = session.scalars(sa.select(Recipient).order_by(Recipient.key)).all()
+        return {
+            "rows": rows,
+            "chains": {r.key: verify_chain(session, r) for r in recipients},
+            "audit_log": verify_audit_log(session),
+            "repayments": {r.key: compute_all(session, r) for r in recipients},
+            "closed": {r.key: closed_years(session, r) for r in recipients},
+        }
+
+
+def _row_counts(engine: sa.Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t.name: conn.scalar(sa.select(sa.func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+
+
+def _lines(data: bytes) -> list[dict]:
+    return [json.loads(line) for line in gzip.decompress(data).decode("utf-8").splitlines()]
+
+
+def _pack(lines: list[dict]) -> bytes:
+    return gzip.compress("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode("utf-8"))
+
+
+def _assert_no_floats(value: Any) -> None:
+    assert not isinstance(value, float), value
+    if isinstance(value, dict):
+        for item in value.values():
+            _assert_no_floats(item)
+    elif isinstance(value, list):
+        for item in value:
+            _assert_no_floats(item)
+
+
+# --- round trips ----------------------------------------------------------------------
+
+
+def test_round_trip_restores_every_row_chain_and_repayment(engine, books, target_engine):
+    lines: list[str] = []
+    data, manifest = _backup_bytes(engine, progress=lines.append)
+    source = _snapshot(engine)
+    assert all(source["rows"][name] for name in source["rows"]), "the books must fill every table"
+    assert any("postings" in line for line in lines)
+
+    restore_lines: list[str] = []
+    report = _restore(target_engine, data, progress=restore_lines.append)
+
+    target = _snapshot(target_engine)
+    for name in source["rows"]:
+        assert target["rows"][name] == source["rows"][name], name
+    assert all(r.ok for r in target["chains"].values())
+    assert target["chains"] == source["chains"]
+    assert target["audit_log"] == source["audit_log"] and target["audit_log"][2] is None
+    assert target["repayments"] == source["repayments"]
+    assert target["closed"] == source["closed"] == {"musterhausen": set(), "rhein-sieg": {"2020/21"}}
+
+    assert report.rows == manifest.tables == {name: len(rows) for name, rows in source["rows"].items()}
+    assert report.chains == manifest.chains == {key: r.head for key, r in source["chains"].items()}
+    assert report.audit_head == manifest.audit_head == source["audit_log"][1]
+    assert report.audit_event_seq is None
+    assert any("in Ordnung" in line for line in restore_lines)
+
+
+def test_restored_books_take_new_bookings(engine, books, target_engine):
+    """Sequences and chains continue after a restore (on PostgreSQL: serial sequences were reset)."""
+    data, manifest = _backup_bytes(engine)
+    _restore(target_engine, data)
+    with db.session_scope(target_engine, write=True) as session:
+        musterhausen = get_recipient(session, "musterhausen")
+        max_id = session.scalar(sa.select(sa.func.max(JournalEntry.id)))
+        entry = post_entry(
+            session, musterhausen, day=date(2024, 7, 15), voucher_number="NACH-1", text="Fortbildung Juli",
+            lines=[PostingLine(find_account(session, musterhausen, "5291"), Decimal("250.00"), MUSTERHAUSEN_YEAR,
+                               "pool_personnel"),
+                   PostingLine(find_account(session, musterhausen, "1810"), Decimal("-250.00"), MUSTERHAUSEN_YEAR)],
+            kind="manual", created_by="test", now=NOW)
+        assert entry.id == max_id + 1
+        assert entry.seq == manifest.chains["musterhausen"].seq + 1
+        assert entry.prev_hash == manifest.chains["musterhausen"].entry_hash
+        reversal = reverse_entry(session, entry, day=date(2024, 7, 16), reason="doppelt", created_by="test", now=NOW)
+        assert reversal.id == entry.id + 1
+        add_recipient(session, "lindental", "Stadt Lindental", "stadt", actor="test", now=NOW)
+        add_user(session, "neu", "officer", actor="admin", now=NOW)
+    with Session(target_engine) as session:
+        for recipient in session.scalars(sa.select(Recipient)):
+            assert verify_chain(session, recipient).ok, recipient.key
+        count, head, broken, _ = verify_audit_log(session)
+        assert broken is None and head.seq > manifest.audit_head.seq
+        # The closed school year of the backup is still closed in the restored database.
+        rhein_sieg = get_recipient(session, "rhein-sieg")
+        with pytest.raises(LedgerError, match="abgeschlossen"):
+            post_entry(session, rhein_sieg, day=date(2021, 7, 30), voucher_number="NB-2", text="zu spät",
+                       lines=[PostingLine(find_account(session, rhein_sieg, "5291"), Decimal("1.00"),
+                                          RHEIN_SIEG_YEAR, "pool_personnel"),
+                              PostingLine(find_account(session, rhein_sieg, "1810"), Decimal("-1.00"),
+                                          RHEIN_SIEG_YEAR)],
+                       kind="manual", created_by="test", now=NOW)
+
+
+def test_restore_with_actor_appends_a_restore_event(engine, books, target_engine):
+    data, manifest = _backup_bytes(engine)
+    report = _restore(target_engine, data, actor="admin", now=datetime(2026, 11, 23, 8, 0))
+    assert report.audit_event_seq == manifest.audit_head.seq + 1
+    assert report.audit_head == manifest.audit_head
+    with Session(target_engine) as session:
+        count, head, broken, _ = verify_audit_log(session)
+        assert broken is None and head.seq == manifest.audit_head.seq + 1
+        details = session.execute(sa.text("SELECT action, actor, details FROM audit_log ORDER BY seq DESC")).first()
+    assert details.action == "restore" and details.actor == "admin"
+    assert json.loads(details.details)["rows"] == manifest.total_rows
+
+
+def test_empty_database_round_trip(engine, target_engine):
+    data, manifest = _backup_bytes(engine)
+    assert manifest.total_rows == 0 and manifest.chains == {} and manifest.audit_head.seq == 0
+    report = _restore(target_engine, data)
+    assert report.total_rows == 0 and set(report.rows) == {t.name for t in Base.metadata.sorted_tables}
+    with db.session_scope(target_engine, write=True) as session:
+        recipient = add_recipient(session, "testland", "Kreis Testland", "kreis", actor="test", now=NOW)
+        assert recipient.id == 1
+
+
+# --- the file format ------------------------------------------------------------------
+
+
+def test_backup_file_format(engine, books):
+    data, manifest = _backup_bytes(engine)
+    assert data[:2] == b"\x1f\x8b", "gzip"
+    lines = _lines(data)
+    head = lines[0]
+    assert head["format"] == FORMAT_NAME and head["format_version"] == FORMAT_VERSION == 1
+    assert head["schema_revision"] == manifest.schema_revision and head["schema_revision"]
+    assert head["created_at"] == NOW.isoformat()
+    assert BackupManifest.from_json(head) == manifest
+    assert set(head["chains"]) == {"musterhausen", "rhein-sieg"}
+    for line in lines:
+        _assert_no_floats(line)
+
+    order = [t.name for t in table_order()]
+    assert set(order) == set(Base.metadata.tables)
+    assert order.index("postings") < order.index("journal_entries") < order.index("period_events")
+    assert order[-1] == "audit_log"
+    rows = lines[1:]
+    assert [line["t"] for line in rows] == sorted((line["t"] for line in rows), key=order.index)
+    assert {name: sum(1 for line in rows if line["t"] == name) for name in order} == head["tables"]
+
+    entries = [line["r"] for line in rows if line["t"] == "journal_entries"]
+    assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
+    assert all(e["reverses_id"] < e["id"] for e in entries if e["reverses_id"] is not None)
+    assert any(e["reverses_id"] is not None for e in entries)
+    seqs = [line["r"]["seq"] for line in rows if line["t"] == "audit_log"]
+    assert seqs == list(range(1, len(seqs) + 1))
+    posting = next(line["r"] for line in rows if line.get("t") == "postings")
+    assert isinstance(posting["amount_cents"], int)
+    entry = entries[0]
+    assert date.fromisoformat(entry["date"]) and datetime.fromisoformat(entry["created_at"])
+    agreement = next(line["r"] for line in rows if line["t"] == "agreements")
+    assert isinstance(agreement["waived"], bool)
+
+
+def test_backup_needs_one_snapshot_on_postgresql(session, books):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL has READ COMMITTED transactions")
+    session.scalar(sa.select(sa.func.count()).select_from(Recipient))  # a READ COMMITTED transaction is open
+    with pytest.raises(LedgerError, match="einheitlichen Datenstand"):
+        backup(session, io.BytesIO(), now=NOW)
+
+
+# --- refusals -------------------------------------------------------------------------
+
+
+def test_restore_refuses_a_non_empty_target(engine, books, target_engine):
+    data, _ = _backup_bytes(engine)
+    with db.session_scope(target_engine, write=True) as session:
+        add_recipient(session, "testland", "Kreis Testland", "kreis", actor="test", now=NOW)
+    before = _row_counts(target_engine)
+    with pytest.raises(LedgerError, match="Zieldatenbank ist nicht leer"):
+        _restore(target_engine, data)
+    assert _row_counts(target_engine) == before
+
+
+def _first_entry_with_two_postings(lines: list[dict]) -> list[dict]:
+    by_entry: dict[int, list[dict]] = {}
+    for line in lines:
+        if line.get("t") == "postings":
+            by_entry.setdefault(line["r"]["entry_id"], []).append(line["r"])
+    return next(postings for postings in by_entry.values() if len(postings) == 2)
+
+
+def _tamper_balanced(lines: list[dict]) -> list[dict]:
+    """Both postings of one entry changed by 1,00 EUR: still balanced, but not what was hashed."""
+    for posting in _first_entry_with_two_postings(lines):
+        posting["amount_cents"] += 100 if posting["amount_cents"] > 0 else -100
+    return lines
+
+
+def _tamper_one_amount(lines: list[dict]) -> list[dict]:
+    """One posting's sign flipped: the entry no longer balances."""
+    posting = _first_entry_with_two_postings(lines)[0]
+    posting["amount_cents"] = -posting["amount_cents"]
+    return lines
+
+
+@pytest.mark.parametrize("tamper, message", [
+    (_tamper_balanced, "Hash-Kette von .* gebrochen"),
+    (_tamper_one_amount, "unausgeglichen"),
+], ids=["balanced-change", "flipped-sign"])
+def test_restore_refuses_a_corrupted_backup_and_leaves_the_target_empty(engine, books, target_engine, tamper,
+                                                                         message):
+    data, _ = _backup_bytes(engine)
+    with pytest.raises(LedgerError, match=message):
+        _restore(target_engine, _pack(tamper(_lines(data))))
+    assert set(_row_counts(target_engine).values()) == {0}
+    # Nothing stayed behind: the genuine backup restores into the same database afterwards.
+    report = _restore(target_engine, data)
+    assert report.total_rows == sum(_row_counts(target_engine).values())
+
+
+def _set(key: str, value: Any) -> Callable[[list[dict]], list[dict]]:
+    def edit(lines: list[dict]) -> list[dict]:
+        lines[0][key] = value
+        return lines
+    return edit
+
+
+def _drop_last(lines: list[dict]) -> list[dict]:
+    return lines[:-1]
+
+
+def _changed_audit_head(lines: list[dict]) -> list[dict]:
+    lines[0]["audit_log"]["hash"] = "f" * 64
+    return lines
+
+
+def _users_last(lines: list[dict]) -> list[dict]:
+    """The users' lines moved behind the audit log."""
+    return [line for line in lines if line.get("t") != "users"] + [line for line in lines if line.get("t") == "users"]
+
+
+def _postings_after_entries(lines: list[dict]) -> list[dict]:
+    """journal_entries before postings: the postings would arrive after their entries."""
+    postings = [line for line in lines if line.get("t") == "postings"]
+    rest = [line for line in lines if line.get("t") != "postings"]
+    position = max(i for i, line in enumerate(rest) if line.get("t") == "journal_entries") + 1
+    return rest[:position] + postings + rest[position:]
+
+
+def _float_amount(lines: list[dict]) -> list[dict]:
+    posting = next(line for line in lines if line.get("t") == "postings")
+    posting["r"]["amount_cents"] = float(posting["r"]["amount_cents"])
+    return lines
+
+
+@pytest.mark.parametrize("edit, message", [
+    (_set("format", "something-else"), "keine inkl-Sicherung: Formatkennung"),
+    (_set("format_version", 2), "Version 2 wird nicht unterstützt"),
+    (_set("schema_revision", "0001"), "Schemastand passt nicht"),
+    (_drop_last, "Tabelle audit_log hat .* Zeilen, laut Kopfzeile"),
+    (_changed_audit_head, "Protokollkopf weicht von der Sicherung ab"),
+    (_users_last, "Tabelle users steht in Zeile .* an unerwarteter Stelle"),
+    (_postings_after_entries, "unausgeglichen|Buchungszeilen nur vor ihrer Buchung|an unerwarteter Stelle"),
+    (_float_amount, "Spalte amount_cents: ganze Zahl erwartet"),
+], ids=["format", "version", "revision", "truncated", "audit-head", "order", "postings-late", "float"])
+def test_restore_refuses_a_damaged_manifest_or_file(engine, books, target_engine, edit, message):
+    data, _ = _backup_bytes(engine)
+    with pytest.raises(LedgerError, match=message):
+        _restore(target_engine, _pack(edit(_lines(data))))
+    assert set(_row_counts(target_engine).values()) == {0}
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "nicht gzip-komprimiert|Datei ist leer"),
+    (b'{"format": "inkl-backup", "format_version": 1}\n', "nicht gzip-komprimiert"),
+    (gzip.compress(b""), "Datei ist leer"),
+    (gzip.compress(b"kein json\n"), "Zeile 1 ist kein gültiges JSON"),
+], ids=["empty", "plain-json", "empty-gzip", "not-json"])
+def test_restore_refuses_files_that_are_no_backup(target_engine, content, message):
+    with pytest.raises(LedgerError, match=message):
+        _restore(target_engine, content)
+
+
+def test_restore_refuses_a_cut_off_file(engine, books, target_engine):
+    data, _ = _backup_bytes(engine)
+    with pytest.raises(LedgerError, match="unvollständig"):
+        _restore(target_engine, data[: len(data) // 2])
+    assert set(_row_counts(target_engine).values()) == {0}
+
+
+def test_restore_refuses_an_unmigrated_target(engine, books, tmp_path):
+    data, _ = _backup_bytes(engine)
+    target = db.make_engine(f"sqlite:///{tmp_path / 'bare.sqlite'}")
+    try:
+        with pytest.raises(LedgerError, match="kein Schema"):
+            _restore(target, data)
+    finally:
+        target.dispose()
