@@ -27,6 +27,7 @@ from ledger.chain import verify_chain
 from ledger.export_gobd import export_gobd
 from ledger.export_hledger import export_hledger
 from ledger.importer import import_file
+from ledger.masterdata import KINDS, Kind, add, import_master_data, list_items
 from ledger.money import AmountError, format_german, format_plain, parse_amount
 from ledger.periods import close_year, reopen_year
 from ledger.posting import get_entry, reverse_entry
@@ -548,6 +549,58 @@ def restore_command(file: Path, as_json: bool) -> None:
 
 def _progress(line: str) -> None:
     click.echo(line, err=True)
+
+
+def _master_data_group(kind: Kind) -> click.Group:
+    """``inkl KIND add|list|import`` for one kind of master data, options from its schema."""
+    group = Group(kind.name, help=f"Stammdaten: {kind.label} (anlegen, auflisten, CSV-Import).")
+    fields_ = kind.schema().fields
+
+    def add_command(recipient_key: str, **options) -> None:
+        row = {fields_[name].data_key: value for name, value in options.items() if value is not None}
+        with db.session_scope(_engine(), write=True) as session:
+            item = add(session, get_recipient(session, recipient_key), kind.name, row, actor=_user(), now=_now())
+            click.echo(f"{kind.label} {getattr(item, kind.key)} angelegt.")
+
+    def list_command(recipient_key: str, as_json: bool) -> None:
+        with db.session_scope(_engine()) as session:
+            items = list_items(session, get_recipient(session, recipient_key), kind.name)
+        if as_json:
+            _print_json(items)
+        else:
+            for item in items:
+                click.echo("  ".join("" if v is None else str(v) for v in item.values()))
+
+    def import_command_(file: Path, recipient_key: str, dry_run: bool, as_json: bool) -> None:
+        with db.session_scope(_engine(), write=True) as session:
+            summary = import_master_data(session, get_recipient(session, recipient_key), kind.name,
+                                         file.read_bytes(), file.name, actor=_user(), now=_now(), dry_run=dry_run)
+        if as_json:
+            _print_json(summary.as_dict())
+        if not summary.ok:
+            for issue in summary.errors:
+                click.echo(issue.render(str(file)), err=True)
+            raise Failure(f"{file}: {len(summary.errors)} Fehler, nichts geändert")
+        if not as_json:
+            click.echo(f"{'Probelauf: ' if dry_run else ''}{file.name}: {summary.rows} Zeilen, {summary.added} neu, "
+                       f"{summary.updated} geändert, {summary.unchanged} unverändert.")
+
+    options = [click.Option([f"--{name.replace('_', '-')}"], required=field.required,
+                            help=f"Spalte „{field.data_key}“" + (" (ja/nein)" if name in ("gl_school", "gl_bearer") else ""))
+               for name, field in fields_.items()]
+    group.add_command(recipient_option(click.Command("add", callback=add_command, params=options,
+                                                     help=f"{kind.label} anlegen (Änderungen protokolliert).")))
+    group.add_command(json_option(recipient_option(click.Command("list", callback=list_command,
+                                                                 help=f"{kind.label}: alle auflisten."))))
+    group.add_command(json_option(recipient_option(click.option("--dry-run", is_flag=True)(click.Command(
+        "import", callback=import_command_,
+        params=[click.Argument(["file"], type=click.Path(exists=True, dir_okay=False, path_type=Path))],
+        help=f"{kind.label}: CSV mit den Spalten {'; '.join(kind.columns)} einlesen (alles oder nichts).")))))
+    return group
+
+
+for _kind in KINDS.values():
+    main.add_command(_master_data_group(_kind))
 
 
 @main.command("demo")

@@ -58,6 +58,7 @@ import json
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, BinaryIO, Callable, Iterator
 
 import sqlalchemy as sa
@@ -375,13 +376,15 @@ def _encoder(column: sa.Column) -> Callable[[Any], Any]:
             return value.isoformat()
         if kind == "date" and isinstance(value, date) and not isinstance(value, datetime):
             return value.isoformat()
+        if kind == "decimal" and isinstance(value, Decimal):
+            return f"{value:f}"
         raise _BadValue(name, f"Wert {value!r} ({type(value).__name__}) passt nicht zum Spaltentyp {kind}")
 
     return encode
 
 
 def _kind(column: sa.Column) -> str:
-    """The JSON representation of a column: int, bool, str, date or datetime (never float)."""
+    """The JSON representation of a column: int, bool, str, date, datetime or decimal (as a string; never float)."""
     column_type = column.type
     if isinstance(column_type, sa.Boolean):
         return "bool"
@@ -393,6 +396,8 @@ def _kind(column: sa.Column) -> str:
         return "datetime"
     if isinstance(column_type, sa.Date):
         return "date"
+    if isinstance(column_type, sa.Numeric) and not isinstance(column_type, sa.Float):
+        return "decimal"
     raise NotImplementedError(f"Sicherung: Spaltentyp {column_type!r} von {column.table.name}.{column.name} "
                               "wird nicht unterstützt (ledger/backup.py ergänzen)")
 
@@ -519,6 +524,8 @@ def _decoder(column: sa.Column) -> Callable[[Any], Any]:
             return datetime.fromisoformat(value)
         if kind == "date":
             return date.fromisoformat(value)
+        if kind == "decimal":
+            return Decimal(value)
         return value
 
     return decode

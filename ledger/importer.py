@@ -14,9 +14,7 @@ account is recognised as the recorded payout, never booked twice.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -28,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import audit
+from ledger.csvfile import ImportIssue, read_table
 from ledger.grants import find_payout_for_receipt
 from ledger.models import Account, ImportBatch, ImportedRow, Recipient
 from ledger.money import AmountError, parse_german, to_cents
@@ -41,20 +40,6 @@ OPTIONAL_COLUMNS = ("Kostenstelle", "Kategorie", "Schuljahr")
 _MAX_LENGTH = {"Belegnummer": 60, "Buchungstext": 500, "Kostenstelle": 40, "Sollkonto": 20, "Habenkonto": 20}
 #: Accounts the ledger books itself (repayments); an import must not touch them.
 _LEDGER_ONLY_ROLES = ("repayment_charge", "repayment_liability")
-
-
-@dataclass(frozen=True)
-class ImportIssue:
-    """One error in an import file: physical line (1 = header), column name or None, German message."""
-
-    line: int
-    column: str | None
-    message: str
-
-    def render(self, filename: str) -> str:
-        """``"datei.csv:7: Betrag: ungültiger Betrag '12,345'"``"""
-        column = f" {self.column}:" if self.column else ""
-        return f"{filename}:{self.line}:{column} {self.message}"
 
 
 @dataclass(frozen=True)
@@ -166,50 +151,22 @@ def read_rows(data: bytes) -> tuple[list[ImportRow], list[ImportIssue]]:
 def _parse(data: bytes) -> tuple[list[ImportRow], list[ImportIssue], list[tuple[int, str, str]]]:
     """Rows, syntax errors, and (line, debit, credit) of rows that failed, so their
     accounts can still be checked and every error of the file reported at once."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError as exc:
-            return [], [ImportIssue(1, None, f"Zeichenkodierung weder UTF-8 noch Windows-1252 ({exc.reason})")], []
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=";")
-    issues = _check_header(reader.fieldnames)
-    if issues:
-        return [], issues, []
+    records, issues = read_table(data, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
     rows: list[ImportRow] = []
     unparsed: list[tuple[int, str, str]] = []
-    for record in reader:
-        row, row_issues = _parse_record(reader.line_num, record)
+    for line, values in records:
+        row, row_issues = _parse_record(line, values)
         issues.extend(row_issues)
         if row is not None:
             rows.append(row)
-        elif record.get("Sollkonto") is not None and record.get("Habenkonto") is not None:
-            unparsed.append((reader.line_num, record["Sollkonto"].strip(), record["Habenkonto"].strip()))
-    if not rows and not issues:
+        else:
+            unparsed.append((line, values["Sollkonto"], values["Habenkonto"]))
+    if not records and not issues:
         issues.append(ImportIssue(1, None, "die Datei enthält keine Buchungszeilen"))
     return rows, issues, unparsed
 
 
-def _check_header(fieldnames: list[str] | None) -> list[ImportIssue]:
-    if not fieldnames:
-        return [ImportIssue(1, None, "Kopfzeile fehlt (Datei leer?)")]
-    names = [name.strip() for name in fieldnames]
-    issues = [ImportIssue(1, name, "Pflichtspalte fehlt") for name in REQUIRED_COLUMNS if name not in names]
-    issues += [ImportIssue(1, name, "unbekannte Spalte") for name in names
-               if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    issues += [ImportIssue(1, name, "Spalte doppelt vorhanden") for name, n in Counter(names).items() if n > 1]
-    if len(names) == 1 and ";" not in (fieldnames[0] or "") and ("," in fieldnames[0] or "\t" in fieldnames[0]):
-        issues.append(ImportIssue(1, None, "Trennzeichen muss ein Semikolon sein"))
-    return issues
-
-
-def _parse_record(line: int, record: dict) -> tuple[ImportRow | None, list[ImportIssue]]:
-    if record.get(None):
-        return None, [ImportIssue(line, None, "zu viele Felder in der Zeile")]
-    if any(value is None for value in record.values()):
-        return None, [ImportIssue(line, None, "zu wenige Felder in der Zeile")]
-    values = {key.strip(): value.strip() for key, value in record.items()}
+def _parse_record(line: int, values: dict[str, str]) -> tuple[ImportRow | None, list[ImportIssue]]:
     issues: list[ImportIssue] = []
 
     def fail(column: str, message: str) -> None:

@@ -11,6 +11,7 @@ must match them (``tests/test_migrations.py`` checks it).
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
@@ -21,7 +22,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Column,
+    Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
     event,
@@ -312,6 +316,156 @@ class AuditEvent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+FINANCING_BASES = ("systemic", "individual_entitlements", "mixed")
+
+
+class School(Base):
+    """A school of the recipient's area: NRW school number, bearer (Schulträger), form, GL status.
+
+    Only schools of Gemeinsames Lernen (``gl_school``) may benefit from the grant
+    (seed 002_17056edfca8550ce.txt, Hinweise Teil I and III).
+    """
+
+    __tablename__ = "schools"
+    __table_args__ = (UniqueConstraint("recipient_id", "school_number", name="uq_school_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    school_number: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    bearer: Mapped[str] = mapped_column(String(200))
+    school_form: Mapped[str] = mapped_column(String(60))
+    gl_school: Mapped[bool] = mapped_column(Boolean)
+
+
+class Provider(Base):
+    """A provider (Träger / Leistungserbringer) of school assistants."""
+
+    __tablename__ = "providers"
+    __table_args__ = (UniqueConstraint("recipient_id", "name", name="uq_provider_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+pool_schools = Table(
+    "pool_schools", Base.metadata,
+    Column("pool_id", ForeignKey("pools.id"), primary_key=True),
+    Column("school_id", ForeignKey("schools.id"), primary_key=True),
+)
+
+
+class Pool(Base):
+    """A pool of school assistants at one or more schools, run by a provider for a period.
+
+    ``financing_basis``: ``systemic`` (placed independent of applications: permitted),
+    ``individual_entitlements`` (bundled individually approved cases, as in the Hannover
+    and Düsseldorf models, seeds 000_… and 001_…: excluded), ``mixed`` (split by
+    ``systemic_share``, percent), or None while not yet recorded.
+    """
+
+    __tablename__ = "pools"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "key", name="uq_pool_key"),
+        CheckConstraint("financing_basis IS NULL OR financing_basis IN ('systemic', 'individual_entitlements', 'mixed')",
+                        name="ck_pool_basis"),
+        CheckConstraint("(financing_basis = 'mixed') = (systemic_share IS NOT NULL) OR financing_basis IS NULL",
+                        name="ck_pool_share"),
+        CheckConstraint("systemic_share IS NULL OR (systemic_share >= 0 AND systemic_share <= 100)",
+                        name="ck_pool_share_range"),
+        CheckConstraint("period_end >= period_start", name="ck_pool_period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    key: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    financing_basis: Mapped[str | None] = mapped_column(String(30))
+    systemic_share: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+
+    provider: Mapped[Provider] = relationship()
+    schools: Mapped[list[School]] = relationship(secondary=pool_schools, order_by="School.school_number")
+
+
+class Municipality(Base):
+    """A member municipality of a Kreis that may receive pass-through (Weiterleitung).
+
+    Pass-through is conform only if the municipality bears GL schools (``gl_bearer``) and
+    the Kreis verified its purpose-conform projects (``verifications``): seed
+    002_17056edfca8550ce.txt, Hinweise Teil II.
+    """
+
+    __tablename__ = "municipalities"
+    __table_args__ = (UniqueConstraint("recipient_id", "name", name="uq_municipality_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    gl_bearer: Mapped[bool] = mapped_column(Boolean)
+
+    verifications: Mapped[list["PassThroughVerification"]] = relationship(order_by="PassThroughVerification.verified_on")
+
+
+class PassThroughVerification(Base):
+    """Evidence that the Kreis verified a municipality's purpose-conform projects: date, document, who."""
+
+    __tablename__ = "pass_through_verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    verified_on: Mapped[date] = mapped_column(Date)
+    document_reference: Mapped[str] = mapped_column(String(200))
+    verified_by: Mapped[str] = mapped_column(String(120))
+
+
+class Commitment(Base):
+    """An obligation (pool contract, other contract) with a monthly amount in cents over a term."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "reference", name="uq_commitment_reference"),
+        CheckConstraint("monthly_cents > 0", name="ck_commitment_positive"),
+        CheckConstraint("end_date >= start_date", name="ck_commitment_term"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    reference: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(String(300))
+    category: Mapped[str] = mapped_column(String(40))
+    monthly_cents: Mapped[int] = mapped_column(BigInteger)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("pools.id"))
+
+    pool: Mapped[Pool | None] = relationship()
+
+
+class CostCentre(Base):
+    """A cost centre (Kostenstelle) and what it stands for: a school, a pool or a project."""
+
+    __tablename__ = "cost_centres"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "code", name="uq_cost_centre_code"),
+        CheckConstraint("(CASE WHEN school_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN pool_id IS NULL THEN 0 ELSE 1 END)"
+                        " + (CASE WHEN project IS NULL THEN 0 ELSE 1 END) = 1", name="ck_cost_centre_target"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("pools.id"))
+    project: Mapped[str | None] = mapped_column(String(200))
+
+    school: Mapped[School | None] = relationship()
+    pool: Mapped[Pool | None] = relationship()
 
 
 @event.listens_for(Session, "before_flush")

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from inkl.demo import load_demo
+from ledger.masterdata import add as add_master_data
 from ledger import db
 from ledger.audit import verify_audit_log
 from ledger.backup import FORMAT_NAME, FORMAT_VERSION, BackupManifest, RestoreReport, backup, restore, table_order
@@ -95,10 +96,27 @@ def books(session) -> None:
                                   "pool_personnel"),
                       PostingLine(find_account(session, rhein_sieg, "1810"), Decimal("-100.00"), RHEIN_SIEG_YEAR)],
                kind="manual", created_by="test", now=NOW)
-    # Committed before closing again: PostgreSQL checks the entry's school year at COMMIT.
-    session.commit()
     close_year(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, now=NOW, reason="Schlussabrechnung, erneut")
+    _master_data(session, musterhausen)
     session.commit()
+
+
+def _master_data(session, recipient) -> None:
+    """One item of every master-data kind, a mixed pool (Decimal share) and a verification included."""
+    for kind, row in (
+        ("school", {"Schulnummer": "123456", "Name": "GGS Am Lindenhof", "Schulträger": "Stadt Musterstadt",
+                    "Schulform": "Grundschule", "GL-Schule": "ja"}),
+        ("provider", {"Name": "Sozialwerk Musterhausen e.V."}),
+        ("pool", {"Kennung": "P01", "Name": "Pool Lindenhof", "Träger": "Sozialwerk Musterhausen e.V.",
+                  "Schulen": "123456", "Beginn": "01.08.2023", "Ende": "31.07.2024",
+                  "Finanzierungsgrundlage": "mixed", "Systemischer Anteil": "62,5"}),
+        ("municipality", {"Name": "Stadt Lindental", "Träger von GL-Schulen": "ja", "Geprüft am": "12.09.2023",
+                          "Nachweis": "Az. 40.3/2023-17", "Geprüft von": "Schulamt"}),
+        ("commitment", {"Referenz": "V-1", "Beschreibung": "Poolvertrag", "Kategorie": "pool_personnel",
+                        "Monatsbetrag": "9.840,00", "Beginn": "01.08.2023", "Ende": "31.07.2024", "Pool": "P01"}),
+        ("costcentre", {"Kostenstelle": "3631-P01", "Pool": "P01"}),
+    ):
+        add_master_data(session, recipient, kind, row, actor="test", now=NOW)
 
 
 def _backup_bytes(engine: sa.Engine, progress: Callable[[str], None] | None = None) -> tuple[bytes, BackupManifest]:
