@@ -137,6 +137,7 @@ class CostCentreSchema(Schema):
     code = _text("Kostenstelle", 40)
     school = _text("Schule", 20, required=False)
     pool = _text("Pool", 40, required=False)
+    municipality = _text("Gemeinde", 200, required=False)
     project = _text("Projekt", 200, required=False)
 
 
@@ -348,13 +349,16 @@ def _commitment(session, recipient, data):
 
 
 def _cost_centre(session, recipient, data):
-    targets = [name for name in ("school", "pool", "project") if data[name]]
+    targets = [name for name in ("school", "pool", "municipality", "project") if data[name]]
     if len(targets) != 1:
-        raise MasterDataError([ImportIssue(0, "Kostenstelle", "genau eines von Schule, Pool oder Projekt angeben")])
+        raise MasterDataError([ImportIssue(0, "Kostenstelle",
+                                           "genau eines von Schule, Pool, Gemeinde oder Projekt angeben")])
     school = _one(session, School, recipient, "Schule", "Schule", school_number=data["school"]) if data["school"] else None
     pool = _one(session, Pool, recipient, "Pool", "Pool", key=data["pool"]) if data["pool"] else None
+    municipality = (_one(session, Municipality, recipient, "Gemeinde", "Gemeinde", name=data["municipality"])
+                    if data["municipality"] else None)
     return {"code": data["code"], "school_id": school and school.id, "pool_id": pool and pool.id,
-            "project": data["project"] or None}
+            "municipality_id": municipality and municipality.id, "project": data["project"] or None}
 
 
 def _describe_pool(pool: Pool) -> dict:
@@ -379,7 +383,8 @@ def _describe_commitment(c: Commitment) -> dict:
 
 def _describe_cost_centre(c: CostCentre) -> dict:
     return {"code": c.code, "school": c.school.school_number if c.school else None,
-            "pool": c.pool.key if c.pool else None, "project": c.project}
+            "pool": c.pool.key if c.pool else None, "municipality": c.municipality.name if c.municipality else None,
+            "project": c.project}
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (

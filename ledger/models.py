@@ -448,12 +448,14 @@ class Commitment(Base):
 
 
 class CostCentre(Base):
-    """A cost centre (Kostenstelle) and what it stands for: a school, a pool or a project."""
+    """A cost centre (Kostenstelle) and what it stands for: a school, a pool, a member
+    municipality (pass-through) or a project; exactly one."""
 
     __tablename__ = "cost_centres"
     __table_args__ = (
         UniqueConstraint("recipient_id", "code", name="uq_cost_centre_code"),
         CheckConstraint("(CASE WHEN school_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN pool_id IS NULL THEN 0 ELSE 1 END)"
+                        " + (CASE WHEN municipality_id IS NULL THEN 0 ELSE 1 END)"
                         " + (CASE WHEN project IS NULL THEN 0 ELSE 1 END) = 1", name="ck_cost_centre_target"),
     )
 
@@ -462,10 +464,12 @@ class CostCentre(Base):
     code: Mapped[str] = mapped_column(String(40))
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
     pool_id: Mapped[int | None] = mapped_column(ForeignKey("pools.id"))
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipalities.id"))
     project: Mapped[str | None] = mapped_column(String(200))
 
     school: Mapped[School | None] = relationship()
     pool: Mapped[Pool | None] = relationship()
+    municipality: Mapped[Municipality | None] = relationship()
 
 
 @event.listens_for(Session, "before_flush")

@@ -3,8 +3,13 @@
 A rule pack is a TOML file in the repository's ``rules/`` folder (read with the stdlib
 ``tomllib``, validated with marshmallow). It names the school years it judges, the spending
 categories and their status (``permitted``, ``capped``, ``excluded``), the overhead cap,
-the repayment deadline and the Landeskasse's bank account. Amounts, rates and dates live
-in the packs, never in code (DOMAIN.md "Repayment").
+the repayment deadline, the interest on late repayment and the Landeskasse's bank account.
+Amounts, rates and dates live in the packs, never in code (DOMAIN.md "Repayment").
+
+The interest rule (``[interest]``) names a base-rate table, another TOML file in the same
+folder (``rules/basiszinssatz.toml``: the Basiszinssatz of § 247 BGB per half-year), read with
+:func:`load_base_rates`. :func:`load_packs` skips such tables (files with ``[[rates]]`` and no
+``[pack]``); it does not read them, so a pack copied alone into another folder still loads.
 
 Shipped packs (source: seed 002_17056edfca8550ce.txt):
 
@@ -15,14 +20,15 @@ Shipped packs (source: seed 002_17056edfca8550ce.txt):
   (Hinweise Teil IV).
 
 Every validation error is a :class:`RulePackError` naming the file and the key path
-(``"overhead.rate"``, ``"categories[3].status"``; list indexes count from 0).
+(``"overhead.rate"``, ``"categories[3].status"``, ``"rates[12].valid_from"``; list indexes
+count from 0).
 """
 from __future__ import annotations
 
 import re
 import string
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -46,6 +52,15 @@ REFERENCE_FIELDS = ("school_year", "recipient_name", "recipient_key")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _PACK_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
 _RATE = re.compile(r"^\d+(\.\d+)?$")
+_SIGNED_RATE = re.compile(r"^-?\d+(\.\d+)?$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.toml$")
+#: Day-count conventions for interest "für das Jahr" (see ledger.interest):
+#: "act/act": actual days, each calendar year's days over that year's length (365 or 366);
+#: "act/365": actual days over 365, also in leap years.
+DAY_COUNTS = ("act/act", "act/365")
+#: The largest surcharge a pack may set, in percentage points (a plausibility bound).
+MAX_SURCHARGE_POINTS = Decimal(100)
 
 
 class RulePackError(Exception):
@@ -125,6 +140,46 @@ class DeadlineRule:
 
 
 @dataclass(frozen=True)
+class BaseRate:
+    """One value of the Basiszinssatz (§ 247 BGB): ``rate`` percent per year (may be
+    negative, e.g. ``Decimal("-0.88")`` from 2016-07-01), in force from ``valid_from``
+    (a 1 January or 1 July) until the day before the next value."""
+
+    valid_from: date
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class InterestRule:
+    """Interest on a repayment paid after its due date (``[interest]`` of a pack).
+
+    The rate is the Basiszinssatz of each day plus ``surcharge_percentage_points``
+    (percentage points per year; ``Decimal("3")`` under § 49a Abs. 3 Satz 1 VwVfG NRW:
+    "mit drei Prozentpunkten über dem Basiszinssatz jährlich zu verzinsen"). The base rates
+    come from ``base_rate_table`` (a file name in the pack's folder, resolved to
+    ``base_rate_path``). ``day_count`` is one of DAY_COUNTS; ``rounding`` is ``"half_up"``
+    (the total is rounded to cents once). See ``ledger.interest`` for the computation.
+    """
+
+    surcharge_percentage_points: Decimal
+    base_rate_table: str
+    day_count: str
+    rounding: str
+    source: str
+    base_rate_path: Path
+
+    def applied_rate(self, base_rate: Decimal) -> Decimal:
+        """The interest rate in percent per year for ``base_rate`` percent per year:
+        base + surcharge, e.g. 3.62 + 3 = 6.62, -0.88 + 3 = 2.12 (no floor)."""
+        return base_rate + self.surcharge_percentage_points
+
+    def load_rates(self) -> tuple[BaseRate, ...]:
+        """The validated base-rate table this rule names (see :func:`load_base_rates`).
+        Raises RulePackError naming the table file and key."""
+        return load_base_rates(self.base_rate_path)
+
+
+@dataclass(frozen=True)
 class Landeskasse:
     """Where repayments go (seed 002_17056edfca8550ce.txt, Vereinbarung § 3).
 
@@ -156,6 +211,10 @@ class RulePack:
     ``valid_from``/``valid_until`` are the first and last school year it judges
     (``valid_until`` None = open-ended). ``categories`` keep the file's order.
     ``overhead`` is None where the pack has no cap. ``path`` is the TOML file.
+    ``interest`` is None where the pack sets no interest on late repayment.
+    ``rule_sources`` maps the rules engine's rule ids (``pool.systemic``, ``pass_through``,
+    …; ``ledger.classify``) to their source citations; a rule without its own entry
+    uses its family's (``pool``), else the pack's ``source``.
     """
 
     id: str
@@ -171,6 +230,8 @@ class RulePack:
     deadline: DeadlineRule
     landeskasse: Landeskasse
     path: Path
+    interest: InterestRule | None = None
+    rule_sources: dict[str, str] = field(default_factory=dict)
 
     def category(self, category_id: str) -> Category:
         """The category with that id. Raises KeyError (German message naming the id)."""
@@ -230,6 +291,43 @@ def _check_school_year(value: str) -> None:
 def _check_rate(value: str) -> None:
     if not _RATE.match(value) or not Decimal(0) < Decimal(value) <= Decimal(1):
         raise ValidationError(f"ungültiger Satz {value!r} (Dezimaltext größer 0 und höchstens 1, z. B. \"0.15\")")
+
+
+def _check_surcharge(value: str) -> None:
+    if not _RATE.match(value) or Decimal(value) > MAX_SURCHARGE_POINTS:
+        raise ValidationError(
+            f"ungültige Prozentpunkte {value!r} (Dezimaltext von 0 bis {MAX_SURCHARGE_POINTS}, z. B. \"3\")"
+        )
+
+
+def _check_table_name(value: str) -> None:
+    if not _TABLE_NAME.match(value):
+        raise ValidationError(
+            f"ungültiger Dateiname {value!r} (eine .toml-Datei im Ordner des Regelwerks, ohne Pfad, z. B. \"basiszinssatz.toml\")"
+        )
+
+
+def _check_signed_rate(value: str) -> None:
+    if not _SIGNED_RATE.match(value):
+        raise ValidationError(f"ungültiger Zinssatz {value!r} (Dezimaltext in Prozent, z. B. \"3.62\" oder \"-0.88\")")
+
+
+def _check_half_year_start(value: str) -> None:
+    try:
+        if not _ISO_DATE.match(value):
+            raise ValueError
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"ungültiges Datum {value!r} (erwartet JJJJ-MM-TT, z. B. \"2024-07-01\")") from None
+    if (day.month, day.day) not in ((1, 1), (7, 1)):
+        raise ValidationError(
+            f"{value} ist kein 1. Januar oder 1. Juli (der Basiszinssatz ändert sich nur zu diesen Tagen, § 247 Abs. 1 Satz 2 BGB)"
+        )
+
+
+def _next_half_year(day: date) -> date:
+    """The 1 January or 1 July after ``day``."""
+    return date(day.year, 7, 1) if day.month < 7 else date(day.year + 1, 1, 1)
 
 
 def _check_iban(value: str) -> None:
@@ -319,6 +417,50 @@ class _LandeskasseSchema(_Schema):
     source = _text()
 
 
+class _InterestSchema(_Schema):
+    surcharge_percentage_points = _text(validate_with=_check_surcharge)
+    base_rate_table = _text(validate_with=_check_table_name)
+    day_count = _text(validate_with=validate.OneOf(DAY_COUNTS, error="Zinstage-Methode muss eine von {choices} sein."))
+    rounding = _text(validate_with=validate.OneOf(["half_up"], error="Nur \"half_up\" ist erlaubt."))
+    source = _text()
+
+
+class _BaseRateSchema(_Schema):
+    valid_from = _text(validate_with=_check_half_year_start)
+    rate = _text(validate_with=_check_signed_rate)
+
+
+class _BaseRateFileSchema(_Schema):
+    source = _text()
+    rates = fields.List(
+        fields.Nested(_BaseRateSchema, error_messages=_FIELD_MESSAGES),
+        required=True,
+        validate=validate.Length(min=1, error="Mindestens einen Basiszinssatz angeben."),
+        error_messages={**_FIELD_MESSAGES, "invalid": "Liste von Tabellen [[rates]] erwartet."},
+    )
+
+    @validates_schema
+    def _consecutive(self, data, **kwargs):
+        """Every half-year once, in order, without gaps (the first entry starts the table)."""
+        errors: dict = {}
+        days = [date.fromisoformat(entry["valid_from"]) for entry in data["rates"]]
+        for index in range(1, len(days)):
+            previous, day = days[index - 1], days[index]
+            expected = _next_half_year(previous)
+            if day == previous:
+                message = f"{day} ist doppelt"
+            elif day < previous:
+                message = f"{day} liegt vor {previous} (Einträge aufsteigend nach Datum ordnen)"
+            elif day != expected:
+                message = f"Lücke: nach {previous} fehlt {expected}"
+            else:
+                continue
+            errors.setdefault("rates", {})[index] = {"valid_from": [message]}
+            break
+        if errors:
+            raise ValidationError(errors)
+
+
 class _CategorySchema(_Schema):
     id = _text(validate_with=_check_id)
     status = _text(validate_with=validate.OneOf(CATEGORY_STATUSES, error="Status muss einer von {choices} sein."))
@@ -335,6 +477,13 @@ class _FileSchema(_Schema):
     overhead = _nested(_OverheadSchema, required=False, load_default=None)
     deadline = _nested(_DeadlineSchema, required=True)
     landeskasse = _nested(_LandeskasseSchema, required=True)
+    interest = _nested(_InterestSchema, required=False, load_default=None)
+    rule_sources = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[a-z_]+(\.[a-z_]+)?$", error="Regel-Kennung wie pool.systemic")),
+        values=fields.String(validate=validate.Length(min=1, error="Quelle darf nicht leer sein")),
+        load_default=dict,
+        error_messages=_FIELD_MESSAGES,
+    )
     categories = fields.List(
         _nested(_CategorySchema),
         required=True,
@@ -401,27 +550,14 @@ def load_pack(path: Path) -> RulePack:
     texts must be quoted strings, never TOML floats), unknown statuses, duplicate or
     malformed ids, an overhead rule naming unknown or non-capped categories, a rate
     outside (0, 1], invalid day/month, unknown holiday calendar, unordered validity,
-    an invalid IBAN or BIC (checked with schwifty), or an unknown template placeholder.
+    an invalid IBAN or BIC (checked with schwifty), an unknown template placeholder, or an
+    ``[interest]`` table with a bad surcharge, table file name, day count or rounding.
+    The base-rate table itself is not read here (see :func:`load_base_rates`).
     """
     path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"at line (\d+), column (\d+)", str(exc))
-        where = f" in Zeile {found.group(1)}, Spalte {found.group(2)}" if found else ""
-        detail = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise RulePackError(path, "", f"TOML-Syntaxfehler{where}: {detail}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulePackError(path, "", f"Datei nicht lesbar: {exc}") from exc
-    try:
-        data = _FileSchema().load(raw)
-    except ValidationError as exc:
-        errors = _flatten(exc.messages)
-        key, messages = next(iter(errors.items()))
-        raise RulePackError(path, key, messages[0], errors) from exc
-
+    data = _validated(path, _read_toml(path), _FileSchema())
     pack, overhead, deadline, kasse = data["pack"], data["overhead"], data["deadline"], data["landeskasse"]
+    interest = data["interest"]
     return RulePack(
         id=pack["id"],
         version=pack["version"],
@@ -442,11 +578,78 @@ def load_pack(path: Path) -> RulePack:
         deadline=DeadlineRule(**deadline),
         landeskasse=Landeskasse(**{**kasse, "iban": schwifty.IBAN(kasse["iban"]).formatted}),
         path=path,
+        interest=None if interest is None else InterestRule(
+            surcharge_percentage_points=Decimal(interest["surcharge_percentage_points"]),
+            base_rate_table=interest["base_rate_table"],
+            day_count=interest["day_count"],
+            rounding=interest["rounding"],
+            source=interest["source"],
+            base_rate_path=path.parent / interest["base_rate_table"],
+        ),
+        rule_sources=dict(data["rule_sources"]),
     )
 
 
+def load_base_rates(path: Path) -> tuple[BaseRate, ...]:
+    """Read and validate a base-rate table (``rules/basiszinssatz.toml``).
+
+    The file has a top-level ``source`` and one ``[[rates]]`` table per half-year with
+    ``valid_from = "YYYY-MM-DD"`` (a 1 January or 1 July) and ``rate = "-0.88"`` (percent
+    per year, a quoted decimal string). Returns the rates oldest first.
+
+    Raises RulePackError naming the file and the key path (``"rates[3].rate"``): on
+    unreadable files, TOML syntax errors, missing or unknown keys, TOML floats or dates
+    instead of quoted strings, malformed rates or dates, dates other than 1 January or
+    1 July, and duplicate, unordered or missing half-years.
+    """
+    path = Path(path)
+    data = _validated(path, _read_toml(path), _BaseRateFileSchema())
+    return tuple(
+        BaseRate(valid_from=date.fromisoformat(entry["valid_from"]), rate=Decimal(entry["rate"]))
+        for entry in data["rates"]
+    )
+
+
+def _read_toml(path: Path) -> dict:
+    """The TOML file as a dict; RulePackError on syntax errors (with line and column)."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"at line (\d+), column (\d+)", str(exc))
+        where = f" in Zeile {found.group(1)}, Spalte {found.group(2)}" if found else ""
+        detail = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise RulePackError(path, "", f"TOML-Syntaxfehler{where}: {detail}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulePackError(path, "", f"Datei nicht lesbar: {exc}") from exc
+
+
+def _validated(path: Path, raw: dict, schema: Schema) -> dict:
+    """``raw`` loaded with ``schema``; RulePackError naming the first key on errors."""
+    try:
+        return schema.load(raw)
+    except ValidationError as exc:
+        errors = _flatten(exc.messages)
+        key, messages = next(iter(errors.items()))
+        raise RulePackError(path, key, messages[0], errors) from exc
+
+
+def _is_base_rate_table(path: Path) -> bool:
+    """Whether ``path`` is a base-rate table (``[[rates]]``, no ``[pack]``), not a pack.
+    Unreadable files count as packs, so that load_pack reports their error."""
+    try:
+        raw = _read_toml(path)
+    except RulePackError:
+        return False
+    return "pack" not in raw and "rates" in raw
+
+
 def load_packs(directory: Path = RULES_DIR) -> tuple[RulePack, ...]:
-    """Load every ``*.toml`` in ``directory``, sorted by ``valid_from``.
+    """Load every rule pack (``*.toml``) in ``directory``, sorted by ``valid_from``.
+
+    Base-rate tables in the folder (files with ``[[rates]]`` and no ``[pack]``, such as
+    ``basiszinssatz.toml``) are not packs and are skipped; read them with
+    :func:`load_base_rates` or ``InterestRule.load_rates``.
 
     Raises RulePackError if the folder is missing, any pack is invalid, two packs share
     an id, or their validity periods overlap (an open-ended pack overlaps every later one).
@@ -454,7 +657,8 @@ def load_packs(directory: Path = RULES_DIR) -> tuple[RulePack, ...]:
     directory = Path(directory)
     if not directory.is_dir():
         raise RulePackError(directory, "", "Verzeichnis der Regelwerke nicht gefunden")
-    packs = sorted((load_pack(path) for path in sorted(directory.glob("*.toml"))), key=lambda p: p.valid_from)
+    paths = [path for path in sorted(directory.glob("*.toml")) if not _is_base_rate_table(path)]
+    packs = sorted((load_pack(path) for path in paths), key=lambda p: p.valid_from)
     seen: dict[str, Path] = {}
     for pack in packs:
         if pack.id in seen:

@@ -241,3 +241,58 @@ def test_pack_for_with_a_gap(tmp_path):
     assert pack_for(SchoolYear(2017), packs).id == "inklfoeg-nrw-gesetz"
     with pytest.raises(RulePackError, match="2021/22"):
         pack_for(SchoolYear(2021), packs)
+
+
+# --- interest on late repayment ([interest], § 49a Abs. 3 VwVfG NRW) --------------------
+
+
+@pytest.mark.parametrize("path", [HINWEISE, GESETZ])
+def test_interest_rule(path):
+    rule = load_pack(path).interest
+    assert rule.surcharge_percentage_points == Decimal("3")
+    assert rule.base_rate_table == "basiszinssatz.toml"
+    assert rule.base_rate_path == RULES_DIR / "basiszinssatz.toml"
+    assert (rule.day_count, rule.rounding) == ("act/act", "half_up")
+    assert "§ 49a Abs. 3" in rule.source
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('surcharge_percentage_points = "3"', "surcharge_percentage_points = 3", "interest.surcharge_percentage_points"),
+        ('surcharge_percentage_points = "3"', 'surcharge_percentage_points = "drei"', "interest.surcharge_percentage_points"),
+        ('surcharge_percentage_points = "3"', 'surcharge_percentage_points = "-3"', "interest.surcharge_percentage_points"),
+        ('surcharge_percentage_points = "3"', 'surcharge_percentage_points = "300"', "interest.surcharge_percentage_points"),
+        ('base_rate_table = "basiszinssatz.toml"', 'base_rate_table = "../basiszinssatz.toml"', "interest.base_rate_table"),
+        ('base_rate_table = "basiszinssatz.toml"', 'base_rate_table = "basiszinssatz.csv"', "interest.base_rate_table"),
+        ('day_count = "act/act"', 'day_count = "30/360"', "interest.day_count"),
+        ('day_count = "act/act"', 'day_count = "act/act"\nfloor = "0"', "interest.floor"),
+        ('rounding = "half_up"\nsource = "§ 49a', 'rounding = "half_even"\nsource = "§ 49a', "interest.rounding"),
+        ('day_count = "act/act"\n', "", "interest.day_count"),  # missing key
+    ],
+)
+def test_broken_interest_names_file_and_key(tmp_path, old, new, key):
+    path = write_variant(tmp_path, old, new)
+    with pytest.raises(RulePackError) as info:
+        load_pack(path)
+    assert info.value.file == str(path)
+    assert info.value.key == key
+    assert str(info.value).startswith(f"{path}: {key}: ")
+
+
+def test_interest_table_is_optional(tmp_path):
+    text = HINWEISE.read_text(encoding="utf-8")
+    start, end = text.index("[interest]"), text.index("# --- zulässige Verwendungen")
+    path = tmp_path / "no-interest.toml"
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+    assert load_pack(path).interest is None
+
+
+def test_base_rate_table_in_the_folder_is_not_a_pack(tmp_path):
+    shutil.copy(HINWEISE, tmp_path / HINWEISE.name)
+    shutil.copy(RULES_DIR / "basiszinssatz.toml", tmp_path / "basiszinssatz.toml")
+    assert [pack.id for pack in load_packs(tmp_path)] == ["inklfoeg-nrw-hinweise"]
+    (tmp_path / "broken.toml").write_text('source = "x"\n', encoding="utf-8")  # neither: reported as a pack
+    with pytest.raises(RulePackError) as info:
+        load_packs(tmp_path)
+    assert info.value.file == str(tmp_path / "broken.toml")

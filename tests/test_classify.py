@@ -1,0 +1,130 @@
+"""The rules engine decides from category and master data, and says why (issue 4).
+
+Scenarios from the seeds: a Hannover-style pool of bundled individual entitlements
+(seed 000_56511fda85b4e153.txt: excluded), an Aachen-style systemic pool (seed
+002_17056edfca8550ce.txt, Hinweise Teil III, KOBSI: permitted), a mixed pool, a school
+that is not a GL school, pass-through with and without the Kreis's verification, and a
+posting outside its school year.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.classify import (Classification, CostCentreFacts, MunicipalityFacts, PoolFacts, PostingFacts,
+                             SchoolFacts, classify)
+from ledger.rules import load_packs, pack_for
+from ledger.schoolyear import SchoolYear
+
+SY = SchoolYear(2023)
+PACK = pack_for(SY, load_packs())
+GL = SchoolFacts("123456", "GGS Am Lindenhof", True)
+NOT_GL = SchoolFacts("123457", "Gymnasium Am Markt", False)
+
+
+def posting(category="pool_personnel", amount="1000.00", day=date(2023, 10, 31), cost_centre="KS-1"):
+    return PostingFacts(D(amount), day, SY, category, cost_centre)
+
+
+def pool(basis, share=None, schools=(GL,)):
+    return CostCentreFacts("KS-1", pool=PoolFacts("P01", basis, None if share is None else D(share), schools))
+
+
+def town(gl_bearer=True, verified=(date(2023, 9, 12),)):
+    return CostCentreFacts("KS-1", municipality=MunicipalityFacts("Stadt Lindental", gl_bearer, verified))
+
+
+def check_provenance(result: Classification) -> None:
+    assert (result.pack_id, result.pack_version) == (PACK.id, PACK.version)
+    assert result.reason and result.source and result.rule
+
+
+def test_aachen_style_systemic_pool_is_conform():
+    result = classify(posting(), pool("systemic"), PACK)
+    assert (result.status, result.conform, result.excluded, result.rule) == ("permitted", D("1000.00"), 0, "pool.systemic")
+    check_provenance(result)
+
+
+def test_hannover_style_pool_of_individual_entitlements_is_excluded():
+    result = classify(posting(), pool("individual_entitlements"), PACK)
+    assert (result.status, result.conform, result.excluded, result.rule) == ("excluded", 0, D("1000.00"),
+                                                                            "pool.individual")
+    assert "000_56511fda85b4e153" in result.source
+    check_provenance(result)
+
+
+def test_mixed_pool_splits_by_the_recorded_share_rounding_half_up():
+    # 60 % of 1.000,01 = 600,006 → 600,01; the rest 400,00 counts as individual claims
+    result = classify(posting(amount="1000.01"), pool("mixed", "60"), PACK)
+    assert (result.status, result.conform, result.excluded, result.rule) == ("split", D("600.01"), D("400.00"),
+                                                                            "pool.mixed")
+    assert "60" in result.reason
+
+
+def test_pool_without_financing_basis_goes_to_the_review_queue():
+    result = classify(posting(), pool(None), PACK)
+    assert (result.status, result.unclassified, result.review) == ("unclassified", D("1000.00"),
+                                                                   "Pool P01 ohne Finanzierungsgrundlage")
+
+
+def test_pool_with_a_school_that_is_not_gl_is_excluded():
+    result = classify(posting(), pool("systemic", schools=(GL, NOT_GL)), PACK)
+    assert (result.status, result.rule) == ("excluded", "pool.not_gl")
+    assert "Gymnasium Am Markt (123457)" in result.reason
+
+
+def test_spending_for_a_school_that_is_not_gl_is_excluded():
+    result = classify(posting("training"), CostCentreFacts("KS-9", school=NOT_GL), PACK)
+    assert (result.status, result.rule, result.excluded) == ("excluded", "school.not_gl", D("1000.00"))
+    assert classify(posting("training"), CostCentreFacts("KS-8", school=GL), PACK).status == "permitted"
+
+
+@pytest.mark.parametrize("centre, status, rule", [
+    (town(), "permitted", "pass_through.verified"),
+    (town(verified=()), "excluded", "pass_through.unverified"),
+    (town(verified=(date(2023, 11, 30),)), "excluded", "pass_through.unverified"),  # verified only afterwards
+    (town(gl_bearer=False), "excluded", "pass_through.not_gl_bearer"),
+    (None, "unclassified", "pass_through.unknown"),
+])
+def test_pass_through_needs_a_gl_bearer_and_a_prior_verification(centre, status, rule):
+    result = classify(posting("pass_through", day=date(2023, 10, 31)), centre, PACK)
+    assert (result.status, result.rule) == (status, rule)
+    check_provenance(result)
+
+
+def test_posting_outside_its_school_year_is_excluded():
+    result = classify(posting("training", day=date(2024, 8, 5)), None, PACK)
+    assert (result.status, result.rule) == ("excluded", "period.outside")
+    assert "05.08.2024" in result.reason and "2023/24" in result.reason
+
+
+def test_excluded_category_cites_its_source():
+    result = classify(posting("individual_claim_sgb_viii"), None, PACK)
+    assert (result.status, result.source) == ("excluded", PACK.category("individual_claim_sgb_viii").source)
+
+
+def test_missing_category_and_unknown_cost_centre_are_for_review():
+    missing = classify(posting(None), None, PACK)
+    assert (missing.status, missing.review) == ("unclassified", "Kategorie fehlt")
+    training = classify(posting("training", cost_centre="3631-X"), None, PACK)
+    assert (training.status, training.review) == ("permitted", "Kostenstelle 3631-X ist in den Stammdaten unbekannt")
+    assert classify(posting(cost_centre="3631-X"), None, PACK).status == "unclassified"
+
+
+def test_overhead_is_capped_at_the_year_level():
+    result = classify(posting("overhead"), None, PACK)
+    assert (result.status, result.conform) == ("capped", D("1000.00"))
+
+
+@given(cents=st.integers(min_value=-10**9, max_value=10**9).filter(bool),
+       share=st.integers(min_value=0, max_value=10000),
+       basis=st.sampled_from(["systemic", "individual_entitlements", "mixed", None]))
+def test_property_every_euro_is_accounted_for(cents, share, basis):
+    amount = D(cents) / 100
+    centre = pool(basis, str(D(share) / 100) if basis == "mixed" else None)
+    result = classify(posting(amount=str(amount)), centre, PACK)
+    assert result.conform + result.excluded + result.unclassified == amount
