@@ -297,6 +297,11 @@ def _result_json(result: RepaymentResult) -> dict:
         "confirmed_obligation": money(result.confirmed_obligation),
         "already_repaid": money(result.already_repaid),
         "outstanding": money(result.outstanding),
+        "late_interest": money(result.late_interest),
+        "interest_as_of": result.interest_as_of.isoformat() if result.interest_as_of else None,
+        "interest": [{"principal": money(i.principal), "from": i.due_date.isoformat(), "to": i.end_date.isoformat(),
+                      "days": i.days, "amount": money(i.interest),
+                      "rates": [f"{p.applied_rate:f}" for p in i.periods]} for i in result.interest],
         "nominal_due_date": result.nominal_due_date.isoformat() if result.nominal_due_date else None,
         "due_date": result.due_date.isoformat() if result.due_date else None,
         "agreement": None if agreement is None else {
@@ -311,12 +316,16 @@ def _result_json(result: RepaymentResult) -> dict:
 @main.command("repayments")
 @recipient_option
 @click.option("--school-year", callback=_school_year, default=None)
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Verzugszinsen auf offene Beträge bis zu diesem Tag berechnen")
 @json_option
-def repayments(recipient_key: str, school_year: SchoolYear | None, as_json: bool) -> None:
-    """Rückzahlungen je Schuljahr berechnen."""
+def repayments(recipient_key: str, school_year: SchoolYear | None, as_of, as_json: bool) -> None:
+    """Rückzahlungen je Schuljahr berechnen (mit Verzugszinsen nach § 49a Abs. 3 VwVfG NRW)."""
+    day = as_of.date() if as_of else None
     with db.session_scope(_engine()) as session:
         target = get_recipient(session, recipient_key)
-        results = [compute_repayment(session, target, school_year)] if school_year else compute_all(session, target)
+        results = ([compute_repayment(session, target, school_year, as_of=day)] if school_year
+                   else compute_all(session, target, as_of=day))
     if as_json:
         _print_json([_result_json(r) for r in results])
         return

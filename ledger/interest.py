@@ -226,6 +226,11 @@ def _year_length(year: int) -> int:
     return (date(year + 1, 1, 1) - date(year, 1, 1)).days
 
 
+def rates_cover_until(rates: tuple[BaseRate, ...]) -> date:
+    """The last day the base-rate table covers: the end of its newest half-year."""
+    return _half_year_end(max(rate.valid_from for rate in rates))
+
+
 def _half_year_end(valid_from: date) -> date:
     """The last day of the half-year that starts at (or contains) ``valid_from``."""
     return date(valid_from.year, 6, 30) if valid_from.month < 7 else date(valid_from.year, 12, 31)

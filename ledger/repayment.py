@@ -18,6 +18,7 @@ from ledger.agreements import find_agreement
 from ledger.deadline import repayment_due_date
 from ledger.errors import LedgerError
 from ledger.grants import find_grant
+from ledger.interest import InterestError, InterestResult, late_interest, rates_cover_until
 from ledger.models import Account, Agreement, Grant, JournalEntry, Posting, Recipient
 from ledger.money import ZERO, format_german, from_cents
 from ledger.posting import PostingLine, post_entry
@@ -74,6 +75,10 @@ class RepaymentResult:
       confirm``), zero if not yet confirmed.
     - ``nominal_due_date``: 1 April of the budget year after the (first) payout;
       ``due_date``: moved to the next working day under § 193 BGB. None without payout.
+    - ``interest``: interest on late repayment (§ 49a Abs. 3 VwVfG NRW, the pack's
+      ``[interest]``): one ``InterestResult`` per payment made after ``due_date``, and one
+      for the amount still outstanding up to ``interest_as_of``: the ``as_of`` day of the
+      computation, or the last day the base-rate table covers if that is earlier.
     """
 
     recipient_key: str
@@ -99,17 +104,26 @@ class RepaymentResult:
     outstanding: Decimal
     nominal_due_date: date | None
     due_date: date | None
+    interest: tuple[InterestResult, ...] = ()
+    interest_as_of: date | None = None
+
+    @property
+    def late_interest(self) -> Decimal:
+        """Interest on late repayment in EUR (sum of ``interest``, each rounded half up to cents)."""
+        return sum((i.interest for i in self.interest), ZERO)
 
 
 def compute_repayment(
     session: Session, recipient: Recipient, school_year: SchoolYear,
-    packs: tuple[RulePack, ...] | None = None,
+    packs: tuple[RulePack, ...] | None = None, *, as_of: date | None = None,
 ) -> RepaymentResult:
     """Compute the repayment of ``recipient`` for ``school_year`` from the journal.
 
     Every sum is an SQL aggregate over integer cents. The school year is judged by the
-    rule pack in force for it (``ledger.rules.pack_for``). Raises RulePackError if no
-    pack covers the year, LedgerError if the journal holds a category the pack lacks.
+    rule pack in force for it (``ledger.rules.pack_for``). ``as_of`` (a date) adds the
+    interest accrued on an overdue outstanding amount up to that day. Raises
+    RulePackError if no pack covers the year, LedgerError if the journal holds a category
+    the pack lacks or the base-rate table does not reach a day interest is due for.
     """
     agreement = find_agreement(session, recipient, school_year)
     pack = pack_for(school_year, packs or load_packs())
@@ -158,6 +172,7 @@ def compute_repayment(
         unclassified=from_cents(expense.get(None, 0)), computed_repayment_due=computed_due,
         agreement=figures, repayment_due=due, confirmed_obligation=confirmed,
         already_repaid=repaid, outstanding=due - repaid, nominal_due_date=nominal, due_date=effective,
+        **_late_interest(session, recipient, school_year, pack, effective, due - repaid, as_of),
     )
 
 
@@ -170,11 +185,11 @@ def school_years(session: Session, recipient: Recipient) -> list[SchoolYear]:
     return sorted(SchoolYear.parse(y) for y in years)
 
 
-def compute_all(session: Session, recipient: Recipient,
-                packs: tuple[RulePack, ...] | None = None) -> list[RepaymentResult]:
+def compute_all(session: Session, recipient: Recipient, packs: tuple[RulePack, ...] | None = None, *,
+                as_of: date | None = None) -> list[RepaymentResult]:
     """``compute_repayment`` for every school year of ``recipient`` (``school_years``)."""
     packs = packs or load_packs()
-    return [compute_repayment(session, recipient, year, packs) for year in school_years(session, recipient)]
+    return [compute_repayment(session, recipient, year, packs, as_of=as_of) for year in school_years(session, recipient)]
 
 
 def confirm_repayment(
@@ -234,6 +249,46 @@ def pay_repayment(
                  details={"school_year": str(school_year), "amount": str(amount), "date": day.isoformat(),
                           "entry": entry.id})
     return entry
+
+
+def _late_interest(session: Session, recipient: Recipient, school_year: SchoolYear, pack: RulePack,
+                   due_date: date | None, outstanding: Decimal, as_of: date | None) -> dict:
+    """``interest`` and ``interest_as_of`` for the result: interest on each repayment paid
+    after ``due_date``, and on ``outstanding`` until ``as_of`` (at most to the last day the
+    base-rate table covers, so that a missing new base rate never stops a statement).
+
+    Interest is linear in the principal, so the sum over payments equals interest on the
+    declining balance. Raises LedgerError if a late payment lies beyond the table.
+    """
+    if pack.interest is None or due_date is None:
+        return {}
+    late = [(day, amount) for day, amount in _payments(session, recipient, school_year) if day > due_date]
+    accrues = as_of is not None and outstanding > 0 and as_of > due_date
+    if not late and not accrues:
+        return {}
+    rates = pack.interest.load_rates()
+    accrue_until = min(as_of, rates_cover_until(rates)) if accrues else None
+    if accrue_until is not None:
+        late.append((accrue_until, outstanding))
+    try:
+        results = tuple(late_interest(amount, due_date, day, pack.interest, rates) for day, amount in late)
+    except InterestError as exc:
+        raise LedgerError(f"Verzugszinsen {school_year}: {exc}") from exc
+    return {"interest": results, "interest_as_of": accrue_until}
+
+
+def _payments(session: Session, recipient: Recipient, school_year: SchoolYear) -> list[tuple[date, Decimal]]:
+    """Repayments paid to the Landeskasse for ``school_year`` and not reversed: (date, EUR)."""
+    reversed_ids = select(JournalEntry.reverses_id).where(JournalEntry.reverses_id.is_not(None))
+    rows = session.execute(
+        select(JournalEntry.date, Posting.amount_cents)
+        .join(Posting, Posting.entry_id == JournalEntry.id).join(Account, Posting.account_id == Account.id)
+        .where(JournalEntry.recipient_id == recipient.id, JournalEntry.kind == "repayment_payment",
+               JournalEntry.id.not_in(reversed_ids), Account.role == "repayment_liability",
+               Posting.school_year == str(school_year))
+        .order_by(JournalEntry.date, JournalEntry.id)
+    )
+    return [(day, from_cents(cents)) for day, cents in rows]
 
 
 def _agreement_figures(agreement: Agreement | None, received: Decimal) -> AgreementFigures | None:

@@ -107,7 +107,7 @@ def build_statement(
     """
     packs = packs or load_packs()
     pack = pack_for(school_year, packs)
-    result = compute_repayment(session, recipient, school_year, packs)
+    result = compute_repayment(session, recipient, school_year, packs, as_of=now.date())
     grant = find_grant(session, recipient, school_year)
     agreement = find_agreement(session, recipient, school_year)
     payouts = tuple(

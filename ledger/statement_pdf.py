@@ -13,7 +13,7 @@ Helvetica font, so it stays extractable (umlauts, ß, §, € included).
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from xml.sax.saxutils import escape
@@ -247,6 +247,8 @@ def _story(data: StatementData) -> list:
     if data.result.agreement is not None:
         story += _agreement(data.result, sections)
     story += _result(data.result, sections)
+    if data.result.interest:
+        story += _interest(data.result, sections)
     story += _payment(data, sections)
     story += _tamper_evidence(data, sections)
     story += _vouchers(data.vouchers, sections)
@@ -414,6 +416,28 @@ def _result(result: RepaymentResult, sections: _Sections) -> list:
             ("Fällig am", _due_date_text(result)),
         ], total_rows=2),
     ])]
+
+
+def _interest(result: RepaymentResult, sections: _Sections) -> list:
+    """Interest on late repayment: one row per late payment or open amount, with rates."""
+    rows = [["Betrag", "Zinstage", "Zeitraum", "Zinssatz p. a.", "Zinsen"]]
+    for item in result.interest:
+        first = item.due_date + timedelta(days=1)
+        rates = " / ".join(f"{_percent_number(p.applied_rate)} %" for p in item.periods)
+        rows.append([_eur(item.principal), str(item.days), f"{_num_date(first)} – {_num_date(item.end_date)}",
+                     _p(rates), _eur(item.interest)])
+    rows.append(["Verzugszinsen insgesamt", "", "", "", _eur(result.late_interest)])
+    table = _table(rows, [32 * mm, 18 * mm, 50 * mm, 40 * mm, 30 * mm], total_rows=1)
+    table.setStyle(TableStyle([("SPAN", (0, -1), (3, -1))]))
+    note = ("Zinsen nach § 49a Abs. 3 VwVfG NRW (Basiszinssatz nach § 247 BGB zuzüglich des Aufschlags "
+            "laut Regelwerk), tagegenau ab dem Tag nach der Fälligkeit bis zum Zahlungstag.")
+    if result.interest_as_of:
+        note += f" Offene Beträge verzinst bis {_num_date(result.interest_as_of)}."
+    return [KeepTogether([sections.heading("Verzugszinsen"), table, _p(note, NOTE)])]
+
+
+def _percent_number(rate: Decimal) -> str:
+    return f"{rate.normalize():f}".replace(".", ",")
 
 
 def _payment(data: StatementData, sections: _Sections) -> list:

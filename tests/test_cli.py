@@ -79,6 +79,14 @@ def test_import_repayments_confirm_pay_and_statement(cli, tmp_path):
     assert "übersteigt" in too_much.stderr
     [year] = json.loads(cli("repayments", "--recipient", "musterkreis", "--school-year", "2023/24", "--json").output)
     assert (year["already_repaid"], year["outstanding"]) == ("50000.00", "4000.00")
+    assert (year["late_interest"], year["interest"]) == ("0.00", [])  # paid before the deadline of 2 April 2024
+    # 4.000,00 still open on 2 May 2024: 30 days at 3,62 % + 3 = 6,62 %, 2024 has 366 days:
+    # 4.000,00 × 6,62 % × 30 / 366 = 21,7049… → 21,70
+    [year] = json.loads(cli("repayments", "--recipient", "musterkreis", "--school-year", "2023/24",
+                            "--as-of", "2024-05-02", "--json").output)
+    assert (year["late_interest"], year["interest_as_of"]) == ("21.70", "2024-05-02")
+    assert year["interest"] == [{"principal": "4000.00", "from": "2024-04-02", "to": "2024-05-02", "days": 30,
+                                 "amount": "21.70", "rates": ["6.62"]}]
 
     pdf = tmp_path / "abrechnung.pdf"
     cli("statement", "--recipient", "musterkreis", "--school-year", "2023/24", "-o", pdf)

@@ -159,3 +159,32 @@ def test_payouts_cannot_exceed_the_assessed_grant(session, kreis):
         add_payout(session, grant, date(2022, 12, 1), D("400.01"), created_by="t", now=NOW)
     with pytest.raises(LedgerError, match="bereits"):
         add_grant(session, kreis, SY, D("1.00"), actor="test", now=NOW)
+
+
+def test_late_repayment_bears_interest_three_points_above_the_base_rate(session, year):
+    """§ 49a Abs. 3 VwVfG NRW, rules/basiszinssatz.toml; due Monday 3 April 2023.
+
+    Paid 50.000,00 on 3 May 2023: 30 days (4 April … 3 May) at 1,62 % + 3 = 4,62 %, 2023 has 365 days:
+        50.000,00 × 4,62 % × 30 / 365 = 189,8630… → 189,86
+    Still open 66.453,01 on 3 July 2023: 88 days (4 April … 30 June) at 4,62 %,
+    then 3 days (1 … 3 July) at 3,12 % + 3 = 6,12 %:
+        66.453,01 × (4,62 % × 88 + 6,12 % × 3) / 365 = 773,6222… → 773,62
+    """
+    confirm_repayment(session, year, SY, day=date(2023, 3, 1), created_by="t", now=NOW)
+    pay_repayment(session, year, SY, D("50000.00"), day=date(2023, 5, 3), created_by="t", now=NOW)
+    r = compute_repayment(session, year, SY)
+    assert ([(i.principal, i.days, i.interest) for i in r.interest], r.late_interest) == (
+        [(D("50000.00"), 30, D("189.86"))], D("189.86"))
+    r = compute_repayment(session, year, SY, as_of=date(2023, 7, 3))
+    assert [(i.principal, i.days, i.interest) for i in r.interest] == [
+        (D("50000.00"), 30, D("189.86")), (D("66453.01"), 91, D("773.62"))]
+    assert (r.late_interest, r.interest_as_of) == (D("963.48"), date(2023, 7, 3))
+    assert [p.applied_rate for p in r.interest[1].periods] == [D("4.62"), D("6.12")]
+
+
+def test_no_interest_when_paid_on_time_and_accrual_stops_where_the_table_ends(session, year):
+    confirm_repayment(session, year, SY, day=date(2023, 3, 1), created_by="t", now=NOW)
+    pay_repayment(session, year, SY, D("100000.00"), day=date(2023, 4, 3), created_by="t", now=NOW)
+    assert compute_repayment(session, year, SY).interest == ()
+    far = compute_repayment(session, year, SY, as_of=date(2031, 1, 1))
+    assert far.interest_as_of < date(2031, 1, 1) and far.late_interest > 0  # capped, not failed

@@ -253,3 +253,17 @@ def test_statement_prints_the_hash_chain_head():
     text = _text(render_statement(DATA))
     assert "Prüfvermerk zur Unveränderbarkeit" in text
     assert "83 Buchungen" in text and "3f" * 32 in text.replace("\n", "")
+
+
+def test_late_payment_interest_section():
+    """100.000,00 due 02.04.2024, paid 15.08.2024: 89 days at 6,62 % and 46 days at 6,37 % = 2.410,38 EUR."""
+    from ledger.interest import late_interest
+    from ledger.rules import load_packs, pack_for
+    from ledger.schoolyear import SchoolYear
+
+    rule = pack_for(SchoolYear(2023), load_packs()).interest
+    interest = late_interest(D("100000.00"), date(2024, 4, 2), date(2024, 8, 15), rule, rule.load_rates())
+    text = _text(render_statement(replace(DATA, result=replace(RESULT, interest=(interest,)))))
+    assert "Verzugszinsen" in text and "2.410,38 EUR" in text
+    assert "6,62 % / 6,37 %" in text and "03.04.2024 – 15.08.2024" in text
+    assert "Verzugszinsen" not in _text(render_statement(DATA))
