@@ -26,6 +26,7 @@ from ledger.backup import backup, restore
 from ledger.chain import verify_chain
 from ledger.export_gobd import export_gobd
 from ledger.export_hledger import export_hledger
+from ledger.forecast import forecast as compute_forecast
 from ledger.importer import import_file
 from ledger.masterdata import KINDS, Kind, add, import_master_data, list_items
 from ledger.money import AmountError, format_german, format_plain, parse_amount
@@ -334,6 +335,39 @@ def repayments(recipient_key: str, school_year: SchoolYear | None, as_of, as_jso
         click.echo(f"{r.school_year}: erhalten {format_german(r.grant_received)}, zweckentsprechend "
                    f"{format_german(r.permitted)}, Rückzahlung {format_german(r.repayment_due)}, "
                    f"offen {format_german(r.outstanding)} EUR, fällig {due}")
+
+
+@main.command("forecast")
+@recipient_option
+@school_year_option
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Stichtag (heute); ein begonnener Monat gilt als gebucht")
+@json_option
+def forecast_command(recipient_key: str, school_year: SchoolYear, as_of, as_json: bool) -> None:
+    """Rückzahlung aus Ist-Buchungen und offenen Verpflichtungen prognostizieren."""
+    day = as_of.date() if as_of else date.today()
+    with db.session_scope(_engine()) as session:
+        result = compute_forecast(session, get_recipient(session, recipient_key), school_year, as_of=day)
+    if as_json:
+        _print_json(result.as_json())
+        return
+    actual = result.actuals
+    click.echo(f"Prognose {result.school_year} für {result.recipient_key}, Stichtag {day:%d.%m.%Y} "
+               f"(Regelwerk {result.rule_pack_id} {result.rule_pack_version})")
+    for c in result.open_commitments:
+        click.echo(f"  offen {c.reference} ({c.category}): {c.months} × {format_german(c.monthly_amount)} = "
+                   f"{format_german(c.amount)} EUR")
+    cap = "–" if result.projected_overhead_cap is None else format_german(result.projected_overhead_cap)
+    basis = "festgesetzt" if result.grant_basis_source == "assessed" else "erhalten"
+    click.echo(f"Pool-Personal {format_german(result.projected_pool_personnel)}, Overhead "
+               f"{format_german(result.projected_overhead)} (Obergrenze {cap}), zweckentsprechend "
+               f"{format_german(result.projected_permitted)} (Ist {format_german(actual.permitted)}), ausgeschlossen "
+               f"{format_german(result.projected_excluded)} EUR")
+    due = f"{result.due_date:%d.%m.%Y} (in {result.days_until_due} Tagen)" if result.due_date else "–"
+    click.echo(f"Pauschale ({basis}) {format_german(result.grant_basis)} EUR, voraussichtliche Rückzahlung "
+               f"{format_german(result.projected_repayment)} EUR, fällig {due}")
+    for code, text in result.warnings:
+        click.echo(f"Warnung [{code}]: {text}")
 
 
 @main.group(cls=Group)
