@@ -24,6 +24,7 @@ from ledger.grants import add_grant, add_payout, get_grant
 from ledger.audit import verify_audit_log
 from ledger.backup import backup, restore
 from ledger.chain import verify_chain
+from ledger.evaluate import review_queue
 from ledger.export_gobd import export_gobd
 from ledger.export_hledger import export_hledger
 from ledger.forecast import forecast as compute_forecast
@@ -368,6 +369,27 @@ def forecast_command(recipient_key: str, school_year: SchoolYear, as_of, as_json
                f"{format_german(result.projected_repayment)} EUR, fällig {due}")
     for code, text in result.warnings:
         click.echo(f"Warnung [{code}]: {text}")
+
+
+@main.command("review")
+@recipient_option
+@school_year_option
+@json_option
+def review_command(recipient_key: str, school_year: SchoolYear, as_json: bool) -> None:
+    """Prüfliste: Buchungen, die noch nicht beurteilt werden können (Kategorie, Kostenstelle, Pool …)."""
+    with db.session_scope(_engine()) as session:
+        items = review_queue(session, get_recipient(session, recipient_key), school_year)
+    if as_json:
+        _print_json([{"posting_id": i.posting_id, "entry_id": i.entry_id, "date": i.day.isoformat(),
+                      "voucher_number": i.voucher_number, "text": i.text, "account": i.account,
+                      "amount": format_plain(i.amount), "category": i.category, "cost_centre": i.cost_centre,
+                      "review": i.classification.review, "status": i.classification.status,
+                      "rule": i.classification.rule, "reason": i.classification.reason,
+                      "source": i.classification.source} for i in items])
+        return
+    for i in items:
+        click.echo(f"{i.day:%d.%m.%Y} {i.voucher_number:<14} {format_german(i.amount):>14} EUR  {i.classification.review}")
+    click.echo(f"{len(items)} Buchungen zu prüfen.", err=True)
 
 
 @main.group(cls=Group)
