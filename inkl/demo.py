@@ -42,6 +42,7 @@ from ledger.agreements import add_agreement
 from ledger.errors import LedgerError
 from ledger.grants import add_grant, add_payout
 from ledger.importer import import_file
+from ledger.masterdata import import_master_data
 from ledger.models import Recipient
 from ledger.money import format_german
 from ledger.recipients import add_recipient
@@ -109,6 +110,25 @@ def _load_rhein_sieg(session: Session, *, user: str, now: datetime) -> Iterator[
     yield f"Verzicht des Landes für {RHEIN_SIEG_WAIVED[0]} bis {RHEIN_SIEG_WAIVED[-1]} erfasst."
 
 
+#: The master-data files in ``demo/musterhausen/stammdaten/``, in the order they depend on each other.
+MASTER_DATA_FILES = (("school", "1-schulen.csv"), ("provider", "2-traeger.csv"), ("pool", "3-pools.csv"),
+                     ("municipality", "4-gemeinden.csv"), ("costcentre", "5-kostenstellen.csv"),
+                     ("commitment", "6-verpflichtungen.csv"))
+
+
+def _load_master_data(session: Session, recipient, directory: Path, *, user: str, now: datetime) -> Iterator[str]:
+    """Schools, providers, pools, municipalities, cost centres and commitments of Kreis Musterhausen."""
+    for kind, name in MASTER_DATA_FILES:
+        path = directory / name
+        if not path.exists():
+            continue
+        summary = import_master_data(session, recipient, kind, path.read_bytes(), name, actor=user, now=now)
+        if not summary.ok:
+            details = "; ".join(issue.render(name) for issue in summary.errors)
+            raise LedgerError(f"Demodatei {name} ist fehlerhaft: {details}")
+        yield f"Stammdaten {name}: {summary.added} angelegt"
+
+
 def _load_musterhausen(session: Session, *, user: str, now: datetime, directory: Path) -> Iterator[str]:
     files = sorted(directory.glob("*.csv"))
     if not files:
@@ -120,6 +140,7 @@ def _load_musterhausen(session: Session, *, user: str, now: datetime, directory:
     add_payout(session, grant, MUSTERHAUSEN_DATE, MUSTERHAUSEN_GRANT, created_by=user, now=now)
     yield (f"Inklusionspauschale {MUSTERHAUSEN_YEAR}: {format_german(MUSTERHAUSEN_GRANT)} EUR, Bescheid und "
            f"Auszahlung am {MUSTERHAUSEN_DATE:%d.%m.%Y} gebucht.")
+    yield from _load_master_data(session, recipient, directory / "stammdaten", user=user, now=now)
     for path in files:
         summary = import_file(session, recipient, path, created_by=user, now=now)
         if not summary.ok:

@@ -3,7 +3,8 @@
 Why: the repayment is due by 1 April of the budget year after the payout, which can fall
 before the school year ends on 31 July (DOMAIN.md "Repayment"; seed 002_17056edfca8550ce.txt,
 Hinweise Teil II). So the recipient has to estimate, before the year is over, how much of the
-grant it will use purpose-conformly: what is booked so far (``compute_repayment``) plus what
+grant it will use purpose-conformly: what is booked up to ``as_of`` (``compute_repayment`` with
+``booked_until``; entries dated later are left out, so they are not counted twice) plus what
 its commitments (pool contracts and other contracts, ``models.Commitment``) will still cost
 until the end of the school year.
 
@@ -87,7 +88,7 @@ class ForecastCategory:
 class Forecast:
     """The projected outcome of ``recipient_key``'s ``school_year`` as of ``as_of``. EUR throughout.
 
-    - ``actuals``: the ``RepaymentResult`` of everything booked so far.
+    - ``actuals``: the ``RepaymentResult`` of the entries dated up to ``as_of``.
     - ``open_commitments``: commitments with at least one open month, by reference.
     - ``committed``: sum of their amounts.
     - ``by_category``: actual, committed and projected per category, in rule-pack order.
@@ -205,7 +206,7 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
     """
     packs = packs or load_packs()
     pack = pack_for(school_year, packs)
-    actuals = compute_repayment(session, recipient, school_year, packs)
+    actuals = compute_repayment(session, recipient, school_year, packs, booked_until=as_of)
 
     commitments = session.scalars(
         select(Commitment).where(Commitment.recipient_id == recipient.id).order_by(Commitment.reference))

@@ -115,21 +115,22 @@ class RepaymentResult:
 
 def compute_repayment(
     session: Session, recipient: Recipient, school_year: SchoolYear,
-    packs: tuple[RulePack, ...] | None = None, *, as_of: date | None = None,
+    packs: tuple[RulePack, ...] | None = None, *, as_of: date | None = None, booked_until: date | None = None,
 ) -> RepaymentResult:
     """Compute the repayment of ``recipient`` for ``school_year`` from the journal.
 
     Every sum is an SQL aggregate over integer cents. The school year is judged by the
     rule pack in force for it (``ledger.rules.pack_for``). ``as_of`` (a date) adds the
-    interest accrued on an overdue outstanding amount up to that day. Raises
+    interest accrued on an overdue outstanding amount up to that day; ``booked_until``
+    (a date) counts only entries dated up to that day (the forecast's actuals). Raises
     RulePackError if no pack covers the year, LedgerError if the journal holds a category
     the pack lacks or the base-rate table does not reach a day interest is due for.
     """
     agreement = find_agreement(session, recipient, school_year)
     pack = pack_for(school_year, packs or load_packs())
     grant = find_grant(session, recipient, school_year)
-    expense = _expense_by_category(session, recipient, school_year)
-    roles = _role_sums(session, recipient, school_year)
+    expense = _expense_by_category(session, recipient, school_year, booked_until)
+    roles = _role_sums(session, recipient, school_year, booked_until)
 
     by_category = tuple(
         CategoryAmount(c.id, c.label, c.status, from_cents(expense.get(c.id, 0)))
@@ -300,7 +301,8 @@ def _agreement_figures(agreement: Agreement | None, received: Decimal) -> Agreem
     return AgreementFigures(deemed, False, agreement.reference, max(received - deemed, ZERO))
 
 
-def _expense_by_category(session: Session, recipient: Recipient, school_year: SchoolYear) -> dict[str | None, int]:
+def _expense_by_category(session: Session, recipient: Recipient, school_year: SchoolYear,
+                         booked_until: date | None) -> dict[str | None, int]:
     query = (
         select(Posting.category, func.sum(Posting.amount_cents))
         .join(JournalEntry, Posting.entry_id == JournalEntry.id)
@@ -309,10 +311,13 @@ def _expense_by_category(session: Session, recipient: Recipient, school_year: Sc
                Account.type == "expense")
         .group_by(Posting.category)
     )
+    if booked_until is not None:
+        query = query.where(JournalEntry.date <= booked_until)
     return {category: int(cents) for category, cents in session.execute(query) if cents}
 
 
-def _role_sums(session: Session, recipient: Recipient, school_year: SchoolYear) -> dict[str, int]:
+def _role_sums(session: Session, recipient: Recipient, school_year: SchoolYear,
+               booked_until: date | None) -> dict[str, int]:
     query = (
         select(Account.role, func.sum(Posting.amount_cents))
         .join(Account, Posting.account_id == Account.id)
@@ -320,4 +325,6 @@ def _role_sums(session: Session, recipient: Recipient, school_year: SchoolYear) 
                Posting.school_year == str(school_year))
         .group_by(Account.role)
     )
+    if booked_until is not None:
+        query = query.join(JournalEntry, Posting.entry_id == JournalEntry.id).where(JournalEntry.date <= booked_until)
     return {role: int(cents) for role, cents in session.execute(query)}

@@ -97,7 +97,7 @@ def books(session) -> None:
                       PostingLine(find_account(session, rhein_sieg, "1810"), Decimal("-100.00"), RHEIN_SIEG_YEAR)],
                kind="manual", created_by="test", now=NOW)
     close_year(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, now=NOW, reason="Schlussabrechnung, erneut")
-    _master_data(session, musterhausen)
+    _master_data(session, rhein_sieg)
     session.commit()
 
 

@@ -251,3 +251,23 @@ def test_forecast_through_the_cli(cli, kreis):
     assert (data["projected"]["pool_personnel"], data["projected"]["repayment"], data["days_until_due"]) == (
         "5000.00", "5000.00", 47)
     assert "deadline_soon" in [w["code"] for w in data["warnings"]]
+
+
+def test_bookings_after_the_reference_day_are_not_counted_twice(cli, kreis, tmp_path):
+    """A pool invoice dated after as_of is left out of the actuals; its month comes from the commitment."""
+    cli("grant", "add", "--recipient", "testland", "--school-year", "2023/24", "--amount", "10000,00",
+        "--payout-date", "2023-10-16")
+    cli("commitment", "add", "--recipient", "testland", "--reference", "V-1", "--description", "Poolvertrag",
+        "--category", "pool_personnel", "--monthly-amount", "1.000,00", "--start-date", "01.08.2023",
+        "--end-date", "31.07.2024")
+    later = tmp_path / "2024-03.csv"
+    later.write_text("Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag\n"
+                     "01.03.2024;P-3;Pool März;5291;1810;1.000,00\n", encoding="utf-8")
+    cli("import", later, "--recipient", "testland")
+    before = json.loads(cli("forecast", "--recipient", "testland", "--school-year", "2023/24",
+                            "--as-of", "2024-02-15", "--json").output)
+    after = json.loads(cli("forecast", "--recipient", "testland", "--school-year", "2023/24",
+                           "--as-of", "2024-03-15", "--json").output)
+    # 15.02.: March–July open = 5.000,00, the March invoice not yet counted; 15.03.: 1.000,00 booked + 4 months
+    assert (before["actual"]["pool_personnel"], before["projected"]["pool_personnel"]) == ("0.00", "5000.00")
+    assert (after["actual"]["pool_personnel"], after["projected"]["pool_personnel"]) == ("1000.00", "5000.00")
