@@ -87,6 +87,15 @@ def test_officer_walks_from_dashboard_to_journal_entry_and_statement(live_server
     assert "Kreis Musterhausen" in text and "Seite 1 von" in text
 
 
+def test_review_queue_lists_the_unclassified_invoice(live_server, page, database_url):
+    page.goto(live_server + "/r/musterhausen/2023/")
+    page.get_by_role("link", name="Prüfliste").click()
+    main = page.locator("main")
+    expect(main).to_contain_text("Kategorie fehlt")
+    expect(main).to_contain_text("749,70")
+    shot(page, "review", database_url)
+
+
 def test_rhein_sieg_dashboard_shows_computed_and_agreed_figures(live_server, page, database_url):
     page.goto(live_server + "/r/rhein-sieg/2020/")
     main = page.locator("main")

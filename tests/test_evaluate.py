@@ -69,3 +69,13 @@ def test_review_queue_lists_what_an_officer_must_supply(session, books, cli):
         ("P-3", "Pool P03 ohne Finanzierungsgrundlage", "300.00"), ("S-1", "Kategorie fehlt", "50.00"),
         ("F-2", "Kostenstelle KS-X ist in den Stammdaten unbekannt", "80.00")]
     assert all(i["source"] and i["reason"] for i in listed)
+
+
+def test_review_queue_page(books, client):
+    page = client.get("/r/testland/2023/pruefliste")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    for expected in ("Pool P03 ohne Finanzierungsgrundlage", "Kategorie fehlt", "300,00", "Prüfliste 2023/24",
+                     "inklfoeg-nrw-hinweise"):
+        assert expected in html
+    assert client.get("/r/testland/2019/pruefliste").status_code == 404

@@ -44,7 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["inkl_engine"] = make_engine(app.config["DATABASE_URL"])
 
     from webapp import db, errors, formatting
-    from webapp.views import dashboard, home, journal, statements
+    from webapp.views import dashboard, home, journal, review, statements
 
     db.init_app(app)
     formatting.init_app(app)
@@ -53,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(journal.bp)
     app.register_blueprint(statements.bp)
+    app.register_blueprint(review.bp)
     return app
 
 
