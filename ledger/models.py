@@ -478,9 +478,9 @@ def _refuse_changes_to_posted_entries(session: Session, _context, _instances) ->
     from ledger.errors import ImmutableEntry
 
     for obj in session.deleted:
-        if isinstance(obj, (JournalEntry, Posting, AuditEvent, PeriodEvent)):
+        if isinstance(obj, (JournalEntry, Posting, AuditEvent, PeriodEvent, PassThroughVerification)):
             raise ImmutableEntry("gebuchte Buchungen dürfen nicht gelöscht werden; bitte stornieren")
     for obj in session.dirty:
-        if isinstance(obj, (JournalEntry, Posting, AuditEvent, PeriodEvent)) and session.is_modified(
+        if isinstance(obj, (JournalEntry, Posting, AuditEvent, PeriodEvent, PassThroughVerification)) and session.is_modified(
                 obj, include_collections=False):
             raise ImmutableEntry("gebuchte Buchungen dürfen nicht geändert werden; bitte stornieren")

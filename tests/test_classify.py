@@ -128,3 +128,12 @@ def test_property_every_euro_is_accounted_for(cents, share, basis):
     centre = pool(basis, str(D(share) / 100) if basis == "mixed" else None)
     result = classify(posting(amount=str(amount)), centre, PACK)
     assert result.conform + result.excluded + result.unclassified == amount
+
+
+def test_statutory_years_cite_the_statute_not_the_hinweise():
+    """2020/21 is judged by the statutory pack: its reasons cite § 2 Abs. 2 InklFöG."""
+    year = SchoolYear(2020)
+    statutory = pack_for(year, load_packs())
+    facts = PostingFacts(D("100.00"), date(2020, 10, 1), year, "pool_personnel", "KS-1")
+    result = classify(facts, pool("individual_entitlements"), statutory)
+    assert result.pack_id == "inklfoeg-nrw-gesetz" and result.source.startswith("§ 2 Abs. 2 InklFöG")

@@ -171,3 +171,14 @@ def test_audit_log_chain_is_linked(engine, books):
         conn.execute(sa.text("INSERT INTO audit_log (seq, actor, action, details, created_at, prev_hash, entry_hash) "
                              "VALUES (2, 'sql', 'x', '{}', :c, :p, :h)"), {"c": CREATED, "p": "b" * 64, "h": "c" * 64})
     refused(engine, unlinked, "Hash-Kette")
+
+
+def test_pass_through_verification_evidence_cannot_be_changed(engine, session, kreis):
+    from ledger.masterdata import add
+    add(session, kreis, "municipality", {"Name": "Stadt Lindental", "Träger von GL-Schulen": "ja",
+                                         "Geprüft am": "12.09.2023", "Nachweis": "Az. 40.3/2023-17",
+                                         "Geprüft von": "Schulamt"}, actor="test", now=NOW)
+    session.commit()
+    refused(engine, lambda c: c.execute(sa.text("UPDATE pass_through_verifications SET verified_on = '2023-01-01'")),
+            "nie geändert")
+    refused(engine, lambda c: c.execute(sa.text("DELETE FROM pass_through_verifications")), "nie geändert")
