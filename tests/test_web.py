@@ -145,6 +145,13 @@ def test_dashboard_countdown_after_the_deadline(app, books):
     app.config["TODAY"] = date(2024, 4, 5)
     text = _text(app.test_client().get("/r/musterhausen/2023/"))
     assert "Frist abgelaufen seit 3 Tagen" in text
+    # 54.000,00 open since 02.04.2024: 3 days at 3,62 % + 3 = 6,62 %, 2024 has 366 days:
+    # 54.000,00 × 6,62 % × 3 / 366 = 29,3016… → 29,30
+    assert "Verzugszinsen (§ 49a Abs. 3 VwVfG NRW), offene Beträge bis 05.04.2024 29,30 €" in text
+
+
+def test_dashboard_shows_no_interest_before_the_deadline(web):
+    assert "Verzugszinsen" not in _text(web.get("/r/musterhausen/2023/"))
 
 
 def test_dashboard_overhead_gauge_is_inline_svg(web):

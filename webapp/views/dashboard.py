@@ -35,9 +35,9 @@ def show(key: str, start_year: int):
     year, years = require_year(recipient, start_year)
     packs = get_packs()
     pack = pack_for(year, packs)
-    result = compute_repayment(session, recipient, year, packs)
-    grant = find_grant(session, recipient, year)
     day = today()
+    result = compute_repayment(session, recipient, year, packs, as_of=day)
+    grant = find_grant(session, recipient, year)
     return render_template(
         "dashboard.html",
         recipient=recipient,
