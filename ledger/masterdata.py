@@ -11,7 +11,7 @@ rows changes nothing, changed rows are updated and logged).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
@@ -191,7 +191,7 @@ def add(session: Session, recipient: Recipient, kind: str, row: dict[str, str], 
     Raises MasterDataError (by column) for invalid values or unknown references, and
     if an item with the same key exists.
     """
-    outcome, item = _upsert(session, recipient, KINDS[kind], row, actor=actor, now=now, update=False)
+    _outcome, item = _upsert(session, recipient, KINDS[kind], row, actor=actor, now=now, update=False)
     return item
 
 

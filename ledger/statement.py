@@ -13,7 +13,6 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.agreements import find_agreement
 from ledger.chain import ChainHead, chain_head
 from ledger.grants import find_grant
 from ledger.models import Account, JournalEntry, Posting, Recipient
@@ -109,7 +108,6 @@ def build_statement(
     pack = pack_for(school_year, packs)
     result = compute_repayment(session, recipient, school_year, packs, as_of=now.date())
     grant = find_grant(session, recipient, school_year)
-    agreement = find_agreement(session, recipient, school_year)
     payouts = tuple(
         PayoutLine(p.date, from_cents(p.amount_cents), p.entry.voucher_number) for p in grant.payouts
     ) if grant is not None else ()
