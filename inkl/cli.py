@@ -24,11 +24,14 @@ from ledger.grants import add_grant, add_payout, get_grant
 from ledger.audit import verify_audit_log
 from ledger.backup import backup, restore
 from ledger.chain import verify_chain
+from ledger.classify import STATUS_LABELS
 from ledger.evaluate import review_queue
+from ledger.evaluation_runs import Run, classified, list_runs, record_evaluation
 from ledger.export_gobd import export_gobd
 from ledger.export_hledger import export_hledger
 from ledger.forecast import forecast as compute_forecast
 from ledger.importer import import_file
+from ledger.overrides import STATUS_LABELS as OVERRIDE_LABELS, add_override, list_overrides, withdraw_override
 from ledger.masterdata import KINDS, Kind, add, import_master_data, list_items
 from ledger.money import AmountError, format_german, format_plain, parse_amount
 from ledger.periods import close_year, reopen_year
@@ -371,6 +374,17 @@ def forecast_command(recipient_key: str, school_year: SchoolYear, as_of, as_json
         click.echo(f"Warnung [{code}]: {text}")
 
 
+def _item_json(item) -> dict:
+    c = item.classification
+    return {"posting_id": item.posting_id, "entry_id": item.entry_id, "date": item.day.isoformat(),
+            "voucher_number": item.voucher_number, "text": item.text, "account": item.account,
+            "amount": format_plain(item.amount), "category": item.category, "cost_centre": item.cost_centre,
+            "status": c.status, "conform": format_plain(c.conform), "excluded": format_plain(c.excluded),
+            "unclassified": format_plain(c.unclassified), "rule": c.rule, "reason": c.reason, "source": c.source,
+            "rule_pack": {"id": c.pack_id, "version": c.pack_version}, "review": c.review,
+            "override": item.override_id}
+
+
 @main.command("review")
 @recipient_option
 @school_year_option
@@ -380,16 +394,140 @@ def review_command(recipient_key: str, school_year: SchoolYear, as_json: bool) -
     with db.session_scope(_engine()) as session:
         items = review_queue(session, get_recipient(session, recipient_key), school_year)
     if as_json:
-        _print_json([{"posting_id": i.posting_id, "entry_id": i.entry_id, "date": i.day.isoformat(),
-                      "voucher_number": i.voucher_number, "text": i.text, "account": i.account,
-                      "amount": format_plain(i.amount), "category": i.category, "cost_centre": i.cost_centre,
-                      "review": i.classification.review, "status": i.classification.status,
-                      "rule": i.classification.rule, "reason": i.classification.reason,
-                      "source": i.classification.source} for i in items])
+        _print_json([_item_json(i) for i in items])
         return
     for i in items:
         click.echo(f"{i.day:%d.%m.%Y} {i.voucher_number:<14} {format_german(i.amount):>14} EUR  {i.classification.review}")
     click.echo(f"{len(items)} Buchungen zu prüfen.", err=True)
+
+
+@main.command("classification")
+@recipient_option
+@school_year_option
+@json_option
+def classification_command(recipient_key: str, school_year: SchoolYear, as_json: bool) -> None:
+    """Einstufung jeder Ausgabe mit Regel, Begründung und Quelle (abgeschlossene Jahre: letzter Bewertungslauf)."""
+    with db.session_scope(_engine()) as session:
+        basis = classified(session, get_recipient(session, recipient_key), school_year)
+    state = basis.state
+    if as_json:
+        _print_json({"school_year": str(school_year), "run": state.run.as_dict() if state.run else None,
+                     "frozen": state.frozen, "current": state.current, "changed": state.changed,
+                     "postings": [_item_json(i) for i in basis.items]})
+        return
+    for i in basis.items:
+        c = i.classification
+        click.echo(f"{i.posting_id:>7} {i.day:%d.%m.%Y} {i.voucher_number:<14} {format_german(i.amount):>14} EUR  "
+                   f"{STATUS_LABELS.get(c.status, c.status):<22} {c.rule:<28} {c.reason}")
+    click.echo(_run_state_text(state), err=True)
+
+
+def _run_state_text(state) -> str:
+    if state.run is None:
+        return "Noch kein Bewertungslauf aufgezeichnet."
+    run = state.run
+    text = (f"Letzter Bewertungslauf Nr. {run.id} vom {run.created_at:%d.%m.%Y %H:%M} ({run.created_by}, "
+            f"{run.pack_id} {run.pack_version}): ")
+    if state.current:
+        return text + "entspricht der heutigen Einstufung."
+    return text + f"heute abweichend bei {state.changed} Buchungen" + (
+        " (abgeschlossenes Jahr: es gilt der Lauf)." if state.frozen else ".")
+
+
+@main.command("evaluate")
+@recipient_option
+@school_year_option
+@click.option("--reason", required=True, help="Anlass, z. B. 'Neubewertung nach Änderung des Regelwerks'")
+@json_option
+def evaluate_command(recipient_key: str, school_year: SchoolYear, reason: str, as_json: bool) -> None:
+    """Einstufung des Schuljahres als Bewertungslauf aufzeichnen (auch für ältere Jahre unter ihrem Regelwerk)."""
+    with db.session_scope(_engine(), write=True) as session:
+        run, created = record_evaluation(session, get_recipient(session, recipient_key), school_year,
+                                         actor=_user(), now=_now(), reason=reason)
+        value = Run.of(run)
+    if as_json:
+        _print_json({"created": created, "run": value.as_dict()})
+        return
+    if created:
+        click.echo(f"Bewertungslauf Nr. {value.id} aufgezeichnet: {value.postings} Buchungen, davon {value.changed} "
+                   f"gegenüber dem vorigen Lauf geändert ({value.pack_id} {value.pack_version}).")
+    else:
+        click.echo(f"Unverändert gegenüber Bewertungslauf Nr. {value.id}; nichts aufgezeichnet.")
+
+
+@main.command("evaluations")
+@recipient_option
+@school_year_option
+@json_option
+def evaluations_command(recipient_key: str, school_year: SchoolYear, as_json: bool) -> None:
+    """Aufgezeichnete Bewertungsläufe eines Schuljahres (Regelwerk, Anlass, Änderungen)."""
+    with db.session_scope(_engine()) as session:
+        runs = list_runs(session, get_recipient(session, recipient_key), school_year)
+    if as_json:
+        _print_json([run.as_dict() for run in runs])
+        return
+    for run in runs:
+        click.echo(f"Nr. {run.id:<4} {run.created_at:%d.%m.%Y %H:%M} {run.created_by:<12} {run.pack_id} "
+                   f"{run.pack_version}  {run.postings} Buchungen, {run.changed} geändert  {run.reason}")
+
+
+@main.group(cls=Group)
+def override() -> None:
+    """Abweichende Einstufung einzelner Ausgaben mit schriftlicher Begründung."""
+
+
+@override.command("add")
+@recipient_option
+@click.option("--posting", "posting_id", type=int, required=True, help="Nummer der Buchungszeile (inkl classification)")
+@click.option("--status", type=click.Choice(["permitted", "excluded", "split"]), required=True)
+@click.option("--conform", default=None, help="zulässiger Betrag bei 'split', z. B. 1.234,56")
+@click.option("--justification", required=True, help="schriftliche Begründung (mind. 20 Zeichen)")
+@json_option
+def override_add(recipient_key, posting_id, status, conform, justification, as_json) -> None:
+    """Einstufung einer Ausgabe abweichend festlegen (nur Sachbearbeitung/Admin; protokolliert)."""
+    amount = None
+    if conform is not None:
+        try:
+            amount = parse_amount(conform)
+        except AmountError as exc:
+            raise Failure(f"--conform: {exc}") from exc
+    with db.session_scope(_engine(), write=True) as session:
+        made = add_override(session, get_recipient(session, recipient_key), posting_id, status=status,
+                            user=get_user(session, _user()), justification=justification, now=_now(), conform=amount)
+        override_id = made.id
+    if as_json:
+        _print_json({"id": override_id})
+    else:
+        click.echo(f"Abweichende Einstufung Nr. {override_id} gespeichert.")
+
+
+@override.command("withdraw")
+@recipient_option
+@click.argument("override_id", type=int)
+@click.option("--justification", required=True, help="schriftliche Begründung (mind. 20 Zeichen)")
+def override_withdraw(recipient_key, override_id, justification) -> None:
+    """Abweichende Einstufung zurücknehmen (neuer Datensatz; die Regeln entscheiden wieder)."""
+    with db.session_scope(_engine(), write=True) as session:
+        withdraw_override(session, get_recipient(session, recipient_key), override_id,
+                          user=get_user(session, _user()), justification=justification, now=_now())
+    click.echo(f"Abweichende Einstufung Nr. {override_id} zurückgenommen.")
+
+
+@override.command("list")
+@recipient_option
+@click.option("--school-year", callback=_school_year, default=None)
+@json_option
+def override_list(recipient_key, school_year, as_json) -> None:
+    """Abweichende Einstufungen mit Begründung, wer und wann (auch zurückgenommene)."""
+    with db.session_scope(_engine()) as session:
+        records = list_overrides(session, get_recipient(session, recipient_key), school_year)
+    if as_json:
+        _print_json([r.as_dict() for r in records])
+        return
+    for r in records:
+        state = "gilt" if r.active else f"zurückgenommen {r.withdrawn_at:%d.%m.%Y} ({r.withdrawn_by})"
+        click.echo(f"Nr. {r.id:<4} Beleg {r.voucher_number:<14} {OVERRIDE_LABELS[r.status]:<20} "
+                   f"{r.created_by} {r.created_at:%d.%m.%Y}  {state}: {r.justification}")
 
 
 @main.group(cls=Group)

@@ -32,6 +32,11 @@ from ledger.rules import RulePack
 from ledger.schoolyear import SchoolYear
 
 
+STATUS_LABELS = {"permitted": "zulässig", "capped": "zulässig bis zur Obergrenze", "excluded": "ausgeschlossen",
+                 "unclassified": "nicht eingestuft", "split": "teilweise zulässig"}
+"""German labels of a classification's ``status``."""
+
+
 @dataclass(frozen=True)
 class SchoolFacts:
     """A school as the rules see it: NRW school number, name, GL status."""

@@ -2,9 +2,9 @@
 
 ``evaluate`` loads a school year's expense postings with the master data their cost
 centres point to and classifies each with ``ledger.classify`` under the pack in force.
+Officers' overrides (``ledger.overrides``) replace the engine's result for their posting.
 ``review_queue`` keeps the postings that cannot be decided yet (missing category, unknown
-cost centre, pool without financing basis, …). The repayment still sums the postings'
-categories; storing classifications, overrides and re-evaluation records comes next.
+cost centre, pool without financing basis, …). Recorded runs: ``ledger.evaluation_runs``.
 """
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from ledger.classify import (Classification, CostCentreFacts, MunicipalityFacts, PoolFacts, PostingFacts,
                              SchoolFacts, classify)
-from ledger.models import Account, CostCentre, JournalEntry, Municipality, Pool, Posting, Recipient, School
-from ledger.money import from_cents
+from ledger.models import Account, CostCentre, JournalEntry, Municipality, Override, Pool, Posting, Recipient, School
+from ledger.money import ZERO, from_cents
+from ledger.overrides import STATUS_LABELS as OVERRIDE_LABELS, active_overrides
 from ledger.rules import RulePack, load_packs, pack_for
 from ledger.schoolyear import SchoolYear
 
@@ -26,7 +27,8 @@ from ledger.schoolyear import SchoolYear
 @dataclass(frozen=True)
 class Evaluated:
     """One expense posting (ids, date, voucher, text, account, EUR amount, category, cost centre)
-    and the engine's classification of it."""
+    and its effective ``classification``: the officer's override where one applies
+    (``override_id``), else the rules engine's (``engine``, kept for comparison)."""
 
     posting_id: int
     entry_id: int
@@ -38,26 +40,47 @@ class Evaluated:
     category: str | None
     cost_centre: str | None
     classification: Classification
+    engine: Classification | None = None
+    override_id: int | None = None
 
 
 def evaluate(session: Session, recipient: Recipient, school_year: SchoolYear,
-             packs: tuple[RulePack, ...] | None = None) -> list[Evaluated]:
-    """Classify every expense posting of ``recipient`` in ``school_year``, in booking order."""
+             packs: tuple[RulePack, ...] | None = None, *, booked_until: date | None = None) -> list[Evaluated]:
+    """Classify every expense posting of ``recipient`` in ``school_year``, in booking order.
+
+    The year is judged by the pack in force for it (``ledger.rules.pack_for``); active
+    overrides (``ledger.overrides``) replace the engine's result. A reversal is judged
+    like the posting it reverses (its date, its override, negated), so the two cancel.
+    ``booked_until`` (a date) keeps only entries dated up to that day.
+    """
     pack = pack_for(school_year, packs or load_packs())
     centres = cost_centre_facts(session, recipient)
-    rows = session.execute(
+    overrides = active_overrides(session, recipient, school_year)
+    query = (
         select(Posting.id, JournalEntry.id, JournalEntry.date, JournalEntry.voucher_number, JournalEntry.text,
-               Account.number, Posting.amount_cents, Posting.category, Posting.cost_centre)
+               Account.number, Posting.amount_cents, Posting.category, Posting.cost_centre, JournalEntry.reverses_id)
         .join(JournalEntry, Posting.entry_id == JournalEntry.id).join(Account, Posting.account_id == Account.id)
         .where(JournalEntry.recipient_id == recipient.id, Account.type == "expense",
                Posting.school_year == str(school_year))
         .order_by(JournalEntry.date, JournalEntry.id, Posting.id)
     )
+    if booked_until is not None:
+        query = query.where(JournalEntry.date <= booked_until)
+    rows = session.execute(query).all()
+    originals = _reversed_postings(session, [row for row in rows if row[9] is not None])
     evaluated = []
-    for posting_id, entry_id, day, voucher, text, account, cents, category, code in rows:
-        facts = PostingFacts(from_cents(cents), day, school_year, category, code)
+    decided: dict[PostingFacts, Classification] = {}  # equal facts, equal decision: decide once
+    for posting_id, entry_id, day, voucher, text, account, cents, category, code, reverses in rows:
+        judged_day, override_key = originals.get(posting_id, (day, posting_id))
+        facts = PostingFacts(from_cents(cents), judged_day, school_year, category, code)
+        engine = decided.get(facts)
+        if engine is None:
+            engine = decided[facts] = classify(facts, centres.get(code) if code else None, pack)
+        override = overrides.get(override_key)
+        effective = engine if override is None else _overridden(engine, override, facts.amount, pack, category,
+                                                                negate=override_key != posting_id)
         evaluated.append(Evaluated(posting_id, entry_id, day, voucher, text, account, facts.amount, category, code,
-                                   classify(facts, centres.get(code) if code else None, pack)))
+                                   effective, engine, None if override is None else override.id))
     return evaluated
 
 
@@ -65,6 +88,42 @@ def review_queue(session: Session, recipient: Recipient, school_year: SchoolYear
                  packs: tuple[RulePack, ...] | None = None) -> list[Evaluated]:
     """The postings whose classification names something an officer must still supply."""
     return [item for item in evaluate(session, recipient, school_year, packs) if item.classification.review]
+
+
+def _reversed_postings(session: Session, reversal_rows) -> dict[int, tuple[date, int]]:
+    """For each reversal posting: the reversed entry's date and the id of the posting it
+    mirrors (reversals copy their original's lines in order, ``ledger.posting.reverse_entry``)."""
+    entry_ids = {row[9] for row in reversal_rows}
+    if not entry_ids:
+        return {}
+    lines: dict[int, list[int]] = {}
+    days: dict[int, date] = {}
+    for entry_id, day, posting_id in session.execute(
+            select(JournalEntry.id, JournalEntry.date, Posting.id).join(Posting, Posting.entry_id == JournalEntry.id)
+            .where(JournalEntry.id.in_(entry_ids)).order_by(Posting.id)):
+        lines.setdefault(entry_id, []).append(posting_id)
+        days[entry_id] = day
+    mine: dict[int, list[int]] = {}
+    for entry_id, reversal_ids in session.execute(
+            select(JournalEntry.reverses_id, Posting.id).join(Posting, Posting.entry_id == JournalEntry.id)
+            .where(JournalEntry.reverses_id.in_(entry_ids)).order_by(Posting.id)):
+        mine.setdefault(entry_id, []).append(reversal_ids)
+    return {reversal: (days[entry_id], original)
+            for entry_id, reversals in mine.items() for reversal, original in zip(reversals, lines[entry_id])}
+
+
+def _overridden(engine: Classification, override: Override, amount: Decimal, pack: RulePack, category: str | None,
+                *, negate: bool) -> Classification:
+    """The officer's override as the effective classification (overhead stays under the cap)."""
+    conform = from_cents(-override.conform_cents if negate else override.conform_cents)
+    status = override.status
+    if conform and category and pack.has_category(category) and pack.category(category).status == "capped":
+        status = "capped"
+    reason = (f"Abweichende Einstufung Nr. {override.id} ({OVERRIDE_LABELS[override.status]}) von "
+              f"{override.created_by} am {override.created_at:%d.%m.%Y}: {override.justification}")
+    return Classification(status, conform, amount - conform, ZERO, "override", reason,
+                          f"Begründung der abweichenden Einstufung Nr. {override.id}", engine.pack_id,
+                          engine.pack_version)
 
 
 def cost_centre_facts(session: Session, recipient: Recipient) -> dict[str, CostCentreFacts]:
@@ -77,12 +136,16 @@ def cost_centre_facts(session: Session, recipient: Recipient) -> dict[str, CostC
     return {c.code: CostCentreFacts(
         c.code,
         school=None if c.school is None else _school(c.school),
-        pool=None if c.pool is None else PoolFacts(c.pool.key, c.pool.financing_basis, c.pool.systemic_share,
-                                                   tuple(_school(s) for s in c.pool.schools)),
+        pool=None if c.pool is None else pool_facts(c.pool),
         municipality=None if c.municipality is None else MunicipalityFacts(
             c.municipality.name, c.municipality.gl_bearer, tuple(v.verified_on for v in c.municipality.verifications)),
         project=c.project,
     ) for c in centres}
+
+
+def pool_facts(pool: Pool) -> PoolFacts:
+    """A pool as the rules engine sees it (key, financing basis, systemic share, schools)."""
+    return PoolFacts(pool.key, pool.financing_basis, pool.systemic_share, tuple(_school(s) for s in pool.schools))
 
 
 def _school(school: School) -> SchoolFacts:

@@ -17,9 +17,12 @@ Conventions (all amounts EUR, ``Decimal`` with two places; no floats anywhere):
   its first day) counts as booked: its cost is assumed to be in the actuals. A commitment
   starting mid-month starts counting with the next month; one ending mid-month counts its
   last month in full. Open amount = monthly amount × open months (exact, no rounding).
-- **Categories.** A commitment counts in its own category, judged by the rule pack in
-  force for the school year (``ledger.rules.pack_for``). A pool's financing basis is not
-  re-examined here: the commitment's category decides.
+- **Classification.** Actuals are classified per posting by the rules engine and the
+  officers' overrides (``compute_repayment``). A commitment's open amount is classified by
+  the same engine (``ledger.classify``) as one expense of its category and pool, dated the
+  last day of the school year, under the rule pack in force for the year: a pool contract
+  is conform only for a systemic pool at GL schools (mixed: its systemic share), and a
+  pool-personnel commitment without a pool cannot be judged (unclassified).
 - **Overhead cap.** Projected cap = the pack's overhead rule applied to projected pool
   personnel (``OverheadRule.cap``: rate × base, rounded half up to cents). Packs without
   an overhead rule have no cap (``projected_overhead_cap`` None).
@@ -28,7 +31,7 @@ Conventions (all amounts EUR, ``Decimal`` with two places; no floats anywhere):
   (Festsetzungsbescheid). The assessed amount is the larger one only while payouts are
   still outstanding; the Land will pay them, and they are repayable to the extent they are
   not used, so the forecast counts them (``grant_basis_source`` says which was used).
-- **Unclassified** actual spending stays unclassified: not purpose-conform.
+- **Unclassified** spending, actual or committed, stays unclassified: not purpose-conform.
 - **Agreements.** The projection is computed under the rules; a settlement agreement that
   covers the year is only named (``agreement_reference``), not applied.
 - **Deadline.** ``due_date`` is ``actuals.due_date`` (1 April after the first payout, moved to
@@ -42,10 +45,11 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from ledger.errors import LedgerError
-from ledger.models import Commitment, Recipient
+from ledger.classify import Classification, CostCentreFacts, PostingFacts, classify
+from ledger.evaluate import pool_facts
+from ledger.models import Commitment, Pool, Recipient
 from ledger.money import ZERO, format_german, format_plain, from_cents
 from ledger.repayment import RepaymentResult, compute_repayment
 from ledger.rules import RulePack, load_packs, pack_for
@@ -60,18 +64,21 @@ DEADLINE_WARNING_DAYS = 60
 @dataclass(frozen=True)
 class OpenCommitment:
     """What one commitment still costs in the school year: ``months`` open months (see the
-    module docstring) × its monthly amount = ``amount`` EUR, in ``category``."""
+    module docstring) × its monthly amount = ``amount`` EUR, in ``category``, and how the
+    rules engine judges that amount (``classification``)."""
 
     reference: str
     category: str
     months: int
     monthly_amount: Decimal
     amount: Decimal
+    classification: Classification
 
 
 @dataclass(frozen=True)
 class ForecastCategory:
-    """One category: ``actual`` (booked) + ``committed`` (open commitments) = ``projected``, EUR.
+    """One category: ``actual`` (booked) + ``committed`` (open commitments) = ``projected``, EUR,
+    gross (before the rules engine's decision per posting or pool).
 
     ``status`` is the rule pack's: ``permitted``, ``capped`` or ``excluded``.
     """
@@ -92,12 +99,13 @@ class Forecast:
     - ``open_commitments``: commitments with at least one open month, by reference.
     - ``committed``: sum of their amounts.
     - ``by_category``: actual, committed and projected per category, in rule-pack order.
-    - ``projected_pool_personnel``: base of the overhead cap (the pack's base categories).
-    - ``projected_overhead``, ``projected_overhead_cap`` (None without overhead rule),
-      ``projected_overhead_excess`` = max(overhead − cap, 0).
-    - ``projected_permitted`` = permitted categories + overhead up to the projected cap.
-    - ``projected_excluded``: excluded categories, actual and committed.
-    - ``unclassified``: actual spending without category (commitments always have one).
+    - ``projected_pool_personnel``: base of the overhead cap: the conform part of the pack's
+      base categories, actual and committed.
+    - ``projected_overhead`` (conform overhead before the cap), ``projected_overhead_cap``
+      (None without overhead rule), ``projected_overhead_excess`` = max(overhead − cap, 0).
+    - ``projected_permitted`` = conform spending + overhead up to the projected cap.
+    - ``projected_excluded``: excluded parts, actual and committed.
+    - ``unclassified``: spending the rules cannot decide yet, actual and committed.
     - ``grant_basis`` and ``grant_basis_source`` (``"received"`` or ``"assessed"``).
     - ``projected_repayment`` = max(grant basis − projected permitted, 0).
     - ``due_date``, ``days_until_due``: see the module docstring.
@@ -156,7 +164,9 @@ class Forecast:
             },
             "open_commitments": [
                 {"reference": c.reference, "category": c.category, "months": c.months,
-                 "monthly_amount": money(c.monthly_amount), "amount": money(c.amount)}
+                 "monthly_amount": money(c.monthly_amount), "amount": money(c.amount),
+                 "status": c.classification.status, "conform": money(c.classification.conform),
+                 "reason": c.classification.reason}
                 for c in self.open_commitments],
             "committed": money(self.committed),
             "by_category": [
@@ -202,27 +212,25 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
     """Project ``recipient``'s ``school_year`` from its actuals and open commitments as of ``as_of``.
 
     See the module docstring for the conventions. Raises RulePackError if no rule pack
-    covers the year, LedgerError if a booked or committed category is not in the pack.
+    covers the year. A category the pack does not know is unclassified, not an error.
     """
     packs = packs or load_packs()
     pack = pack_for(school_year, packs)
     actuals = compute_repayment(session, recipient, school_year, packs, booked_until=as_of)
 
     commitments = session.scalars(
-        select(Commitment).where(Commitment.recipient_id == recipient.id).order_by(Commitment.reference))
+        select(Commitment).where(Commitment.recipient_id == recipient.id).order_by(Commitment.reference)
+        .options(selectinload(Commitment.pool).selectinload(Pool.schools)))
     open_items = []
     for c in commitments:
         months = open_months(c.start_date, c.end_date, school_year, as_of)
         if months:
             monthly = from_cents(c.monthly_cents)
-            open_items.append(OpenCommitment(c.reference, c.category, months, monthly, monthly * months))
+            open_items.append(OpenCommitment(c.reference, c.category, months, monthly, monthly * months,
+                                             _classify_commitment(c, monthly * months, school_year, pack)))
     committed_by: dict[str, Decimal] = {}
     for item in open_items:
         committed_by[item.category] = committed_by.get(item.category, ZERO) + item.amount
-    unknown = set(committed_by) - {c.id for c in pack.categories}
-    if unknown:
-        raise LedgerError(f"Verpflichtungen mit Kategorien ohne Regel im Regelwerk {pack.id}: "
-                          f"{', '.join(sorted(unknown))}")
 
     actual_by = {c.category: c.amount for c in actuals.by_category}
     by_category = tuple(
@@ -231,21 +239,24 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
         for c in pack.categories if c.id in actual_by or c.id in committed_by
     )
 
-    def total(status: str, field: str = "projected") -> Decimal:
-        return sum((getattr(c, field) for c in by_category if c.status == status), ZERO)
-
-    permitted = total("permitted")
-    excluded = total("excluded")
-    overhead = total("capped")
-    pool = cap = None
+    decided = [item.classification for item in open_items]
+    actual_overhead_kept = ZERO if actuals.overhead_cap is None else min(actuals.overhead_charged, actuals.overhead_cap)
+    permitted = actuals.permitted - actual_overhead_kept + sum(
+        (c.conform for c in decided if c.status != "capped"), ZERO)
+    overhead = actuals.overhead_charged + sum((c.conform for c in decided if c.status == "capped"), ZERO)
+    committed_excluded = sum((c.excluded for c in decided), ZERO)
+    excluded = actuals.excluded + committed_excluded
+    unclassified = actuals.unclassified + sum((c.unclassified for c in decided), ZERO)
+    cap = None
     excess = ZERO
+    pool = actuals.pool_personnel
     if pack.overhead is not None:
-        pool = sum((c.projected for c in by_category if c.category in pack.overhead.base_categories), ZERO)
+        pool += sum((item.classification.conform for item in open_items
+                     if item.category in pack.overhead.base_categories), ZERO)
         cap = pack.overhead.cap(pool)
         excess = max(overhead - cap, ZERO)
         permitted += min(overhead, cap)
     else:
-        pool = ZERO
         permitted += overhead  # compute_repayment already refused capped categories without a cap
 
     assessed, received = actuals.grant_assessed, actuals.grant_received
@@ -280,16 +291,15 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
             warnings.append(("deadline_passed",
                              f"Die Rückzahlungsfrist ist am {actuals.due_date:%d.%m.%Y} abgelaufen (vor {-days} "
                              f"Tagen); voraussichtliche Rückzahlung {format_german(repayment)} EUR."))
-    committed_excluded = total("excluded", "committed")
     if actuals.excluded > 0 or committed_excluded > 0:
         warnings.append(("excluded_spending",
                          f"Ausgaben für ausgeschlossene Zwecke: gebucht {format_german(actuals.excluded)} EUR, "
                          f"verpflichtet {format_german(committed_excluded)} EUR; sie sind nicht "
                          f"zweckentsprechend."))
-    if actuals.unclassified > 0:
+    if unclassified > 0:
         warnings.append(("unclassified",
-                         f"{format_german(actuals.unclassified)} EUR Aufwand sind ohne Kategorie gebucht und "
-                         f"gelten bis zur Klassifizierung als nicht zweckentsprechend."))
+                         f"{format_german(unclassified)} EUR Aufwand (gebucht oder verpflichtet) sind noch nicht "
+                         f"eingestuft (siehe Prüfliste) und gelten bis dahin als nicht zweckentsprechend."))
 
     return Forecast(
         recipient_key=recipient.key, school_year=str(school_year), as_of=as_of,
@@ -297,11 +307,21 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
         open_commitments=tuple(open_items), committed=sum((i.amount for i in open_items), ZERO),
         by_category=by_category, projected_pool_personnel=pool, projected_overhead=overhead,
         projected_overhead_cap=cap, projected_overhead_excess=excess, projected_permitted=permitted,
-        projected_excluded=excluded, unclassified=actuals.unclassified, grant_assessed=assessed,
+        projected_excluded=excluded, unclassified=unclassified, grant_assessed=assessed,
         grant_received=received, grant_basis=basis, grant_basis_source=source, projected_repayment=repayment,
         agreement_reference=None if actuals.agreement is None else actuals.agreement.reference,
         due_date=actuals.due_date, days_until_due=days, warnings=tuple(warnings),
     )
+
+
+def _classify_commitment(commitment: Commitment, amount: Decimal, school_year: SchoolYear,
+                         pack: RulePack) -> Classification:
+    """The rules engine's decision on a commitment's open ``amount`` (EUR), as if it were
+    one expense of its category and pool booked on the school year's last day."""
+    centre = None if commitment.pool is None else CostCentreFacts(
+        f"Pool {commitment.pool.key}", pool=pool_facts(commitment.pool))
+    facts = PostingFacts(amount, school_year.last_day, school_year, commitment.category, None)
+    return classify(facts, centre, pack)
 
 
 def _next_first(day: date, *, strictly_after: bool) -> date:

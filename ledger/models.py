@@ -472,15 +472,106 @@ class CostCentre(Base):
     municipality: Mapped[Municipality | None] = relationship()
 
 
+OVERRIDE_STATUSES = ("permitted", "excluded", "split")
+
+
+class Override(Base):
+    """An officer's override of one expense posting's classification, with a written justification.
+
+    Append-only evidence (migration 0005): ``status`` ``permitted``, ``excluded`` or ``split``
+    with ``conform_cents`` the purpose-conform part (same sign as the posting, at most its
+    amount). A withdrawal is a further row with ``withdraws_id`` set and no status; its
+    justification says why. Overrides survive every re-evaluation (``ledger.overrides``).
+    """
+
+    __tablename__ = "classification_overrides"
+    __table_args__ = (
+        CheckConstraint("(withdraws_id IS NULL) = (status IS NOT NULL)", name="ck_override_kind"),
+        CheckConstraint("status IS NULL OR status IN ('permitted', 'excluded', 'split')", name="ck_override_status"),
+        CheckConstraint("(status IS NULL) = (conform_cents IS NULL)", name="ck_override_amount"),
+        Index("ix_overrides_posting", "posting_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id"))
+    status: Mapped[str | None] = mapped_column(String(20))
+    conform_cents: Mapped[int | None] = mapped_column(BigInteger)
+    justification: Mapped[str] = mapped_column(String(2000))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    withdraws_id: Mapped[int | None] = mapped_column(ForeignKey("classification_overrides.id"), unique=True)
+
+    posting: Mapped[Posting] = relationship()
+
+
+class EvaluationRun(Base):
+    """A recorded run of the rules engine over one recipient's school year (append-only).
+
+    Records the rule pack (id, version, SHA-256 of its file), who ran it, when and why,
+    the run before it, how many postings it classified and how many of them changed
+    against that run, and the sums in cents (before the overhead cap). Its per-posting
+    results are ``StoredClassification`` rows (``ledger.evaluation_runs``).
+    """
+
+    __tablename__ = "evaluation_runs"
+    __table_args__ = (Index("ix_evaluation_runs_year", "recipient_id", "school_year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    school_year: Mapped[str] = mapped_column(String(7))
+    pack_id: Mapped[str] = mapped_column(String(60))
+    pack_version: Mapped[str] = mapped_column(String(20))
+    pack_digest: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    reason: Mapped[str] = mapped_column(String(500))
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("evaluation_runs.id"))
+    postings: Mapped[int] = mapped_column(Integer)
+    changed: Mapped[int] = mapped_column(Integer)
+    conform_cents: Mapped[int] = mapped_column(BigInteger)
+    excluded_cents: Mapped[int] = mapped_column(BigInteger)
+    unclassified_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class StoredClassification(Base):
+    """One posting's effective classification in an evaluation run: status, the split of its
+    amount in cents (conform + excluded + unclassified = the posting's amount), the rule, the
+    German reason, the source citation, what review still needs, and the override applied."""
+
+    __tablename__ = "classifications"
+    __table_args__ = (
+        UniqueConstraint("run_id", "posting_id", name="uq_classification_posting"),
+        CheckConstraint("status IN ('permitted', 'capped', 'excluded', 'unclassified', 'split')",
+                        name="ck_classification_status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("evaluation_runs.id"))
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    conform_cents: Mapped[int] = mapped_column(BigInteger)
+    excluded_cents: Mapped[int] = mapped_column(BigInteger)
+    unclassified_cents: Mapped[int] = mapped_column(BigInteger)
+    rule: Mapped[str] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(String(2500))
+    source: Mapped[str] = mapped_column(String(500))
+    review: Mapped[str | None] = mapped_column(String(300))
+    override_id: Mapped[int | None] = mapped_column(ForeignKey("classification_overrides.id"))
+
+
+APPEND_ONLY = (JournalEntry, Posting, AuditEvent, PeriodEvent, PassThroughVerification, Override, EvaluationRun,
+               StoredClassification)
+
+
 @event.listens_for(Session, "before_flush")
 def _refuse_changes_to_posted_entries(session: Session, _context, _instances) -> None:
     """Posted journal entries and postings are never updated or deleted: corrections are reversals."""
     from ledger.errors import ImmutableEntry
 
     for obj in session.deleted:
-        if isinstance(obj, (JournalEntry, Posting, AuditEvent, PeriodEvent, PassThroughVerification)):
+        if isinstance(obj, APPEND_ONLY):
             raise ImmutableEntry("gebuchte Buchungen dürfen nicht gelöscht werden; bitte stornieren")
     for obj in session.dirty:
-        if isinstance(obj, (JournalEntry, Posting, AuditEvent, PeriodEvent, PassThroughVerification)) and session.is_modified(
-                obj, include_collections=False):
+        if isinstance(obj, APPEND_ONLY) and session.is_modified(obj, include_collections=False):
             raise ImmutableEntry("gebuchte Buchungen dürfen nicht geändert werden; bitte stornieren")

@@ -48,14 +48,19 @@ def close_year(session: Session, recipient: Recipient, school_year: SchoolYear, 
     """Close ``school_year`` of ``recipient`` after its final settlement.
 
     Requires an officer or admin, a school year that is over (``now`` after 31 July),
-    no unclassified spending, and the repayment confirmed and paid in full.
+    no unclassified spending, and the repayment confirmed and paid in full. Records the
+    year's classification as an evaluation run first: from then on the closed year is
+    judged by that run (``ledger.evaluation_runs``).
     Raises LedgerError naming every unmet condition.
     """
-    from ledger.repayment import compute_repayment  # here: repayment → posting → periods
+    from ledger.evaluation_runs import record_evaluation  # here: both import this module
+    from ledger.repayment import compute_repayment
 
     require_role(user, "officer", "admin")
     if str(school_year) in closed_years(session, recipient):
         raise LedgerError(f"Schuljahr {school_year} ist bereits abgeschlossen")
+    record_evaluation(session, recipient, school_year, actor=user.username, now=now,
+                      reason="Abschluss des Schuljahres", packs=packs)
     result = compute_repayment(session, recipient, school_year, packs)
     problems = []
     if now.date() <= school_year.last_day:

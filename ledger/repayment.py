@@ -17,6 +17,7 @@ from ledger import audit
 from ledger.agreements import find_agreement
 from ledger.deadline import repayment_due_date
 from ledger.errors import LedgerError
+from ledger.evaluation_runs import RunState, classified, record_evaluation
 from ledger.grants import find_grant
 from ledger.interest import InterestError, InterestResult, late_interest, rates_cover_until
 from ledger.models import Account, Agreement, Grant, JournalEntry, Posting, Recipient
@@ -61,12 +62,19 @@ class RepaymentResult:
 
     - ``grant_received``: sum of payouts booked for the school year.
     - ``by_category``: net expense per category (all statuses), in rule-pack order.
-    - ``permitted``: purpose-conform spending = permitted categories + overhead up to the cap.
+    - ``permitted``: purpose-conform spending as the rules engine (``ledger.classify``) and
+      the officers' overrides decide it per posting, with overhead only up to the cap.
+    - ``pool_personnel``: the conform part of the cap's base categories (pool personnel of
+      systemic pools; individual-entitlement shares do not raise the cap).
     - ``overhead_charged``, ``overhead_cap`` (None where the pack has no overhead rule),
       ``overhead_rate`` (the pack's rate, e.g. ``Decimal("0.15")``, or None),
       ``overhead_excess`` = max(overhead charged − cap, 0).
-    - ``excluded``: spending on excluded categories.
-    - ``unclassified``: expense without a category; not conform until classified.
+    - ``excluded``: the excluded parts (excluded categories, non-GL schools, individual
+      entitlements, unverified pass-through, postings outside the school year).
+    - ``unclassified``: spending the rules cannot decide yet (the review queue); not
+      conform until an officer supplies what is missing.
+    - ``evaluation``: the recorded evaluation run behind the figures and whether today's
+      rules agree with it (``ledger.evaluation_runs.RunState``).
     - ``computed_repayment_due`` = max(grant received − permitted, 0).
     - ``repayment_due``: the computed figure, or the agreement's where one covers the year.
     - ``already_repaid``: repayments paid to the Landeskasse; ``outstanding`` =
@@ -104,6 +112,7 @@ class RepaymentResult:
     outstanding: Decimal
     nominal_due_date: date | None
     due_date: date | None
+    evaluation: RunState | None = None
     interest: tuple[InterestResult, ...] = ()
     interest_as_of: date | None = None
 
@@ -119,34 +128,33 @@ def compute_repayment(
 ) -> RepaymentResult:
     """Compute the repayment of ``recipient`` for ``school_year`` from the journal.
 
-    Every sum is an SQL aggregate over integer cents. The school year is judged by the
-    rule pack in force for it (``ledger.rules.pack_for``). ``as_of`` (a date) adds the
+    Each expense posting is classified by the rules engine under the rule pack in force
+    for the year (``ledger.rules.pack_for``), or by an officer's override; a closed year
+    keeps the classification of its latest recorded run (``ledger.evaluation_runs``). ``as_of`` (a date) adds the
     interest accrued on an overdue outstanding amount up to that day; ``booked_until``
     (a date) counts only entries dated up to that day (the forecast's actuals). Raises
-    RulePackError if no pack covers the year, LedgerError if the journal holds a category
-    the pack lacks or the base-rate table does not reach a day interest is due for.
+    RulePackError if no pack covers the year, LedgerError if the base-rate table does not
+    reach a day interest is due for.
     """
     agreement = find_agreement(session, recipient, school_year)
-    pack = pack_for(school_year, packs or load_packs())
+    packs = packs or load_packs()
+    pack = pack_for(school_year, packs)
     grant = find_grant(session, recipient, school_year)
-    expense = _expense_by_category(session, recipient, school_year, booked_until)
+    basis = classified(session, recipient, school_year, packs, booked_until=booked_until)
     roles = _role_sums(session, recipient, school_year, booked_until)
 
-    by_category = tuple(
-        CategoryAmount(c.id, c.label, c.status, from_cents(expense.get(c.id, 0)))
-        for c in pack.categories if c.id in expense
-    )
-    unknown = set(expense) - {c.id for c in pack.categories} - {None}
-    if unknown:
-        raise LedgerError(f"Kategorien ohne Regel im Regelwerk {pack.id}: {', '.join(sorted(unknown))}")
-    permitted = sum((c.amount for c in by_category if c.status == "permitted"), ZERO)
-    excluded = sum((c.amount for c in by_category if c.status == "excluded"), ZERO)
-    capped = sum((c.amount for c in by_category if c.status == "capped"), ZERO)
+    by_category = _by_category(basis.items, pack)
+    figures_of = [item.classification for item in basis.items]
+    permitted = sum((c.conform for c in figures_of if c.status != "capped"), ZERO)
+    capped = sum((c.conform for c in figures_of if c.status == "capped"), ZERO)
+    excluded = sum((c.excluded for c in figures_of), ZERO)
+    unclassified = sum((c.unclassified for c in figures_of), ZERO)
     pool = ZERO
     cap = None
     excess = ZERO
     if pack.overhead is not None:
-        pool = sum((c.amount for c in by_category if c.category in pack.overhead.base_categories), ZERO)
+        pool = sum((item.classification.conform for item in basis.items
+                    if item.category in pack.overhead.base_categories), ZERO)
         cap = pack.overhead.cap(pool)
         excess = max(capped - cap, ZERO)
         permitted += min(capped, cap)
@@ -170,9 +178,10 @@ def compute_repayment(
         grant_received=received, by_category=by_category, permitted=permitted, pool_personnel=pool,
         overhead_charged=capped, overhead_cap=cap,
         overhead_rate=None if pack.overhead is None else pack.overhead.rate, overhead_excess=excess, excluded=excluded,
-        unclassified=from_cents(expense.get(None, 0)), computed_repayment_due=computed_due,
+        unclassified=unclassified, computed_repayment_due=computed_due,
         agreement=figures, repayment_due=due, confirmed_obligation=confirmed,
         already_repaid=repaid, outstanding=due - repaid, nominal_due_date=nominal, due_date=effective,
+        evaluation=basis.state,
         **_late_interest(session, recipient, school_year, pack, effective, due - repaid, as_of),
     )
 
@@ -200,9 +209,12 @@ def confirm_repayment(
     """Book the repayment obligation to the Land as a liability (debit 4149, credit 3790).
 
     Books the difference between the repayment due now and what was confirmed before,
-    so re-confirming after a reclassification adjusts the liability. Raises LedgerError
-    when nothing changed (already confirmed, or nothing due).
+    so re-confirming after a reclassification adjusts the liability. The classification it
+    rests on is recorded first as an evaluation run (``ledger.evaluation_runs``). Raises
+    LedgerError when nothing changed (already confirmed, or nothing due).
     """
+    record_evaluation(session, recipient, school_year, actor=created_by, now=now,
+                      reason="Bestätigung der Rückzahlung", packs=packs)
     result = compute_repayment(session, recipient, school_year, packs)
     delta = result.repayment_due - result.confirmed_obligation
     if delta == 0:
@@ -301,19 +313,15 @@ def _agreement_figures(agreement: Agreement | None, received: Decimal) -> Agreem
     return AgreementFigures(deemed, False, agreement.reference, max(received - deemed, ZERO))
 
 
-def _expense_by_category(session: Session, recipient: Recipient, school_year: SchoolYear,
-                         booked_until: date | None) -> dict[str | None, int]:
-    query = (
-        select(Posting.category, func.sum(Posting.amount_cents))
-        .join(JournalEntry, Posting.entry_id == JournalEntry.id)
-        .join(Account, Posting.account_id == Account.id)
-        .where(JournalEntry.recipient_id == recipient.id, Posting.school_year == str(school_year),
-               Account.type == "expense")
-        .group_by(Posting.category)
-    )
-    if booked_until is not None:
-        query = query.where(JournalEntry.date <= booked_until)
-    return {category: int(cents) for category, cents in session.execute(query) if cents}
+def _by_category(items, pack: RulePack) -> tuple[CategoryAmount, ...]:
+    """Net expense per pack category (all statuses), in pack order; unknown or missing
+    categories are left out (they are unclassified)."""
+    totals: dict[str, Decimal] = {}
+    for item in items:
+        if item.category is not None:
+            totals[item.category] = totals.get(item.category, ZERO) + item.amount
+    return tuple(CategoryAmount(c.id, c.label, c.status, totals[c.id])
+                 for c in pack.categories if totals.get(c.id))
 
 
 def _role_sums(session: Session, recipient: Recipient, school_year: SchoolYear,

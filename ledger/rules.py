@@ -25,6 +25,8 @@ count from 0).
 """
 from __future__ import annotations
 
+import hashlib
+
 import re
 import string
 import tomllib
@@ -212,6 +214,8 @@ class RulePack:
     (``valid_until`` None = open-ended). ``categories`` keep the file's order.
     ``overhead`` is None where the pack has no cap. ``path`` is the TOML file.
     ``interest`` is None where the pack sets no interest on late repayment.
+    ``digest`` is the SHA-256 (hex) of the pack file: an evaluation run records it, so a
+    changed file shows even where its version was not raised.
     ``rule_sources`` maps the rules engine's rule ids (``pool.systemic``, ``pass_through``,
     …; ``ledger.classify``) to their source citations; a rule without its own entry
     uses its family's (``pool``), else the pack's ``source``.
@@ -232,6 +236,7 @@ class RulePack:
     path: Path
     interest: InterestRule | None = None
     rule_sources: dict[str, str] = field(default_factory=dict)
+    digest: str = ""
 
     def category(self, category_id: str) -> Category:
         """The category with that id. Raises KeyError (German message naming the id)."""
@@ -587,6 +592,7 @@ def load_pack(path: Path) -> RulePack:
             base_rate_path=path.parent / interest["base_rate_table"],
         ),
         rule_sources=dict(data["rule_sources"]),
+        digest=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
 
 

@@ -14,9 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.chain import ChainHead, chain_head
+from ledger.evaluation_runs import classified
+from ledger.forecast import Forecast, forecast
 from ledger.grants import find_grant
-from ledger.models import Account, JournalEntry, Posting, Recipient
-from ledger.money import from_cents
+from ledger.models import CostCentre, Recipient
+from ledger.money import format_german, from_cents
+from ledger.overrides import OverrideRecord, list_overrides
 from ledger.repayment import RepaymentResult, compute_repayment
 from ledger.rules import UNCLASSIFIED_LABEL, RulePack, load_packs, pack_for
 from ledger.schoolyear import SchoolYear
@@ -38,6 +41,9 @@ class VoucherLine:
     ``amount`` is EUR, positive for an expense, negative for a reversal or credit.
     ``category`` is the rule-pack category id or None (unclassified);
     ``category_label`` its German label ("nicht klassifiziert" when None).
+    ``status``, ``conform`` (EUR), ``rule`` and ``reason``: the posting's classification
+    (``ledger.classify``); ``override_id`` the officer's override applied, if any;
+    ``cost_centre`` the Kostenstelle or None.
     """
 
     date: date
@@ -47,6 +53,50 @@ class VoucherLine:
     category: str | None
     category_label: str
     amount: Decimal
+    status: str = "unclassified"
+    conform: Decimal = Decimal("0.00")
+    rule: str = ""
+    reason: str = ""
+    override_id: int | None = None
+    cost_centre: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetLine:
+    """Spending on one pool or school (by cost centre), EUR: ``total`` = ``conform`` + ``excluded``
+    + ``unclassified``. ``kind`` is "Pool" or "Schule"; ``basis`` the pool's German financing
+    basis ("systemisch", "Einzelansprüche gebündelt", "gemischt (62,5 % systemisch)") or the
+    school's GL status; ``schools`` the pool's schools ("190101 GGS Am Lindenhof, …")."""
+
+    kind: str
+    key: str
+    name: str
+    basis: str
+    schools: str
+    total: Decimal
+    conform: Decimal
+    excluded: Decimal
+    unclassified: Decimal
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The Kreis's verification of a municipality's projects: date, document, who."""
+
+    verified_on: date
+    document_reference: str
+    verified_by: str
+
+
+@dataclass(frozen=True)
+class PassThroughLine:
+    """Pass-through to one member municipality in the school year (EUR) and its evidence."""
+
+    municipality: str
+    gl_bearer: bool
+    amount: Decimal
+    conform: Decimal
+    verifications: tuple[Verification, ...]
 
 
 @dataclass(frozen=True)
@@ -77,6 +127,12 @@ class StatementData:
     - ``chain_head``: the recipient's hash-chain head when the statement was produced
       (``ledger.chain``): an auditor can later check with ``inkl verify`` that the
       books behind the statement are unchanged.
+    - ``targets``: spending per pool and per school (``TargetLine``), pools first.
+    - ``pass_through``: pass-through per member municipality with the verifications.
+    - ``overrides``: the officers' overrides of the year, withdrawn ones included.
+    - ``forecast``: the projection as of the statement's day while the school year is
+      still open (``ledger.forecast``), else None.
+    - The evaluation run behind the figures is ``result.evaluation``.
     """
 
     recipient_key: str
@@ -94,6 +150,10 @@ class StatementData:
     payment_reference: str
     created_at: datetime
     chain_head: ChainHead
+    targets: tuple[TargetLine, ...] = ()
+    pass_through: tuple[PassThroughLine, ...] = ()
+    overrides: tuple[OverrideRecord, ...] = ()
+    forecast: Forecast | None = None
 
 
 def build_statement(
@@ -107,32 +167,85 @@ def build_statement(
     packs = packs or load_packs()
     pack = pack_for(school_year, packs)
     result = compute_repayment(session, recipient, school_year, packs, as_of=now.date())
+    items = classified(session, recipient, school_year, packs).items
     grant = find_grant(session, recipient, school_year)
     payouts = tuple(
         PayoutLine(p.date, from_cents(p.amount_cents), p.entry.voucher_number) for p in grant.payouts
     ) if grant is not None else ()
     bank = pack.landeskasse
+    open_year = now.date() <= school_year.last_day
     return StatementData(
         recipient_key=recipient.key, recipient_name=recipient.name, recipient_kind=recipient.kind_label,
         school_year=str(school_year), programme=pack.programme, legal_basis=pack.legal_basis,
         rule_pack_title=pack.title, notice_date=None if grant is None else grant.notice_date,
-        payouts=payouts, result=result, vouchers=tuple(_voucher_lines(session, recipient, school_year, pack)),
+        payouts=payouts, result=result, vouchers=tuple(_voucher_lines(items, pack)),
         bank=BankAccount(bank.payee, bank.bank, bank.iban, bank.bic),
         payment_reference=bank.reference_for(str(school_year), recipient.name, recipient.key),
         created_at=now, chain_head=chain_head(session, recipient),
+        targets=_targets(session, recipient, items), pass_through=_pass_through(session, recipient, items),
+        overrides=tuple(list_overrides(session, recipient, school_year)),
+        forecast=forecast(session, recipient, school_year, as_of=now.date(), packs=packs) if open_year else None,
     )
 
 
-def _voucher_lines(session: Session, recipient: Recipient, school_year: SchoolYear, pack: RulePack):
-    rows = session.execute(
-        select(JournalEntry.date, JournalEntry.voucher_number, JournalEntry.text, Account.number,
-               Posting.category, Posting.amount_cents)
-        .join(Posting, Posting.entry_id == JournalEntry.id)
-        .join(Account, Posting.account_id == Account.id)
-        .where(JournalEntry.recipient_id == recipient.id, Posting.school_year == str(school_year),
-               Account.type == "expense")
-        .order_by(JournalEntry.date, JournalEntry.id, Posting.id)
-    )
-    for day, voucher, text, number, category, cents in rows:
+def _voucher_lines(items, pack: RulePack):
+    for i in items:
+        category = i.category
         label = pack.category(category).label if category and pack.has_category(category) else UNCLASSIFIED_LABEL
-        yield VoucherLine(day, voucher, text, number, category, label, from_cents(cents))
+        c = i.classification
+        yield VoucherLine(i.day, i.voucher_number, i.text, i.account, category, label, i.amount, c.status,
+                          c.conform, c.rule, c.reason, i.override_id, i.cost_centre)
+
+
+_BASIS = {"systemic": "systemisch", "individual_entitlements": "Einzelansprüche gebündelt", "mixed": "gemischt",
+          None: "Finanzierungsgrundlage nicht erfasst"}
+
+
+def _targets(session: Session, recipient: Recipient, items) -> tuple[TargetLine, ...]:
+    """Sum the classified items per pool and per school their cost centre points to."""
+    centres = {c.code: c for c in session.scalars(select(CostCentre).where(CostCentre.recipient_id == recipient.id))}
+    sums: dict[tuple[str, str], list[Decimal]] = {}
+    described: dict[tuple[str, str], tuple[str, str, str]] = {}
+    for item in items:
+        centre = centres.get(item.cost_centre) if item.cost_centre else None
+        if centre is None or (centre.pool is None and centre.school is None):
+            continue
+        if centre.pool is not None:
+            pool = centre.pool
+            key = ("Pool", pool.key)
+            basis = _BASIS[pool.financing_basis]
+            if pool.financing_basis == "mixed":
+                basis += f" ({format_german(pool.systemic_share).removesuffix(',00')} % systemisch)"
+            described[key] = (pool.name, basis, ", ".join(f"{s.school_number} {s.name}" for s in pool.schools))
+        else:
+            school = centre.school
+            key = ("Schule", school.school_number)
+            described[key] = (school.name, "GL-Schule" if school.gl_school else "keine GL-Schule",
+                              f"{school.school_number} {school.name}")
+        c = item.classification
+        total = sums.setdefault(key, [Decimal("0.00")] * 4)
+        for index, value in enumerate((item.amount, c.conform, c.excluded, c.unclassified)):
+            total[index] += value
+    order = sorted(sums, key=lambda k: (k[0] != "Pool", k[1]))
+    return tuple(TargetLine(kind, key, *described[(kind, key)], *sums[(kind, key)]) for kind, key in order)
+
+
+def _pass_through(session: Session, recipient: Recipient, items) -> tuple[PassThroughLine, ...]:
+    """Pass-through per municipality (cost centres of municipalities) with the verifications on record."""
+    centres = {c.code: c for c in session.scalars(
+        select(CostCentre).where(CostCentre.recipient_id == recipient.id, CostCentre.municipality_id.is_not(None)))}
+    amounts: dict[str, list[Decimal]] = {}
+    towns = {}
+    for item in items:
+        centre = centres.get(item.cost_centre) if item.cost_centre else None
+        if centre is None:
+            continue
+        town = centre.municipality
+        towns[town.name] = town
+        total = amounts.setdefault(town.name, [Decimal("0.00"), Decimal("0.00")])
+        total[0] += item.amount
+        total[1] += item.classification.conform
+    return tuple(PassThroughLine(
+        name, towns[name].gl_bearer, *amounts[name],
+        tuple(Verification(v.verified_on, v.document_reference, v.verified_by) for v in towns[name].verifications),
+    ) for name in sorted(amounts))

@@ -125,3 +125,29 @@ def kreis(session):
     recipient = add_recipient(session, "testland", "Kreis Testland", "kreis", actor="test", now=NOW)
     session.commit()
     return recipient
+
+
+def add_master_data(session, recipient, *, pools: tuple[str, ...] = ("POOL-A", "POOL-B"),
+                    basis: str = "systemic") -> None:
+    """Master data behind the tests' worked examples: a GL school, a provider, ``pools``
+    (each also a cost centre of that code) with financing ``basis`` from 2014 to 2030, and
+    the member municipality Stadt Beispielheim (bears GL schools, verified 01.08.2014)
+    with cost centre ``WL-BEISPIELHEIM``."""
+    from ledger.masterdata import add
+
+    def put(kind, row):
+        add(session, recipient, kind, row, actor="test", now=NOW)
+
+    put("school", {"Schulnummer": "100001", "Name": "Gesamtschule Am Park", "Schulträger": "Stadt Beispielheim",
+                   "Schulform": "Gesamtschule", "GL-Schule": "ja"})
+    put("provider", {"Name": "Träger A"})
+    for key in pools:
+        put("pool", {"Kennung": key, "Name": f"Pool {key}", "Träger": "Träger A", "Schulen": "100001",
+                     "Beginn": "01.08.2014", "Ende": "31.07.2030", "Finanzierungsgrundlage": basis,
+                     "Systemischer Anteil": ""})
+        put("costcentre", {"Kostenstelle": key, "Schule": "", "Pool": key, "Gemeinde": "", "Projekt": ""})
+    put("municipality", {"Name": "Stadt Beispielheim", "Träger von GL-Schulen": "ja", "Geprüft am": "01.08.2014",
+                         "Nachweis": "Az. 40/2014-1", "Geprüft von": "Schulamt"})
+    put("costcentre", {"Kostenstelle": "WL-BEISPIELHEIM", "Schule": "", "Pool": "", "Gemeinde": "Stadt Beispielheim",
+                       "Projekt": ""})
+    session.commit()

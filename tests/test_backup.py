@@ -20,13 +20,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from inkl.demo import load_demo
+from ledger.overrides import add_override
 from ledger.masterdata import add as add_master_data
 from ledger import db
 from ledger.audit import verify_audit_log
 from ledger.backup import FORMAT_NAME, FORMAT_VERSION, BackupManifest, RestoreReport, backup, restore, table_order
 from ledger.chain import verify_chain
 from ledger.errors import LedgerError
-from ledger.models import Base, JournalEntry, Recipient
+from ledger.models import Base, JournalEntry, Posting, Recipient
 from ledger.periods import close_year, closed_years, reopen_year
 from ledger.posting import PostingLine, post_entry, reverse_entry
 from ledger.recipients import add_recipient, find_account, get_recipient
@@ -86,6 +87,7 @@ def books(session) -> None:
         JournalEntry.recipient_id == musterhausen.id, JournalEntry.kind == "import").order_by(JournalEntry.seq))
     reverse_entry(session, first_import, day=date(2024, 7, 31), reason="falsches Konto", created_by="test", now=NOW)
 
+    _master_data(session, rhein_sieg)
     confirm_repayment(session, rhein_sieg, RHEIN_SIEG_YEAR, day=date(2021, 3, 1), created_by="test", now=NOW)
     due = compute_repayment(session, rhein_sieg, RHEIN_SIEG_YEAR).repayment_due
     pay_repayment(session, rhein_sieg, RHEIN_SIEG_YEAR, due, day=date(2021, 3, 20), created_by="test", now=NOW)
@@ -93,11 +95,14 @@ def books(session) -> None:
     reopen_year(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, reason="Nachbuchung Pool", now=NOW)
     post_entry(session, rhein_sieg, day=date(2021, 7, 30), voucher_number="NB-1", text="Nachbuchung Pool Juli",
                lines=[PostingLine(find_account(session, rhein_sieg, "5291"), Decimal("100.00"), RHEIN_SIEG_YEAR,
-                                  "pool_personnel"),
+                                  "pool_personnel", "3631-P01"),
                       PostingLine(find_account(session, rhein_sieg, "1810"), Decimal("-100.00"), RHEIN_SIEG_YEAR)],
                kind="manual", created_by="test", now=NOW)
+    late = session.scalar(sa.select(Posting).join(JournalEntry).where(JournalEntry.voucher_number == "NB-1",
+                                                                      Posting.amount_cents > 0))
+    add_override(session, rhein_sieg, late.id, status="permitted", user=admin, now=NOW,
+                 justification="Poolvertrag sieht ausschließlich systemische Stellen vor (Vertrag § 2)")
     close_year(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, now=NOW, reason="Schlussabrechnung, erneut")
-    _master_data(session, rhein_sieg)
     session.commit()
 
 

@@ -89,11 +89,26 @@ def test_officer_walks_from_dashboard_to_journal_entry_and_statement(live_server
 
 def test_review_queue_lists_the_unclassified_invoice(live_server, page, database_url):
     page.goto(live_server + "/r/musterhausen/2023/")
-    page.get_by_role("link", name="Prüfliste").click()
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Prüfliste").click()
     main = page.locator("main")
     expect(main).to_contain_text("Kategorie fehlt")
     expect(main).to_contain_text("749,70")
     shot(page, "review", database_url)
+
+
+def test_classification_and_master_data_pages(live_server, page, database_url):
+    """Demo Musterhausen: each posting with the rule that decided it; the pools' financing basis."""
+    page.goto(live_server + "/r/musterhausen/2023/")
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Einstufung").click()
+    main = page.locator("main")
+    expect(main).to_contain_text("Noch kein Bewertungslauf aufgezeichnet")
+    expect(main).to_contain_text("pool.systemic")
+    expect(main).to_contain_text("Keine abweichenden Einstufungen.")
+    shot(page, "classification", database_url)
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Stammdaten").click()
+    expect(page.locator("main")).to_contain_text("systemisch (antragsunabhängig)")
+    expect(page.locator("main")).to_contain_text("GGS Am Lindenhof")
+    shot(page, "masterdata", database_url)
 
 
 def test_rhein_sieg_dashboard_shows_computed_and_agreed_figures(live_server, page, database_url):

@@ -16,6 +16,13 @@ OCTOBER = (HEADER
 
 def setup_kreis(cli, tmp_path):
     cli("recipient", "add", "musterkreis", "--name", "Kreis Musterkreis", "--kind", "kreis")
+    cli("school", "add", "--recipient", "musterkreis", "--school-number", "190101", "--name", "GGS Am Lindenhof",
+        "--bearer", "Stadt Musterstadt", "--school-form", "Grundschule", "--gl-school", "ja")
+    cli("provider", "add", "--recipient", "musterkreis", "--name", "Sozialwerk e.V.")
+    cli("pool", "add", "--recipient", "musterkreis", "--key", "P1", "--name", "Pool Lindenhof", "--provider",
+        "Sozialwerk e.V.", "--schools", "190101", "--period-start", "01.08.2023", "--period-end", "31.07.2024",
+        "--financing-basis", "systemic")
+    cli("costcentre", "add", "--recipient", "musterkreis", "--code", "POOL-1", "--pool", "P1")
     cli("grant", "add", "--recipient", "musterkreis", "--school-year", "2023/24", "--amount", "100000,00",
         "--payout-date", "2023-10-16", "--notice-date", "2023-09-30")
     path = tmp_path / "2023-10.csv"

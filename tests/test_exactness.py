@@ -13,20 +13,21 @@ from ledger.posting import account_balance
 from ledger.recipients import find_account
 from ledger.repayment import compute_repayment
 from ledger.schoolyear import SchoolYear
-from tests.conftest import NOW
+from tests.conftest import NOW, add_master_data
 
 N = 1_000_000
 
 
 def test_a_million_cent_postings_sum_exactly(session, kreis):
+    add_master_data(session, kreis)
     pool, bank = find_account(session, kreis, "5291"), find_account(session, kreis, "1810")
     # postings first, then their entry: the database checks the balance when the entry arrives
     entry_id = 1
     series = ("SELECT generate_series(1, :n) AS i" if session.bind.dialect.name == "postgresql" else
               "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < :n) SELECT i FROM s")
     session.execute(sa.text(
-        "INSERT INTO postings (entry_id, account_id, amount_cents, school_year, category) "
-        f"SELECT :e, :a, 1, '2023/24', 'pool_personnel' FROM ({series}) AS gen"), {"e": entry_id, "a": pool.id, "n": N})
+        "INSERT INTO postings (entry_id, account_id, amount_cents, school_year, category, cost_centre) "
+        f"SELECT :e, :a, 1, '2023/24', 'pool_personnel', 'POOL-A' FROM ({series}) AS gen"), {"e": entry_id, "a": pool.id, "n": N})
     session.execute(sa.text(
         "INSERT INTO postings (entry_id, account_id, amount_cents, school_year) VALUES (:e, :a, :c, '2023/24')"),
         {"e": entry_id, "a": bank.id, "c": -N})

@@ -54,28 +54,29 @@ from ledger.grants import add_grant, add_payout
 from ledger.importer import import_bytes
 from ledger.masterdata import add
 from ledger.schoolyear import SchoolYear
-from tests.conftest import NOW
+from tests.conftest import NOW, add_master_data
 
 SY = SchoolYear(2023)
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"
 ROWS = """\
-31.10.2023;P-1;Pool Träger A Aug-Okt 2023;5291;1810;60.000,00;;;
-31.01.2024;P-2;Pool Träger A Nov 2023-Feb 2024;5291;1810;80.000,00;;;
-31.01.2024;P-3;Pool Träger A Tarifnachzahlung;5291;1810;1.234,57;;;
+31.10.2023;P-1;Pool Träger A Aug-Okt 2023;5291;1810;60.000,00;POOL-A;;
+31.01.2024;P-2;Pool Träger A Nov 2023-Feb 2024;5291;1810;80.000,00;POOL-A;;
+31.01.2024;P-3;Pool Träger A Tarifnachzahlung;5291;1810;1.234,57;POOL-A;;
 31.01.2024;O-1;Koordination Okt 2023-Feb 2024;5012;1810;17.500,00;;;
 15.11.2023;F-1;Workshop Autismus;5292;1810;4.800,00;;;
 20.12.2023;E-1;Fall 2023-017 Schulbegleitung;5331;1810;6.000,00;;;
 """
 
 
-def _commit(session, recipient, reference, category, monthly, start, end):
+def _commit(session, recipient, reference, category, monthly, start, end, pool=""):
     add(session, recipient, "commitment", {"Referenz": reference, "Beschreibung": f"Vertrag {reference}",
                                            "Kategorie": category, "Monatsbetrag": monthly,
-                                           "Beginn": start, "Ende": end}, actor="test", now=NOW)
+                                           "Beginn": start, "Ende": end, "Pool": pool}, actor="test", now=NOW)
 
 
 @pytest.fixture
 def actuals(session, kreis):
+    add_master_data(session, kreis)
     grant = add_grant(session, kreis, SY, D("300000.00"), notice_date=date(2023, 9, 29), actor="test", now=NOW)
     add_payout(session, grant, date(2023, 10, 16), D("300000.00"), created_by="t", now=NOW)
     assert import_bytes(session, kreis, (HEADER + ROWS).encode(), "2023-24.csv", created_by="t", now=NOW).ok
@@ -85,7 +86,7 @@ def actuals(session, kreis):
 
 @pytest.fixture
 def year(session, actuals):
-    _commit(session, actuals, "POOL-A", "pool_personnel", "20.000,00", "01.08.2023", "31.07.2024")
+    _commit(session, actuals, "POOL-A", "pool_personnel", "20.000,00", "01.08.2023", "31.07.2024", "POOL-A")
     _commit(session, actuals, "KOORD", "overhead", "3.500,00", "01.10.2023", "31.07.2024")
     _commit(session, actuals, "SUPERV", "supervision", "250,00", "15.09.2023", "30.04.2024")
     _commit(session, actuals, "FORTB", "training", "800,00", "01.09.2023", "31.01.2024")
@@ -125,8 +126,10 @@ def test_worked_example_as_of_15_february_2024(session, year):
         "pool_personnel": "241234.57", "overhead": "35000.00", "overhead_cap": "36185.19",
         "overhead_excess": "0.00", "permitted": "281534.57", "excluded": "6000.00", "unclassified": "0.00",
         "repayment": "18465.43"}
-    assert data["open_commitments"][1] == {"reference": "POOL-A", "category": "pool_personnel", "months": 5,
-                                           "monthly_amount": "20000.00", "amount": "100000.00"}
+    assert data["open_commitments"][1] == {
+        "reference": "POOL-A", "category": "pool_personnel", "months": 5, "monthly_amount": "20000.00",
+        "amount": "100000.00", "status": "permitted", "conform": "100000.00",
+        "reason": "Pool POOL-A ist systemisch (antragsunabhängig) an GL-Schulen eingesetzt."}
     assert (data["due_date"], data["days_until_due"], data["as_of"]) == ("2024-04-02", 47, "2024-02-15")
     assert data["grant"] == {"assessed": "300000.00", "received": "300000.00", "basis": "300000.00",
                              "basis_source": "received"}
@@ -211,14 +214,20 @@ def test_committed_excluded_spending_and_unknown_categories(session, kreis):
     assert old.projected_overhead_cap is None and old.open_commitments == ()
 
 
-def test_commitment_category_missing_in_the_pack_is_refused(session, kreis):
+def test_commitments_the_rules_cannot_judge_stay_unclassified(session, kreis):
+    """A category the pack lacks, and a pool contract without its pool: 5 open months each."""
     from ledger.models import Commitment
 
-    session.add(Commitment(recipient_id=kreis.id, reference="X", description="x", category="unbekannt",
-                           monthly_cents=100, start_date=date(2023, 8, 1), end_date=date(2024, 7, 31)))
+    for reference, category in (("X", "unbekannt"), ("Y", "pool_personnel")):
+        session.add(Commitment(recipient_id=kreis.id, reference=reference, description="x", category=category,
+                               monthly_cents=100, start_date=date(2023, 8, 1), end_date=date(2024, 7, 31)))
     session.flush()
-    with pytest.raises(LedgerError, match="unbekannt"):
-        forecast(session, kreis, SY, as_of=date(2024, 2, 15))
+    f = forecast(session, kreis, SY, as_of=date(2024, 2, 15))
+    assert [(c.reference, c.classification.status, c.classification.review) for c in f.open_commitments] == [
+        ("X", "unclassified", "Kategorie 'unbekannt' unbekannt"),
+        ("Y", "unclassified", "Poolpersonal ohne Kostenstelle eines Pools")]
+    assert (f.unclassified, f.projected_permitted, f.projected_pool_personnel) == (D("10.00"), D("0.00"), D("0.00"))
+    assert "unclassified" in f.warning_codes
 
 
 @pytest.mark.parametrize(("start", "end", "as_of", "months"), [
@@ -237,13 +246,14 @@ def test_open_months(start, end, as_of, months):
     assert open_months(start, end, SY, as_of) == months
 
 
-def test_forecast_through_the_cli(cli, kreis):
+def test_forecast_through_the_cli(cli, session, kreis):
     """The command line gives the same projection as JSON, with the warning codes."""
+    add_master_data(session, kreis)
     cli("grant", "add", "--recipient", "testland", "--school-year", "2023/24", "--amount", "10000,00",
         "--payout-date", "2023-10-16")
     cli("commitment", "add", "--recipient", "testland", "--reference", "V-1", "--description", "Poolvertrag",
         "--category", "pool_personnel", "--monthly-amount", "1.000,00", "--start-date", "01.08.2023",
-        "--end-date", "31.07.2024")
+        "--end-date", "31.07.2024", "--pool", "POOL-A")
     # as of 15.02.2024 the months March to July are open: 5 × 1.000,00 = 5.000,00 projected pool personnel;
     # nothing booked yet, so 10.000,00 − 5.000,00 = 5.000,00 projected repayment, deadline in 47 days
     data = json.loads(cli("forecast", "--recipient", "testland", "--school-year", "2023/24",
@@ -253,16 +263,17 @@ def test_forecast_through_the_cli(cli, kreis):
     assert "deadline_soon" in [w["code"] for w in data["warnings"]]
 
 
-def test_bookings_after_the_reference_day_are_not_counted_twice(cli, kreis, tmp_path):
+def test_bookings_after_the_reference_day_are_not_counted_twice(cli, session, kreis, tmp_path):
     """A pool invoice dated after as_of is left out of the actuals; its month comes from the commitment."""
+    add_master_data(session, kreis)
     cli("grant", "add", "--recipient", "testland", "--school-year", "2023/24", "--amount", "10000,00",
         "--payout-date", "2023-10-16")
     cli("commitment", "add", "--recipient", "testland", "--reference", "V-1", "--description", "Poolvertrag",
         "--category", "pool_personnel", "--monthly-amount", "1.000,00", "--start-date", "01.08.2023",
-        "--end-date", "31.07.2024")
+        "--end-date", "31.07.2024", "--pool", "POOL-A")
     later = tmp_path / "2024-03.csv"
-    later.write_text("Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag\n"
-                     "01.03.2024;P-3;Pool März;5291;1810;1.000,00\n", encoding="utf-8")
+    later.write_text("Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle\n"
+                     "01.03.2024;P-3;Pool März;5291;1810;1.000,00;POOL-A\n", encoding="utf-8")
     cli("import", later, "--recipient", "testland")
     before = json.loads(cli("forecast", "--recipient", "testland", "--school-year", "2023/24",
                             "--as-of", "2024-02-15", "--json").output)

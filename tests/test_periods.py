@@ -18,7 +18,7 @@ from ledger.recipients import find_account
 from ledger.repayment import confirm_repayment, pay_repayment
 from ledger.schoolyear import SchoolYear
 from ledger.users import add_user
-from tests.conftest import NOW
+from tests.conftest import NOW, add_master_data
 
 SY = SchoolYear(2023)
 AFTER = datetime(2024, 9, 15, 12, 0)
@@ -28,9 +28,10 @@ HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kos
 @pytest.fixture
 def settled(session, kreis):
     """2023/24: grant 10.000,00; pool 8.000,00 spent; 2.000,00 confirmed and repaid."""
+    add_master_data(session, kreis)
     grant = add_grant(session, kreis, SY, D("10000.00"), actor="test", now=NOW)
     add_payout(session, grant, date(2023, 10, 16), D("10000.00"), created_by="test", now=NOW)
-    assert import_bytes(session, kreis, (HEADER + "31.10.2023;P-1;Pool;5291;1810;8.000,00;;;\n").encode(),
+    assert import_bytes(session, kreis, (HEADER + "31.10.2023;P-1;Pool;5291;1810;8.000,00;POOL-A;;\n").encode(),
                         "x.csv", created_by="test", now=NOW).ok
     confirm_repayment(session, kreis, SY, day=date(2024, 3, 1), created_by="test", now=NOW)
     pay_repayment(session, kreis, SY, D("2000.00"), day=date(2024, 3, 20), created_by="test", now=NOW)
@@ -107,7 +108,7 @@ def test_reopen_book_and_close_again_in_one_transaction(session, settled):
     reopen_year(session, kreis, SY, user=users["admin"], reason="Umbuchung", now=AFTER)
     pool, training = find_account(session, kreis, "5291"), find_account(session, kreis, "5292")
     post_entry(session, kreis, day=date(2024, 7, 1), voucher_number="U-1", text="Umbuchung Fortbildung",
-               lines=[PostingLine(training, D("100"), SY, "training"), PostingLine(pool, D("-100"), SY, "pool_personnel")],
+               lines=[PostingLine(training, D("100"), SY, "training"), PostingLine(pool, D("-100"), SY, "pool_personnel", "POOL-A")],
                kind="manual", created_by="test", now=NOW)
     close_year(session, kreis, SY, user=users["officer"], now=AFTER)
     session.commit()

@@ -33,7 +33,7 @@ from ledger.models import JournalEntry
 from ledger.posting import reverse_entry
 from ledger.repayment import compute_all, compute_repayment, confirm_repayment, pay_repayment
 from ledger.schoolyear import SchoolYear
-from tests.conftest import NOW
+from tests.conftest import NOW, add_master_data
 
 SY = SchoolYear(2022)
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"
@@ -43,7 +43,7 @@ ROWS = """\
 12.10.2022;F-1;Workshop Autismus;5292;1810;4.800,00;;;
 13.10.2022;F-2;Workshop doppelt gebucht;5292;1810;800,00;;;
 01.12.2022;BR-1;Broschüre leichte Sprache;5431;1810;1.999,99;;;
-15.01.2023;W-1;Weiterleitung Stadt Beispielheim;5314;1810;60.000,00;;;
+15.01.2023;W-1;Weiterleitung Stadt Beispielheim;5314;1810;60.000,00;WL-BEISPIELHEIM;;
 30.06.2023;O-1;Koordinationsstelle;5012;1810;45.000,00;;;
 20.02.2023;E-1;Fall 2022-031 Schulbegleitung;5332;1810;12.345,67;;;
 21.02.2023;L-1;Vertretungslehrkraft;5299;1810;8.000,00;;teaching_staff;
@@ -53,6 +53,7 @@ ROWS = """\
 
 @pytest.fixture
 def year(session, kreis):
+    add_master_data(session, kreis)
     grant = add_grant(session, kreis, SY, D("500000.00"), notice_date=date(2022, 10, 20), actor="test", now=NOW)
     add_payout(session, grant, date(2022, 11, 30), D("500000.00"), created_by="t", now=NOW)
     assert import_bytes(session, kreis, (HEADER + ROWS).encode(), "2022-23.csv", created_by="t", now=NOW).ok
@@ -109,9 +110,10 @@ def test_payment_needs_a_confirmed_obligation(session, year):
 
 
 def test_spending_above_the_grant_means_nothing_to_repay(session, kreis):
+    add_master_data(session, kreis)
     grant = add_grant(session, kreis, SY, D("100000.00"), actor="test", now=NOW)
     add_payout(session, grant, date(2022, 11, 30), D("100000.00"), created_by="t", now=NOW)
-    import_bytes(session, kreis, (HEADER + "30.09.2022;P;Pool;5291;1810;150.000,00;;;\n").encode(), "x.csv",
+    import_bytes(session, kreis, (HEADER + "30.09.2022;P;Pool;5291;1810;150.000,00;POOL-A;;\n").encode(), "x.csv",
                  created_by="t", now=NOW)
     r = compute_repayment(session, kreis, SY)
     assert (r.permitted, r.repayment_due) == (D("150000.00"), D("0.00"))
@@ -122,9 +124,10 @@ def test_spending_above_the_grant_means_nothing_to_repay(session, kreis):
 def test_statutory_years_have_no_overhead_cap(session, kreis):
     """2020/21 is judged by § 2 Abs. 2 InklFöG (rules/inklfoeg-nrw-gesetz.toml): same exclusions, no cap."""
     year = SchoolYear(2020)
+    add_master_data(session, kreis)
     grant = add_grant(session, kreis, year, D("200000.00"), actor="test", now=NOW)
     add_payout(session, grant, date(2020, 10, 15), D("200000.00"), created_by="t", now=NOW)
-    rows = ("30.09.2020;P;Pool;5291;1810;100.000,00;;;\n01.10.2020;O;Koordination;5012;1810;40.000,00;;;\n"
+    rows = ("30.09.2020;P;Pool;5291;1810;100.000,00;POOL-A;;\n01.10.2020;O;Koordination;5012;1810;40.000,00;;;\n"
             "02.10.2020;E;Fall 2020-004;5331;1810;10.000,00;;;\n")
     assert import_bytes(session, kreis, (HEADER + rows).encode(), "2020.csv", created_by="t", now=NOW).ok
     r = compute_repayment(session, kreis, year)

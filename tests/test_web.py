@@ -25,6 +25,7 @@ from ledger.models import JournalEntry
 from ledger.posting import reverse_entry
 from ledger.recipients import add_recipient
 from ledger.schoolyear import SchoolYear
+from tests.conftest import add_master_data
 from webapp.formatting import countdown, date_de, date_long, eur
 
 NOW = datetime(2026, 11, 22, 10, 0, 0)
@@ -51,6 +52,7 @@ def books(session):
     muster = add_recipient(session, "musterhausen", "Kreis Musterhausen", "kreis", actor="test", now=NOW)
     grant = add_grant(session, muster, SY, Decimal("100000.00"), notice_date=date(2023, 9, 1), actor="test", now=NOW)
     add_payout(session, grant, date(2023, 10, 16), Decimal("100000.00"), created_by="test", now=NOW)
+    add_master_data(session, muster, pools=("KS-100",))
     summary = import_bytes(session, muster, CSV.encode(), "export.csv", created_by="test", now=NOW)
     assert summary.ok and summary.imported == 4, summary.errors
 
@@ -123,9 +125,9 @@ def test_dashboard_shows_german_figures(web):
     assert "Overhead gebucht 8.000,00 €" in text
     assert "Überschreitung (nicht zweckentsprechend) 2.000,00 €" in text
     assert "Zweckentsprechend (zulässig, Overhead bis zur Obergrenze) 46.000,00 €" in text
-    assert "Ausgeschlossen (z. B. individuelle Ansprüche) 1.500,00 €" in text
-    assert "Nicht klassifiziert 500,00 €" in text
-    assert "erst als zweckentsprechend, wenn sie einer zulässigen Kategorie zugeordnet" in text
+    assert "Ausgeschlossen (individuelle Ansprüche, keine GL-Schule, ungeprüfte Weiterleitung …) 1.500,00 €" in text
+    assert "Nicht eingestuft 500,00 €" in text
+    assert "erst als zweckentsprechend, wenn die fehlenden Angaben ergänzt sind" in text
     assert "Rückzahlung fällig 54.000,00 €" in text
     assert "Offen 54.000,00 €" in text
     for status in ("zulässig", "gedeckelt", "ausgeschlossen"):
@@ -243,11 +245,19 @@ def test_journal_filter_by_school_year(web, books, session):
     assert "1 Buchung" in text and "B-1" in text
 
 
-def test_dashboard_links_unclassified_to_journal(web):
+def test_dashboard_links_unclassified_to_the_review_queue(web):
     page = web.get("/r/musterhausen/2023/").get_data(as_text=True)
-    link = re.search(r'href="(/r/musterhausen/journal\?[^"]+)">nicht klassifiziert', page).group(1)
+    link = re.search(r'href="([^"]+)">nicht eingestuft \(Prüfliste\)', page).group(1)
     text = _text(web.get(html.unescape(link)))
-    assert "1 Buchung" in text and "B-4" in text
+    assert "1 Buchung zu prüfen" in text and "B-4" in text and "Kategorie fehlt" in text
+
+
+def test_dashboard_shows_the_forecast_while_the_year_is_open(web):
+    """As of 01.03.2024 nothing is committed: projection = actuals, 54.000,00 to repay by 02.04.2024."""
+    text = _text(web.get("/r/musterhausen/2023/"))
+    assert "Prognose bis zum 31.07.2024" in text
+    assert "Voraussichtliche Rückzahlung 54.000,00 € Frist 02.04.2024" in text
+    assert "(in 32 Tagen)" in text  # the deadline_soon warning
 
 
 def test_journal_invalid_filter_is_reported(web):
@@ -372,3 +382,30 @@ def test_static_css_is_served(web):
     response = web.get("/static/style.css")
     assert response.status_code == 200
     assert b"focus-visible" in response.data
+
+
+
+def test_classification_page_shows_rules_overrides_and_runs(session, web, books):
+    """Every posting with its rule and source; the override with its justification; the recorded run."""
+    from ledger.evaluation_runs import record_evaluation
+    from ledger.models import Posting
+    from ledger.overrides import add_override
+    from ledger.users import add_user
+
+    muster = books["muster"]
+    officer = add_user(session, "sachbearbeiterin", "officer", actor="test", now=NOW)
+    open_invoice = next(p for p in books["entries"]["B-4"].postings if p.amount_cents > 0)
+    add_override(session, muster, open_invoice.id, status="permitted", user=officer, now=NOW,
+                 justification="Rechnung betrifft die Fortbildung vom 03.11.2023 (Teilnehmerliste liegt vor)")
+    record_evaluation(session, muster, SY, actor="sachbearbeiterin", now=NOW, reason="Bestandsaufnahme")
+    session.commit()
+    text = _text(web.get("/r/musterhausen/2023/einstufung"))
+    assert "Letzter Bewertungslauf Nr. 1 vom 22.11.2026, 10:00 Uhr (sachbearbeiterin" in text
+    assert "entspricht der heutigen Einstufung" in text
+    assert "KS-100 pool_personnel 40.000,00 € 40.000,00 € zulässig Pool KS-100 ist systemisch" in text
+    assert "abweichend, Nr. 1" in text and "Teilnehmerliste liegt vor" in text and "sachbearbeiterin, 22.11.2026" in text
+    assert "B-3" in text and "ausgeschlossen" in text and "category.individual_claim_sgb_viii" in text
+    master = _text(web.get("/r/musterhausen/stammdaten"))
+    assert "100001 Gesamtschule Am Park Stadt Beispielheim Gesamtschule ja" in master
+    assert "KS-100 Pool KS-100" in master and "systemisch (antragsunabhängig)" in master
+    assert "Stadt Beispielheim ja 01.08.2014, Az. 40/2014-1 (Schulamt)" in master

@@ -44,7 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["inkl_engine"] = make_engine(app.config["DATABASE_URL"])
 
     from webapp import db, errors, formatting
-    from webapp.views import dashboard, home, journal, review, statements
+    from webapp.views import dashboard, home, journal, masterdata, review, statements
 
     db.init_app(app)
     formatting.init_app(app)
@@ -54,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(journal.bp)
     app.register_blueprint(statements.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(masterdata.bp)
     return app
 
 

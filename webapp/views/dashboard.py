@@ -1,4 +1,5 @@
-"""Dashboard of one recipient and school year: grant, spending, overhead cap, repayment, deadline."""
+"""Dashboard of one recipient and school year: grant, spending, overhead cap, repayment, deadline,
+and the forecast while the school year is open."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -6,6 +7,7 @@ from decimal import Decimal
 from flask import Blueprint, redirect, render_template, url_for
 
 from ledger.deadline import shift_reason
+from ledger.forecast import forecast
 from ledger.grants import find_grant
 from ledger.journal import UNCLASSIFIED
 from ledger.recipients import get_recipient
@@ -38,12 +40,14 @@ def show(key: str, start_year: int):
     day = today()
     result = compute_repayment(session, recipient, year, packs, as_of=day)
     grant = find_grant(session, recipient, year)
+    projection = forecast(session, recipient, year, as_of=day, packs=packs) if day <= year.last_day else None
     return render_template(
         "dashboard.html",
         recipient=recipient,
         year=year,
         years=years,
         result=result,
+        projection=projection,
         pack=pack,
         grant=grant,
         payouts=[(p, from_cents(p.amount_cents)) for p in grant.payouts] if grant is not None else [],
