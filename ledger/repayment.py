@@ -130,7 +130,8 @@ def compute_repayment(
 
     Each expense posting is classified by the rules engine under the rule pack in force
     for the year (``ledger.rules.pack_for``), or by an officer's override; a closed year
-    keeps the classification of its latest recorded run (``ledger.evaluation_runs``). ``as_of`` (a date) adds the
+    keeps the classification of its latest recorded run (``ledger.evaluation_runs``).
+    Sums are exact Decimal EUR. ``as_of`` (a date) adds the
     interest accrued on an overdue outstanding amount up to that day; ``booked_until``
     (a date) counts only entries dated up to that day (the forecast's actuals). Raises
     RulePackError if no pack covers the year, LedgerError if the base-rate table does not

@@ -1,14 +1,21 @@
 """The settlement statement as a PDF for auditors (A4, German).
 
-``render_statement`` lays out a ``StatementData`` with reportlab's platypus: title and
-recipient, grant and payouts, spending by category, overhead cap, excluded and
-unclassified spending, settlement agreement, result, payment details and the
-chronological voucher list. Every page carries a footer with "Seite x von y", the
-creation time, recipient and school year (two passes via a page-collecting canvas).
+``render_statement`` lays out a ``StatementData`` with reportlab's platypus, in this order:
+title and recipient with the result at a glance; then numbered sections: grant and
+payouts, spending by category, overhead cap, spending per pool and school (only with
+cost centres of pools or schools), pass-through to member municipalities (only with
+pass-through), excluded spending grouped by the rule that excluded it and the postings
+not yet classified (both adding up to ``result.excluded`` and ``result.unclassified``),
+the officers' overrides (withdrawn ones included), settlement agreement (if any), the
+forecast while the school year is still open, result, interest on late repayment (if
+any), payment details, the audit note (hash-chain head and the evaluation run behind
+the figures) and the chronological voucher list with each posting's classification.
+Every page carries a footer with "Seite x von y", the creation time, recipient and
+school year (two passes via a page-collecting canvas).
 
-Output is deterministic: reportlab runs in invariant mode and the PDF's creation date
-is ``data.created_at``, so equal input gives equal bytes. Text uses the standard
-Helvetica font, so it stays extractable (umlauts, ß, §, € included).
+Output is deterministic: reportlab runs in invariant mode, the PDF's creation date is
+``data.created_at`` and no section reads the clock, so equal input gives equal bytes.
+Text uses the standard Helvetica font, so it stays extractable (umlauts, ß, §, € included).
 """
 from __future__ import annotations
 
@@ -28,13 +35,14 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import (CondPageBreak, KeepTogether, Paragraph, SimpleDocTemplate,
                                 Spacer, Table, TableStyle)
 
-from ledger.money import format_german
-from ledger.repayment import CategoryAmount, RepaymentResult
-from ledger.statement import StatementData, VoucherLine
+from ledger.classify import STATUS_LABELS as CLASSIFICATION_LABELS
+from ledger.evaluation_runs import RunState
+from ledger.forecast import Forecast
+from ledger.money import ZERO, format_german
+from ledger.overrides import STATUS_LABELS as OVERRIDE_LABELS, OverrideRecord
+from ledger.repayment import RepaymentResult
 from ledger.rules import STATUS_LABELS
-
-
-# StatementData carries the cap, not the rate; the label follows the Hinweise (part IV).
+from ledger.statement import PassThroughLine, StatementData, TargetLine, VoucherLine
 
 MARGIN = 20 * mm
 CONTENT_WIDTH = A4[0] - 2 * MARGIN  # 170 mm
@@ -55,6 +63,10 @@ CELL = ParagraphStyle("Zelle", parent=BODY, fontSize=8.5, leading=10.5)
 CELL_BOLD = ParagraphStyle("ZelleFett", parent=CELL, fontName="Helvetica-Bold")
 CELL_RIGHT = ParagraphStyle("ZelleRechts", parent=CELL, alignment=TA_RIGHT)
 CELL_BOLD_RIGHT = ParagraphStyle("ZelleFettRechts", parent=CELL_BOLD, alignment=TA_RIGHT)
+HEAD = ParagraphStyle("Kopf", parent=CELL_BOLD, fontSize=7.5, leading=9)
+HEAD_RIGHT = ParagraphStyle("KopfRechts", parent=HEAD, alignment=TA_RIGHT)
+CELL_SMALL = ParagraphStyle("ZelleKlein", parent=CELL, fontSize=7.5, leading=9)
+CELL_SMALL_BOLD = ParagraphStyle("ZelleKleinFett", parent=CELL_SMALL, fontName="Helvetica-Bold")
 
 
 def render_statement(data: StatementData) -> bytes:
@@ -160,6 +172,28 @@ def _p(text: str, style: ParagraphStyle = CELL) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
+def _lines(*lines: str, style: ParagraphStyle = CELL) -> Paragraph:
+    """A paragraph of plain (escaped) text lines, one below the other; empty lines are left out."""
+    return Paragraph("<br/>".join(escape(line) for line in lines if line), style)
+
+
+def _head(*labels: str, right: tuple[int, ...] = ()) -> list[Paragraph]:
+    """A header row of small bold cells; a ``\\n`` in a label breaks the line there, ``right``
+    are the indexes of right-aligned (amount) columns."""
+    return [_lines(*label.split("\n"), style=HEAD_RIGHT if i in right else HEAD)
+            for i, label in enumerate(labels)]
+
+
+def _timestamp(moment: datetime) -> str:
+    """``datetime`` → ``"15.03.2024 10:00"``."""
+    return moment.strftime("%d.%m.%Y %H:%M")
+
+
+def _amount(amount: Decimal) -> str:
+    """``Decimal`` EUR → ``"1.234,56"`` (for tables whose header says "EUR")."""
+    return format_german(amount)
+
+
 def _iban(iban: str) -> str:
     """IBAN in groups of four: ``"DE59 3005 0000 0001 6835 15"``."""
     compact = iban.replace(" ", "").upper()
@@ -216,20 +250,26 @@ def _figures(rows: list[tuple[str, str]], *, total_rows: int = 0) -> Table:
 
 
 class _Sections:
-    """Numbers the section headings consecutively (section 6 appears only with an agreement)."""
+    """Numbers the section headings consecutively (optional sections, e.g. the agreement or
+    the forecast, shift the numbers after them); ``numbers`` maps a heading's text to its
+    number, for references from later sections."""
 
     def __init__(self) -> None:
         self.number = 0
+        self.numbers: dict[str, int] = {}
+
+    def _next(self, text: str) -> str:
+        self.number += 1
+        self.numbers[text] = self.number
+        return f"{self.number}. {text}"
 
     def heading(self, text: str) -> Paragraph:
         """A numbered heading kept on the same page as the flowable after it."""
-        self.number += 1
-        return _p(f"{self.number}. {text}", HEADING)
+        return _p(self._next(text), HEADING)
 
     def long_heading(self, text: str) -> list:
         """A numbered heading before a long table: new page only if little space is left."""
-        self.number += 1
-        return [CondPageBreak(40 * mm), _p(f"{self.number}. {text}", HEADING_LONG)]
+        return [CondPageBreak(40 * mm), _p(self._next(text), HEADING_LONG)]
 
 
 # ---------------------------------------------------------------- sections
@@ -243,9 +283,15 @@ def _story(data: StatementData) -> list:
     story += _grant(data, sections)
     story += _spending(data.result, sections)
     story += _overhead(data.result, sections)
+    story += _targets(data.targets, sections)
+    if data.pass_through:
+        story += _pass_through(data.pass_through, sections)
     story += _not_conform(data, sections)
+    story += _overrides(data.overrides, sections)
     if data.result.agreement is not None:
         story += _agreement(data.result, sections)
+    if data.forecast is not None:
+        story += _forecast(data.forecast, sections)
     story += _result(data.result, sections)
     if data.result.interest:
         story += _interest(data.result, sections)
@@ -315,7 +361,11 @@ def _spending(result: RepaymentResult, sections: _Sections) -> list:
     table = _table(rows + totals, [72 * mm, 40 * mm, 28 * mm, 30 * mm],
                    total_rows=len(totals), repeat=True)
     table.setStyle(TableStyle([("SPAN", (0, -1), (2, -1))]))
-    return sections.long_heading("Zweckentsprechende Ausgaben nach Kategorien") + [table]
+    note = ("Status: der Status der Kategorie laut Regelwerk. Ob eine Buchung zweckentsprechend ist, entscheidet "
+            "ihre Einstufung (Pool und Finanzierungsgrundlage, Schule, Weiterleitung, abweichende Einstufung); auch "
+            "Buchungen zulässiger Kategorien können daher ausgeschlossen oder nicht eingestuft sein (Abschnitt "
+            "„Ausgeschlossene und nicht eingestufte Ausgaben“). Die letzte Zeile folgt dieser Einstufung.")
+    return sections.long_heading("Zweckentsprechende Ausgaben nach Kategorien") + [table, _p(note, NOTE)]
 
 
 def _percent(rate: Decimal) -> str:
@@ -344,27 +394,210 @@ def _overhead(result: RepaymentResult, sections: _Sections) -> list:
     return [KeepTogether(story)]
 
 
-def _not_conform(data: StatementData, sections: _Sections) -> list:
-    """Excluded categories and unclassified postings."""
-    result = data.result
-    excluded: list[CategoryAmount] = [c for c in result.by_category if c.status == "excluded"]
-    rows = [["Ausgeschlossene Kategorie", "Kennung", "Betrag"]]
-    rows += [[_p(c.label), _p(c.category), _eur(c.amount)] for c in excluded]
-    rows.append(["Ausgeschlossene Ausgaben insgesamt", "", _eur(result.excluded)])
-    story = [sections.heading("Ausgeschlossene und nicht klassifizierte Ausgaben"),
-             _table(rows, [95 * mm, 45 * mm, 30 * mm], total_rows=1, repeat=True),
-             Spacer(1, 3 * mm)]
+# Systemic vs individual financing (DOMAIN.md; seeds 000_56511fda85b4e153.txt Region Hannover and
+# 001_ba74bdce3eae9029.txt Düsseldorf: pools that keep individual approval; seed 002_17056edfca8550ce.txt,
+# Hinweise Teil III: infrastructure model, e.g. StädteRegion Aachen KOBSI).
+_TARGETS_NOTE = (
+    "Zweckentsprechend sind Personalkosten nur, soweit die Schulassistenz systemisch eingesetzt ist: der Schule des "
+    "Gemeinsamen Lernens antragsunabhängig und fallübergreifend zur Verfügung gestellt (Infrastrukturmodell, z. B. "
+    "das Modell der StädteRegion Aachen). Bündelt ein Pool dagegen einzeln bewilligte Ansprüche, bei denen jedes "
+    "Kind weiterhin Antrag und Bescheid braucht (wie in den Pool-Modellen der Region Hannover und der Stadt "
+    "Düsseldorf), handelt es sich um Individualansprüche nach § 35a SGB VIII bzw. § 112 SGB IX; sie sind "
+    "ausgeschlossen. Bei gemischter Finanzierung ist nur der erfasste systemische Anteil zweckentsprechend. "
+    "Aufgeführt sind Buchungen mit der Kostenstelle eines Pools oder einer Schule; übrige Buchungen (z. B. "
+    "Overhead, Weiterleitungen) sind hier nicht enthalten.")
 
-    unclassified: list[VoucherLine] = [v for v in data.vouchers if v.category is None]
-    rows = [["Datum", "Beleg-Nr.", "Buchungstext", "Betrag"]]
-    rows += [[_num_date(v.date), _p(v.voucher_number), _p(v.text), _eur(v.amount)]
-             for v in unclassified]
-    rows.append(["Nicht klassifizierte Ausgaben insgesamt", "", "", _eur(result.unclassified)])
-    table = _table(rows, [20 * mm, 30 * mm, 90 * mm, 30 * mm], total_rows=1, repeat=True)
-    table.setStyle(TableStyle([("SPAN", (0, -1), (2, -1))]))
-    story += [table, _p("Nicht klassifizierte Ausgaben gelten als nicht zweckentsprechend, "
-                        "bis sie einer Kategorie zugeordnet sind.", NOTE)]
+
+def _targets(targets: tuple[TargetLine, ...], sections: _Sections) -> list:
+    """Spending per pool and per school with the conform, excluded and unclassified parts."""
+    story = sections.long_heading("Ausgaben nach Pools und Schulen")
+    if not targets:
+        return story + [_p("Keine Buchungen mit der Kostenstelle eines Pools oder einer Schule.", NOTE)]
+    rows = [_head("Art", "Kennung / Name", "Finanzierungs-\ngrundlage", "Schulen", "Summe\n(EUR)",
+                  "zweckent-\nsprechend\n(systemisch)", "ausge-\nschlossen\n(Individual-\nansprüche\netc.)",
+                  "nicht\neingestuft", right=(4, 5, 6, 7))]
+    rows += [[_p(t.kind), _lines(t.key, t.name), _p(t.basis.removeprefix("Finanzierungsgrundlage "), CELL_SMALL),
+              _p(t.schools, CELL_SMALL),
+              _amount(t.total), _amount(t.conform), _amount(t.excluded), _amount(t.unclassified)]
+             for t in targets]
+
+    def total(field: str) -> str:
+        return _amount(sum((getattr(t, field) for t in targets), ZERO))
+
+    rows.append(["Summe Pools und Schulen", "", "", "", total("total"), total("conform"), total("excluded"),
+                 total("unclassified")])
+    table = _table(rows, [12 * mm, 30 * mm, 24 * mm, 28 * mm, 19 * mm, 19 * mm, 19 * mm, 19 * mm],
+                   amount_cols=(4, 5, 6, 7), total_rows=1, repeat=True)
+    table.setStyle(TableStyle([("SPAN", (0, -1), (3, -1))]))
+    return story + [table, _p(_TARGETS_NOTE, NOTE)]
+
+
+def _verification_text(line: PassThroughLine) -> Paragraph:
+    if not line.verifications:
+        return _p("keine Vergewisserung dokumentiert", CELL_BOLD)
+    return _lines(*(f"am {_num_date(v.verified_on)}, Aktenzeichen {v.document_reference}, durch {v.verified_by}"
+                     for v in line.verifications))
+
+
+def _pass_through(lines: tuple[PassThroughLine, ...], sections: _Sections) -> list:
+    """Pass-through per member municipality: GL bearer, amount, conform part, verification."""
+    rows = [_head("Gemeinde", "Träger von\nGL-Schulen", "Betrag", "davon zweck-\nentsprechend",
+                  "Vergewisserung (Datum, Aktenzeichen, durch)", right=(2, 3))]
+    rows += [[_p(line.municipality), "ja" if line.gl_bearer else "nein", _eur(line.amount), _eur(line.conform),
+              _verification_text(line)] for line in lines]
+    rows.append(["Weiterleitungen insgesamt", "", _eur(sum((line.amount for line in lines), ZERO)),
+                 _eur(sum((line.conform for line in lines), ZERO)), ""])
+    table = _table(rows, [36 * mm, 18 * mm, 26 * mm, 26 * mm, 64 * mm], amount_cols=(2, 3), total_rows=1,
+                   repeat=True)
+    table.setStyle(TableStyle([("SPAN", (0, -1), (1, -1))]))
+    note = ("Eine Weiterleitung ist nur zweckentsprechend, wenn die Gemeinde Träger von Schulen des Gemeinsamen "
+            "Lernens ist und der Kreis sich vor der Zahlung vergewissert hat, dass zweckentsprechende Projekte "
+            "vorhanden oder konkret geplant sind (Hinweise Teil II); die Vergewisserung muss dokumentiert sein.")
+    return sections.long_heading("Weiterleitungen an kreisangehörige Gemeinden") + [table, _p(note, NOTE)]
+
+
+_OVERRIDES_HEADING = "Abweichende Einstufungen"
+
+#: German labels of the rules that exclude spending (``ledger.classify``); "category.*" is labelled by category.
+RULE_LABELS = {
+    "period.outside": "Buchungsdatum außerhalb des Schuljahres",
+    "school.not_gl": "Schule ist keine Schule des Gemeinsamen Lernens",
+    "pool.not_gl": "Pool mit Schulen, die keine Schulen des Gemeinsamen Lernens sind",
+    "pool.individual": "Pool bündelt einzeln bewilligte Ansprüche (Individualansprüche)",
+    "pool.mixed": "Gemischt finanzierter Pool: Anteil der Individualansprüche",
+    "pass_through.not_gl_bearer": "Weiterleitung an eine Gemeinde, die nicht Träger von GL-Schulen ist",
+    "pass_through.unverified": "Weiterleitung ohne dokumentierte Vergewisserung",
+    "override": f"Abweichende Einstufung (Begründung im Abschnitt „{_OVERRIDES_HEADING}“)",
+}
+
+
+def _excluded_part(v: VoucherLine) -> Decimal:
+    """The excluded part of a posting: what is neither conform nor unclassified."""
+    return ZERO if v.status == "unclassified" else v.amount - v.conform
+
+
+def _rule_label(rule: str, sample: VoucherLine) -> str:
+    if rule.startswith("category."):
+        return f"Ausgeschlossene Kategorie „{sample.category_label}“"
+    return RULE_LABELS.get(rule, "Ausgeschlossen nach Regel")
+
+
+def _not_conform(data: StatementData, sections: _Sections) -> list:
+    """Excluded spending grouped by the rule that excluded it, and the unclassified postings;
+    each table adds up to ``result.excluded`` and ``result.unclassified``."""
+    result = data.result
+    groups: dict[str, list[VoucherLine]] = {}
+    for v in data.vouchers:
+        if _excluded_part(v):
+            groups.setdefault(v.rule, []).append(v)
+    rows = [_head("Ausschlussgrund (Regel)", "Buchungen", "Betrag", right=(1, 2))]
+    listed = ZERO
+    for rule in sorted(groups):
+        lines = groups[rule]
+        amount = sum((_excluded_part(v) for v in lines), ZERO)
+        listed += amount
+        rows.append([_lines(_rule_label(rule, lines[0]), f"Regel: {rule}" if rule else ""), str(len(lines)),
+                     _eur(amount)])
+    if listed != result.excluded:
+        rows.append([_p("Nicht einzelnen Buchungen zugeordnet"), "", _eur(result.excluded - listed)])
+    rows.append(["Ausgeschlossene Ausgaben insgesamt", "", _eur(result.excluded)])
+    story = sections.long_heading("Ausgeschlossene und nicht eingestufte Ausgaben")
+    story += [_table(rows, [122 * mm, 20 * mm, 28 * mm], amount_cols=(1, 2), total_rows=1, repeat=True),
+              _p("Bei teilweise zulässigen Buchungen zählt nur der ausgeschlossene Teil. Overhead oberhalb der "
+                 "Obergrenze ist im Abschnitt „Overhead-Obergrenze“ ausgewiesen und hier nicht enthalten.", NOTE),
+              Spacer(1, 3 * mm)]
+
+    unclassified = [v for v in data.vouchers if v.status == "unclassified"]
+    rows = [_head("Datum", "Beleg-Nr.", "Buchungstext", "Grund", "Betrag", right=(4,))]
+    rows += [[_num_date(v.date), _p(v.voucher_number), _p(v.text), _p(v.reason or v.category_label, CELL_SMALL),
+              _eur(v.amount)] for v in unclassified]
+    listed = sum((v.amount for v in unclassified), ZERO)
+    if listed != result.unclassified:
+        rows.append(["", "", _p("Nicht einzelnen Buchungen zugeordnet"), "", _eur(result.unclassified - listed)])
+    rows.append(["Nicht eingestufte Ausgaben insgesamt", "", "", "", _eur(result.unclassified)])
+    table = _table(rows, [18 * mm, 24 * mm, 56 * mm, 46 * mm, 26 * mm], amount_cols=(4,), total_rows=1,
+                   repeat=True)
+    table.setStyle(TableStyle([("SPAN", (0, -1), (3, -1))]))
+    story += [table, _p("Nicht eingestufte Ausgaben gelten als nicht zweckentsprechend, bis die fehlenden Angaben "
+                        "(z. B. Kategorie, Kostenstelle, Finanzierungsgrundlage des Pools) ergänzt sind.", NOTE)]
     return story
+
+
+def _override_state(o: OverrideRecord) -> str:
+    if o.active:
+        return "gilt"
+    return (f"zurückgenommen am {_timestamp(o.withdrawn_at)} von {o.withdrawn_by}: "
+            f"{o.withdrawal_justification or ''}").rstrip(": ")
+
+
+def _overrides(overrides: tuple[OverrideRecord, ...], sections: _Sections) -> list:
+    """The officers' overrides of the year with justification, author and state (withdrawn ones included)."""
+    story = sections.long_heading(_OVERRIDES_HEADING)
+    if not overrides:
+        return story + [_p("Keine abweichenden Einstufungen.", NOTE)]
+    rows = [_head("Nr.", "Beleg", "Betrag", "Einstufung", "Begründung", "von / am", "Stand", right=(2,))]
+    for o in overrides:
+        label = OVERRIDE_LABELS.get(o.status, o.status)
+        rows.append([
+            str(o.id), _lines(o.voucher_number, _num_date(o.day)), _eur(o.amount),
+            _lines(label, f"davon zulässig: {_eur(o.conform)}" if o.status == "split" else ""),
+            _p(o.justification, CELL_SMALL), _lines(o.created_by, _timestamp(o.created_at)),
+            _p(_override_state(o), CELL if o.active else CELL_SMALL),
+        ])
+    table = _table(rows, [8 * mm, 24 * mm, 24 * mm, 26 * mm, 40 * mm, 22 * mm, 26 * mm], amount_cols=(2,),
+                   repeat=True)
+    note = ("Eine abweichende Einstufung ersetzt für die genannte Buchung (und ihre Stornobuchung) die Einstufung "
+            "nach den Regeln. Zurückgenommene Einstufungen gelten nicht mehr; sie sind zur Nachvollziehbarkeit "
+            "aufgeführt.")
+    return story + [table, _p(note, NOTE)]
+
+
+def _days_text(days: int | None) -> str:
+    if days is None:
+        return ""
+    if days > 0:
+        return f" (in {days} {'Tag' if days == 1 else 'Tagen'})"
+    if days == 0:
+        return " (heute)"
+    return f" (seit {-days} {'Tag' if days == -1 else 'Tagen'} abgelaufen)"
+
+
+def _forecast(f: Forecast, sections: _Sections) -> list:
+    """The projection while the school year is open: basis, projected figures, deadline, warnings."""
+    basis_label = ("Zuwendung (festgesetzt; Auszahlungen stehen noch aus)" if f.grant_basis_source == "assessed"
+                   else "Zuwendung (erhalten)")
+    if f.projected_overhead_cap is None:
+        overhead = f"{_eur(f.projected_overhead)} (keine Obergrenze)"
+    else:
+        overhead = f"{_eur(f.projected_overhead)} von {_eur(f.projected_overhead_cap)}"
+    due = ("keine (keine Auszahlung gebucht)" if f.due_date is None
+           else _long_date(f.due_date) + _days_text(f.days_until_due))
+    story = [sections.heading("Prognose (Schuljahr noch nicht abgeschlossen)"),
+             _p(f"Stand {_num_date(f.as_of)}: gebuchte Ausgaben bis zu diesem Tag und offene Verpflichtungen "
+                f"(Verträge) bis zum Ende des Schuljahres, eingestuft nach Regelwerk {f.rule_pack_id}, "
+                f"Version {f.rule_pack_version}.", BODY),
+             Spacer(1, 2 * mm),
+             _figures([
+                 (basis_label, _eur(f.grant_basis)),
+                 ("Zweckentsprechend gebucht bis zum Stichtag", _eur(f.actuals.permitted)),
+                 ("Offene Verpflichtungen bis zum Ende des Schuljahres", _eur(f.committed)),
+                 ("Voraussichtlich zweckentsprechende Ausgaben", _eur(f.projected_permitted)),
+                 ("Voraussichtlich ausgeschlossen", _eur(f.projected_excluded)),
+                 ("Nicht eingestuft (gebucht oder verpflichtet)", _eur(f.unclassified)),
+                 ("Overhead voraussichtlich / Obergrenze", overhead),
+                 ("Voraussichtliche Rückzahlung", _eur(f.projected_repayment)),
+                 ("Rückzahlungsfrist", due),
+             ], total_rows=2)]
+    if f.warnings:
+        story += [Spacer(1, 2 * mm), _p("Warnungen:", CELL_BOLD)]
+        story += [_p(f"• {text}", NOTE) for _code, text in f.warnings]
+    else:
+        story.append(_p("Keine Warnungen.", NOTE))
+    if f.agreement_reference:
+        story.append(_p(f"Für das Schuljahr gilt eine Vereinbarung ({f.agreement_reference}); die Prognose "
+                        "rechnet nach den Regeln und wendet sie nicht an.", NOTE))
+    story.append(_p("Die Prognose ersetzt nicht die Abrechnung nach dem Ende des Schuljahres.", NOTE))
+    return [KeepTogether(story)]
 
 
 def _agreement(result: RepaymentResult, sections: _Sections) -> list:
@@ -455,30 +688,68 @@ def _payment(data: StatementData, sections: _Sections) -> list:
     ])]
 
 
+def _evaluation_rows(state: RunState | None) -> list[tuple[str, str]]:
+    """The evaluation run behind the figures and whether today's classification agrees with it."""
+    run = state.run if state is not None else None
+    if run is None:
+        return [("Bewertungslauf", "Noch kein Bewertungslauf aufgezeichnet; die Zahlen beruhen auf der heutigen "
+                                   "Einstufung.")]
+    if state.current:
+        agreement = "entspricht der heutigen Einstufung"
+    elif state.frozen:
+        agreement = f"heute abweichend bei {state.changed} Buchungen; abgeschlossenes Jahr: es gilt der Lauf"
+    else:
+        agreement = (f"heute abweichend bei {state.changed} Buchungen; Schuljahr nicht abgeschlossen: die Zahlen "
+                     "beruhen auf der heutigen Einstufung")
+    reason = f", Anlass: {run.reason}" if run.reason else ""
+    return [
+        ("Bewertungslauf", f"Nr. {run.id} vom {_timestamp(run.created_at)} ({run.created_by}){reason}; "
+                           f"{run.postings} Buchungen eingestuft"),
+        ("Regelwerk des Laufs", f"{run.pack_id}, Version {run.pack_version}"),
+        ("SHA-256 des Regelwerks", run.pack_digest),
+        ("Abgleich", agreement),
+    ]
+
+
 def _tamper_evidence(data: StatementData, sections: _Sections) -> list:
-    """The hash-chain head of the books behind this statement, for a later check."""
+    """The hash-chain head of the books and the evaluation run behind this statement, for a later check."""
     head = data.chain_head
     return [KeepTogether([
         sections.heading("Prüfvermerk zur Unveränderbarkeit"),
         _details([
             ("Buchungskette", f"{head.seq} Buchungen bis zur Erstellung dieser Abrechnung"),
             ("SHA-256 der letzten Buchung", head.entry_hash),
+            *_evaluation_rows(data.result.evaluation),
         ]),
         _p("Jede Buchung enthält die Prüfsumme ihrer Vorgängerin. Stimmt die Prüfsumme der Buchung "
            f"Nr. {head.seq} später noch mit dem obigen Wert überein und meldet 'inkl verify' eine intakte "
-           "Kette, sind die Bücher hinter dieser Abrechnung unverändert.", NOTE),
+           "Kette, sind die Bücher hinter dieser Abrechnung unverändert. Ein Bewertungslauf hält die Einstufung "
+           "jeder Buchung mit dem Regelwerk fest, nach dem sie erfolgte; ein abgeschlossenes Schuljahr wird nach "
+           "seinem letzten Lauf abgerechnet, nicht nach einem später geänderten Regelwerk.", NOTE),
     ])]
 
 
+def _classification_lines(v: VoucherLine) -> tuple[str, ...]:
+    """The posting's classification under its category: status, conform part, override number."""
+    label = CLASSIFICATION_LABELS.get(v.status, v.status)
+    partial = v.status != "unclassified" and v.conform not in (ZERO, v.amount)
+    status = f"{label}: {format_german(v.conform)}" if partial else label
+    return (status, f"Abw. Nr. {v.override_id}" if v.override_id is not None else "")
+
+
 def _vouchers(vouchers: tuple[VoucherLine, ...], sections: _Sections) -> list:
-    """Chronological voucher list; header repeats on every page, total at the end."""
+    """Chronological voucher list with each posting's classification; header repeats on every page, total at the end."""
     rows = [["Datum", "Beleg-Nr.", "Buchungstext", "Konto", "Kategorie", "Betrag"]]
     rows += [[_num_date(v.date), _p(v.voucher_number), _p(v.text), _p(v.account),
-              _p(v.category or v.category_label), _eur(v.amount)] for v in vouchers]
+              _lines(v.category or v.category_label, *_classification_lines(v), style=CELL_SMALL),
+              _eur(v.amount)] for v in vouchers]
     total = sum((v.amount for v in vouchers), Decimal("0"))
     rows.append([f"Summe ({len(vouchers)} Buchungen)", "", "", "", "", _eur(total)])
-    table = _table(rows, [18 * mm, 25 * mm, 62 * mm, 11 * mm, 29 * mm, 25 * mm],
+    table = _table(rows, [18 * mm, 24 * mm, 56 * mm, 11 * mm, 36 * mm, 25 * mm],
                    total_rows=1, repeat=True)
     table.setStyle(TableStyle([("SPAN", (0, -1), (4, -1))]))
-    legend = _p("Konto: Nummer im Kontenplan; Kategorie: Kennung aus Abschnitt 2.", NOTE)
+    overrides = sections.numbers.get(_OVERRIDES_HEADING)
+    legend = _p("Konto: Nummer im Kontenplan; Kategorie: Kennung aus Abschnitt 2, darunter die Einstufung der "
+                "Buchung (bei teilweise zulässigen Buchungen mit dem zweckentsprechenden Betrag in EUR; "
+                f"„Abw. Nr.“: abweichende Einstufung, siehe Abschnitt {overrides}).", NOTE)
     return sections.long_heading("Belegliste (chronologisch)") + [legend, table]

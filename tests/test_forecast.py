@@ -48,7 +48,6 @@ from decimal import Decimal as D
 
 import pytest
 
-from ledger.errors import LedgerError
 from ledger.forecast import forecast, open_months
 from ledger.grants import add_grant, add_payout
 from ledger.importer import import_bytes

@@ -4,6 +4,11 @@ The statement is a fictional Kreis Musterland, school year 2023/24: two payouts 
 337.500,00 EUR (first one in December 2023, so due 1 April 2024 = Easter Monday, moved to
 2 April 2024 under § 193 BGB), pool personnel, a workshop, overhead above the 15 % cap,
 one excluded § 35a SGB VIII line and one unclassified line.
+
+``FULL`` adds what the rules engine decides per posting: a mixed pool (62,5 % systemic),
+a pool of bundled individual entitlements, a pool without financing basis, pass-through
+with and without the Kreis's verification, an officer's override in force and a withdrawn
+one, an evaluation run and a forecast of the still open year.
 """
 from __future__ import annotations
 
@@ -16,35 +21,49 @@ from decimal import Decimal
 from pypdf import PdfReader
 
 from ledger.chain import ChainHead
+from ledger.evaluation_runs import Run, RunState
+from ledger.forecast import Forecast
 from ledger.money import format_german
+from ledger.overrides import OverrideRecord
 from ledger.repayment import AgreementFigures, CategoryAmount, RepaymentResult
-from ledger.statement import BankAccount, PayoutLine, StatementData, VoucherLine
+from ledger.statement import (BankAccount, PassThroughLine, PayoutLine, StatementData, TargetLine, Verification,
+                              VoucherLine)
 from ledger.statement_pdf import render_statement
 
 D = Decimal
 IBAN = "DE59300500000001683515"
 
 
-def _voucher(day, number, text, account, category, label, amount):
-    return VoucherLine(day, number, text, account, category, label, D(amount))
+def _voucher(day, number, text, account, category, label, amount, status=None, rule=None, *,
+             conform=None, reason="", override_id=None, cost_centre=None):
+    """A voucher line; by default classified like the engine would without master data: a
+    category → permitted (overhead: capped) by rule ``category.<id>``, none → unclassified."""
+    if status is None:
+        status = "unclassified" if category is None else "capped" if category == "overhead" else "permitted"
+    if rule is None:
+        rule = "category.missing" if category is None else f"category.{category}"
+    if conform is None:
+        conform = amount if status in ("permitted", "capped") else "0.00"
+    return VoucherLine(day, number, text, account, category, label, D(amount), status, D(conform), rule, reason,
+                       override_id, cost_centre)
 
 
 VOUCHERS = (
     _voucher(date(2023, 8, 31), "B-2023-0101", "Personalkosten Schulassistenz Pool Nord, "
              "Entgeltgruppe S4 TVöD, August bis Dezember", "5011", "pool_personnel",
-             "Personalkosten Pool-Modell", "200000.00"),
+             "Personalkosten Pool-Modell", "200000.00", "permitted", "pool.systemic", cost_centre="KS-NORD"),
     _voucher(date(2023, 10, 12), "B-2023-0177", "Fortbildung Unterstützte Kommunikation, "
              "Teilnahmegebühr 50 € je Person", "5291", "qualification",
              "Qualifizierung Schulassistenz", "12345.67"),
     _voucher(date(2023, 11, 3), "B-2023-0190", "Einzelfallhilfe § 35a SGB VIII (Fall P-017)",
-             "5331", "individual_claims", "Individualansprüche", "25000.00"),
+             "5331", "individual_claims", "Individualansprüche", "25000.00", "excluded"),
     _voucher(date(2024, 1, 15), "B-2024-0007", "Koordination Pool-Modell (Overhead)", "5012",
              "overhead", "Overhead Planung und Koordination", "80000.00"),
     _voucher(date(2024, 2, 20), "B-2024-0042", "Rechnung Größe unklar – Klärung ausstehend",
-             "5999", None, "nicht klassifiziert", "1500.00"),
+             "5999", None, "nicht klassifiziert", "1500.00", reason="Keine Kategorie angegeben."),
     _voucher(date(2024, 6, 28), "B-2024-0300", "Personalkosten Schulassistenz Pool Nord, "
              "Januar bis Juli", "5011", "pool_personnel", "Personalkosten Pool-Modell",
-             "280000.00"),
+             "280000.00", "permitted", "pool.systemic", cost_centre="KS-NORD"),
 )
 
 RESULT = RepaymentResult(
@@ -267,3 +286,234 @@ def test_late_payment_interest_section():
     assert "Verzugszinsen" in text and "2.410,38 EUR" in text
     assert "6,62 % / 6,37 %" in text and "03.04.2024 – 15.08.2024" in text
     assert "Verzugszinsen" not in _text(render_statement(DATA))
+
+
+# --- what the rules engine decides per posting ---------------------------------------------------------------
+
+MORE_VOUCHERS = (
+    _voucher(date(2024, 2, 2), "B-2024-0150", "Personalkosten Pool Süd, Februar", "5011", "pool_personnel",
+             "Personalkosten Pool-Modell", "40000.00", "split", "pool.mixed", conform="25000.00",
+             reason="Pool SUED ist gemischt finanziert: systemischer Anteil 62,5 % zulässig.", cost_centre="KS-SUED"),
+    _voucher(date(2024, 2, 5), "B-2024-0151", "Personalkosten Pool West (Einzelbewilligungen)", "5011",
+             "pool_personnel", "Personalkosten Pool-Modell", "18000.00", "excluded", "pool.individual",
+             cost_centre="KS-WEST"),
+    _voucher(date(2024, 2, 6), "B-2024-0152", "Personalkosten Pool Ost", "5011", "pool_personnel",
+             "Personalkosten Pool-Modell", "3000.00", "unclassified", "pool.basis_missing",
+             reason="Für Pool OST ist keine Finanzierungsgrundlage erfasst.", cost_centre="KS-OST"),
+    _voucher(date(2024, 2, 10), "B-2024-0160", "Weiterleitung an die Gemeinde Beispielheim", "5314",
+             "pass_through", "Weiterleitung", "5000.00", "excluded", "pass_through.unverified",
+             cost_centre="KS-BSH"),
+    _voucher(date(2024, 2, 12), "B-2024-0161", "Weiterleitung an die Stadt Lindental", "5314",
+             "pass_through", "Weiterleitung", "30000.00", "permitted", "pass_through.verified",
+             cost_centre="KS-LIN"),
+    _voucher(date(2024, 3, 10), "B-2024-0170", "Workshop Autismus, Anzahlung", "5291", "qualification",
+             "Qualifizierung Schulassistenz", "2000.00", "excluded", "override", override_id=2),
+)
+# excluded: 25.000,00 (§ 35a category) + 15.000,00 (mixed pool, 40.000,00 − 25.000,00) + 18.000,00 (individual
+# pool) + 5.000,00 (unverified pass-through) + 2.000,00 (override) = 65.000,00
+# unclassified: 1.500,00 (no category) + 3.000,00 (pool without financing basis) = 4.500,00
+
+RUN = Run(7, "2023/24", "nrw-inkl-hinweise", "2023.1", "ab" * 32, "mueller", datetime(2024, 9, 2, 8, 45),
+          "Abschluss des Schuljahres", 6, 87, 3, D("564345.67"), D("65000.00"), D("4500.00"))
+
+TARGETS = (
+    TargetLine("Pool", "OST", "Pool Ost", "Finanzierungsgrundlage nicht erfasst", "190301 GGS Ost",
+               D("3000.00"), D("0.00"), D("0.00"), D("3000.00")),
+    TargetLine("Pool", "SUED", "Pool Süd", "gemischt (62,5 % systemisch)", "190201 GGS Süd, 190202 Realschule Süd",
+               D("40000.00"), D("25000.00"), D("15000.00"), D("0.00")),
+    TargetLine("Pool", "WEST", "Pool West", "Einzelansprüche gebündelt", "190401 Hauptschule West",
+               D("18000.00"), D("0.00"), D("18000.00"), D("0.00")),
+    TargetLine("Schule", "190101", "GGS Am Lindenhof", "GL-Schule", "190101 GGS Am Lindenhof",
+               D("12345.67"), D("12345.67"), D("0.00"), D("0.00")),
+)
+# totals: 73.345,67 = 37.345,67 conform + 33.000,00 excluded + 3.000,00 unclassified
+
+PASS_THROUGH = (
+    PassThroughLine("Gemeinde Beispielheim", True, D("5000.00"), D("0.00"), ()),
+    PassThroughLine("Stadt Lindental", True, D("30000.00"), D("30000.00"),
+                    (Verification(date(2023, 9, 12), "Az. 40.3/2023-17", "Schulamt Musterland"),)),
+)
+
+OVERRIDES = (
+    OverrideRecord(1, 11, "B-2023-0177", date(2023, 10, 12), "2023/24", D("12345.67"), "split", D("10000.00"),
+                   "Zwei Teilnehmende waren Lehrkräfte, deren Gebühr ist nicht zweckentsprechend.", "mueller",
+                   datetime(2024, 3, 1, 9, 30), "schmidt", datetime(2024, 3, 5, 14, 0),
+                   "Teilnahmeliste nachgereicht: alle Teilnehmenden sind Schulbegleitungen."),
+    OverrideRecord(2, 12, "B-2024-0170", date(2024, 3, 10), "2023/24", D("2000.00"), "excluded", D("0.00"),
+                   "Workshop fand nicht statt; Rückforderung beim Veranstalter läuft.", "mueller",
+                   datetime(2024, 3, 12, 8, 15)),
+)
+
+FORECAST = Forecast(
+    recipient_key="KR-MUS", school_year="2023/24", as_of=date(2024, 3, 4), rule_pack_id="nrw-inkl-hinweise",
+    rule_pack_version="2023.1", actuals=RESULT, open_commitments=(), committed=D("186751.80"), by_category=(),
+    projected_pool_personnel=D("433031.95"), projected_overhead=D("78650.00"),
+    projected_overhead_cap=D("64954.79"), projected_overhead_excess=D("13695.21"),
+    projected_permitted=D("576944.34"), projected_excluded=D("16980.00"), unclassified=D("0.00"),
+    grant_assessed=D("675000.00"), grant_received=D("675000.00"), grant_basis=D("675000.00"),
+    grant_basis_source="received", projected_repayment=D("98055.66"), agreement_reference=None,
+    due_date=date(2024, 4, 2), days_until_due=29,
+    warnings=(("overhead_above_cap", "Der voraussichtliche Overhead von 78.650,00 EUR übersteigt die "
+                                     "voraussichtliche Obergrenze von 64.954,79 EUR."),
+              ("deadline_soon", "Die Rückzahlungsfrist endet am 02.04.2024 (in 29 Tagen).")),
+)
+
+FULL = replace(
+    DATA, vouchers=VOUCHERS + MORE_VOUCHERS, targets=TARGETS, pass_through=PASS_THROUGH, overrides=OVERRIDES,
+    result=replace(RESULT, excluded=D("65000.00"), unclassified=D("4500.00"),
+                   evaluation=RunState(RUN, frozen=True, current=False, changed=3)),
+)
+
+
+def _section(text: str, heading: str, following: str) -> str:
+    """The text from ``heading`` up to ``following``."""
+    start = text.index(heading)
+    return text[start:text.index(following, start)]
+
+
+def test_sections_are_numbered_with_the_new_ones_before_the_result():
+    text = _text(render_statement(replace(FULL, forecast=FORECAST)))
+    order = ["1. Zuwendung", "2. Zweckentsprechende Ausgaben nach Kategorien", "3. Overhead-Obergrenze",
+             "4. Ausgaben nach Pools und Schulen", "5. Weiterleitungen an kreisangehörige Gemeinden",
+             "6. Ausgeschlossene und nicht eingestufte Ausgaben", "7. Abweichende Einstufungen",
+             "8. Prognose (Schuljahr noch nicht abgeschlossen)", "9. Ergebnis", "10. Zahlungsangaben",
+             "11. Prüfvermerk zur Unveränderbarkeit", "12. Belegliste (chronologisch)"]
+    positions = [text.index(heading) for heading in order]
+    assert positions == sorted(positions)
+
+    plain = _text(render_statement(DATA))  # no targets, pass-through, overrides or forecast
+    for heading in ("4. Ausgaben nach Pools und Schulen", "5. Ausgeschlossene und nicht eingestufte Ausgaben",
+                    "6. Abweichende Einstufungen", "7. Ergebnis", "10. Belegliste (chronologisch)"):
+        assert heading in plain, heading
+    assert "Keine Buchungen mit der Kostenstelle eines Pools oder einer Schule." in plain
+    assert "Keine abweichenden Einstufungen." in plain
+    assert "Weiterleitungen an kreisangehörige Gemeinden" not in plain
+    assert "Prognose" not in plain
+
+
+def test_targets_show_mixed_and_individual_pools_with_a_total():
+    text = _text(render_statement(FULL))
+    section = _section(text, "4. Ausgaben nach Pools und Schulen", "5. Weiterleitungen")
+    assert "gemischt (62,5 % systemisch)" in section and "Einzelansprüche gebündelt" in section
+    assert "190201 GGS Süd" in section and "Pool Süd" in section and "GL-Schule" in section
+    assert "40.000,00 25.000,00 15.000,00 0,00" in section          # mixed pool: 62,5 % of 40.000,00 conform
+    assert "18.000,00 0,00 18.000,00 0,00" in section               # bundled individual entitlements: excluded
+    assert "nicht erfasst 190301 GGS Ost 3.000,00 0,00 0,00 3.000,00" in section  # no financing basis: unclassified
+    assert "12.345,67 12.345,67 0,00 0,00" in section               # a GL school
+    assert "Summe Pools und Schulen 73.345,67 37.345,67 33.000,00 3.000,00" in section
+    assert "systemisch" in section and "Region Hannover" in section and "Düsseldorf" in section
+    assert "Aachen" in section
+
+
+def test_excluded_spending_by_rule_adds_up_to_the_result():
+    text = _text(render_statement(FULL))
+    section = _section(text, "6. Ausgeschlossene und nicht eingestufte Ausgaben", "7. Abweichende Einstufungen")
+    assert "Regel: category.individual_claims 1 25.000,00 EUR" in section
+    assert "Regel: pool.mixed 1 15.000,00 EUR" in section          # only the excluded part of the split
+    assert "Regel: pool.individual 1 18.000,00 EUR" in section
+    assert "Regel: pass_through.unverified 1 5.000,00 EUR" in section
+    assert "Regel: override 1 2.000,00 EUR" in section
+    assert "Individualansprüche" in section and "ohne dokumentierte Vergewisserung" in section
+    # 25.000,00 + 15.000,00 + 18.000,00 + 5.000,00 + 2.000,00 = 65.000,00 = result.excluded
+    assert "Ausgeschlossene Ausgaben insgesamt 65.000,00 EUR" in section
+    assert "Nicht einzelnen Buchungen zugeordnet" not in section
+
+    # unclassified postings with their reason: 1.500,00 + 3.000,00 = 4.500,00 = result.unclassified
+    assert "B-2024-0042" in section and "Keine Kategorie angegeben." in section
+    assert "B-2024-0152" in section and "Für Pool OST ist keine Finanzierungsgrundlage erfasst." in section
+    assert "Nicht eingestufte Ausgaben insgesamt 4.500,00 EUR" in section
+    assert "gelten als nicht zweckentsprechend" in section
+    assert "B-2024-0151" not in section  # excluded, listed by rule only
+
+
+def test_excluded_figure_not_covered_by_the_vouchers_is_shown_as_a_difference():
+    result = replace(RESULT, excluded=D("26000.00"))
+    section = _section(_text(render_statement(replace(DATA, result=result))),
+                       "5. Ausgeschlossene und nicht eingestufte Ausgaben", "6. Abweichende Einstufungen")
+    assert "Nicht einzelnen Buchungen zugeordnet 1.000,00 EUR" in section
+    assert "Ausgeschlossene Ausgaben insgesamt 26.000,00 EUR" in section
+
+
+def test_pass_through_with_and_without_verification():
+    text = _text(render_statement(FULL))
+    section = _section(text, "5. Weiterleitungen an kreisangehörige Gemeinden", "6. Ausgeschlossene")
+    assert "Gemeinde Beispielheim ja 5.000,00 EUR 0,00 EUR keine Vergewisserung dokumentiert" in section
+    assert "Stadt Lindental ja 30.000,00 EUR 30.000,00 EUR am 12.09.2023" in section
+    assert "Az. 40.3/2023-17" in section and "Schulamt Musterland" in section
+    assert "Weiterleitungen insgesamt 35.000,00 EUR 30.000,00 EUR" in section
+
+
+def test_overrides_in_force_and_withdrawn():
+    text = _text(render_statement(FULL))
+    section = _section(text, "7. Abweichende Einstufungen", "8. Ergebnis")
+    assert "B-2023-0177" in section and "teilweise zulässig" in section and "zulässig: 10.000,00 EUR" in section
+    assert "Zwei Teilnehmende waren Lehrkräfte" in section
+    assert "zurückgenommen am 05.03.2024 14:00 von schmidt" in section
+    assert "Teilnahmeliste nachgereicht" in section
+    assert "2 B-2024-0170 10.03.2024 2.000,00 EUR ausgeschlossen" in section
+    assert "Workshop fand nicht statt; Rückforderung beim Veranstalter läuft." in section
+    assert "mueller 12.03.2024 08:15 gilt" in section
+    assert "Keine abweichenden Einstufungen." not in section
+
+
+def test_forecast_only_while_the_year_is_open():
+    text = _text(render_statement(replace(FULL, forecast=FORECAST)))
+    section = _section(text, "8. Prognose (Schuljahr noch nicht abgeschlossen)", "9. Ergebnis")
+    assert "Stand 04.03.2024" in section
+    assert "Zuwendung (erhalten) 675.000,00 EUR" in section
+    assert "Voraussichtlich zweckentsprechende Ausgaben 576.944,34 EUR" in section
+    assert "Voraussichtliche Rückzahlung 98.055,66 EUR" in section
+    assert "Rückzahlungsfrist 2. April 2024 (in 29 Tagen)" in section
+    assert "Overhead voraussichtlich / Obergrenze 78.650,00 EUR von 64.954,79 EUR" in section
+    assert "übersteigt die voraussichtliche Obergrenze von 64.954,79 EUR" in section
+    assert "Die Rückzahlungsfrist endet am 02.04.2024 (in 29 Tagen)." in section
+
+    assessed = replace(FORECAST, grant_basis_source="assessed", days_until_due=-3, warnings=(),
+                       projected_overhead_cap=None)
+    section = _section(_text(render_statement(replace(FULL, forecast=assessed))), "8. Prognose", "9. Ergebnis")
+    assert "Zuwendung (festgesetzt; Auszahlungen stehen noch aus) 675.000,00 EUR" in section
+    assert "(seit 3 Tagen abgelaufen)" in section
+    assert "78.650,00 EUR (keine Obergrenze)" in section and "Keine Warnungen." in section
+
+    assert "Prognose" not in _text(render_statement(FULL))
+
+
+def test_audit_note_names_the_evaluation_run():
+    text = _text(render_statement(FULL))
+    note = _section(text, "10. Prüfvermerk zur Unveränderbarkeit", "11. Belegliste")
+    assert ("Bewertungslauf Nr. 7 vom 02.09.2024 08:45 (mueller), Anlass: Abschluss des Schuljahres; "
+            "87 Buchungen eingestuft") in note
+    assert "Regelwerk des Laufs nrw-inkl-hinweise, Version 2023.1" in note
+    assert "ab" * 32 in note.replace(" ", "")
+    assert "heute abweichend bei 3 Buchungen; abgeschlossenes Jahr: es gilt der Lauf" in note
+
+    current = replace(FULL.result, evaluation=RunState(RUN, frozen=True, current=True, changed=0))
+    note = _text(render_statement(replace(FULL, result=current)))
+    assert "Abgleich entspricht der heutigen Einstufung" in note
+
+    open_year = replace(FULL.result, evaluation=RunState(RUN, frozen=False, current=False, changed=2))
+    assert "heute abweichend bei 2 Buchungen; Schuljahr nicht abgeschlossen" in _text(
+        render_statement(replace(FULL, result=open_year)))
+
+    for state in (None, RunState(None, False, False, 12)):
+        text = _text(render_statement(replace(FULL, result=replace(FULL.result, evaluation=state))))
+        assert ("Noch kein Bewertungslauf aufgezeichnet; die Zahlen beruhen auf der heutigen Einstufung."
+                in text)
+
+
+def test_voucher_list_shows_each_classification():
+    pages = _pages(render_statement(FULL))
+    start = next(i for i, page in enumerate(pages) if "Belegliste (chronologisch)" in page)
+    listing = " ".join(pages[start:])
+    listing = listing[listing.index("Belegliste (chronologisch)"):]
+    assert "pool_personnel teilweise zulässig: 25.000,00" in listing
+    assert "qualification ausgeschlossen Abw. Nr. 2 2.000,00 EUR" in listing
+    assert "overhead zulässig bis zur Obergrenze" in listing
+    assert "individual_claims ausgeschlossen" in listing
+    assert "nicht klassifiziert nicht eingestuft 1.500,00 EUR" in listing
+    assert "Summe (12 Buchungen)" in listing
+
+
+def test_full_statement_is_deterministic():
+    data = replace(FULL, forecast=FORECAST)
+    assert render_statement(data) == render_statement(replace(data))

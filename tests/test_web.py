@@ -388,7 +388,6 @@ def test_static_css_is_served(web):
 def test_classification_page_shows_rules_overrides_and_runs(session, web, books):
     """Every posting with its rule and source; the override with its justification; the recorded run."""
     from ledger.evaluation_runs import record_evaluation
-    from ledger.models import Posting
     from ledger.overrides import add_override
     from ledger.users import add_user
 
