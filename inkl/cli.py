@@ -42,7 +42,7 @@ from ledger.rules import RulePackError, load_packs
 from ledger.schoolyear import SchoolYear, SchoolYearError
 from ledger.statement import build_statement
 from ledger.statement_pdf import render_statement
-from ledger.users import add_user, get_user, list_users
+from ledger.users import add_user, assign_recipient, get_user, list_users, set_password
 from inkl.settings import database_url
 
 
@@ -591,14 +591,56 @@ def user() -> None:
     """Benutzer und Rollen (officer, auditor, admin)."""
 
 
+def _password(password_stdin: bool) -> str:
+    """The password from one line of stdin, or asked twice without echo."""
+    if password_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise Failure("--password-stdin: keine Zeile auf der Standardeingabe")
+        return line
+    return click.prompt("Passwort (mind. 12 Zeichen)", hide_input=True, confirmation_prompt="Passwort wiederholen",
+                        err=True)
+
+
 @user.command("add")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(["officer", "auditor", "admin"]))
-def user_add(username: str, role: str) -> None:
-    """Benutzer USERNAME mit Rolle anlegen."""
+@click.option("--recipient", "recipient_keys", multiple=True, help="Empfänger, für den der Benutzer arbeitet (mehrfach)")
+@click.option("--all-recipients", is_flag=True, help="Prüfung: Lesezugriff auf alle Empfänger")
+@click.option("--password-stdin", is_flag=True, help="Passwort aus einer Zeile der Standardeingabe lesen")
+@click.option("--no-password", is_flag=True, help="ohne Passwort: nur Kommandozeile, keine Web-Anmeldung")
+def user_add(username: str, role: str, recipient_keys: tuple[str, ...], all_recipients: bool,
+             password_stdin: bool, no_password: bool) -> None:
+    """Benutzer USERNAME mit Rolle anlegen (auch den ersten Admin); Passwort per Eingabeaufforderung."""
+    password = None if no_password else _password(password_stdin)
     with db.session_scope(_engine(), write=True) as session:
-        add_user(session, username, role, actor=_user(), now=_now())
-    click.echo(f"Benutzer {username} ({role}) angelegt.")
+        recipients = tuple(get_recipient(session, key) for key in recipient_keys)
+        add_user(session, username, role, actor=_user(), now=_now(), password=password, recipients=recipients,
+                 all_recipients=all_recipients)
+    click.echo(f"Benutzer {username} ({role}) angelegt" + ("" if password else ", ohne Passwort (keine Web-Anmeldung)")
+               + ".")
+
+
+@user.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Passwort aus einer Zeile der Standardeingabe lesen")
+def user_password(username: str, password_stdin: bool) -> None:
+    """Passwort von USERNAME neu setzen (laufende Web-Sitzungen enden)."""
+    password = _password(password_stdin)
+    with db.session_scope(_engine(), write=True) as session:
+        set_password(session, get_user(session, username), password, actor=_user(), now=_now())
+    click.echo(f"Passwort von {username} gesetzt.")
+
+
+@user.command("assign")
+@click.argument("username")
+@click.option("--recipient", "recipient_key", required=True, help="Schlüssel des Empfängers")
+def user_assign(username: str, recipient_key: str) -> None:
+    """USERNAME für einen Empfänger freischalten (Sachbearbeitung schreibt, Prüfung liest)."""
+    with db.session_scope(_engine(), write=True) as session:
+        assign_recipient(session, get_user(session, username), get_recipient(session, recipient_key),
+                         actor=_user(), now=_now())
+    click.echo(f"{username} arbeitet für {recipient_key}.")
 
 
 @user.command("list")
@@ -606,12 +648,15 @@ def user_add(username: str, role: str) -> None:
 def user_list(as_json: bool) -> None:
     """Alle Benutzer auflisten."""
     with db.session_scope(_engine()) as session:
-        rows = [{"username": u.username, "role": u.role} for u in list_users(session)]
+        rows = [{"username": u.username, "role": u.role, "active": u.active, "password_set": bool(u.password_hash),
+                 "all_recipients": u.all_recipients, "recipients": [r.key for r in u.recipients]}
+                for u in list_users(session)]
     if as_json:
         _print_json(rows)
     else:
         for row in rows:
-            click.echo(f"{row['username']:<30} {row['role']}")
+            scope = "alle Empfänger" if row["all_recipients"] else ", ".join(row["recipients"]) or "–"
+            click.echo(f"{row['username']:<30} {row['role']:<8} {scope}")
 
 
 @main.group(cls=Group)
@@ -837,6 +882,8 @@ def _serve(host: str, port: int, threads: int) -> None:
 
     from webapp import create_app
 
+    if host in ("127.0.0.1", "localhost", "::1") and "INKL_COOKIE_SECURE" not in os.environ:
+        os.environ["INKL_COOKIE_SECURE"] = "0"  # plain HTTP on the loopback: no HTTPS-only cookie
     click.echo(f"Weboberfläche: http://{host}:{port}/  (Beenden mit Strg+C)", err=True)
     waitress.serve(create_app(), host=host, port=port, threads=threads)
 

@@ -43,9 +43,10 @@ from ledger.errors import LedgerError
 from ledger.grants import add_grant, add_payout
 from ledger.importer import import_file
 from ledger.masterdata import import_master_data
-from ledger.models import Recipient
+from ledger.models import Recipient, User
 from ledger.money import format_german
-from ledger.recipients import add_recipient
+from ledger.recipients import add_recipient, get_recipient
+from ledger.users import add_user
 from ledger.schoolyear import SchoolYear
 
 #: The finance-system exports of Kreis Musterhausen (``demo/musterhausen/*.csv`` in the repository).
@@ -64,6 +65,14 @@ MUSTERHAUSEN_GRANT = Decimal("750000.00")
 MUSTERHAUSEN_DATE = date(2023, 10, 16)  # Festsetzungsbescheid and payout
 MUSTERHAUSEN_YEAR = SchoolYear(2023)
 
+#: Demo log-ins for the web UI, one per role; printed by ``inkl demo``. Only for the demo.
+DEMO_PASSWORD = "Inklusion-Demo-2026"
+DEMO_USERS = (
+    ("demo-sachbearbeitung", "officer", (MUSTERHAUSEN_KEY,), False, "Sachbearbeitung, Kreis Musterhausen"),
+    ("demo-pruefung", "auditor", (), True, "Prüfung, alle Empfänger, nur lesend"),
+    ("demo-admin", "admin", (), False, "Administration"),
+)
+
 
 def load_demo(session: Session, *, user: str, now: datetime, directory: Path | None = None) -> Iterator[str]:
     """Load the demo recipients into ``session`` and yield German progress lines.
@@ -78,15 +87,26 @@ def load_demo(session: Session, *, user: str, now: datetime, directory: Path | N
     existing = {key for key in (RHEIN_SIEG_KEY, MUSTERHAUSEN_KEY) if _exists(session, key)}
     if len(existing) == 2:
         yield "Demodaten sind bereits geladen (Rhein-Sieg-Kreis, Kreis Musterhausen); nichts geändert."
-        return
-    if RHEIN_SIEG_KEY in existing:
+    elif RHEIN_SIEG_KEY in existing:
         yield f"Empfänger {RHEIN_SIEG_KEY} ist bereits vorhanden; übersprungen."
     else:
         yield from _load_rhein_sieg(session, user=user, now=now)
     if MUSTERHAUSEN_KEY in existing:
-        yield f"Empfänger {MUSTERHAUSEN_KEY} ist bereits vorhanden; übersprungen."
+        if len(existing) == 1:
+            yield f"Empfänger {MUSTERHAUSEN_KEY} ist bereits vorhanden; übersprungen."
     else:
         yield from _load_musterhausen(session, user=user, now=now, directory=directory or DEMO_DIR)
+    yield from _demo_users(session, user=user, now=now)
+
+
+def _demo_users(session: Session, *, user: str, now: datetime) -> Iterator[str]:
+    """One log-in per role (``DEMO_USERS``, password ``DEMO_PASSWORD``); existing ones are kept."""
+    for username, role, keys, everything, description in DEMO_USERS:
+        if session.scalar(select(User.id).where(User.username == username)) is None:
+            recipients = tuple(get_recipient(session, key) for key in keys)
+            add_user(session, username, role, actor=user, now=now, password=DEMO_PASSWORD, recipients=recipients,
+                     all_recipients=everything)
+        yield f"Anmeldung: {username} / {DEMO_PASSWORD}  ({description})"
 
 
 def _exists(session: Session, key: str) -> bool:

@@ -29,6 +29,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false as sa_false,
+    true as sa_true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -266,8 +268,21 @@ class ImportedRow(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
 
 
+user_recipients = Table(
+    "user_recipients", Base.metadata,
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+    Column("recipient_id", ForeignKey("recipients.id"), primary_key=True),
+)
+
+
 class User(Base):
-    """A person using the ledger, with a role: ``officer``, ``auditor`` or ``admin``."""
+    """A person using the ledger, with a role: ``officer``, ``auditor`` or ``admin``.
+
+    ``password_hash``: Argon2id hash (``ledger.users``), None until a password is set (then
+    the user cannot log in to the web UI). ``recipients``: the recipients the user works
+    on; ``all_recipients``: an auditor who may read every recipient. ``active``: False
+    locks the account without deleting it (the audit log keeps naming it).
+    """
 
     __tablename__ = "users"
     __table_args__ = (CheckConstraint("role IN ('officer', 'auditor', 'admin')", name="ck_user_role"),)
@@ -276,6 +291,11 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     role: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    all_recipients: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+
+    recipients: Mapped[list[Recipient]] = relationship(secondary=user_recipients, order_by="Recipient.key")
 
 
 class PeriodEvent(Base):

@@ -95,8 +95,8 @@ def cli(database_url, engine, monkeypatch):
     monkeypatch.setenv("INKL_USER", "test-officer")
     runner = CliRunner()
 
-    def run(*args: str, expect: int = 0):
-        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+    def run(*args: str, expect: int = 0, input: str | None = None):
+        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False, input=input)
         assert result.exit_code == expect, f"exit {result.exit_code}: {result.output}"
         return result
 
@@ -105,10 +105,37 @@ def cli(database_url, engine, monkeypatch):
 
 @pytest.fixture
 def app(database_url, engine):
-    """The Flask application on the test database."""
+    """The Flask application on the test database (CSRF on, session cookie over plain HTTP)."""
     from webapp import create_app
 
-    return create_app({"TESTING": True, "DATABASE_URL": database_url})
+    return create_app({"TESTING": True, "DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": False})
+
+
+PASSWORD = "Sicheres-Passwort-2026"
+
+
+def add_web_user(session, username: str, role: str, recipients=(), all_recipients: bool = False):
+    """A committed user with password ``PASSWORD`` working on ``recipients``."""
+    from ledger.users import add_user
+
+    user = add_user(session, username, role, actor="test", now=NOW, password=PASSWORD, recipients=tuple(recipients),
+                    all_recipients=all_recipients)
+    session.commit()
+    return user
+
+
+def csrf_token(client, path: str = "/anmelden") -> str:
+    """The CSRF token of the form on ``path``."""
+    import re
+
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    """Log ``client`` in through the log-in form (with its CSRF token); returns the response."""
+    return client.post("/anmelden", data={"csrf_token": csrf_token(client), "username": username,
+                                          "password": password})
 
 
 @pytest.fixture

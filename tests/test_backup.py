@@ -376,8 +376,9 @@ def _changed_audit_head(lines: list[dict]) -> list[dict]:
 
 
 def _users_last(lines: list[dict]) -> list[dict]:
-    """The users' lines moved behind the audit log."""
-    return [line for line in lines if line.get("t") != "users"] + [line for line in lines if line.get("t") == "users"]
+    """The users' lines (and their recipient assignments) moved behind the audit log."""
+    moved = ("users", "user_recipients")
+    return [line for line in lines if line.get("t") not in moved] + [line for line in lines if line.get("t") in moved]
 
 
 def _postings_after_entries(lines: list[dict]) -> list[dict]:

@@ -27,6 +27,8 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
+from inkl.demo import DEMO_PASSWORD  # noqa: E402
+
 
 @pytest.fixture
 def live_server(app, engine):
@@ -61,8 +63,35 @@ def shot(page, name: str, database_url: str) -> None:
     page.screenshot(path=ARTIFACTS / f"{name}-{backend}.png", full_page=True)
 
 
-def test_officer_walks_from_dashboard_to_journal_entry_and_statement(live_server, page, database_url, tmp_path):
+def sign_in(page, live_server: str, username: str) -> None:
+    """Log in through the form with the demo password (``inkl.demo.DEMO_USERS``)."""
     page.goto(live_server + "/")
+    expect(page).to_have_url(live_server + "/anmelden?next=%2F")
+    page.get_by_label("Benutzername").fill(username)
+    page.get_by_label("Passwort").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.locator(".user-menu")).to_contain_text(username)
+
+
+def test_log_in_with_a_wrong_password_then_the_right_one_and_log_out(live_server, page, database_url):
+    page.goto(live_server + "/r/musterhausen/journal")
+    page.get_by_label("Benutzername").fill("demo-sachbearbeitung")
+    page.get_by_label("Passwort").fill("falsch-geraten-123")
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_contain_text("Benutzername oder Passwort ist falsch.")
+    expect(page.get_by_label("Passwort")).to_have_attribute("aria-invalid", "true")
+    shot(page, "login-error", database_url)
+    page.get_by_label("Passwort").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page).to_have_url(live_server + "/r/musterhausen/journal")
+    page.goto(live_server + "/r/rhein-sieg/2020/")                 # not assigned to this officer
+    expect(page.locator("main")).to_contain_text("nicht gefunden")
+    page.get_by_role("button", name="Abmelden").click()
+    expect(page.locator("main")).to_contain_text("Sie sind abgemeldet.")
+
+
+def test_officer_walks_from_dashboard_to_journal_entry_and_statement(live_server, page, database_url, tmp_path):
+    sign_in(page, live_server, "demo-sachbearbeitung")
     expect(page.locator("html")).to_have_attribute("lang", "de")
     page.get_by_role("link", name="Kreis Musterhausen").first.click()
     expect(page.locator("main")).to_contain_text("2023/24")
@@ -88,6 +117,7 @@ def test_officer_walks_from_dashboard_to_journal_entry_and_statement(live_server
 
 
 def test_review_queue_lists_the_unclassified_invoice(live_server, page, database_url):
+    sign_in(page, live_server, "demo-sachbearbeitung")
     page.goto(live_server + "/r/musterhausen/2023/")
     page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Prüfliste").click()
     main = page.locator("main")
@@ -98,6 +128,7 @@ def test_review_queue_lists_the_unclassified_invoice(live_server, page, database
 
 def test_classification_and_master_data_pages(live_server, page, database_url):
     """Demo Musterhausen: each posting with the rule that decided it; the pools' financing basis."""
+    sign_in(page, live_server, "demo-pruefung")
     page.goto(live_server + "/r/musterhausen/2023/")
     page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Einstufung").click()
     main = page.locator("main")
@@ -112,6 +143,7 @@ def test_classification_and_master_data_pages(live_server, page, database_url):
 
 
 def test_rhein_sieg_dashboard_shows_computed_and_agreed_figures(live_server, page, database_url):
+    sign_in(page, live_server, "demo-pruefung")
     page.goto(live_server + "/r/rhein-sieg/2020/")
     main = page.locator("main")
     expect(main).to_contain_text("891.931,68")

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from inkl.demo import DEMO_DIR, load_demo
 from ledger.importer import read_rows
-from ledger.models import Agreement, ImportBatch, ImportedRow, JournalEntry, Posting
+from ledger.models import Agreement, ImportBatch, ImportedRow, JournalEntry, Posting, User
 from ledger.posting import account_balance
 from ledger.recipients import find_account, get_recipient
 from ledger.repayment import compute_all, compute_repayment
@@ -254,7 +254,12 @@ def test_loading_the_demo_twice_changes_nothing(session):
     # 83 entries, 166 postings, 82 imported rows, 12 import batches, 7 agreements (Rhein-Sieg)
     assert first == (DEMO_ENTRIES, DEMO_POSTINGS, DEMO_IMPORTED_ROWS, 12, 7)
 
-    assert _load(session) == ["Demodaten sind bereits geladen (Rhein-Sieg-Kreis, Kreis Musterhausen); nichts geändert."]
+    assert _load(session) == [
+        "Demodaten sind bereits geladen (Rhein-Sieg-Kreis, Kreis Musterhausen); nichts geändert.",
+        "Anmeldung: demo-sachbearbeitung / Inklusion-Demo-2026  (Sachbearbeitung, Kreis Musterhausen)",
+        "Anmeldung: demo-pruefung / Inklusion-Demo-2026  (Prüfung, alle Empfänger, nur lesend)",
+        "Anmeldung: demo-admin / Inklusion-Demo-2026  (Administration)"]
+    assert _count(session, User) == 3
     second = (_count(session, JournalEntry), _count(session, Posting), _count(session, ImportedRow),
               _count(session, ImportBatch), _count(session, Agreement))
     assert second == first

@@ -10,7 +10,7 @@ from ledger.evaluate import evaluate, review_queue
 from ledger.importer import import_bytes
 from ledger.masterdata import import_master_data
 from ledger.schoolyear import SchoolYear
-from tests.conftest import NOW
+from tests.conftest import NOW, add_web_user, login
 
 SY = SchoolYear(2023)
 MASTER = {
@@ -71,7 +71,9 @@ def test_review_queue_lists_what_an_officer_must_supply(session, books, cli):
     assert all(i["source"] and i["reason"] for i in listed)
 
 
-def test_review_queue_page(books, client):
+def test_review_queue_page(books, client, session):
+    add_web_user(session, "sachbearbeitung", "officer", recipients=[books])
+    login(client, "sachbearbeitung")
     page = client.get("/r/testland/2023/pruefliste")
     html = page.get_data(as_text=True)
     assert page.status_code == 200

@@ -86,9 +86,10 @@ def test_closed_year_refuses_entries_and_rows_until_an_admin_reopens_it(session,
 
 
 def test_user_and_period_commands_through_the_cli(settled, cli, monkeypatch):
-    cli("user", "add", "pruefer-2", "--role", "auditor")
+    cli("user", "add", "pruefer-2", "--role", "auditor", "--no-password")
     users = json.loads(cli("user", "list", "--json").output)
-    assert {"username": "pruefer-2", "role": "auditor"} in users
+    assert {"username": "pruefer-2", "role": "auditor", "active": True, "password_set": False,
+            "all_recipients": False, "recipients": []} in users
     year = ("--recipient", "testland", "--school-year", "2023/24")
     monkeypatch.setenv("INKL_USER", "niemand")
     assert "nicht gefunden" in cli("period", "close", *year, expect=1).stderr

@@ -25,7 +25,7 @@ from ledger.models import JournalEntry
 from ledger.posting import reverse_entry
 from ledger.recipients import add_recipient
 from ledger.schoolyear import SchoolYear
-from tests.conftest import add_master_data
+from tests.conftest import add_master_data, add_web_user, login
 from webapp.formatting import countdown, date_de, date_long, eur
 
 NOW = datetime(2026, 11, 22, 10, 0, 0)
@@ -66,10 +66,13 @@ def books(session):
 
 
 @pytest.fixture
-def web(app, books):
-    """Test client with the countdown's "today" fixed to 1 March 2024."""
+def web(app, books, session):
+    """Test client of an auditor reading every recipient, with "today" fixed to 1 March 2024."""
     app.config["TODAY"] = date(2024, 3, 1)
-    return app.test_client()
+    add_web_user(session, "pruefung", "auditor", all_recipients=True)
+    client = app.test_client()
+    assert login(client, "pruefung").status_code == 302
+    return client
 
 
 # ----------------------------------------------------------------- formatting
@@ -143,9 +146,9 @@ def test_dashboard_due_date_is_shifted_past_easter_monday(web):
     assert "noch 32 Tage" in text                      # 1 March → 2 April 2024 (leap year)
 
 
-def test_dashboard_countdown_after_the_deadline(app, books):
+def test_dashboard_countdown_after_the_deadline(app, web):
     app.config["TODAY"] = date(2024, 4, 5)
-    text = _text(app.test_client().get("/r/musterhausen/2023/"))
+    text = _text(web.get("/r/musterhausen/2023/"))
     assert "Frist abgelaufen seit 3 Tagen" in text
     # 54.000,00 open since 02.04.2024: 3 days at 3,62 % + 3 = 6,62 %, 2024 has 366 days:
     # 54.000,00 × 6,62 % × 3 / 366 = 29,3016… → 29,30

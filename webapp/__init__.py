@@ -1,8 +1,9 @@
 """The web UI of the Inklusionspauschale ledger (Flask application factory).
 
-The views only read: they call the same core functions as the ``inkl`` command line
+The views call the same core functions as the ``inkl`` command line
 (``ledger.repayment``, ``ledger.statement``, ``ledger.journal`` …) and render German
-HTML. Configuration:
+HTML. Every page needs a log-in (``webapp.auth``); every form carries a CSRF token
+(Flask-WTF); responses carry security headers. Configuration:
 
 - ``DATABASE_URL``: SQLAlchemy URL of the books (default ``inkl.settings.database_url()``).
 - ``SECRET_KEY``: ``INKL_SECRET_KEY`` from the environment, else a random key kept in the
@@ -10,6 +11,10 @@ HTML. Configuration:
   restarts). With ``TESTING`` and no key given, a random key is used and nothing is written.
 - ``TODAY`` (optional, ``datetime.date``): the day the deadline countdown counts from;
   default the current date (tests fix it).
+- ``SESSION_COOKIE_SECURE``: ``INKL_COOKIE_SECURE`` (``1`` default: the session cookie is
+  sent over HTTPS only, as behind a TLS reverse proxy; ``0`` for plain HTTP on
+  127.0.0.1, which ``inkl serve`` sets for a loopback address). The cookie is always
+  HttpOnly and SameSite=Lax.
 """
 from __future__ import annotations
 
@@ -33,7 +38,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     per request (``webapp.db``).
     """
     app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR))
-    app.config.from_mapping(JSON_AS_ASCII=False)
+    app.config.from_mapping(
+        JSON_AS_ASCII=False, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("INKL_COOKIE_SECURE", "1") != "0",
+        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", WTF_CSRF_TIME_LIMIT=None,
+    )
     if test_config is not None:
         app.config.from_mapping(test_config)
     if not app.config.get("DATABASE_URL"):
@@ -43,9 +52,17 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["inkl_engine"] = make_engine(app.config["DATABASE_URL"])
 
-    from webapp import db, errors, formatting
+    from flask_wtf.csrf import CSRFProtect
+
+    from webapp import auth, db, errors, formatting
     from webapp.views import dashboard, home, journal, masterdata, review, statements
 
+    CSRFProtect(app)
+    auth.login_manager.init_app(app)
+    auth.limiter.init_app(app)
+    app.before_request(auth.require_login)
+    app.after_request(auth.security_headers)
+    app.register_blueprint(auth.bp)
     db.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)

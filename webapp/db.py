@@ -1,13 +1,19 @@
 """One database session per request, kept in ``flask.g`` and closed when the request ends.
 
-Pages only read and never commit: closing the session rolls back whatever the
-request's transaction held. The rule packs are loaded once per application.
+Reading pages use ``get_session`` and never commit: closing the session rolls back
+whatever the request's transaction held. Writing pages open ``write_session`` (the
+core's ``session_scope(write=True)``: one transaction, committed when the block ends,
+rolled back on an error). The rule packs are loaded once per application.
 """
 from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
 
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
+from ledger.db import session_scope
 from ledger.rules import RulePack, load_packs
 
 
@@ -16,6 +22,13 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = Session(current_app.extensions["inkl_engine"], expire_on_commit=False)
     return g.db_session
+
+
+@contextmanager
+def write_session() -> Iterator[Session]:
+    """A separate write transaction on the application's engine, committed at the end of the block."""
+    with session_scope(current_app.extensions["inkl_engine"], write=True) as session:
+        yield session
 
 
 def get_packs() -> tuple[RulePack, ...]:

@@ -11,6 +11,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 from flask import Flask
 
+from ledger.users import ROLE_LABELS
 from ledger.money import from_cents
 from ledger.rules import STATUS_LABELS
 
@@ -127,4 +128,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _now():
-        return {"now_de": datetime_de(datetime.now().replace(microsecond=0))}
+        return {"now_de": datetime_de(datetime.now().replace(microsecond=0)), "role_labels": ROLE_LABELS}

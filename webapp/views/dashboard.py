@@ -10,7 +10,7 @@ from ledger.deadline import shift_reason
 from ledger.forecast import forecast
 from ledger.grants import find_grant
 from ledger.journal import UNCLASSIFIED
-from ledger.recipients import get_recipient
+from webapp.auth import recipient_for
 from ledger.repayment import RepaymentResult, compute_repayment
 from ledger.money import from_cents
 from ledger.rules import pack_for
@@ -24,7 +24,7 @@ bp = Blueprint("dashboard", __name__, url_prefix="/r/<key>")
 @bp.get("/")
 def latest(key: str):
     """Redirect to the dashboard of the recipient's latest school year."""
-    recipient = get_recipient(get_session(), key)
+    recipient = recipient_for(key)
     year = default_school_year(recipient)
     return redirect(url_for("dashboard.show", key=recipient.key, start_year=year.start_year))
 
@@ -33,7 +33,7 @@ def latest(key: str):
 def show(key: str, start_year: int):
     """The dashboard of school year ``start_year``/``start_year + 1`` (``/r/musterhausen/2023/``)."""
     session = get_session()
-    recipient = get_recipient(session, key)
+    recipient = recipient_for(key)
     year, years = require_year(recipient, start_year)
     packs = get_packs()
     pack = pack_for(year, packs)

@@ -1,9 +1,10 @@
-"""Start page: the recipients of the grant."""
+"""Start page: the recipients of the grant the logged-in user may see."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask_login import current_user
 
-from ledger.recipients import list_recipients
+from ledger.users import readable_recipients
 from webapp.db import get_session
 from webapp.views import default_school_year
 
@@ -12,6 +13,7 @@ bp = Blueprint("home", __name__)
 
 @bp.get("/")
 def index():
-    """All recipients with a link to the dashboard of their latest school year."""
-    rows = [(recipient, default_school_year(recipient)) for recipient in list_recipients(get_session())]
+    """The recipients the user may see, with a link to the dashboard of their latest school year."""
+    rows = [(recipient, default_school_year(recipient))
+            for recipient in readable_recipients(get_session(), current_user.user)]
     return render_template("home.html", rows=rows)

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from ledger.journal import (UNCLASSIFIED, category_choices, category_label, entry_amount,
                             entry_categories, list_entries)
 from ledger.posting import find_reversal, get_entry
-from ledger.recipients import get_recipient
+from webapp.auth import recipient_for
 from ledger.repayment import school_years
 from webapp.db import get_packs, get_session
 from webapp.views import default_school_year
@@ -24,7 +24,7 @@ def index(key: str):
     school year, ``2023``), ``category`` (id or ``none``), ``account`` (account number),
     50 per ``page``."""
     session = get_session()
-    recipient = get_recipient(session, key)
+    recipient = recipient_for(key)
     packs = get_packs()
     categories = category_choices(packs)
     accounts = recipient.accounts
@@ -75,7 +75,7 @@ def index(key: str):
 def detail(key: str, entry_id: int):
     """One journal entry with its postings; another recipient's entry is not found (404)."""
     session = get_session()
-    recipient = get_recipient(session, key)
+    recipient = recipient_for(key)
     entry = get_entry(session, recipient, entry_id)
     packs = get_packs()
     postings = [(p, category_label(p.category, p.school_year, packs) if p.account.type == "expense" else None)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ledger.models import Commitment, CostCentre, Municipality, Pool, School
-from ledger.recipients import get_recipient
+from webapp.auth import recipient_for
 from webapp.db import get_session
 from webapp.views import default_school_year
 
@@ -17,7 +17,7 @@ bp = Blueprint("masterdata", __name__, url_prefix="/r/<key>")
 def index(key: str):
     """All master data the rules decide from, read-only (changes: ``inkl KIND add|import``, logged)."""
     session = get_session()
-    recipient = get_recipient(session, key)
+    recipient = recipient_for(key)
 
     def of(model, order, *options):
         return session.scalars(select(model).where(model.recipient_id == recipient.id).order_by(order)

@@ -7,7 +7,7 @@ from ledger.classify import STATUS_LABELS
 from ledger.evaluate import review_queue
 from ledger.evaluation_runs import classified, list_runs
 from ledger.overrides import STATUS_LABELS as OVERRIDE_LABELS, list_overrides
-from ledger.recipients import get_recipient
+from webapp.auth import recipient_for
 from webapp.db import get_packs, get_session
 from webapp.views import require_year
 
@@ -18,7 +18,7 @@ bp = Blueprint("review", __name__, url_prefix="/r/<key>")
 def show(key: str, start_year: int):
     """Postings with what an officer must still supply, the engine's reason and its source."""
     session = get_session()
-    recipient = get_recipient(session, key)
+    recipient = recipient_for(key)
     year, years = require_year(recipient, start_year)
     return render_template("review.html", recipient=recipient, year=year, years=years,
                            items=review_queue(session, recipient, year, get_packs()))
@@ -29,7 +29,7 @@ def classification(key: str, start_year: int):
     """Every expense posting with its classification (rule, reason, source, override), the
     recorded evaluation runs and the overrides with their justifications."""
     session = get_session()
-    recipient = get_recipient(session, key)
+    recipient = recipient_for(key)
     year, years = require_year(recipient, start_year)
     basis = classified(session, recipient, year, get_packs())
     return render_template("classification.html", recipient=recipient, year=year, years=years,

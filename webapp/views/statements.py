@@ -5,7 +5,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response
 
-from ledger.recipients import get_recipient
+from webapp.auth import recipient_for
 from ledger.statement import build_statement
 from ledger.statement_pdf import render_statement
 from webapp.db import get_packs, get_session
@@ -19,7 +19,7 @@ def pdf(key: str, start_year: int):
     """The statement of school year ``start_year``/``start_year + 1`` as an attachment
     ``Abrechnung_<key>_<2023-24>.pdf``."""
     session = get_session()
-    recipient = get_recipient(session, key)
+    recipient = recipient_for(key)
     year, _years = require_year(recipient, start_year)
     data = build_statement(session, recipient, year, now=datetime.now().replace(microsecond=0), packs=get_packs())
     filename = f"Abrechnung_{recipient.key}_{str(year).replace('/', '-')}.pdf"

@@ -1,0 +1,151 @@
+"""Log-in, sessions, CSRF, security headers, and who may see which recipient's books.
+
+Two Kreise: Testland (officer "anna" works on it) and Nachbarkreis ("bernd" works on it).
+Anna must not even learn that Nachbarkreis exists: its pages answer 404 like unknown ones.
+"""
+from __future__ import annotations
+
+import pytest
+
+from ledger.recipients import add_recipient
+from ledger.users import get_user
+from tests.conftest import NOW, PASSWORD, add_web_user, csrf_token, login
+
+NEIGHBOUR_PAGES = ("/r/nachbar/", "/r/nachbar/2023/", "/r/nachbar/journal", "/r/nachbar/2023/einstufung",
+                   "/r/nachbar/2023/pruefliste", "/r/nachbar/stammdaten", "/r/nachbar/2023/statement.pdf")
+
+
+@pytest.fixture
+def two_kreise(session, kreis):
+    neighbour = add_recipient(session, "nachbar", "Kreis Nachbar", "kreis", actor="test", now=NOW)
+    session.commit()
+    add_web_user(session, "anna", "officer", recipients=[kreis])
+    add_web_user(session, "bernd", "officer", recipients=[neighbour])
+    return kreis, neighbour
+
+
+def test_every_page_needs_a_log_in(client, two_kreise):
+    response = client.get("/r/testland/2023/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/anmelden?next=")
+    assert client.get("/anmelden").status_code == 200
+    assert client.get("/static/style.css").status_code == 200
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client, two_kreise):
+    for username, password in (("anna", "falsch-falsch-falsch"), ("niemand", PASSWORD)):
+        response = login(client, username, password)
+        assert response.status_code == 401
+        assert "Benutzername oder Passwort ist falsch." in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_log_in_sets_a_safe_cookie_and_security_headers(app, two_kreise):
+    app.config["SESSION_COOKIE_SECURE"] = True
+    client = app.test_client()
+    response = login(client, "anna")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    page = app.test_client().get("/anmelden")
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert (page.headers["X-Frame-Options"], page.headers["X-Content-Type-Options"]) == ("DENY", "nosniff")
+    assert page.headers["Cache-Control"] == "no-store"
+
+
+def test_log_in_without_csrf_token_is_refused(client, two_kreise):
+    response = client.post("/anmelden", data={"username": "anna", "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302
+
+
+def test_next_goes_back_to_the_page_but_never_off_site(client, two_kreise):
+    token = csrf_token(client)
+    response = client.post("/anmelden?next=/r/testland/journal",
+                           data={"csrf_token": token, "username": "anna", "password": PASSWORD})
+    assert response.headers["Location"] == "/r/testland/journal"
+    client.post("/abmelden", data={"csrf_token": csrf_token(client, "/")})
+    token = csrf_token(client)
+    response = client.post("/anmelden?next=//evil.example/",
+                           data={"csrf_token": token, "username": "anna", "password": PASSWORD})
+    assert response.headers["Location"] == "/"
+
+
+def test_an_officer_never_sees_another_kreis(client, two_kreise):
+    login(client, "anna")
+    home = client.get("/").get_data(as_text=True)
+    assert "Kreis Testland" in home and "Kreis Nachbar" not in home
+    for path in NEIGHBOUR_PAGES:
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "nachbar" in response.get_data(as_text=True) or path == "/r/nachbar/2023/statement.pdf"
+    assert client.get("/r/testland/journal").status_code == 200
+    unknown = client.get("/r/gibt-es-nicht/journal")
+    assert unknown.status_code == 404 and "nicht gefunden" in unknown.get_data(as_text=True)
+
+
+def test_auditors_read_what_they_are_given(client, session, two_kreise):
+    kreis, _neighbour = two_kreise
+    add_web_user(session, "pruefer", "auditor", recipients=[kreis])
+    add_web_user(session, "landespruefer", "auditor", all_recipients=True)
+    login(client, "pruefer")
+    assert client.get("/r/testland/journal").status_code == 200
+    assert client.get("/r/nachbar/journal").status_code == 404
+    client.post("/abmelden", data={"csrf_token": csrf_token(client, "/")})
+    login(client, "landespruefer")
+    assert client.get("/r/nachbar/journal").status_code == 200
+    assert "Kreis Nachbar" in client.get("/").get_data(as_text=True)
+
+
+def test_log_out_needs_post_with_token(client, two_kreise):
+    login(client, "anna")
+    assert client.get("/abmelden").status_code == 405
+    assert client.post("/abmelden").status_code == 400          # no CSRF token: stays logged in
+    assert client.get("/").status_code == 200
+    response = client.post("/abmelden", data={"csrf_token": csrf_token(client, "/")})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_password_change_ends_other_sessions(app, session, two_kreise):
+    first, second = app.test_client(), app.test_client()
+    login(first, "anna")
+    login(second, "anna")
+    token = csrf_token(first, "/passwort")
+    wrong = first.post("/passwort", data={"csrf_token": token, "current": "nicht-das-passwort",
+                                          "new": "Neues-Passwort-2027", "repeat": "Neues-Passwort-2027"})
+    assert "Das bisherige Passwort ist falsch." in wrong.get_data(as_text=True)
+    short = first.post("/passwort", data={"csrf_token": token, "current": PASSWORD, "new": "kurz", "repeat": "kurz"})
+    assert "mindestens 12 Zeichen" in short.get_data(as_text=True)
+    done = first.post("/passwort", data={"csrf_token": token, "current": PASSWORD,
+                                         "new": "Neues-Passwort-2027", "repeat": "Neues-Passwort-2027"})
+    assert done.status_code == 302
+    assert first.get("/").status_code == 200                    # this session goes on
+    assert second.get("/").status_code == 302                   # the other one ended
+    assert login(app.test_client(), "anna").status_code == 401
+    assert login(app.test_client(), "anna", "Neues-Passwort-2027").status_code == 302
+
+
+def test_an_inactive_account_cannot_log_in(client, session, two_kreise):
+    get_user(session, "bernd").active = False
+    session.commit()
+    assert login(client, "bernd").status_code == 401
+
+
+def test_log_in_is_rate_limited(client, two_kreise):
+    statuses = [login(client, "anna", "falsches-passwort-1").status_code for _ in range(11)]
+    assert statuses[:10] == [401] * 10 and statuses[10] == 429
+    assert login(client, "anna").status_code == 429             # even the right password waits
+
+
+def test_users_through_the_cli(cli, client, kreis):
+    cli("user", "add", "carla", "--role", "officer", "--recipient", "testland", "--password-stdin",
+        input="Carlas-Passwort-2026\n")
+    short = cli("user", "add", "dora", "--role", "officer", "--password-stdin", input="kurz\n", expect=1)
+    assert "mindestens 12 Zeichen" in short.stderr
+    assert "nur für die Prüfung" in cli("user", "add", "emil", "--role", "officer", "--all-recipients",
+                                        "--no-password", expect=1).stderr
+    assert login(client, "carla", "Carlas-Passwort-2026").status_code == 302
+    assert client.get("/r/testland/journal").status_code == 200
+    cli("user", "password", "carla", "--password-stdin", input="Carlas-neues-Passwort\n")
+    assert client.get("/").status_code == 302                   # the old session ended

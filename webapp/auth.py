@@ -1,0 +1,187 @@
+"""Log-in, log-out and password change; who may see and write which recipient.
+
+Every page except the log-in page needs a logged-in user (Flask-Login). Passwords are
+checked by ``ledger.users.check_password`` (Argon2id). A session stays valid only while
+the password it was opened with is unchanged: the session id carries a fragment of the
+password hash. Log-in attempts are rate-limited per client address (Flask-Limiter).
+Every form carries a CSRF token (Flask-WTF, ``CSRFProtect`` in ``create_app``).
+
+Access: ``recipient_for(key)`` gives the recipient if the user may read it, else 404
+(another Kreis's pages do not even reveal that it exists); ``recipient_for(key,
+write=True)`` additionally needs an officer assigned to it (else 403).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+from sqlalchemy import select
+
+from ledger.errors import LedgerError, NotFound
+from ledger.models import Recipient, User
+from ledger.recipients import get_recipient
+from ledger.users import MIN_PASSWORD, can_read, can_write, check_password, set_password
+from webapp.db import get_session, write_session
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Bitte melden Sie sich an."
+login_manager.session_protection = "strong"
+
+
+def _client_key() -> str:
+    """Rate-limit key: the client address, per application instance (tests run many apps)."""
+    return f"{id(current_app._get_current_object())}:{get_remote_address()}"
+
+
+limiter = Limiter(key_func=_client_key, storage_uri="memory://", default_limits=[])
+
+PUBLIC_ENDPOINTS = {"auth.login", "static"}
+
+
+class WebUser(UserMixin):
+    """The logged-in user for Flask-Login: the ``User`` row of this request."""
+
+    def __init__(self, user: User):
+        self.user = user
+        self.username = user.username
+        self.role = user.role
+
+    def get_id(self) -> str:
+        """``"<id>:<last 16 characters of the password hash>"``: a new password ends old sessions."""
+        return f"{self.user.id}:{(self.user.password_hash or '')[-16:]}"
+
+
+@login_manager.user_loader
+def _load(session_id: str) -> WebUser | None:
+    user_id, _, fragment = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = get_session().get(User, int(user_id))
+    if user is None or not user.active or not user.password_hash or user.password_hash[-16:] != fragment:
+        return None
+    return WebUser(user)
+
+
+def recipient_for(key: str, *, write: bool = False) -> Recipient:
+    """The recipient ``key`` if the current user may read it (else 404) and, with ``write``,
+    write it (else 403)."""
+    hidden = f"Empfänger {key!r} nicht gefunden"  # unknown and foreign recipients look the same
+    try:
+        recipient = get_recipient(get_session(), key)
+    except NotFound:
+        abort(404, hidden)
+    user = current_user.user
+    if not can_read(user, recipient):
+        abort(404, hidden)
+    if write and not can_write(user, recipient):
+        abort(403, "Nur die zuständige Sachbearbeitung darf hier buchen oder ändern.")
+    return recipient
+
+
+class LoginForm(FlaskForm):
+    """Username and password."""
+
+    username = StringField("Benutzername", validators=[DataRequired("Bitte den Benutzernamen angeben.")])
+    password = PasswordField("Passwort", validators=[DataRequired("Bitte das Passwort angeben.")])
+
+
+class PasswordForm(FlaskForm):
+    """Current password, new password twice."""
+
+    current = PasswordField("Bisheriges Passwort", validators=[DataRequired("Bitte das bisherige Passwort angeben.")])
+    new = PasswordField("Neues Passwort", validators=[
+        DataRequired("Bitte ein neues Passwort angeben."),
+        Length(min=MIN_PASSWORD, message=f"Das Passwort braucht mindestens {MIN_PASSWORD} Zeichen.")])
+    repeat = PasswordField("Neues Passwort wiederholen", validators=[
+        EqualTo("new", message="Die beiden neuen Passwörter stimmen nicht überein.")])
+
+
+@bp.route("/anmelden", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"], error_message="Zu viele Anmeldeversuche; bitte eine Minute warten.")
+def login():
+    """The log-in form; on success back to the page asked for (same site only)."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = get_session().scalar(select(User).where(User.username == form.username.data.strip()))
+        if user is not None and check_password(user, form.password.data):
+            login_user(WebUser(user))
+            current_app.logger.info("Anmeldung %s", user.username)
+            return redirect(_safe_next(request.args.get("next")))
+        current_app.logger.warning("fehlgeschlagene Anmeldung für %r von %s", form.username.data,
+                                   request.remote_addr)
+        form.password.errors.append("Benutzername oder Passwort ist falsch.")
+    return render_template("login.html", form=form), 401 if request.method == "POST" else 200
+
+
+@bp.post("/abmelden")
+@login_required
+def logout():
+    """End the session (POST with CSRF token, so no other site can log a user out)."""
+    logout_user()
+    flash("Sie sind abgemeldet.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/passwort", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password; other sessions of the user end with it."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if not check_password(current_user.user, form.current.data):
+            form.current.errors.append("Das bisherige Passwort ist falsch.")
+        else:
+            with write_session() as session:
+                user = session.get(User, current_user.user.id)
+                try:
+                    set_password(session, user, form.new.data, actor=user.username, now=_now())
+                except LedgerError as exc:
+                    form.new.errors.append(str(exc))
+                    session.rollback()
+                else:
+                    session.flush()
+                    login_user(WebUser(user))
+                    flash("Das Passwort ist geändert.")
+                    return redirect(url_for("home.index"))
+    return render_template("password.html", form=form)
+
+
+def require_login() -> None:
+    """``before_request``: every page but the log-in page and static files needs a user."""
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def security_headers(response):
+    """``after_request``: CSP without inline code, no framing, no sniffing, no caching of the books."""
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("home.index")
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
