@@ -55,7 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from webapp import auth, db, errors, formatting
-    from webapp.views import dashboard, home, journal, masterdata, review, statements
+    from webapp.views import dashboard, home, imports, journal, masterdata, review, statements
 
     CSRFProtect(app)
     auth.login_manager.init_app(app)
@@ -72,6 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(statements.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(masterdata.bp)
+    app.register_blueprint(imports.bp)
     return app
 
 
