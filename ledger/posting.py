@@ -14,7 +14,7 @@ from ledger.chain import chain_head, link_hash
 from ledger.periods import ensure_open
 from ledger.errors import LedgerError, NotFound, UnbalancedEntry
 from ledger.models import Account, JournalEntry, Posting, Recipient
-from ledger.money import from_cents, to_cents
+from ledger.money import format_german, from_cents, to_cents
 from ledger.schoolyear import SchoolYear
 
 
@@ -62,7 +62,7 @@ def post_entry(
     if any(c == 0 for c in cents):
         raise UnbalancedEntry("Buchungszeilen mit 0,00 EUR sind nicht zulässig")
     if sum(cents) != 0:
-        raise UnbalancedEntry(f"Soll und Haben weichen um {from_cents(sum(cents))} EUR voneinander ab")
+        raise UnbalancedEntry(f"Soll und Haben weichen um {format_german(abs(from_cents(sum(cents))))} EUR voneinander ab")
     voucher_number, text = voucher_number.strip(), text.strip()
     if not voucher_number or not text:
         raise LedgerError("Belegnummer und Buchungstext sind Pflichtangaben")

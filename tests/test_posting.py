@@ -37,7 +37,7 @@ def test_balanced_entry_is_posted(session, kreis):
 
 
 @pytest.mark.parametrize("amounts, message", [
-    (["100.00", "-99.99"], "weichen um 0.01 EUR"),
+    (["100.00", "-99.99"], "weichen um 0,01 EUR"),
     (["100.00"], "mindestens zwei"),
     (["0.00", "0.00"], "0,00 EUR"),
 ])

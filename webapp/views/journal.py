@@ -1,17 +1,24 @@
-"""The journal of one recipient: filtered, paginated list and entry detail."""
+"""The journal of one recipient: filtered, paginated list, entry detail, manual entry and reversal."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from ledger.journal import (UNCLASSIFIED, category_choices, category_label, entry_amount,
                             entry_categories, list_entries)
-from ledger.posting import find_reversal, get_entry
-from webapp.auth import recipient_for
+from ledger.errors import LedgerError
+from ledger.money import parse_amount
+from ledger.posting import PostingLine, find_reversal, get_entry, post_entry, reverse_entry
+from ledger.recipients import find_account
 from ledger.repayment import school_years
-from webapp.db import get_packs, get_session
-from webapp.views import default_school_year
+from ledger.schoolyear import SchoolYear, SchoolYearError
+from ledger.users import can_write
+from webapp.auth import recipient_for
+from webapp.db import get_packs, get_session, write_session
+from webapp.entry_forms import ManualEntryForm, ReversalForm
+from webapp.views import default_school_year, today
 
 bp = Blueprint("journal", __name__, url_prefix="/r/<key>/journal")
 
@@ -67,23 +74,108 @@ def index(key: str):
         "journal.html", recipient=recipient, rows=rows, total=total, page=page, pages=pages,
         per_page=PER_PAGE, filters=filters, active=active, errors=errors, categories=categories,
         accounts=accounts, years=years, unclassified=UNCLASSIFIED, year=default_school_year(recipient),
+        may_write=can_write(current_user.user, recipient),
         page_url=lambda n: url_for("journal.index", key=recipient.key, page=n, **active),
     )
 
 
 @bp.get("/<int:entry_id>")
 def detail(key: str, entry_id: int):
-    """One journal entry with its postings; another recipient's entry is not found (404)."""
+    """One journal entry with its postings; another recipient's entry is not found (404).
+    Officers who may write see the reversal form (unless it is a reversal or reversed)."""
     session = get_session()
     recipient = recipient_for(key)
     entry = get_entry(session, recipient, entry_id)
+    form = None
+    reversed_by = find_reversal(session, entry)
+    if can_write(current_user.user, recipient) and entry.reverses_id is None and reversed_by is None:
+        form = ReversalForm(day=today())
+    return _detail_page(recipient, entry, reversed_by, form)
+
+
+@bp.post("/<int:entry_id>/storno")
+def reverse(key: str, entry_id: int):
+    """Reverse the entry (Storno) with date and reason; then show the reversal."""
+    recipient = recipient_for(key, write=True)
+    entry = get_entry(get_session(), recipient, entry_id)
+    form = ReversalForm()
+    if form.validate_on_submit():
+        try:
+            with write_session() as session:
+                reversal = reverse_entry(session, session.get(type(entry), entry.id), day=form.day.data,
+                                         reason=form.reason.data, created_by=current_user.username, now=_now())
+                reversal_id = reversal.id
+        except LedgerError as exc:
+            form.reason.errors.append(str(exc))
+        else:
+            flash(f"Buchung {entry.id} ist storniert (Storno-Buchung {reversal_id}).")
+            return redirect(url_for("journal.detail", key=recipient.key, entry_id=reversal_id))
+    return _detail_page(recipient, entry, find_reversal(get_session(), entry), form), 400
+
+
+@bp.route("/neu", methods=["GET", "POST"])
+def new(key: str):
+    """Manual journal entry: up to six lines; unbalanced input is refused with the difference."""
+    recipient = recipient_for(key, write=True)
+    packs = get_packs()
+    form = ManualEntryForm()
+    accounts = [("", "– Konto wählen –")] + [(a.number, a.label) for a in recipient.accounts]
+    categories = [("", "– keine / nach Konto –")] + [(c.id, c.label) for c in category_choices(packs)]
+    for line in form.lines:
+        line.account.choices, line.category.choices = accounts, categories
+    problem = None
+    if form.validate_on_submit():
+        try:
+            lines = _lines(form, recipient)
+            with write_session() as session:
+                entry = post_entry(session, session.merge(recipient), day=form.day.data,
+                                   voucher_number=form.voucher_number.data, text=form.text.data,
+                                   lines=[PostingLine(session.merge(l.account), l.amount, l.school_year, l.category,
+                                                      l.cost_centre) for l in lines],
+                                   kind="manual", created_by=current_user.username, now=_now())
+                entry_id = entry.id
+        except (LedgerError, SchoolYearError) as exc:
+            problem = str(exc)
+        else:
+            flash(f"Buchung {entry_id} ({form.voucher_number.data}) ist gebucht.")
+            return redirect(url_for("journal.detail", key=recipient.key, entry_id=entry_id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("entry_new.html", recipient=recipient, form=form, problem=problem,
+                           year=default_school_year(recipient)), status
+
+
+def _lines(form: ManualEntryForm, recipient) -> list[PostingLine]:
+    """The form's used lines as ``PostingLine``s. Raises LedgerError naming the line at fault."""
+    year = SchoolYear.parse(form.school_year.data.strip()) if form.school_year.data else SchoolYear.of(form.day.data)
+    lines = []
+    for number, row in enumerate(form.lines, start=1):
+        line = row.form
+        if not line.used:
+            continue
+        debit, credit = (line.debit.data or "").strip(), (line.credit.data or "").strip()
+        if not line.account.data:
+            raise LedgerError(f"Zeile {number}: bitte ein Konto wählen")
+        if bool(debit) == bool(credit):
+            raise LedgerError(f"Zeile {number}: bitte entweder Soll oder Haben angeben")
+        account = find_account(get_session(), recipient, line.account.data)
+        amount = parse_amount(debit) if debit else -parse_amount(credit)
+        category = line.category.data or (account.category if account.type == "expense" else None)
+        lines.append(PostingLine(account, amount, year, category, (line.cost_centre.data or "").strip() or None))
+    return lines
+
+
+def _detail_page(recipient, entry, reversed_by, form):
     packs = get_packs()
     postings = [(p, category_label(p.category, p.school_year, packs) if p.account.type == "expense" else None)
                 for p in entry.postings]
     return render_template(
         "entry.html", recipient=recipient, entry=entry, postings=postings, amount=entry_amount(entry),
-        reversed_by=find_reversal(session, entry), year=default_school_year(recipient),
+        reversed_by=reversed_by, year=default_school_year(recipient), form=form,
     )
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
 
 
 def _date_arg(name: str, errors: dict[str, str]) -> date | None:

@@ -1,0 +1,104 @@
+"""Writing the journal in the web UI: a manual entry (balanced or refused) and a reversal.
+
+Kreis Testland; officer "anna" works on it, auditor "paul" reads it.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from ledger.models import JournalEntry
+from tests.conftest import add_web_user, csrf_token, login
+
+
+@pytest.fixture
+def anna(app, session, kreis):
+    add_web_user(session, "anna", "officer", recipients=[kreis])
+    add_web_user(session, "paul", "auditor", recipients=[kreis])
+    client = app.test_client()
+    login(client, "anna")
+    return client
+
+
+def _entry_form(client, lines: list[tuple[str, str, str, str]], **fields) -> dict:
+    data = {"csrf_token": csrf_token(client, "/r/testland/journal/neu"), "day": "2023-11-15",
+            "voucher_number": "M-1", "text": "Honorar Fachtag", "school_year": ""}
+    data.update(fields)
+    for index, (account, debit, credit, category) in enumerate(lines):
+        data.update({f"lines-{index}-account": account, f"lines-{index}-debit": debit,
+                     f"lines-{index}-credit": credit, f"lines-{index}-category": category,
+                     f"lines-{index}-cost_centre": ""})
+    return data
+
+
+def _entries(session) -> int:
+    session.rollback()  # end the read snapshot: see what the web requests committed
+    return session.scalar(sa.select(sa.func.count()).select_from(JournalEntry))
+
+
+def test_a_balanced_manual_entry_is_booked(anna, session):
+    response = anna.post("/r/testland/journal/neu",
+                         data=_entry_form(anna, [("5292", "1.250,00", "", "training"), ("1810", "", "1.250,00", "")]))
+    assert response.status_code == 302
+    page = anna.get(response.headers["Location"]).get_data(as_text=True)
+    assert "ist gebucht" in page and "M-1" in page and "1.250,00" in page and "training" in page
+    entry = session.scalar(sa.select(JournalEntry).where(JournalEntry.voucher_number == "M-1"))
+    assert (entry.created_by, entry.kind, [p.amount_cents for p in entry.postings]) == (
+        "anna", "manual", [125000, -125000])
+    assert {p.school_year for p in entry.postings} == {"2023/24"}
+
+
+def test_an_unbalanced_entry_is_refused_with_the_difference(anna, session):
+    response = anna.post("/r/testland/journal/neu",
+                         data=_entry_form(anna, [("5292", "1.250,00", "", ""), ("1810", "", "1.200,00", "")]))
+    assert response.status_code == 400
+    assert "Nicht gebucht: Soll und Haben weichen um 50,00 EUR voneinander ab" in response.get_data(as_text=True)
+    assert _entries(session) == 0
+
+
+@pytest.mark.parametrize("lines, message", [
+    ([("5292", "1.250,00", "1.250,00", ""), ("1810", "", "1.250,00", "")], "Zeile 1: bitte entweder Soll oder Haben"),
+    ([("", "1.250,00", "", ""), ("1810", "", "1.250,00", "")], "Zeile 1: bitte ein Konto wählen"),
+    ([("5292", "zwölf", "", ""), ("1810", "", "12,00", "")], "„zwölf“"),
+    ([("5292", "10,00", "", "")], "mindestens zwei Buchungszeilen"),
+])
+def test_bad_lines_are_named(anna, session, lines, message):
+    response = anna.post("/r/testland/journal/neu", data=_entry_form(anna, lines))
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert _entries(session) == 0
+
+
+def test_reversal_from_the_entry_page(anna, session):
+    anna.post("/r/testland/journal/neu",
+              data=_entry_form(anna, [("5292", "800,00", "", "training"), ("1810", "", "800,00", "")]))
+    entry_id = session.scalar(sa.select(JournalEntry.id).where(JournalEntry.voucher_number == "M-1"))
+    page = anna.get(f"/r/testland/journal/{entry_id}").get_data(as_text=True)
+    assert "Buchung %d stornieren" % entry_id in page
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    empty = anna.post(f"/r/testland/journal/{entry_id}/storno", data={"csrf_token": token, "day": "2023-11-20",
+                                                                     "reason": ""})
+    assert empty.status_code == 400 and "Bitte die Begründung angeben." in empty.get_data(as_text=True)
+    done = anna.post(f"/r/testland/journal/{entry_id}/storno",
+                     data={"csrf_token": token, "day": "2023-11-20", "reason": "doppelt gebucht"})
+    assert done.status_code == 302
+    reversal = anna.get(done.headers["Location"]).get_data(as_text=True)
+    assert f"Diese Buchung ist ein Storno von" in reversal and "stornieren</button>" not in reversal
+    again = anna.post(f"/r/testland/journal/{entry_id}/storno",
+                      data={"csrf_token": token, "day": "2023-11-21", "reason": "nochmals"})
+    assert again.status_code == 400 and "bereits storniert" in again.get_data(as_text=True)
+    assert _entries(session) == 2
+
+
+def test_auditors_and_other_kreise_cannot_write(app, anna, session):
+    auditor = app.test_client()
+    login(auditor, "paul")
+    assert "Neue Buchung" not in auditor.get("/r/testland/journal").get_data(as_text=True)
+    assert auditor.get("/r/testland/journal/neu").status_code == 403
+    data = _entry_form(anna, [("5292", "1,00", "", ""), ("1810", "", "1,00", "")],
+                       csrf_token=csrf_token(auditor, "/r/testland/journal"))
+    assert auditor.post("/r/testland/journal/neu", data=data).status_code == 403
+    assert anna.post("/r/testland/journal/neu", data={k: v for k, v in data.items() if k != "csrf_token"}
+                     ).status_code == 400
+    assert _entries(session) == 0
