@@ -11,7 +11,7 @@ import hashlib
 import json
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,30 @@ def record(session: Session, *, actor: str, action: str, now: datetime,
     session.add(event)
     session.flush()
     return event
+
+
+def list_events(session: Session, *, recipient_ids: set[int] | None, include_global: bool, offset: int = 0,
+                limit: int = 50) -> tuple[list[tuple[AuditEvent, str | None]], int]:
+    """Audit events, newest first, with their recipient's key: ``(page, total)``.
+
+    ``recipient_ids``: only events of these recipients (None: of every recipient);
+    ``include_global``: also events without a recipient (users, restores). ``offset`` and
+    ``limit`` page through the result.
+    """
+    query = select(AuditEvent, Recipient.key).outerjoin(Recipient, AuditEvent.recipient_id == Recipient.id)
+    conditions = []
+    if recipient_ids is None:
+        conditions.append(AuditEvent.recipient_id.is_not(None))
+    elif recipient_ids:
+        conditions.append(AuditEvent.recipient_id.in_(recipient_ids))
+    if include_global:
+        conditions.append(AuditEvent.recipient_id.is_(None))
+    if not conditions:
+        return [], 0
+    where = or_(*conditions)
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(where))
+    rows = session.execute(query.where(where).order_by(AuditEvent.seq.desc()).offset(offset).limit(limit)).all()
+    return [(event, key) for event, key in rows], total
 
 
 def audit_head(session: Session) -> ChainHead:

@@ -61,6 +61,17 @@ def set_password(session: Session, user: User, password: str, *, actor: str, now
     audit.record(session, actor=actor, action="user_password", now=now, details={"username": user.username})
 
 
+def set_active(session: Session, user: User, active: bool, *, actor: str, now: datetime) -> None:
+    """Lock (``active=False``) or unlock ``user``; a locked user cannot log in. Audited.
+    Raises LedgerError if ``actor`` would lock themselves out."""
+    if not active and user.username == actor:
+        raise LedgerError("das eigene Konto kann nicht gesperrt werden")
+    user.active = active
+    session.flush()
+    audit.record(session, actor=actor, action="user_unlock" if active else "user_lock", now=now,
+                 details={"username": user.username})
+
+
 def check_password(user: User, password: str) -> bool:
     """Whether ``password`` is ``user``'s password. False for a user without password or inactive."""
     if not user.active or not user.password_hash:

@@ -55,7 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from webapp import auth, db, errors, formatting
-    from webapp.views import dashboard, home, imports, journal, masterdata, review, statements
+    from webapp.views import admin, dashboard, home, imports, journal, masterdata, review, statements
 
     CSRFProtect(app)
     auth.login_manager.init_app(app)
@@ -73,6 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(review.bp)
     app.register_blueprint(masterdata.bp)
     app.register_blueprint(imports.bp)
+    app.register_blueprint(admin.bp)
     return app
 
 

@@ -1,0 +1,80 @@
+"""Administration pages: users (admins only) and the audit log, scoped like the books."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from ledger.grants import add_grant
+from ledger.recipients import add_recipient
+from ledger.schoolyear import SchoolYear
+from tests.conftest import NOW, PASSWORD, add_web_user, csrf_token, login
+
+
+@pytest.fixture
+def people(app, session, kreis):
+    neighbour = add_recipient(session, "nachbar", "Kreis Nachbar", "kreis", actor="test", now=NOW)
+    session.commit()
+    add_web_user(session, "root", "admin")
+    add_web_user(session, "anna", "officer", recipients=[kreis])
+    add_web_user(session, "paul", "auditor", recipients=[kreis])
+    return kreis, neighbour
+
+
+def _client(app, username, password=PASSWORD):
+    client = app.test_client()
+    assert login(client, username, password).status_code == 302
+    return client
+
+
+def test_admin_creates_locks_and_resets_users(app, people):
+    admin = _client(app, "root")
+    page = admin.get("/admin/benutzer").get_data(as_text=True)
+    assert "anna" in page and "Sachbearbeitung" in page and "testland" in page
+    token = csrf_token(admin, "/admin/benutzer")
+    created = admin.post("/admin/benutzer", data={"csrf_token": token, "username": "carla", "role": "officer",
+                                                  "password": "Carlas-Passwort-2026", "recipients": ["nachbar"]})
+    assert created.status_code == 302
+    carla = _client(app, "carla", "Carlas-Passwort-2026")
+    assert carla.get("/r/nachbar/journal").status_code == 200 and carla.get("/r/testland/journal").status_code == 404
+    short = admin.post("/admin/benutzer", data={"csrf_token": token, "username": "dora", "role": "officer",
+                                                "password": "kurz"})
+    assert short.status_code == 400 and "mindestens 12 Zeichen" in short.get_data(as_text=True)
+    wrong = admin.post("/admin/benutzer", data={"csrf_token": token, "username": "emil", "role": "officer",
+                                                "password": "Emils-Passwort-2026", "all_recipients": "y"})
+    assert "nur für die Prüfung" in wrong.get_data(as_text=True)
+
+    assert admin.post("/admin/benutzer/carla/sperren", data={"csrf_token": token, "active": "0"}).status_code == 302
+    assert carla.get("/").status_code == 302                     # locked: the session no longer loads
+    assert login(app.test_client(), "carla", "Carlas-Passwort-2026").status_code == 401
+    admin.post("/admin/benutzer/carla/sperren", data={"csrf_token": token, "active": "1"})
+    admin.post("/admin/benutzer/carla/passwort", data={"csrf_token": token, "password": "Neues-Carla-Passwort"})
+    assert login(app.test_client(), "carla", "Neues-Carla-Passwort").status_code == 302
+    assert admin.post("/admin/benutzer/carla/sperren", data={"active": "0"}).status_code == 400  # no CSRF token
+
+    log = admin.get("/protokoll").get_data(as_text=True)
+    for action in ("user_add", "user_lock", "user_unlock", "user_password"):
+        assert action in log
+    assert "root" in log and "carla" in log
+
+
+def test_only_admins_manage_users(app, people):
+    for username in ("anna", "paul"):
+        client = _client(app, username)
+        assert client.get("/admin/benutzer").status_code == 403
+        token = csrf_token(client, "/")
+        assert client.post("/admin/benutzer/anna/sperren", data={"csrf_token": token, "active": "0"}).status_code == 403
+        assert "Benutzer</a>" not in client.get("/").get_data(as_text=True)
+
+
+def test_the_audit_log_shows_only_readable_recipients(app, session, people):
+    kreis, neighbour = people
+    add_grant(session, kreis, SchoolYear(2023), Decimal("1000.00"), actor="anna", now=NOW)
+    add_grant(session, neighbour, SchoolYear(2023), Decimal("2000.00"), actor="bernd", now=NOW)
+    session.commit()
+    auditor = _client(app, "paul")
+    text = auditor.get("/protokoll").get_data(as_text=True)
+    assert "testland" in text and "nachbar" not in text and "user_add" not in text
+    admin = _client(app, "root")
+    text = admin.get("/protokoll").get_data(as_text=True)
+    assert "testland" in text and "nachbar" in text and "user_add" in text

@@ -1,0 +1,125 @@
+"""Administration: users (create, lock/unlock, new password) and the audit log for auditors.
+
+User management needs the admin role. The audit log (Protokoll) shows who wrote what
+and when: admins and auditors for all recipients see everything, other users the
+events of the recipients they may read.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ledger.audit import list_events
+from ledger.errors import LedgerError
+from ledger.models import Recipient, User
+from ledger.users import (MIN_PASSWORD, ROLE_LABELS, add_user, list_users, readable_recipients, set_active,
+                          set_password)
+from webapp.db import get_session, write_session
+
+bp = Blueprint("admin", __name__)
+PER_PAGE = 50
+
+
+class NewUserForm(FlaskForm):
+    """A new user: name, role, initial password, recipients, read access to all (auditors)."""
+
+    username = StringField("Benutzername", validators=[DataRequired("Bitte einen Benutzernamen angeben."),
+                                                       Length(max=80)])
+    role = SelectField("Rolle", choices=list(ROLE_LABELS.items()))
+    password = PasswordField("Erstes Passwort", validators=[
+        DataRequired("Bitte ein Passwort angeben."),
+        Length(min=MIN_PASSWORD, message=f"Das Passwort braucht mindestens {MIN_PASSWORD} Zeichen.")])
+    recipients = SelectMultipleField("Empfänger", choices=[], validate_choice=False)
+    all_recipients = BooleanField("Prüfung: Lesezugriff auf alle Empfänger")
+
+
+class PasswordResetForm(FlaskForm):
+    """A new password set by the admin."""
+
+    password = PasswordField("Neues Passwort", validators=[
+        Optional(), Length(min=MIN_PASSWORD, message=f"Das Passwort braucht mindestens {MIN_PASSWORD} Zeichen.")])
+
+
+def _require_admin() -> None:
+    if current_user.role != "admin":
+        abort(403, "Nur die Administration verwaltet Benutzer.")
+
+
+@bp.route("/admin/benutzer", methods=["GET", "POST"])
+def users():
+    """All users with role, scope and state; the form for a new user (admins only)."""
+    _require_admin()
+    session = get_session()
+    form = NewUserForm()
+    form.recipients.choices = [(r.key, f"{r.name} ({r.key})") for r in
+                               session.scalars(select(Recipient).order_by(Recipient.key))]
+    if form.validate_on_submit():
+        try:
+            with write_session() as writer:
+                chosen = tuple(writer.scalars(select(Recipient).where(Recipient.key.in_(form.recipients.data or []))))
+                add_user(writer, form.username.data.strip(), form.role.data, actor=current_user.username, now=_now(),
+                         password=form.password.data, recipients=chosen, all_recipients=form.all_recipients.data)
+        except LedgerError as exc:
+            form.username.errors.append(str(exc))
+        else:
+            flash(f"Benutzer {form.username.data.strip()} angelegt.")
+            return redirect(url_for("admin.users"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin_users.html", users=list_users(session), form=form, reset=PasswordResetForm(),
+                           role_labels=ROLE_LABELS), status
+
+
+@bp.post("/admin/benutzer/<username>/sperren")
+def lock(username: str):
+    """Lock or unlock (``active=0|1``) a user."""
+    _require_admin()  # the CSRF token is checked for every POST by CSRFProtect
+    active = request.form.get("active") == "1"
+    with write_session() as writer:
+        user = _user(writer, username)
+        set_active(writer, user, active, actor=current_user.username, now=_now())
+    flash(f"Benutzer {username} {'entsperrt' if active else 'gesperrt'}.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/admin/benutzer/<username>/passwort")
+def reset_password(username: str):
+    """Set a new password for a user (their sessions end)."""
+    _require_admin()
+    form = PasswordResetForm()
+    if not form.validate_on_submit() or not form.password.data:
+        message = " ".join(form.password.errors) or "Bitte ein neues Passwort angeben."
+        abort(400, message)
+    with write_session() as writer:
+        set_password(writer, _user(writer, username), form.password.data, actor=current_user.username, now=_now())
+    flash(f"Neues Passwort für {username} gesetzt.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/protokoll")
+def audit_log():
+    """The audit log, newest first, 50 per ``page``, limited to what the user may read."""
+    user = current_user.user
+    everything = user.role == "admin" or user.all_recipients
+    recipient_ids = None if everything else {r.id for r in readable_recipients(get_session(), user)}
+    page = max(request.args.get("page", 1, type=int), 1)
+    events, total = list_events(get_session(), recipient_ids=recipient_ids, include_global=everything,
+                                offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
+    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+    return render_template("audit_log.html", events=events, total=total, page=page, pages=pages)
+
+
+def _user(session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        abort(404, f"Benutzer {username!r} nicht gefunden")
+    return user
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
