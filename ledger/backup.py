@@ -17,7 +17,8 @@ A gzip-compressed text file of JSON lines (UTF-8, one JSON object per line, ``\\
   with every column of the table. Values are JSON strings, integers, booleans or
   ``null``, never floats: money stays **integer cents** (``amount_cents``,
   ``assessed_cents``, …), dates are ISO ``YYYY-MM-DD``, date-times ISO
-  ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` (naive, as stored).
+  ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` (naive, as stored), binary columns (the PDF of an
+  issued statement) base64 text.
 
 The rows come table by table (every table of ``ledger.models.Base.metadata``; see
 ``table_order``) in an order a restore can insert as it reads: parents before children;
@@ -52,6 +53,8 @@ differs from the manifest). The caller must then roll back its transaction, so n
 of the backup stays; ``restore`` itself never commits.
 """
 from __future__ import annotations
+
+import base64
 
 import gzip
 import json
@@ -378,14 +381,19 @@ def _encoder(column: sa.Column) -> Callable[[Any], Any]:
             return value.isoformat()
         if kind == "decimal" and isinstance(value, Decimal):
             return f"{value:f}"
+        if kind == "bytes" and isinstance(value, bytes):
+            return base64.b64encode(value).decode("ascii")
         raise _BadValue(name, f"Wert {value!r} ({type(value).__name__}) passt nicht zum Spaltentyp {kind}")
 
     return encode
 
 
 def _kind(column: sa.Column) -> str:
-    """The JSON representation of a column: int, bool, str, date, datetime or decimal (as a string; never float)."""
+    """The JSON representation of a column: int, bool, str, date, datetime, decimal (as a string;
+    never float) or bytes (base64 text, e.g. an issued statement's PDF)."""
     column_type = column.type
+    if isinstance(column_type, sa.LargeBinary):
+        return "bytes"
     if isinstance(column_type, sa.Boolean):
         return "bool"
     if isinstance(column_type, sa.Integer):
@@ -526,6 +534,8 @@ def _decoder(column: sa.Column) -> Callable[[Any], Any]:
             return date.fromisoformat(value)
         if kind == "decimal":
             return Decimal(value)
+        if kind == "bytes":
+            return base64.b64decode(value, validate=True)
         return value
 
     return decode

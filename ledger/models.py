@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Column,
+    LargeBinary,
     Numeric,
     String,
     Table,
@@ -580,8 +581,27 @@ class StoredClassification(Base):
     override_id: Mapped[int | None] = mapped_column(ForeignKey("classification_overrides.id"))
 
 
+class IssuedStatement(Base):
+    """A settlement statement as issued: the exact PDF, its SHA-256, who issued it and when,
+    and the recipient's hash-chain head it was made from. Append-only (migration 0007)."""
+
+    __tablename__ = "issued_statements"
+    __table_args__ = (Index("ix_issued_statements_year", "recipient_id", "school_year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    school_year: Mapped[str] = mapped_column(String(7))
+    sha256: Mapped[str] = mapped_column(String(64))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    chain_seq: Mapped[int] = mapped_column(Integer)
+    chain_hash: Mapped[str] = mapped_column(String(64))
+    repayment_due_cents: Mapped[int] = mapped_column(BigInteger)
+
+
 APPEND_ONLY = (JournalEntry, Posting, AuditEvent, PeriodEvent, PassThroughVerification, Override, EvaluationRun,
-               StoredClassification)
+               StoredClassification, IssuedStatement)
 
 
 @event.listens_for(Session, "before_flush")

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from inkl.demo import load_demo
+from ledger.issued import issue_statement
 from ledger.overrides import add_override
 from ledger.masterdata import add as add_master_data
 from ledger import db
@@ -103,6 +104,7 @@ def books(session) -> None:
     add_override(session, rhein_sieg, late.id, status="permitted", user=admin, now=NOW,
                  justification="Poolvertrag sieht ausschließlich systemische Stellen vor (Vertrag § 2)")
     close_year(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, now=NOW, reason="Schlussabrechnung, erneut")
+    issue_statement(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, now=NOW)  # a PDF: binary column
     session.commit()
 
 
