@@ -149,3 +149,18 @@ def test_users_through_the_cli(cli, client, kreis):
     assert client.get("/r/testland/journal").status_code == 200
     cli("user", "password", "carla", "--password-stdin", input="Carlas-neues-Passwort\n")
     assert client.get("/").status_code == 302                   # the old session ended
+
+
+def test_behind_a_trusted_proxy_the_rate_limit_counts_per_client(monkeypatch, database_url, engine, session, kreis):
+    from webapp import create_app
+
+    add_web_user(session, "anna", "officer", recipients=[kreis])
+    monkeypatch.setenv("INKL_TRUSTED_PROXIES", "1")
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": False})
+    client = app.test_client()
+    for _ in range(10):
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"
+        assert login(client, "anna", "falsches-passwort-1").status_code == 401
+    assert login(client, "anna", "falsches-passwort-1").status_code == 429
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.8"          # another client behind the proxy
+    assert login(client, "anna").status_code == 302

@@ -15,6 +15,9 @@ HTML. Every page needs a log-in (``webapp.auth``); every form carries a CSRF tok
   sent over HTTPS only, as behind a TLS reverse proxy; ``0`` for plain HTTP on
   127.0.0.1, which ``inkl serve`` sets for a loopback address). The cookie is always
   HttpOnly and SameSite=Lax.
+- ``INKL_TRUSTED_PROXIES`` (default 0): the number of reverse proxies in front of the app;
+  their ``X-Forwarded-For``/``-Proto`` headers are then trusted (werkzeug's ProxyFix), so
+  the log-in rate limit counts per client, not per proxy.
 """
 from __future__ import annotations
 
@@ -51,6 +54,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(app)
 
     app.extensions["inkl_engine"] = make_engine(app.config["DATABASE_URL"])
+    proxies = int(os.environ.get("INKL_TRUSTED_PROXIES", "0"))
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     from flask_wtf.csrf import CSRFProtect
 
