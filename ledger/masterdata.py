@@ -11,7 +11,7 @@ rows changes nothing, changed rows are updated and logged).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
@@ -24,7 +24,7 @@ from ledger.csvfile import ImportIssue, read_table
 from ledger.errors import LedgerError
 from ledger.models import (FINANCING_BASES, Base, Commitment, CostCentre, Municipality, PassThroughVerification,
                            Pool, Provider, Recipient, School)
-from ledger.money import AmountError, format_plain, from_cents, parse_amount, to_cents
+from ledger.money import AmountError, format_german, format_plain, from_cents, parse_amount, to_cents
 from ledger.rules import load_packs
 
 YES = {"ja", "j", "x", "1", "true", "wahr", "yes"}
@@ -193,6 +193,45 @@ def add(session: Session, recipient: Recipient, kind: str, row: dict[str, str], 
     """
     _outcome, item = _upsert(session, recipient, KINDS[kind], row, actor=actor, now=now, update=False)
     return item
+
+
+def save(session: Session, recipient: Recipient, kind: str, row: dict[str, str], *, actor: str,
+         now: datetime) -> tuple[str, Any]:
+    """Add or update one item of ``kind`` from ``row`` ({German column: text}), like one row of
+    an import: returns (``"added"``, ``"updated"`` or ``"unchanged"``, item); changes are
+    logged with old and new values. Raises MasterDataError (by column)."""
+    return _upsert(session, recipient, KINDS[kind], row, actor=actor, now=now, update=True)
+
+
+def as_row(session: Session, recipient: Recipient, kind: str, key: str) -> dict[str, str] | None:
+    """The item of ``kind`` with ``key`` as German column texts (the import's format), for
+    editing; None if there is none. A municipality's verification columns stay empty:
+    evidence is only ever added."""
+    spec = KINDS[kind]
+    model = spec.model
+    item = session.scalar(select(model).where(model.recipient_id == recipient.id, getattr(model, spec.key) == key))
+    if item is None:
+        return None
+    described = spec.describe(item)
+    row = {}
+    for name, schema_field in spec.schema().fields.items():
+        value = described.get(name)
+        if value is None or name in ("verified_on", "document_reference", "verified_by"):
+            text = ""
+        elif isinstance(value, bool):
+            text = "ja" if value else "nein"
+        elif isinstance(value, list):
+            text = ", ".join(value)
+        elif isinstance(schema_field, GermanDate):
+            text = date.fromisoformat(value).strftime("%d.%m.%Y")
+        elif isinstance(schema_field, Amount):
+            text = format_german(Decimal(value))
+        elif isinstance(schema_field, Percent):
+            text = str(Decimal(value).normalize()).replace(".", ",")
+        else:
+            text = str(value)
+        row[schema_field.data_key] = text
+    return row
 
 
 def import_master_data(session: Session, recipient: Recipient, kind: str, data: bytes, filename: str, *,

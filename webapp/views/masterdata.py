@@ -1,14 +1,23 @@
-"""Master data of one recipient (schools, pools, providers, municipalities, cost centres, commitments)."""
+"""Master data of one recipient (schools, pools, providers, municipalities, cost centres, commitments):
+the overview for everyone who may read the recipient, add and edit forms for its officers."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ledger.models import Commitment, CostCentre, Municipality, Pool, School
+from ledger.masterdata import KINDS, MasterDataError, as_row, save
+from ledger.models import Commitment, CostCentre, Municipality, Pool, Recipient, School
+from ledger.users import can_write
 from webapp.auth import recipient_for
-from webapp.db import get_session
+from webapp.db import get_session, write_session
 from webapp.views import default_school_year
+
+OUTCOME = {"added": "angelegt", "updated": "geändert (alte und neue Werte protokolliert)",
+           "unchanged": "unverändert"}
 
 bp = Blueprint("masterdata", __name__, url_prefix="/r/<key>")
 
@@ -25,9 +34,41 @@ def index(key: str):
 
     return render_template(
         "masterdata.html", recipient=recipient, year=default_school_year(recipient),
+        may_write=can_write(current_user.user, recipient), kinds=KINDS,
         schools=of(School, School.school_number),
         pools=of(Pool, Pool.key, selectinload(Pool.schools), selectinload(Pool.provider)),
         municipalities=of(Municipality, Municipality.name, selectinload(Municipality.verifications)),
         cost_centres=of(CostCentre, CostCentre.code),
         commitments=of(Commitment, Commitment.reference),
     )
+
+
+@bp.route("/stammdaten/<kind>/neu", methods=["GET", "POST"])
+@bp.route("/stammdaten/<kind>/<path:item_key>/bearbeiten", methods=["GET", "POST"])
+def edit(key: str, kind: str, item_key: str | None = None):
+    """Add an item of ``kind`` (school, provider, pool, municipality, commitment, costcentre) or
+    edit the one with ``item_key``; the columns are those of the CSV import. Officers only."""
+    recipient = recipient_for(key, write=True)
+    spec = KINDS.get(kind) or abort(404)
+    key_column = spec.schema().fields[spec.key].data_key
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        row = {column: request.form.get(column, "").strip() for column in spec.columns}
+        if item_key is not None:
+            row[key_column] = item_key  # the key identifies the item; it is not edited
+        try:
+            with write_session() as session:
+                outcome, _item = save(session, session.get(Recipient, recipient.id), kind, row,
+                                      actor=current_user.username, now=datetime.now().replace(microsecond=0))
+        except MasterDataError as exc:
+            errors = {issue.column or "": issue.message for issue in exc.issues}
+        else:
+            flash(f"{spec.label} {row[key_column]} {OUTCOME[outcome]}.")
+            return redirect(url_for("masterdata.index", key=recipient.key))
+    elif item_key is not None:
+        row = as_row(get_session(), recipient, kind, item_key) or abort(404)
+    else:
+        row = {column: "" for column in spec.columns}
+    return render_template("masterdata_form.html", recipient=recipient, year=default_school_year(recipient),
+                           spec=spec, row=row, errors=errors, key_column=key_column, editing=item_key is not None,
+                           item_key=item_key), 400 if errors else 200
