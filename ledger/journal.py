@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ledger.models import Account, JournalEntry, Posting, Recipient
@@ -39,6 +39,7 @@ def list_entries(
     category: str | None = None,
     account_number: str | None = None,
     school_year: SchoolYear | None = None,
+    search: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[JournalEntry], int]:
@@ -53,6 +54,8 @@ def list_entries(
             number (``"5291"``); None = any.
         school_year: entries with a posting of that school year; combined with
             ``category``, the categorised expense posting must be of that year.
+        search: text the voucher number or the booking text contains (case-insensitive,
+            taken literally: ``%`` and ``_`` are no wildcards); None = any.
         limit, offset: the page, in entries (``limit`` ≥ 1, ``offset`` ≥ 0).
     Returns:
         ``(entries, total)``: the entries of the page in booking order (date, then id),
@@ -83,6 +86,10 @@ def list_entries(
             .where(Posting.entry_id == JournalEntry.id, Account.recipient_id == recipient.id,
                    Account.number == account_number)
         ))
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(or_(JournalEntry.voucher_number.ilike(pattern, escape="\\"),
+                              JournalEntry.text.ilike(pattern, escape="\\")))
     where = and_(*conditions)
     total = session.scalar(select(func.count(JournalEntry.id)).where(where)) or 0
     entries = session.scalars(

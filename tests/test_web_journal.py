@@ -102,3 +102,19 @@ def test_auditors_and_other_kreise_cannot_write(app, anna, session):
     assert anna.post("/r/testland/journal/neu", data={k: v for k, v in data.items() if k != "csrf_token"}
                      ).status_code == 400
     assert _entries(session) == 0
+
+
+def test_search_finds_voucher_numbers_and_texts_literally(anna, session):
+    for number, text in (("M-1", "Honorar Fachtag 100%"), ("M-2", "Broschüre leichte Sprache"), ("X_9", "Sonstiges")):
+        anna.post("/r/testland/journal/neu", data=_entry_form(
+            anna, [("5292", "10,00", "", "training"), ("1810", "", "10,00", "")], voucher_number=number, text=text))
+    assert _entries(session) == 3
+
+    def found(q):
+        page = anna.get("/r/testland/journal", query_string={"q": q}).get_data(as_text=True)
+        return sorted(set(re.findall(r">(M-\d|X_9)<", page)))
+
+    assert found("broschüre") == ["M-2"]
+    assert found("100%") == ["M-1"]            # % is a character, not a wildcard
+    assert found("_") == ["X_9"]
+    assert found("m-") == ["M-1", "M-2"]

@@ -27,9 +27,9 @@ PER_PAGE = 50
 
 @bp.get("")
 def index(key: str):
-    """Journal entries, filtered by ``from``/``to`` (ISO dates), ``year`` (start year of a
-    school year, ``2023``), ``category`` (id or ``none``), ``account`` (account number),
-    50 per ``page``."""
+    """Journal entries, filtered by ``q`` (text in voucher number or booking text), ``from``/``to``
+    (ISO dates), ``year`` (start year of a school year, ``2023``), ``category`` (id or
+    ``none``), ``account`` (account number), 50 per ``page``."""
     session = get_session()
     recipient = recipient_for(key)
     packs = get_packs()
@@ -61,14 +61,16 @@ def index(key: str):
     if page < 1:
         abort(404)
 
+    search = request.args.get("q", "").strip()[:100] or None
     entries, total = list_entries(
         session, recipient, date_from=date_from, date_to=date_to, category=category,
-        account_number=account, school_year=school_year, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+        account_number=account, school_year=school_year, search=search, limit=PER_PAGE,
+        offset=(page - 1) * PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     if page > pages:
         abort(404, f"Seite {page} gibt es nicht; das Journal hat {pages} Seite(n).")
     rows = [(entry, entry_amount(entry), entry_categories(entry, packs)) for entry in entries]
-    filters = {name: request.args.get(name, "") for name in ("from", "to", "year", "category", "account")}
+    filters = {name: request.args.get(name, "") for name in ("q", "from", "to", "year", "category", "account")}
     active = {name: value for name, value in filters.items() if value and name not in errors}
     return render_template(
         "journal.html", recipient=recipient, rows=rows, total=total, page=page, pages=pages,
