@@ -118,3 +118,13 @@ def test_search_finds_voucher_numbers_and_texts_literally(anna, session):
     assert found("100%") == ["M-1"]            # % is a character, not a wildcard
     assert found("_") == ["X_9"]
     assert found("m-") == ["M-1", "M-2"]
+
+
+def test_entry_page_shows_the_classification_with_rule_and_source(anna, session):
+    anna.post("/r/testland/journal/neu",
+              data=_entry_form(anna, [("5332", "300,00", "", ""), ("1810", "", "300,00", "")]))
+    entry_id = session.scalar(sa.select(JournalEntry.id).where(JournalEntry.voucher_number == "M-1"))
+    page = anna.get(f"/r/testland/journal/{entry_id}").get_data(as_text=True)
+    assert "Einstufung der Ausgaben nach dem Regelwerk" in page
+    assert "ausgeschlossen" in page and "category.individual_claim_sgb_ix" in page
+    assert "inklfoeg-nrw-hinweise" in page and "Seed 002_17056edfca8550ce.txt" in page

@@ -8,7 +8,10 @@ from flask_login import current_user
 
 from ledger.journal import (UNCLASSIFIED, category_choices, category_label, entry_amount,
                             entry_categories, list_entries)
+from ledger.classify import STATUS_LABELS
 from ledger.errors import LedgerError
+from ledger.evaluate import evaluate
+from ledger.rules import RulePackError
 from ledger.money import parse_amount
 from ledger.posting import PostingLine, find_reversal, get_entry, post_entry, reverse_entry
 from ledger.recipients import find_account
@@ -170,9 +173,17 @@ def _detail_page(recipient, entry, reversed_by, form):
     packs = get_packs()
     postings = [(p, category_label(p.category, p.school_year, packs) if p.account.type == "expense" else None)
                 for p in entry.postings]
+    decisions = {}
+    for year in sorted({p.school_year for p in entry.postings if p.account.type == "expense"}):
+        try:
+            items = evaluate(get_session(), recipient, SchoolYear.parse(year), packs, entry_id=entry.id)
+        except RulePackError:
+            continue  # no pack judges that year: the entry page still shows the postings
+        decisions.update({item.posting_id: item for item in items})
     return render_template(
         "entry.html", recipient=recipient, entry=entry, postings=postings, amount=entry_amount(entry),
-        reversed_by=reversed_by, year=default_school_year(recipient), form=form,
+        reversed_by=reversed_by, year=default_school_year(recipient), form=form, decisions=decisions,
+        labels=STATUS_LABELS,
     )
 
 
