@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         JSON_AS_ASCII=False, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("INKL_COOKIE_SECURE", "1") != "0",
         REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=25 * 1024 * 1024,  # no request body above 25 MB (imports: IMPORT_MAX_BYTES, 20 MB)
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
