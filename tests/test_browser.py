@@ -28,6 +28,7 @@ if not CHROMIUM.exists():
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from inkl.demo import DEMO_PASSWORD  # noqa: E402
+from tests import a11y  # noqa: E402
 
 
 @pytest.fixture
@@ -53,6 +54,18 @@ def page(database_url):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
         context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        yield context.new_page()
+        browser.close()
+
+
+@pytest.fixture
+def axe_page(database_url):
+    """A page whose context ignores the app's CSP, so axe-core can be injected (``tests.a11y``)."""
+    script = a11y.axe_script()                  # download (or skip/fail) before starting the browser
+    assert script.exists()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 900}, **a11y.CONTEXT_OPTIONS)
         yield context.new_page()
         browser.close()
 
@@ -109,7 +122,7 @@ def test_officer_walks_from_dashboard_to_journal_entry_and_statement(live_server
 
     page.goto(live_server + "/r/musterhausen/2023/")
     with page.expect_download() as download:
-        page.get_by_role("link", name="Abrechnung").first.click()
+        page.locator("main").get_by_role("link", name="Abrechnung 2023/24 als PDF herunterladen").click()
     pdf = tmp_path / "statement.pdf"
     download.value.save_as(pdf)
     text = "\n".join(p.extract_text() for p in PdfReader(pdf).pages)
@@ -150,3 +163,49 @@ def test_rhein_sieg_dashboard_shows_computed_and_agreed_figures(live_server, pag
     expect(main).to_contain_text("422.362,00")
     expect(main).to_contain_text("469.569,68")
     shot(page, "rhein-sieg", database_url)
+
+
+def test_main_pages_have_no_serious_accessibility_violations(live_server, axe_page, database_url):
+    """axe-core (WCAG 2.x A/AA, BITV 2.0) on the main pages, as the officer of Musterhausen sees
+    them; fails listing every serious or critical violation of every page."""
+    page = axe_page
+    found: dict[str, list[dict]] = {}
+
+    def check(name: str) -> None:
+        page.wait_for_load_state("load")
+        found[name] = a11y.violations(page)
+
+    page.goto(live_server + "/anmelden")
+    check("Anmeldung")
+    page.get_by_label("Benutzername").fill("demo-sachbearbeitung")
+    page.get_by_label("Passwort").fill("falsch-geraten-123")
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.get_by_label("Passwort")).to_have_attribute("aria-invalid", "true")
+    check("Anmeldung (Fehler)")
+    sign_in(page, live_server, "demo-sachbearbeitung")
+    check("Empfänger")
+    nav = page.get_by_role("navigation", name="Hauptnavigation")
+    page.goto(live_server + "/r/musterhausen/2023/")
+    expect(page.locator("main")).to_contain_text("2023/24")
+    check("Übersicht")
+    nav.get_by_role("link", name="Journal").click()
+    check("Journal")
+    page.locator("main table tbody tr").first.get_by_role("link").first.click()
+    expect(page.locator("main h1")).to_be_visible()
+    check("Buchung")
+    page.goto(live_server + "/r/musterhausen/2023/")
+    nav.get_by_role("link", name="Prüfliste").click()
+    check("Prüfliste")
+    nav.get_by_role("link", name="Einstufung").click()
+    check("Einstufung")
+    nav.get_by_role("link", name="Stammdaten").click()
+    check("Stammdaten")
+    page.locator(".user-menu").get_by_role("link", name="Passwort").click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    check("Passwort")
+
+    for name, violations in found.items():
+        print(a11y.report(name, violations) or f"{name}: keine Verstöße")   # all impacts, for the log
+    failing = {name: a11y.serious(v) for name, v in found.items() if a11y.serious(v)}
+    assert not failing, "axe-core: serious/critical violations\n" + "\n".join(
+        a11y.report(name, v) for name, v in failing.items())

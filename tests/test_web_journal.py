@@ -84,7 +84,7 @@ def test_reversal_from_the_entry_page(anna, session):
                      data={"csrf_token": token, "day": "2023-11-20", "reason": "doppelt gebucht"})
     assert done.status_code == 302
     reversal = anna.get(done.headers["Location"]).get_data(as_text=True)
-    assert f"Diese Buchung ist ein Storno von" in reversal and "stornieren</button>" not in reversal
+    assert "Diese Buchung ist ein Storno von" in reversal and "stornieren</button>" not in reversal
     again = anna.post(f"/r/testland/journal/{entry_id}/storno",
                       data={"csrf_token": token, "day": "2023-11-21", "reason": "nochmals"})
     assert again.status_code == 400 and "bereits storniert" in again.get_data(as_text=True)

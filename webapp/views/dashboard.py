@@ -1,9 +1,11 @@
 """Dashboard of one recipient and school year: grant, spending, overhead cap, repayment, deadline,
-and the forecast while the school year is open."""
+the cumulative spending chart, and the forecast while the school year is open."""
 from __future__ import annotations
 
-from decimal import Decimal
+from datetime import date
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from babel.dates import format_date
 from flask import Blueprint, redirect, render_template, url_for
 
 from ledger.deadline import shift_reason
@@ -14,8 +16,10 @@ from webapp.auth import recipient_for
 from ledger.repayment import RepaymentResult, compute_repayment
 from ledger.money import from_cents
 from ledger.rules import pack_for
+from ledger.schoolyear import SchoolYear
+from ledger.spending import MonthPoint, cumulative_spending
 from webapp.db import get_packs, get_session
-from webapp.formatting import countdown
+from webapp.formatting import LOCALE, countdown
 from webapp.views import default_school_year, require_year, today
 
 bp = Blueprint("dashboard", __name__, url_prefix="/r/<key>")
@@ -41,6 +45,7 @@ def show(key: str, start_year: int):
     result = compute_repayment(session, recipient, year, packs, as_of=day)
     grant = find_grant(session, recipient, year)
     projection = forecast(session, recipient, year, as_of=day, packs=packs) if day <= year.last_day else None
+    spending = cumulative_spending(session, recipient, year, until=day)
     return render_template(
         "dashboard.html",
         recipient=recipient,
@@ -54,6 +59,8 @@ def show(key: str, start_year: int):
         shift_reason=(shift_reason(result.nominal_due_date, pack.deadline)
                       if result.nominal_due_date and result.nominal_due_date != result.due_date else None),
         gauge=overhead_gauge(result),
+        spending=[(p, format_date(p.month, "LLLL yyyy", locale=LOCALE)) for p in spending],
+        chart=spending_chart(spending, year),
         unclassified=UNCLASSIFIED,
         today=day,
         countdown=countdown(result.due_date, day),
@@ -84,3 +91,55 @@ def overhead_gauge(result: RepaymentResult) -> dict | None:
         "used": None if cap <= 0 else (charged / cap).quantize(Decimal("0.001")),
         "over": result.overhead_excess > 0,
     }
+
+
+#: The spending chart's viewBox (SVG user units) and its plot area inside it.
+CHART_SIZE = (720, 280)
+CHART_PLOT = (124, 12, 708, 244)                # left, top, right, bottom
+_NICE = (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10))
+
+
+def spending_chart(points: list[MonthPoint], year: SchoolYear) -> dict | None:
+    """Geometry of the cumulative-spending chart in SVG user units (``CHART_SIZE``), or None
+    when ``points`` hold nothing but zeros.
+
+    x: twelve equal bands for August … July of ``year`` (also when ``points`` stop earlier);
+    ``months`` = [(band centre, German month abbreviation)]. y: EUR, linear, from the lowest
+    to the highest tick; ``ticks`` = [(y, EUR amount)] in steps of 1, 2, 2,5 or 5 × 10^k
+    (at least one cent) covering 0 and every value. ``spent`` (SVG ``points`` text) and
+    ``markers`` [(x, y)]: cumulative spending at the band centres; ``grant``: step line of
+    the grant received, level across each month's band; ``zero``: y of 0 EUR.
+    """
+    values = [v for p in points for v in (p.spent, p.grant_received)]
+    if not any(values):
+        return None
+    left, top, right, bottom = CHART_PLOT
+    low, high = min(min(values), Decimal(0)), max(max(values), Decimal(0))
+    raw = (high - low) / 5
+    base = Decimal(1).scaleb(raw.adjusted())
+    step = max(next(base * m for m in _NICE if base * m >= raw), Decimal("0.01"))
+    first = (low / step).to_integral_value(ROUND_FLOOR)
+    last = (high / step).to_integral_value(ROUND_CEILING)
+    low, high = first * step, last * step
+    band = Decimal(right - left) / 12
+
+    def y(value: Decimal) -> Decimal:
+        return (bottom - (value - low) * (bottom - top) / (high - low)).quantize(Decimal("0.1"))
+
+    def x(index: int, at: Decimal = Decimal("0.5")) -> Decimal:
+        return (left + band * (index + at)).quantize(Decimal("0.1"))
+
+    months = [(x(i), format_date(date(year.start_year + (7 + i) // 12, (7 + i) % 12 + 1, 1), "LLL", locale=LOCALE))
+              for i in range(12)]
+    markers = [(x(i), y(p.spent)) for i, p in enumerate(points)]
+    grant = [(x(i, at), y(p.grant_received)) for i, p in enumerate(points) for at in (Decimal(0), Decimal(1))]
+    return {
+        "size": CHART_SIZE, "plot": CHART_PLOT, "months": months, "zero": y(Decimal(0)),
+        "ticks": [(y(k * step), (k * step).quantize(Decimal("0.01"))) for k in range(int(first), int(last) + 1)],
+        "markers": markers, "spent": _points(markers), "grant": _points(grant),
+    }
+
+
+def _points(pairs: list[tuple[Decimal, Decimal]]) -> str:
+    """[(x, y)] → SVG ``points`` text ``"x1,y1 x2,y2"``."""
+    return " ".join(f"{px},{py}" for px, py in pairs)
