@@ -209,3 +209,62 @@ def test_main_pages_have_no_serious_accessibility_violations(live_server, axe_pa
     failing = {name: a11y.serious(v) for name, v in found.items() if a11y.serious(v)}
     assert not failing, "axe-core: serious/critical violations\n" + "\n".join(
         a11y.report(name, v) for name, v in failing.items())
+
+
+def test_officer_imports_overrides_and_issues_then_the_auditor_only_reads(live_server, page, database_url, tmp_path):
+    """The whole job in the browser, demo Kreis Musterhausen 2023/24 (repayment 112.206,21 EUR):
+
+    import a training invoice of 1.000,00 (permitted) → 111.206,21; override the unclassified
+    invoice of 749,70 as permitted → 110.456,51; issue the statement and find that figure in
+    its text. The auditor then sees the same pages without any form and is refused writing.
+    """
+    sign_in(page, live_server, "demo-sachbearbeitung")
+    main = page.locator("main")
+    page.goto(live_server + "/r/musterhausen/2023/")
+    expect(main).to_contain_text("112.206,21")
+
+    export = tmp_path / "2024-07-nachtrag.csv"
+    export.write_text("Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag\n"
+                      "15.07.2024;F-2024-0999;Fachtag Autismus;5292;1810;1.000,00\n", encoding="utf-8")
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Import").click()
+    page.get_by_label("Exportdatei aus dem Finanzverfahren").set_input_files(str(export))
+    page.get_by_role("button", name="Datei prüfen").click()
+    expect(main).to_contain_text("Probelauf")
+    page.get_by_role("button", name="Jetzt buchen").click()
+    expect(main).to_contain_text("1 neu gebucht")
+    expect(main).to_contain_text("2024-07-nachtrag.csv")
+    page.goto(live_server + "/r/musterhausen/2023/")
+    expect(main).to_contain_text("111.206,21")
+
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Prüfliste").click()
+    page.get_by_role("link", name="abweichend einstufen").first.click()
+    page.get_by_label("zulässig", exact=True).check()
+    page.get_by_label("Begründung").fill("Rechnung betrifft die Fortbildung vom 12.03.2024 (Teilnehmerliste liegt vor)")
+    page.get_by_role("button", name="Abweichend einstufen").click()
+    expect(main).to_contain_text("Keine offenen Punkte")
+    page.goto(live_server + "/r/musterhausen/2023/")
+    expect(main).to_contain_text("110.456,51")
+    shot(page, "dashboard-after-override", database_url)
+
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Abrechnungen").click()
+    page.get_by_role("button", name="Abrechnung 2023/24 jetzt ausstellen").click()
+    expect(main).to_contain_text("Abrechnung Nr. 1 ausgestellt")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="PDF Nr. 1").click()
+    pdf = tmp_path / "abrechnung.pdf"
+    download.value.save_as(pdf)
+    text = "\n".join(p.extract_text() for p in PdfReader(pdf).pages)
+    assert "110.456,51" in text and "Teilnehmerliste liegt vor" in text
+    page.get_by_role("button", name="Abmelden").click()
+
+    sign_in(page, live_server, "demo-pruefung")
+    page.goto(live_server + "/r/musterhausen/2023/pruefliste")
+    expect(main).not_to_contain_text("abweichend einstufen")
+    page.goto(live_server + "/r/musterhausen/import")
+    expect(main).to_contain_text("2024-07-nachtrag.csv")
+    expect(page.get_by_role("button", name="Datei prüfen")).to_have_count(0)
+    page.goto(live_server + "/r/musterhausen/2023/abrechnungen")
+    expect(page.get_by_role("button", name="Abrechnung 2023/24 jetzt ausstellen")).to_have_count(0)
+    response = page.goto(live_server + "/r/musterhausen/journal/neu")
+    assert response.status == 403
+    expect(main).to_contain_text("Zugriff verweigert")
