@@ -78,3 +78,15 @@ def test_the_audit_log_shows_only_readable_recipients(app, session, people):
     admin = _client(app, "root")
     text = admin.get("/protokoll").get_data(as_text=True)
     assert "testland" in text and "nachbar" in text and "user_add" in text
+
+
+def test_everyone_can_read_the_rule_packs_with_their_digest(app, people):
+    from ledger.rules import load_packs
+
+    client = _client(app, "paul")
+    text = client.get("/regelwerke").get_data(as_text=True)
+    for pack in load_packs():
+        assert pack.digest in text and f"{pack.id} {pack.version}" in text
+    assert "15\u00a0% der Personalkosten (pool_personnel)" in text
+    assert "2014/15 bis 2020/21" in text and "2021/22 bis auf Weiteres" in text
+    assert "pool.systemic" in text

@@ -20,7 +20,8 @@ from ledger.errors import LedgerError
 from ledger.models import Recipient, User
 from ledger.users import (MIN_PASSWORD, ROLE_LABELS, add_user, list_users, readable_recipients, set_active,
                           set_password)
-from webapp.db import get_session, write_session
+from ledger.rules import STATUS_LABELS
+from webapp.db import get_packs, get_session, write_session
 
 bp = Blueprint("admin", __name__)
 PER_PAGE = 50
@@ -99,6 +100,15 @@ def reset_password(username: str):
         set_password(writer, _user(writer, username), form.password.data, actor=current_user.username, now=_now())
     flash(f"Neues Passwort für {username} gesetzt.")
     return redirect(url_for("admin.users"))
+
+
+@bp.get("/regelwerke")
+def rule_packs():
+    """The rule packs in force (read-only for everyone): validity, version, SHA-256 of the file,
+    categories with status and source, rule sources. Packs are changed as files in ``rules/``
+    by the administration, reviewed like code; a change shows as a new evaluation run."""
+    return render_template("rule_packs.html", packs=sorted(get_packs(), key=lambda p: p.valid_from, reverse=True),
+                           status_labels=STATUS_LABELS)
 
 
 @bp.get("/protokoll")
