@@ -13,6 +13,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from ledger.audit import list_events
@@ -32,7 +33,7 @@ class NewUserForm(FlaskForm):
 
     username = StringField("Benutzername", validators=[DataRequired("Bitte einen Benutzernamen angeben."),
                                                        Length(max=80)])
-    role = SelectField("Rolle", choices=list(ROLE_LABELS.items()))
+    role = SelectField("Rolle", choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()])
     password = PasswordField("Erstes Passwort", validators=[
         DataRequired("Bitte ein Passwort angeben."),
         Length(min=MIN_PASSWORD, message=f"Das Passwort braucht mindestens {MIN_PASSWORD} Zeichen.")])
@@ -58,7 +59,7 @@ def users():
     _require_admin()
     session = get_session()
     form = NewUserForm()
-    form.recipients.choices = [(r.key, f"{r.name} ({r.key})") for r in
+    form.recipients.choices = [SelectChoice(r.key, f"{r.name} ({r.key})") for r in
                                session.scalars(select(Recipient).order_by(Recipient.key))]
     if form.validate_on_submit():
         try:

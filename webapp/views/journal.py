@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from ledger.journal import (UNCLASSIFIED, category_choices, category_label, entry_amount,
                             entry_categories, list_entries)
@@ -124,8 +125,9 @@ def new(key: str):
     recipient = recipient_for(key, write=True)
     packs = get_packs()
     form = ManualEntryForm()
-    accounts = [("", "– Konto wählen –")] + [(a.number, a.label) for a in recipient.accounts]
-    categories = [("", "– keine / nach Konto –")] + [(c.id, c.label) for c in category_choices(packs)]
+    accounts = [SelectChoice("", "– Konto wählen –")] + [SelectChoice(a.number, a.label) for a in recipient.accounts]
+    categories = [SelectChoice("", "– keine / nach Konto –")] + [SelectChoice(c.id, c.label)
+                                                                 for c in category_choices(packs)]
     for line in form.lines:
         line.account.choices, line.category.choices = accounts, categories
     problem = None
