@@ -27,6 +27,7 @@ from ledger.evaluate import Evaluated, evaluate
 from ledger.models import Account, EvaluationRun, JournalEntry, Posting, Recipient, StoredClassification
 from ledger.money import ZERO, from_cents, to_cents
 from ledger.periods import closed_years
+from ledger.posting import lock_recipient
 from ledger.rules import RulePack, load_packs, pack_for
 from ledger.schoolyear import SchoolYear
 
@@ -127,6 +128,7 @@ def record_evaluation(session: Session, recipient: Recipient, school_year: Schoo
         raise LedgerError("eine Bewertung braucht einen Anlass")
     packs = packs or load_packs()
     pack = pack_for(school_year, packs)
+    lock_recipient(session, recipient)  # one run at a time per recipient, each against the one before
     live = evaluate(session, recipient, school_year, packs)
     previous = latest_run(session, recipient, school_year)
     changed = len(live)

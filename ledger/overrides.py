@@ -22,6 +22,7 @@ from ledger.errors import LedgerError
 from ledger.models import Account, JournalEntry, Override, Posting, Recipient, User
 from ledger.money import format_german, from_cents, to_cents
 from ledger.periods import closed_years
+from ledger.posting import lock_recipient
 from ledger.schoolyear import SchoolYear
 from ledger.users import require_role
 
@@ -80,6 +81,7 @@ def add_override(session: Session, recipient: Recipient, posting_id: int, *, sta
     """
     require_role(user, "officer", "admin")
     text = _justification(justification)
+    lock_recipient(session, recipient)  # before the "already overridden" check: two officers, one override
     posting, entry = _expense_posting(session, recipient, posting_id)
     if entry.reverses_id is not None:
         raise LedgerError(f"Buchungszeile {posting_id} ist ein Storno; bitte die stornierte Buchung "
@@ -109,6 +111,7 @@ def withdraw_override(session: Session, recipient: Recipient, override_id: int, 
     """
     require_role(user, "officer", "admin")
     text = _justification(justification)
+    lock_recipient(session, recipient)
     original = session.get(Override, override_id)
     if original is None or original.recipient_id != recipient.id or original.status is None:
         raise LedgerError(f"abweichende Einstufung Nr. {override_id} gibt es für {recipient.key} nicht")

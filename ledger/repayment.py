@@ -17,7 +17,7 @@ from ledger import audit
 from ledger.agreements import find_agreement
 from ledger.deadline import repayment_due_date
 from ledger.errors import LedgerError
-from ledger.evaluation_runs import RunState, classified, record_evaluation
+from ledger.evaluation_runs import Classified, RunState, classified, record_evaluation
 from ledger.grants import find_grant
 from ledger.interest import InterestError, InterestResult, late_interest, rates_cover_until
 from ledger.models import Account, Agreement, Grant, JournalEntry, Posting, Recipient
@@ -125,6 +125,7 @@ class RepaymentResult:
 def compute_repayment(
     session: Session, recipient: Recipient, school_year: SchoolYear,
     packs: tuple[RulePack, ...] | None = None, *, as_of: date | None = None, booked_until: date | None = None,
+    basis: Classified | None = None,
 ) -> RepaymentResult:
     """Compute the repayment of ``recipient`` for ``school_year`` from the journal.
 
@@ -133,7 +134,9 @@ def compute_repayment(
     keeps the classification of its latest recorded run (``ledger.evaluation_runs``).
     Sums are exact Decimal EUR. ``as_of`` (a date) adds the
     interest accrued on an overdue outstanding amount up to that day; ``booked_until``
-    (a date) counts only entries dated up to that day (the forecast's actuals). Raises
+    (a date) counts only entries dated up to that day (the forecast's actuals). ``basis``:
+    the year's classifications if the caller already has them (``classified`` with the
+    same ``booked_until``), so they are not computed twice. Raises
     RulePackError if no pack covers the year, LedgerError if the base-rate table does not
     reach a day interest is due for.
     """
@@ -141,7 +144,8 @@ def compute_repayment(
     packs = packs or load_packs()
     pack = pack_for(school_year, packs)
     grant = find_grant(session, recipient, school_year)
-    basis = classified(session, recipient, school_year, packs, booked_until=booked_until)
+    if basis is None:
+        basis = classified(session, recipient, school_year, packs, booked_until=booked_until)
     roles = _role_sums(session, recipient, school_year, booked_until)
 
     by_category = _by_category(basis.items, pack)

@@ -166,8 +166,9 @@ def build_statement(
     """
     packs = packs or load_packs()
     pack = pack_for(school_year, packs)
-    result = compute_repayment(session, recipient, school_year, packs, as_of=now.date())
-    items = classified(session, recipient, school_year, packs).items
+    basis = classified(session, recipient, school_year, packs)
+    result = compute_repayment(session, recipient, school_year, packs, as_of=now.date(), basis=basis)
+    items = basis.items
     grant = find_grant(session, recipient, school_year)
     payouts = tuple(
         PayoutLine(p.date, from_cents(p.amount_cents), p.entry.voucher_number) for p in grant.payouts

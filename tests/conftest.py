@@ -138,6 +138,13 @@ def login(client, username: str, password: str = PASSWORD):
                                           "password": password})
 
 
+def logged_in(app, username: str, password: str = PASSWORD):
+    """A new test client of ``app``, logged in as ``username``."""
+    client = app.test_client()
+    assert login(client, username, password).status_code == 302
+    return client
+
+
 @pytest.fixture
 def client(app):
     """A Flask test client."""

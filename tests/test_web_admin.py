@@ -8,7 +8,7 @@ import pytest
 from ledger.grants import add_grant
 from ledger.recipients import add_recipient
 from ledger.schoolyear import SchoolYear
-from tests.conftest import NOW, PASSWORD, add_web_user, csrf_token, login
+from tests.conftest import NOW, add_web_user, csrf_token, logged_in, login
 
 
 @pytest.fixture
@@ -21,21 +21,15 @@ def people(app, session, kreis):
     return kreis, neighbour
 
 
-def _client(app, username, password=PASSWORD):
-    client = app.test_client()
-    assert login(client, username, password).status_code == 302
-    return client
-
-
 def test_admin_creates_locks_and_resets_users(app, people):
-    admin = _client(app, "root")
+    admin = logged_in(app, "root")
     page = admin.get("/admin/benutzer").get_data(as_text=True)
     assert "anna" in page and "Sachbearbeitung" in page and "testland" in page
     token = csrf_token(admin, "/admin/benutzer")
     created = admin.post("/admin/benutzer", data={"csrf_token": token, "username": "carla", "role": "officer",
                                                   "password": "Carlas-Passwort-2026", "recipients": ["nachbar"]})
     assert created.status_code == 302
-    carla = _client(app, "carla", "Carlas-Passwort-2026")
+    carla = logged_in(app, "carla", "Carlas-Passwort-2026")
     assert carla.get("/r/nachbar/journal").status_code == 200 and carla.get("/r/testland/journal").status_code == 404
     short = admin.post("/admin/benutzer", data={"csrf_token": token, "username": "dora", "role": "officer",
                                                 "password": "kurz"})
@@ -60,7 +54,7 @@ def test_admin_creates_locks_and_resets_users(app, people):
 
 def test_only_admins_manage_users(app, people):
     for username in ("anna", "paul"):
-        client = _client(app, username)
+        client = logged_in(app, username)
         assert client.get("/admin/benutzer").status_code == 403
         token = csrf_token(client, "/")
         assert client.post("/admin/benutzer/anna/sperren", data={"csrf_token": token, "active": "0"}).status_code == 403
@@ -72,10 +66,10 @@ def test_the_audit_log_shows_only_readable_recipients(app, session, people):
     add_grant(session, kreis, SchoolYear(2023), Decimal("1000.00"), actor="anna", now=NOW)
     add_grant(session, neighbour, SchoolYear(2023), Decimal("2000.00"), actor="bernd", now=NOW)
     session.commit()
-    auditor = _client(app, "paul")
+    auditor = logged_in(app, "paul")
     text = auditor.get("/protokoll").get_data(as_text=True)
     assert "testland" in text and "nachbar" not in text and "user_add" not in text
-    admin = _client(app, "root")
+    admin = logged_in(app, "root")
     text = admin.get("/protokoll").get_data(as_text=True)
     assert "testland" in text and "nachbar" in text and "user_add" in text
 
@@ -83,7 +77,7 @@ def test_the_audit_log_shows_only_readable_recipients(app, session, people):
 def test_everyone_can_read_the_rule_packs_with_their_digest(app, people):
     from ledger.rules import load_packs
 
-    client = _client(app, "paul")
+    client = logged_in(app, "paul")
     text = client.get("/regelwerke").get_data(as_text=True)
     for pack in load_packs():
         assert pack.digest in text and f"{pack.id} {pack.version}" in text

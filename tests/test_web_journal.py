@@ -76,7 +76,7 @@ def test_reversal_from_the_entry_page(anna, session):
     entry_id = session.scalar(sa.select(JournalEntry.id).where(JournalEntry.voucher_number == "M-1"))
     page = anna.get(f"/r/testland/journal/{entry_id}").get_data(as_text=True)
     assert "Buchung %d stornieren" % entry_id in page
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    token = csrf_token(anna, f"/r/testland/journal/{entry_id}")
     empty = anna.post(f"/r/testland/journal/{entry_id}/storno", data={"csrf_token": token, "day": "2023-11-20",
                                                                      "reason": ""})
     assert empty.status_code == 400 and "Bitte die Begründung angeben." in empty.get_data(as_text=True)

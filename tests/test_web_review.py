@@ -28,7 +28,7 @@ from ledger.grants import add_grant, add_payout
 from ledger.importer import import_bytes
 from ledger.models import AuditEvent, EvaluationRun, Override, Posting
 from ledger.recipients import add_recipient
-from tests.conftest import NOW, add_web_user, csrf_token, login
+from tests.conftest import NOW, add_web_user, csrf_token, logged_in
 from tests.test_classification_runs import HEADER, JUSTIFICATION, ROWS, SY, _master_data, _posting
 
 EXTRA = ("20.02.2024;X-1;Rechnung unbekannte Kostenstelle;5291;1810;1.000,00;XYZ;;\n"
@@ -83,9 +83,7 @@ def books(session, kreis):
 
 def _client(app, session, username: str, role: str, recipients=(), **kwargs):
     add_web_user(session, username, role, recipients=recipients, **kwargs)
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
+    return logged_in(app, username)
 
 
 @pytest.fixture

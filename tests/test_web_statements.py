@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from ledger.grants import add_grant, add_payout
 from ledger.recipients import add_recipient
 from ledger.schoolyear import SchoolYear
-from tests.conftest import NOW, add_web_user, csrf_token, login
+from tests.conftest import NOW, add_web_user, csrf_token, logged_in
 
 
 @pytest.fixture
@@ -28,20 +28,14 @@ def kreise(app, session, kreis):
     return kreis
 
 
-def _client(app, username):
-    client = app.test_client()
-    login(client, username)
-    return client
-
-
 def test_an_officer_issues_and_an_auditor_downloads_the_same_bytes(app, kreise, engine):
-    anna = _client(app, "anna")
+    anna = logged_in(app, "anna")
     issued = anna.post("/r/testland/2023/abrechnungen", data={"csrf_token": csrf_token(anna, "/r/testland/2023/abrechnungen")})
     assert issued.status_code == 302
     page = anna.get("/r/testland/2023/abrechnungen").get_data(as_text=True)
     assert "Abrechnung Nr. 1 ausgestellt" in page and "1.000,00" in page
 
-    paul = _client(app, "paul")
+    paul = logged_in(app, "paul")
     listing = paul.get("/r/testland/2023/abrechnungen").get_data(as_text=True)
     assert "jetzt ausstellen" not in listing
     pdf = paul.get("/r/testland/abrechnung/1.pdf")
@@ -57,15 +51,15 @@ def test_an_officer_issues_and_an_auditor_downloads_the_same_bytes(app, kreise, 
 
 
 def test_issued_statements_of_another_kreis_are_not_found(app, kreise):
-    anna = _client(app, "anna")
+    anna = logged_in(app, "anna")
     anna.post("/r/testland/2023/abrechnungen", data={"csrf_token": csrf_token(anna, "/r/testland/2023/abrechnungen")})
-    bernd = _client(app, "bernd")
+    bernd = logged_in(app, "bernd")
     assert bernd.get("/r/testland/abrechnung/1.pdf").status_code == 404
     assert bernd.get("/r/nachbar/abrechnung/1.pdf").status_code == 404   # id of another recipient's statement
 
 
 def test_issued_statements_cannot_be_changed(app, kreise, engine):
-    anna = _client(app, "anna")
+    anna = logged_in(app, "anna")
     anna.post("/r/testland/2023/abrechnungen", data={"csrf_token": csrf_token(anna, "/r/testland/2023/abrechnungen")})
     for statement in ("UPDATE issued_statements SET sha256 = 'x'", "DELETE FROM issued_statements"):
         with pytest.raises(sa.exc.DatabaseError, match="nie geändert"):

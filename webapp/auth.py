@@ -12,8 +12,6 @@ write=True)`` additionally needs an officer assigned to it (else 403).
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -27,6 +25,7 @@ from ledger.errors import LedgerError, NotFound
 from ledger.models import Recipient, User
 from ledger.recipients import get_recipient
 from ledger.users import MIN_PASSWORD, can_read, can_write, check_password, set_password
+from webapp.views import timestamp
 from webapp.db import get_session, write_session
 
 bp = Blueprint("auth", __name__)
@@ -142,7 +141,7 @@ def change_password():
             with write_session() as session:
                 user = session.get(User, current_user.user.id)
                 try:
-                    set_password(session, user, form.new.data, actor=user.username, now=_now())
+                    set_password(session, user, form.new.data, actor=user.username, now=timestamp())
                 except LedgerError as exc:
                     form.new.errors.append(str(exc))
                     session.rollback()
@@ -182,6 +181,3 @@ def _safe_next(target: str | None) -> str:
         return target
     return url_for("home.index")
 
-
-def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)

@@ -1,7 +1,7 @@
 """Blueprints of the web UI: one per area (home, dashboard, journal, statements)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import abort, current_app
 
@@ -14,6 +14,11 @@ from webapp.db import get_session
 def today() -> date:
     """The day countdowns count from: config ``TODAY`` or the current date."""
     return current_app.config.get("TODAY") or date.today()
+
+
+def timestamp() -> datetime:
+    """The current local time to the second: what a write from the web UI records as its time."""
+    return datetime.now().replace(microsecond=0)
 
 
 def default_school_year(recipient: Recipient) -> SchoolYear:

@@ -6,8 +6,6 @@ events of the recipients they may read.
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -23,6 +21,7 @@ from ledger.users import (MIN_PASSWORD, ROLE_LABELS, add_user, list_users, reada
                           set_password)
 from ledger.rules import STATUS_LABELS
 from webapp.db import get_packs, get_session, write_session
+from webapp.views import timestamp
 
 bp = Blueprint("admin", __name__)
 PER_PAGE = 50
@@ -65,8 +64,9 @@ def users():
         try:
             with write_session() as writer:
                 chosen = tuple(writer.scalars(select(Recipient).where(Recipient.key.in_(form.recipients.data or []))))
-                add_user(writer, form.username.data.strip(), form.role.data, actor=current_user.username, now=_now(),
-                         password=form.password.data, recipients=chosen, all_recipients=form.all_recipients.data)
+                add_user(writer, form.username.data.strip(), form.role.data, actor=current_user.username,
+                         now=timestamp(), password=form.password.data, recipients=chosen,
+                         all_recipients=form.all_recipients.data)
         except LedgerError as exc:
             form.username.errors.append(str(exc))
         else:
@@ -84,7 +84,7 @@ def lock(username: str):
     active = request.form.get("active") == "1"
     with write_session() as writer:
         user = _user(writer, username)
-        set_active(writer, user, active, actor=current_user.username, now=_now())
+        set_active(writer, user, active, actor=current_user.username, now=timestamp())
     flash(f"Benutzer {username} {'entsperrt' if active else 'gesperrt'}.")
     return redirect(url_for("admin.users"))
 
@@ -98,7 +98,7 @@ def reset_password(username: str):
         message = " ".join(form.password.errors) or "Bitte ein neues Passwort angeben."
         abort(400, message)
     with write_session() as writer:
-        set_password(writer, _user(writer, username), form.password.data, actor=current_user.username, now=_now())
+        set_password(writer, _user(writer, username), form.password.data, actor=current_user.username, now=timestamp())
     flash(f"Neues Passwort für {username} gesetzt.")
     return redirect(url_for("admin.users"))
 
@@ -131,6 +131,3 @@ def _user(session, username: str) -> User:
         abort(404, f"Benutzer {username!r} nicht gefunden")
     return user
 
-
-def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)

@@ -26,7 +26,6 @@ import os
 import re
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -44,7 +43,7 @@ from ledger.users import can_write
 from webapp.auth import recipient_for
 from webapp.db import get_packs, get_session, write_session
 from webapp.errors import error_page
-from webapp.views import default_school_year
+from webapp.views import default_school_year, timestamp
 
 bp = Blueprint("imports", __name__, url_prefix="/r/<key>")
 
@@ -136,7 +135,7 @@ def upload(key: str):
         return _page(recipient, form), 413
     filename = _display_name(form.file.data.filename)
     summary = import_bytes(get_session(), recipient, data, filename, created_by=current_user.username,
-                           now=_now(), dry_run=True, packs=get_packs())
+                           now=timestamp(), dry_run=True, packs=get_packs())
     confirm = None
     if summary.ok and (summary.imported or summary.payouts_recognised):
         _stage(recipient, summary.sha256, data)
@@ -168,7 +167,7 @@ def commit(key: str):
     with write_session() as session:
         target = session.get(Recipient, recipient.id)
         summary = import_bytes(session, target, data, filename, created_by=current_user.username,
-                               now=_now(), dry_run=False, packs=get_packs())
+                               now=timestamp(), dry_run=False, packs=get_packs())
     path.unlink(missing_ok=True)
     if not summary.ok:
         current_app.logger.warning("Import %s für %s abgelehnt: %s Fehler", sha256, recipient.key, len(summary.errors))
@@ -231,6 +230,3 @@ def _stage(recipient: Recipient, sha256: str, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
 
-
-def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)

@@ -1,7 +1,7 @@
 """The journal of one recipient: filtered, paginated list, entry detail, manual entry and reversal."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -22,7 +22,7 @@ from ledger.users import can_write
 from webapp.auth import recipient_for
 from webapp.db import get_packs, get_session, write_session
 from webapp.entry_forms import ManualEntryForm, ReversalForm
-from webapp.views import default_school_year, today
+from webapp.views import default_school_year, timestamp, today
 
 bp = Blueprint("journal", __name__, url_prefix="/r/<key>/journal")
 
@@ -109,7 +109,7 @@ def reverse(key: str, entry_id: int):
         try:
             with write_session() as session:
                 reversal = reverse_entry(session, session.get(type(entry), entry.id), day=form.day.data,
-                                         reason=form.reason.data, created_by=current_user.username, now=_now())
+                                         reason=form.reason.data, created_by=current_user.username, now=timestamp())
                 reversal_id = reversal.id
         except LedgerError as exc:
             form.reason.errors.append(str(exc))
@@ -139,7 +139,7 @@ def new(key: str):
                                    voucher_number=form.voucher_number.data, text=form.text.data,
                                    lines=[PostingLine(session.merge(l.account), l.amount, l.school_year, l.category,
                                                       l.cost_centre) for l in lines],
-                                   kind="manual", created_by=current_user.username, now=_now())
+                                   kind="manual", created_by=current_user.username, now=timestamp())
                 entry_id = entry.id
         except (LedgerError, SchoolYearError) as exc:
             problem = str(exc)
@@ -188,9 +188,6 @@ def _detail_page(recipient, entry, reversed_by, form):
         labels=STATUS_LABELS,
     )
 
-
-def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)
 
 
 def _date_arg(name: str, errors: dict[str, str]) -> date | None:

@@ -2,8 +2,6 @@
 the overview for everyone who may read the recipient, add and edit forms for its officers."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,7 +12,7 @@ from ledger.models import Commitment, CostCentre, Municipality, Pool, Recipient,
 from ledger.users import can_write
 from webapp.auth import recipient_for
 from webapp.db import get_session, write_session
-from webapp.views import default_school_year
+from webapp.views import default_school_year, timestamp
 
 OUTCOME = {"added": "angelegt", "updated": "geändert (alte und neue Werte protokolliert)",
            "unchanged": "unverändert"}
@@ -59,7 +57,7 @@ def edit(key: str, kind: str, item_key: str | None = None):
         try:
             with write_session() as session:
                 outcome, _item = save(session, session.get(Recipient, recipient.id), kind, row,
-                                      actor=current_user.username, now=datetime.now().replace(microsecond=0))
+                                      actor=current_user.username, now=timestamp())
         except MasterDataError as exc:
             errors = {issue.column or "": issue.message for issue in exc.issues}
         else:

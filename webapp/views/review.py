@@ -15,7 +15,6 @@ posts redirect (post/redirect/get) with a flash message.
 """
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -34,13 +33,12 @@ from ledger.money import AmountError, parse_amount
 from ledger.overrides import MIN_JUSTIFICATION, STATUS_LABELS as OVERRIDE_LABELS, add_override, list_overrides, \
     withdraw_override
 from ledger.periods import closed_years
-from ledger.posting import lock_recipient
 from ledger.rules import RulePackError
 from ledger.schoolyear import SchoolYear
 from ledger.users import can_write
 from webapp.auth import recipient_for
 from webapp.db import get_packs, get_session, write_session
-from webapp.views import require_year
+from webapp.views import require_year, timestamp
 
 bp = Blueprint("review", __name__, url_prefix="/r/<key>")
 
@@ -170,8 +168,8 @@ def record_run(key: str, start_year: int):
     if form.validate_on_submit():
         try:
             with write_session() as session:
-                mine = _lock(session, recipient)
-                run, created = record_evaluation(session, mine, year, actor=current_user.username, now=_now(),
+                mine = session.get(Recipient, recipient.id)
+                run, created = record_evaluation(session, mine, year, actor=current_user.username, now=timestamp(),
                                                  reason=form.reason.data, packs=get_packs())
                 value = Run.of(run)
         except (LedgerError, RulePackError) as exc:
@@ -204,9 +202,9 @@ def override(key: str, start_year: int, posting_id: int):
         if form.validate_on_submit():
             try:
                 with write_session() as write:
-                    mine = _lock(write, recipient)
+                    mine = write.get(Recipient, recipient.id)
                     created = add_override(write, mine, posting_id, status=form.status.data, user=_user(write),
-                                           justification=form.justification.data, now=_now(),
+                                           justification=form.justification.data, now=timestamp(),
                                            conform=form.amount if form.status.data == "split" else None)
                     number = created.id
             except LedgerError as exc:
@@ -239,9 +237,9 @@ def withdraw(key: str, start_year: int, override_id: int):
         if form.validate_on_submit():
             try:
                 with write_session() as write:
-                    mine = _lock(write, recipient)
+                    mine = write.get(Recipient, recipient.id)
                     withdraw_override(write, mine, override_id, user=_user(write),
-                                      justification=form.justification.data, now=_now())
+                                      justification=form.justification.data, now=timestamp())
             except LedgerError as exc:
                 error = _message(exc)
             else:
@@ -267,9 +265,9 @@ class _BulkFailure(Exception):
 
 def _write_overrides(recipient: Recipient, items: list[Evaluated], status: str, justification: str) -> list[int]:
     """One override per item in one write transaction; raises ``_BulkFailure`` (nothing written)."""
-    now = _now()
+    now = timestamp()
     with write_session() as session:
-        mine = _lock(session, recipient)
+        mine = session.get(Recipient, recipient.id)
         user = _user(session)
         ids = []
         for item in items:
@@ -319,13 +317,6 @@ def _may_write(recipient: Recipient) -> bool:
     return can_write(current_user.user, recipient)
 
 
-def _lock(session, recipient: Recipient) -> Recipient:
-    """``recipient`` in the write session, its writers serialised until the transaction ends."""
-    mine = session.get(Recipient, recipient.id)
-    lock_recipient(session, mine)
-    return mine
-
-
 def _user(session) -> User:
     return session.get(User, current_user.user.id)
 
@@ -340,6 +331,3 @@ def _message(exc: Exception) -> str:
     text = str(getattr(exc, "message", None) or exc)
     return text[:1].upper() + text[1:]
 
-
-def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)

@@ -1,8 +1,6 @@
 """Settlement statements (Abrechnungen): the current PDF, issuing one, and the issued ones with their hash."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user
 
@@ -13,7 +11,7 @@ from ledger.statement_pdf import render_statement
 from ledger.users import can_write
 from webapp.auth import recipient_for
 from webapp.db import get_packs, get_session, write_session
-from webapp.views import require_year
+from webapp.views import require_year, timestamp
 
 bp = Blueprint("statements", __name__, url_prefix="/r/<key>")
 
@@ -25,7 +23,7 @@ def pdf(key: str, start_year: int):
     session = get_session()
     recipient = recipient_for(key)
     year, _years = require_year(recipient, start_year)
-    data = build_statement(session, recipient, year, now=_now(), packs=get_packs())
+    data = build_statement(session, recipient, year, now=timestamp(), packs=get_packs())
     return _pdf_response(render_statement(data), f"Abrechnung_{recipient.key}_{str(year).replace('/', '-')}.pdf")
 
 
@@ -48,7 +46,7 @@ def issue(key: str, start_year: int):
     with write_session() as session:
         issued = issue_statement(session, session.get(Recipient, recipient.id), year,
                                  user=session.get(User, current_user.user.id),
-                                 now=_now(), packs=get_packs())
+                                 now=timestamp(), packs=get_packs())
         number, digest = issued.id, issued.sha256
     flash(f"Abrechnung Nr. {number} ausgestellt (SHA-256 {digest}).")
     return redirect(url_for("statements.index", key=recipient.key, start_year=start_year))
@@ -67,6 +65,3 @@ def _pdf_response(data: bytes, filename: str) -> Response:
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
-
-def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)
