@@ -266,7 +266,7 @@ def import_command(file: Path, recipient_key: str, dry_run: bool, as_json: bool)
     with db.session_scope(_engine(), write=True) as session:
         summary = import_file(
             session, get_recipient(session, recipient_key), file, created_by=_user(), now=_now(), dry_run=dry_run,
-            progress=lambda done, total: click.echo(f"{file.name}: {done} von {total} Zeilen gebucht …", err=True))
+            progress=lambda done, total: click.echo(f"{file.name}: {done} von {total} Zeilen verarbeitet …", err=True))
     if as_json:
         _print_json(summary.as_dict())
     if not summary.ok:

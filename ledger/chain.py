@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from ledger.models import Account, JournalEntry, Posting, Recipient
 
 GENESIS = "0" * 64
+#: The canonical JSON of an entry's content: sorted keys, no spaces, UTF-8 text as is.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def link_hash(
         "text": text, "kind": kind, "created_by": created_by, "created_at": created_at.isoformat(),
         "reverses": reverses_hash, "postings": [list(p) for p in postings],
     }
-    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    canonical = _CANONICAL.encode(content)
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 
 

@@ -258,13 +258,18 @@ class ImportedRow(Base):
     """
 
     __tablename__ = "imported_rows"
-    __table_args__ = (UniqueConstraint("recipient_id", "row_key", name="uq_imported_row"),)
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "row_key", name="uq_imported_row"),
+        Index("ix_imported_rows_entry", "entry_id"),
+        Index("ix_imported_rows_batch", "batch_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
     row_key: Mapped[str] = mapped_column(String(64))
     content_hash: Mapped[str] = mapped_column(String(64))
-    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"))
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("import_batches.id", deferrable=True, initially="DEFERRED"))
     line: Mapped[int] = mapped_column(Integer)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
 
@@ -563,6 +568,7 @@ class StoredClassification(Base):
     __tablename__ = "classifications"
     __table_args__ = (
         UniqueConstraint("run_id", "posting_id", name="uq_classification_posting"),
+        Index("ix_classifications_posting", "posting_id"),
         CheckConstraint("status IN ('permitted', 'capped', 'excluded', 'unclassified', 'split')",
                         name="ck_classification_status"),
     )

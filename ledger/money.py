@@ -37,6 +37,19 @@ def parse_german(text: str) -> Decimal:
     return Decimal(cleaned.replace(".", "").replace(",", ".")).quantize(CENT)
 
 
+def parse_german_cents(text: str) -> int:
+    """Like ``parse_german`` but integer cents: ``"1.234,5"`` → ``123450``.
+
+    For the import's hot path (no Decimal per row). Raises AmountError like ``parse_german``.
+    """
+    match = _GERMAN_AMOUNT.match(text.strip())
+    if not match:
+        raise AmountError(f"ungültiger Betrag {text!r} (erwartet z. B. 1.234,56)")
+    whole, _thousands, fraction = match.groups()
+    cents = int(whole.replace(".", "")) * 100 + int(((fraction or ",")[1:] + "00")[:2])
+    return -cents if text.strip().startswith("-") else cents
+
+
 def parse_decimal(text: str) -> Decimal:
     """Parse a plain decimal amount (``"1234.56"``) into EUR quantised to cents.
 

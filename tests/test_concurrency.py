@@ -110,10 +110,10 @@ def test_manual_entries_during_an_import_are_neither_lost_nor_duplicated(databas
 
 
 def test_import_killed_midway_leaves_nothing_and_rerun_applies_once(database_url, engine, session, kreis, tmp_path):
-    path = export(tmp_path / "2023-10.csv", 3000)
+    path = export(tmp_path / "2023-10.csv", 20_000)
     victim = inkl(database_url, "import", str(path), "--recipient", "testland")
-    line = victim.stderr.readline()  # the first progress line: the import is writing
-    assert "500 von 3000 Zeilen gebucht" in line, line
+    line = victim.stderr.readline()  # the first progress line: the import has written its first chunks
+    assert "10000 von 20000 Zeilen verarbeitet" in line, line
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=60)
     assert victim.returncode == -signal.SIGKILL
@@ -123,9 +123,9 @@ def test_import_killed_midway_leaves_nothing_and_rerun_applies_once(database_url
     rerun = inkl(database_url, "import", str(path), "--recipient", "testland", "--json")
     out, err = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, err
-    assert json.loads(out)["imported"] == 3000
+    assert json.loads(out)["imported"] == 20_000
     again = inkl(database_url, "import", str(path), "--recipient", "testland", "--json")
-    assert json.loads(again.communicate(timeout=300)[0])["duplicates"] == 3000
-    assert counts(engine) == (3000, 6000, 1)
-    assert pool_cents(engine) == expected_total_cents(3000)
+    assert json.loads(again.communicate(timeout=300)[0])["duplicates"] == 20_000
+    assert counts(engine) == (20_000, 40_000, 1)
+    assert pool_cents(engine) == expected_total_cents(20_000)
     assert chain_ok(session)

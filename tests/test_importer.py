@@ -4,10 +4,14 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from ledger import importer
+from ledger.chain import verify_chain
 from ledger.grants import add_grant, add_payout
 from ledger.importer import import_bytes, read_rows
-from ledger.models import ImportBatch, JournalEntry, Payout, Posting
+from ledger.models import ImportBatch, ImportedRow, JournalEntry, Payout, Posting
 from ledger.schoolyear import SchoolYear
 from tests.conftest import NOW
 
@@ -221,3 +225,55 @@ def test_read_rows_is_pure(kreis):
     rows, issues = read_rows(GOOD.encode())
     assert not issues and [r.amount for r in rows] == [Decimal("40000.00"), Decimal("1250.00"), Decimal("5000.00")]
     assert rows[0].identity(0) != rows[0].identity(1)
+
+
+# --- Streaming and bulk writing ------------------------------------------------------------------
+
+
+def test_an_error_after_chunks_were_written_leaves_nothing_even_if_the_caller_commits(session, kreis, monkeypatch):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 2)  # rows 2..5 are written in two chunks before line 7 fails
+    rows = "".join(f"0{d}.11.2023;C-{d};Pool;5291;1810;1,00;;;\n" for d in range(1, 6))
+    summary = run(session, kreis, HEADER + rows + "31.11.2023;C-9;ungültig;5291;1810;1,00;;;\n")
+    session.commit()
+    assert [(e.line, e.column) for e in summary.errors] == [(7, "Buchungsdatum")]
+    assert (count(session, JournalEntry), count(session, Posting), count(session, ImportedRow),
+            count(session, ImportBatch)) == (0, 0, 0, 0)
+
+
+def test_identical_rows_far_apart_in_one_file_keep_their_occurrence(session, kreis, monkeypatch):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
+    same = "01.12.2023;B-9;Broschüre;5431;1810;100,00;;;\n"
+    filler = "".join(f"02.12.2023;F-{i};Pool;5291;1810;1,00;;;\n" for i in range(7))
+    text = HEADER + same + filler + same + filler.replace("F-", "G-") + same
+    first = run(session, kreis, text)
+    session.commit()
+    assert (first.rows, first.imported) == (17, 17)
+    again = run(session, kreis, text + same)  # a later export with a fourth identical row
+    session.commit()
+    assert (again.imported, again.duplicates) == (1, 17)
+    assert session.scalar(sa.select(sa.func.count()).where(JournalEntry.voucher_number == "B-9")) == 4
+    assert verify_chain(session, kreis).ok
+
+
+def test_the_error_list_is_capped_and_says_how_many_more(session, kreis, monkeypatch):
+    monkeypatch.setattr(importer, "MAX_ISSUES", 5)
+    summary = run(session, kreis, HEADER + "31.10.2023;B;t;5291;1810;abc;;;\n" * 8)
+    assert [e.line for e in summary.errors] == [2, 3, 4, 5, 6, 6]
+    assert summary.errors[-1].message.startswith("… und 3 weitere Fehler")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.tuples(st.integers(1, 28), st.integers(0, 3), st.integers(1, 3)), min_size=1, max_size=40),
+       chunk=st.integers(1, 7))
+def test_importing_twice_books_every_row_once(session, kreis, monkeypatch, picks, chunk):
+    """Any file, with any identical rows, imported twice: every row once, the second time all duplicates."""
+    monkeypatch.setattr(importer, "CHUNK_ROWS", chunk)
+    rows = "".join(f"{day:02d}.03.2024;V-{voucher};Rechnung;5291;1810;{euros},00;;;\n" for day, voucher, euros in picks)
+    before = count(session, JournalEntry)
+    first = run(session, kreis, HEADER + rows)
+    second = run(session, kreis, HEADER + rows)
+    session.commit()
+    # rows of earlier examples can be duplicates already; together the two runs saw each row as new exactly once
+    assert first.ok and second.ok and second.imported == 0 and second.duplicates == len(picks)
+    assert count(session, JournalEntry) - before == first.imported
+    assert verify_chain(session, kreis).ok
