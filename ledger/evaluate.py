@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Collection
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -46,14 +47,14 @@ class Evaluated:
 
 def evaluate(session: Session, recipient: Recipient, school_year: SchoolYear,
              packs: tuple[RulePack, ...] | None = None, *, booked_until: date | None = None,
-             entry_id: int | None = None) -> list[Evaluated]:
+             entry_id: int | None = None, posting_ids: Collection[int] | None = None) -> list[Evaluated]:
     """Classify every expense posting of ``recipient`` in ``school_year``, in booking order.
 
     The year is judged by the pack in force for it (``ledger.rules.pack_for``); active
     overrides (``ledger.overrides``) replace the engine's result. A reversal is judged
     like the posting it reverses (its date, its override, negated), so the two cancel.
     ``booked_until`` (a date) keeps only entries dated up to that day; ``entry_id`` only
-    that journal entry's postings (the entry page).
+    that journal entry's postings (the entry page); ``posting_ids`` only those postings.
     """
     pack = pack_for(school_year, packs or load_packs())
     centres = cost_centre_facts(session, recipient)
@@ -70,6 +71,8 @@ def evaluate(session: Session, recipient: Recipient, school_year: SchoolYear,
         query = query.where(JournalEntry.date <= booked_until)
     if entry_id is not None:
         query = query.where(JournalEntry.id == entry_id)
+    if posting_ids is not None:
+        query = query.where(Posting.id.in_(posting_ids))
     rows = session.execute(query).all()
     originals = _reversed_postings(session, [row for row in rows if row[9] is not None])
     evaluated = []

@@ -109,7 +109,7 @@ def classified(session: Session, recipient: Recipient, school_year: SchoolYear,
     if booked_until is not None or run is None:
         return Classified(tuple(live), RunState(run and Run.of(run), False, False, len(live) if run is None else 0))
     stored = stored_items(session, run)
-    changed = _count_changes(stored, live)
+    changed = count_changes(stored, live)
     frozen = str(school_year) in closed_years(session, recipient)
     return Classified(tuple(stored if frozen else live), RunState(Run.of(run), frozen, changed == 0, changed))
 
@@ -133,7 +133,7 @@ def record_evaluation(session: Session, recipient: Recipient, school_year: Schoo
     previous = latest_run(session, recipient, school_year)
     changed = len(live)
     if previous is not None:
-        changed = _count_changes(stored_items(session, previous), live)
+        changed = count_changes(stored_items(session, previous), live)
         if changed == 0 and previous.pack_digest == pack.digest:
             return previous, False
     run = EvaluationRun(
@@ -198,7 +198,8 @@ def _key(item: Evaluated) -> tuple:
             item.override_id)
 
 
-def _count_changes(stored: list[Evaluated], live: list[Evaluated]) -> int:
+def count_changes(stored: list[Evaluated], live: list[Evaluated]) -> int:
+    """How many postings ``live`` classifies differently from ``stored`` (or only one has)."""
     before = {item.posting_id: _key(item) for item in stored}
     now = {item.posting_id: _key(item) for item in live}
     return sum(1 for pid in before.keys() | now.keys() if before.get(pid) != now.get(pid))

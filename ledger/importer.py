@@ -488,9 +488,10 @@ class _Writer:
                 text=row.text, kind="import", created_by=created_by, created_at=self.now, reverses_hash=None,
                 postings=[(account.number, cents, year, category, cost_centre)
                           for account, cents, year, category, cost_centre in lines])
-            postings += [(entry_id, account.id, cents, year, category, cost_centre)
+            day = self._date(row.day)
+            postings += [(entry_id, account.id, cents, day, year, category, cost_centre)
                          for account, cents, year, category, cost_centre in lines]
-            entries.append((entry_id, recipient_id, self._date(row.day), row.voucher_number, row.text, "import",
+            entries.append((entry_id, recipient_id, day, row.voucher_number, row.text, "import",
                             created_by, self._created_at, None, seq, prev, entry_hash))
             imported.append((recipient_id, key, content, self._batch_id, row.line, entry_id))
             prev = entry_hash
@@ -498,7 +499,7 @@ class _Writer:
                      for row, key, content, entry_id in plan.payouts]
         # Postings first, the entries last: the database checks each entry's balance when it arrives.
         if postings:
-            self._insert(Posting, ("entry_id", "account_id", "amount_cents", "school_year", "category",
+            self._insert(Posting, ("entry_id", "account_id", "amount_cents", "date", "school_year", "category",
                                    "cost_centre"), postings)
             self._insert(JournalEntry, ("id", "recipient_id", "date", "voucher_number", "text", "kind", "created_by",
                                         "created_at", "reverses_id", "seq", "prev_hash", "entry_hash"), entries)

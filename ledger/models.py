@@ -148,13 +148,14 @@ class Posting(Base):
 
     ``school_year`` is "2023/24" (by booking date unless the source names one);
     ``category`` the rule-pack category of an expense posting (None: unclassified);
-    ``cost_centre`` the Kostenstelle, optional.
+    ``cost_centre`` the Kostenstelle, optional; ``date`` the entry's booking date.
     """
 
     __tablename__ = "postings"
     __table_args__ = (
         CheckConstraint("amount_cents <> 0", name="ck_posting_nonzero"),
-        Index("ix_postings_account_year", "account_id", "school_year"),
+        Index("ix_postings_year_totals", "account_id", "school_year", "category", "cost_centre", "date",
+              "amount_cents"),
         Index("ix_postings_entry", "entry_id"),
     )
 
@@ -166,6 +167,9 @@ class Posting(Base):
     school_year: Mapped[str] = mapped_column(String(7))
     category: Mapped[str | None] = mapped_column(String(40))
     cost_centre: Mapped[str | None] = mapped_column(String(40))
+    #: The entry's booking date, copied so a year's totals need not join the entries
+    #: (migration 0009; the database refuses a posting whose date differs from its entry's).
+    date: Mapped[date | None] = mapped_column(Date)
 
     entry: Mapped[JournalEntry] = relationship(back_populates="postings")
     account: Mapped[Account] = relationship()

@@ -87,7 +87,7 @@ def post_entry(
     entry_id = _next_entry_id(session)
     # Postings first, the entry last: the database checks the balance when the entry arrives.
     session.execute(insert(Posting), [
-        {"entry_id": entry_id, "account_id": line.account.id, "amount_cents": c,
+        {"entry_id": entry_id, "account_id": line.account.id, "amount_cents": c, "date": day,
          "school_year": str(line.school_year), "category": line.category, "cost_centre": line.cost_centre}
         for line, c in zip(lines, cents)
     ])

@@ -17,7 +17,7 @@ from ledger import audit
 from ledger.agreements import find_agreement
 from ledger.deadline import repayment_due_date
 from ledger.errors import LedgerError
-from ledger.evaluation_runs import Classified, RunState, classified, record_evaluation
+from ledger.evaluation_runs import Classified, RunState, record_evaluation
 from ledger.grants import find_grant
 from ledger.interest import InterestError, InterestResult, late_interest, rates_cover_until
 from ledger.models import Account, Agreement, Grant, JournalEntry, Posting, Recipient
@@ -26,6 +26,7 @@ from ledger.posting import PostingLine, post_entry
 from ledger.recipients import role_account
 from ledger.rules import RulePack, load_packs, pack_for
 from ledger.schoolyear import SchoolYear
+from ledger.year_totals import Totals, year_totals
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,8 @@ def compute_repayment(
     interest accrued on an overdue outstanding amount up to that day; ``booked_until``
     (a date) counts only entries dated up to that day (the forecast's actuals). ``basis``:
     the year's classifications if the caller already has them (``classified`` with the
-    same ``booked_until``), so they are not computed twice. Raises
+    same ``booked_until``), so they are not computed twice; without it the sums come
+    from ``ledger.year_totals`` (summed by the database, the same figures). Raises
     RulePackError if no pack covers the year, LedgerError if the base-rate table does not
     reach a day interest is due for.
     """
@@ -145,21 +147,21 @@ def compute_repayment(
     pack = pack_for(school_year, packs)
     grant = find_grant(session, recipient, school_year)
     if basis is None:
-        basis = classified(session, recipient, school_year, packs, booked_until=booked_until)
+        totals, state = year_totals(session, recipient, school_year, packs, booked_until=booked_until)
+    else:
+        totals, state = Totals.of_items(basis.items), basis.state
     roles = _role_sums(session, recipient, school_year, booked_until)
 
-    by_category = _by_category(basis.items, pack)
-    figures_of = [item.classification for item in basis.items]
-    permitted = sum((c.conform for c in figures_of if c.status != "capped"), ZERO)
-    capped = sum((c.conform for c in figures_of if c.status == "capped"), ZERO)
-    excluded = sum((c.excluded for c in figures_of), ZERO)
-    unclassified = sum((c.unclassified for c in figures_of), ZERO)
+    by_category = _by_category(totals, pack)
+    permitted = totals.sum("conform", skip_statuses=("capped",))
+    capped = totals.sum("conform", statuses=("capped",))
+    excluded = totals.sum("excluded")
+    unclassified = totals.sum("unclassified")
     pool = ZERO
     cap = None
     excess = ZERO
     if pack.overhead is not None:
-        pool = sum((item.classification.conform for item in basis.items
-                    if item.category in pack.overhead.base_categories), ZERO)
+        pool = totals.sum("conform", categories=pack.overhead.base_categories)
         cap = pack.overhead.cap(pool)
         excess = max(capped - cap, ZERO)
         permitted += min(capped, cap)
@@ -186,7 +188,7 @@ def compute_repayment(
         unclassified=unclassified, computed_repayment_due=computed_due,
         agreement=figures, repayment_due=due, confirmed_obligation=confirmed,
         already_repaid=repaid, outstanding=due - repaid, nominal_due_date=nominal, due_date=effective,
-        evaluation=basis.state,
+        evaluation=state,
         **_late_interest(session, recipient, school_year, pack, effective, due - repaid, as_of),
     )
 
@@ -318,15 +320,12 @@ def _agreement_figures(agreement: Agreement | None, received: Decimal) -> Agreem
     return AgreementFigures(deemed, False, agreement.reference, max(received - deemed, ZERO))
 
 
-def _by_category(items, pack: RulePack) -> tuple[CategoryAmount, ...]:
+def _by_category(totals: Totals, pack: RulePack) -> tuple[CategoryAmount, ...]:
     """Net expense per pack category (all statuses), in pack order; unknown or missing
     categories are left out (they are unclassified)."""
-    totals: dict[str, Decimal] = {}
-    for item in items:
-        if item.category is not None:
-            totals[item.category] = totals.get(item.category, ZERO) + item.amount
-    return tuple(CategoryAmount(c.id, c.label, c.status, totals[c.id])
-                 for c in pack.categories if totals.get(c.id))
+    amounts = totals.by_category()
+    return tuple(CategoryAmount(c.id, c.label, c.status, amounts[c.id])
+                 for c in pack.categories if amounts.get(c.id))
 
 
 def _role_sums(session: Session, recipient: Recipient, school_year: SchoolYear,

@@ -26,11 +26,12 @@ def test_a_million_cent_postings_sum_exactly(session, kreis):
     series = ("SELECT generate_series(1, :n) AS i" if session.bind.dialect.name == "postgresql" else
               "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < :n) SELECT i FROM s")
     session.execute(sa.text(
-        "INSERT INTO postings (entry_id, account_id, amount_cents, school_year, category, cost_centre) "
-        f"SELECT :e, :a, 1, '2023/24', 'pool_personnel', 'POOL-A' FROM ({series}) AS gen"), {"e": entry_id, "a": pool.id, "n": N})
+        "INSERT INTO postings (entry_id, account_id, amount_cents, school_year, category, cost_centre, date) "
+        f"SELECT :e, :a, 1, '2023/24', 'pool_personnel', 'POOL-A', :d FROM ({series}) AS gen"),
+        {"e": entry_id, "a": pool.id, "n": N, "d": date(2023, 9, 1)})
     session.execute(sa.text(
-        "INSERT INTO postings (entry_id, account_id, amount_cents, school_year) VALUES (:e, :a, :c, '2023/24')"),
-        {"e": entry_id, "a": bank.id, "c": -N})
+        "INSERT INTO postings (entry_id, account_id, amount_cents, school_year, date) VALUES (:e, :a, :c, '2023/24', :d)"),
+        {"e": entry_id, "a": bank.id, "c": -N, "d": date(2023, 9, 1)})
     session.execute(sa.text(
         "INSERT INTO journal_entries (id, recipient_id, date, voucher_number, text, kind, created_by, created_at, "
         "seq, prev_hash, entry_hash) VALUES (:e, :r, :d, 'CENT-1', 'eine Million Cent-Buchungen', 'manual', "

@@ -25,11 +25,12 @@ def ids(conn, recipient_key="testland"):
 
 
 def raw_entry(conn, *, entry_id, recipient_id, postings, seq=1, prev_hash=GENESIS, day=date(2023, 10, 1),
-              entry_hash=None):
+              entry_hash=None, posting_day=None):
     """Insert postings, then their entry, as the application does (postings first)."""
     for account_id, cents, year in postings:
-        conn.execute(sa.text("INSERT INTO postings (entry_id, account_id, amount_cents, school_year) "
-                             "VALUES (:e, :a, :c, :y)"), {"e": entry_id, "a": account_id, "c": cents, "y": year})
+        conn.execute(sa.text("INSERT INTO postings (entry_id, account_id, amount_cents, school_year, date) "
+                             "VALUES (:e, :a, :c, :y, :d)"),
+                     {"e": entry_id, "a": account_id, "c": cents, "y": year, "d": posting_day or day})
     conn.execute(sa.text(
         "INSERT INTO journal_entries (id, recipient_id, date, voucher_number, text, kind, created_by, created_at, "
         "seq, prev_hash, entry_hash) VALUES (:id, :r, :d, :v, 'roh', 'manual', 'sql', :c, :s, :p, :h)"),
@@ -63,6 +64,13 @@ def test_unbalanced_entry_is_refused(engine, books):
     refused(engine, lambda c: raw_entry(c, entry_id=2, recipient_id=rid, seq=2, prev_hash=f"{1:064x}",
                                         postings=[(pool, 10000, "2023/24"), (bank, -9999, "2023/24")]),
             "unausgeglichen")
+
+
+def test_postings_must_carry_their_entry_date(engine, books):
+    rid, pool, bank = books
+    refused(engine, lambda c: raw_entry(c, entry_id=2, recipient_id=rid, seq=2, prev_hash=f"{1:064x}",
+                                        postings=[(pool, 500, "2023/24"), (bank, -500, "2023/24")],
+                                        posting_day=date(2023, 10, 2)), "Datum ihrer Buchung")
 
 
 def test_entry_without_postings_is_refused(engine, books):
