@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test serve clean
+.PHONY: install demo test serve bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ test: $(STAMP)
 
 serve: $(STAMP)
 	$(BIN)/inkl serve
+
+# Benchmarks (not part of `test`): data sets of 10 000, 100 000 and 1 000 000 postings on
+# SQLite and PostgreSQL (database inkl_bench, dropped and recreated); table on stdout,
+# JSON in bench/results/latest.json. E.g. make bench BENCH_ARGS="--sizes 10000 --db sqlite"
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis
