@@ -84,7 +84,7 @@ class ImportRow:
 
     def base(self) -> tuple:
         """What makes two rows of one file identical bookings (their occurrence tells them apart)."""
-        return (self.day, self.voucher_number, self.debit, self.credit, self.cents)
+        return _base(self.day, self.voucher_number, self.debit, self.credit, self.cents)
 
     def identity(self, occurrence: int) -> str:
         """SHA-256 of what makes a row the same booking in a later export."""
@@ -256,9 +256,9 @@ def _repeated_bases(table: CsvTable) -> tuple[set[int], int]:
         if fields is None:
             continue
         try:
-            key = hash((_parse_day(fields[columns["Buchungsdatum"]]), fields[columns["Belegnummer"]],
-                        fields[columns["Sollkonto"]], fields[columns["Habenkonto"]],
-                        parse_german_cents(fields[columns["Betrag"]])))
+            key = hash(_base(_parse_day(fields[columns["Buchungsdatum"]]), fields[columns["Belegnummer"]],
+                             fields[columns["Sollkonto"]], fields[columns["Habenkonto"]],
+                             parse_german_cents(fields[columns["Betrag"]])))
         except (ValueError, AmountError):
             continue
         i, j = key & mask, (key >> 32) & mask
@@ -307,6 +307,11 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def _base(day: date, voucher_number: str, debit: str, credit: str, cents: int) -> tuple:
+    """A row's base identity; both passes must build it the same way."""
+    return (day, voucher_number, debit, credit, cents)
 
 
 @lru_cache(maxsize=8192)

@@ -52,9 +52,7 @@ class Totals:
         """The totals of classified postings (``ledger.evaluate`` or a stored run)."""
         builder = _Builder()
         for item in items:
-            c = item.classification
-            builder.add(item.category, c.status, to_cents(item.amount), to_cents(c.conform), to_cents(c.excluded),
-                        to_cents(c.unclassified))
+            builder.add_item(item)
         return builder.totals()
 
     def sum(self, field: str, *, statuses: Iterable[str] | None = None, categories: Iterable[str] | None = None,
@@ -92,28 +90,30 @@ def year_totals(session: Session, recipient: Recipient, school_year: SchoolYear,
     Raises RulePackError if no pack covers the year.
     """
     packs = packs or load_packs()
-    live = _live_totals(session, recipient, school_year, packs, booked_until)
+    overrides = active_overrides(session, recipient, school_year)
+    live = _live_totals(session, recipient, school_year, packs, overrides, booked_until)
     run = latest_run(session, recipient, school_year)
     if booked_until is not None or run is None:
         return live, RunState(run and Run.of(run), False, False, live.postings if run is None else 0)
     stored = _run_totals(session, run.id)
     changed = 0
     if (stored != live or run.pack_digest != pack_for(school_year, packs).digest
-            or _run_overrides(session, run.id) != _active_override_ids(session, recipient, school_year)):
+            or _run_overrides(session, run.id) != {posting_id: o.id for posting_id, o in overrides.items()}):
         changed = count_changes(stored_items(session, run), evaluate(session, recipient, school_year, packs))
     frozen = str(school_year) in closed_years(session, recipient)
     return (stored if frozen else live), RunState(Run.of(run), frozen, changed == 0, changed)
 
 
 def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear, packs: tuple[RulePack, ...],
-                 booked_until: date | None) -> Totals:
+                 overrides: dict, booked_until: date | None) -> Totals:
+    """Today's totals; ``overrides``: the year's active overrides by posting id."""
     pack = pack_for(school_year, packs)
     centres = cost_centre_facts(session, recipient)
     expense = select(Account.id).where(Account.recipient_id == recipient.id, Account.type == "expense")
     # every reversal entry (the few there are, by the unique index on reverses_id); the
     # postings are this recipient's already through their accounts
     reversals = select(JournalEntry.id).where(JournalEntry.reverses_id.is_not(None))
-    overridden = list(active_overrides(session, recipient, school_year))
+    overridden = list(overrides)
     scope = [Posting.account_id.in_(expense), Posting.school_year == str(school_year)]
     if booked_until is not None:
         scope.append(Posting.date <= booked_until)
@@ -143,9 +143,7 @@ def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear
                         to_cents(c.unclassified), count)
     if special:
         for item in evaluate(session, recipient, school_year, packs, booked_until=booked_until, posting_ids=special):
-            c = item.classification
-            builder.add(item.category, c.status, to_cents(item.amount), to_cents(c.conform), to_cents(c.excluded),
-                        to_cents(c.unclassified))
+            builder.add_item(item)
     return builder.totals()
 
 
@@ -162,10 +160,6 @@ def _run_overrides(session: Session, run_id: int) -> dict[int, int]:
     """The overrides a run applied: posting id → override id."""
     return dict(session.execute(select(StoredClassification.posting_id, StoredClassification.override_id).where(
         StoredClassification.run_id == run_id, StoredClassification.override_id.is_not(None))).all())
-
-
-def _active_override_ids(session: Session, recipient: Recipient, school_year: SchoolYear) -> dict[int, int]:
-    return {posting_id: override.id for posting_id, override in active_overrides(session, recipient, school_year).items()}
 
 
 def _run_totals(session: Session, run_id: int) -> Totals:
@@ -193,6 +187,11 @@ class _Builder:
         for index, value in enumerate((amount, conform, excluded, unclassified)):
             cell[index] += value
         self.postings += count
+
+    def add_item(self, item: Evaluated) -> None:
+        c = item.classification
+        self.add(item.category, c.status, to_cents(item.amount), to_cents(c.conform), to_cents(c.excluded),
+                 to_cents(c.unclassified))
 
     def totals(self) -> Totals:
         return Totals({key: tuple(values) for key, values in self.cells.items()}, self.postings)

@@ -191,7 +191,7 @@ def override(key: str, start_year: int, posting_id: int):
     recipient = recipient_for(key, write=True)
     year, years = require_year(recipient, start_year)
     session = get_session()
-    item = next((i for i in evaluate(session, recipient, year, get_packs()) if i.posting_id == posting_id), None)
+    item = next(iter(evaluate(session, recipient, year, get_packs(), posting_ids=[posting_id])), None)
     if item is None:
         abort(404, f"Buchungszeile {posting_id} ist keine Ausgabe von {recipient.name} im Schuljahr {year}.")
     active = next((o for o in list_overrides(session, recipient, year) if o.id == item.override_id), None)
