@@ -127,10 +127,12 @@ class ImportSummary:
 def import_file(
     session: Session, recipient: Recipient, path: Path, *, created_by: str, now: datetime,
     dry_run: bool = False, packs: tuple[RulePack, ...] | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, filename: str | None = None,
 ) -> ImportSummary:
     """Import the file at ``path`` into ``recipient``'s books (see the module docstring).
 
+    ``filename`` is the name recorded in the import history (default: ``path``'s name;
+    an upload staged under its hash keeps the user's file name this way).
     Returns the summary; on errors nothing is written and ``summary.ok`` is False.
     With ``dry_run`` the file is checked and counted but nothing is written.
     ``progress(done, total)`` (rows) is called every ``PROGRESS_EVERY`` rows checked.
@@ -139,7 +141,7 @@ def import_file(
     """
     with path.open("rb") as stream:
         digest = hashlib.file_digest(stream, "sha256").hexdigest()
-    return _import(session, recipient, lambda: path.open("rb"), path.name, digest, created_by=created_by,
+    return _import(session, recipient, lambda: path.open("rb"), filename or path.name, digest, created_by=created_by,
                    now=now, dry_run=dry_run, packs=packs, progress=progress)
 
 

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -43,16 +44,26 @@ class IssuedInfo:
     size: int
 
 
+#: The steps of ``issue_statement``, reported to its ``progress`` callback (German, for the user).
+STEPS = ("Buchungen werden ausgewertet", "PDF wird gesetzt", "Abrechnung wird gespeichert")
+
+
 def issue_statement(session: Session, recipient: Recipient, school_year: SchoolYear, *, user: User, now: datetime,
-                    packs: tuple[RulePack, ...] | None = None) -> IssuedStatement:
+                    packs: tuple[RulePack, ...] | None = None,
+                    progress: Callable[[str, int, int], None] | None = None) -> IssuedStatement:
     """Build, render and store the statement of ``recipient``'s ``school_year`` as of ``now``.
 
     Requires an officer or admin (auditors read statements, they do not issue them).
     Returns the stored row (written, not committed). Audited with the SHA-256.
+    ``progress(step, number, of)`` is called before each of the ``STEPS`` (number from 1).
     """
     require_role(user, "officer", "admin")
+    report = progress or (lambda _step, _number, _of: None)
+    report(STEPS[0], 1, len(STEPS))
     data = build_statement(session, recipient, school_year, now=now, packs=packs)
+    report(STEPS[1], 2, len(STEPS))
     pdf = render_statement(data)
+    report(STEPS[2], 3, len(STEPS))
     digest = hashlib.sha256(pdf).hexdigest()
     issued = IssuedStatement(recipient_id=recipient.id, school_year=str(school_year), sha256=digest, pdf=pdf,
                              created_by=user.username, created_at=now, chain_seq=data.chain_head.seq,

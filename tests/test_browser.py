@@ -268,3 +268,38 @@ def test_officer_imports_overrides_and_issues_then_the_auditor_only_reads(live_s
     response = page.goto(live_server + "/r/musterhausen/journal/neu")
     assert response.status == 403
     expect(main).to_contain_text("Zugriff verweigert")
+
+
+def test_a_long_import_shows_its_progress_and_then_its_result(live_server, app, axe_page, database_url, tmp_path,
+                                                              monkeypatch):
+    """An import that outlasts ``JOB_WAIT_SECONDS`` (0 here; a gate holds it) answers with its
+    progress page at once; job.js polls the job and shows the dry run's result when it ends."""
+    import webapp.views.imports as imports_view
+
+    app.config["JOB_WAIT_SECONDS"] = 0
+    gate, real = threading.Event(), imports_view.import_file   # the page polls until the first report
+
+    def held(*args, progress, **kwargs):
+        progress(0, 1)
+        gate.wait(30)
+        return real(*args, progress=progress, **kwargs)
+
+    monkeypatch.setattr(imports_view, "import_file", held)
+    page = axe_page
+    sign_in(page, live_server, "demo-sachbearbeitung")
+    export = tmp_path / "2024-07-gross.csv"
+    export.write_text("Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag\n"
+                      "16.07.2024;F-2024-1000;Fachtag Inklusion;5292;1810;500,00\n", encoding="utf-8")
+    page.goto(live_server + "/r/musterhausen/import")
+    page.get_by_label("Exportdatei aus dem Finanzverfahren").set_input_files(str(export))
+    page.get_by_role("button", name="Datei prüfen").click()
+    main = page.locator("main")
+    expect(main).to_contain_text("Der Vorgang läuft")
+    expect(page.get_by_role("status")).to_contain_text("Zeilen geprüft: 0 von 1")
+    expect(page.get_by_label("Fortschritt")).to_have_attribute("max", "1")
+    shot(page, "import-progress", database_url)
+    serious = a11y.serious(a11y.violations(page))
+    assert not serious, a11y.report("Vorgang", serious)
+    gate.set()
+    expect(main).to_contain_text("davon neu zu buchen", timeout=15_000)    # reloaded by job.js, no click
+    expect(page.get_by_role("button", name="Jetzt buchen")).to_be_visible()

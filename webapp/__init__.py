@@ -9,6 +9,9 @@ HTML. Every page needs a log-in (``webapp.auth``); every form carries a CSRF tok
 - ``SECRET_KEY``: ``INKL_SECRET_KEY`` from the environment, else a random key kept in the
   instance folder's file ``secret_key`` (created on first start, so sessions survive
   restarts). With ``TESTING`` and no key given, a random key is used and nothing is written.
+- ``JOB_WORKERS`` (default 2), ``JOB_WAIT_SECONDS`` (default 2): threads for long operations
+  (import, statement) and how long a request waits for one before it shows its progress
+  page instead (``webapp.jobs``).
 - ``TODAY`` (optional, ``datetime.date``): the day the deadline countdown counts from;
   default the current date (tests fix it).
 - ``SESSION_COOKIE_SECURE``: ``INKL_COOKIE_SECURE`` (``1`` default: the session cookie is
@@ -63,7 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from flask_wtf.csrf import CSRFProtect
 
-    from webapp import auth, db, errors, formatting
+    from webapp import auth, db, errors, formatting, jobs
     from webapp.views import admin, dashboard, home, imports, journal, masterdata, review, statements
 
     CSRFProtect(app)
@@ -75,6 +78,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
+    jobs.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(journal.bp)

@@ -4,17 +4,21 @@
 newest first) for everyone who may read the recipient; officers who may write it also
 get the upload form.
 
-``POST /r/<key>/import``: the dry run. The upload is checked with
-``ledger.importer.import_bytes(dry_run=True)`` in the request's read session (nothing is
-written) and the result is shown: counts and every error by line and column. If the
-file is valid and holds something new, its bytes are staged under the instance folder
+``POST /r/<key>/import``: the dry run. The upload is streamed to the instance folder
 (``uploads/<recipient id>/<sha256>.csv``; the name is the hash, never the user's file
-name) and a confirm form carries the hash and the original file name.
+name), then checked by ``ledger.importer.import_file(dry_run=True)`` as a background job
+(``webapp.jobs``; nothing is written): counts and every error by line and column. If
+the file is valid and holds something new, it stays staged and a confirm form carries
+its hash and original name; otherwise it is removed.
 
-``POST /r/<key>/import/buchen``: the commit. The staged file is read by its hash, its
-SHA-256 checked again and imported in one write transaction; the staged file is
-removed. Errors that arose meanwhile (e.g. a school year closed) write nothing and are
-shown; success redirects to the import page with a message (post/redirect/get).
+``POST /r/<key>/import/buchen``: the commit. The staged file is found by its hash, its
+SHA-256 checked again and imported as a background job in one write transaction; the
+staged file is removed. Errors that arose meanwhile (e.g. a school year closed) write
+nothing and are shown; success goes back to the import page with a message.
+
+A job that ends within ``JOB_WAIT_SECONDS`` shows its result in the response itself;
+a longer one redirects to ``GET /r/<key>/import/vorgang/<id>``, its progress page, which
+shows the result once the job is done.
 
 Uploads are limited to ``IMPORT_MAX_BYTES`` (config, default 20 MB): the request body
 limit is set per request before anything reads the body.
@@ -26,20 +30,26 @@ import os
 import re
 import tempfile
 import time
+from datetime import datetime
+from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from ledger.importer import ImportSummary, import_bytes
+from ledger.db import session_scope
+from ledger.importer import ImportSummary, import_file
 from ledger.models import ImportBatch, Recipient
+from ledger.rules import RulePack
 from ledger.users import can_write
+from webapp import jobs
 from webapp.auth import recipient_for
 from webapp.db import get_packs, get_session, write_session
 from webapp.errors import error_page
@@ -56,6 +66,9 @@ STAGE_MAX_AGE = 24 * 60 * 60
 #: At most this many errors are listed on the page (the count is always given).
 MAX_LISTED_ERRORS = 5000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_COPY_BLOCK = 1024 * 1024
+#: Job kinds: the dry run and the booking.
+CHECK, BOOK = "import_check", "import_book"
 
 
 def _max_bytes() -> int:
@@ -123,31 +136,25 @@ def index(key: str):
 
 @bp.post("/import")
 def upload(key: str):
-    """Dry run of the uploaded file: counts and errors; stage it if it can be booked."""
+    """Stage the uploaded file and start its dry run (a background job)."""
     recipient = recipient_for(key, write=True)
     form = UploadForm()
     if not form.validate_on_submit():
         return _page(recipient, form), 400
-    limit = _max_bytes()
-    data = form.file.data.read(limit + 1)
-    if len(data) > limit:
+    staged = _stage(recipient, form.file.data.stream, _max_bytes())
+    if staged is None:
         form.file.errors.append(_too_large_message())
         return _page(recipient, form), 413
     filename = _display_name(form.file.data.filename)
-    summary = import_bytes(get_session(), recipient, data, filename, created_by=current_user.username,
-                           now=timestamp(), dry_run=True, packs=get_packs())
-    confirm = None
-    if summary.ok and (summary.imported or summary.payouts_recognised):
-        _stage(recipient, summary.sha256, data)
-        confirm = ConfirmForm(formdata=None, sha256=summary.sha256, filename=filename)
-    current_app.logger.info("Import-Probelauf %s für %s durch %s: %s Zeilen, %s neu, %s Fehler", summary.sha256,
-                            recipient.key, current_user.username, summary.rows, summary.imported, len(summary.errors))
-    return _page(recipient, UploadForm(formdata=None), summary=summary, confirm=confirm)
+    job = jobs.start(CHECK, f"Probelauf: {filename}", recipient.key,
+                     partial(_check_file, current_app.extensions["inkl_engine"], get_packs(), recipient.id, staged,
+                             filename, current_user.username, timestamp()))
+    return _outcome(recipient, job)
 
 
 @bp.post("/import/buchen")
 def commit(key: str):
-    """Book the staged file of the dry run (one write transaction), then back to the import page."""
+    """Book the staged file of the dry run (one write transaction, a background job)."""
     recipient = recipient_for(key, write=True)
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -156,25 +163,83 @@ def commit(key: str):
     sha256 = form.sha256.data
     path = _staged_path(recipient, sha256)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            digest = hashlib.file_digest(stream, "sha256").hexdigest()
     except FileNotFoundError:
         abort(400, "Zu dieser Prüfsumme liegt keine hochgeladene Datei vor (bereits gebucht oder verworfen). "
                    "Bitte die Datei erneut hochladen.")
-    if hashlib.sha256(data).hexdigest() != sha256:
+    if digest != sha256:
         path.unlink(missing_ok=True)
         abort(400, "Die zwischengespeicherte Datei passt nicht zu ihrer Prüfsumme. Bitte die Datei erneut hochladen.")
     filename = _display_name(form.filename.data)
-    with write_session() as session:
-        target = session.get(Recipient, recipient.id)
-        summary = import_bytes(session, target, data, filename, created_by=current_user.username,
-                               now=timestamp(), dry_run=False, packs=get_packs())
+    job = jobs.start(BOOK, f"Buchung: {filename}", recipient.key,
+                     partial(_book_file, current_app.extensions["inkl_engine"], get_packs(), recipient.id, path,
+                             filename, current_user.username, timestamp()))
+    return _outcome(recipient, job)
+
+
+@bp.get("/import/vorgang/<job_id>")
+def job(key: str, job_id: str):
+    """A dry run's or booking's progress page while it runs, its result when it is done."""
+    recipient = recipient_for(key, write=True)
+    return _job_page(recipient, jobs.own_job(job_id, recipient_key=recipient.key))
+
+
+def _check_file(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, path: Path, filename: str,
+                username: str, now: datetime, job: jobs.Job) -> ImportSummary:
+    """The dry-run job: check the staged file; keep it staged only if it can be booked."""
+    with session_scope(engine) as session:
+        summary = import_file(session, session.get(Recipient, recipient_id), path, filename=filename,
+                              created_by=username, now=now, dry_run=True, packs=packs,
+                              progress=lambda done, total: job.report("Zeilen geprüft", done, total))
+    if not _bookable(summary):
+        path.unlink(missing_ok=True)
+    return summary
+
+
+def _book_file(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, path: Path, filename: str,
+               username: str, now: datetime, job: jobs.Job) -> ImportSummary:
+    """The booking job: import the staged file in one write transaction, then remove it."""
+    job.report("wartet auf die Schreibsperre der Bücher")
+    with session_scope(engine, write=True) as session:
+        summary = import_file(session, session.get(Recipient, recipient_id), path, filename=filename,
+                              created_by=username, now=now, dry_run=False, packs=packs,
+                              progress=lambda done, total: job.report("Zeilen gebucht", done, total))
     path.unlink(missing_ok=True)
+    return summary
+
+
+def _bookable(summary: ImportSummary) -> bool:
+    return summary.ok and bool(summary.imported or summary.payouts_recognised)
+
+
+def _outcome(recipient: Recipient, job: jobs.Job):
+    """The job's result if it ends within the wait, else a redirect to its progress page."""
+    if jobs.wait_briefly(job):
+        return _job_page(recipient, job)
+    return redirect(url_for("imports.job", key=recipient.key, job_id=job.id), 303)
+
+
+def _job_page(recipient: Recipient, job: jobs.Job):
+    if job.running:
+        return render_template("job.html", recipient=recipient, year=default_school_year(recipient), job=job,
+                               nav="import")
+    if job.status == jobs.FAILED:
+        return error_page(job.error_status, job.error)
+    summary: ImportSummary = job.result
+    log = current_app.logger
+    if job.kind == CHECK:
+        log.info("Import-Probelauf %s für %s durch %s: %s Zeilen, %s neu, %s Fehler", summary.sha256,
+                 recipient.key, job.username, summary.rows, summary.imported, len(summary.errors))
+        confirm = (ConfirmForm(formdata=None, sha256=summary.sha256, filename=summary.file)
+                   if _bookable(summary) else None)
+        return _page(recipient, UploadForm(formdata=None), summary=summary, confirm=confirm)
     if not summary.ok:
-        current_app.logger.warning("Import %s für %s abgelehnt: %s Fehler", sha256, recipient.key, len(summary.errors))
+        log.warning("Import %s für %s abgelehnt: %s Fehler", summary.sha256, recipient.key, len(summary.errors))
         return _page(recipient, UploadForm(formdata=None), summary=summary), 409
-    current_app.logger.info("Import %s für %s durch %s: %s Zeilen, %s neu, %s Duplikate", sha256, recipient.key,
-                            current_user.username, summary.rows, summary.imported, summary.duplicates)
-    message = (f"{filename}: {summary.rows} Zeilen, {summary.imported} neu gebucht, "
+    log.info("Import %s für %s durch %s: %s Zeilen, %s neu, %s Duplikate", summary.sha256, recipient.key,
+             job.username, summary.rows, summary.imported, summary.duplicates)
+    message = (f"{summary.file}: {summary.rows} Zeilen, {summary.imported} neu gebucht, "
                f"{summary.duplicates} bereits vorhanden")
     if summary.payouts_recognised:
         message += f", {summary.payouts_recognised} als erfasste Auszahlung erkannt"
@@ -210,8 +275,9 @@ def _staged_path(recipient: Recipient, sha256: str) -> Path:
     return _stage_dir(recipient) / f"{sha256}.csv"
 
 
-def _stage(recipient: Recipient, sha256: str, data: bytes) -> None:
-    """Keep the upload until it is confirmed (atomically, mode 0600); drop stale ones."""
+def _stage(recipient: Recipient, stream: BinaryIO, limit: int) -> Path | None:
+    """Copy the upload to ``uploads/<id>/<sha256>.csv`` (atomically, mode 0600), hashing it on the
+    way, and drop stale staged files. Returns the path, or None if it exceeds ``limit`` bytes."""
     directory = _stage_dir(recipient)
     directory.mkdir(parents=True, exist_ok=True)
     cutoff = time.time() - STAGE_MAX_AGE
@@ -223,10 +289,18 @@ def _stage(recipient: Recipient, sha256: str, data: bytes) -> None:
             pass
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".upload-", suffix=".tmp")
     try:
+        digest, size = hashlib.sha256(), 0
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, _staged_path(recipient, sha256))
+            while block := stream.read(_COPY_BLOCK):
+                size += len(block)
+                if size > limit:
+                    Path(tmp).unlink()
+                    return None
+                digest.update(block)
+                handle.write(block)
+        path = _staged_path(recipient, digest.hexdigest())
+        os.replace(tmp, path)
+        return path
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-

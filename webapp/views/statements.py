@@ -1,19 +1,36 @@
-"""Settlement statements (Abrechnungen): the current PDF, issuing one, and the issued ones with their hash."""
+"""Settlement statements (Abrechnungen): the current PDF, issuing one, and the issued ones with their hash.
+
+Issuing runs as a background job (``webapp.jobs``): if it takes longer than
+``JOB_WAIT_SECONDS``, the officer sees its progress page (building, setting the PDF,
+storing) until the statement is stored, then the list of issued statements.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from datetime import datetime
+from functools import partial
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
+from sqlalchemy import Engine
+
+from ledger.db import session_scope
 
 from ledger.issued import get_issued, issue_statement, list_issued
 from ledger.models import Recipient, User
+from ledger.rules import RulePack
+from ledger.schoolyear import SchoolYear
 from ledger.statement import build_statement
 from ledger.statement_pdf import render_statement
 from ledger.users import can_write
+from webapp import jobs
 from webapp.auth import recipient_for
+from webapp.errors import error_page
 from webapp.db import get_packs, get_session, write_session
 from webapp.views import require_year, timestamp
 
 bp = Blueprint("statements", __name__, url_prefix="/r/<key>")
+#: Job kind: issuing a statement.
+ISSUE = "statement_issue"
 
 
 @bp.get("/<int:start_year>/statement.pdf")
@@ -40,16 +57,43 @@ def index(key: str, start_year: int):
 
 @bp.post("/<int:start_year>/abrechnungen")
 def issue(key: str, start_year: int):
-    """Issue (render and keep) the statement as of now; officers only."""
+    """Issue (render and keep) the statement as of now, as a background job; officers only."""
     recipient = recipient_for(key, write=True)
     year, _years = require_year(recipient, start_year)
-    with write_session() as session:
-        issued = issue_statement(session, session.get(Recipient, recipient.id), year,
-                                 user=session.get(User, current_user.user.id),
-                                 now=timestamp(), packs=get_packs())
-        number, digest = issued.id, issued.sha256
+    job = jobs.start(ISSUE, f"Abrechnung {year} ausstellen", recipient.key,
+                     partial(_issue, current_app.extensions["inkl_engine"], get_packs(), recipient.id, year,
+                             current_user.user.id, timestamp()))
+    if jobs.wait_briefly(job):
+        return _job_page(recipient, year, job)
+    return redirect(url_for("statements.job", key=recipient.key, start_year=start_year, job_id=job.id), 303)
+
+
+@bp.get("/<int:start_year>/abrechnungen/vorgang/<job_id>")
+def job(key: str, start_year: int, job_id: str):
+    """The progress page of issuing a statement; when it is done, the list of issued statements."""
+    recipient = recipient_for(key, write=True)
+    year, _years = require_year(recipient, start_year)
+    return _job_page(recipient, year, jobs.own_job(job_id, ISSUE, recipient.key))
+
+
+def _issue(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, year: SchoolYear, user_id: int,
+           now: datetime, job: jobs.Job) -> tuple[int, str]:
+    """The job: issue the statement in one write transaction; returns its number and SHA-256 (hex)."""
+    job.report("wartet auf die Schreibsperre der Bücher")
+    with session_scope(engine, write=True) as session:
+        issued = issue_statement(session, session.get(Recipient, recipient_id), year, user=session.get(User, user_id),
+                                 now=now, packs=packs, progress=lambda step, _number, _of: job.report(step))
+        return issued.id, issued.sha256
+
+
+def _job_page(recipient: Recipient, year: SchoolYear, job: jobs.Job):
+    if job.running:
+        return render_template("job.html", recipient=recipient, year=year, job=job, nav="statements")
+    if job.status == jobs.FAILED:
+        return error_page(job.error_status, job.error)
+    number, digest = job.result
     flash(f"Abrechnung Nr. {number} ausgestellt (SHA-256 {digest}).")
-    return redirect(url_for("statements.index", key=recipient.key, start_year=start_year))
+    return redirect(url_for("statements.index", key=recipient.key, start_year=year.start_year))
 
 
 @bp.get("/abrechnung/<int:statement_id>.pdf")

@@ -1,0 +1,135 @@
+"""Long operations in the background (``webapp.jobs``): an import or a statement that takes
+longer than ``JOB_WAIT_SECONDS`` answers with its progress page at once, reports its
+progress, and shows its result there when it is done. Only the user who started a job
+sees it. Here ``JOB_WAIT_SECONDS`` is 0, so every job takes the progress-page path, and a
+gate holds the import until the test has looked at the running job.
+"""
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+
+import webapp.views.imports as imports_view
+from ledger.errors import LedgerError
+from ledger.models import ImportBatch, IssuedStatement, JournalEntry
+from tests.conftest import csrf_token, logged_in
+from tests.test_web_imports import GOOD, _confirm_fields, _count, _staged, _text, _upload
+from tests.test_web_imports import users  # noqa: F401  (fixture)
+from tests.test_web_statements import kreise  # noqa: F401  (fixture)
+
+JOB_PAGE = "/r/testland/import/vorgang/"
+
+
+@pytest.fixture
+def app(app):
+    app.config["JOB_WAIT_SECONDS"] = 0
+    return app
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    """Holds every import after its first progress report (``gate.reached``) until ``gate.open``."""
+    gate = SimpleNamespace(reached=threading.Event(), open=threading.Event())
+    real = imports_view.import_file
+
+    def held(*args, progress, **kwargs):
+        progress(0, 3)
+        gate.reached.set()
+        assert gate.open.wait(30), "the test never opened the gate"
+        return real(*args, progress=progress, **kwargs)
+
+    monkeypatch.setattr(imports_view, "import_file", held)
+    yield gate
+    gate.open.set()
+
+
+def _job(app, location: str):
+    job = app.extensions["inkl_jobs"].get(location.rsplit("/", 1)[-1])
+    assert job is not None
+    return job
+
+
+def test_a_long_dry_run_shows_its_progress_then_its_result(app, users, gate, session):
+    olga = logged_in(app, "olga")
+    started = _upload(olga, GOOD)
+    assert started.status_code == 303 and started.headers["Location"].startswith(JOB_PAGE)
+    location = started.headers["Location"]
+    assert gate.reached.wait(30)
+
+    running = olga.get(location)
+    text = _text(running)
+    assert running.status_code == 200 and "Probelauf: export-2023-11.csv" in text and "Der Vorgang läuft" in text
+    assert "Zeilen geprüft: 0 von 3" in text and '<progress id="job-fortschritt" max="3" value="0">' in running.text
+    assert '<script src="/static/job.js" defer></script>' in running.text
+    job_id = location.rsplit("/", 1)[-1]
+    state = olga.get(f"/vorgang/{job_id}").get_json()
+    assert state == {"id": job_id, "status": "running", "phase": "Zeilen geprüft", "done": 0, "total": 3,
+                     "error": None}
+
+    gate.open.set()
+    assert _job(app, location).wait(30)
+    done = olga.get(location)
+    text = _text(done)
+    assert done.status_code == 200 and "davon neu zu buchen 3" in text and "Jetzt buchen" in text
+    assert olga.get(f"/vorgang/{job_id}").get_json()["status"] == "done"
+    assert _count(session, JournalEntry) == 0 and len(_staged(app)) == 1
+
+    booking = olga.post("/r/testland/import/buchen", data=_confirm_fields(done))
+    assert booking.status_code == 303
+    assert _job(app, booking.headers["Location"]).wait(30)
+    finished = olga.get(booking.headers["Location"], follow_redirects=True)
+    assert "export-2023-11.csv: 3 Zeilen, 3 neu gebucht, 0 bereits vorhanden." in _text(finished)
+    assert _count(session, JournalEntry) == 3 and _count(session, ImportBatch) == 1 and _staged(app) == []
+
+
+def test_only_the_user_who_started_a_job_sees_it(app, users, gate):
+    olga = logged_in(app, "olga")
+    location = _upload(olga, GOOD).headers["Location"]
+    job_id = location.rsplit("/", 1)[-1]
+    paul, bernd = logged_in(app, "paul"), logged_in(app, "bernd")
+    assert paul.get(f"/vorgang/{job_id}").status_code == 404      # auditor of every Kreis: not his job
+    assert bernd.get(f"/vorgang/{job_id}").status_code == 404     # officer of another Kreis
+    assert bernd.get(location).status_code == 404
+    assert bernd.get(f"/r/nachbar/import/vorgang/{job_id}").status_code == 404
+    assert olga.get(f"/vorgang/{job_id}").status_code == 200
+    assert olga.get(f"/vorgang/{'x' * 22}").status_code == 404
+    assert app.test_client().get(f"/vorgang/{job_id}").status_code == 302   # not logged in: to the log-in page
+
+
+@pytest.mark.parametrize("failure, message, status", [
+    (RuntimeError("Festplatte voll"), "unerwarteter Fehler", 500),
+    (LedgerError("Das Schuljahr 2023/24 ist abgeschlossen."), "Das Schuljahr 2023/24 ist abgeschlossen.", 400),
+])
+def test_a_failed_job_reports_its_error_and_writes_nothing(app, users, session, monkeypatch, failure, message, status):
+    def broken(*_args, **_kwargs):
+        raise failure
+
+    monkeypatch.setattr(imports_view, "import_file", broken)
+    olga = logged_in(app, "olga")
+    location = _upload(olga, GOOD).headers["Location"]
+    assert _job(app, location).wait(30)
+    page = olga.get(location)
+    assert page.status_code == status and message in _text(page)
+    assert "Festplatte" not in _text(page)        # internal details stay in the log
+    assert olga.get(f"/vorgang/{location.rsplit('/', 1)[-1]}").get_json()["status"] == "failed"
+    assert _count(session, JournalEntry) == 0 and _count(session, ImportBatch) == 0
+
+
+def test_a_statement_issued_in_the_background_appears_in_the_list(app, kreise, session):
+    anna = logged_in(app, "anna")
+    page = "/r/testland/2023/abrechnungen"
+    started = anna.post(page, data={"csrf_token": csrf_token(anna, page)})
+    assert started.status_code == 303
+    location = started.headers["Location"]
+    assert location.startswith("/r/testland/2023/abrechnungen/vorgang/")
+    job = _job(app, location)
+    assert job.wait(60) and job.status == "done"
+    listing = anna.get(location, follow_redirects=True)
+    number, digest = job.result
+    assert f"Abrechnung Nr. {number} ausgestellt (SHA-256 {digest})." in _text(listing)
+    session.rollback()
+    assert session.scalar(sa.select(IssuedStatement.sha256)) == digest
+    assert logged_in(app, "paul").get(location).status_code == 403   # auditors never issue, nor see the job
