@@ -26,7 +26,7 @@ from ledger.posting import reverse_entry
 from ledger.recipients import add_recipient
 from ledger.schoolyear import SchoolYear
 from tests.conftest import add_master_data, add_web_user, login
-from webapp.formatting import countdown, date_de, date_long, eur
+from webapp.formatting import countdown, date_de, date_long, datetime_de, eur, number, percent
 
 NOW = datetime(2026, 11, 22, 10, 0, 0)
 SY = SchoolYear(2023)
@@ -78,7 +78,14 @@ def web(app, books, session):
 # ----------------------------------------------------------------- formatting
 
 
-def test_german_formats():
+def test_german_formats(app):
+    with app.app_context():
+        _check_german_formats()
+    with app.test_request_context("/"):
+        _check_german_formats()
+
+
+def _check_german_formats():
     assert eur(Decimal("1234.56")) == "1.234,56\xa0€"
     assert eur(Decimal("-0.50")) == "-0,50\xa0€"
     assert eur(None) == "–"
@@ -86,6 +93,8 @@ def test_german_formats():
         eur(1234.56)
     assert date_de(date(2024, 4, 1)) == "01.04.2024"
     assert date_long(date(2024, 4, 1)) == "1. April 2024"
+    assert datetime_de(datetime(2026, 1, 2, 10, 5)) == "02.01.2026, 10:05 Uhr"   # local time, not shifted
+    assert percent(Decimal("0.125")) == "12,5\xa0%" and number(Decimal("-1234.5")) == "-1.234,50"
 
 
 def test_countdown_texts():

@@ -1,23 +1,28 @@
-"""Jinja filters for German amounts and dates (Babel, locale de_DE).
+"""German amounts and dates for the web UI (Flask-Babel over Babel; locale de_DE).
 
-Amounts are ``Decimal`` EUR (never float); ``None`` renders as an en dash.
+``init_app`` sets up Flask-Babel with the locale ``LOCALE`` and the time zone
+``TIMEZONE`` for every request (the UI is German only, so nothing is negotiated) and
+registers the filters below with Jinja. The filters format with Flask-Babel's functions,
+so they need an application context. Amounts are ``Decimal`` EUR (never float);
+``None`` renders as an en dash. Times in the books are local wall-clock times (naive
+``datetime``), shown as they are, without a time-zone shift.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal, format_percent
 from flask import Flask
+from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal, format_percent
 
 from ledger.users import ROLE_LABELS
 from ledger.money import from_cents
 from ledger.rules import STATUS_LABELS
 
 LOCALE = "de_DE"
+#: The time zone of the users (Flask-Babel's default time zone).
+TIMEZONE = "Europe/Berlin"
 DASH = "–"
-#: German labels of the rule-pack category statuses.
 #: German labels of the journal entry kinds (``ledger.models.ENTRY_KINDS``).
 KIND_LABELS = {
     "import": "Import (Finanzsoftware)",
@@ -35,49 +40,49 @@ def eur(amount: Decimal | None) -> str:
         return DASH
     if not isinstance(amount, Decimal):
         raise TypeError(f"Betrag muss Decimal sein, nicht {type(amount).__name__}")
-    return format_currency(amount, "EUR", locale=LOCALE)
+    return format_currency(amount, "EUR")
 
 
 def number(amount: Decimal | None) -> str:
     """``Decimal("1234.5")`` → ``"1.234,50"`` (two decimals, no currency sign)."""
     if amount is None:
         return DASH
-    return format_decimal(amount, format="#,##0.00", locale=LOCALE)
+    return format_decimal(amount, format="#,##0.00")
 
 
 def percent(rate: Decimal | None) -> str:
     """``Decimal("0.15")`` → ``"15 %"``, ``Decimal("0.125")`` → ``"12,5 %"``."""
     if rate is None:
         return DASH
-    return format_percent(rate, format="#,##0.##\u00a0%", locale=LOCALE)
+    return format_percent(rate, format="#,##0.##\u00a0%")
 
 
 def date_de(day: date | None) -> str:
     """``date(2024, 4, 1)`` → ``"01.04.2024"``."""
     if day is None:
         return DASH
-    return format_date(day, "dd.MM.yyyy", locale=LOCALE)
+    return format_date(day, "dd.MM.yyyy")
 
 
 def date_long(day: date | None) -> str:
     """``date(2024, 4, 1)`` → ``"1. April 2024"``."""
     if day is None:
         return DASH
-    return format_date(day, format="long", locale=LOCALE)
+    return format_date(day, format="long")
 
 
 def weekday(day: date | None) -> str:
     """``date(2024, 4, 1)`` → ``"Montag"``."""
     if day is None:
         return DASH
-    return format_date(day, "EEEE", locale=LOCALE)
+    return format_date(day, "EEEE")
 
 
 def datetime_de(moment: datetime | None) -> str:
     """``datetime(2026, 1, 2, 10, 5)`` → ``"02.01.2026, 10:05 Uhr"``."""
     if moment is None:
         return DASH
-    return format_datetime(moment, "dd.MM.yyyy, HH:mm", locale=LOCALE) + " Uhr"
+    return format_datetime(moment, "dd.MM.yyyy, HH:mm", rebase=False) + " Uhr"
 
 
 def cents(value: int) -> Decimal:
@@ -118,7 +123,8 @@ def countdown(due: date | None, today: date) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Register the filters with the application's Jinja environment."""
+    """Set up Flask-Babel (German, ``Europe/Berlin``) and register the filters with Jinja."""
+    Babel(app, default_locale=LOCALE, default_timezone=TIMEZONE)
     for name, function in {
         "eur": eur, "number": number, "percent": percent, "date_de": date_de, "date_long": date_long,
         "weekday": weekday, "datetime_de": datetime_de, "status_de": status_de, "kind_de": kind_de,

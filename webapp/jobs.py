@@ -26,12 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from babel.numbers import format_decimal
 from flask import Blueprint, Flask, abort, current_app, jsonify
+from flask_babel import format_decimal
 from flask_login import current_user
 
 from ledger.errors import LedgerError
-from webapp.formatting import LOCALE
 
 #: Threads that run jobs (config ``JOB_WORKERS``).
 DEFAULT_WORKERS = 2
@@ -147,7 +146,7 @@ def phase_text(job: Job) -> str:
     """What the job is doing, in German: ``"Zeilen geprüft: 20.000 von 500.000"``."""
     if not job.total:
         return job.phase
-    return f"{job.phase}: {format_decimal(job.done, locale=LOCALE)} von {format_decimal(job.total, locale=LOCALE)}"
+    return f"{job.phase}: {format_decimal(job.done)} von {format_decimal(job.total)}"
 
 
 def init_app(app: Flask) -> None:
