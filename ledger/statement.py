@@ -205,30 +205,39 @@ _BASIS = {"systemic": "systemisch", "individual_entitlements": "Einzelansprüche
 def _targets(session: Session, recipient: Recipient, items) -> tuple[TargetLine, ...]:
     """Sum the classified items per pool and per school their cost centre points to."""
     centres = {c.code: c for c in session.scalars(select(CostCentre).where(CostCentre.recipient_id == recipient.id))}
+    targets: dict[str | None, tuple[tuple[str, str], tuple[str, str, str]] | None] = {}
     sums: dict[tuple[str, str], list[Decimal]] = {}
     described: dict[tuple[str, str], tuple[str, str, str]] = {}
     for item in items:
-        centre = centres.get(item.cost_centre) if item.cost_centre else None
-        if centre is None or (centre.pool is None and centre.school is None):
+        if item.cost_centre not in targets:
+            targets[item.cost_centre] = _target(centres.get(item.cost_centre) if item.cost_centre else None)
+        target = targets[item.cost_centre]
+        if target is None:
             continue
-        if centre.pool is not None:
-            pool = centre.pool
-            key = ("Pool", pool.key)
-            basis = _BASIS[pool.financing_basis]
-            if pool.financing_basis == "mixed":
-                basis += f" ({format_german(pool.systemic_share).removesuffix(',00')} % systemisch)"
-            described[key] = (pool.name, basis, ", ".join(f"{s.school_number} {s.name}" for s in pool.schools))
-        else:
-            school = centre.school
-            key = ("Schule", school.school_number)
-            described[key] = (school.name, "GL-Schule" if school.gl_school else "keine GL-Schule",
-                              f"{school.school_number} {school.name}")
+        key, description = target
+        described[key] = description
         c = item.classification
         total = sums.setdefault(key, [Decimal("0.00")] * 4)
         for index, value in enumerate((item.amount, c.conform, c.excluded, c.unclassified)):
             total[index] += value
     order = sorted(sums, key=lambda k: (k[0] != "Pool", k[1]))
     return tuple(TargetLine(kind, key, *described[(kind, key)], *sums[(kind, key)]) for kind, key in order)
+
+
+def _target(centre: CostCentre | None) -> tuple[tuple[str, str], tuple[str, str, str]] | None:
+    """The pool (or else the school) a cost centre points to, as (kind, key) and (name, basis, schools);
+    None if it points to neither."""
+    if centre is not None and centre.pool is not None:
+        pool = centre.pool
+        basis = _BASIS[pool.financing_basis]
+        if pool.financing_basis == "mixed":
+            basis += f" ({format_german(pool.systemic_share).removesuffix(',00')} % systemisch)"
+        return ("Pool", pool.key), (pool.name, basis, ", ".join(f"{s.school_number} {s.name}" for s in pool.schools))
+    if centre is not None and centre.school is not None:
+        school = centre.school
+        return ("Schule", school.school_number), (school.name, "GL-Schule" if school.gl_school else "keine GL-Schule",
+                                                  f"{school.school_number} {school.name}")
+    return None
 
 
 def _pass_through(session: Session, recipient: Recipient, items) -> tuple[PassThroughLine, ...]:

@@ -13,6 +13,11 @@ the figures) and the chronological voucher list with each posting's classificati
 Every page carries a footer with "Seite x von y", the creation time, recipient and
 school year (two passes via a page-collecting canvas).
 
+The lists that grow with the postings (voucher list, unclassified postings) are handed to
+reportlab a page at a time (``_PagedTable``: one big Table is quadratic in its pages) with
+plain-text cells broken into lines as a Paragraph would break them (``_text_cell``), so a
+school year of 10 000 postings renders in seconds and in bounded memory.
+
 Output is deterministic: reportlab runs in invariant mode, the PDF's creation date is
 ``data.created_at`` and no section reads the clock, so equal input gives equal bytes.
 Text uses the standard Helvetica font, so it stays extractable (umlauts, ß, §, € included).
@@ -20,9 +25,12 @@ Text uses the standard Helvetica font, so it stays extractable (umlauts, ß, §,
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import partial
+from functools import lru_cache, partial
+from typing import Any
 from xml.sax.saxutils import escape
 
 from babel.dates import format_date
@@ -31,8 +39,9 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
-from reportlab.platypus import (CondPageBreak, KeepTogether, Paragraph, SimpleDocTemplate,
+from reportlab.platypus import (CondPageBreak, Flowable, KeepTogether, Paragraph, SimpleDocTemplate,
                                 Spacer, Table, TableStyle)
 
 from ledger.classify import STATUS_LABELS as CLASSIFICATION_LABELS
@@ -47,6 +56,7 @@ from ledger.statement import PassThroughLine, StatementData, TargetLine, Voucher
 MARGIN = 20 * mm
 CONTENT_WIDTH = A4[0] - 2 * MARGIN  # 170 mm
 FOOTER_FONT = ("Helvetica", 7.5)
+CELL_PADDING = 3  # left and right padding of table cells, points
 
 _BASE = getSampleStyleSheet()
 TITLE = ParagraphStyle("Titel", parent=_BASE["Title"], fontName="Helvetica-Bold", fontSize=15,
@@ -177,6 +187,67 @@ def _lines(*lines: str, style: ParagraphStyle = CELL) -> Paragraph:
     return Paragraph("<br/>".join(escape(line) for line in lines if line), style)
 
 
+@lru_cache(maxsize=4096)
+def _width(text: str, font: str, size: float) -> float:
+    """reportlab's ``stringWidth``, remembered: cells repeat words and characters."""
+    return stringWidth(text, font, size)
+
+
+def _broken(text: str, width: float, style: ParagraphStyle) -> list[str] | None:
+    """The lines of plain ``text`` in ``style`` at most ``width`` points wide, broken as reportlab's
+    ``Paragraph`` breaks them: at spaces (a line of n words may exceed ``width`` by the style's
+    space shrinkage, n × ``spaceShrinkage`` × a space), a text of one word too long for a line
+    between characters. None for a longer text with such a word (a Paragraph splits it mid-line)."""
+    font, size = style.fontName, style.fontSize
+    words = text.split()
+    if len(words) == 1 and _width(words[0], font, size) > width:
+        return _split_word(words[0], width, font, size)
+    space = _width(" ", font, size)
+    lines: list[str] = []
+    line: list[str] = []
+    used = -space
+    for word in words:
+        needed = _width(word, font, size)
+        if needed > width:
+            return None
+        if line and used + space + needed > width + style.spaceShrinkage * space * len(line):
+            lines.append(" ".join(line))
+            line, used = [], -space
+        line.append(word)
+        used += space + needed
+    return lines + [" ".join(line)] if line else lines
+
+
+def _split_word(word: str, width: float, font: str, size: float) -> list[str]:
+    """``word`` cut between characters into lines at most ``width`` points wide (as a Paragraph does)."""
+    parts, part, used = [], "", 0.0
+    for char in word:
+        needed = _width(char, font, size)
+        if part and used + needed > width:
+            parts.append(part)
+            part, used = "", 0.0
+        part += char
+        used += needed
+    return parts + [part]
+
+
+def _text_cell(text: str, width: float, style: ParagraphStyle) -> str | Paragraph:
+    """A table cell of plain ``text`` (a newline breaks the line there) for a column of ``width``
+    points (paddings included) that looks like a Paragraph in ``style``: the lines as one string,
+    which reportlab lays out and draws far faster than a Paragraph, or the Paragraph itself where
+    the lines cannot be broken as it would break them. The table sets the column's font and
+    leading to the style's (``_LongTable.text_styles``)."""
+    lines = [_broken(line, width - 2 * CELL_PADDING, style) for line in text.split("\n")]
+    if any(broken is None for broken in lines):
+        return _lines(*text.split("\n"), style=style)
+    return "\n".join(part for broken in lines for part in broken)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with every run of whitespace (line breaks included) as one space, as a Paragraph shows it."""
+    return " ".join(text.split())
+
+
 def _head(*labels: str, right: tuple[int, ...] = ()) -> list[Paragraph]:
     """A header row of small bold cells; a ``\\n`` in a label breaks the line there, ``right``
     are the indexes of right-aligned (amount) columns."""
@@ -201,11 +272,15 @@ def _iban(iban: str) -> str:
 
 
 def _table(rows: list[list], widths: list[float], *, amount_cols: tuple[int, ...] = (-1,),
-           total_rows: int = 0, header: bool = True, repeat: bool = False) -> Table:
+           total_rows: int = 0, header: bool = True, repeat: bool = False, label_cols: int = 1,
+           commands: tuple = ()) -> Table:
     """A table in the statement's style.
 
     ``rows`` may hold strings or Paragraphs; ``amount_cols`` are right-aligned; the last
-    ``total_rows`` rows are bold with a rule above; ``header`` styles the first row.
+    ``total_rows`` rows are bold with a rule above; ``header`` styles the first row (and
+    ``repeat`` repeats it after a page break); the last row's label spans its first
+    ``label_cols`` columns; ``commands`` are further style commands (before the header's
+    and the total's).
     """
     table = Table(rows, colWidths=widths, repeatRows=1 if repeat else 0)
     style = [
@@ -213,9 +288,10 @@ def _table(rows: list[list], widths: list[float], *, amount_cols: tuple[int, ...
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
         ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+        *commands,
     ]
     for col in amount_cols:
         style.append(("ALIGN", (col, 0), (col, -1), "RIGHT"))
@@ -230,6 +306,8 @@ def _table(rows: list[list], widths: list[float], *, amount_cols: tuple[int, ...
             ("FONT", (0, -total_rows), (-1, -1), "Helvetica-Bold", 8.5),
             ("LINEABOVE", (0, -total_rows), (-1, -total_rows), 0.6, colors.black),
         ]
+    if label_cols > 1:
+        style.append(("SPAN", (0, -1), (label_cols - 1, -1)))
     table.setStyle(TableStyle(style))
     return table
 
@@ -247,6 +325,102 @@ def _figures(rows: list[tuple[str, str]], *, total_rows: int = 0) -> Table:
               _p(value, CELL_BOLD_RIGHT if i >= first_total else CELL_RIGHT)]
              for i, (label, value) in enumerate(rows)]
     return _table(cells, [CONTENT_WIDTH - 80 * mm, 80 * mm], total_rows=total_rows, header=False)
+
+
+@dataclass(frozen=True)
+class _LongTable:
+    """A table that may run over many pages: the ``header`` row (repeated on every page), a row
+    per item of ``items`` (built by ``row``) and the closing ``tail`` rows, the last one the total
+    (its label spanning ``label_cols`` columns); ``widths`` and ``amount_cols`` as for ``_table``."""
+
+    header: list
+    items: Sequence
+    row: Callable[[Any], list[str]]
+    tail: list[list]
+    widths: list[float]
+    text_styles: dict[int, ParagraphStyle]
+    amount_cols: tuple[int, ...] = (-1,)
+    label_cols: int = 1
+
+    def cells(self, item: Any) -> list:
+        """The row of ``item``: ``row`` gives plain texts, the ``text_styles`` columns are set
+        like Paragraphs of their style (``_text_cell``)."""
+        return [_text_cell(text, self.widths[col], self.text_styles[col]) if col in self.text_styles else text
+                for col, text in enumerate(self.row(item))]
+
+    def table(self, rows: list[list], *, closing: bool) -> Table:
+        """The ``Table`` of ``rows`` (header first); ``closing``: they end with the tail rows."""
+        fonts = tuple(("FONT", (col, 0), (col, -1), style.fontName, style.fontSize, style.leading)
+                      for col, style in self.text_styles.items())
+        return _table(rows, self.widths, amount_cols=self.amount_cols, total_rows=1 if closing else 0,
+                      repeat=True, label_cols=self.label_cols if closing else 1, commands=fonts)
+
+
+class _PagedTable(Flowable):
+    """A ``_LongTable`` handed to reportlab one page at a time.
+
+    reportlab splits a ``Table`` at a page end into the rows that fit and a new ``Table`` of all
+    the rows left (recomputing its spans), so one table of n rows costs O(n) per page: quadratic
+    in its pages. This flowable gives the frame a ``Table`` of the header and only the next
+    ``rows`` rows (doubled until they overflow the space left; after a page, a few more than it
+    took), lets reportlab split that, and keeps the rows after the split for the next page. Rows
+    are built when a page needs them and dropped once placed, so only a few pages of cells exist
+    at a time.
+    """
+
+    def __init__(self, spec: _LongTable, start: int = 0, built: dict[int, list] | None = None,
+                 rows: int = 32) -> None:
+        super().__init__()
+        self.hAlign = "CENTER"  # as the Table's
+        self._spec = spec
+        self._start = start
+        self._built = {} if built is None else built  # item index -> row, shared by the pages
+        self._size = rows
+        self._window: tuple[tuple[float, float], Table, bool] | None = None
+
+    def _rows(self, stop: int) -> list[list]:
+        built, spec = self._built, self._spec
+        for index in range(self._start, stop):
+            if index not in built:
+                built[index] = spec.cells(spec.items[index])
+        return [spec.header] + [built[index] for index in range(self._start, stop)]
+
+    def _table(self, width: float, height: float) -> tuple[Table, bool]:
+        """The table for ``height`` of space: the header and enough rows to overflow it, or all
+        the rows left and the tail; the flag says which (True: the closing table)."""
+        if self._window is not None and self._window[0] == (width, height):
+            return self._window[1:]
+        size, count = self._size, len(self._spec.items)
+        while True:
+            stop = min(self._start + size, count)
+            closing = stop == count
+            rows = self._rows(stop) + (self._spec.tail if closing else [])
+            table = self._spec.table(rows, closing=closing)
+            self.width, self.height = table.wrap(width, height)
+            if closing or self.height > height:
+                self._window = ((width, height), table, closing)
+                return table, closing
+            size *= 2
+
+    def wrap(self, availWidth, availHeight):  # noqa: N803 (reportlab's names)
+        """Size of the table for the space left (taller than it unless the closing rows fit)."""
+        self._table(availWidth, availHeight)
+        return self.width, self.height
+
+    def split(self, availWidth, availHeight):  # noqa: N803
+        """reportlab's split of the window; the rows after the split stay in a new ``_PagedTable``."""
+        table, closing = self._table(availWidth, availHeight)
+        parts = table.split(availWidth, availHeight)
+        if closing or len(parts) < 2:
+            return parts
+        placed = parts[0]._nrows - 1  # after the header
+        for index in range(self._start, self._start + placed):
+            del self._built[index]
+        return [parts[0], _PagedTable(self._spec, self._start + placed, self._built, placed + 2)]
+
+    def draw(self):
+        """Draw the closing table (it fits)."""
+        self._window[1].drawOn(self.canv, 0, 0)
 
 
 class _Sections:
@@ -342,8 +516,7 @@ def _grant(data: StatementData, sections: _Sections) -> list:
     rows.append(["Erhaltene Zuwendung insgesamt", "", _eur(result.grant_received)])
     if not data.payouts:
         story.append(_p("Keine Auszahlung gebucht.", NOTE))
-    table = _table(rows, [30 * mm, CONTENT_WIDTH - 75 * mm, 45 * mm], total_rows=1)
-    table.setStyle(TableStyle([("SPAN", (0, -1), (1, -1))]))
+    table = _table(rows, [30 * mm, CONTENT_WIDTH - 75 * mm, 45 * mm], total_rows=1, label_cols=2)
     return story + [table]
 
 
@@ -359,8 +532,7 @@ def _spending(result: RepaymentResult, sections: _Sections) -> list:
     totals.append([_p("Zweckentsprechende Ausgaben (zulässig und gedeckelte Kategorien bis "
                       "zur Obergrenze)", CELL_BOLD), "", "", _eur(result.permitted)])
     table = _table(rows + totals, [72 * mm, 40 * mm, 28 * mm, 30 * mm],
-                   total_rows=len(totals), repeat=True)
-    table.setStyle(TableStyle([("SPAN", (0, -1), (2, -1))]))
+                   total_rows=len(totals), repeat=True, label_cols=3)
     note = ("Status: der Status der Kategorie laut Regelwerk. Ob eine Buchung zweckentsprechend ist, entscheidet "
             "ihre Einstufung (Pool und Finanzierungsgrundlage, Schule, Weiterleitung, abweichende Einstufung); auch "
             "Buchungen zulässiger Kategorien können daher ausgeschlossen oder nicht eingestuft sein (Abschnitt "
@@ -427,8 +599,7 @@ def _targets(targets: tuple[TargetLine, ...], sections: _Sections) -> list:
     rows.append(["Summe Pools und Schulen", "", "", "", total("total"), total("conform"), total("excluded"),
                  total("unclassified")])
     table = _table(rows, [12 * mm, 30 * mm, 24 * mm, 28 * mm, 19 * mm, 19 * mm, 19 * mm, 19 * mm],
-                   amount_cols=(4, 5, 6, 7), total_rows=1, repeat=True)
-    table.setStyle(TableStyle([("SPAN", (0, -1), (3, -1))]))
+                   amount_cols=(4, 5, 6, 7), total_rows=1, repeat=True, label_cols=4)
     return story + [table, _p(_TARGETS_NOTE, NOTE)]
 
 
@@ -448,8 +619,7 @@ def _pass_through(lines: tuple[PassThroughLine, ...], sections: _Sections) -> li
     rows.append(["Weiterleitungen insgesamt", "", _eur(sum((line.amount for line in lines), ZERO)),
                  _eur(sum((line.conform for line in lines), ZERO)), ""])
     table = _table(rows, [36 * mm, 18 * mm, 26 * mm, 26 * mm, 64 * mm], amount_cols=(2, 3), total_rows=1,
-                   repeat=True)
-    table.setStyle(TableStyle([("SPAN", (0, -1), (1, -1))]))
+                   repeat=True, label_cols=2)
     note = ("Eine Weiterleitung ist nur zweckentsprechend, wenn die Gemeinde Träger von Schulen des Gemeinsamen "
             "Lernens ist und der Kreis sich vor der Zahlung vergewissert hat, dass zweckentsprechende Projekte "
             "vorhanden oder konkret geplant sind (Hinweise Teil II); die Vergewisserung muss dokumentiert sein.")
@@ -508,19 +678,24 @@ def _not_conform(data: StatementData, sections: _Sections) -> list:
               Spacer(1, 3 * mm)]
 
     unclassified = [v for v in data.vouchers if v.status == "unclassified"]
-    rows = [_head("Datum", "Beleg-Nr.", "Buchungstext", "Grund", "Betrag", right=(4,))]
-    rows += [[_num_date(v.date), _p(v.voucher_number), _p(v.text), _p(v.reason or v.category_label, CELL_SMALL),
-              _eur(v.amount)] for v in unclassified]
     listed = sum((v.amount for v in unclassified), ZERO)
+    tail = []
     if listed != result.unclassified:
-        rows.append(["", "", _p("Nicht einzelnen Buchungen zugeordnet"), "", _eur(result.unclassified - listed)])
-    rows.append(["Nicht eingestufte Ausgaben insgesamt", "", "", "", _eur(result.unclassified)])
-    table = _table(rows, [18 * mm, 24 * mm, 56 * mm, 46 * mm, 26 * mm], amount_cols=(4,), total_rows=1,
-                   repeat=True)
-    table.setStyle(TableStyle([("SPAN", (0, -1), (3, -1))]))
-    story += [table, _p("Nicht eingestufte Ausgaben gelten als nicht zweckentsprechend, bis die fehlenden Angaben "
-                        "(z. B. Kategorie, Kostenstelle, Finanzierungsgrundlage des Pools) ergänzt sind.", NOTE)]
+        tail.append(["", "", _p("Nicht einzelnen Buchungen zugeordnet"), "", _eur(result.unclassified - listed)])
+    tail.append(["Nicht eingestufte Ausgaben insgesamt", "", "", "", _eur(result.unclassified)])
+    table = _LongTable(_head("Datum", "Beleg-Nr.", "Buchungstext", "Grund", "Betrag", right=(4,)), unclassified,
+                       _unclassified_row, tail, [18 * mm, 24 * mm, 56 * mm, 46 * mm, 26 * mm],
+                       {1: CELL, 2: CELL, 3: CELL_SMALL}, amount_cols=(4,), label_cols=4)
+    story += [_PagedTable(table),
+              _p("Nicht eingestufte Ausgaben gelten als nicht zweckentsprechend, bis die fehlenden Angaben "
+                 "(z. B. Kategorie, Kostenstelle, Finanzierungsgrundlage des Pools) ergänzt sind.", NOTE)]
     return story
+
+
+def _unclassified_row(v: VoucherLine) -> list[str]:
+    """A row of the unclassified postings: date, voucher, text, reason, amount."""
+    return [_num_date(v.date), _one_line(v.voucher_number), _one_line(v.text), _one_line(v.reason or v.category_label),
+            _eur(v.amount)]
 
 
 def _override_state(o: OverrideRecord) -> str:
@@ -660,8 +835,7 @@ def _interest(result: RepaymentResult, sections: _Sections) -> list:
         rows.append([_eur(item.principal), str(item.days), f"{_num_date(first)} – {_num_date(item.end_date)}",
                      _p(rates), _eur(item.interest)])
     rows.append(["Verzugszinsen insgesamt", "", "", "", _eur(result.late_interest)])
-    table = _table(rows, [32 * mm, 18 * mm, 50 * mm, 40 * mm, 30 * mm], total_rows=1)
-    table.setStyle(TableStyle([("SPAN", (0, -1), (3, -1))]))
+    table = _table(rows, [32 * mm, 18 * mm, 50 * mm, 40 * mm, 30 * mm], total_rows=1, label_cols=4)
     note = ("Zinsen nach § 49a Abs. 3 VwVfG NRW (Basiszinssatz nach § 247 BGB zuzüglich des Aufschlags "
             "laut Regelwerk), tagegenau ab dem Tag nach der Fälligkeit bis zum Zahlungstag.")
     if result.interest_as_of:
@@ -737,19 +911,22 @@ def _classification_lines(v: VoucherLine) -> tuple[str, ...]:
     return (status, f"Abw. Nr. {v.override_id}" if v.override_id is not None else "")
 
 
+def _voucher_row(v: VoucherLine) -> list[str]:
+    """A row of the voucher list: date, voucher, text, account, category with classification, amount."""
+    category = [_one_line(line) for line in (v.category or v.category_label, *_classification_lines(v)) if line]
+    return [_num_date(v.date), _one_line(v.voucher_number), _one_line(v.text), _one_line(v.account),
+            "\n".join(category), _eur(v.amount)]
+
+
 def _vouchers(vouchers: tuple[VoucherLine, ...], sections: _Sections) -> list:
     """Chronological voucher list with each posting's classification; header repeats on every page, total at the end."""
-    rows = [["Datum", "Beleg-Nr.", "Buchungstext", "Konto", "Kategorie", "Betrag"]]
-    rows += [[_num_date(v.date), _p(v.voucher_number), _p(v.text), _p(v.account),
-              _lines(v.category or v.category_label, *_classification_lines(v), style=CELL_SMALL),
-              _eur(v.amount)] for v in vouchers]
     total = sum((v.amount for v in vouchers), Decimal("0"))
-    rows.append([f"Summe ({len(vouchers)} Buchungen)", "", "", "", "", _eur(total)])
-    table = _table(rows, [18 * mm, 24 * mm, 56 * mm, 11 * mm, 36 * mm, 25 * mm],
-                   total_rows=1, repeat=True)
-    table.setStyle(TableStyle([("SPAN", (0, -1), (4, -1))]))
+    table = _LongTable(["Datum", "Beleg-Nr.", "Buchungstext", "Konto", "Kategorie", "Betrag"], vouchers,
+                       _voucher_row, [[f"Summe ({len(vouchers)} Buchungen)", "", "", "", "", _eur(total)]],
+                       [18 * mm, 24 * mm, 56 * mm, 11 * mm, 36 * mm, 25 * mm],
+                       {1: CELL, 2: CELL, 3: CELL, 4: CELL_SMALL}, label_cols=5)
     overrides = sections.numbers.get(_OVERRIDES_HEADING)
     legend = _p("Konto: Nummer im Kontenplan; Kategorie: Kennung aus Abschnitt 2, darunter die Einstufung der "
                 "Buchung (bei teilweise zulässigen Buchungen mit dem zweckentsprechenden Betrag in EUR; "
                 f"„Abw. Nr.“: abweichende Einstufung, siehe Abschnitt {overrides}).", NOTE)
-    return sections.long_heading("Belegliste (chronologisch)") + [legend, table]
+    return sections.long_heading("Belegliste (chronologisch)") + [legend, _PagedTable(table)]

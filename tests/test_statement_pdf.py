@@ -517,3 +517,96 @@ def test_voucher_list_shows_each_classification():
 def test_full_statement_is_deterministic():
     data = replace(FULL, forecast=FORECAST)
     assert render_statement(data) == render_statement(replace(data))
+
+
+# --- long lists: laid out a page at a time, plain cells set like Paragraphs ----------------------------------
+
+_LONG_TEXTS = (
+    "Abschlag",
+    "Personalkosten Schulassistenz Pool Süd, Abschlag mit einem längeren Buchungstext, der in der Zelle "
+    "umbrechen muss",
+    "Rechnung <b>& Co. KG</b>  &  Söhne,\nzweite Zeile im Export",
+    "Sammelrechnung Vertragsnummer VERTRAG-2023-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0001 Schulbegleitung",
+)
+
+
+def _long_list() -> tuple[VoucherLine, ...]:
+    """480 vouchers over the school year: short and wrapping texts, voucher numbers too long for their
+    column (cut between characters), a word too long for any line, partly permitted and unclassified ones."""
+    start = date(2023, 8, 1)
+    lines = []
+    for i in range(480):
+        number = f"ER-BS-2023-VERY-LONG-{i:04d}" if i % 5 == 0 else f"L-{i:04d}"
+        text = _LONG_TEXTS[i % len(_LONG_TEXTS)]
+        if i % 6 == 0:
+            lines.append(_voucher(start + timedelta(days=i // 2), number, text, "5999", None, "nicht klassifiziert",
+                                  "10.00", reason="Keine Kategorie angegeben."))
+        else:
+            lines.append(_voucher(start + timedelta(days=i // 2), number, text, "5011", "pool_personnel",
+                                  "Personalkosten Pool-Modell", "100.00", "split", "pool.mixed", conform="62.50",
+                                  override_id=i if i % 7 == 0 else None))
+    return tuple(lines)
+
+
+def _numbers_in(text: str) -> list[str]:
+    """The numbers of ``_long_list``'s vouchers in ``text``, in order (whitespace ignored: a voucher number
+    too long for its column is cut over two lines)."""
+    return re.findall(r"(?:ER-BS-2023-VERY-LONG-|L-)(\d{4})", re.sub(r"\s+", "", text))
+
+
+def test_long_voucher_list_keeps_every_voucher_in_order_with_header_and_page_numbers():
+    vouchers = _long_list()
+    unclassified = [v for v in vouchers if v.status == "unclassified"]
+    result = replace(RESULT, unclassified=sum((v.amount for v in unclassified), D("0.00")))
+    pdf = render_statement(replace(DATA, vouchers=vouchers, result=result))
+    pages = _pages(pdf)
+    total = len(pages)
+    assert total >= 20
+    for number, page in enumerate(pages, start=1):
+        assert f"Seite {number} von {total}" in page
+
+    text = " ".join(pages)
+    listing = text[text.index("Belegliste (chronologisch)"):]
+    assert _numbers_in(listing) == [f"{i:04d}" for i in range(480)]
+    first = next(i for i, page in enumerate(pages) if "Belegliste (chronologisch)" in page)
+    for number, page in enumerate(pages[first:], start=first + 1):
+        assert "Datum Beleg-Nr. Buchungstext Konto Kategorie Betrag" in page, f"Kopfzeile fehlt auf Seite {number}"
+    assert listing.count("Personalkosten Schulassistenz Pool Süd, Abschlag mit einem längeren Buchungstext, der "
+                         "in der Zelle umbrechen muss") == 120
+    assert listing.count("Rechnung <b>& Co. KG</b> & Söhne, zweite Zeile im Export") == 120
+    assert re.sub(r"\s+", "", listing).count("VERTRAG-2023-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0001") == 120
+    assert listing.count("pool_personnel teilweise zulässig: 62,50") == 400
+    assert "teilweise zulässig: 62,50 Abw. Nr. 7 100,00 EUR" in listing
+    assert "Summe (480 Buchungen) 40.800,00 EUR" in pages[-1]
+
+    section = _section(text, "Datum Beleg-Nr. Buchungstext Grund Betrag", "Nicht eingestufte Ausgaben insgesamt")
+    assert _numbers_in(section) == [f"{i:04d}" for i in range(0, 480, 6)]
+    assert "Nicht eingestufte Ausgaben insgesamt 800,00 EUR" in text
+
+    assert render_statement(replace(DATA, vouchers=vouchers, result=result)) == pdf
+
+
+def test_plain_cells_break_lines_like_paragraphs():
+    """The voucher lists' cells are plain strings for speed; they must break where a Paragraph would."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.platypus import Paragraph
+
+    from ledger.statement_pdf import CELL, CELL_PADDING, CELL_SMALL, _text_cell
+
+    texts = _LONG_TEXTS[:2] + (
+        "ER-BS-202308-00304", "ER-BS-2023-VERY-LONG-0005", "5011", "Keine Kategorie angegeben.",
+        "Pool-Schulassistenz Pool Einzelbewilligungen Kirchdorf, Monatsrechnung 09/2023 (Rechnung 09-00697)",
+        "Schulbegleitung Fall 09-00696 (§ 35a SGB VIII) 09/2023 – Größe € 50", "individual_claim_sgb_viii",
+        "teilweise zulässig: 1.234.567,89", "x" * 60, "Wort " * 40, "",
+    )
+    for style in (CELL, CELL_SMALL):
+        for width in (24, 36, 46, 56):
+            for text in texts:
+                cell = _text_cell(text, width * 72 / 25.4, style)
+                if not isinstance(cell, str):
+                    continue
+                paragraph = Paragraph(escape(text), style)
+                paragraph.wrap(width * 72 / 25.4 - 2 * CELL_PADDING, 1000)
+                lines = [" ".join(words) for _space, words in paragraph.blPara.lines]
+                assert cell.split("\n") == (lines or [""]), (text, width, style.name)
