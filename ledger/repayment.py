@@ -7,6 +7,7 @@ personnel costs), § 1 and § 2 of the Vereinbarung (agreed figures override the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -26,7 +27,7 @@ from ledger.models import Account, Agreement, Grant, JournalEntry, Posting, Reci
 from ledger.money import ZERO, format_german, from_cents
 from ledger.posting import PostingLine, post_entry
 from ledger.recipients import role_account
-from ledger.rules import RulePack, load_packs, pack_for
+from ledger.rules import BaseRate, InterestRule, RulePack, load_packs, pack_for
 from ledger.schoolyear import SchoolYear
 from ledger.year_totals import Totals, year_totals
 
@@ -319,7 +320,7 @@ def _late_interest(session: Session, recipient: Recipient, school_year: SchoolYe
     accrues = as_of is not None and outstanding > 0 and as_of > due_date
     if not late and not accrues:
         return {}
-    rates = pack.interest.load_rates()
+    rates = _base_rates(pack.interest)
     accrue_until = min(as_of, rates_cover_until(rates)) if accrues else None
     if accrue_until is not None:
         late.append((accrue_until, outstanding))
@@ -328,6 +329,21 @@ def _late_interest(session: Session, recipient: Recipient, school_year: SchoolYe
     except InterestError as exc:
         raise LedgerError(f"Verzugszinsen {school_year}: {exc}") from exc
     return {"interest": results, "interest_as_of": accrue_until}
+
+
+def _base_rates(rule: InterestRule) -> tuple[BaseRate, ...]:
+    """``rule.load_rates()``, read and validated again only when the table file changes (its
+    modification time or size), not on every repayment computed (every dashboard shown)."""
+    try:
+        stat = rule.base_rate_path.stat()
+    except OSError:
+        return rule.load_rates()  # raises RulePackError naming the file
+    return _rates_of_file(rule, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=16)
+def _rates_of_file(rule: InterestRule, _mtime_ns: int, _size: int) -> tuple[BaseRate, ...]:
+    return rule.load_rates()
 
 
 def _payments(session: Session, recipient: Recipient, school_year: SchoolYear) -> list[tuple[date, Decimal]]:

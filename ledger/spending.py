@@ -1,8 +1,8 @@
 """Cumulative spending against the grant over a school year, month by month (the dashboard chart).
 
 Source: issue 5 ("a chart of cumulative spending against the grant over the school year").
-The sums are computed in the database over integer cents, grouped by the booking day,
-so the number of rows Python sees is bounded by the days of the year, not the postings.
+The sums are computed in the database over integer cents, grouped by the booking month,
+so the number of rows Python sees is bounded by the number of months, not of postings.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Account, Posting, Recipient
@@ -55,25 +55,27 @@ def cumulative_spending(session: Session, recipient: Recipient, school_year: Sch
     August; those dated after 31 July (or after ``until``) are in no point.
 
     One query over the index ``ix_postings_year_totals`` (postings carry their entry's date),
-    summing integer cents grouped in SQL by account type and booking date (cheaper than
-    extracting the month of every posting); the at most a few hundred days are then folded
-    into the months and accumulated exactly as ``Decimal`` EUR.
+    grouped in SQL by account type and the calendar year and month (``EXTRACT``, which
+    SQLAlchemy renders for SQLite as ``strftime`` and for PostgreSQL natively), summing integer cents; the at most a few dozen groups are then folded into
+    the months and accumulated exactly as ``Decimal`` EUR.
     """
     end = school_year.last_day if until is None else min(until, school_year.last_day)
     if end < school_year.first_day:
         return []
+    year = extract("year", Posting.date)
+    month = extract("month", Posting.date)
     rows = session.execute(
-        select(Account.type, Posting.date, func.sum(Posting.amount_cents))
+        select(Account.type, year, month, func.sum(Posting.amount_cents))
         .join(Account, Posting.account_id == Account.id)
         .where(Account.recipient_id == recipient.id, Posting.school_year == str(school_year), Posting.date <= end,
                or_(Account.type == "expense", Account.role == "grant_revenue"))
-        .group_by(Account.type, Posting.date)
+        .group_by(Account.type, year, month)
     )
     months = (end.year - school_year.start_year) * 12 + end.month - 8 + 1
     spent = [0] * months
     grant = [0] * months
-    for account_type, day, cents in rows:
-        index = max((day.year - school_year.start_year) * 12 + day.month - 8, 0)
+    for account_type, y, m, cents in rows:
+        index = max((int(y) - school_year.start_year) * 12 + int(m) - 8, 0)
         if account_type == "expense":
             spent[index] += int(cents)
         else:                                   # grant revenue: credits are negative
