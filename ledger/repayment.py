@@ -7,9 +7,9 @@ personnel costs), § 1 and § 2 of the Vereinbarung (agreed figures override the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
