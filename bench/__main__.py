@@ -6,7 +6,7 @@ database (SQLite file under the work directory, PostgreSQL ``inkl_bench``):
 - peak:      ``inkl import`` of the single big file into a fresh database: peak RSS (MB = MiB),
              and its balances against hledger's;
 - import:    every monthly file through ``import_file``, one transaction each: rows/s
-             (then ``ANALYZE`` on PostgreSQL, as its autovacuum would, unless ``--no-analyze``);
+             (then ``VACUUM (ANALYZE)`` on PostgreSQL, as its autovacuum would, unless ``--no-analyze``);
 - repayment: ``compute_all`` for every recipient: seconds, first run and best of 3;
 - web:       ``inkl serve --threads 8`` under 8 clients: dashboard and journal latency (ms);
 - statement: ``build_statement`` + ``render_statement`` of a year with >= 10 000 voucher
@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="where to write the results as JSON (default: bench/results/latest.json)")
     parser.add_argument("--web-requests", type=int, default=200, help="requests per page kind (default: %(default)s)")
     parser.add_argument("--no-analyze", dest="analyze", action="store_false",
-                        help="skip ANALYZE on PostgreSQL after loading (autovacuum may be off, see the machine facts)")
+                        help="skip VACUUM (ANALYZE) on PostgreSQL after loading (autovacuum may be off, see the machine facts)")
     parser.add_argument("--seed", type=int, default=bench_data.SEED, help="seed of the data sets")
     args = parser.parse_args(argv)
     try:

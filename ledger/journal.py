@@ -66,6 +66,8 @@ def list_entries(
     """
     if limit < 1 or offset < 0:
         raise ValueError("limit must be ≥ 1 and offset ≥ 0")
+    if school_year is not None and category is None and account_number is None and not search:
+        return _year_page(session, recipient, school_year, date_from, date_to, limit, offset)
     conditions = [JournalEntry.recipient_id == recipient.id]
     if date_from is not None:
         conditions.append(JournalEntry.date >= date_from)
@@ -99,6 +101,32 @@ def list_entries(
         .options(selectinload(JournalEntry.postings).selectinload(Posting.account))
     )
     return list(entries), int(total)
+
+
+def _year_page(session: Session, recipient: Recipient, school_year: SchoolYear, date_from: date | None,
+               date_to: date | None, limit: int, offset: int) -> tuple[list[JournalEntry], int]:
+    """``list_entries`` filtered by school year and dates only, found through the postings:
+    the year's postings on the recipient's accounts carry their entry's id and date in the
+    index ``ix_postings_year_totals``, so counting and paging read the year's index range,
+    not the recipient's whole journal. (Every posting of an entry is on its recipient's
+    accounts and carries its date; the database refuses anything else.)"""
+    accounts = select(Account.id).where(Account.recipient_id == recipient.id)
+    where = [Posting.account_id.in_(accounts), Posting.school_year == str(school_year)]
+    if date_from is not None:
+        where.append(Posting.date >= date_from)
+    if date_to is not None:
+        where.append(Posting.date <= date_to)
+    keys = select(Posting.date, Posting.entry_id).where(*where).distinct().subquery()
+    page = session.execute(select(keys.c.entry_id, func.count().over()).order_by(keys.c.date, keys.c.entry_id)
+                           .limit(limit).offset(offset)).all()
+    ids = [entry_id for entry_id, _total in page]
+    # the total comes with the page (a window over the year's entries, one scan); past the
+    # last page it must be counted on its own
+    total = page[0][1] if page else session.scalar(select(func.count()).select_from(keys))
+    found = {entry.id: entry for entry in session.scalars(
+        select(JournalEntry).where(JournalEntry.id.in_(ids))
+        .options(selectinload(JournalEntry.postings).selectinload(Posting.account)))}
+    return [found[i] for i in ids], int(total)
 
 
 def entry_amount(entry: JournalEntry) -> Decimal:

@@ -155,7 +155,7 @@ class Posting(Base):
     __table_args__ = (
         CheckConstraint("amount_cents <> 0", name="ck_posting_nonzero"),
         Index("ix_postings_year_totals", "account_id", "school_year", "category", "cost_centre", "date",
-              "amount_cents"),
+              "amount_cents", "entry_id"),
         Index("ix_postings_entry", "entry_id"),
     )
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger import audit
 from ledger.agreements import find_agreement
+from ledger.classify import CostCentreFacts
 from ledger.deadline import repayment_due_date
 from ledger.errors import LedgerError
+from ledger.evaluate import cost_centre_facts
 from ledger.evaluation_runs import Classified, RunState, record_evaluation
 from ledger.grants import find_grant
 from ledger.interest import InterestError, InterestResult, late_interest, rates_cover_until
@@ -24,7 +27,7 @@ from ledger.models import Account, Agreement, Grant, JournalEntry, Posting, Reci
 from ledger.money import ZERO, format_german, from_cents
 from ledger.posting import PostingLine, post_entry
 from ledger.recipients import role_account
-from ledger.rules import RulePack, load_packs, pack_for
+from ledger.rules import BaseRate, InterestRule, RulePack, load_packs, pack_for
 from ledger.schoolyear import SchoolYear
 from ledger.year_totals import Totals, year_totals
 
@@ -126,7 +129,7 @@ class RepaymentResult:
 def compute_repayment(
     session: Session, recipient: Recipient, school_year: SchoolYear,
     packs: tuple[RulePack, ...] | None = None, *, as_of: date | None = None, booked_until: date | None = None,
-    basis: Classified | None = None,
+    basis: Classified | None = None, centres: dict[str, CostCentreFacts] | None = None,
 ) -> RepaymentResult:
     """Compute the repayment of ``recipient`` for ``school_year`` from the journal.
 
@@ -138,7 +141,9 @@ def compute_repayment(
     (a date) counts only entries dated up to that day (the forecast's actuals). ``basis``:
     the year's classifications if the caller already has them (``classified`` with the
     same ``booked_until``), so they are not computed twice; without it the sums come
-    from ``ledger.year_totals`` (summed by the database, the same figures). Raises
+    from ``ledger.year_totals`` (summed by the database, the same figures). ``centres``:
+    the recipient's cost-centre master data (``ledger.evaluate.cost_centre_facts``) if the
+    caller already has it (``compute_all`` loads it once for all years). Raises
     RulePackError if no pack covers the year, LedgerError if the base-rate table does not
     reach a day interest is due for.
     """
@@ -147,7 +152,8 @@ def compute_repayment(
     pack = pack_for(school_year, packs)
     grant = find_grant(session, recipient, school_year)
     if basis is None:
-        totals, state = year_totals(session, recipient, school_year, packs, booked_until=booked_until)
+        totals, state = year_totals(session, recipient, school_year, packs, booked_until=booked_until,
+                                    centres=centres)
     else:
         totals, state = Totals.of_items(basis.items), basis.state
     roles = _role_sums(session, recipient, school_year, booked_until)
@@ -194,19 +200,47 @@ def compute_repayment(
 
 
 def school_years(session: Session, recipient: Recipient) -> list[SchoolYear]:
-    """The school years with a grant, an agreement or postings for ``recipient``, oldest first."""
+    """The school years with a grant, an agreement or postings for ``recipient``, oldest first.
+
+    The posting years come from ``_posting_years``: a few index look-ups per account,
+    however long the journal is.
+    """
     years = set(session.scalars(select(Grant.school_year).where(Grant.recipient_id == recipient.id)))
     years |= set(session.scalars(select(Agreement.school_year).where(Agreement.recipient_id == recipient.id)))
-    years |= set(session.scalars(
-        select(Posting.school_year).join(JournalEntry).where(JournalEntry.recipient_id == recipient.id).distinct()))
+    years |= _posting_years(session, recipient)
     return sorted(SchoolYear.parse(y) for y in years)
+
+
+def _posting_years(session: Session, recipient: Recipient) -> set[str]:
+    """The distinct ``Posting.school_year`` values (``"2023/24"``) on ``recipient``'s accounts.
+
+    A loose index scan in one recursive query: per account, the smallest school year, then
+    the smallest one after it, and so on, each one look-up in the index on (account,
+    school year), so the cost grows with accounts × years, not with postings. (The
+    database refuses postings on another recipient's accounts, so these are exactly the
+    years of the recipient's entries.)
+    """
+    def next_year(account_id, after=None):
+        query = select(func.min(Posting.school_year)).where(Posting.account_id == account_id)
+        if after is not None:
+            query = query.where(Posting.school_year > after)
+        return query.scalar_subquery()
+
+    walk = select(Account.id.label("account_id"), next_year(Account.id).label("year")).where(
+        Account.recipient_id == recipient.id).cte("year_walk", recursive=True)
+    walk = walk.union_all(select(walk.c.account_id, next_year(walk.c.account_id, walk.c.year))
+                          .where(walk.c.year.is_not(None)))
+    return set(session.scalars(select(walk.c.year).where(walk.c.year.is_not(None)).distinct()))
 
 
 def compute_all(session: Session, recipient: Recipient, packs: tuple[RulePack, ...] | None = None, *,
                 as_of: date | None = None) -> list[RepaymentResult]:
-    """``compute_repayment`` for every school year of ``recipient`` (``school_years``)."""
+    """``compute_repayment`` for every school year of ``recipient`` (``school_years``),
+    oldest first; the cost-centre master data is loaded once for all years."""
     packs = packs or load_packs()
-    return [compute_repayment(session, recipient, year, packs, as_of=as_of) for year in school_years(session, recipient)]
+    centres = cost_centre_facts(session, recipient)
+    return [compute_repayment(session, recipient, year, packs, as_of=as_of, centres=centres)
+            for year in school_years(session, recipient)]
 
 
 def confirm_repayment(
@@ -286,7 +320,7 @@ def _late_interest(session: Session, recipient: Recipient, school_year: SchoolYe
     accrues = as_of is not None and outstanding > 0 and as_of > due_date
     if not late and not accrues:
         return {}
-    rates = pack.interest.load_rates()
+    rates = _base_rates(pack.interest)
     accrue_until = min(as_of, rates_cover_until(rates)) if accrues else None
     if accrue_until is not None:
         late.append((accrue_until, outstanding))
@@ -297,16 +331,35 @@ def _late_interest(session: Session, recipient: Recipient, school_year: SchoolYe
     return {"interest": results, "interest_as_of": accrue_until}
 
 
+def _base_rates(rule: InterestRule) -> tuple[BaseRate, ...]:
+    """``rule.load_rates()``, read and validated again only when the table file changes (its
+    modification time or size), not on every repayment computed (every dashboard shown)."""
+    try:
+        stat = rule.base_rate_path.stat()
+    except OSError:
+        return rule.load_rates()  # raises RulePackError naming the file
+    return _rates_of_file(rule, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=16)
+def _rates_of_file(rule: InterestRule, _mtime_ns: int, _size: int) -> tuple[BaseRate, ...]:
+    return rule.load_rates()
+
+
 def _payments(session: Session, recipient: Recipient, school_year: SchoolYear) -> list[tuple[date, Decimal]]:
-    """Repayments paid to the Landeskasse for ``school_year`` and not reversed: (date, EUR)."""
+    """Repayments paid to the Landeskasse for ``school_year`` and not reversed: (date, EUR).
+
+    Read from the postings of the repayment-liability account of the year (few), not from
+    the recipient's whole journal.
+    """
     reversed_ids = select(JournalEntry.reverses_id).where(JournalEntry.reverses_id.is_not(None))
+    liability = select(Account.id).where(Account.recipient_id == recipient.id, Account.role == "repayment_liability")
     rows = session.execute(
-        select(JournalEntry.date, Posting.amount_cents)
-        .join(Posting, Posting.entry_id == JournalEntry.id).join(Account, Posting.account_id == Account.id)
-        .where(JournalEntry.recipient_id == recipient.id, JournalEntry.kind == "repayment_payment",
-               JournalEntry.id.not_in(reversed_ids), Account.role == "repayment_liability",
-               Posting.school_year == str(school_year))
-        .order_by(JournalEntry.date, JournalEntry.id)
+        select(Posting.date, Posting.amount_cents)
+        .join(JournalEntry, Posting.entry_id == JournalEntry.id)
+        .where(Posting.account_id.in_(liability), Posting.school_year == str(school_year),
+               JournalEntry.kind == "repayment_payment", JournalEntry.id.not_in(reversed_ids))
+        .order_by(Posting.date, Posting.entry_id)
     )
     return [(day, from_cents(cents)) for day, cents in rows]
 
@@ -328,15 +381,22 @@ def _by_category(totals: Totals, pack: RulePack) -> tuple[CategoryAmount, ...]:
                  for c in pack.categories if amounts.get(c.id))
 
 
+#: The account roles whose balances ``compute_repayment`` reads (not the bank, which every
+#: expense touches).
+_ROLES = ("grant_revenue", "repayment_charge", "repayment_liability")
+
+
 def _role_sums(session: Session, recipient: Recipient, school_year: SchoolYear,
                booked_until: date | None) -> dict[str, int]:
+    """Balance in cents per role of ``_ROLES`` for ``school_year`` (postings dated up to
+    ``booked_until`` if given); roles without postings are missing."""
     query = (
         select(Account.role, func.sum(Posting.amount_cents))
         .join(Account, Posting.account_id == Account.id)
-        .where(Account.recipient_id == recipient.id, Account.role.is_not(None),
+        .where(Account.recipient_id == recipient.id, Account.role.in_(_ROLES),
                Posting.school_year == str(school_year))
         .group_by(Account.role)
     )
     if booked_until is not None:
-        query = query.join(JournalEntry, Posting.entry_id == JournalEntry.id).where(JournalEntry.date <= booked_until)
+        query = query.where(Posting.date <= booked_until)
     return {role: int(cents) for role, cents in session.execute(query)}

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import extract, func, or_, select
 from sqlalchemy.orm import Session
 
-from ledger.models import Account, JournalEntry, Posting, Recipient
+from ledger.models import Account, Posting, Recipient
 from ledger.money import from_cents
 from ledger.schoolyear import SchoolYear
 
@@ -54,22 +54,20 @@ def cumulative_spending(session: Session, recipient: Recipient, school_year: Sch
     count, by the date of their journal entry: postings dated before 1 August count into
     August; those dated after 31 July (or after ``until``) are in no point.
 
-    One query, grouped in SQL by account type and the entry's calendar year and month
-    (``EXTRACT``, which SQLAlchemy renders for SQLite as ``strftime`` and for PostgreSQL
-    natively), summing integer cents; the at most a few dozen groups are then folded into
+    One query over the index ``ix_postings_year_totals`` (postings carry their entry's date),
+    grouped in SQL by account type and the calendar year and month (``EXTRACT``, which
+    SQLAlchemy renders for SQLite as ``strftime`` and for PostgreSQL natively), summing integer cents; the at most a few dozen groups are then folded into
     the months and accumulated exactly as ``Decimal`` EUR.
     """
     end = school_year.last_day if until is None else min(until, school_year.last_day)
     if end < school_year.first_day:
         return []
-    year = extract("year", JournalEntry.date)
-    month = extract("month", JournalEntry.date)
+    year = extract("year", Posting.date)
+    month = extract("month", Posting.date)
     rows = session.execute(
         select(Account.type, year, month, func.sum(Posting.amount_cents))
         .join(Account, Posting.account_id == Account.id)
-        .join(JournalEntry, Posting.entry_id == JournalEntry.id)
-        .where(JournalEntry.recipient_id == recipient.id, Account.recipient_id == recipient.id,
-               Posting.school_year == str(school_year), JournalEntry.date <= end,
+        .where(Account.recipient_id == recipient.id, Posting.school_year == str(school_year), Posting.date <= end,
                or_(Account.type == "expense", Account.role == "grant_revenue"))
         .group_by(Account.type, year, month)
     )

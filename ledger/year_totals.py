@@ -2,9 +2,10 @@
 
 ``compute_repayment`` needs sums per category and status, not every posting. Postings
 the rules engine decides alike are summed together in SQL, over the covering index
-``ix_postings_year_totals`` (migration 0009): the group is (category, cost centre, and
-the booking date where ``ledger.classify`` can tell dates apart: for pass-through,
-judged by the verification dates, and for a date outside the school year, rule 3).
+``ix_postings_year_totals`` (migration 0009, an index-only scan): the group is
+(category, cost centre), split further by booking date only where ``ledger.classify``
+can tell its dates apart (a verification of a pass-through's municipality within the
+group's dates, or dates outside the school year, rule 3).
 Each group is classified once by ``ledger.classify``; a mixed pool's systemic share is
 rounded half up per posting in integer SQL, as ``classify`` rounds each posting.
 Reversals and postings with an active override are few and evaluated one by one
@@ -19,10 +20,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterable
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ledger.classify import PostingFacts, classify
+from ledger.classify import CostCentreFacts, PostingFacts, classify
 from ledger.evaluate import Evaluated, cost_centre_facts, evaluate
 from ledger.evaluation_runs import Run, RunState, count_changes, latest_run, stored_items
 from ledger.models import Account, JournalEntry, Posting, Recipient, StoredClassification
@@ -77,12 +78,14 @@ class Totals:
 
 
 def year_totals(session: Session, recipient: Recipient, school_year: SchoolYear,
-                packs: tuple[RulePack, ...] | None = None, *, booked_until: date | None = None
-                ) -> tuple[Totals, RunState]:
+                packs: tuple[RulePack, ...] | None = None, *, booked_until: date | None = None,
+                centres: dict[str, CostCentreFacts] | None = None) -> tuple[Totals, RunState]:
     """The totals ``compute_repayment`` rests on, and the evaluation state, as
     ``ledger.evaluation_runs.classified`` would give them (a closed year: its latest run).
 
-    ``booked_until`` (a date) counts only entries dated up to that day. Today's rules and
+    ``booked_until`` (a date) counts only entries dated up to that day. ``centres``: the
+    recipient's cost centres (``ledger.evaluate.cost_centre_facts``), loaded here if None.
+    Today's rules and
     the latest run count as agreeing when the totals per category and status, the pack
     file (SHA-256) and the overrides applied are the same; otherwise the postings are
     compared one by one to count the changes (so a changed reason text alone, e.g. a
@@ -91,7 +94,8 @@ def year_totals(session: Session, recipient: Recipient, school_year: SchoolYear,
     """
     packs = packs or load_packs()
     overrides = active_overrides(session, recipient, school_year)
-    live = _live_totals(session, recipient, school_year, packs, overrides, booked_until)
+    centres = cost_centre_facts(session, recipient) if centres is None else centres
+    live = _live_totals(session, recipient, school_year, packs, overrides, booked_until, centres)
     run = latest_run(session, recipient, school_year)
     if booked_until is not None or run is None:
         return live, RunState(run and Run.of(run), False, False, live.postings if run is None else 0)
@@ -105,46 +109,107 @@ def year_totals(session: Session, recipient: Recipient, school_year: SchoolYear,
 
 
 def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear, packs: tuple[RulePack, ...],
-                 overrides: dict, booked_until: date | None) -> Totals:
-    """Today's totals; ``overrides``: the year's active overrides by posting id."""
+                 overrides: dict, booked_until: date | None, centres: dict[str, CostCentreFacts]) -> Totals:
+    """Today's totals; ``overrides``: the year's active overrides by posting id;
+    ``centres``: the recipient's cost centres by code."""
     pack = pack_for(school_year, packs)
-    centres = cost_centre_facts(session, recipient)
     expense = select(Account.id).where(Account.recipient_id == recipient.id, Account.type == "expense")
-    # every reversal entry (the few there are, by the unique index on reverses_id); the
-    # postings are this recipient's already through their accounts
-    reversals = select(JournalEntry.id).where(JournalEntry.reverses_id.is_not(None))
-    overridden = list(overrides)
     scope = [Posting.account_id.in_(expense), Posting.school_year == str(school_year)]
     if booked_until is not None:
         scope.append(Posting.date <= booked_until)
-    special = list(session.scalars(select(Posting.id).where(*scope, Posting.entry_id.in_(reversals))))
-    special += overridden
-    common = [*scope, Posting.entry_id.not_in(reversals)]
-    if overridden:
-        common.append(Posting.id.not_in(overridden))
-    first, last = school_year.first_day, school_year.last_day
-    day_key = case((or_(Posting.category == "pass_through", Posting.date < first, Posting.date > last), Posting.date),
-                   else_=None)
+    # the postings of reversal entries (the few there are, by the unique index on reverses_id)
+    reversals = select(Posting.id).where(Posting.entry_id.in_(
+        select(JournalEntry.id).where(JournalEntry.reverses_id.is_not(None))))
+    reversed_here = list(session.scalars(select(Posting.id).where(*scope, Posting.id.in_(reversals))))
+    special = reversed_here + list(overrides)
+    common = list(scope)  # the specials are left out by posting id, which the index holds on SQLite (the rowid)
+    if reversed_here:
+        common.append(Posting.id.not_in(reversals))
+    if overrides:
+        common.append(Posting.id.not_in(list(overrides)))
     builder = _Builder()
-    groups = session.execute(
-        select(Posting.category, Posting.cost_centre, day_key, func.min(Posting.date), func.sum(Posting.amount_cents),
-               func.count()).where(*common).group_by(Posting.category, Posting.cost_centre, day_key))
-    for category, code, key, some_day, cents, count in groups:
-        facts = PostingFacts(from_cents(cents), key or some_day, school_year, category, code)
-        c = classify(facts, centres.get(code) if code else None, pack)
-        if c.status == "split":
-            share = centres[code].pool.systemic_share / 100
-            in_group = [Posting.category == category, Posting.cost_centre == code,
-                        Posting.date == key if key is not None else and_(Posting.date >= first, Posting.date <= last)]
-            conform = _split_cents(session, [*common, *in_group], share)
-            builder.add(category, c.status, int(cents), conform, int(cents) - conform, 0, count)
-        else:
-            builder.add(category, c.status, int(cents), to_cents(c.conform), to_cents(c.excluded),
-                        to_cents(c.unclassified), count)
+    _add_groups(session, builder, common, school_year, pack, centres)
     if special:
         for item in evaluate(session, recipient, school_year, packs, booked_until=booked_until, posting_ids=special):
             builder.add_item(item)
     return builder.totals()
+
+
+def _add_groups(session: Session, builder: "_Builder", common: list, school_year: SchoolYear, pack: RulePack,
+                centres: dict[str, CostCentreFacts]) -> None:
+    """Classify the postings matching ``common`` group by group (``_groups``), by day where
+    the date can change the decision (``_dates_matter``), and add them to ``builder``."""
+    for (category, code), (cents, count, first_day, last_day) in _groups(session, common).items():
+        centre = centres.get(code) if code else None
+        group = _Group(common, category, code)
+        if not _dates_matter(category, centre, first_day, last_day, school_year):
+            facts = PostingFacts(from_cents(cents), first_day, school_year, category, code)
+            _add_group(session, builder, group, facts, centre, pack, count)
+            continue
+        for day, day_cents, day_count in session.execute(
+                select(Posting.date, func.sum(Posting.amount_cents), func.count())
+                .where(*group.where()).group_by(Posting.date)):
+            facts = PostingFacts(from_cents(day_cents), day, school_year, category, code)
+            _add_group(session, builder, _Group(common, category, code, day), facts, centre, pack, day_count)
+
+
+def _groups(session: Session, where: list) -> dict[tuple[str | None, str | None], tuple[int, int, date, date]]:
+    """The postings matching ``where`` by (category, cost centre code): (sum of cents, count,
+    first date, last date). Summed per account in the order of ``ix_postings_year_totals``
+    (an index-only scan without sorting), then merged across accounts here."""
+    groups: dict[tuple[str | None, str | None], tuple[int, int, date, date]] = {}
+    for category, code, cents, count, first_day, last_day in session.execute(
+            select(Posting.category, Posting.cost_centre, func.sum(Posting.amount_cents), func.count(),
+                   func.min(Posting.date), func.max(Posting.date))
+            .where(*where).group_by(Posting.account_id, Posting.category, Posting.cost_centre)):
+        known = groups.get((category, code))
+        if known is not None:
+            cents, count = cents + known[0], count + known[1]
+            first_day, last_day = min(first_day, known[2]), max(last_day, known[3])
+        groups[(category, code)] = (int(cents), count, first_day, last_day)
+    return groups
+
+
+def _dates_matter(category: str | None, centre: CostCentreFacts | None, first_day: date, last_day: date,
+                  school_year: SchoolYear) -> bool:
+    """Whether ``ledger.classify`` may judge postings of one category and cost centre dated
+    ``first_day`` … ``last_day`` differently by their date: when some lie outside the school
+    year (rule 3), or for pass-through when a verification of the municipality falls after
+    the first day and on or before the last (verified on or before the booking date or not).
+    Otherwise one classification of the group's sum is the sum of the postings'."""
+    if first_day < school_year.first_day or last_day > school_year.last_day:
+        return True
+    town = centre.municipality if centre is not None and category == "pass_through" else None
+    return town is not None and any(first_day < day <= last_day for day in town.verified_on)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Postings of one (category, cost centre) among those matching ``common``, on ``day`` if given."""
+
+    common: list
+    category: str | None
+    code: str | None
+    day: date | None = None
+
+    def where(self) -> list:
+        """The group's SQL conditions (built only when a query needs them)."""
+        where = [*self.common, Posting.category == self.category, Posting.cost_centre == self.code]
+        return where if self.day is None else [*where, Posting.date == self.day]
+
+
+def _add_group(session: Session, builder: "_Builder", group: _Group, facts: PostingFacts,
+               centre: CostCentreFacts | None, pack: RulePack, count: int) -> None:
+    """Classify the sum ``facts`` of the ``count`` postings of ``group`` (alike for
+    ``ledger.classify``) and add it to ``builder``; a mixed pool's share is summed per posting."""
+    c = classify(facts, centre, pack)
+    cents = to_cents(facts.amount)
+    if c.status == "split":
+        conform = _split_cents(session, group.where(), centre.pool.systemic_share / 100)
+        builder.add(facts.category, c.status, cents, conform, cents - conform, 0, count)
+    else:
+        builder.add(facts.category, c.status, cents, to_cents(c.conform), to_cents(c.excluded),
+                    to_cents(c.unclassified), count)
 
 
 def _split_cents(session: Session, where: list, share: Decimal) -> int:

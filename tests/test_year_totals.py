@@ -24,7 +24,7 @@ from tests.conftest import NOW, add_master_data
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"
 YEAR = SchoolYear(2023)
 CATEGORIES = ["", "pool_personnel", "overhead", "training", "pass_through", "individual_claim_sgb_viii"]
-CENTRES = ["", "POOL-A", "POOL-M", "WL-BEISPIELHEIM", "UNBEKANNT"]
+CENTRES = ["", "POOL-A", "POOL-M", "WL-BEISPIELHEIM", "WL-SPAET", "UNBEKANNT"]
 JUSTIFICATION = "Prüfung der Belege ergab eine andere Einstufung"
 _keys = itertools.count()
 
@@ -37,8 +37,8 @@ rows = st.lists(st.tuples(
 
 
 def books(session, data, reversals, overrides):
-    """A new recipient with the worked examples' master data plus a mixed pool (62,5 %),
-    the rows imported (Schuljahr 2023/24 whatever the date), some entries reversed and
+    """A new recipient with the worked examples' master data plus a mixed pool (62,5 %) and
+    a municipality verified within the school year (WL-SPAET, 15.11.2023), the rows imported (Schuljahr 2023/24 whatever the date), some entries reversed and
     some postings overridden."""
     kreis = add_recipient(session, f"k{next(_keys)}", "Kreis Zufall", "kreis", actor="t", now=NOW)
     add_master_data(session, kreis)
@@ -46,6 +46,11 @@ def books(session, data, reversals, overrides):
                                  "Schulen": "100001", "Beginn": "01.08.2014", "Ende": "31.07.2030",
                                  "Finanzierungsgrundlage": "mixed", "Systemischer Anteil": "62,5"}, actor="t", now=NOW)
     add(session, kreis, "costcentre", {"Kostenstelle": "POOL-M", "Schule": "", "Pool": "POOL-M", "Gemeinde": "",
+                                       "Projekt": ""}, actor="t", now=NOW)
+    add(session, kreis, "municipality", {"Name": "Stadt Spät", "Träger von GL-Schulen": "ja",
+                                         "Geprüft am": "15.11.2023", "Nachweis": "Az. 40/2023-9",
+                                         "Geprüft von": "Schulamt"}, actor="t", now=NOW)
+    add(session, kreis, "costcentre", {"Kostenstelle": "WL-SPAET", "Schule": "", "Pool": "", "Gemeinde": "Stadt Spät",
                                        "Projekt": ""}, actor="t", now=NOW)
     lines = []
     for i, (offset, category, centre, cents, account) in enumerate(data):
@@ -104,3 +109,13 @@ def test_a_recorded_run_is_unchanged_until_the_books_change(session):
     totals, state = year_totals(session, kreis, YEAR)
     assert (state.changed, state.current) == (1, False)
     assert totals.sum("conform") == Decimal("105.00")
+
+
+def test_pass_through_is_split_by_the_verification_within_the_year(session):
+    """Pass-through to a municipality verified on 15.11.2023: the postings before are
+    excluded, those from that day on permitted, though they share category and cost centre."""
+    rows = [(offset, "pass_through", "WL-SPAET", 100_000 + offset, "5292") for offset in (10, 105, 106, 200)]
+    kreis = books(session, rows, reversals=[], overrides=set())
+    fast, _state = year_totals(session, kreis, YEAR)
+    assert fast == Totals.of_items(evaluate(session, kreis, YEAR))
+    assert fast.sum("excluded") == Decimal("2001.15") and fast.sum("conform") == Decimal("2003.06")
