@@ -12,7 +12,7 @@ from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -94,3 +94,26 @@ def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def custom_plans(session: Session) -> Iterator[None]:
+    """Plan the statements of the block for their actual values and table sizes (PostgreSQL).
+
+    psycopg prepares a statement on the server after a few executions, and PostgreSQL
+    then may reuse one generic plan for the connection's life. A generic plan made while a
+    table had no statistics (a new installation, or autovacuum off) can scan the whole
+    table where an index look-up was meant, and stays so while the table grows: the
+    import's duplicate look-up (``row_key IN (…)``) read every imported row of the
+    recipient per chunk. Inside this block ``plan_cache_mode`` is ``force_custom_plan``
+    (the transaction's setting is restored after it). No effect on SQLite.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    previous = session.execute(text("SELECT current_setting('plan_cache_mode')")).scalar_one()
+    session.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"))
+    try:
+        yield
+    finally:
+        session.execute(text("SELECT set_config('plan_cache_mode', :mode, true)"), {"mode": previous})

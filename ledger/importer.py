@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from ledger import audit
 from ledger.chain import chain_head, link_hash
 from ledger.csvfile import CsvTable, ImportIssue
+from ledger.db import custom_plans
 from ledger.grants import find_payout_for_receipt
 from ledger.models import Account, ImportBatch, ImportedRow, JournalEntry, Posting, Recipient
 from ledger.money import AmountError, from_cents, parse_german_cents
@@ -411,12 +412,14 @@ def _plan(session: Session, chunk: list[tuple[ImportRow, str]], books: _Books, i
 
 
 def _known_rows(session: Session, recipient: Recipient, keys: list[str]) -> dict[str, str]:
+    """Content hash of each of ``keys`` already imported for ``recipient`` (by the unique index)."""
     known: dict[str, str] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        rows = session.execute(select(ImportedRow.row_key, ImportedRow.content_hash).where(
-            ImportedRow.recipient_id == recipient.id, ImportedRow.row_key.in_(chunk)))
-        known.update((key, content) for key, content in rows)
+    with custom_plans(session):
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            rows = session.execute(select(ImportedRow.row_key, ImportedRow.content_hash).where(
+                ImportedRow.recipient_id == recipient.id, ImportedRow.row_key.in_(chunk)))
+            known.update((key, content) for key, content in rows)
     return known
 
 
