@@ -175,6 +175,12 @@ def test_dashboard_overhead_gauge_is_inline_svg(web):
     assert "Overhead nutzt 133,3 % der Obergrenze" in _text(web.get("/r/musterhausen/2023/"))
 
 
+def test_dashboard_chart_names_the_months_in_german(web):
+    text = _text(web.get("/r/musterhausen/2023/"))
+    assert "Aug Sep Okt Nov Dez Jan Feb Mär Apr Mai Jun Jul" in text                     # chart axis
+    assert "Oktober 2023" in text and "März 2024" in text                               # its data table
+
+
 def test_dashboard_links_statement_pdf_and_year_switcher(web):
     page = web.get("/r/musterhausen/2023/").get_data(as_text=True)
     assert 'href="/r/musterhausen/2023/statement.pdf"' in page

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from babel.dates import format_date
 from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import format_date
 
 from ledger.deadline import shift_reason
 from ledger.forecast import forecast
@@ -19,7 +19,7 @@ from ledger.rules import pack_for
 from ledger.schoolyear import SchoolYear
 from ledger.spending import MonthPoint, cumulative_spending
 from webapp.db import get_packs, get_session
-from webapp.formatting import LOCALE, countdown
+from webapp.formatting import countdown
 from webapp.views import default_school_year, require_year, today
 
 bp = Blueprint("dashboard", __name__, url_prefix="/r/<key>")
@@ -59,7 +59,7 @@ def show(key: str, start_year: int):
         shift_reason=(shift_reason(result.nominal_due_date, pack.deadline)
                       if result.nominal_due_date and result.nominal_due_date != result.due_date else None),
         gauge=overhead_gauge(result),
-        spending=[(p, format_date(p.month, "LLLL yyyy", locale=LOCALE)) for p in spending],
+        spending=[(p, format_date(p.month, "LLLL yyyy")) for p in spending],
         chart=spending_chart(spending, year),
         unclassified=UNCLASSIFIED,
         today=day,
@@ -129,7 +129,7 @@ def spending_chart(points: list[MonthPoint], year: SchoolYear) -> dict | None:
     def x(index: int, at: Decimal = Decimal("0.5")) -> Decimal:
         return (left + band * (index + at)).quantize(Decimal("0.1"))
 
-    months = [(x(i), format_date(date(year.start_year + (7 + i) // 12, (7 + i) % 12 + 1, 1), "LLL", locale=LOCALE))
+    months = [(x(i), format_date(date(year.start_year + (7 + i) // 12, (7 + i) % 12 + 1, 1), "LLL"))
               for i in range(12)]
     markers = [(x(i), y(p.spent)) for i, p in enumerate(points)]
     grant = [(x(i, at), y(p.grant_received)) for i, p in enumerate(points) for at in (Decimal(0), Decimal(1))]
