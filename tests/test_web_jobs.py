@@ -133,3 +133,5 @@ def test_a_statement_issued_in_the_background_appears_in_the_list(app, kreise, s
     session.rollback()
     assert session.scalar(sa.select(IssuedStatement.sha256)) == digest
     assert logged_in(app, "paul").get(location).status_code == 403   # auditors never issue, nor see the job
+    job_id = location.rsplit("/", 1)[-1]
+    assert anna.get(f"/r/testland/import/vorgang/{job_id}").status_code == 404   # not an import job

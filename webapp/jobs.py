@@ -167,10 +167,10 @@ def wait_briefly(job: Job) -> bool:
     return job.wait(float(current_app.config.get("JOB_WAIT_SECONDS", DEFAULT_WAIT_SECONDS)))
 
 
-def own_job(job_id: str, kind: str | None = None, recipient_key: str | None = None) -> Job:
-    """The logged-in user's job ``job_id`` (of ``kind``, for ``recipient_key``), else 404."""
+def own_job(job_id: str, kinds: tuple[str, ...] = (), recipient_key: str | None = None) -> Job:
+    """The logged-in user's job ``job_id`` (of one of ``kinds``, for ``recipient_key``), else 404."""
     job = current_app.extensions["inkl_jobs"].get(job_id)
-    if (job is None or job.username != current_user.username or (kind and job.kind != kind)
+    if (job is None or job.username != current_user.username or (kinds and job.kind not in kinds)
             or (recipient_key and job.recipient_key != recipient_key)):
         abort(404, "Diesen Vorgang gibt es nicht (mehr). Abgeschlossene Vorgänge werden nach einer Stunde "
                    "vergessen; ihr Ergebnis steht in der Importhistorie bzw. bei den Abrechnungen.")

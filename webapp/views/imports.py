@@ -182,7 +182,7 @@ def commit(key: str):
 def job(key: str, job_id: str):
     """A dry run's or booking's progress page while it runs, its result when it is done."""
     recipient = recipient_for(key, write=True)
-    return _job_page(recipient, jobs.own_job(job_id, recipient_key=recipient.key))
+    return _job_page(recipient, jobs.own_job(job_id, (CHECK, BOOK), recipient.key))
 
 
 def _check_file(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, path: Path, filename: str,

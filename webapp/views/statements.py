@@ -73,7 +73,7 @@ def job(key: str, start_year: int, job_id: str):
     """The progress page of issuing a statement; when it is done, the list of issued statements."""
     recipient = recipient_for(key, write=True)
     year, _years = require_year(recipient, start_year)
-    return _job_page(recipient, year, jobs.own_job(job_id, ISSUE, recipient.key))
+    return _job_page(recipient, year, jobs.own_job(job_id, (ISSUE,), recipient.key))
 
 
 def _issue(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, year: SchoolYear, user_id: int,
