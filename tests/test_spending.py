@@ -127,7 +127,20 @@ def test_a_year_without_postings_is_all_zero(session, books):
     assert spending_chart(points, SchoolYear(2024)) is None
 
 
-def test_chart_geometry(session, books):
+@pytest.fixture
+def german():
+    """A request context of a bare Flask app with the web UI's formatting (Flask-Babel, de_DE)."""
+    from flask import Flask
+
+    from webapp import formatting
+
+    app = Flask(__name__)
+    formatting.init_app(app)
+    with app.test_request_context():
+        yield
+
+
+def test_chart_geometry(german, session, books):
     chart = spending_chart(cumulative_spending(session, books, SY), SY)
     left, top, right, bottom = CHART_PLOT
     # 0 … 500.000,00 in steps of 100.000,00 (raw step 500.000 / 5)
@@ -148,7 +161,7 @@ def test_chart_geometry(session, books):
     assert grant[-1] == (D(right), D(top))
 
 
-def test_chart_covers_negative_values_and_small_amounts():
+def test_chart_covers_negative_values_and_small_amounts(german):
     points = [MonthPoint(date(2022, 8, 1), date(2022, 8, 31), D("-3.00"), D("0.00")),
               MonthPoint(date(2022, 9, 1), date(2022, 9, 30), D("7.00"), D("0.00"))]
     chart = spending_chart(points, SY)
