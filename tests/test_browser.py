@@ -42,9 +42,19 @@ def live_server(app, engine):
         list(load_demo(session, user="demo", now=datetime(2026, 11, 22, 9, 0)))
         session.commit()
     server = create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def serve() -> None:
+        try:
+            server.run()
+        except OSError:             # the socket closed under the loop's select() at shutdown
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
+    stopping.set()
     server.close()
     thread.join(timeout=5)
 
