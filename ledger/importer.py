@@ -151,7 +151,7 @@ def import_bytes(
     now: datetime, dry_run: bool = False, packs: tuple[RulePack, ...] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
-    """Like ``import_file`` for the file's content ``data`` (e.g. an upload) named ``filename``."""
+    """Like ``import_file`` for the file's content ``data`` held in memory, named ``filename``."""
     return _import(session, recipient, lambda: io.BytesIO(data), filename, hashlib.sha256(data).hexdigest(),
                    created_by=created_by, now=now, dry_run=dry_run, packs=packs, progress=progress)
 

@@ -56,8 +56,9 @@ def cumulative_spending(session: Session, recipient: Recipient, school_year: Sch
 
     One query over the index ``ix_postings_year_totals`` (postings carry their entry's date),
     grouped in SQL by account type and the calendar year and month (``EXTRACT``, which
-    SQLAlchemy renders for SQLite as ``strftime`` and for PostgreSQL natively), summing integer cents; the at most a few dozen groups are then folded into
-    the months and accumulated exactly as ``Decimal`` EUR.
+    SQLAlchemy renders for SQLite as ``strftime`` and for PostgreSQL natively), summing
+    integer cents; the at most a few dozen groups are then folded into the months and
+    accumulated exactly as ``Decimal`` EUR.
     """
     end = school_year.last_day if until is None else min(until, school_year.last_day)
     if end < school_year.first_day:

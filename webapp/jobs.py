@@ -1,9 +1,9 @@
 """Long operations of the web UI (an import, issuing a statement) run in the background.
 
 A view that starts one hands a function to the application's ``JobRunner`` (a thread
-pool of ``JOB_WORKERS`` threads, default 2) and waits up to ``JOB_WAIT_SECONDS``
-(default 2 s). If the job has finished by then, the view shows its result at once, as
-for any short request; otherwise it redirects to the job's page, which shows a progress
+pool of ``JOB_WORKERS`` threads, default 2) and answers with ``answer``: it waits up to
+``JOB_WAIT_SECONDS`` (default 2 s); if the job has finished by then, the view shows its
+result at once, as for any short request; otherwise it redirects to the job's ``page``, which shows a progress
 bar (updated by ``static/job.js`` from ``GET /vorgang/<id>``, or by reloading the page
 without JavaScript) and the result when the job is done. So a large import or a long
 statement never holds a request, and the page stays usable.
@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from flask import Blueprint, Flask, abort, current_app, jsonify
+from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, render_template
 from flask_babel import format_decimal
 from flask_login import current_user
 
 from ledger.errors import LedgerError
+from webapp.errors import error_page
 
 #: Threads that run jobs (config ``JOB_WORKERS``).
 DEFAULT_WORKERS = 2
@@ -162,9 +163,22 @@ def start(kind: str, title: str, recipient_key: str, work: Callable[[Job], Any])
                                                      recipient_key=recipient_key, work=work)
 
 
-def wait_briefly(job: Job) -> bool:
-    """Wait ``JOB_WAIT_SECONDS`` for ``job``; True if it has ended (show its result now)."""
-    return job.wait(float(current_app.config.get("JOB_WAIT_SECONDS", DEFAULT_WAIT_SECONDS)))
+def answer(job: Job, show: Callable[[Job], Any], progress_url: str):
+    """The response right after starting ``job``: ``show(job)`` if it ends within
+    ``JOB_WAIT_SECONDS``, else a redirect (303) to its progress page ``progress_url``."""
+    if job.wait(float(current_app.config.get("JOB_WAIT_SECONDS", DEFAULT_WAIT_SECONDS))):
+        return show(job)
+    return redirect(progress_url, 303)
+
+
+def page(job: Job, result: Callable[[Job], Any], **context):
+    """A job's page: while it runs, the progress page (``job.html`` with ``context``: recipient,
+    year, nav); if it failed, the error page with its message; when done, ``result(job)``."""
+    if job.running:
+        return render_template("job.html", job=job, **context)
+    if job.status == FAILED:
+        return error_page(job.error_status, job.error)
+    return result(job)
 
 
 def own_job(job_id: str, kinds: tuple[str, ...] = (), recipient_key: str | None = None) -> Job:

@@ -215,17 +215,17 @@ def _bookable(summary: ImportSummary) -> bool:
 
 def _outcome(recipient: Recipient, job: jobs.Job):
     """The job's result if it ends within the wait, else a redirect to its progress page."""
-    if jobs.wait_briefly(job):
-        return _job_page(recipient, job)
-    return redirect(url_for("imports.job", key=recipient.key, job_id=job.id), 303)
+    return jobs.answer(job, partial(_job_page, recipient), url_for("imports.job", key=recipient.key, job_id=job.id))
 
 
 def _job_page(recipient: Recipient, job: jobs.Job):
-    if job.running:
-        return render_template("job.html", recipient=recipient, year=default_school_year(recipient), job=job,
-                               nav="import")
-    if job.status == jobs.FAILED:
-        return error_page(job.error_status, job.error)
+    return jobs.page(job, partial(_result, recipient), recipient=recipient, year=default_school_year(recipient),
+                     nav="import")
+
+
+def _result(recipient: Recipient, job: jobs.Job):
+    """A finished dry run: its counts and errors (and the confirm form); a finished booking:
+    back to the history with a message, or its errors (409)."""
     summary: ImportSummary = job.result
     log = current_app.logger
     if job.kind == CHECK:

@@ -24,7 +24,6 @@ from ledger.statement_pdf import render_statement
 from ledger.users import can_write
 from webapp import jobs
 from webapp.auth import recipient_for
-from webapp.errors import error_page
 from webapp.db import get_packs, get_session, write_session
 from webapp.views import require_year, timestamp
 
@@ -63,9 +62,8 @@ def issue(key: str, start_year: int):
     job = jobs.start(ISSUE, f"Abrechnung {year} ausstellen", recipient.key,
                      partial(_issue, current_app.extensions["inkl_engine"], get_packs(), recipient.id, year,
                              current_user.user.id, timestamp()))
-    if jobs.wait_briefly(job):
-        return _job_page(recipient, year, job)
-    return redirect(url_for("statements.job", key=recipient.key, start_year=start_year, job_id=job.id), 303)
+    return jobs.answer(job, partial(_job_page, recipient, year),
+                       url_for("statements.job", key=recipient.key, start_year=start_year, job_id=job.id))
 
 
 @bp.get("/<int:start_year>/abrechnungen/vorgang/<job_id>")
@@ -87,10 +85,11 @@ def _issue(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, year:
 
 
 def _job_page(recipient: Recipient, year: SchoolYear, job: jobs.Job):
-    if job.running:
-        return render_template("job.html", recipient=recipient, year=year, job=job, nav="statements")
-    if job.status == jobs.FAILED:
-        return error_page(job.error_status, job.error)
+    return jobs.page(job, partial(_issued, recipient, year), recipient=recipient, year=year, nav="statements")
+
+
+def _issued(recipient: Recipient, year: SchoolYear, job: jobs.Job):
+    """The issued statement: its number and hash as a message above the list."""
     number, digest = job.result
     flash(f"Abrechnung Nr. {number} ausgestellt (SHA-256 {digest}).")
     return redirect(url_for("statements.index", key=recipient.key, start_year=year.start_year))
