@@ -165,8 +165,11 @@ def start(kind: str, title: str, recipient_key: str, work: Callable[[Job], Any])
 
 def answer(job: Job, show: Callable[[Job], Any], progress_url: str):
     """The response right after starting ``job``: ``show(job)`` if it ends within
-    ``JOB_WAIT_SECONDS``, else a redirect (303) to its progress page ``progress_url``."""
-    if job.wait(float(current_app.config.get("JOB_WAIT_SECONDS", DEFAULT_WAIT_SECONDS))):
+    ``JOB_WAIT_SECONDS``, else a redirect (303) to its progress page ``progress_url``.
+    With ``JOB_WAIT_SECONDS`` 0 every job answers with the redirect, even one that has
+    already ended (its page then shows the result)."""
+    seconds = float(current_app.config.get("JOB_WAIT_SECONDS", DEFAULT_WAIT_SECONDS))
+    if seconds > 0 and job.wait(seconds):
         return show(job)
     return redirect(progress_url, 303)
 
