@@ -21,9 +21,10 @@ def timestamp() -> datetime:
     return datetime.now().replace(microsecond=0)
 
 
-def default_school_year(recipient: Recipient) -> SchoolYear:
-    """The recipient's latest school year with data, else the current school year."""
-    years = school_years(get_session(), recipient)
+def default_school_year(recipient: Recipient, years: list[SchoolYear] | None = None) -> SchoolYear:
+    """The recipient's latest school year with data, else the current school year;
+    ``years``: the recipient's ``school_years`` if the caller has them already."""
+    years = school_years(get_session(), recipient) if years is None else years
     return years[-1] if years else SchoolYear.of(today())
 
 

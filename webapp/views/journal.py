@@ -79,7 +79,7 @@ def index(key: str):
     return render_template(
         "journal.html", recipient=recipient, rows=rows, total=total, page=page, pages=pages,
         per_page=PER_PAGE, filters=filters, active=active, errors=errors, categories=categories,
-        accounts=accounts, years=years, unclassified=UNCLASSIFIED, year=default_school_year(recipient),
+        accounts=accounts, years=years, unclassified=UNCLASSIFIED, year=default_school_year(recipient, years),
         may_write=can_write(current_user.user, recipient),
         page_url=lambda n: url_for("journal.index", key=recipient.key, page=n, **active),
     )
