@@ -8,7 +8,7 @@ database (SQLite file under the work directory, PostgreSQL ``inkl_bench``):
 - import:    every monthly file through ``import_file``, one transaction each: rows/s
              (then ``VACUUM (ANALYZE)`` on PostgreSQL, as its autovacuum would, unless ``--no-analyze``);
 - repayment: ``compute_all`` for every recipient: seconds, first run and best of 3;
-- web:       ``inkl serve --threads 8`` under 8 clients: dashboard and journal latency (ms);
+- web:       ``inkl serve --workers 2 --threads 4`` under 8 clients: dashboard and journal latency (ms);
 - statement: ``build_statement`` + ``render_statement`` of a year with >= 10 000 voucher
              lines (sizes >= 100 000): seconds, pages, peak RSS;
 

@@ -1,4 +1,4 @@
-"""Web measurement: ``inkl serve`` (waitress) under 8 concurrent clients.
+"""Web measurement: ``inkl serve`` (gunicorn, 2 processes × 4 threads) under 8 concurrent clients.
 
 The server runs as a child process on a free loopback port against the loaded database.
 An auditor with read access to all recipients is created with ``inkl user add``; the
@@ -30,7 +30,8 @@ from bench.dbs import BenchError
 from bench.proc import REPO, child_env, inkl, run_measured
 
 CLIENTS = 8
-SERVER_THREADS = 8
+SERVER_WORKERS = 2             # processes: the target machine's cores
+SERVER_THREADS = 4             # threads per process: 8 requests in service at once
 USERNAME = "bench-pruefung"
 USER_AGENT = "inkl-bench/1"  # Flask-Login's strong session protection ties the session to it
 JOURNAL_PER_PAGE = 50          # webapp.views.journal.PER_PAGE
@@ -78,7 +79,8 @@ def measure_web(url: str, years_rows: dict[tuple[str, int], int], *, per_page: i
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as log_file:
         server = subprocess.Popen(
-            inkl("serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(SERVER_THREADS)),
+            inkl("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(SERVER_WORKERS),
+                 "--threads", str(SERVER_THREADS)),
             cwd=REPO, env=child_env(url, INKL_INSTANCE_DIR=str(work / "instance"),
                                     INKL_SECRET_KEY=secrets.token_hex(32)),
             stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT)
@@ -170,8 +172,8 @@ def _get(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]):
 
 
 def _warm_up(port: int, cookie: str, requests: list[Request]) -> None:
-    """One untimed request per page kind: the application loads its rule packs and compiles
-    its templates on first use."""
+    """One untimed request per page kind (``inkl serve`` loads the rule packs and compiles the
+    templates before it forks; this warms the database's cache and the first connections)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
     try:
         for request in requests:

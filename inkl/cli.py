@@ -865,27 +865,32 @@ def demo(no_serve: bool, host: str, port: int) -> None:
         for line in load_demo(session, user=_user(), now=_now()):
             click.echo(line, err=True)
     if not no_serve:
-        _serve(host, port, threads=4)
+        _serve(host, port)
 
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-@click.option("--threads", default=4, type=int, help="Anzahl der Worker-Threads")
-def serve(host: str, port: int, threads: int) -> None:
-    """Weboberfläche mit dem WSGI-Server waitress starten."""
-    _serve(host, port, threads)
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="Anzahl der Serverprozesse (Standard: Anzahl der Prozessorkerne, höchstens 4)")
+@click.option("--threads", default=4, type=click.IntRange(1, 64), help="Threads je Serverprozess")
+def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+    """Weboberfläche mit dem WSGI-Server gunicorn starten (mehrere Prozesse mit Threads)."""
+    _serve(host, port, workers=workers, threads=threads)
 
 
-def _serve(host: str, port: int, threads: int) -> None:
-    import waitress
-
-    from webapp import create_app
+def _serve(host: str, port: int, *, workers: int | None = None, threads: int = 4) -> None:
+    from webapp import create_app, warm_up
+    from webapp.server import run
 
     if host in ("127.0.0.1", "localhost", "::1") and "INKL_COOKIE_SECURE" not in os.environ:
         os.environ["INKL_COOKIE_SECURE"] = "0"  # plain HTTP on the loopback: no HTTPS-only cookie
-    click.echo(f"Weboberfläche: http://{host}:{port}/  (Beenden mit Strg+C)", err=True)
-    waitress.serve(create_app(), host=host, port=port, threads=threads)
+    workers = workers or min(len(os.sched_getaffinity(0)), 4)
+    app = create_app()
+    warm_up(app)
+    click.echo(f"Weboberfläche: http://{host}:{port}/  ({workers} Prozesse mit je {threads} Threads; "
+               f"Beenden mit Strg+C)", err=True)
+    run(app, host=host, port=port, workers=workers, threads=threads)
 
 
 if __name__ == "__main__":  # pragma: no cover

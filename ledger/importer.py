@@ -124,6 +124,11 @@ class ImportSummary:
         data["errors"] = [asdict(issue) for issue in self.errors]
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "ImportSummary":
+        """The summary ``as_dict`` gave (e.g. read back from a background job's JSON state)."""
+        return cls(**{**data, "errors": tuple(ImportIssue(**issue) for issue in data["errors"])})
+
 
 def import_file(
     session: Session, recipient: Recipient, path: Path, *, created_by: str, now: datetime,

@@ -6,6 +6,9 @@ gate holds the import until the test has looked at the running job.
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 from types import SimpleNamespace
 
@@ -13,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 import webapp.views.imports as imports_view
+from webapp import create_app
 from ledger.errors import LedgerError
 from ledger.models import ImportBatch, IssuedStatement, JournalEntry
 from tests.conftest import csrf_token, logged_in
@@ -135,3 +139,50 @@ def test_a_statement_issued_in_the_background_appears_in_the_list(app, kreise, s
     assert logged_in(app, "paul").get(location).status_code == 403   # auditors never issue, nor see the job
     job_id = location.rsplit("/", 1)[-1]
     assert anna.get(f"/r/testland/import/vorgang/{job_id}").status_code == 404   # not an import job
+
+
+def _second_process(app, database_url):
+    """Another server process of the same installation: its own application object (own
+    job runner, own memory) on the same database, instance folder and secret key."""
+    other = create_app({"TESTING": True, "DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": False,
+                        "SECRET_KEY": app.config["SECRET_KEY"]})
+    other.instance_path = app.instance_path
+    return other
+
+
+def test_any_server_process_answers_for_a_job(app, users, gate, session, database_url):
+    """``inkl serve`` runs several processes: the progress page and the result of a job
+    started in one are answered by another, from the job's state file."""
+    olga = logged_in(app, "olga")
+    location = _upload(olga, GOOD).headers["Location"]
+    job_id = location.rsplit("/", 1)[-1]
+    assert gate.reached.wait(30)
+    elsewhere = logged_in(_second_process(app, database_url), "olga")
+    assert elsewhere.get(f"/vorgang/{job_id}").get_json() == {
+        "id": job_id, "status": "running", "phase": "Zeilen geprüft", "done": 0, "total": 3, "error": None}
+    running = _text(elsewhere.get(location))
+    assert "Der Vorgang läuft" in running and "Zeilen geprüft: 0 von 3" in running
+
+    gate.open.set()
+    assert _job(app, location).wait(30)
+    done = elsewhere.get(location)
+    assert done.status_code == 200 and "davon neu zu buchen 3" in _text(done) and "Jetzt buchen" in _text(done)
+    assert logged_in(_second_process(app, database_url), "bernd").get(f"/vorgang/{job_id}").status_code == 404
+
+
+def test_a_job_whose_process_ended_is_reported_as_interrupted(app, users):
+    """A state file still saying "running" whose process is gone (a restart): the job failed,
+    and the page says where to see whether its transaction was committed."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    olga = logged_in(app, "olga")
+    job_id = "A" * 22
+    folder = app.extensions["inkl_jobs"].folder
+    (folder / f"{job_id}.json").write_text(json.dumps({
+        "id": job_id, "kind": "import_check", "username": "olga", "recipient_key": "testland", "title": "Probelauf: x.csv",
+        "status": "running", "phase": "Zeilen geprüft", "done": 10, "total": 20, "result": None, "error": None,
+        "error_status": 500, "pid": int(gone.stdout), "started_at": "2026-11-29T10:00:00", "finished_at": None}))
+    assert olga.get(f"/vorgang/{job_id}").get_json()["status"] == "failed"
+    page = olga.get(f"{JOB_PAGE}{job_id}")
+    assert page.status_code == 500 and "mit seinem Serverprozess beendet" in _text(page)
+    assert "Importhistorie" in _text(page)

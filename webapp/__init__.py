@@ -90,6 +90,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+def warm_up(app: Flask) -> None:
+    """Load the rule packs, compile every template and load the German locale data now, so
+    that no request pays for them. ``inkl serve`` calls it once before gunicorn forks its
+    worker processes (``webapp.server``), which then start warm. Opens no database connection."""
+    from datetime import date
+
+    from babel.dates import format_date
+
+    from webapp.db import get_packs
+    from webapp.formatting import LOCALE
+
+    with app.app_context():
+        get_packs()
+    for name in app.jinja_env.list_templates(filter_func=lambda name: name.endswith(".html")):
+        app.jinja_env.get_template(name)
+    format_date(date(2024, 4, 1), "EEEE, d. LLLL yyyy", locale=LOCALE)   # Babel loads a locale's data on first use
+
+
 def _secret_key(app: Flask) -> str:
     """``INKL_SECRET_KEY``, else the instance folder's ``secret_key`` file (created once, mode 0600)."""
     from_env = os.environ.get("INKL_SECRET_KEY")

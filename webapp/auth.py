@@ -3,7 +3,8 @@
 Every page except the log-in page needs a logged-in user (Flask-Login). Passwords are
 checked by ``ledger.users.check_password`` (Argon2id). A session stays valid only while
 the password it was opened with is unchanged: the session id carries a fragment of the
-password hash. Log-in attempts are rate-limited per client address (Flask-Limiter).
+password hash. Log-in attempts are rate-limited per client address (Flask-Limiter, counted
+in each server process's memory).
 Every form carries a CSRF token (Flask-WTF, ``CSRFProtect`` in ``create_app``).
 
 Access: ``recipient_for(key)`` gives the recipient if the user may read it, else 404

@@ -186,27 +186,29 @@ def job(key: str, job_id: str):
 
 
 def _check_file(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, path: Path, filename: str,
-                username: str, now: datetime, job: jobs.Job) -> ImportSummary:
-    """The dry-run job: check the staged file; keep it staged only if it can be booked."""
+                username: str, now: datetime, job: jobs.Job) -> dict:
+    """The dry-run job: check the staged file; keep it staged only if it can be booked.
+    Returns the summary as ``ImportSummary.as_dict``."""
     with session_scope(engine) as session:
         summary = import_file(session, session.get(Recipient, recipient_id), path, filename=filename,
                               created_by=username, now=now, dry_run=True, packs=packs,
                               progress=lambda done, total: job.report("Zeilen geprüft", done, total))
     if not _bookable(summary):
         path.unlink(missing_ok=True)
-    return summary
+    return summary.as_dict()
 
 
 def _book_file(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, path: Path, filename: str,
-               username: str, now: datetime, job: jobs.Job) -> ImportSummary:
-    """The booking job: import the staged file in one write transaction, then remove it."""
+               username: str, now: datetime, job: jobs.Job) -> dict:
+    """The booking job: import the staged file in one write transaction, then remove it.
+    Returns the summary as ``ImportSummary.as_dict``."""
     job.report("wartet auf die Schreibsperre der Bücher")
     with session_scope(engine, write=True) as session:
         summary = import_file(session, session.get(Recipient, recipient_id), path, filename=filename,
                               created_by=username, now=now, dry_run=False, packs=packs,
                               progress=lambda done, total: job.report("Zeilen gebucht", done, total))
     path.unlink(missing_ok=True)
-    return summary
+    return summary.as_dict()
 
 
 def _bookable(summary: ImportSummary) -> bool:
@@ -226,7 +228,7 @@ def _job_page(recipient: Recipient, job: jobs.Job):
 def _result(recipient: Recipient, job: jobs.Job):
     """A finished dry run: its counts and errors (and the confirm form); a finished booking:
     back to the history with a message, or its errors (409)."""
-    summary: ImportSummary = job.result
+    summary = ImportSummary.from_dict(job.result)
     log = current_app.logger
     if job.kind == CHECK:
         log.info("Import-Probelauf %s für %s durch %s: %s Zeilen, %s neu, %s Fehler", summary.sha256,

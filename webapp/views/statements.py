@@ -75,13 +75,13 @@ def job(key: str, start_year: int, job_id: str):
 
 
 def _issue(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, year: SchoolYear, user_id: int,
-           now: datetime, job: jobs.Job) -> tuple[int, str]:
-    """The job: issue the statement in one write transaction; returns its number and SHA-256 (hex)."""
+           now: datetime, job: jobs.Job) -> list:
+    """The job: issue the statement in one write transaction; returns [its number, its SHA-256 (hex)]."""
     job.report("wartet auf die Schreibsperre der Bücher")
     with session_scope(engine, write=True) as session:
         issued = issue_statement(session, session.get(Recipient, recipient_id), year, user=session.get(User, user_id),
                                  now=now, packs=packs, progress=lambda step, _number, _of: job.report(step))
-        return issued.id, issued.sha256
+        return [issued.id, issued.sha256]
 
 
 def _job_page(recipient: Recipient, year: SchoolYear, job: jobs.Job):

@@ -1,0 +1,82 @@
+"""``inkl serve`` end to end: gunicorn with two worker processes on the test database,
+a log-in and pages through real HTTP, and a clean stop on SIGTERM."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from http.client import HTTPConnection
+
+from tests.conftest import PASSWORD, add_web_user
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_listening(server: subprocess.Popen, port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert server.poll() is None, server.stderr.read()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("inkl serve did not listen within 60 s")
+
+
+def _request(port: int, method: str, path: str, *, body: str | None = None, cookie: str = ""):
+    conn = HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Cookie": cookie} if cookie else {}
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    text = response.read().decode("utf-8")
+    conn.close()
+    return response, text
+
+
+def _cookie(response, jar: dict[str, str]) -> str:
+    for header in response.headers.get_all("Set-Cookie") or []:
+        name, value = header.split(";", 1)[0].split("=", 1)
+        jar[name] = value
+    return "; ".join(f"{name}={value}" for name, value in jar.items())
+
+
+def test_serve_runs_two_worker_processes_and_stops_cleanly(database_url, session, kreis, tmp_path):
+    add_web_user(session, "olga", "officer", recipients=[kreis])
+    port = _free_port()
+    env = {**os.environ, "INKL_DATABASE_URL": database_url, "INKL_INSTANCE_DIR": str(tmp_path / "instance")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "inkl", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+         "--threads", "2"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        _wait_listening(server, port)
+        response, page = _request(port, "GET", "/anmelden")
+        assert response.status == 200 and "Anmelden" in page
+        jar: dict[str, str] = {}
+        cookie = _cookie(response, jar)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode({"csrf_token": token, "username": "olga", "password": PASSWORD})
+        response, _ = _request(port, "POST", "/anmelden", body=form, cookie=cookie)
+        assert response.status == 302
+        cookie = _cookie(response, jar)
+        for _ in range(6):   # fresh connections: both processes answer, each with its own connections
+            response, page = _request(port, "GET", "/r/testland/journal", cookie=cookie)
+            assert response.status == 200 and "Kreis Testland" in page
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _out, log = server.communicate(timeout=60)
+    assert server.returncode == 0, log
+    assert len(re.findall(r"Booting worker with pid", log)) == 2, log
+    assert "2 Prozesse mit je 2 Threads" in log
