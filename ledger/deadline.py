@@ -10,18 +10,22 @@ A deadline on a Saturday, Sunday or public holiday moves to the next working day
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 import holidays
 
 from ledger.rules import DeadlineRule
 
 
+@lru_cache(maxsize=256)
 def next_working_day(day: date, country: str, subdivision: str) -> date:
     """``day`` itself if it is a working day, otherwise the next one.
 
     A working day is Monday to Friday and not a public holiday of ``country``/``subdivision``
     in the ``holidays`` library (e.g. ``"DE"``/``"NW"``: Karfreitag, Ostermontag,
     Fronleichnam, Allerheiligen, …). Raises NotImplementedError for an unknown calendar.
+    Cached: building the holiday calendar costs about 0.5 ms, and ``compute_all`` asks
+    for the same few deadlines year after year.
     """
     calendar = holidays.country_holidays(country, subdiv=subdivision, years=day.year)
     while day.weekday() >= 5 or day in calendar:  # the calendar adds later years as needed

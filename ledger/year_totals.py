@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterable
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, null, select
 from sqlalchemy.orm import Session
 
 from ledger.classify import CostCentreFacts, PostingFacts, classify
@@ -139,34 +139,39 @@ def _add_groups(session: Session, builder: "_Builder", common: list, school_year
                 centres: dict[str, CostCentreFacts]) -> None:
     """Classify the postings matching ``common`` group by group (``_groups``), by day where
     the date can change the decision (``_dates_matter``), and add them to ``builder``."""
-    for (category, code), (cents, count, first_day, last_day) in _groups(session, common).items():
+    split = _split_column(centres)
+    for (category, code), (cents, count, first_day, last_day, split_cents) in _groups(session, common, split).items():
         centre = centres.get(code) if code else None
-        group = _Group(common, category, code)
         if not _dates_matter(category, centre, first_day, last_day, school_year):
             facts = PostingFacts(from_cents(cents), first_day, school_year, category, code)
-            _add_group(session, builder, group, facts, centre, pack, count)
+            _add_group(builder, facts, centre, pack, count, split_cents)
             continue
-        for day, day_cents, day_count in session.execute(
-                select(Posting.date, func.sum(Posting.amount_cents), func.count())
-                .where(*group.where()).group_by(Posting.date)):
+        for day, day_cents, day_count, day_split in session.execute(
+                select(Posting.date, func.sum(Posting.amount_cents), func.count(), split)
+                .where(*common, Posting.category == category, Posting.cost_centre == code)
+                .group_by(Posting.date)):
             facts = PostingFacts(from_cents(day_cents), day, school_year, category, code)
-            _add_group(session, builder, _Group(common, category, code, day), facts, centre, pack, day_count)
+            _add_group(builder, facts, centre, pack, day_count, day_split)
 
 
-def _groups(session: Session, where: list) -> dict[tuple[str | None, str | None], tuple[int, int, date, date]]:
+def _groups(session: Session, where: list, split) -> dict[tuple[str | None, str | None],
+                                                          tuple[int, int, date, date, int | None]]:
     """The postings matching ``where`` by (category, cost centre code): (sum of cents, count,
-    first date, last date). Summed per account in the order of ``ix_postings_year_totals``
-    (an index-only scan without sorting), then merged across accounts here."""
-    groups: dict[tuple[str | None, str | None], tuple[int, int, date, date]] = {}
-    for category, code, cents, count, first_day, last_day in session.execute(
+    first date, last date, sum of the column ``split``). Summed per account in the order
+    of ``ix_postings_year_totals`` (an index-only scan without sorting), then merged across
+    accounts here."""
+    groups: dict[tuple[str | None, str | None], tuple[int, int, date, date, int | None]] = {}
+    for category, code, cents, count, first_day, last_day, split_cents in session.execute(
             select(Posting.category, Posting.cost_centre, func.sum(Posting.amount_cents), func.count(),
-                   func.min(Posting.date), func.max(Posting.date))
+                   func.min(Posting.date), func.max(Posting.date), split)
             .where(*where).group_by(Posting.account_id, Posting.category, Posting.cost_centre)):
         known = groups.get((category, code))
         if known is not None:
             cents, count = cents + known[0], count + known[1]
             first_day, last_day = min(first_day, known[2]), max(last_day, known[3])
-        groups[(category, code)] = (int(cents), count, first_day, last_day)
+            split_cents = None if split_cents is None else split_cents + known[4]
+        groups[(category, code)] = (int(cents), count, first_day, last_day,
+                                    None if split_cents is None else int(split_cents))
     return groups
 
 
@@ -183,42 +188,37 @@ def _dates_matter(category: str | None, centre: CostCentreFacts | None, first_da
     return town is not None and any(first_day < day <= last_day for day in town.verified_on)
 
 
-@dataclass(frozen=True)
-class _Group:
-    """Postings of one (category, cost centre) among those matching ``common``, on ``day`` if given."""
-
-    common: list
-    category: str | None
-    code: str | None
-    day: date | None = None
-
-    def where(self) -> list:
-        """The group's SQL conditions (built only when a query needs them)."""
-        where = [*self.common, Posting.category == self.category, Posting.cost_centre == self.code]
-        return where if self.day is None else [*where, Posting.date == self.day]
-
-
-def _add_group(session: Session, builder: "_Builder", group: _Group, facts: PostingFacts,
-               centre: CostCentreFacts | None, pack: RulePack, count: int) -> None:
-    """Classify the sum ``facts`` of the ``count`` postings of ``group`` (alike for
-    ``ledger.classify``) and add it to ``builder``; a mixed pool's share is summed per posting."""
+def _add_group(builder: "_Builder", facts: PostingFacts, centre: CostCentreFacts | None, pack: RulePack,
+               count: int, split_cents: int | None) -> None:
+    """Classify the sum ``facts`` of ``count`` postings (alike for ``ledger.classify``) and
+    add it to ``builder``; a mixed pool's share is ``split_cents``, summed per posting
+    (``_split_column``)."""
     c = classify(facts, centre, pack)
     cents = to_cents(facts.amount)
     if c.status == "split":
-        conform = _split_cents(session, group.where(), centre.pool.systemic_share / 100)
-        builder.add(facts.category, c.status, cents, conform, cents - conform, 0, count)
+        builder.add(facts.category, c.status, cents, split_cents, cents - split_cents, 0, count)
     else:
         builder.add(facts.category, c.status, cents, to_cents(c.conform), to_cents(c.excluded),
                     to_cents(c.unclassified), count)
 
 
-def _split_cents(session: Session, where: list, share: Decimal) -> int:
-    """Σ over the postings matching ``where`` of amount × ``share``, each rounded half up
-    (away from zero) to whole cents: ``ledger.classify``'s per-posting split, in integers."""
-    p, q = share.as_integer_ratio()
+def _split_column(centres: dict[str, CostCentreFacts]):
+    """The SQL sum over postings of amount × their cost centre's pool's systemic share, each
+    rounded half up (away from zero) to whole cents: ``ledger.classify``'s per-posting split,
+    in integers. NULL for postings of cost centres without a share (and if none has one)."""
+    codes: dict[Decimal, list[str]] = {}
+    for code, centre in centres.items():
+        if centre.pool is not None and centre.pool.systemic_share is not None:
+            codes.setdefault(centre.pool.systemic_share, []).append(code)
+    if not codes:
+        return null()
     cents = Posting.amount_cents
-    rounded = case((cents >= 0, (2 * cents * p + q) // (2 * q)), else_=-((-2 * cents * p + q) // (2 * q)))
-    return int(session.scalar(select(func.coalesce(func.sum(rounded), 0)).where(*where)))
+    whens = []
+    for share, same in codes.items():
+        p, q = (share / 100).as_integer_ratio()
+        whens.append((Posting.cost_centre.in_(same),
+                      case((cents >= 0, (2 * cents * p + q) // (2 * q)), else_=-((-2 * cents * p + q) // (2 * q)))))
+    return func.sum(case(*whens))
 
 
 def _run_overrides(session: Session, run_id: int) -> dict[int, int]:
