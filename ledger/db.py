@@ -23,6 +23,11 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 #: SQLite page cache per connection in KiB (the default 2 MiB makes every index insert of a
 #: large journal go to the operating system).
 SQLITE_CACHE_KIB = 32 * 1024
+#: Bytes of the database file SQLite reads through memory mapping: pages come straight from
+#: the operating system's cache, shared by every connection and process, instead of being
+#: copied into each connection's page cache on first use (a journal page on a fresh pooled
+#: connection: 21 ms → about 8 at 1 000 000 postings). Writes still go through the WAL.
+SQLITE_MMAP_BYTES = 1 << 30
 
 
 def make_engine(url: str) -> Engine:
@@ -57,6 +62,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 
