@@ -1,8 +1,12 @@
 """Child processes of the harness: the ``inkl`` command line and measured Python children.
 
 ``run_measured`` runs a command to its end and reports its wall time and its own peak
-resident set size (``os.wait4``'s rusage of exactly that child, not the maximum over all
-children as ``RUSAGE_CHILDREN`` would give).
+resident set size: the high-water mark ``VmHWM`` of the child's memory, read from
+``/proc/<pid>/status`` every ``HWM_POLL_SECONDS`` while it runs. Not ``ru_maxrss``: Linux
+carries a process's maximum across ``exec``, so a child forked from the harness reports
+at least the harness's own size at the fork (the harness's SQLite reads map the database
+file, whose pages count as resident), not its own. Growth in the last poll interval before
+the child exits is not seen; where ``/proc`` is missing, ``ru_maxrss`` is reported.
 """
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 #: How often a child's stderr lines are passed on to ours, at most (seconds).
 PROGRESS_INTERVAL = 5.0
+#: Seconds between two readings of a measured child's memory high-water mark.
+HWM_POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -58,12 +64,31 @@ def run_measured(cmd: list[str], *, env: dict[str, str], stdin_text: str | None 
     if stdin_text is not None:
         proc.stdin.write(stdin_text)
         proc.stdin.close()
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    high_water_kib = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        high_water_kib = max(high_water_kib, _high_water_kib(proc.pid))
+        time.sleep(HWM_POLL_SECONDS)
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
     for reader in readers:
         reader.join()
-    return Completed(proc.returncode, "".join(out), "\n".join(tail), seconds, usage.ru_maxrss / 1024)
+    return Completed(proc.returncode, "".join(out), "\n".join(tail), seconds,
+                     (high_water_kib or usage.ru_maxrss) / 1024)
+
+
+def _high_water_kib(pid: int) -> int:
+    """``VmHWM`` of process ``pid`` in KiB, 0 if it cannot be read (no /proc, or already exited)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _forward(stream, tail: deque[str], label: str) -> None:

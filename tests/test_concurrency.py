@@ -129,3 +129,20 @@ def test_import_killed_midway_leaves_nothing_and_rerun_applies_once(database_url
     assert counts(engine) == (20_000, 40_000, 1)
     assert pool_cents(engine) == expected_total_cents(20_000)
     assert chain_ok(session)
+
+
+def test_sqlite_maps_the_file_for_reads_only(tmp_path):
+    """Read transactions read SQLite's file through mmap (shared pages, no per-connection
+    copy); a write transaction on the same pooled connection unmaps it, so an import's
+    resident memory does not grow with the pages it touches (``ledger.db._sqlite_begin``)."""
+    from ledger import db
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'books.sqlite'}")
+    mapped = sa.text("PRAGMA mmap_size")
+    with db.session_scope(engine) as session:
+        assert session.scalar(mapped) == db.SQLITE_MMAP_BYTES
+    with db.session_scope(engine, write=True) as session:
+        assert session.scalar(mapped) == 0
+    with db.session_scope(engine) as session:
+        assert session.scalar(mapped) == db.SQLITE_MMAP_BYTES
+    engine.dispose()
