@@ -14,11 +14,12 @@ from decimal import Decimal
 from typing import Collection
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from ledger.classify import (Classification, CostCentreFacts, MunicipalityFacts, PoolFacts, PostingFacts,
                              SchoolFacts, classify)
-from ledger.models import Account, CostCentre, JournalEntry, Municipality, Override, Pool, Posting, Recipient, School
+from ledger.models import (Account, CostCentre, JournalEntry, Municipality, Override, PassThroughVerification, Pool,
+                           Posting, Recipient, School, pool_schools)
 from ledger.money import ZERO, from_cents
 from ledger.overrides import STATUS_LABELS as OVERRIDE_LABELS, active_overrides
 from ledger.rules import RulePack, load_packs, pack_for
@@ -134,20 +135,59 @@ def _overridden(engine: Classification, override: Override, amount: Decimal, pac
 
 
 def cost_centre_facts(session: Session, recipient: Recipient) -> dict[str, CostCentreFacts]:
-    """Every cost centre of ``recipient`` with the master data it points to, by code."""
-    centres = session.scalars(
-        select(CostCentre).where(CostCentre.recipient_id == recipient.id).options(
-            selectinload(CostCentre.school), selectinload(CostCentre.pool).selectinload(Pool.schools),
-            selectinload(CostCentre.municipality).selectinload(Municipality.verifications))
-    )
-    return {c.code: CostCentreFacts(
-        c.code,
-        school=None if c.school is None else _school(c.school),
-        pool=None if c.pool is None else pool_facts(c.pool),
-        municipality=None if c.municipality is None else MunicipalityFacts(
-            c.municipality.name, c.municipality.gl_bearer, tuple(v.verified_on for v in c.municipality.verifications)),
-        project=c.project,
-    ) for c in centres}
+    """Every cost centre of ``recipient`` with the master data it points to, by code.
+
+    Read as plain rows, not ORM objects (every dashboard and repayment computation calls
+    this): the cost centres joined to their school, pool and municipality, then the pools'
+    schools (by school number) and the municipalities' verification dates (oldest first),
+    each only if some cost centre needs them.
+    """
+    rows = session.execute(
+        select(CostCentre.code, CostCentre.project, CostCentre.pool_id, CostCentre.municipality_id,
+               School.school_number, School.name, School.gl_school, Pool.key, Pool.financing_basis,
+               Pool.systemic_share, Municipality.name, Municipality.gl_bearer)
+        .outerjoin(School, CostCentre.school_id == School.id)
+        .outerjoin(Pool, CostCentre.pool_id == Pool.id)
+        .outerjoin(Municipality, CostCentre.municipality_id == Municipality.id)
+        .where(CostCentre.recipient_id == recipient.id)).all()
+    members = _pool_schools(session, {row.pool_id for row in rows if row.pool_id is not None})
+    verified = _verification_dates(session, {row.municipality_id for row in rows if row.municipality_id is not None})
+    facts = {}
+    for (code, project, pool_id, municipality_id, number, school_name, gl_school, pool_key, basis, share,
+         town, gl_bearer) in rows:
+        facts[code] = CostCentreFacts(
+            code,
+            school=None if number is None else SchoolFacts(number, school_name, gl_school),
+            pool=None if pool_id is None else PoolFacts(pool_key, basis, share, tuple(members.get(pool_id, ()))),
+            municipality=None if municipality_id is None else MunicipalityFacts(
+                town, gl_bearer, tuple(verified.get(municipality_id, ()))),
+            project=project,
+        )
+    return facts
+
+
+def _pool_schools(session: Session, pool_ids: set[int]) -> dict[int, list[SchoolFacts]]:
+    """The schools of each pool of ``pool_ids``, by school number."""
+    members: dict[int, list[SchoolFacts]] = {}
+    if pool_ids:
+        for pool_id, number, name, gl_school in session.execute(
+                select(pool_schools.c.pool_id, School.school_number, School.name, School.gl_school)
+                .join(School, pool_schools.c.school_id == School.id)
+                .where(pool_schools.c.pool_id.in_(pool_ids)).order_by(School.school_number)):
+            members.setdefault(pool_id, []).append(SchoolFacts(number, name, gl_school))
+    return members
+
+
+def _verification_dates(session: Session, municipality_ids: set[int]) -> dict[int, list[date]]:
+    """The dates each municipality of ``municipality_ids`` was verified on, oldest first."""
+    dates: dict[int, list[date]] = {}
+    if municipality_ids:
+        for municipality_id, day in session.execute(
+                select(PassThroughVerification.municipality_id, PassThroughVerification.verified_on)
+                .where(PassThroughVerification.municipality_id.in_(municipality_ids))
+                .order_by(PassThroughVerification.verified_on)):
+            dates.setdefault(municipality_id, []).append(day)
+    return dates
 
 
 def pool_facts(pool: Pool) -> PoolFacts:
