@@ -10,8 +10,8 @@ HTML. Every page needs a log-in (``webapp.auth``); every form carries a CSRF tok
   instance folder's file ``secret_key`` (created on first start, so sessions survive
   restarts). With ``TESTING`` and no key given, a random key is used and nothing is written.
 - ``JOB_WORKERS`` (default 2), ``JOB_WAIT_SECONDS`` (default 2): threads for long operations
-  (import, statement) and how long a request waits for one before it shows its progress
-  page instead (``webapp.jobs``).
+  (import, statement) in each server process, and how long a request waits for one before
+  it shows its progress page instead (``webapp.jobs``).
 - ``TODAY`` (optional, ``datetime.date``): the day the deadline countdown counts from;
   default the current date (tests fix it).
 - ``SESSION_COOKIE_SECURE``: ``INKL_COOKIE_SECURE`` (``1`` default: the session cookie is
