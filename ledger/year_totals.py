@@ -85,11 +85,10 @@ def year_totals(session: Session, recipient: Recipient, school_year: SchoolYear,
 
     ``booked_until`` (a date) counts only entries dated up to that day. ``centres``: the
     recipient's cost centres (``ledger.evaluate.cost_centre_facts``), loaded here if None.
-    Today's rules and
-    the latest run count as agreeing when the totals per category and status, the pack
-    file (SHA-256) and the overrides applied are the same; otherwise the postings are
-    compared one by one to count the changes (so a changed reason text alone, e.g. a
-    renamed school, is not counted here).
+    Today's rules and the latest run count as agreeing when the totals per category and
+    status, the pack file (SHA-256) and the overrides applied are the same; otherwise the
+    postings are compared one by one to count the changes (so a changed reason text alone,
+    e.g. a renamed school, is not counted here).
     Raises RulePackError if no pack covers the year.
     """
     packs = packs or load_packs()

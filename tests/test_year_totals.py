@@ -38,8 +38,9 @@ rows = st.lists(st.tuples(
 
 def books(session, data, reversals, overrides):
     """A new recipient with the worked examples' master data plus a mixed pool (62,5 %) and
-    a municipality verified within the school year (WL-SPAET, 15.11.2023), the rows imported (Schuljahr 2023/24 whatever the date), some entries reversed and
-    some postings overridden."""
+    a municipality verified within the school year (WL-SPAET, 15.11.2023), the rows
+    imported (Schuljahr 2023/24 whatever the date), some entries reversed and some
+    postings overridden."""
     kreis = add_recipient(session, f"k{next(_keys)}", "Kreis Zufall", "kreis", actor="t", now=NOW)
     add_master_data(session, kreis)
     add(session, kreis, "pool", {"Kennung": "POOL-M", "Name": "Pool gemischt", "Träger": "Träger A",

@@ -11,23 +11,29 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from flask import Flask, current_app, g
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from ledger.db import session_scope
 from ledger.rules import RulePack, load_packs
 
 
+def get_engine() -> Engine:
+    """The application's engine (``create_app``); background jobs open their own sessions on it."""
+    return current_app.extensions["inkl_engine"]
+
+
 def get_session() -> Session:
     """The current request's session on the application's engine (created on first use)."""
     if "db_session" not in g:
-        g.db_session = Session(current_app.extensions["inkl_engine"], expire_on_commit=False)
+        g.db_session = Session(get_engine(), expire_on_commit=False)
     return g.db_session
 
 
 @contextmanager
 def write_session() -> Iterator[Session]:
     """A separate write transaction on the application's engine, committed at the end of the block."""
-    with session_scope(current_app.extensions["inkl_engine"], write=True) as session:
+    with session_scope(get_engine(), write=True) as session:
         yield session
 
 

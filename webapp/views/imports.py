@@ -51,7 +51,7 @@ from ledger.rules import RulePack
 from ledger.users import can_write
 from webapp import jobs
 from webapp.auth import recipient_for
-from webapp.db import get_packs, get_session, write_session
+from webapp.db import get_engine, get_packs, get_session
 from webapp.errors import error_page
 from webapp.views import default_school_year, timestamp
 
@@ -147,7 +147,7 @@ def upload(key: str):
         return _page(recipient, form), 413
     filename = _display_name(form.file.data.filename)
     job = jobs.start(CHECK, f"Probelauf: {filename}", recipient.key,
-                     partial(_check_file, current_app.extensions["inkl_engine"], get_packs(), recipient.id, staged,
+                     partial(_check_file, get_engine(), get_packs(), recipient.id, staged,
                              filename, current_user.username, timestamp()))
     return _outcome(recipient, job)
 
@@ -173,7 +173,7 @@ def commit(key: str):
         abort(400, "Die zwischengespeicherte Datei passt nicht zu ihrer Prüfsumme. Bitte die Datei erneut hochladen.")
     filename = _display_name(form.filename.data)
     job = jobs.start(BOOK, f"Buchung: {filename}", recipient.key,
-                     partial(_book_file, current_app.extensions["inkl_engine"], get_packs(), recipient.id, path,
+                     partial(_book_file, get_engine(), get_packs(), recipient.id, path,
                              filename, current_user.username, timestamp()))
     return _outcome(recipient, job)
 

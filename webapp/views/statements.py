@@ -9,12 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import Engine
 
 from ledger.db import session_scope
-
 from ledger.issued import get_issued, issue_statement, list_issued
 from ledger.models import Recipient, User
 from ledger.rules import RulePack
@@ -24,7 +23,7 @@ from ledger.statement_pdf import render_statement
 from ledger.users import can_write
 from webapp import jobs
 from webapp.auth import recipient_for
-from webapp.db import get_packs, get_session, write_session
+from webapp.db import get_engine, get_packs, get_session
 from webapp.views import require_year, timestamp
 
 bp = Blueprint("statements", __name__, url_prefix="/r/<key>")
@@ -60,7 +59,7 @@ def issue(key: str, start_year: int):
     recipient = recipient_for(key, write=True)
     year, _years = require_year(recipient, start_year)
     job = jobs.start(ISSUE, f"Abrechnung {year} ausstellen", recipient.key,
-                     partial(_issue, current_app.extensions["inkl_engine"], get_packs(), recipient.id, year,
+                     partial(_issue, get_engine(), get_packs(), recipient.id, year,
                              current_user.user.id, timestamp()))
     return jobs.answer(job, partial(_job_page, recipient, year),
                        url_for("statements.job", key=recipient.key, start_year=start_year, job_id=job.id))
