@@ -577,10 +577,6 @@ class _Writer:
             lines.append((account, cents, year, category, row.cost_centre))
         return lines
 
-    def _imported(self, row: ImportRow, key: str, content: str, entry_id: int) -> dict:
-        return {"recipient_id": self.recipient.id, "row_key": key, "content_hash": content,
-                "batch_id": self._batch_id, "line": row.line, "entry_id": entry_id}
-
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
