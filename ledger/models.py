@@ -41,8 +41,6 @@ RECIPIENT_KINDS = {
     "gemeinde": "Gemeinde mit eigenem Jugendamt",
 }
 ACCOUNT_TYPES = ("asset", "liability", "revenue", "expense", "equity")
-ACCOUNT_ROLES = ("bank", "grant_revenue", "repayment_charge", "repayment_liability")
-ENTRY_KINDS = ("import", "manual", "payout", "repayment_obligation", "repayment_payment", "reversal")
 
 
 class Base(DeclarativeBase):
@@ -500,9 +498,6 @@ class CostCentre(Base):
     school: Mapped[School | None] = relationship()
     pool: Mapped[Pool | None] = relationship()
     municipality: Mapped[Municipality | None] = relationship()
-
-
-OVERRIDE_STATUSES = ("permitted", "excluded", "split")
 
 
 class Override(Base):

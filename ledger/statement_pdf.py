@@ -76,7 +76,6 @@ CELL_BOLD_RIGHT = ParagraphStyle("ZelleFettRechts", parent=CELL_BOLD, alignment=
 HEAD = ParagraphStyle("Kopf", parent=CELL_BOLD, fontSize=7.5, leading=9)
 HEAD_RIGHT = ParagraphStyle("KopfRechts", parent=HEAD, alignment=TA_RIGHT)
 CELL_SMALL = ParagraphStyle("ZelleKlein", parent=CELL, fontSize=7.5, leading=9)
-CELL_SMALL_BOLD = ParagraphStyle("ZelleKleinFett", parent=CELL_SMALL, fontName="Helvetica-Bold")
 
 
 def render_statement(data: StatementData) -> bytes:

@@ -27,7 +27,7 @@ LOCALE = "de_DE"
 #: The time zone of the users (Flask-Babel's default time zone).
 TIMEZONE = "Europe/Berlin"
 DASH = "–"
-#: German labels of the journal entry kinds (``ledger.models.ENTRY_KINDS``).
+#: German labels of the journal entry kinds (``JournalEntry.kind``, check constraint ``ck_entry_kind``).
 KIND_LABELS = {
     "import": "Import (Finanzsoftware)",
     "manual": "manuelle Buchung",
