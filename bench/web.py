@@ -4,10 +4,12 @@ The server runs as a child process on a free loopback port against the loaded da
 An auditor with read access to all recipients is created with ``inkl user add``; the
 harness logs in through the form (GET ``/anmelden`` for the CSRF token and the session
 cookie, POST the form, keep the new session cookie) and then ``CLIENTS`` threads, each
-with its own keep-alive connection (``http.client``), work off a fixed list of requests:
-dashboards ``/r/<key>/<start_year>/`` and journal pages ``/r/<key>/journal?year=…&page=…``
-spread over all recipients and school years, after one untimed warm-up request of each.
-Latencies are wall times from sending the request to having read the whole body. Any response other than 200 fails the measurement.
+with its own ``http.client`` connection (the server closes it after every response; the
+next request opens a new one), work off a fixed list of requests: dashboards
+``/r/<key>/<start_year>/`` and journal pages ``/r/<key>/journal?year=…&page=…`` spread over
+all recipients and school years, after one untimed warm-up request of each. Latencies are
+wall times from sending the request to having read the whole body (a reconnection
+included). Any response other than 200 fails the measurement.
 """
 from __future__ import annotations
 
