@@ -31,14 +31,29 @@ from typing import Callable
 from bench import data as bench_data
 from bench import hledger
 from bench.data import DataSet
-from bench.dbs import BACKENDS, DEFAULT_PG_URL, POSTGRES, BenchError, analyze, check_postgres, fresh_database
+from bench.dbs import (
+    BACKENDS,
+    DEFAULT_PG_URL,
+    POSTGRES,
+    BenchError,
+    analyze,
+    check_postgres,
+    fresh_database,
+)
 from bench.importing import import_monthly, peak_import, setup_recipients
 from bench.proc import REPO
-from bench.report import Result, exit_code, format_value, machine_facts, table, write_json
 from bench.repayments import time_repayments
+from bench.report import (
+    Result,
+    exit_code,
+    format_value,
+    machine_facts,
+    table,
+    write_json,
+)
 from bench.statement import measure_statement
 from bench.web import measure_web
-from ledger.rules import load_packs
+from ledger.rules.packs import load_packs
 
 #: The creation time recorded on everything the harness books (fixed: no clock in the books).
 BOOKED_AT = datetime(2026, 1, 15, 8, 0, 0)

@@ -32,13 +32,13 @@ from typing import TextIO
 
 from sqlalchemy.orm import Session
 
-from ledger.grants import add_grant, add_payout
-from ledger.masterdata import add
-from ledger.models import Recipient
-from ledger.money import from_cents
-from ledger.recipients import add_recipient
-from ledger.rules import load_packs, pack_for
-from ledger.schoolyear import SchoolYear
+from ledger.core.grants import add_grant, add_payout
+from ledger.core.models import Recipient
+from ledger.core.money import from_cents
+from ledger.core.recipients import add_recipient
+from ledger.core.schoolyear import SchoolYear
+from ledger.rules.packs import load_packs, pack_for
+from ledger.workflows.masterdata import add
 
 SEED = 20140801
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr"

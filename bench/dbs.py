@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from ledger import db
+from ledger.core import db
 
 SQLITE, POSTGRES = "sqlite", "postgresql"
 BACKENDS = (SQLITE, POSTGRES)

@@ -1,6 +1,6 @@
 """Import measurements: throughput of the monthly files, peak memory of one big import.
 
-Throughput: every monthly file through ``ledger.importer.import_file``, one transaction
+Throughput: every monthly file through ``ledger.read.importer.import_file``, one transaction
 per file as ``inkl import`` does; the rule packs are loaded once for the whole run (as the
 web application does), so the figure is the importer's, not the TOML parser's.
 Peak memory: ``inkl import single.csv`` (the command line, a child process) into a fresh
@@ -19,11 +19,11 @@ from bench import data as bench_data
 from bench.data import DataSet, MonthFile
 from bench.dbs import BenchError
 from bench.proc import child_env, inkl, run_measured
-from ledger import db
-from ledger.importer import import_file
-from ledger.models import Account, Posting
-from ledger.recipients import get_recipient
-from ledger.rules import RulePack
+from ledger.core import db
+from ledger.core.models import Account, Posting
+from ledger.core.recipients import get_recipient
+from ledger.read.importer import import_file
+from ledger.rules.packs import RulePack
 
 #: Seconds between two progress lines on stderr.
 PROGRESS_SECONDS = 5.0

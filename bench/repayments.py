@@ -1,12 +1,12 @@
-"""Repayment measurement: ``ledger.repayment.compute_all`` for every recipient, every school year."""
+"""Repayment measurement: ``ledger.reports.repayment.compute_all`` for every recipient, every school year."""
 from __future__ import annotations
 
 import time
 
-from ledger import db
-from ledger.recipients import get_recipient
-from ledger.repayment import compute_all
-from ledger.rules import RulePack
+from ledger.core import db
+from ledger.core.recipients import get_recipient
+from ledger.reports.repayment import compute_all
+from ledger.rules.packs import RulePack
 
 
 def time_repayments(url: str, keys: list[str], *, packs: tuple[RulePack, ...], runs: int = 3) -> dict:

@@ -42,12 +42,12 @@ def count_pages(pdf: bytes) -> int:
 
 
 def _child(url: str, key: str, start_year: int, out: Path) -> dict:
-    from ledger import db
-    from ledger.recipients import get_recipient
-    from ledger.rules import load_packs
-    from ledger.schoolyear import SchoolYear
-    from ledger.statement import build_statement
-    from ledger.statement_pdf import render_statement
+    from ledger.core import db
+    from ledger.core.recipients import get_recipient
+    from ledger.core.schoolyear import SchoolYear
+    from ledger.reports.statement import build_statement
+    from ledger.rules.packs import load_packs
+    from ledger.write.statement_pdf import render_statement
 
     packs = load_packs()
     engine = db.make_engine(url)

@@ -2,7 +2,7 @@
 
 Every command prints German text for people, or JSON with ``--json`` for scripts;
 errors go to stderr with exit code 1. The database is ``INKL_DATABASE_URL`` (see
-``inkl.settings``).
+``ledger.core.settings``).
 """
 from __future__ import annotations
 
@@ -17,33 +17,46 @@ from pathlib import Path
 import click
 import sqlalchemy.exc
 
-from ledger import db
-from ledger.agreements import add_agreement
-from ledger.errors import LedgerError
-from ledger.grants import add_grant, add_payout, get_grant
-from ledger.audit import verify_audit_log
-from ledger.backup import backup, restore
-from ledger.chain import verify_chain
-from ledger.classify import STATUS_LABELS
-from ledger.evaluate import review_queue
-from ledger.evaluation_runs import Run, classified, list_runs, record_evaluation
-from ledger.export_gobd import export_gobd
-from ledger.export_hledger import export_hledger
-from ledger.forecast import forecast as compute_forecast
-from ledger.importer import import_file
-from ledger.overrides import STATUS_LABELS as OVERRIDE_LABELS, add_override, list_overrides, withdraw_override
-from ledger.masterdata import KINDS, Kind, add, import_master_data, list_items
-from ledger.money import AmountError, format_german, format_plain, parse_amount
-from ledger.periods import close_year, reopen_year
-from ledger.posting import get_entry, reverse_entry
-from ledger.recipients import add_account, add_recipient, get_recipient, list_recipients
-from ledger.repayment import RepaymentResult, compute_all, compute_repayment, confirm_repayment, pay_repayment
-from ledger.rules import RulePackError, load_packs
-from ledger.schoolyear import SchoolYear, SchoolYearError
-from ledger.statement import build_statement
-from ledger.statement_pdf import render_statement
-from ledger.users import add_user, assign_recipient, get_user, list_users, set_password
-from inkl.settings import database_url
+from ledger.core import db
+from ledger.core.agreements import add_agreement
+from ledger.core.audit import verify_audit_log
+from ledger.core.chain import verify_chain
+from ledger.core.errors import LedgerError
+from ledger.core.grants import add_grant, add_payout, get_grant
+from ledger.core.money import AmountError, format_german, format_plain, parse_amount
+from ledger.core.posting import get_entry, reverse_entry
+from ledger.core.recipients import (
+    add_account,
+    add_recipient,
+    get_recipient,
+    list_recipients,
+)
+from ledger.core.schoolyear import SchoolYear, SchoolYearError
+from ledger.core.settings import database_url
+from ledger.core.users import (
+    add_user,
+    assign_recipient,
+    get_user,
+    list_users,
+    set_password,
+)
+from ledger.read.importer import import_file
+from ledger.reports.forecast import forecast as compute_forecast
+from ledger.reports.repayment import RepaymentResult, compute_all, compute_repayment
+from ledger.reports.statement import build_statement
+from ledger.rules.classify import STATUS_LABELS
+from ledger.rules.evaluate import review_queue
+from ledger.rules.evaluation_runs import Run, classified, list_runs, record_evaluation
+from ledger.rules.overrides import STATUS_LABELS as OVERRIDE_LABELS
+from ledger.rules.overrides import add_override, list_overrides, withdraw_override
+from ledger.rules.packs import RulePackError, load_packs
+from ledger.workflows.closing import close_year, reopen_year
+from ledger.workflows.masterdata import KINDS, Kind, add, import_master_data, list_items
+from ledger.workflows.repayment import confirm_repayment, pay_repayment
+from ledger.write.backup import backup, restore
+from ledger.write.gobd import export_gobd
+from ledger.write.hledger import export_hledger
+from ledger.write.statement_pdf import render_statement
 
 
 class Failure(click.ClickException):

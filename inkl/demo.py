@@ -13,7 +13,7 @@
    grant of 750.000,00 EUR (Festsetzungsbescheid and payout on 16.10.2023), then the
    twelve monthly exports of its finance system in ``demo/musterhausen/`` (2023-08.csv
    to 2024-07.csv, semicolon CSV, UTF-8, UTF-8 with BOM and Windows-1252) imported in
-   name order with ``ledger.importer.import_file``. They hold pool personnel invoices of
+   name order with ``ledger.read.importer.import_file``. They hold pool personnel invoices of
    two providers for four systemic school-assistant pools at GL schools, workshops,
    case consultations, collegial case consultation, networking, a brochure, external
    experts, supervision, a pass-through to the Stadt Lindental, overhead above the 15 %
@@ -38,16 +38,16 @@ from typing import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.agreements import add_agreement
-from ledger.errors import LedgerError
-from ledger.grants import add_grant, add_payout
-from ledger.importer import import_file
-from ledger.masterdata import import_master_data
-from ledger.models import Recipient, User
-from ledger.money import format_german
-from ledger.recipients import add_recipient, get_recipient
-from ledger.users import add_user
-from ledger.schoolyear import SchoolYear
+from ledger.core.agreements import add_agreement
+from ledger.core.errors import LedgerError
+from ledger.core.grants import add_grant, add_payout
+from ledger.core.models import Recipient, User
+from ledger.core.money import format_german
+from ledger.core.recipients import add_recipient, get_recipient
+from ledger.core.schoolyear import SchoolYear
+from ledger.core.users import add_user
+from ledger.read.importer import import_file
+from ledger.workflows.masterdata import import_master_data
 
 #: The finance-system exports of Kreis Musterhausen (``demo/musterhausen/*.csv`` in the repository).
 DEMO_DIR: Path = Path(__file__).resolve().parent.parent / "demo" / "musterhausen"

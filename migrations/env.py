@@ -1,9 +1,9 @@
-"""Alembic environment: runs the migrations against the URL set by ``ledger.db.alembic_config``."""
+"""Alembic environment: runs the migrations against the URL set by ``ledger.core.db.alembic_config``."""
 from __future__ import annotations
 
 from alembic import context
-from ledger.db import make_engine
-from ledger.models import Base
+from ledger.core.db import make_engine
+from ledger.core.models import Base
 
 config = context.config
 target_metadata = Base.metadata

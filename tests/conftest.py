@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
-from ledger import db
-from ledger.models import Base
+from ledger.core import db
+from ledger.core.models import Base
 
 POSTGRES_URL = os.environ.get("INKL_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL or os.environ.get("CI") else [])
@@ -116,7 +116,7 @@ PASSWORD = "Sicheres-Passwort-2026"
 
 def add_web_user(session, username: str, role: str, recipients=(), all_recipients: bool = False):
     """A committed user with password ``PASSWORD`` working on ``recipients``."""
-    from ledger.users import add_user
+    from ledger.core.users import add_user
 
     user = add_user(session, username, role, actor="test", now=NOW, password=PASSWORD, recipients=tuple(recipients),
                     all_recipients=all_recipients)
@@ -154,7 +154,7 @@ def client(app):
 @pytest.fixture
 def kreis(session):
     """A committed recipient "Kreis Testland" (key ``testland``) with the default chart."""
-    from ledger.recipients import add_recipient
+    from ledger.core.recipients import add_recipient
 
     recipient = add_recipient(session, "testland", "Kreis Testland", "kreis", actor="test", now=NOW)
     session.commit()
@@ -167,7 +167,7 @@ def add_master_data(session, recipient, *, pools: tuple[str, ...] = ("POOL-A", "
     (each also a cost centre of that code) with financing ``basis`` from 2014 to 2030, and
     the member municipality Stadt Beispielheim (bears GL schools, verified 01.08.2014)
     with cost centre ``WL-BEISPIELHEIM``."""
-    from ledger.masterdata import add
+    from ledger.workflows.masterdata import add
 
     def put(kind, row):
         add(session, recipient, kind, row, actor="test", now=NOW)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.recipients import add_recipient
-from ledger.users import get_user
+from ledger.core.recipients import add_recipient
+from ledger.core.users import get_user
 from tests.conftest import NOW, PASSWORD, add_web_user, csrf_token, login
 
 NEIGHBOUR_PAGES = ("/r/nachbar/", "/r/nachbar/2023/", "/r/nachbar/journal", "/r/nachbar/2023/einstufung",

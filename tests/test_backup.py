@@ -1,4 +1,4 @@
-"""Backup and restore (``ledger.backup``): the whole database through one portable file.
+"""Backup and restore (``ledger.write.backup``): the whole database through one portable file.
 
 Every test runs with the source on SQLite and on PostgreSQL (the ``engine`` fixture) and,
 where a second database is needed, with the restore target on SQLite and on PostgreSQL
@@ -20,21 +20,31 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from inkl.demo import load_demo
-from ledger.issued import issue_statement
-from ledger.overrides import add_override
-from ledger.masterdata import add as add_master_data
-from ledger import db
-from ledger.audit import verify_audit_log
-from ledger.backup import FORMAT_NAME, FORMAT_VERSION, BackupManifest, RestoreReport, backup, restore, table_order
-from ledger.chain import verify_chain
-from ledger.errors import LedgerError
-from ledger.models import Base, JournalEntry, Posting, Recipient
-from ledger.periods import close_year, closed_years, reopen_year
-from ledger.posting import PostingLine, post_entry, reverse_entry
-from ledger.recipients import add_recipient, find_account, get_recipient
-from ledger.repayment import compute_all, compute_repayment, confirm_repayment, pay_repayment
-from ledger.schoolyear import SchoolYear
-from ledger.users import add_user
+from ledger.core import db
+from ledger.core.audit import verify_audit_log
+from ledger.core.chain import verify_chain
+from ledger.core.errors import LedgerError
+from ledger.core.models import Base, JournalEntry, Posting, Recipient
+from ledger.core.periods import closed_years
+from ledger.core.posting import PostingLine, post_entry, reverse_entry
+from ledger.core.recipients import add_recipient, find_account, get_recipient
+from ledger.core.schoolyear import SchoolYear
+from ledger.core.users import add_user
+from ledger.reports.repayment import compute_all, compute_repayment
+from ledger.rules.overrides import add_override
+from ledger.workflows.closing import close_year, reopen_year
+from ledger.workflows.issued import issue_statement
+from ledger.workflows.masterdata import add as add_master_data
+from ledger.workflows.repayment import confirm_repayment, pay_repayment
+from ledger.write.backup import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    BackupManifest,
+    RestoreReport,
+    backup,
+    restore,
+    table_order,
+)
 from tests.conftest import BACKENDS, NOW, POSTGRES_URL
 
 RHEIN_SIEG_YEAR = SchoolYear(2020)

@@ -34,19 +34,20 @@ from decimal import Decimal as D
 import pytest
 import sqlalchemy as sa
 
-from ledger.errors import LedgerError
-from ledger.evaluation_runs import classified, list_runs, record_evaluation
-from ledger.grants import add_grant, add_payout
-from ledger.importer import import_bytes
-from ledger.masterdata import add, import_master_data
-from ledger.models import JournalEntry, Posting
-from ledger.overrides import add_override, list_overrides, withdraw_override
-from ledger.periods import close_year
-from ledger.posting import reverse_entry
-from ledger.repayment import compute_repayment, confirm_repayment, pay_repayment
-from ledger.rules import RULES_DIR, load_packs
-from ledger.schoolyear import SchoolYear
-from ledger.users import add_user
+from ledger.core.errors import LedgerError
+from ledger.core.grants import add_grant, add_payout
+from ledger.core.models import JournalEntry, Posting
+from ledger.core.posting import reverse_entry
+from ledger.core.schoolyear import SchoolYear
+from ledger.core.users import add_user
+from ledger.read.importer import import_bytes
+from ledger.reports.repayment import compute_repayment
+from ledger.rules.evaluation_runs import classified, list_runs, record_evaluation
+from ledger.rules.overrides import add_override, list_overrides, withdraw_override
+from ledger.rules.packs import RULES_DIR, load_packs
+from ledger.workflows.closing import close_year
+from ledger.workflows.masterdata import add, import_master_data
+from ledger.workflows.repayment import confirm_repayment, pay_repayment
 from tests.conftest import NOW
 
 SY = SchoolYear(2023)

@@ -15,10 +15,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.classify import (Classification, CostCentreFacts, MunicipalityFacts, PoolFacts, PostingFacts,
-                             SchoolFacts, classify)
-from ledger.rules import load_packs, pack_for
-from ledger.schoolyear import SchoolYear
+from ledger.core.schoolyear import SchoolYear
+from ledger.rules.classify import (
+    Classification,
+    CostCentreFacts,
+    MunicipalityFacts,
+    PoolFacts,
+    PostingFacts,
+    SchoolFacts,
+    classify,
+)
+from ledger.rules.packs import load_packs, pack_for
 
 SY = SchoolYear(2023)
 PACK = pack_for(SY, load_packs())

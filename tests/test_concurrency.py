@@ -17,8 +17,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ledger.chain import verify_chain
-from ledger.recipients import get_recipient
+from ledger.core.chain import verify_chain
+from ledger.core.recipients import get_recipient
 
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"
 
@@ -27,10 +27,10 @@ MANUAL_ENTRIES = """
 import sys
 from datetime import date, datetime
 from decimal import Decimal
-from ledger import db
-from ledger.posting import PostingLine, post_entry
-from ledger.recipients import find_account, get_recipient
-from ledger.schoolyear import SchoolYear
+from ledger.core import db
+from ledger.core.posting import PostingLine, post_entry
+from ledger.core.recipients import find_account, get_recipient
+from ledger.core.schoolyear import SchoolYear
 
 engine = db.make_engine(sys.argv[1])
 for i in range(int(sys.argv[2])):
@@ -134,8 +134,8 @@ def test_import_killed_midway_leaves_nothing_and_rerun_applies_once(database_url
 def test_sqlite_maps_the_file_for_reads_only(tmp_path):
     """Read transactions read SQLite's file through mmap (shared pages, no per-connection
     copy); a write transaction on the same pooled connection unmaps it, so an import's
-    resident memory does not grow with the pages it touches (``ledger.db._sqlite_begin``)."""
-    from ledger import db
+    resident memory does not grow with the pages it touches (``ledger.core.db._sqlite_begin``)."""
+    from ledger.core import db
 
     engine = db.make_engine(f"sqlite:///{tmp_path / 'books.sqlite'}")
     mapped = sa.text("PRAGMA mmap_size")

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.deadline import next_working_day, repayment_due_date, shift_reason
-from ledger.rules import RULES_DIR, load_pack
+from ledger.rules.deadline import next_working_day, repayment_due_date, shift_reason
+from ledger.rules.packs import RULES_DIR, load_pack
 
 RULE = load_pack(RULES_DIR / "inklfoeg-nrw-hinweise.toml").deadline
 NRW = holidays.country_holidays("DE", subdiv="NW")

@@ -22,12 +22,19 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from inkl.demo import DEMO_DIR, load_demo
-from ledger.importer import read_rows
-from ledger.models import Agreement, ImportBatch, ImportedRow, JournalEntry, Posting, User
-from ledger.posting import account_balance
-from ledger.recipients import find_account, get_recipient
-from ledger.repayment import compute_all, compute_repayment
-from ledger.schoolyear import SchoolYear
+from ledger.core.models import (
+    Agreement,
+    ImportBatch,
+    ImportedRow,
+    JournalEntry,
+    Posting,
+    User,
+)
+from ledger.core.posting import account_balance
+from ledger.core.recipients import find_account, get_recipient
+from ledger.core.schoolyear import SchoolYear
+from ledger.read.importer import read_rows
+from ledger.reports.repayment import compute_all, compute_repayment
 
 D = Decimal
 NOW = datetime(2024, 8, 5, 9, 30)

@@ -6,10 +6,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from ledger.evaluate import evaluate, review_queue
-from ledger.importer import import_bytes
-from ledger.masterdata import import_master_data
-from ledger.schoolyear import SchoolYear
+from ledger.core.schoolyear import SchoolYear
+from ledger.read.importer import import_bytes
+from ledger.rules.evaluate import evaluate, review_queue
+from ledger.workflows.masterdata import import_master_data
 from tests.conftest import NOW, add_web_user, login
 
 SY = SchoolYear(2023)

@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ledger.chain import GENESIS
-from ledger.posting import account_balance
-from ledger.recipients import find_account
-from ledger.repayment import compute_repayment
-from ledger.schoolyear import SchoolYear
+from ledger.core.chain import GENESIS
+from ledger.core.posting import account_balance
+from ledger.core.recipients import find_account
+from ledger.core.schoolyear import SchoolYear
+from ledger.reports.repayment import compute_repayment
 from tests.conftest import NOW, add_master_data
 
 N = 1_000_000

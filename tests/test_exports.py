@@ -23,15 +23,15 @@ import pytest
 from sqlalchemy import select
 
 from inkl.demo import load_demo
-from ledger.errors import LedgerError
-from ledger.export_gobd import DTD_NAME, GDPDU_DTD, HAS_CHAIN, export_gobd, german_amount
-from ledger.export_hledger import account_name, export_hledger
-from ledger.models import Account, JournalEntry, Posting
-from ledger.money import from_cents
-from ledger.posting import PostingLine, account_balance, post_entry, reverse_entry
-from ledger.recipients import add_account, get_recipient
-from ledger.rules import load_packs
-from ledger.schoolyear import SchoolYear
+from ledger.core.errors import LedgerError
+from ledger.core.models import Account, JournalEntry, Posting
+from ledger.core.money import from_cents
+from ledger.core.posting import PostingLine, account_balance, post_entry, reverse_entry
+from ledger.core.recipients import add_account, get_recipient
+from ledger.core.schoolyear import SchoolYear
+from ledger.rules.packs import load_packs
+from ledger.write.gobd import DTD_NAME, GDPDU_DTD, HAS_CHAIN, export_gobd, german_amount
+from ledger.write.hledger import account_name, export_hledger
 from tests.conftest import NOW
 
 CSV_FILES = ["konten.csv", "buchungen.csv", "buchungszeilen.csv", "belege.csv", "kategorien.csv"]

@@ -48,11 +48,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from ledger.forecast import forecast, open_months
-from ledger.grants import add_grant, add_payout
-from ledger.importer import import_bytes
-from ledger.masterdata import add
-from ledger.schoolyear import SchoolYear
+from ledger.core.grants import add_grant, add_payout
+from ledger.core.schoolyear import SchoolYear
+from ledger.read.importer import import_bytes
+from ledger.reports.forecast import forecast, open_months
+from ledger.workflows.masterdata import add
 from tests.conftest import NOW, add_master_data
 
 SY = SchoolYear(2023)
@@ -215,7 +215,7 @@ def test_committed_excluded_spending_and_unknown_categories(session, kreis):
 
 def test_commitments_the_rules_cannot_judge_stay_unclassified(session, kreis):
     """A category the pack lacks, and a pool contract without its pool: 5 open months each."""
-    from ledger.models import Commitment
+    from ledger.core.models import Commitment
 
     for reference, category in (("X", "unbekannt"), ("Y", "pool_personnel")):
         session.add(Commitment(recipient_id=kreis.id, reference=reference, description="x", category=category,

@@ -7,12 +7,12 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import importer
-from ledger.chain import verify_chain
-from ledger.grants import add_grant, add_payout
-from ledger.importer import import_bytes, read_rows
-from ledger.models import ImportBatch, ImportedRow, JournalEntry, Payout, Posting
-from ledger.schoolyear import SchoolYear
+from ledger.core.chain import verify_chain
+from ledger.core.grants import add_grant, add_payout
+from ledger.core.models import ImportBatch, ImportedRow, JournalEntry, Payout, Posting
+from ledger.core.schoolyear import SchoolYear
+from ledger.read import importer
+from ledger.read.importer import import_bytes, read_rows
 from tests.conftest import NOW
 
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"

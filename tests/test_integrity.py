@@ -11,7 +11,7 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
-from ledger.chain import GENESIS
+from ledger.core.chain import GENESIS
 from tests.conftest import NOW
 
 CREATED = datetime(2026, 11, 22, 10, 0)
@@ -123,7 +123,7 @@ def test_truncate_is_refused_on_postgresql(engine, books):
 
 
 def test_foreign_account_is_refused(engine, books, session):
-    from ledger.recipients import add_recipient
+    from ledger.core.recipients import add_recipient
     add_recipient(session, "anderer-kreis", "Anderer Kreis", "kreis", actor="test", now=NOW)
     session.commit()
     rid, pool, _ = books
@@ -182,7 +182,7 @@ def test_audit_log_chain_is_linked(engine, books):
 
 
 def test_pass_through_verification_evidence_cannot_be_changed(engine, session, kreis):
-    from ledger.masterdata import add
+    from ledger.workflows.masterdata import add
     add(session, kreis, "municipality", {"Name": "Stadt Lindental", "Träger von GL-Schulen": "ja",
                                          "Geprüft am": "12.09.2023", "Nachweis": "Az. 40.3/2023-17",
                                          "Geprüft von": "Schulamt"}, actor="test", now=NOW)

@@ -17,8 +17,20 @@ from pathlib import Path
 
 import pytest
 
-from ledger.interest import InterestError, base_rate_on, interest_until, late_interest
-from ledger.rules import RULES_DIR, BaseRate, RulePackError, load_base_rates, load_pack, load_packs
+from ledger.rules.interest import (
+    InterestError,
+    base_rate_on,
+    interest_until,
+    late_interest,
+)
+from ledger.rules.packs import (
+    RULES_DIR,
+    BaseRate,
+    RulePackError,
+    load_base_rates,
+    load_pack,
+    load_packs,
+)
 
 HINWEISE = RULES_DIR / "inklfoeg-nrw-hinweise.toml"
 GESETZ = RULES_DIR / "inklfoeg-nrw-gesetz.toml"

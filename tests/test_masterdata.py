@@ -10,8 +10,13 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from ledger.masterdata import MasterDataError, add, import_master_data, list_items
-from ledger.models import AuditEvent
+from ledger.core.models import AuditEvent
+from ledger.workflows.masterdata import (
+    MasterDataError,
+    add,
+    import_master_data,
+    list_items,
+)
 from tests.conftest import NOW
 
 SCHOOLS = ("Schulnummer;Name;Schulträger;Schulform;GL-Schule\n"

@@ -4,8 +4,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from ledger import db
-from ledger.models import Base
+from ledger.core import db
+from ledger.core.models import Base
 
 
 def test_migrations_match_the_models(engine):

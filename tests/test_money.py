@@ -5,8 +5,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.money import (AmountError, format_german, format_plain, from_cents, parse_amount,
-                          parse_german, round_half_up, to_cents)
+from ledger.core.money import (
+    AmountError,
+    format_german,
+    format_plain,
+    from_cents,
+    parse_amount,
+    parse_german,
+    round_half_up,
+    to_cents,
+)
 
 cents = st.integers(min_value=-10**13, max_value=10**13)
 

@@ -8,16 +8,17 @@ from decimal import Decimal as D
 import pytest
 import sqlalchemy as sa
 
-from ledger.errors import LedgerError
-from ledger.grants import add_grant, add_payout
-from ledger.importer import import_bytes
-from ledger.models import AuditEvent
-from ledger.periods import close_year, closed_years, reopen_year
-from ledger.posting import PostingLine, post_entry
-from ledger.recipients import find_account
-from ledger.repayment import confirm_repayment, pay_repayment
-from ledger.schoolyear import SchoolYear
-from ledger.users import add_user
+from ledger.core.errors import LedgerError
+from ledger.core.grants import add_grant, add_payout
+from ledger.core.models import AuditEvent
+from ledger.core.periods import closed_years
+from ledger.core.posting import PostingLine, post_entry
+from ledger.core.recipients import find_account
+from ledger.core.schoolyear import SchoolYear
+from ledger.core.users import add_user
+from ledger.read.importer import import_bytes
+from ledger.workflows.closing import close_year, reopen_year
+from ledger.workflows.repayment import confirm_repayment, pay_repayment
 from tests.conftest import NOW, add_master_data
 
 SY = SchoolYear(2023)

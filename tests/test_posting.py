@@ -7,11 +7,17 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.errors import ImmutableEntry, LedgerError, UnbalancedEntry
-from ledger.models import JournalEntry, Posting
-from ledger.posting import PostingLine, account_balance, get_entry, post_entry, reverse_entry
-from ledger.recipients import add_recipient, find_account
-from ledger.schoolyear import SchoolYear
+from ledger.core.errors import ImmutableEntry, LedgerError, UnbalancedEntry
+from ledger.core.models import JournalEntry, Posting
+from ledger.core.posting import (
+    PostingLine,
+    account_balance,
+    get_entry,
+    post_entry,
+    reverse_entry,
+)
+from ledger.core.recipients import add_recipient, find_account
+from ledger.core.schoolyear import SchoolYear
 from tests.conftest import NOW
 
 SY = SchoolYear(2023)

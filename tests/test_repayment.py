@@ -25,14 +25,15 @@ from decimal import Decimal as D
 import pytest
 import sqlalchemy as sa
 
-from ledger.agreements import add_agreement
-from ledger.errors import LedgerError
-from ledger.grants import add_grant, add_payout
-from ledger.importer import import_bytes
-from ledger.models import JournalEntry
-from ledger.posting import reverse_entry
-from ledger.repayment import compute_all, compute_repayment, confirm_repayment, pay_repayment
-from ledger.schoolyear import SchoolYear
+from ledger.core.agreements import add_agreement
+from ledger.core.errors import LedgerError
+from ledger.core.grants import add_grant, add_payout
+from ledger.core.models import JournalEntry
+from ledger.core.posting import reverse_entry
+from ledger.core.schoolyear import SchoolYear
+from ledger.read.importer import import_bytes
+from ledger.reports.repayment import compute_all, compute_repayment
+from ledger.workflows.repayment import confirm_repayment, pay_repayment
 from tests.conftest import NOW, add_master_data
 
 SY = SchoolYear(2022)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.rules import (
+from ledger.core.schoolyear import SchoolYear
+from ledger.rules.packs import (
     CATEGORY_STATUSES,
     RULES_DIR,
     RulePackError,
@@ -15,7 +16,6 @@ from ledger.rules import (
     load_packs,
     pack_for,
 )
-from ledger.schoolyear import SchoolYear
 
 HINWEISE = RULES_DIR / "inklfoeg-nrw-hinweise.toml"
 GESETZ = RULES_DIR / "inklfoeg-nrw-gesetz.toml"

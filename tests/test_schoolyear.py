@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from ledger.schoolyear import SchoolYear, SchoolYearError
+from ledger.core.schoolyear import SchoolYear, SchoolYearError
 
 
 @pytest.mark.parametrize("day, expected", [

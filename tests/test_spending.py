@@ -1,4 +1,4 @@
-"""Cumulative spending against the grant per month (ledger.spending) and the dashboard chart.
+"""Cumulative spending against the grant per month (ledger.reports.spending) and the dashboard chart.
 
 Worked example: Kreis Testland, school year 2022/23, grant 500.000,00 EUR paid out in two
 tranches: 300.000,00 on 30.11.2022 and 200.000,00 on 15.03.2023.
@@ -39,13 +39,13 @@ from decimal import Decimal as D
 import pytest
 import sqlalchemy as sa
 
-from ledger.grants import add_grant, add_payout
-from ledger.importer import import_bytes
-from ledger.models import JournalEntry
-from ledger.posting import reverse_entry
-from ledger.recipients import add_recipient
-from ledger.schoolyear import SchoolYear
-from ledger.spending import MonthPoint, cumulative_spending
+from ledger.core.grants import add_grant, add_payout
+from ledger.core.models import JournalEntry
+from ledger.core.posting import reverse_entry
+from ledger.core.recipients import add_recipient
+from ledger.core.schoolyear import SchoolYear
+from ledger.read.importer import import_bytes
+from ledger.reports.spending import MonthPoint, cumulative_spending
 from tests.conftest import NOW, add_master_data, add_web_user, login
 from webapp.views.dashboard import CHART_PLOT, spending_chart
 

@@ -1,4 +1,4 @@
-"""Tests of the PDF settlement statement (ledger.statement_pdf), read back with pypdf.
+"""Tests of the PDF settlement statement (ledger.write.statement_pdf), read back with pypdf.
 
 The statement is a fictional Kreis Musterland, school year 2023/24: two payouts of
 337.500,00 EUR (first one in December 2023, so due 1 April 2024 = Easter Monday, moved to
@@ -20,15 +20,22 @@ from decimal import Decimal
 
 from pypdf import PdfReader
 
-from ledger.chain import ChainHead
-from ledger.evaluation_runs import Run, RunState
-from ledger.forecast import Forecast
-from ledger.money import format_german
-from ledger.overrides import OverrideRecord
-from ledger.repayment import AgreementFigures, CategoryAmount, RepaymentResult
-from ledger.statement import (BankAccount, PassThroughLine, PayoutLine, StatementData, TargetLine, Verification,
-                              VoucherLine)
-from ledger.statement_pdf import render_statement
+from ledger.core.chain import ChainHead
+from ledger.core.money import format_german
+from ledger.reports.forecast import Forecast
+from ledger.reports.repayment import AgreementFigures, CategoryAmount, RepaymentResult
+from ledger.reports.statement import (
+    BankAccount,
+    PassThroughLine,
+    PayoutLine,
+    StatementData,
+    TargetLine,
+    Verification,
+    VoucherLine,
+)
+from ledger.rules.evaluation_runs import Run, RunState
+from ledger.rules.overrides import OverrideRecord
+from ledger.write.statement_pdf import render_statement
 
 D = Decimal
 IBAN = "DE59300500000001683515"
@@ -276,9 +283,9 @@ def test_statement_prints_the_hash_chain_head():
 
 def test_late_payment_interest_section():
     """100.000,00 due 02.04.2024, paid 15.08.2024: 89 days at 6,62 % and 46 days at 6,37 % = 2.410,38 EUR."""
-    from ledger.interest import late_interest
-    from ledger.rules import load_packs, pack_for
-    from ledger.schoolyear import SchoolYear
+    from ledger.core.schoolyear import SchoolYear
+    from ledger.rules.interest import late_interest
+    from ledger.rules.packs import load_packs, pack_for
 
     rule = pack_for(SchoolYear(2023), load_packs()).interest
     interest = late_interest(D("100000.00"), date(2024, 4, 2), date(2024, 8, 15), rule, rule.load_rates())
@@ -592,7 +599,7 @@ def test_plain_cells_break_lines_like_paragraphs():
 
     from reportlab.platypus import Paragraph
 
-    from ledger.statement_pdf import CELL, CELL_PADDING, CELL_SMALL, _text_cell
+    from ledger.write.statement_pdf import CELL, CELL_PADDING, CELL_SMALL, _text_cell
 
     texts = _LONG_TEXTS[:2] + (
         "ER-BS-202308-00304", "ER-BS-2023-VERY-LONG-0005", "5011", "Keine Kategorie angegeben.",

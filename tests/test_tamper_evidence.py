@@ -12,8 +12,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from inkl.demo import load_demo
-from ledger.chain import verify_chain
-from ledger.recipients import get_recipient
+from ledger.core.chain import verify_chain
+from ledger.core.recipients import get_recipient
 
 
 def tamper(engine, *statements: str, triggers: tuple[str, ...]) -> None:

@@ -20,14 +20,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from ledger.agreements import add_agreement
-from ledger.grants import add_grant, add_payout
-from ledger.importer import import_bytes
-from ledger.journal import list_entries
-from ledger.models import JournalEntry
-from ledger.posting import reverse_entry
-from ledger.recipients import add_recipient
-from ledger.schoolyear import SchoolYear
+from ledger.core.agreements import add_agreement
+from ledger.core.grants import add_grant, add_payout
+from ledger.core.models import JournalEntry
+from ledger.core.posting import reverse_entry
+from ledger.core.recipients import add_recipient
+from ledger.core.schoolyear import SchoolYear
+from ledger.read.importer import import_bytes
+from ledger.reports.journal import list_entries
 from tests.conftest import add_master_data, add_web_user, login
 from webapp.formatting import countdown, date_de, date_long, datetime_de, eur, percent
 
@@ -102,7 +102,7 @@ def _check_german_formats():
 
 @given(st.integers(min_value=-10**13, max_value=10**13))
 def test_amounts_read_exactly_as_babel_formats_euros(cents):
-    """``eur`` formats with ``ledger.money.format_german`` (the PDF's formatting), not through
+    """``eur`` formats with ``ledger.core.money.format_german`` (the PDF's formatting), not through
     Babel, for speed; for every amount it must read exactly as Babel's de_DE currency format."""
     amount = Decimal(cents).scaleb(-2)
     assert eur(amount) == babel_currency(amount, "EUR", locale="de_DE")
@@ -391,7 +391,7 @@ def test_pages_do_not_write(web, engine, books):
 
 def test_secret_key_is_kept_in_instance_folder(database_url, monkeypatch, tmp_path):
     import webapp
-    from inkl import settings
+    from ledger.core import settings
 
     monkeypatch.delenv("INKL_SECRET_KEY", raising=False)
     monkeypatch.setattr(settings, "INSTANCE_DIR", tmp_path / "instance")
@@ -416,9 +416,9 @@ def test_static_css_is_served(web):
 
 def test_classification_page_shows_rules_overrides_and_runs(session, web, books):
     """Every posting with its rule and source; the override with its justification; the recorded run."""
-    from ledger.evaluation_runs import record_evaluation
-    from ledger.overrides import add_override
-    from ledger.users import add_user
+    from ledger.core.users import add_user
+    from ledger.rules.evaluation_runs import record_evaluation
+    from ledger.rules.overrides import add_override
 
     muster = books["muster"]
     officer = add_user(session, "sachbearbeiterin", "officer", actor="test", now=NOW)

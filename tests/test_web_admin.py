@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.grants import add_grant
-from ledger.recipients import add_recipient
-from ledger.schoolyear import SchoolYear
+from ledger.core.grants import add_grant
+from ledger.core.recipients import add_recipient
+from ledger.core.schoolyear import SchoolYear
 from tests.conftest import NOW, add_web_user, csrf_token, logged_in, login
 
 
@@ -75,7 +75,7 @@ def test_the_audit_log_shows_only_readable_recipients(app, session, people):
 
 
 def test_everyone_can_read_the_rule_packs_with_their_digest(app, people):
-    from ledger.rules import load_packs
+    from ledger.rules.packs import load_packs
 
     client = logged_in(app, "paul")
     text = client.get("/regelwerke").get_data(as_text=True)

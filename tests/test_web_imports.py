@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ledger.models import ImportBatch, JournalEntry
-from ledger.periods import close_year
-from ledger.recipients import add_recipient
-from ledger.schoolyear import SchoolYear
-from ledger.users import get_user
+from ledger.core.models import ImportBatch, JournalEntry
+from ledger.core.recipients import add_recipient
+from ledger.core.schoolyear import SchoolYear
+from ledger.core.users import get_user
+from ledger.workflows.closing import close_year
 from tests.conftest import NOW, add_web_user, csrf_token, login
 
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"
@@ -200,7 +200,7 @@ def test_a_year_closed_before_the_commit_books_nothing_and_shows_why(app, olga, 
 
 
 def test_an_auditor_sees_the_history_but_cannot_upload(app, client, users, session):
-    from ledger.importer import import_bytes
+    from ledger.read.importer import import_bytes
 
     import_bytes(session, users, GOOD, "aus-der-cli.csv", created_by="olga", now=NOW)
     session.commit()

@@ -16,13 +16,20 @@ import pytest
 import sqlalchemy as sa
 
 import webapp.views.imports as imports_view
-from webapp import create_app
-from ledger.errors import LedgerError
-from ledger.models import ImportBatch, IssuedStatement, JournalEntry
+from ledger.core.errors import LedgerError
+from ledger.core.models import ImportBatch, IssuedStatement, JournalEntry
 from tests.conftest import csrf_token, logged_in
-from tests.test_web_imports import GOOD, _confirm_fields, _count, _staged, _text, _upload
-from tests.test_web_imports import users  # noqa: F401  (fixture)
+from tests.test_web_imports import (
+    GOOD,
+    _confirm_fields,
+    _count,
+    _staged,
+    _text,
+    _upload,
+    users,  # noqa: F401  (fixture)
+)
 from tests.test_web_statements import kreise  # noqa: F401  (fixture)
+from webapp import create_app
 
 JOB_PAGE = "/r/testland/import/vorgang/"
 

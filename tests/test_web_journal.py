@@ -9,7 +9,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from ledger.models import JournalEntry
+from ledger.core.models import JournalEntry
 from tests.conftest import add_web_user, csrf_token, login
 
 

@@ -6,7 +6,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from ledger.models import AuditEvent, Pool
+from ledger.core.models import AuditEvent, Pool
 from tests.conftest import add_master_data, add_web_user, csrf_token, login
 
 

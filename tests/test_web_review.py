@@ -19,17 +19,24 @@ from __future__ import annotations
 import html
 import re
 from datetime import date, datetime
+from decimal import Decimal as D
 
 import pytest
 import sqlalchemy as sa
-from decimal import Decimal as D
 
-from ledger.grants import add_grant, add_payout
-from ledger.importer import import_bytes
-from ledger.models import AuditEvent, EvaluationRun, Override, Posting
-from ledger.recipients import add_recipient
+from ledger.core.grants import add_grant, add_payout
+from ledger.core.models import AuditEvent, EvaluationRun, Override, Posting
+from ledger.core.recipients import add_recipient
+from ledger.read.importer import import_bytes
 from tests.conftest import NOW, add_web_user, csrf_token, logged_in
-from tests.test_classification_runs import HEADER, JUSTIFICATION, ROWS, SY, _master_data, _posting
+from tests.test_classification_runs import (
+    HEADER,
+    JUSTIFICATION,
+    ROWS,
+    SY,
+    _master_data,
+    _posting,
+)
 
 EXTRA = ("20.02.2024;X-1;Rechnung unbekannte Kostenstelle;5291;1810;1.000,00;XYZ;;\n"
          "21.02.2024;X-2;Noch eine unbekannte Kostenstelle;5291;1810;500,00;XYZ;;\n")

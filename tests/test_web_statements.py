@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from ledger.grants import add_grant, add_payout
-from ledger.recipients import add_recipient
-from ledger.schoolyear import SchoolYear
+from ledger.core.grants import add_grant, add_payout
+from ledger.core.recipients import add_recipient
+from ledger.core.schoolyear import SchoolYear
 from tests.conftest import NOW, add_web_user, csrf_token, logged_in
 
 

@@ -3,22 +3,22 @@ import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-import sqlalchemy as sa
 
-from ledger.evaluate import evaluate
-from ledger.evaluation_runs import classified, record_evaluation
-from ledger.importer import import_bytes
-from ledger.masterdata import add
-from ledger.models import JournalEntry, Posting
-from ledger.overrides import add_override
-from ledger.posting import reverse_entry
-from ledger.recipients import add_recipient
-from ledger.repayment import compute_repayment
-from ledger.schoolyear import SchoolYear
-from ledger.users import add_user
-from ledger.year_totals import Totals, year_totals
+from ledger.core.models import JournalEntry, Posting
+from ledger.core.posting import reverse_entry
+from ledger.core.recipients import add_recipient
+from ledger.core.schoolyear import SchoolYear
+from ledger.core.users import add_user
+from ledger.read.importer import import_bytes
+from ledger.reports.repayment import compute_repayment
+from ledger.reports.year_totals import Totals, year_totals
+from ledger.rules.evaluate import evaluate
+from ledger.rules.evaluation_runs import classified, record_evaluation
+from ledger.rules.overrides import add_override
+from ledger.workflows.masterdata import add
 from tests.conftest import NOW, add_master_data
 
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"

@@ -1,11 +1,11 @@
 """The web UI of the Inklusionspauschale ledger (Flask application factory).
 
 The views call the same core functions as the ``inkl`` command line
-(``ledger.repayment``, ``ledger.statement``, ``ledger.journal`` …) and render German
+(``ledger.reports.repayment``, ``ledger.reports.statement``, ``ledger.reports.journal`` …) and render German
 HTML. Every page needs a log-in (``webapp.auth``); every form carries a CSRF token
 (Flask-WTF); responses carry security headers. Configuration:
 
-- ``DATABASE_URL``: SQLAlchemy URL of the books (default ``inkl.settings.database_url()``).
+- ``DATABASE_URL``: SQLAlchemy URL of the books (default ``ledger.core.settings.database_url()``).
 - ``SECRET_KEY``: ``INKL_SECRET_KEY`` from the environment, else a random key kept in the
   instance folder's file ``secret_key`` (created on first start, so sessions survive
   restarts). With ``TESTING`` and no key given, a random key is used and nothing is written.
@@ -30,8 +30,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from inkl import settings
-from ledger.db import make_engine
+from ledger.core import settings
+from ledger.core.db import make_engine
 
 SECRET_KEY_FILE = "secret_key"
 
@@ -67,7 +67,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from webapp import auth, db, errors, formatting, jobs
-    from webapp.views import admin, dashboard, home, imports, journal, masterdata, review, statements
+    from webapp.views import (
+        admin,
+        dashboard,
+        home,
+        imports,
+        journal,
+        masterdata,
+        review,
+        statements,
+    )
 
     CSRFProtect(app)
     auth.login_manager.init_app(app)

@@ -1,7 +1,7 @@
 """Log-in, log-out and password change; who may see and write which recipient.
 
 Every page except the log-in page needs a logged-in user (Flask-Login). Passwords are
-checked by ``ledger.users.check_password`` (Argon2id). A session stays valid only while
+checked by ``ledger.core.users.check_password`` (Argon2id). A session stays valid only while
 the password it was opened with is unchanged: the session id carries a fragment of the
 password hash. Log-in attempts are rate-limited per client address (Flask-Limiter, counted
 in each server process's memory).
@@ -13,20 +13,42 @@ write=True)`` additionally needs an officer assigned to it (else 403).
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
-from sqlalchemy import select
 
-from ledger.errors import LedgerError, NotFound
-from ledger.models import Recipient, User
-from ledger.recipients import get_recipient
-from ledger.users import MIN_PASSWORD, can_read, can_write, check_password, set_password
-from webapp.views import timestamp
+from ledger.core.errors import LedgerError, NotFound
+from ledger.core.models import Recipient, User
+from ledger.core.recipients import get_recipient
+from ledger.core.users import (
+    MIN_PASSWORD,
+    can_read,
+    can_write,
+    check_password,
+    set_password,
+)
+from webapp.clock import timestamp
 from webapp.db import get_session, write_session
 
 bp = Blueprint("auth", __name__)

@@ -14,8 +14,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from ledger.db import session_scope
-from ledger.rules import RulePack, load_packs
+from ledger.core.db import session_scope
+from ledger.rules.packs import RulePack, load_packs
 
 
 def get_engine() -> Engine:

@@ -1,15 +1,23 @@
 """Forms for writing the journal in the web UI: a manual entry and a reversal (Storno).
 
-Amounts are typed the German way ("1.234,56") and parsed by ``ledger.money.parse_amount``;
-the core (``ledger.posting``) decides whether an entry may be posted and says why not.
+Amounts are typed the German way ("1.234,56") and parsed by ``ledger.core.money.parse_amount``;
+the core (``ledger.core.posting``) decides whether an entry may be posted and says why not.
 """
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, FieldList, Form, FormField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ledger.money import AmountError, parse_amount
+from ledger.core.money import AmountError, parse_amount
 
 LINES = 6
 """Posting lines offered on the manual entry form (empty ones are ignored)."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
-from ledger.errors import LedgerError, NotFound
-from ledger.rules import RulePackError
+from ledger.core.errors import LedgerError, NotFound
+from ledger.rules.packs import RulePackError
 
 TITLES = {
     400: "Ungültige Anfrage",

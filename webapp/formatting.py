@@ -4,7 +4,7 @@
 ``TIMEZONE`` for every request (the UI is German only, so nothing is negotiated) and
 registers the filters below with Jinja. Dates and percentages format with Flask-Babel's
 functions, so they need an application context. Amounts format with
-``ledger.money.format_german``, the statement PDF's own formatting: for EUR in de_DE it
+``ledger.core.money.format_german``, the statement PDF's own formatting: for EUR in de_DE it
 is exactly Babel's (``tests/test_web.py`` checks that on random amounts) at a fiftieth of
 the cost, which counted on the dashboard and the journal (about sixty amounts a page, 70 µs
 each through Babel; see docs/benchmarks.md). Amounts are ``Decimal`` EUR (never float);
@@ -19,9 +19,9 @@ from decimal import Decimal
 from flask import Flask
 from flask_babel import Babel, format_date, format_datetime, format_percent
 
-from ledger.users import ROLE_LABELS
-from ledger.money import format_german, from_cents
-from ledger.rules import STATUS_LABELS
+from ledger.core.money import format_german, from_cents
+from ledger.core.users import ROLE_LABELS
+from ledger.rules.packs import STATUS_LABELS
 
 LOCALE = "de_DE"
 #: The time zone of the users (Flask-Babel's default time zone).

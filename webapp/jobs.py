@@ -38,11 +38,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, render_template
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+)
 from flask_babel import format_decimal
 from flask_login import current_user
 
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
 from webapp.errors import error_page
 
 #: Threads that run jobs in each server process (config ``JOB_WORKERS``).

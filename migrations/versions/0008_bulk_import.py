@@ -1,6 +1,6 @@
 """Bulk import: the imported rows' batch reference is checked at commit; FK indexes
 
-The streaming import (``ledger.importer``) writes an import batch's row last, when its
+The streaming import (``ledger.read.importer``) writes an import batch's row last, when its
 counts are known, after the imported rows that refer to it. The reference is still
 checked, at the end of the transaction instead of per row: ``imported_rows.batch_id``
 becomes DEFERRABLE INITIALLY DEFERRED, like ``postings.entry_id``. PostgreSQL alters

@@ -1,6 +1,6 @@
 """Postings carry their entry's booking date; a covering index for a year's totals
 
-A school year's classification totals (``ledger.year_totals``) are summed from the
+A school year's classification totals (``ledger.reports.year_totals``) are summed from the
 postings alone: category, cost centre, booking date and amount per expense account and
 school year, all in one index (``ix_postings_year_totals``, which replaces the index on
 account and school year it starts with). For that the postings carry their journal

@@ -2,7 +2,7 @@
 
 ``ix_postings_year_totals`` (account, school year, category, cost centre, date, amount)
 gains the entry id as its last column. The journal filtered by school year
-(``ledger.journal``) then counts and pages the year's entries from the index range of the
+(``ledger.reports.journal``) then counts and pages the year's entries from the index range of the
 recipient's accounts and that year, ordered by date and entry, without reading the
 postings or scanning the recipient's whole journal. One index is widened rather than a
 second one added, so an import maintains no more indexes than before. The integrity

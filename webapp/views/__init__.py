@@ -1,24 +1,13 @@
 """Blueprints of the web UI: one per area (home, dashboard, journal, statements)."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from flask import abort
 
-from flask import abort, current_app
-
-from ledger.models import Recipient
-from ledger.repayment import school_years
-from ledger.schoolyear import SchoolYear
+from ledger.core.models import Recipient
+from ledger.core.schoolyear import SchoolYear
+from ledger.reports.repayment import school_years
+from webapp.clock import today
 from webapp.db import get_session
-
-
-def today() -> date:
-    """The day countdowns count from: config ``TODAY`` or the current date."""
-    return current_app.config.get("TODAY") or date.today()
-
-
-def timestamp() -> datetime:
-    """The current local time to the second: what a write from the web UI records as its time."""
-    return datetime.now().replace(microsecond=0)
 
 
 def default_school_year(recipient: Recipient, years: list[SchoolYear] | None = None) -> SchoolYear:

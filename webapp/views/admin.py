@@ -10,18 +10,31 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from ledger.audit import list_events
-from ledger.errors import LedgerError
-from ledger.models import Recipient, User
-from ledger.users import (MIN_PASSWORD, ROLE_LABELS, add_user, list_users, readable_recipients, set_active,
-                          set_password)
-from ledger.rules import STATUS_LABELS
+from ledger.core.audit import list_events
+from ledger.core.errors import LedgerError
+from ledger.core.models import Recipient, User
+from ledger.core.users import (
+    MIN_PASSWORD,
+    ROLE_LABELS,
+    add_user,
+    list_users,
+    readable_recipients,
+    set_active,
+    set_password,
+)
+from ledger.rules.packs import STATUS_LABELS
+from webapp.clock import timestamp
 from webapp.db import get_packs, get_session, write_session
-from webapp.views import timestamp
 
 bp = Blueprint("admin", __name__)
 PER_PAGE = 50

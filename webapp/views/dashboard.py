@@ -8,19 +8,20 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import format_date
 
-from ledger.deadline import shift_reason
-from ledger.forecast import forecast
-from ledger.grants import find_grant
-from ledger.journal import UNCLASSIFIED
+from ledger.core.grants import find_grant
+from ledger.core.money import from_cents
+from ledger.core.schoolyear import SchoolYear
+from ledger.reports.forecast import forecast
+from ledger.reports.journal import UNCLASSIFIED
+from ledger.reports.repayment import RepaymentResult, compute_repayment
+from ledger.reports.spending import MonthPoint, cumulative_spending
+from ledger.rules.deadline import shift_reason
+from ledger.rules.packs import pack_for
 from webapp.auth import recipient_for
-from ledger.repayment import RepaymentResult, compute_repayment
-from ledger.money import from_cents
-from ledger.rules import pack_for
-from ledger.schoolyear import SchoolYear
-from ledger.spending import MonthPoint, cumulative_spending
+from webapp.clock import today
 from webapp.db import get_packs, get_session
 from webapp.formatting import countdown
-from webapp.views import default_school_year, require_year, today
+from webapp.views import default_school_year, require_year
 
 bp = Blueprint("dashboard", __name__, url_prefix="/r/<key>")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from ledger.users import readable_recipients
+from ledger.core.users import readable_recipients
 from webapp.db import get_session
 from webapp.views import default_school_year
 

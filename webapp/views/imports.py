@@ -6,7 +6,7 @@ get the upload form.
 
 ``POST /r/<key>/import``: the dry run. The upload is streamed to the instance folder
 (``uploads/<recipient id>/<sha256>.csv``; the name is the hash, never the user's file
-name), then checked by ``ledger.importer.import_file(dry_run=True)`` as a background job
+name), then checked by ``ledger.read.importer.import_file(dry_run=True)`` as a background job
 (``webapp.jobs``; nothing is written): counts and every error by line and column. If
 the file is valid and holds something new, it stays staged and a confirm form carries
 its hash and original name; otherwise it is removed.
@@ -35,7 +35,16 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -44,16 +53,17 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from wtforms import HiddenField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from ledger.db import session_scope
-from ledger.importer import ImportSummary, import_file
-from ledger.models import ImportBatch, Recipient
-from ledger.rules import RulePack
-from ledger.users import can_write
+from ledger.core.db import session_scope
+from ledger.core.models import ImportBatch, Recipient
+from ledger.core.users import can_write
+from ledger.read.importer import ImportSummary, import_file
+from ledger.rules.packs import RulePack
 from webapp import jobs
 from webapp.auth import recipient_for
+from webapp.clock import timestamp
 from webapp.db import get_engine, get_packs, get_session
 from webapp.errors import error_page
-from webapp.views import default_school_year, timestamp
+from webapp.views import default_school_year
 
 bp = Blueprint("imports", __name__, url_prefix="/r/<key>")
 

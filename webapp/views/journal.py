@@ -7,22 +7,35 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from ledger.journal import (UNCLASSIFIED, category_choices, category_label, entry_amount,
-                            entry_categories, list_entries)
-from ledger.classify import STATUS_LABELS
-from ledger.errors import LedgerError
-from ledger.evaluate import evaluate
-from ledger.rules import RulePackError
-from ledger.money import parse_amount
-from ledger.posting import PostingLine, find_reversal, get_entry, post_entry, reverse_entry
-from ledger.recipients import find_account
-from ledger.repayment import school_years
-from ledger.schoolyear import SchoolYear, SchoolYearError
-from ledger.users import can_write
+from ledger.core.errors import LedgerError
+from ledger.core.money import parse_amount
+from ledger.core.posting import (
+    PostingLine,
+    find_reversal,
+    get_entry,
+    post_entry,
+    reverse_entry,
+)
+from ledger.core.recipients import find_account
+from ledger.core.schoolyear import SchoolYear, SchoolYearError
+from ledger.core.users import can_write
+from ledger.reports.journal import (
+    UNCLASSIFIED,
+    category_choices,
+    category_label,
+    entry_amount,
+    entry_categories,
+    list_entries,
+)
+from ledger.reports.repayment import school_years
+from ledger.rules.classify import STATUS_LABELS
+from ledger.rules.evaluate import evaluate
+from ledger.rules.packs import RulePackError
 from webapp.auth import recipient_for
+from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
 from webapp.entry_forms import ManualEntryForm, ReversalForm
-from webapp.views import default_school_year, timestamp, today
+from webapp.views import default_school_year
 
 bp = Blueprint("journal", __name__, url_prefix="/r/<key>/journal")
 

@@ -7,12 +7,20 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ledger.masterdata import KINDS, MasterDataError, as_row, save
-from ledger.models import Commitment, CostCentre, Municipality, Pool, Recipient, School
-from ledger.users import can_write
+from ledger.core.models import (
+    Commitment,
+    CostCentre,
+    Municipality,
+    Pool,
+    Recipient,
+    School,
+)
+from ledger.core.users import can_write
+from ledger.workflows.masterdata import KINDS, MasterDataError, as_row, save
 from webapp.auth import recipient_for
+from webapp.clock import timestamp
 from webapp.db import get_session, write_session
-from webapp.views import default_school_year, timestamp
+from webapp.views import default_school_year
 
 OUTCOME = {"added": "angelegt", "updated": "geändert (alte und neue Werte protokolliert)",
            "unchanged": "unverändert"}

@@ -9,7 +9,7 @@ everyone else gets 403, another Kreis 404): override one posting with a written
 justification (``/einstufung/<posting_id>``), several postings of the review queue at
 once (``/pruefliste/abweichend``: each gets its own override, all in one transaction),
 withdraw an override (``/abweichung/<id>/zuruecknehmen``) and record an evaluation run
-(``/bewertungslauf``). The core (``ledger.overrides``, ``ledger.evaluation_runs``) checks
+(``/bewertungslauf``). The core (``ledger.rules.overrides``, ``ledger.rules.evaluation_runs``) checks
 everything again; its errors are shown on the form and nothing is written. Successful
 posts redirect (post/redirect/get) with a flash message.
 """
@@ -24,21 +24,27 @@ from wtforms import RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from ledger.classify import STATUS_LABELS
-from ledger.errors import LedgerError
-from ledger.evaluate import Evaluated, evaluate, review_queue
-from ledger.evaluation_runs import Run, classified, list_runs, record_evaluation
-from ledger.models import Recipient, User
-from ledger.money import AmountError, parse_amount
-from ledger.overrides import MIN_JUSTIFICATION, STATUS_LABELS as OVERRIDE_LABELS, add_override, list_overrides, \
-    withdraw_override
-from ledger.periods import closed_years
-from ledger.rules import RulePackError
-from ledger.schoolyear import SchoolYear
-from ledger.users import can_write
+from ledger.core.errors import LedgerError
+from ledger.core.models import Recipient, User
+from ledger.core.money import AmountError, parse_amount
+from ledger.core.periods import closed_years
+from ledger.core.schoolyear import SchoolYear
+from ledger.core.users import can_write
+from ledger.rules.classify import STATUS_LABELS
+from ledger.rules.evaluate import Evaluated, evaluate, review_queue
+from ledger.rules.evaluation_runs import Run, classified, list_runs, record_evaluation
+from ledger.rules.overrides import (
+    MIN_JUSTIFICATION,
+    add_override,
+    list_overrides,
+    withdraw_override,
+)
+from ledger.rules.overrides import STATUS_LABELS as OVERRIDE_LABELS
+from ledger.rules.packs import RulePackError
 from webapp.auth import recipient_for
+from webapp.clock import timestamp
 from webapp.db import get_packs, get_session, write_session
-from webapp.views import require_year, timestamp
+from webapp.views import require_year
 
 bp = Blueprint("review", __name__, url_prefix="/r/<key>")
 

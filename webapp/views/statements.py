@@ -13,18 +13,19 @@ from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import Engine
 
-from ledger.db import session_scope
-from ledger.issued import get_issued, issue_statement, list_issued
-from ledger.models import Recipient, User
-from ledger.rules import RulePack
-from ledger.schoolyear import SchoolYear
-from ledger.statement import build_statement
-from ledger.statement_pdf import render_statement
-from ledger.users import can_write
+from ledger.core.db import session_scope
+from ledger.core.models import Recipient, User
+from ledger.core.schoolyear import SchoolYear
+from ledger.core.users import can_write
+from ledger.reports.statement import build_statement
+from ledger.rules.packs import RulePack
+from ledger.workflows.issued import get_issued, issue_statement, list_issued
+from ledger.write.statement_pdf import render_statement
 from webapp import jobs
 from webapp.auth import recipient_for
+from webapp.clock import timestamp
 from webapp.db import get_engine, get_packs, get_session
-from webapp.views import require_year, timestamp
+from webapp.views import require_year
 
 bp = Blueprint("statements", __name__, url_prefix="/r/<key>")
 #: Job kind: issuing a statement.

@@ -1,0 +1,154 @@
+"""Tamper evidence: a hash chain over each recipient's journal entries.
+
+Every journal entry carries ``seq`` (1, 2, … per recipient), ``prev_hash`` (the previous
+entry's hash, 64 zeros for the first) and ``entry_hash`` = SHA-256 of ``prev_hash``
+followed by the entry's canonical content (date, voucher, text, kind, creator, creation
+time, the hash of the entry it reverses, and every posting's account number, cents,
+school year, category and cost centre). Changing any of it, or removing or reordering
+an entry, breaks every later link; ``verify_chain`` finds the first broken one. The
+database refuses a ``prev_hash`` that is not the previous entry's hash (migration 0002).
+The head (last ``seq`` and hash) printed on a settlement statement lets an auditor
+check later that the books behind it are unchanged.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.core.models import Account, JournalEntry, Posting, Recipient
+
+GENESIS = "0" * 64
+#: The canonical JSON of an entry's content: sorted keys, no spaces, UTF-8 text as is.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The newest link of a recipient's chain: ``seq`` (0 for an empty journal) and its hash."""
+
+    seq: int
+    entry_hash: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """Outcome of ``verify_chain``: entries checked, the head, and the first broken link if any.
+
+    ``broken_seq`` / ``broken_entry_id`` / ``reason`` (German) are None when the chain holds.
+    """
+
+    recipient_key: str
+    entries: int
+    head: ChainHead
+    broken_seq: int | None = None
+    broken_entry_id: int | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_seq is None
+
+
+def link_hash(
+    prev_hash: str, *, recipient_key: str, seq: int, day: date, voucher_number: str, text: str, kind: str,
+    created_by: str, created_at: datetime, reverses_hash: str | None,
+    postings: Iterable[tuple[str, int, str, str | None, str | None]],
+) -> str:
+    """SHA-256 (hex) of ``prev_hash`` and the entry's canonical JSON.
+
+    ``postings``: (account number, amount in cents, school year, category, cost centre)
+    in posting order.
+    """
+    content = {
+        "recipient": recipient_key, "seq": seq, "date": day.isoformat(), "voucher": voucher_number,
+        "text": text, "kind": kind, "created_by": created_by, "created_at": created_at.isoformat(),
+        "reverses": reverses_hash, "postings": [list(p) for p in postings],
+    }
+    canonical = _CANONICAL.encode(content)
+    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+
+
+def chain_head(session: Session, recipient: Recipient) -> ChainHead:
+    """The recipient's newest link; ``ChainHead(0, GENESIS)`` for an empty journal."""
+    row = session.execute(
+        select(JournalEntry.seq, JournalEntry.entry_hash)
+        .where(JournalEntry.recipient_id == recipient.id).order_by(JournalEntry.seq.desc()).limit(1)
+    ).first()
+    return ChainHead(0, GENESIS) if row is None else ChainHead(row.seq, row.entry_hash)
+
+
+def verify_chain(session: Session, recipient: Recipient) -> ChainReport:
+    """Recompute every link of ``recipient``'s chain, in ``seq`` order, streaming.
+
+    Reports the first entry whose ``seq`` skips, whose ``prev_hash`` is not the previous
+    hash, or whose content no longer matches its ``entry_hash``.
+    """
+    prev = GENESIS
+    expected_seq = 1
+    entries = session.execute(
+        select(JournalEntry).where(JournalEntry.recipient_id == recipient.id)
+        .order_by(JournalEntry.seq).execution_options(yield_per=1000)
+    ).scalars()
+    postings = _ChainPostings(session, recipient)
+    count = 0
+    for entry in entries:
+        count += 1
+        problem = None
+        if entry.seq != expected_seq:
+            problem = f"Lücke in der Kette: erwartet Nr. {expected_seq}, gefunden Nr. {entry.seq}"
+        elif entry.prev_hash != prev:
+            problem = "Verweis auf den Vorgänger stimmt nicht (Buchung entfernt oder eingefügt?)"
+        else:
+            recomputed = link_hash(
+                prev, recipient_key=recipient.key, seq=entry.seq, day=entry.date,
+                voucher_number=entry.voucher_number, text=entry.text, kind=entry.kind,
+                created_by=entry.created_by, created_at=entry.created_at,
+                reverses_hash=reversed_hash(session, entry.reverses_id),
+                postings=postings.of(entry.id),
+            )
+            if recomputed != entry.entry_hash:
+                problem = "Inhalt der Buchung oder ihrer Buchungszeilen wurde verändert"
+        if problem:
+            return ChainReport(recipient.key, count, chain_head(session, recipient), entry.seq, entry.id, problem)
+        prev = entry.entry_hash
+        expected_seq += 1
+    return ChainReport(recipient.key, count, ChainHead(expected_seq - 1, prev))
+
+
+def reversed_hash(session: Session, reverses_id: int | None) -> str | None:
+    """The stored hash of the entry a reversal cancels (earlier in the chain), or None."""
+    if reverses_id is None:
+        return None
+    return session.scalar(select(JournalEntry.entry_hash).where(JournalEntry.id == reverses_id))
+
+
+class _ChainPostings:
+    """All of a recipient's postings in one streamed query, in chain order (entry seq, posting id).
+
+    ``of(entry_id)`` returns the postings of the next entry; entries must be asked for in
+    ``seq`` order. One query instead of one per entry.
+    """
+
+    def __init__(self, session: Session, recipient: Recipient) -> None:
+        self._rows = iter(session.execute(
+            select(Posting.entry_id, Account.number, Posting.amount_cents, Posting.school_year, Posting.category,
+                   Posting.cost_centre)
+            .join(Account, Posting.account_id == Account.id)
+            .join(JournalEntry, Posting.entry_id == JournalEntry.id)
+            .where(JournalEntry.recipient_id == recipient.id)
+            .order_by(JournalEntry.seq, Posting.id).execution_options(yield_per=5000)
+        ))
+        self._pending = next(self._rows, None)
+
+    def of(self, entry_id: int) -> list[tuple[str, int, str, str | None, str | None]]:
+        found = []
+        while self._pending is not None and self._pending[0] == entry_id:
+            found.append(tuple(self._pending[1:]))
+            self._pending = next(self._rows, None)
+        return found

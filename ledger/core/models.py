@@ -1,0 +1,626 @@
+"""The ledger's tables as SQLAlchemy 2.x declarative models.
+
+Money is stored as signed integer cents (``BigInteger``): a posting's amount is
+positive for a debit (Soll) and negative for a credit (Haben), never zero. A journal
+entry balances when its postings sum to zero. Posted entries and their postings are
+never updated or deleted (see ``ledger.core.posting``); corrections are reversal entries.
+
+The schema itself comes from the Alembic migrations in ``migrations/``; these models
+must match them (``tests/test_migrations.py`` checks it).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy import (
+    false as sa_false,
+)
+from sqlalchemy import (
+    true as sa_true,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+RECIPIENT_KINDS = {
+    "kreis": "Kreis",
+    "stadt": "kreisfreie Stadt",
+    "gemeinde": "Gemeinde mit eigenem Jugendamt",
+}
+ACCOUNT_TYPES = ("asset", "liability", "revenue", "expense", "equity")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all ledger tables."""
+
+
+class Recipient(Base):
+    """A recipient of the grant: Kreis, kreisfreie Stadt or Gemeinde mit eigenem Jugendamt.
+
+    ``key`` is a short, stable identifier used on the command line (``rhein-sieg``).
+    """
+
+    __tablename__ = "recipients"
+    __table_args__ = (CheckConstraint("kind IN ('kreis', 'stadt', 'gemeinde')", name="ck_recipient_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    accounts: Mapped[list["Account"]] = relationship(back_populates="recipient", order_by="Account.number")
+
+    @property
+    def kind_label(self) -> str:
+        """German label of the kind ("Kreis", "kreisfreie Stadt", …)."""
+        return RECIPIENT_KINDS[self.kind]
+
+
+class Account(Base):
+    """An account of one recipient's chart (NKF account classes 1–5).
+
+    ``category`` is the default rule-pack category for expense postings on it;
+    ``role`` marks the accounts the ledger books itself (bank, grant revenue,
+    repayment charge and liability), at most one per role and recipient.
+    """
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "number", name="uq_account_number"),
+        UniqueConstraint("recipient_id", "role", name="uq_account_role"),
+        CheckConstraint(
+            "type IN ('asset', 'liability', 'revenue', 'expense', 'equity')", name="ck_account_type"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    number: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(10))
+    category: Mapped[str | None] = mapped_column(String(40))
+    role: Mapped[str | None] = mapped_column(String(30))
+
+    recipient: Mapped[Recipient] = relationship(back_populates="accounts")
+
+    @property
+    def label(self) -> str:
+        """``"5291 Schulassistenz Pool"``: number and name."""
+        return f"{self.number} {self.name}"
+
+
+class JournalEntry(Base):
+    """A journal entry (Buchung): date, voucher number, text, two or more postings.
+
+    ``kind`` tells where it came from (import, manual, payout, repayment obligation or
+    payment, reversal). ``reverses_id`` points to the entry a reversal cancels; an entry
+    can be reversed once. ``seq``, ``prev_hash`` and ``entry_hash`` link the recipient's
+    entries into a hash chain (``ledger.core.chain``). Postings are inserted before their
+    entry; the database checks balance when the entry row arrives (migration 0002).
+    """
+
+    __tablename__ = "journal_entries"
+    __table_args__ = (
+        Index("ix_journal_entries_recipient_date", "recipient_id", "date"),
+        UniqueConstraint("recipient_id", "seq", name="uq_entry_seq"),
+        CheckConstraint(
+            "kind IN ('import', 'manual', 'payout', 'repayment_obligation', 'repayment_payment', 'reversal')",
+            name="ck_entry_kind",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    date: Mapped[date] = mapped_column(Date)
+    voucher_number: Mapped[str] = mapped_column(String(60))
+    text: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(30))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+    recipient: Mapped[Recipient] = relationship()
+    postings: Mapped[list["Posting"]] = relationship(back_populates="entry", order_by="Posting.id")
+    reverses: Mapped["JournalEntry | None"] = relationship(remote_side=[id], foreign_keys=[reverses_id])
+
+
+class Posting(Base):
+    """A posting (Buchungszeile): signed cents on one account; debit > 0, credit < 0.
+
+    ``school_year`` is "2023/24" (by booking date unless the source names one);
+    ``category`` the rule-pack category of an expense posting (None: unclassified);
+    ``cost_centre`` the Kostenstelle, optional; ``date`` the entry's booking date.
+    """
+
+    __tablename__ = "postings"
+    __table_args__ = (
+        CheckConstraint("amount_cents <> 0", name="ck_posting_nonzero"),
+        Index("ix_postings_year_totals", "account_id", "school_year", "category", "cost_centre", "date",
+              "amount_cents", "entry_id"),
+        Index("ix_postings_entry", "entry_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("journal_entries.id", deferrable=True, initially="DEFERRED"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    school_year: Mapped[str] = mapped_column(String(7))
+    category: Mapped[str | None] = mapped_column(String(40))
+    cost_centre: Mapped[str | None] = mapped_column(String(40))
+    #: The entry's booking date, copied so a year's totals need not join the entries
+    #: (migration 0009; the database refuses a posting whose date differs from its entry's).
+    date: Mapped[date | None] = mapped_column(Date)
+
+    entry: Mapped[JournalEntry] = relationship(back_populates="postings")
+    account: Mapped[Account] = relationship()
+
+
+class Grant(Base):
+    """The grant of one recipient and school year as assessed (Festsetzungsbescheid), in cents."""
+
+    __tablename__ = "grants"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "school_year", name="uq_grant_year"),
+        CheckConstraint("assessed_cents > 0", name="ck_grant_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    school_year: Mapped[str] = mapped_column(String(7))
+    assessed_cents: Mapped[int] = mapped_column(BigInteger)
+    notice_date: Mapped[date | None] = mapped_column(Date)
+
+    recipient: Mapped[Recipient] = relationship()
+    payouts: Mapped[list["Payout"]] = relationship(back_populates="grant", order_by="Payout.date")
+
+
+class Payout(Base):
+    """A payout (Auszahlung) of a grant, booked once as the journal entry ``entry_id``."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (CheckConstraint("amount_cents > 0", name="ck_payout_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"))
+    date: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+
+    grant: Mapped[Grant] = relationship(back_populates="payouts")
+    entry: Mapped[JournalEntry] = relationship()
+
+
+class Agreement(Base):
+    """A settlement agreement (Vereinbarung) for one school year: deemed-conform amount or waiver.
+
+    Source: seed 002_17056edfca8550ce.txt § 1 (deemed conform) and § 2 (waiver).
+    """
+
+    __tablename__ = "agreements"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "school_year", name="uq_agreement_year"),
+        CheckConstraint(
+            "(waived AND deemed_conform_cents IS NULL) OR "
+            "(NOT waived AND deemed_conform_cents IS NOT NULL AND deemed_conform_cents >= 0)",
+            name="ck_agreement_kind",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    school_year: Mapped[str] = mapped_column(String(7))
+    deemed_conform_cents: Mapped[int | None] = mapped_column(BigInteger)
+    waived: Mapped[bool] = mapped_column(Boolean)
+    reference: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ImportBatch(Base):
+    """One applied import of a finance-system export: file name, SHA-256, counts, who and when."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    filename: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    imported: Mapped[int] = mapped_column(Integer)
+    duplicates: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ImportedRow(Base):
+    """The identity of an imported row, so a re-import recognises it.
+
+    ``row_key`` (SHA-256 of date, voucher, accounts, amount and occurrence) is unique per
+    recipient; ``content_hash`` covers every column, so the same row with changed
+    content is reported, not silently skipped. ``entry_id`` is the journal entry the row
+    became, or the payout entry it was recognised as.
+    """
+
+    __tablename__ = "imported_rows"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "row_key", name="uq_imported_row"),
+        Index("ix_imported_rows_entry", "entry_id"),
+        Index("ix_imported_rows_batch", "batch_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    row_key: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("import_batches.id", deferrable=True, initially="DEFERRED"))
+    line: Mapped[int] = mapped_column(Integer)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+
+
+user_recipients = Table(
+    "user_recipients", Base.metadata,
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+    Column("recipient_id", ForeignKey("recipients.id"), primary_key=True),
+)
+
+
+class User(Base):
+    """A person using the ledger, with a role: ``officer``, ``auditor`` or ``admin``.
+
+    ``password_hash``: Argon2id hash (``ledger.core.users``), None until a password is set (then
+    the user cannot log in to the web UI). ``recipients``: the recipients the user works
+    on; ``all_recipients``: an auditor who may read every recipient. ``active``: False
+    locks the account without deleting it (the audit log keeps naming it).
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('officer', 'auditor', 'admin')", name="ck_user_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    all_recipients: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+
+    recipients: Mapped[list[Recipient]] = relationship(secondary=user_recipients, order_by="Recipient.key")
+
+
+class PeriodEvent(Base):
+    """Closing or re-opening a recipient's school year; append-only.
+
+    A school year is closed while its newest event is ``close``. The database refuses
+    journal entries dated in a closed school year or with postings of one.
+    """
+
+    __tablename__ = "period_events"
+    __table_args__ = (
+        CheckConstraint("action IN ('close', 'reopen')", name="ck_period_action"),
+        Index("ix_period_events_recipient", "recipient_id", "school_year"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    school_year: Mapped[str] = mapped_column(String(7))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    action: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AuditEvent(Base):
+    """One write to the books (who, when, what), append-only and hash-chained (``ledger.core.audit``)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"))
+    details: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+FINANCING_BASES = ("systemic", "individual_entitlements", "mixed")
+
+
+class School(Base):
+    """A school of the recipient's area: NRW school number, bearer (Schulträger), form, GL status.
+
+    Only schools of Gemeinsames Lernen (``gl_school``) may benefit from the grant
+    (seed 002_17056edfca8550ce.txt, Hinweise Teil I and III).
+    """
+
+    __tablename__ = "schools"
+    __table_args__ = (UniqueConstraint("recipient_id", "school_number", name="uq_school_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    school_number: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    bearer: Mapped[str] = mapped_column(String(200))
+    school_form: Mapped[str] = mapped_column(String(60))
+    gl_school: Mapped[bool] = mapped_column(Boolean)
+
+
+class Provider(Base):
+    """A provider (Träger / Leistungserbringer) of school assistants."""
+
+    __tablename__ = "providers"
+    __table_args__ = (UniqueConstraint("recipient_id", "name", name="uq_provider_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+pool_schools = Table(
+    "pool_schools", Base.metadata,
+    Column("pool_id", ForeignKey("pools.id"), primary_key=True),
+    Column("school_id", ForeignKey("schools.id"), primary_key=True),
+)
+
+
+class Pool(Base):
+    """A pool of school assistants at one or more schools, run by a provider for a period.
+
+    ``financing_basis``: ``systemic`` (placed independent of applications: permitted),
+    ``individual_entitlements`` (bundled individually approved cases, as in the Hannover
+    and Düsseldorf models, seeds 000_… and 001_…: excluded), ``mixed`` (split by
+    ``systemic_share``, percent), or None while not yet recorded.
+    """
+
+    __tablename__ = "pools"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "key", name="uq_pool_key"),
+        CheckConstraint("financing_basis IS NULL OR financing_basis IN ('systemic', 'individual_entitlements', 'mixed')",
+                        name="ck_pool_basis"),
+        CheckConstraint("(financing_basis = 'mixed') = (systemic_share IS NOT NULL) OR financing_basis IS NULL",
+                        name="ck_pool_share"),
+        CheckConstraint("systemic_share IS NULL OR (systemic_share >= 0 AND systemic_share <= 100)",
+                        name="ck_pool_share_range"),
+        CheckConstraint("period_end >= period_start", name="ck_pool_period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    key: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    financing_basis: Mapped[str | None] = mapped_column(String(30))
+    systemic_share: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+
+    provider: Mapped[Provider] = relationship()
+    schools: Mapped[list[School]] = relationship(secondary=pool_schools, order_by="School.school_number")
+
+
+class Municipality(Base):
+    """A member municipality of a Kreis that may receive pass-through (Weiterleitung).
+
+    Pass-through is conform only if the municipality bears GL schools (``gl_bearer``) and
+    the Kreis verified its purpose-conform projects (``verifications``): seed
+    002_17056edfca8550ce.txt, Hinweise Teil II.
+    """
+
+    __tablename__ = "municipalities"
+    __table_args__ = (UniqueConstraint("recipient_id", "name", name="uq_municipality_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    gl_bearer: Mapped[bool] = mapped_column(Boolean)
+
+    verifications: Mapped[list["PassThroughVerification"]] = relationship(order_by="PassThroughVerification.verified_on")
+
+
+class PassThroughVerification(Base):
+    """Evidence that the Kreis verified a municipality's purpose-conform projects: date, document, who."""
+
+    __tablename__ = "pass_through_verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    verified_on: Mapped[date] = mapped_column(Date)
+    document_reference: Mapped[str] = mapped_column(String(200))
+    verified_by: Mapped[str] = mapped_column(String(120))
+
+
+class Commitment(Base):
+    """An obligation (pool contract, other contract) with a monthly amount in cents over a term."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "reference", name="uq_commitment_reference"),
+        CheckConstraint("monthly_cents > 0", name="ck_commitment_positive"),
+        CheckConstraint("end_date >= start_date", name="ck_commitment_term"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    reference: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(String(300))
+    category: Mapped[str] = mapped_column(String(40))
+    monthly_cents: Mapped[int] = mapped_column(BigInteger)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("pools.id"))
+
+    pool: Mapped[Pool | None] = relationship()
+
+
+class CostCentre(Base):
+    """A cost centre (Kostenstelle) and what it stands for: a school, a pool, a member
+    municipality (pass-through) or a project; exactly one."""
+
+    __tablename__ = "cost_centres"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "code", name="uq_cost_centre_code"),
+        CheckConstraint("(CASE WHEN school_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN pool_id IS NULL THEN 0 ELSE 1 END)"
+                        " + (CASE WHEN municipality_id IS NULL THEN 0 ELSE 1 END)"
+                        " + (CASE WHEN project IS NULL THEN 0 ELSE 1 END) = 1", name="ck_cost_centre_target"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("pools.id"))
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipalities.id"))
+    project: Mapped[str | None] = mapped_column(String(200))
+
+    school: Mapped[School | None] = relationship()
+    pool: Mapped[Pool | None] = relationship()
+    municipality: Mapped[Municipality | None] = relationship()
+
+
+class Override(Base):
+    """An officer's override of one expense posting's classification, with a written justification.
+
+    Append-only evidence (migration 0005): ``status`` ``permitted``, ``excluded`` or ``split``
+    with ``conform_cents`` the purpose-conform part (same sign as the posting, at most its
+    amount). A withdrawal is a further row with ``withdraws_id`` set and no status; its
+    justification says why. Overrides survive every re-evaluation (``ledger.rules.overrides``).
+    """
+
+    __tablename__ = "classification_overrides"
+    __table_args__ = (
+        CheckConstraint("(withdraws_id IS NULL) = (status IS NOT NULL)", name="ck_override_kind"),
+        CheckConstraint("status IS NULL OR status IN ('permitted', 'excluded', 'split')", name="ck_override_status"),
+        CheckConstraint("(status IS NULL) = (conform_cents IS NULL)", name="ck_override_amount"),
+        Index("ix_overrides_posting", "posting_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id"))
+    status: Mapped[str | None] = mapped_column(String(20))
+    conform_cents: Mapped[int | None] = mapped_column(BigInteger)
+    justification: Mapped[str] = mapped_column(String(2000))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    withdraws_id: Mapped[int | None] = mapped_column(ForeignKey("classification_overrides.id"), unique=True)
+
+    posting: Mapped[Posting] = relationship()
+
+
+class EvaluationRun(Base):
+    """A recorded run of the rules engine over one recipient's school year (append-only).
+
+    Records the rule pack (id, version, SHA-256 of its file), who ran it, when and why,
+    the run before it, how many postings it classified and how many of them changed
+    against that run, and the sums in cents (before the overhead cap). Its per-posting
+    results are ``StoredClassification`` rows (``ledger.rules.evaluation_runs``).
+    """
+
+    __tablename__ = "evaluation_runs"
+    __table_args__ = (Index("ix_evaluation_runs_year", "recipient_id", "school_year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    school_year: Mapped[str] = mapped_column(String(7))
+    pack_id: Mapped[str] = mapped_column(String(60))
+    pack_version: Mapped[str] = mapped_column(String(20))
+    pack_digest: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    reason: Mapped[str] = mapped_column(String(500))
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("evaluation_runs.id"))
+    postings: Mapped[int] = mapped_column(Integer)
+    changed: Mapped[int] = mapped_column(Integer)
+    conform_cents: Mapped[int] = mapped_column(BigInteger)
+    excluded_cents: Mapped[int] = mapped_column(BigInteger)
+    unclassified_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class StoredClassification(Base):
+    """One posting's effective classification in an evaluation run: status, the split of its
+    amount in cents (conform + excluded + unclassified = the posting's amount), the rule, the
+    German reason, the source citation, what review still needs, and the override applied."""
+
+    __tablename__ = "classifications"
+    __table_args__ = (
+        UniqueConstraint("run_id", "posting_id", name="uq_classification_posting"),
+        Index("ix_classifications_posting", "posting_id"),
+        CheckConstraint("status IN ('permitted', 'capped', 'excluded', 'unclassified', 'split')",
+                        name="ck_classification_status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("evaluation_runs.id"))
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    conform_cents: Mapped[int] = mapped_column(BigInteger)
+    excluded_cents: Mapped[int] = mapped_column(BigInteger)
+    unclassified_cents: Mapped[int] = mapped_column(BigInteger)
+    rule: Mapped[str] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(String(2500))
+    source: Mapped[str] = mapped_column(String(500))
+    review: Mapped[str | None] = mapped_column(String(300))
+    override_id: Mapped[int | None] = mapped_column(ForeignKey("classification_overrides.id"))
+
+
+class IssuedStatement(Base):
+    """A settlement statement as issued: the exact PDF, its SHA-256, who issued it and when,
+    and the recipient's hash-chain head it was made from. Append-only (migration 0007)."""
+
+    __tablename__ = "issued_statements"
+    __table_args__ = (Index("ix_issued_statements_year", "recipient_id", "school_year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    school_year: Mapped[str] = mapped_column(String(7))
+    sha256: Mapped[str] = mapped_column(String(64))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    chain_seq: Mapped[int] = mapped_column(Integer)
+    chain_hash: Mapped[str] = mapped_column(String(64))
+    repayment_due_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+APPEND_ONLY = (JournalEntry, Posting, AuditEvent, PeriodEvent, PassThroughVerification, Override, EvaluationRun,
+               StoredClassification, IssuedStatement)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_to_posted_entries(session: Session, _context, _instances) -> None:
+    """Posted journal entries and postings are never updated or deleted: corrections are reversals."""
+    from ledger.core.errors import ImmutableEntry
+
+    for obj in session.deleted:
+        if isinstance(obj, APPEND_ONLY):
+            raise ImmutableEntry("gebuchte Buchungen dürfen nicht gelöscht werden; bitte stornieren")
+    for obj in session.dirty:
+        if isinstance(obj, APPEND_ONLY) and session.is_modified(obj, include_collections=False):
+            raise ImmutableEntry("gebuchte Buchungen dürfen nicht geändert werden; bitte stornieren")

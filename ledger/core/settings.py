@@ -1,0 +1,17 @@
+"""Where the database lives: ``INKL_DATABASE_URL`` or a SQLite file in the instance folder."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+INSTANCE_DIR = Path(os.environ.get("INKL_INSTANCE_DIR", REPO_DIR / "instance"))
+
+
+def database_url() -> str:
+    """The SQLAlchemy URL of the books: ``INKL_DATABASE_URL``, else ``instance/inkl.sqlite``."""
+    url = os.environ.get("INKL_DATABASE_URL")
+    if url:
+        return url
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{INSTANCE_DIR / 'inkl.sqlite'}"

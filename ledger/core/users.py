@@ -1,0 +1,136 @@
+"""Users, their roles, passwords and the recipients they may see.
+
+Roles: ``officer`` reads and writes the books of the recipients assigned to them;
+``auditor`` reads the assigned recipients (or all, with ``all_recipients``) and never
+writes; ``admin`` manages users and rule packs, re-opens closed years and may read every
+recipient. The core refuses what a role may not do (``require_role``) and the audit log
+names who did what. Passwords are hashed with Argon2id (argon2-cffi); a password needs
+at least ``MIN_PASSWORD`` characters.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.core import audit
+from ledger.core.errors import LedgerError, NotFound
+from ledger.core.models import Recipient, User
+
+ROLES = ("officer", "auditor", "admin")
+ROLE_LABELS = {"officer": "Sachbearbeitung", "auditor": "Prüfung", "admin": "Administration"}
+MIN_PASSWORD = 12
+_USERNAME = re.compile(r"^[A-Za-z0-9._@-]{2,80}$")
+_HASHER = PasswordHasher()
+
+
+def add_user(session: Session, username: str, role: str, *, actor: str, now: datetime, password: str | None = None,
+             recipients: tuple[Recipient, ...] = (), all_recipients: bool = False) -> User:
+    """Create a user, optionally with a password and the recipients they work on.
+
+    ``all_recipients`` (auditors only) lets the user read every recipient. Raises
+    LedgerError for an invalid name or role, a name taken, a password that is too short,
+    or ``all_recipients`` for another role than auditor. Audited (without the password).
+    """
+    if not _USERNAME.match(username):
+        raise LedgerError(f"ungültiger Benutzername {username!r} (2–80 Zeichen aus A–Z, a–z, 0–9, . _ @ -)")
+    if role not in ROLES:
+        raise LedgerError(f"unbekannte Rolle {role!r}: erlaubt sind {', '.join(ROLES)}")
+    if all_recipients and role != "auditor":
+        raise LedgerError("Lesezugriff auf alle Empfänger gibt es nur für die Prüfung (auditor)")
+    if session.scalar(select(User).where(User.username == username)):
+        raise LedgerError(f"Benutzer {username!r} existiert bereits")
+    user = User(username=username, role=role, created_at=now, all_recipients=all_recipients, active=True,
+                password_hash=None if password is None else _hash(password), recipients=list(recipients))
+    session.add(user)
+    session.flush()
+    audit.record(session, actor=actor, action="user_add", now=now,
+                 details={"username": username, "role": role, "recipients": [r.key for r in recipients],
+                          "all_recipients": all_recipients, "password_set": password is not None})
+    return user
+
+
+def set_password(session: Session, user: User, password: str, *, actor: str, now: datetime) -> None:
+    """Replace ``user``'s password (hashed). Raises LedgerError if it is too short. Audited."""
+    user.password_hash = _hash(password)
+    session.flush()
+    audit.record(session, actor=actor, action="user_password", now=now, details={"username": user.username})
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: str, now: datetime) -> None:
+    """Lock (``active=False``) or unlock ``user``; a locked user cannot log in. Audited.
+    Raises LedgerError if ``actor`` would lock themselves out."""
+    if not active and user.username == actor:
+        raise LedgerError("das eigene Konto kann nicht gesperrt werden")
+    user.active = active
+    session.flush()
+    audit.record(session, actor=actor, action="user_unlock" if active else "user_lock", now=now,
+                 details={"username": user.username})
+
+
+def check_password(user: User, password: str) -> bool:
+    """Whether ``password`` is ``user``'s password. False for a user without password or inactive."""
+    if not user.active or not user.password_hash:
+        return False
+    try:
+        return _HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def assign_recipient(session: Session, user: User, recipient: Recipient, *, actor: str, now: datetime) -> None:
+    """Let ``user`` work on ``recipient`` (officers write, auditors read). Audited; no-op if assigned."""
+    if recipient in user.recipients:
+        return
+    user.recipients.append(recipient)
+    session.flush()
+    audit.record(session, actor=actor, action="user_assign", now=now, recipient=recipient,
+                 details={"username": user.username, "recipient": recipient.key})
+
+
+def can_read(user: User, recipient: Recipient) -> bool:
+    """Whether ``user`` may see ``recipient``'s books: assigned, an admin, or an auditor for all."""
+    return user.active and (user.role == "admin" or user.all_recipients or recipient in user.recipients)
+
+
+def can_write(user: User, recipient: Recipient) -> bool:
+    """Whether ``user`` may write ``recipient``'s books: an active officer assigned to it."""
+    return user.active and user.role == "officer" and recipient in user.recipients
+
+
+def readable_recipients(session: Session, user: User) -> list[Recipient]:
+    """The recipients ``user`` may see, by key."""
+    if not user.active:
+        return []
+    if user.role == "admin" or user.all_recipients:
+        return list(session.scalars(select(Recipient).order_by(Recipient.key)))
+    return list(user.recipients)
+
+
+def _hash(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise LedgerError(f"das Passwort braucht mindestens {MIN_PASSWORD} Zeichen")
+    return _HASHER.hash(password)
+
+
+def get_user(session: Session, username: str) -> User:
+    """The user ``username``. Raises NotFound."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"Benutzer {username!r} nicht gefunden (anlegen mit 'inkl user add')")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    """All users, by name."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def require_role(user: User, *roles: str) -> None:
+    """Raise LedgerError unless ``user`` has one of ``roles``."""
+    if user.role not in roles:
+        raise LedgerError(f"{user.username} ({user.role}) darf das nicht; erforderlich: {' oder '.join(roles)}")

@@ -1,0 +1,173 @@
+"""Reading the journal: filtered, paginated listing of one recipient's entries.
+
+The web UI's journal pages call these functions; they only read. Filtering, counting
+and paging happen in SQL, so a long journal is never loaded into memory. Amounts
+returned are EUR (``Decimal`` with two places), computed from integer cents.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from ledger.core.models import Account, JournalEntry, Posting, Recipient
+from ledger.core.money import from_cents
+from ledger.core.schoolyear import SchoolYear, SchoolYearError
+from ledger.rules.packs import UNCLASSIFIED_LABEL, RulePack, RulePackError, pack_for
+
+#: ``category`` filter value for expense postings without a category (not yet classified).
+UNCLASSIFIED = "none"
+
+
+@dataclass(frozen=True)
+class CategoryRef:
+    """A posting's category: rule-pack ``id`` (None: unclassified) and its German ``label``."""
+
+    id: str | None
+    label: str
+
+
+def list_entries(
+    session: Session,
+    recipient: Recipient,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    category: str | None = None,
+    account_number: str | None = None,
+    school_year: SchoolYear | None = None,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[JournalEntry], int]:
+    """One page of ``recipient``'s journal entries and the number of all matching entries.
+
+    Args:
+        date_from, date_to: booking dates, both inclusive; None = open.
+        category: a rule-pack category id (entries with an expense posting in that
+            category) or ``UNCLASSIFIED`` (``"none"``: entries with an expense posting
+            without a category); None = any.
+        account_number: entries with a posting on the recipient's account with this
+            number (``"5291"``); None = any.
+        school_year: entries with a posting of that school year; combined with
+            ``category``, the categorised expense posting must be of that year.
+        search: text the voucher number or the booking text contains (case-insensitive,
+            taken literally: ``%`` and ``_`` are no wildcards); None = any.
+        limit, offset: the page, in entries (``limit`` ≥ 1, ``offset`` ≥ 0).
+    Returns:
+        ``(entries, total)``: the entries of the page in booking order (date, then id),
+        each with its postings and their accounts loaded; ``total`` counts every
+        matching entry regardless of ``limit``/``offset``.
+    Raises:
+        ValueError: ``limit`` < 1 or ``offset`` < 0.
+    """
+    if limit < 1 or offset < 0:
+        raise ValueError("limit must be ≥ 1 and offset ≥ 0")
+    if school_year is not None and category is None and account_number is None and not search:
+        return _year_page(session, recipient, school_year, date_from, date_to, limit, offset)
+    conditions = [JournalEntry.recipient_id == recipient.id]
+    if date_from is not None:
+        conditions.append(JournalEntry.date >= date_from)
+    if date_to is not None:
+        conditions.append(JournalEntry.date <= date_to)
+    in_year = [] if school_year is None else [Posting.school_year == str(school_year)]
+    if category is not None:
+        matches = Posting.category.is_(None) if category == UNCLASSIFIED else Posting.category == category
+        conditions.append(exists(
+            select(Posting.id).join(Account, Posting.account_id == Account.id)
+            .where(Posting.entry_id == JournalEntry.id, Account.type == "expense", matches, *in_year)
+        ))
+    elif school_year is not None:
+        conditions.append(exists(select(Posting.id).where(Posting.entry_id == JournalEntry.id, *in_year)))
+    if account_number is not None:
+        conditions.append(exists(
+            select(Posting.id).join(Account, Posting.account_id == Account.id)
+            .where(Posting.entry_id == JournalEntry.id, Account.recipient_id == recipient.id,
+                   Account.number == account_number)
+        ))
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(or_(JournalEntry.voucher_number.ilike(pattern, escape="\\"),
+                              JournalEntry.text.ilike(pattern, escape="\\")))
+    where = and_(*conditions)
+    total = session.scalar(select(func.count(JournalEntry.id)).where(where)) or 0
+    entries = session.scalars(
+        select(JournalEntry).where(where)
+        .order_by(JournalEntry.date, JournalEntry.id)
+        .limit(limit).offset(offset)
+        .options(selectinload(JournalEntry.postings).selectinload(Posting.account))
+    )
+    return list(entries), int(total)
+
+
+def _year_page(session: Session, recipient: Recipient, school_year: SchoolYear, date_from: date | None,
+               date_to: date | None, limit: int, offset: int) -> tuple[list[JournalEntry], int]:
+    """``list_entries`` filtered by school year and dates only, found through the postings:
+    the year's postings on the recipient's accounts carry their entry's id and date in the
+    index ``ix_postings_year_totals``, so counting and paging read the year's index range,
+    not the recipient's whole journal. (Every posting of an entry is on its recipient's
+    accounts and carries its date; the database refuses anything else.)"""
+    accounts = select(Account.id).where(Account.recipient_id == recipient.id)
+    where = [Posting.account_id.in_(accounts), Posting.school_year == str(school_year)]
+    if date_from is not None:
+        where.append(Posting.date >= date_from)
+    if date_to is not None:
+        where.append(Posting.date <= date_to)
+    # grouped, not DISTINCT in a subquery (one sort of the year's postings serves the grouping
+    # and the order: 12 500 entries a year, 20 → 15 ms on SQLite, 17 → 10 ms on PostgreSQL);
+    # the total comes with the page as a window over the groups; past the last page it must
+    # be counted on its own
+    page = session.execute(select(Posting.entry_id, func.count().over()).where(*where)
+                           .group_by(Posting.date, Posting.entry_id).order_by(Posting.date, Posting.entry_id)
+                           .limit(limit).offset(offset)).all()
+    ids = [entry_id for entry_id, _total in page]
+    total = page[0][1] if page else session.scalar(select(func.count(Posting.entry_id.distinct())).where(*where))
+    found = {entry.id: entry for entry in session.scalars(
+        select(JournalEntry).where(JournalEntry.id.in_(ids))
+        .options(selectinload(JournalEntry.postings).selectinload(Posting.account)))}
+    return [found[i] for i in ids], int(total)
+
+
+def entry_amount(entry: JournalEntry) -> Decimal:
+    """The entry's amount in EUR: the sum of its debits (equal to the sum of its credits)."""
+    return from_cents(sum(p.amount_cents for p in entry.postings if p.amount_cents > 0))
+
+
+def category_label(category: str | None, school_year: str, packs: tuple[RulePack, ...]) -> str:
+    """German label of ``category`` in the rule pack judging ``school_year`` (``"2023/24"``).
+
+    ``"nicht klassifiziert"`` for None; the id itself if no pack covers the year or
+    the pack lacks the category.
+    """
+    if category is None:
+        return UNCLASSIFIED_LABEL
+    try:
+        pack = pack_for(SchoolYear.parse(school_year), packs)
+    except (RulePackError, SchoolYearError):
+        return category
+    return pack.category(category).label if pack.has_category(category) else category
+
+
+def entry_categories(entry: JournalEntry, packs: tuple[RulePack, ...]) -> tuple[CategoryRef, ...]:
+    """The distinct categories of the entry's expense postings, in posting order (empty if none)."""
+    seen: dict[str | None, CategoryRef] = {}
+    for posting in entry.postings:
+        if posting.account.type == "expense" and posting.category not in seen:
+            seen[posting.category] = CategoryRef(
+                posting.category, category_label(posting.category, posting.school_year, packs))
+    return tuple(seen.values())
+
+
+def category_choices(packs: tuple[RulePack, ...]) -> list[CategoryRef]:
+    """Every category id of ``packs`` once, labelled by the newest pack defining it.
+
+    Order: the newest pack's order, then categories only older packs know.
+    """
+    choices: dict[str, CategoryRef] = {}
+    for pack in sorted(packs, key=lambda p: p.valid_from, reverse=True):
+        for category in pack.categories:
+            choices.setdefault(category.id, CategoryRef(category.id, category.label))
+    return list(choices.values())

@@ -1,0 +1,273 @@
+"""A school year's classification totals, summed by the database (the repayment's fast path).
+
+``compute_repayment`` needs sums per category and status, not every posting. Postings
+the rules engine decides alike are summed together in SQL, over the covering index
+``ix_postings_year_totals`` (migration 0009, an index-only scan): the group is
+(category, cost centre), split further by booking date only where ``ledger.rules.classify``
+can tell its dates apart (a verification of a pass-through's municipality within the
+group's dates, or dates outside the school year, rule 3).
+Each group is classified once by ``ledger.rules.classify``; a mixed pool's systemic share is
+rounded half up per posting in integer SQL, as ``classify`` rounds each posting.
+Reversals and postings with an active override are few and evaluated one by one
+(``ledger.rules.evaluate``), like every posting of a closed year's recorded run, whose stored
+classifications are summed in SQL. The totals equal the sums over ``ledger.rules.evaluate``
+exactly; ``tests/test_year_totals.py`` checks that on random books.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Iterable
+
+from sqlalchemy import case, func, null, select
+from sqlalchemy.orm import Session
+
+from ledger.core.models import (
+    Account,
+    JournalEntry,
+    Posting,
+    Recipient,
+    StoredClassification,
+)
+from ledger.core.money import from_cents, to_cents
+from ledger.core.periods import closed_years
+from ledger.core.schoolyear import SchoolYear
+from ledger.rules.classify import CostCentreFacts, PostingFacts, classify
+from ledger.rules.evaluate import Evaluated, cost_centre_facts, evaluate
+from ledger.rules.evaluation_runs import (
+    Run,
+    RunState,
+    count_changes,
+    latest_run,
+    stored_items,
+)
+from ledger.rules.overrides import active_overrides
+from ledger.rules.packs import RulePack, load_packs, pack_for
+
+_FIELDS = ("amount", "conform", "excluded", "unclassified")
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums of a school year's expense postings in cents, by (category, status).
+
+    ``cells[(category, status)]`` is (amount, conform, excluded, unclassified) in cents;
+    ``category`` None for postings without one; ``status`` as in ``ledger.rules.classify``.
+    ``postings`` counts the postings summed.
+    """
+
+    cells: dict[tuple[str | None, str], tuple[int, int, int, int]]
+    postings: int
+
+    @classmethod
+    def of_items(cls, items: Iterable[Evaluated]) -> "Totals":
+        """The totals of classified postings (``ledger.rules.evaluate`` or a stored run)."""
+        builder = _Builder()
+        for item in items:
+            builder.add_item(item)
+        return builder.totals()
+
+    def sum(self, field: str, *, statuses: Iterable[str] | None = None, categories: Iterable[str] | None = None,
+            skip_statuses: Iterable[str] = ()) -> Decimal:
+        """EUR sum of ``field`` (amount, conform, excluded or unclassified) over the cells of
+        ``statuses`` (all if None) and ``categories`` (all if None), minus ``skip_statuses``."""
+        index = _FIELDS.index(field)
+        statuses = None if statuses is None else set(statuses)
+        categories = None if categories is None else set(categories)
+        skip = set(skip_statuses)
+        return from_cents(sum(values[index] for (category, status), values in self.cells.items()
+                              if (statuses is None or status in statuses) and status not in skip
+                              and (categories is None or category in categories)))
+
+    def by_category(self) -> dict[str, Decimal]:
+        """Net expense (EUR) per category, all statuses; postings without category left out."""
+        amounts: dict[str, int] = {}
+        for (category, _status), values in self.cells.items():
+            if category is not None:
+                amounts[category] = amounts.get(category, 0) + values[0]
+        return {category: from_cents(cents) for category, cents in amounts.items()}
+
+
+def year_totals(session: Session, recipient: Recipient, school_year: SchoolYear,
+                packs: tuple[RulePack, ...] | None = None, *, booked_until: date | None = None,
+                centres: dict[str, CostCentreFacts] | None = None) -> tuple[Totals, RunState]:
+    """The totals ``compute_repayment`` rests on, and the evaluation state, as
+    ``ledger.rules.evaluation_runs.classified`` would give them (a closed year: its latest run).
+
+    ``booked_until`` (a date) counts only entries dated up to that day. ``centres``: the
+    recipient's cost centres (``ledger.rules.evaluate.cost_centre_facts``), loaded here if None.
+    Today's rules and the latest run count as agreeing when the totals per category and
+    status, the pack file (SHA-256) and the overrides applied are the same; otherwise the
+    postings are compared one by one to count the changes (so a changed reason text alone,
+    e.g. a renamed school, is not counted here).
+    Raises RulePackError if no pack covers the year.
+    """
+    packs = packs or load_packs()
+    overrides = active_overrides(session, recipient, school_year)
+    centres = cost_centre_facts(session, recipient) if centres is None else centres
+    live = _live_totals(session, recipient, school_year, packs, overrides, booked_until, centres)
+    run = latest_run(session, recipient, school_year)
+    if booked_until is not None or run is None:
+        return live, RunState(run and Run.of(run), False, False, live.postings if run is None else 0)
+    stored = _run_totals(session, run.id)
+    changed = 0
+    if (stored != live or run.pack_digest != pack_for(school_year, packs).digest
+            or _run_overrides(session, run.id) != {posting_id: o.id for posting_id, o in overrides.items()}):
+        changed = count_changes(stored_items(session, run), evaluate(session, recipient, school_year, packs))
+    frozen = str(school_year) in closed_years(session, recipient)
+    return (stored if frozen else live), RunState(Run.of(run), frozen, changed == 0, changed)
+
+
+def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear, packs: tuple[RulePack, ...],
+                 overrides: dict, booked_until: date | None, centres: dict[str, CostCentreFacts]) -> Totals:
+    """Today's totals; ``overrides``: the year's active overrides by posting id;
+    ``centres``: the recipient's cost centres by code."""
+    pack = pack_for(school_year, packs)
+    expense = select(Account.id).where(Account.recipient_id == recipient.id, Account.type == "expense")
+    scope = [Posting.account_id.in_(expense), Posting.school_year == str(school_year)]
+    if booked_until is not None:
+        scope.append(Posting.date <= booked_until)
+    # the postings of reversal entries (the few there are, by the unique index on reverses_id)
+    reversals = select(Posting.id).where(Posting.entry_id.in_(
+        select(JournalEntry.id).where(JournalEntry.reverses_id.is_not(None))))
+    reversed_here = list(session.scalars(select(Posting.id).where(*scope, Posting.id.in_(reversals))))
+    special = reversed_here + list(overrides)
+    common = list(scope)  # the specials are left out by posting id, which the index holds on SQLite (the rowid)
+    if reversed_here:
+        common.append(Posting.id.not_in(reversals))
+    if overrides:
+        common.append(Posting.id.not_in(list(overrides)))
+    builder = _Builder()
+    _add_groups(session, builder, common, school_year, pack, centres)
+    if special:
+        for item in evaluate(session, recipient, school_year, packs, booked_until=booked_until, posting_ids=special):
+            builder.add_item(item)
+    return builder.totals()
+
+
+def _add_groups(session: Session, builder: "_Builder", common: list, school_year: SchoolYear, pack: RulePack,
+                centres: dict[str, CostCentreFacts]) -> None:
+    """Classify the postings matching ``common`` group by group (``_groups``), by day where
+    the date can change the decision (``_dates_matter``), and add them to ``builder``."""
+    split = _split_column(centres)
+    for (category, code), (cents, count, first_day, last_day, split_cents) in _groups(session, common, split).items():
+        centre = centres.get(code) if code else None
+        if not _dates_matter(category, centre, first_day, last_day, school_year):
+            facts = PostingFacts(from_cents(cents), first_day, school_year, category, code)
+            _add_group(builder, facts, centre, pack, count, split_cents)
+            continue
+        for day, day_cents, day_count, day_split in session.execute(
+                select(Posting.date, func.sum(Posting.amount_cents), func.count(), split)
+                .where(*common, Posting.category == category, Posting.cost_centre == code)
+                .group_by(Posting.date)):
+            facts = PostingFacts(from_cents(day_cents), day, school_year, category, code)
+            _add_group(builder, facts, centre, pack, day_count, day_split)
+
+
+def _groups(session: Session, where: list, split) -> dict[tuple[str | None, str | None],
+                                                          tuple[int, int, date, date, int | None]]:
+    """The postings matching ``where`` by (category, cost centre code): (sum of cents, count,
+    first date, last date, sum of the column ``split``). Summed per account in the order
+    of ``ix_postings_year_totals`` (an index-only scan without sorting), then merged across
+    accounts here."""
+    groups: dict[tuple[str | None, str | None], tuple[int, int, date, date, int | None]] = {}
+    for category, code, cents, count, first_day, last_day, split_cents in session.execute(
+            select(Posting.category, Posting.cost_centre, func.sum(Posting.amount_cents), func.count(),
+                   func.min(Posting.date), func.max(Posting.date), split)
+            .where(*where).group_by(Posting.account_id, Posting.category, Posting.cost_centre)):
+        known = groups.get((category, code))
+        if known is not None:
+            cents, count = cents + known[0], count + known[1]
+            first_day, last_day = min(first_day, known[2]), max(last_day, known[3])
+            split_cents = None if split_cents is None else split_cents + known[4]
+        groups[(category, code)] = (int(cents), count, first_day, last_day,
+                                    None if split_cents is None else int(split_cents))
+    return groups
+
+
+def _dates_matter(category: str | None, centre: CostCentreFacts | None, first_day: date, last_day: date,
+                  school_year: SchoolYear) -> bool:
+    """Whether ``ledger.rules.classify`` may judge postings of one category and cost centre dated
+    ``first_day`` … ``last_day`` differently by their date: when some lie outside the school
+    year (rule 3), or for pass-through when a verification of the municipality falls after
+    the first day and on or before the last (verified on or before the booking date or not).
+    Otherwise one classification of the group's sum is the sum of the postings'."""
+    if first_day < school_year.first_day or last_day > school_year.last_day:
+        return True
+    town = centre.municipality if centre is not None and category == "pass_through" else None
+    return town is not None and any(first_day < day <= last_day for day in town.verified_on)
+
+
+def _add_group(builder: "_Builder", facts: PostingFacts, centre: CostCentreFacts | None, pack: RulePack,
+               count: int, split_cents: int | None) -> None:
+    """Classify the sum ``facts`` of ``count`` postings (alike for ``ledger.rules.classify``) and
+    add it to ``builder``; a mixed pool's share is ``split_cents``, summed per posting
+    (``_split_column``)."""
+    c = classify(facts, centre, pack)
+    cents = to_cents(facts.amount)
+    if c.status == "split":
+        builder.add(facts.category, c.status, cents, split_cents, cents - split_cents, 0, count)
+    else:
+        builder.add(facts.category, c.status, cents, to_cents(c.conform), to_cents(c.excluded),
+                    to_cents(c.unclassified), count)
+
+
+def _split_column(centres: dict[str, CostCentreFacts]):
+    """The SQL sum over postings of amount × their cost centre's pool's systemic share, each
+    rounded half up (away from zero) to whole cents: ``ledger.rules.classify``'s per-posting split,
+    in integers. NULL for postings of cost centres without a share (and if none has one)."""
+    codes: dict[Decimal, list[str]] = {}
+    for code, centre in centres.items():
+        if centre.pool is not None and centre.pool.systemic_share is not None:
+            codes.setdefault(centre.pool.systemic_share, []).append(code)
+    if not codes:
+        return null()
+    cents = Posting.amount_cents
+    whens = []
+    for share, same in codes.items():
+        p, q = (share / 100).as_integer_ratio()
+        whens.append((Posting.cost_centre.in_(same),
+                      case((cents >= 0, (2 * cents * p + q) // (2 * q)), else_=-((-2 * cents * p + q) // (2 * q)))))
+    return func.sum(case(*whens))
+
+
+def _run_overrides(session: Session, run_id: int) -> dict[int, int]:
+    """The overrides a run applied: posting id → override id."""
+    return dict(session.execute(select(StoredClassification.posting_id, StoredClassification.override_id).where(
+        StoredClassification.run_id == run_id, StoredClassification.override_id.is_not(None))).all())
+
+
+def _run_totals(session: Session, run_id: int) -> Totals:
+    """A recorded run's stored classifications, summed by (category, status)."""
+    builder = _Builder()
+    for category, status, amount, conform, excluded, unclassified, count in session.execute(
+            select(Posting.category, StoredClassification.status, func.sum(Posting.amount_cents),
+                   func.sum(StoredClassification.conform_cents), func.sum(StoredClassification.excluded_cents),
+                   func.sum(StoredClassification.unclassified_cents), func.count())
+            .join(Posting, Posting.id == StoredClassification.posting_id)
+            .where(StoredClassification.run_id == run_id)
+            .group_by(Posting.category, StoredClassification.status)):
+        builder.add(category, status, int(amount), int(conform), int(excluded), int(unclassified), count)
+    return builder.totals()
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.cells: dict[tuple[str | None, str], list[int]] = {}
+        self.postings = 0
+
+    def add(self, category: str | None, status: str, amount: int, conform: int, excluded: int, unclassified: int,
+            count: int = 1) -> None:
+        cell = self.cells.setdefault((category, status), [0, 0, 0, 0])
+        for index, value in enumerate((amount, conform, excluded, unclassified)):
+            cell[index] += value
+        self.postings += count
+
+    def add_item(self, item: Evaluated) -> None:
+        c = item.classification
+        self.add(item.category, c.status, to_cents(item.amount), to_cents(c.conform), to_cents(c.excluded),
+                 to_cents(c.unclassified))
+
+    def totals(self) -> Totals:
+        return Totals({key: tuple(values) for key, values in self.cells.items()}, self.postings)

@@ -1,0 +1,699 @@
+"""Rule packs: which spending of the Inklusionspauschale is purpose-conform, as data.
+
+A rule pack is a TOML file in the repository's ``rules/`` folder (read with the stdlib
+``tomllib``, validated with marshmallow). It names the school years it judges, the spending
+categories and their status (``permitted``, ``capped``, ``excluded``), the overhead cap,
+the repayment deadline, the interest on late repayment and the Landeskasse's bank account.
+Amounts, rates and dates live in the packs, never in code (DOMAIN.md "Repayment").
+
+The interest rule (``[interest]``) names a base-rate table, another TOML file in the same
+folder (``rules/basiszinssatz.toml``: the Basiszinssatz of § 247 BGB per half-year), read with
+:func:`load_base_rates`. :func:`load_packs` skips such tables (files with ``[[rates]]`` and no
+``[pack]``); it does not read them, so a pack copied alone into another folder still loads.
+
+Shipped packs (source: seed 002_17056edfca8550ce.txt):
+
+- ``inklfoeg-nrw-gesetz``: the statutory wording of § 2 Abs. 2 InklFöG (quoted in Hinweise
+  Teil I), school years 2014/15 to 2020/21, no overhead cap;
+- ``inklfoeg-nrw-hinweise``: the Ministry's Hinweise (Anlage to the Vereinbarung), from
+  2021/22 on (Vereinbarung § 4 Abs. 1), overhead capped at 15 % of pool personnel costs
+  (Hinweise Teil IV).
+
+Every validation error is a :class:`RulePackError` naming the file and the key path
+(``"overhead.rate"``, ``"categories[3].status"``, ``"rates[12].valid_from"``; list indexes
+count from 0).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import holidays
+import schwifty
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from schwifty.exceptions import SchwiftyException
+
+from ledger.core.money import round_half_up
+from ledger.core.schoolyear import SchoolYear, SchoolYearError
+
+RULES_DIR: Path = Path(__file__).resolve().parents[2] / "rules"
+CATEGORY_STATUSES = ("permitted", "capped", "excluded")
+#: German labels of the statuses, as the UI and the statement show them.
+STATUS_LABELS = {"permitted": "zulässig", "capped": "gedeckelt", "excluded": "ausgeschlossen"}
+#: German label of an expense posting without a category (not purpose-conform until classified).
+UNCLASSIFIED_LABEL = "nicht klassifiziert"
+REFERENCE_FIELDS = ("school_year", "recipient_name", "recipient_key")
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_PACK_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
+_RATE = re.compile(r"^\d+(\.\d+)?$")
+_SIGNED_RATE = re.compile(r"^-?\d+(\.\d+)?$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.toml$")
+#: Day-count conventions for interest "für das Jahr" (see ledger.rules.interest):
+#: "act/act": actual days, each calendar year's days over that year's length (365 or 366);
+#: "act/365": actual days over 365, also in leap years.
+DAY_COUNTS = ("act/act", "act/365")
+#: The largest surcharge a pack may set, in percentage points (a plausibility bound).
+MAX_SURCHARGE_POINTS = Decimal(100)
+
+
+class RulePackError(Exception):
+    """A rule pack (or a folder of packs) is unreadable, invalid or inconsistent.
+
+    Attributes:
+        file: the pack's path (or the folder, for errors between packs).
+        key: dotted key path of the first error, e.g. ``"overhead.rate"``,
+            ``"categories[3].status"``; ``""`` for errors of the whole file (TOML syntax).
+        message: German message of the first error.
+        errors: all errors, key path → list of German messages.
+
+    ``str()`` is ``"<file>: <key>: <message>"``.
+    """
+
+    def __init__(self, file: str | Path, key: str, message: str, errors: dict | None = None):
+        self.file = str(file)
+        self.key = key
+        self.message = message
+        self.errors = errors if errors is not None else {key: [message]}
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return ": ".join(part for part in (self.file, self.key, self.message) if part)
+
+
+@dataclass(frozen=True)
+class Category:
+    """A spending category: ``id`` (e.g. ``"pool_personnel"``), ``status`` (one of
+    CATEGORY_STATUSES), German ``label`` and ``source`` (seed file and part it comes from)."""
+
+    id: str
+    status: str
+    label: str
+    source: str
+
+
+@dataclass(frozen=True)
+class OverheadRule:
+    """The overhead cap: spending in ``category`` counts as purpose-conform up to
+    ``rate`` × the spending in ``base_categories`` (EUR), rounded half up to cents.
+
+    Source: seed 002_17056edfca8550ce.txt, Hinweise Teil IV, 6. Spiegelstrich (15 % of the
+    personnel costs spent in the pool model). The rounding is the project's choice.
+    """
+
+    category: str
+    base_categories: tuple[str, ...]
+    rate: Decimal
+    rounding: str
+    source: str
+
+    def cap(self, base: Decimal) -> Decimal:
+        """The cap in EUR for ``base`` EUR of base-category spending: ``base × rate``
+        rounded half up to cents, e.g. 10000.10 × 0.15 = 1500.015 → 1500.02.
+        ``base`` must be a Decimal (a float raises TypeError)."""
+        return round_half_up(base * self.rate)
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """When a repayment is due: ``day``.``month``. of the payout's calendar year plus
+    ``years_after_payout``; moved by ``shift`` (``"next_working_day"``, § 193 BGB) past
+    weekends and public holidays of ``holiday_country``/``holiday_subdivision`` (``"DE"``/``"NW"``).
+
+    Source: seed 002_17056edfca8550ce.txt, Vereinbarung § 4 Abs. 2 and Hinweise Teil II
+    (1 April of the budget year following the payout). See ``ledger.rules.deadline``.
+    """
+
+    month: int
+    day: int
+    years_after_payout: int
+    holiday_country: str
+    holiday_subdivision: str
+    shift: str
+    source: str
+
+
+@dataclass(frozen=True)
+class BaseRate:
+    """One value of the Basiszinssatz (§ 247 BGB): ``rate`` percent per year (may be
+    negative, e.g. ``Decimal("-0.88")`` from 2016-07-01), in force from ``valid_from``
+    (a 1 January or 1 July) until the day before the next value."""
+
+    valid_from: date
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class InterestRule:
+    """Interest on a repayment paid after its due date (``[interest]`` of a pack).
+
+    The rate is the Basiszinssatz of each day plus ``surcharge_percentage_points``
+    (percentage points per year; ``Decimal("3")`` under § 49a Abs. 3 Satz 1 VwVfG NRW:
+    "mit drei Prozentpunkten über dem Basiszinssatz jährlich zu verzinsen"). The base rates
+    come from ``base_rate_table`` (a file name in the pack's folder, resolved to
+    ``base_rate_path``). ``day_count`` is one of DAY_COUNTS; ``rounding`` is ``"half_up"``
+    (the total is rounded to cents once). See ``ledger.rules.interest`` for the computation.
+    """
+
+    surcharge_percentage_points: Decimal
+    base_rate_table: str
+    day_count: str
+    rounding: str
+    source: str
+    base_rate_path: Path
+
+    def applied_rate(self, base_rate: Decimal) -> Decimal:
+        """The interest rate in percent per year for ``base_rate`` percent per year:
+        base + surcharge, e.g. 3.62 + 3 = 6.62, -0.88 + 3 = 2.12 (no floor)."""
+        return base_rate + self.surcharge_percentage_points
+
+    def load_rates(self) -> tuple[BaseRate, ...]:
+        """The validated base-rate table this rule names (see :func:`load_base_rates`).
+        Raises RulePackError naming the table file and key."""
+        return load_base_rates(self.base_rate_path)
+
+
+@dataclass(frozen=True)
+class Landeskasse:
+    """Where repayments go (seed 002_17056edfca8550ce.txt, Vereinbarung § 3).
+
+    ``iban`` is stored in print format (groups of four), validated with schwifty.
+    ``payment_reference`` is a ``str.format`` template using only the fields
+    ``{school_year}``, ``{recipient_name}``, ``{recipient_key}``.
+    """
+
+    payee: str
+    bank: str
+    iban: str
+    bic: str
+    payment_reference: str
+    source: str
+
+    def reference_for(self, school_year: str, recipient_name: str, recipient_key: str) -> str:
+        """The payment reference (Verwendungszweck) for one repayment, e.g.
+        ``"Rückzahlung Inklusionspauschale 2020/21 Rhein-Sieg-Kreis"``.
+        ``school_year`` may be a ``SchoolYear`` or its text."""
+        return self.payment_reference.format(
+            school_year=str(school_year), recipient_name=recipient_name, recipient_key=recipient_key
+        )
+
+
+@dataclass(frozen=True)
+class RulePack:
+    """One validated rule pack (see the module docstring).
+
+    ``valid_from``/``valid_until`` are the first and last school year it judges
+    (``valid_until`` None = open-ended). ``categories`` keep the file's order.
+    ``overhead`` is None where the pack has no cap. ``path`` is the TOML file.
+    ``interest`` is None where the pack sets no interest on late repayment.
+    ``digest`` is the SHA-256 (hex) of the pack file: an evaluation run records it, so a
+    changed file shows even where its version was not raised.
+    ``rule_sources`` maps the rules engine's rule ids (``pool.systemic``, ``pass_through``,
+    …; ``ledger.rules.classify``) to their source citations; a rule without its own entry
+    uses its family's (``pool``), else the pack's ``source``.
+    """
+
+    id: str
+    version: str
+    title: str
+    legal_basis: str
+    programme: str
+    valid_from: SchoolYear
+    valid_until: SchoolYear | None
+    source: str
+    categories: tuple[Category, ...]
+    overhead: OverheadRule | None
+    deadline: DeadlineRule
+    landeskasse: Landeskasse
+    path: Path
+    interest: InterestRule | None = None
+    rule_sources: dict[str, str] = field(default_factory=dict)
+    digest: str = ""
+
+    def category(self, category_id: str) -> Category:
+        """The category with that id. Raises KeyError (German message naming the id)."""
+        for category in self.categories:
+            if category.id == category_id:
+                return category
+        raise KeyError(f"Kategorie {category_id!r} ist im Regelwerk {self.id} {self.version} nicht definiert")
+
+    def has_category(self, category_id: str) -> bool:
+        """Whether the pack defines a category with that id."""
+        return any(category.id == category_id for category in self.categories)
+
+    def covers(self, school_year: SchoolYear) -> bool:
+        """Whether the pack judges ``school_year`` (valid_from ≤ year ≤ valid_until)."""
+        if school_year < self.valid_from:
+            return False
+        return self.valid_until is None or school_year <= self.valid_until
+
+
+# --- validation schemas (marshmallow) ------------------------------------------------
+
+_FIELD_MESSAGES = {"required": "Pflichtangabe fehlt.", "null": "Wert darf nicht leer sein."}
+
+
+def _text(required: bool = True, validate_with=None, **kwargs) -> fields.String:
+    messages = {**_FIELD_MESSAGES, "invalid": "Text in Anführungszeichen erwartet."}
+    validators = [validate.Length(min=1, error="Darf nicht leer sein.")] if required else []
+    if validate_with is not None:
+        validators.append(validate_with)
+    return fields.String(required=required, validate=validators, error_messages=messages, **kwargs)
+
+
+def _integer(**kwargs) -> fields.Integer:
+    messages = {**_FIELD_MESSAGES, "invalid": "Ganze Zahl erwartet."}
+    return fields.Integer(required=True, strict=True, error_messages=messages, **kwargs)
+
+
+def _check_id(value: str) -> None:
+    if not _ID.match(value):
+        raise ValidationError(f"ungültige ID {value!r} (erlaubt: a-z, 0-9, _; beginnt mit a-z)")
+
+
+def _check_pack_id(value: str) -> None:
+    if not _PACK_ID.match(value):
+        raise ValidationError(f"ungültige Regelwerk-ID {value!r} (erlaubt: a-z, 0-9, _, -; beginnt mit a-z)")
+
+
+def _check_school_year(value: str) -> None:
+    if value == "":
+        return
+    try:
+        SchoolYear.parse(value)
+    except SchoolYearError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def _check_rate(value: str) -> None:
+    if not _RATE.match(value) or not Decimal(0) < Decimal(value) <= Decimal(1):
+        raise ValidationError(f"ungültiger Satz {value!r} (Dezimaltext größer 0 und höchstens 1, z. B. \"0.15\")")
+
+
+def _check_surcharge(value: str) -> None:
+    if not _RATE.match(value) or Decimal(value) > MAX_SURCHARGE_POINTS:
+        raise ValidationError(
+            f"ungültige Prozentpunkte {value!r} (Dezimaltext von 0 bis {MAX_SURCHARGE_POINTS}, z. B. \"3\")"
+        )
+
+
+def _check_table_name(value: str) -> None:
+    if not _TABLE_NAME.match(value):
+        raise ValidationError(
+            f"ungültiger Dateiname {value!r} (eine .toml-Datei im Ordner des Regelwerks, ohne Pfad, z. B. \"basiszinssatz.toml\")"
+        )
+
+
+def _check_signed_rate(value: str) -> None:
+    if not _SIGNED_RATE.match(value):
+        raise ValidationError(f"ungültiger Zinssatz {value!r} (Dezimaltext in Prozent, z. B. \"3.62\" oder \"-0.88\")")
+
+
+def _check_half_year_start(value: str) -> None:
+    try:
+        if not _ISO_DATE.match(value):
+            raise ValueError
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"ungültiges Datum {value!r} (erwartet JJJJ-MM-TT, z. B. \"2024-07-01\")") from None
+    if (day.month, day.day) not in ((1, 1), (7, 1)):
+        raise ValidationError(
+            f"{value} ist kein 1. Januar oder 1. Juli (der Basiszinssatz ändert sich nur zu diesen Tagen, § 247 Abs. 1 Satz 2 BGB)"
+        )
+
+
+def _next_half_year(day: date) -> date:
+    """The 1 January or 1 July after ``day``."""
+    return date(day.year, 7, 1) if day.month < 7 else date(day.year + 1, 1, 1)
+
+
+def _check_iban(value: str) -> None:
+    try:
+        schwifty.IBAN(value)
+    except SchwiftyException as exc:
+        raise ValidationError(f"ungültige IBAN {value!r}: {exc}") from exc
+
+
+def _check_bic(value: str) -> None:
+    try:
+        schwifty.BIC(value)
+    except SchwiftyException as exc:
+        raise ValidationError(f"ungültige BIC {value!r}: {exc}") from exc
+
+
+def _check_template(value: str) -> None:
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+    except ValueError as exc:
+        raise ValidationError(f"ungültige Vorlage: {exc}") from exc
+    unknown = [name for name in names if name not in REFERENCE_FIELDS]
+    if unknown:
+        raise ValidationError(f"unbekannte Platzhalter {unknown} (erlaubt: {', '.join(REFERENCE_FIELDS)})")
+
+
+class _Schema(Schema):
+    error_messages = {"unknown": "Unbekannter Schlüssel.", "type": "Tabelle erwartet."}
+
+
+class _PackSchema(_Schema):
+    id = _text(validate_with=_check_pack_id)
+    version = _text()
+    title = _text()
+    legal_basis = _text()
+    programme = _text()
+    valid_from = _text(validate_with=_check_school_year)
+    valid_until = _text(required=False, load_default="", validate_with=_check_school_year)
+    source = _text()
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data["valid_until"] and SchoolYear.parse(data["valid_until"]) < SchoolYear.parse(data["valid_from"]):
+            raise ValidationError({"valid_until": [f"{data['valid_until']} liegt vor valid_from {data['valid_from']}"]})
+
+
+class _OverheadSchema(_Schema):
+    category = _text(validate_with=_check_id)
+    base_categories = fields.List(
+        _text(validate_with=_check_id),
+        required=True,
+        validate=validate.Length(min=1, error="Mindestens eine Kategorie angeben."),
+        error_messages={**_FIELD_MESSAGES, "invalid": "Liste erwartet."},
+    )
+    rate = _text(validate_with=_check_rate)
+    rounding = _text(validate_with=validate.OneOf(["half_up"], error="Nur \"half_up\" ist erlaubt."))
+    source = _text()
+
+
+class _DeadlineSchema(_Schema):
+    month = _integer(validate=validate.Range(min=1, max=12, error="Monat 1–12 erwartet."))
+    day = _integer(validate=validate.Range(min=1, max=31, error="Tag 1–31 erwartet."))
+    years_after_payout = _integer(validate=validate.Range(min=0, error="Nicht negativ."))
+    holiday_country = _text()
+    holiday_subdivision = _text()
+    shift = _text(validate_with=validate.OneOf(["next_working_day"], error="Nur \"next_working_day\" ist erlaubt."))
+    source = _text()
+
+    @validates_schema
+    def _valid_date_and_calendar(self, data, **kwargs):
+        try:
+            date(2001, data["month"], data["day"])  # a common year: 29 February is rejected
+        except ValueError:
+            raise ValidationError({"day": [f"{data['day']}.{data['month']}. ist kein Datum in jedem Jahr"]})
+        try:
+            holidays.country_holidays(data["holiday_country"], subdiv=data["holiday_subdivision"])
+        except NotImplementedError as exc:
+            raise ValidationError({"holiday_subdivision": [f"unbekannter Feiertagskalender: {exc}"]})
+
+
+class _LandeskasseSchema(_Schema):
+    payee = _text()
+    bank = _text()
+    iban = _text(validate_with=_check_iban)
+    bic = _text(validate_with=_check_bic)
+    payment_reference = _text(validate_with=_check_template)
+    source = _text()
+
+
+class _InterestSchema(_Schema):
+    surcharge_percentage_points = _text(validate_with=_check_surcharge)
+    base_rate_table = _text(validate_with=_check_table_name)
+    day_count = _text(validate_with=validate.OneOf(DAY_COUNTS, error="Zinstage-Methode muss eine von {choices} sein."))
+    rounding = _text(validate_with=validate.OneOf(["half_up"], error="Nur \"half_up\" ist erlaubt."))
+    source = _text()
+
+
+class _BaseRateSchema(_Schema):
+    valid_from = _text(validate_with=_check_half_year_start)
+    rate = _text(validate_with=_check_signed_rate)
+
+
+class _BaseRateFileSchema(_Schema):
+    source = _text()
+    rates = fields.List(
+        fields.Nested(_BaseRateSchema, error_messages=_FIELD_MESSAGES),
+        required=True,
+        validate=validate.Length(min=1, error="Mindestens einen Basiszinssatz angeben."),
+        error_messages={**_FIELD_MESSAGES, "invalid": "Liste von Tabellen [[rates]] erwartet."},
+    )
+
+    @validates_schema
+    def _consecutive(self, data, **kwargs):
+        """Every half-year once, in order, without gaps (the first entry starts the table)."""
+        errors: dict = {}
+        days = [date.fromisoformat(entry["valid_from"]) for entry in data["rates"]]
+        for index in range(1, len(days)):
+            previous, day = days[index - 1], days[index]
+            expected = _next_half_year(previous)
+            if day == previous:
+                message = f"{day} ist doppelt"
+            elif day < previous:
+                message = f"{day} liegt vor {previous} (Einträge aufsteigend nach Datum ordnen)"
+            elif day != expected:
+                message = f"Lücke: nach {previous} fehlt {expected}"
+            else:
+                continue
+            errors.setdefault("rates", {})[index] = {"valid_from": [message]}
+            break
+        if errors:
+            raise ValidationError(errors)
+
+
+class _CategorySchema(_Schema):
+    id = _text(validate_with=_check_id)
+    status = _text(validate_with=validate.OneOf(CATEGORY_STATUSES, error="Status muss einer von {choices} sein."))
+    label = _text()
+    source = _text()
+
+
+def _nested(schema: type[Schema], **kwargs) -> fields.Nested:
+    return fields.Nested(schema, error_messages=_FIELD_MESSAGES, **kwargs)
+
+
+class _FileSchema(_Schema):
+    pack = _nested(_PackSchema, required=True)
+    overhead = _nested(_OverheadSchema, required=False, load_default=None)
+    deadline = _nested(_DeadlineSchema, required=True)
+    landeskasse = _nested(_LandeskasseSchema, required=True)
+    interest = _nested(_InterestSchema, required=False, load_default=None)
+    rule_sources = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[a-z_]+(\.[a-z_]+)?$", error="Regel-Kennung wie pool.systemic")),
+        values=fields.String(validate=validate.Length(min=1, error="Quelle darf nicht leer sein")),
+        load_default=dict,
+        error_messages=_FIELD_MESSAGES,
+    )
+    categories = fields.List(
+        _nested(_CategorySchema),
+        required=True,
+        validate=validate.Length(min=1, error="Mindestens eine Kategorie angeben."),
+        error_messages={**_FIELD_MESSAGES, "invalid": "Liste von Tabellen [[categories]] erwartet."},
+    )
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        errors: dict = {}
+        status = {}
+        for index, category in enumerate(data["categories"]):
+            if category["id"] in status:
+                errors.setdefault("categories", {})[index] = {"id": [f"Kategorie {category['id']!r} ist doppelt"]}
+            status.setdefault(category["id"], category["status"])
+        overhead = data.get("overhead")
+        capped = [cid for cid, st in status.items() if st == "capped"]
+        if overhead is None:
+            if capped:
+                errors["overhead"] = [f"fehlt, aber Kategorie {capped[0]!r} ist \"capped\""]
+        else:
+            found: dict = {}
+            if overhead["category"] not in status:
+                found["category"] = [f"Kategorie {overhead['category']!r} ist nicht definiert"]
+            elif status[overhead["category"]] != "capped":
+                found["category"] = [f"Kategorie {overhead['category']!r} muss Status \"capped\" haben"]
+            for index, base in enumerate(overhead["base_categories"]):
+                if base not in status:
+                    found.setdefault("base_categories", {})[index] = [f"Kategorie {base!r} ist nicht definiert"]
+            others = [cid for cid in capped if cid != overhead["category"]]
+            if others:
+                found.setdefault("category", []).append(f"Kategorie {others[0]!r} ist \"capped\" ohne Obergrenze")
+            if found:
+                errors["overhead"] = found
+        if errors:
+            raise ValidationError(errors)
+
+
+def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages → {"overhead.rate": [...], "categories[3].status": [...]}."""
+    if not isinstance(messages, dict):
+        return {prefix: list(messages) if isinstance(messages, list) else [str(messages)]}
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        if key == "_schema":
+            path = prefix
+        elif isinstance(key, int):
+            path = f"{prefix}[{key}]"
+        else:
+            path = f"{prefix}.{key}" if prefix else str(key)
+        for sub_key, sub_messages in _flatten(value, path).items():
+            flat.setdefault(sub_key, []).extend(sub_messages)
+    return flat
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def load_pack(path: Path) -> RulePack:
+    """Read and validate one rule pack (TOML).
+
+    Raises RulePackError naming the file and the key path: on unreadable files, TOML
+    syntax errors (with line and column), missing or unknown keys, wrong types (rates and
+    texts must be quoted strings, never TOML floats), unknown statuses, duplicate or
+    malformed ids, an overhead rule naming unknown or non-capped categories, a rate
+    outside (0, 1], invalid day/month, unknown holiday calendar, unordered validity,
+    an invalid IBAN or BIC (checked with schwifty), an unknown template placeholder, or an
+    ``[interest]`` table with a bad surcharge, table file name, day count or rounding.
+    The base-rate table itself is not read here (see :func:`load_base_rates`).
+    """
+    path = Path(path)
+    data = _validated(path, _read_toml(path), _FileSchema())
+    pack, overhead, deadline, kasse = data["pack"], data["overhead"], data["deadline"], data["landeskasse"]
+    interest = data["interest"]
+    return RulePack(
+        id=pack["id"],
+        version=pack["version"],
+        title=pack["title"],
+        legal_basis=pack["legal_basis"],
+        programme=pack["programme"],
+        valid_from=SchoolYear.parse(pack["valid_from"]),
+        valid_until=SchoolYear.parse(pack["valid_until"]) if pack["valid_until"] else None,
+        source=pack["source"],
+        categories=tuple(Category(**category) for category in data["categories"]),
+        overhead=None if overhead is None else OverheadRule(
+            category=overhead["category"],
+            base_categories=tuple(overhead["base_categories"]),
+            rate=Decimal(overhead["rate"]),
+            rounding=overhead["rounding"],
+            source=overhead["source"],
+        ),
+        deadline=DeadlineRule(**deadline),
+        landeskasse=Landeskasse(**{**kasse, "iban": schwifty.IBAN(kasse["iban"]).formatted}),
+        path=path,
+        interest=None if interest is None else InterestRule(
+            surcharge_percentage_points=Decimal(interest["surcharge_percentage_points"]),
+            base_rate_table=interest["base_rate_table"],
+            day_count=interest["day_count"],
+            rounding=interest["rounding"],
+            source=interest["source"],
+            base_rate_path=path.parent / interest["base_rate_table"],
+        ),
+        rule_sources=dict(data["rule_sources"]),
+        digest=hashlib.sha256(path.read_bytes()).hexdigest(),
+    )
+
+
+def load_base_rates(path: Path) -> tuple[BaseRate, ...]:
+    """Read and validate a base-rate table (``rules/basiszinssatz.toml``).
+
+    The file has a top-level ``source`` and one ``[[rates]]`` table per half-year with
+    ``valid_from = "YYYY-MM-DD"`` (a 1 January or 1 July) and ``rate = "-0.88"`` (percent
+    per year, a quoted decimal string). Returns the rates oldest first.
+
+    Raises RulePackError naming the file and the key path (``"rates[3].rate"``): on
+    unreadable files, TOML syntax errors, missing or unknown keys, TOML floats or dates
+    instead of quoted strings, malformed rates or dates, dates other than 1 January or
+    1 July, and duplicate, unordered or missing half-years.
+    """
+    path = Path(path)
+    data = _validated(path, _read_toml(path), _BaseRateFileSchema())
+    return tuple(
+        BaseRate(valid_from=date.fromisoformat(entry["valid_from"]), rate=Decimal(entry["rate"]))
+        for entry in data["rates"]
+    )
+
+
+def _read_toml(path: Path) -> dict:
+    """The TOML file as a dict; RulePackError on syntax errors (with line and column)."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"at line (\d+), column (\d+)", str(exc))
+        where = f" in Zeile {found.group(1)}, Spalte {found.group(2)}" if found else ""
+        detail = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise RulePackError(path, "", f"TOML-Syntaxfehler{where}: {detail}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulePackError(path, "", f"Datei nicht lesbar: {exc}") from exc
+
+
+def _validated(path: Path, raw: dict, schema: Schema) -> dict:
+    """``raw`` loaded with ``schema``; RulePackError naming the first key on errors."""
+    try:
+        return schema.load(raw)
+    except ValidationError as exc:
+        errors = _flatten(exc.messages)
+        key, messages = next(iter(errors.items()))
+        raise RulePackError(path, key, messages[0], errors) from exc
+
+
+def _is_base_rate_table(path: Path) -> bool:
+    """Whether ``path`` is a base-rate table (``[[rates]]``, no ``[pack]``), not a pack.
+    Unreadable files count as packs, so that load_pack reports their error."""
+    try:
+        raw = _read_toml(path)
+    except RulePackError:
+        return False
+    return "pack" not in raw and "rates" in raw
+
+
+def load_packs(directory: Path = RULES_DIR) -> tuple[RulePack, ...]:
+    """Load every rule pack (``*.toml``) in ``directory``, sorted by ``valid_from``.
+
+    Base-rate tables in the folder (files with ``[[rates]]`` and no ``[pack]``, such as
+    ``basiszinssatz.toml``) are not packs and are skipped; read them with
+    :func:`load_base_rates` or ``InterestRule.load_rates``.
+
+    Raises RulePackError if the folder is missing, any pack is invalid, two packs share
+    an id, or their validity periods overlap (an open-ended pack overlaps every later one).
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise RulePackError(directory, "", "Verzeichnis der Regelwerke nicht gefunden")
+    paths = [path for path in sorted(directory.glob("*.toml")) if not _is_base_rate_table(path)]
+    packs = sorted((load_pack(path) for path in paths), key=lambda p: p.valid_from)
+    seen: dict[str, Path] = {}
+    for pack in packs:
+        if pack.id in seen:
+            raise RulePackError(pack.path, "pack.id", f"Regelwerk-ID {pack.id!r} ist bereits in {seen[pack.id].name} vergeben")
+        seen[pack.id] = pack.path
+    for earlier, later in zip(packs, packs[1:]):
+        if earlier.valid_until is None or earlier.valid_until >= later.valid_from:
+            until = earlier.valid_until or "offen"
+            raise RulePackError(
+                later.path,
+                "pack.valid_from",
+                f"Geltung ab {later.valid_from} überschneidet sich mit {earlier.path.name} "
+                f"({earlier.valid_from} bis {until})",
+            )
+    return tuple(packs)
+
+
+def pack_for(school_year: SchoolYear, packs: tuple[RulePack, ...] | None = None) -> RulePack:
+    """The rule pack in force for ``school_year`` (a SchoolYear or text like ``"2021/22"``).
+
+    ``packs`` defaults to ``load_packs()`` (the repository's ``rules/`` folder).
+    Raises RulePackError (German message) if no pack covers the year.
+    """
+    if isinstance(school_year, str):
+        school_year = SchoolYear.parse(school_year)
+    if packs is None:
+        packs = load_packs()
+    for pack in packs:
+        if pack.covers(school_year):
+            return pack
+    known = ", ".join(f"{p.id} {p.valid_from} bis {p.valid_until or 'offen'}" for p in packs) or "keine"
+    folder = packs[0].path.parent if packs else RULES_DIR
+    raise RulePackError(folder, "", f"kein Regelwerk gilt für das Schuljahr {school_year} (vorhanden: {known})")

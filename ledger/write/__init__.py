@@ -1,0 +1,5 @@
+"""Writing the books and reports out: the statement as PDF, the GoBD data access set,
+an hledger journal, and the backup (with its restore).
+
+Depends on ``ledger.reports``, ``ledger.rules`` and ``ledger.core``.
+"""
