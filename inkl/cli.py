@@ -42,14 +42,14 @@ from ledger.core.users import (
 )
 from ledger.read.importer import import_file
 from ledger.reports.forecast import forecast as compute_forecast
-from ledger.reports.repayment import RepaymentResult, compute_all, compute_repayment
+from ledger.reports.repayment import compute_all, compute_repayment
+from ledger.reports.settlement import RepaymentResult
 from ledger.reports.statement import build_statement
-from ledger.rules.classify import STATUS_LABELS
 from ledger.rules.evaluate import review_queue
 from ledger.rules.evaluation_runs import Run, classified, list_runs, record_evaluation
-from ledger.rules.overrides import STATUS_LABELS as OVERRIDE_LABELS
 from ledger.rules.overrides import add_override, list_overrides, withdraw_override
-from ledger.rules.packs import RulePackError, load_packs
+from ledger.rules.packs import load_packs
+from ledger.rules.status import Status
 from ledger.workflows.closing import close_year, reopen_year
 from ledger.workflows.masterdata import KINDS, Kind, add, import_master_data, list_items
 from ledger.workflows.repayment import confirm_repayment, pay_repayment
@@ -72,7 +72,7 @@ class Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (LedgerError, RulePackError, AmountError, SchoolYearError) as exc:
+        except LedgerError as exc:
             raise Failure(str(exc)) from exc
         except sqlalchemy.exc.DBAPIError as exc:
             raise Failure(_database_error(exc)) from exc
@@ -431,7 +431,7 @@ def classification_command(recipient_key: str, school_year: SchoolYear, as_json:
     for i in basis.items:
         c = i.classification
         click.echo(f"{i.posting_id:>7} {i.day:%d.%m.%Y} {i.voucher_number:<14} {format_german(i.amount):>14} EUR  "
-                   f"{STATUS_LABELS.get(c.status, c.status):<22} {c.rule:<28} {c.reason}")
+                   f"{Status(c.status).label:<22} {c.rule:<28} {c.reason}")
     click.echo(_run_state_text(state), err=True)
 
 
@@ -539,7 +539,7 @@ def override_list(recipient_key, school_year, as_json) -> None:
         return
     for r in records:
         state = "gilt" if r.active else f"zurückgenommen {r.withdrawn_at:%d.%m.%Y} ({r.withdrawn_by})"
-        click.echo(f"Nr. {r.id:<4} Beleg {r.voucher_number:<14} {OVERRIDE_LABELS[r.status]:<20} "
+        click.echo(f"Nr. {r.id:<4} Beleg {r.voucher_number:<14} {Status(r.status).label:<20} "
                    f"{r.created_by} {r.created_at:%d.%m.%Y}  {state}: {r.justification}")
 
 

@@ -9,12 +9,15 @@ posting outside its school year.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import BigInteger, literal, select
 
+from ledger.core.money import round_half_up
 from ledger.core.schoolyear import SchoolYear
 from ledger.rules.classify import (
     Classification,
@@ -24,6 +27,8 @@ from ledger.rules.classify import (
     PostingFacts,
     SchoolFacts,
     classify,
+    systemic_cents,
+    systemic_cents_sql,
 )
 from ledger.rules.packs import load_packs, pack_for
 
@@ -144,3 +149,32 @@ def test_statutory_years_cite_the_statute_not_the_hinweise():
     facts = PostingFacts(D("100.00"), date(2020, 10, 1), year, "pool_personnel", "KS-1")
     result = classify(facts, pool("individual_entitlements"), statutory)
     assert result.pack_id == "inklfoeg-nrw-gesetz" and result.source.startswith("§ 2 Abs. 2 InklFöG")
+
+
+# --- the mixed pool's split: one rounding rule, in Python and in SQL -------------------------
+
+
+_SHARES = st.decimals(min_value=0, max_value=100, places=2)
+
+
+def test_the_split_rounds_half_away_from_zero():
+    """62,5 % systemic of 10,01 EUR is 6,25625 EUR → 6,26 EUR; of a reversal (-10,01 EUR) -6,26 EUR,
+    so that a posting and its reversal cancel (DOMAIN.md, Excluded uses: split by the recorded share)."""
+    assert systemic_cents(1001, Decimal("62.5")) == 626
+    assert systemic_cents(-1001, Decimal("62.5")) == -626
+    assert systemic_cents(2, Decimal("25")) == 1          # 0,005 EUR → 0,01 EUR
+    assert systemic_cents(1234567, Decimal("100")) == 1234567
+    assert systemic_cents(1234567, Decimal("0")) == 0
+
+
+@given(st.integers(min_value=-10**12, max_value=10**12), _SHARES)
+def test_the_split_in_cents_is_the_decimal_rounding(cents, share):
+    assert systemic_cents(cents, share) == round_half_up(Decimal(cents) / 100 * share / 100) * 100
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cents=st.integers(min_value=-10**12, max_value=10**12), share=_SHARES)
+def test_the_database_splits_as_python_does(engine, cents, share):
+    """The year totals' SQL split (``systemic_cents_sql``) gives the same cents on each database."""
+    with engine.connect() as connection:
+        assert connection.scalar(select(systemic_cents_sql(literal(cents, BigInteger), share))) == systemic_cents(cents, share)

@@ -23,7 +23,7 @@ from pypdf import PdfReader
 from ledger.core.chain import ChainHead
 from ledger.core.money import format_german
 from ledger.reports.forecast import Forecast
-from ledger.reports.repayment import AgreementFigures, CategoryAmount, RepaymentResult
+from ledger.reports.settlement import AgreementFigures, CategoryAmount, RepaymentResult
 from ledger.reports.statement import (
     BankAccount,
     PassThroughLine,
@@ -153,7 +153,7 @@ def test_statement_shows_recipient_figures_and_payment_details():
     for amount in ("675.000,00 EUR", "337.500,00 EUR", "564.345,67 EUR", "110.654,33 EUR",
                    "100.654,33 EUR", "72.000,00 EUR", "8.000,00 EUR", "12.345,67 EUR"):
         assert amount in text, amount
-    assert "zulässig" in text and "gedeckelt" in text and "ausgeschlossen" in text
+    assert "zulässig" in text and "zulässig bis zur Obergrenze" in text and "ausgeschlossen" in text
     assert "Obergrenze (15 % der Personalkosten des Pool-Modells)" in text
     assert "1. April 2024 → 2. April 2024 (§ 193 BGB)" in text
     assert "DE59 3005 0000 0001 6835 15" in text

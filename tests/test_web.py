@@ -153,7 +153,7 @@ def test_dashboard_shows_german_figures(web):
     assert "erst als zweckentsprechend, wenn die fehlenden Angaben ergänzt sind" in text
     assert "Rückzahlung fällig 54.000,00 €" in text
     assert "Offen 54.000,00 €" in text
-    for status in ("zulässig", "gedeckelt", "ausgeschlossen"):
+    for status in ("zulässig", "zulässig bis zur Obergrenze", "ausgeschlossen"):
         assert status in text
     assert "16.10.2023" in text                        # the payout
 

@@ -14,7 +14,8 @@ from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import add_user
 from ledger.read.importer import import_bytes
 from ledger.reports.repayment import compute_repayment
-from ledger.reports.year_totals import Totals, year_totals
+from ledger.reports.totals import Totals
+from ledger.reports.year_totals import year_totals
 from ledger.rules.evaluate import evaluate
 from ledger.rules.evaluation_runs import classified, record_evaluation
 from ledger.rules.overrides import add_override

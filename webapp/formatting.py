@@ -21,7 +21,7 @@ from flask_babel import Babel, format_date, format_datetime, format_percent
 
 from ledger.core.money import format_german, from_cents
 from ledger.core.users import ROLE_LABELS
-from ledger.rules.packs import STATUS_LABELS
+from ledger.rules.status import Status
 
 LOCALE = "de_DE"
 #: The time zone of the users (Flask-Babel's default time zone).
@@ -88,8 +88,8 @@ def cents(value: int) -> Decimal:
 
 
 def status_de(status: str) -> str:
-    """Category status → German: ``"capped"`` → ``"gedeckelt"``."""
-    return STATUS_LABELS.get(status, status)
+    """Status → its German label (``ledger.rules.status``): ``"capped"`` → ``"zulässig bis zur Obergrenze"``."""
+    return Status(status).label
 
 
 def kind_de(kind: str) -> str:

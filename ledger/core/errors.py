@@ -1,4 +1,8 @@
-"""Errors of the ledger core. Messages are German: they reach finance officers unchanged."""
+"""Errors of the ledger. Messages are German: they reach finance officers unchanged.
+
+``LedgerError`` is the one root: every error the ledger raises about the user's data or
+request derives from it (rule packs, amounts, school years, interest, master data too), so an
+interface catches ``LedgerError`` and shows the message."""
 from __future__ import annotations
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from ledger.core.errors import LedgerError
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 _GERMAN_AMOUNT = re.compile(r"^-?(\d{1,3}(\.\d{3})*|\d+)(,\d{1,2})?$")
 
 
-class AmountError(ValueError):
+class AmountError(LedgerError, ValueError):
     """Raised when a text is not a valid amount; the message is German and names the text."""
 
 

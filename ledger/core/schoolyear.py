@@ -9,10 +9,12 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from ledger.core.errors import LedgerError
+
 _PATTERN = re.compile(r"^(\d{4})/(\d{2}|\d{4})$")
 
 
-class SchoolYearError(ValueError):
+class SchoolYearError(LedgerError, ValueError):
     """Raised for a text that is not a school year such as ``"2023/24"``."""
 
 

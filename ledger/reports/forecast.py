@@ -23,9 +23,10 @@ Conventions (all amounts EUR, ``Decimal`` with two places; no floats anywhere):
   last day of the school year, under the rule pack in force for the year: a pool contract
   is conform only for a systemic pool at GL schools (mixed: its systemic share), and a
   pool-personnel commitment without a pool cannot be judged (unclassified).
-- **Overhead cap.** Projected cap = the pack's overhead rule applied to projected pool
-  personnel (``OverheadRule.cap``: rate × base, rounded half up to cents). Packs without
-  an overhead rule have no cap (``projected_overhead_cap`` None).
+- **Overhead cap.** The actuals and the classified open commitments are added up and judged
+  by the repayment kernel (``ledger.reports.settlement.judge_use``): projected cap = the
+  pack's overhead rule applied to projected pool personnel (rate × base, rounded half up to
+  cents). Packs without an overhead rule have no cap (``projected_overhead_cap`` None).
 - **Grant basis.** Projected repayment = max(grant basis − projected permitted, 0), where the
   grant basis is the larger of the grant received (payouts booked) and the grant assessed
   (Festsetzungsbescheid). The assessed amount is the larger one only while payouts are
@@ -48,9 +49,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ledger.core.models import Commitment, Pool, Recipient
-from ledger.core.money import ZERO, format_german, format_plain, from_cents
+from ledger.core.money import ZERO, format_german, format_plain, from_cents, to_cents
 from ledger.core.schoolyear import SchoolYear
-from ledger.reports.repayment import RepaymentResult, compute_repayment
+from ledger.reports.repayment import compute_repayment
+from ledger.reports.settlement import RepaymentResult, judge_use
+from ledger.reports.totals import TotalsBuilder
 from ledger.rules.classify import (
     Classification,
     CostCentreFacts,
@@ -58,6 +61,7 @@ from ledger.rules.classify import (
     classify,
 )
 from ledger.rules.evaluate import pool_facts
+from ledger.rules.evaluation_runs import Classified, RunState
 from ledger.rules.packs import RulePack, load_packs, pack_for
 
 #: Warn ``overhead_near_cap`` when projected overhead reaches this share of the projected cap.
@@ -213,15 +217,22 @@ def open_months(start: date, end: date, school_year: SchoolYear, as_of: date) ->
 
 
 def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *, as_of: date,
-             packs: tuple[RulePack, ...] | None = None) -> Forecast:
+             packs: tuple[RulePack, ...] | None = None, basis: Classified | None = None) -> Forecast:
     """Project ``recipient``'s ``school_year`` from its actuals and open commitments as of ``as_of``.
 
-    See the module docstring for the conventions. Raises RulePackError if no rule pack
-    covers the year. A category the pack does not know is unclassified, not an error.
+    See the module docstring for the conventions. ``basis``: the year's classified postings
+    if the caller has them (``ledger.rules.evaluation_runs.classified``, today's rules: an
+    open year), so that they are not classified again; the actuals are those dated up to
+    ``as_of``. Raises RulePackError if no rule pack covers the year. A category the pack
+    does not know is unclassified, not an error.
     """
     packs = packs or load_packs()
     pack = pack_for(school_year, packs)
-    actuals = compute_repayment(session, recipient, school_year, packs, booked_until=as_of)
+    if basis is not None:
+        booked = tuple(item for item in basis.items if item.day <= as_of)
+        run = basis.state.run
+        basis = Classified(booked, RunState(run, False, False, len(booked) if run is None else 0))
+    actuals = compute_repayment(session, recipient, school_year, packs, booked_until=as_of, basis=basis)
 
     commitments = session.scalars(
         select(Commitment).where(Commitment.recipient_id == recipient.id).order_by(Commitment.reference)
@@ -234,8 +245,10 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
             open_items.append(OpenCommitment(c.reference, c.category, months, monthly, monthly * months,
                                              _classify_commitment(c, monthly * months, school_year, pack)))
     committed_by: dict[str, Decimal] = {}
+    committed = TotalsBuilder()
     for item in open_items:
         committed_by[item.category] = committed_by.get(item.category, ZERO) + item.amount
+        committed.add_classification(item.category, to_cents(item.amount), item.classification)
 
     actual_by = {c.category: c.amount for c in actuals.by_category}
     by_category = tuple(
@@ -244,32 +257,18 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
         for c in pack.categories if c.id in actual_by or c.id in committed_by
     )
 
-    decided = [item.classification for item in open_items]
-    actual_overhead_kept = ZERO if actuals.overhead_cap is None else min(actuals.overhead_charged, actuals.overhead_cap)
-    permitted = actuals.permitted - actual_overhead_kept + sum(
-        (c.conform for c in decided if c.status != "capped"), ZERO)
-    overhead = actuals.overhead_charged + sum((c.conform for c in decided if c.status == "capped"), ZERO)
-    committed_excluded = sum((c.excluded for c in decided), ZERO)
-    excluded = actuals.excluded + committed_excluded
-    unclassified = actuals.unclassified + sum((c.unclassified for c in decided), ZERO)
-    cap = None
-    excess = ZERO
-    pool = actuals.pool_personnel
-    if pack.overhead is not None:
-        pool += sum((item.classification.conform for item in open_items
-                     if item.category in pack.overhead.base_categories), ZERO)
-        cap = pack.overhead.cap(pool)
-        excess = max(overhead - cap, ZERO)
-        permitted += min(overhead, cap)
-    else:
-        permitted += overhead  # compute_repayment already refused capped categories without a cap
+    projected = judge_use(actuals.totals + committed.totals(), pack)
+    pool, overhead, cap = projected.pool_personnel, projected.overhead_charged, projected.overhead_cap
+    excess, permitted = projected.overhead_excess, projected.permitted
+    committed_excluded = sum((item.classification.excluded for item in open_items), ZERO)
+    excluded, unclassified = projected.excluded, projected.unclassified
 
     assessed, received = actuals.grant_assessed, actuals.grant_received
     if assessed is not None and assessed > received:
-        basis, source = assessed, "assessed"
+        grant_basis, source = assessed, "assessed"
     else:
-        basis, source = received, "received"
-    repayment = max(basis - permitted, ZERO)
+        grant_basis, source = received, "received"
+    repayment = max(grant_basis - permitted, ZERO)
     days = None if actuals.due_date is None else (actuals.due_date - as_of).days
 
     warnings = []
@@ -313,7 +312,7 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
         by_category=by_category, projected_pool_personnel=pool, projected_overhead=overhead,
         projected_overhead_cap=cap, projected_overhead_excess=excess, projected_permitted=permitted,
         projected_excluded=excluded, unclassified=unclassified, grant_assessed=assessed,
-        grant_received=received, grant_basis=basis, grant_basis_source=source, projected_repayment=repayment,
+        grant_received=received, grant_basis=grant_basis, grant_basis_source=source, projected_repayment=repayment,
         agreement_reference=None if actuals.agreement is None else actuals.agreement.reference,
         due_date=actuals.due_date, days_until_due=days, warnings=tuple(warnings),
     )

@@ -19,7 +19,8 @@ from ledger.core.models import CostCentre, Recipient
 from ledger.core.money import format_german, from_cents
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.forecast import Forecast, forecast
-from ledger.reports.repayment import RepaymentResult, compute_repayment
+from ledger.reports.repayment import compute_repayment
+from ledger.reports.settlement import RepaymentResult
 from ledger.rules.evaluation_runs import classified
 from ledger.rules.overrides import OverrideRecord, list_overrides
 from ledger.rules.packs import UNCLASSIFIED_LABEL, RulePack, load_packs, pack_for
@@ -185,7 +186,8 @@ def build_statement(
         created_at=now, chain_head=chain_head(session, recipient),
         targets=_targets(session, recipient, items), pass_through=_pass_through(session, recipient, items),
         overrides=tuple(list_overrides(session, recipient, school_year)),
-        forecast=forecast(session, recipient, school_year, as_of=now.date(), packs=packs) if open_year else None,
+        forecast=forecast(session, recipient, school_year, as_of=now.date(), packs=packs,
+                          basis=basis) if open_year else None,
     )
 
 

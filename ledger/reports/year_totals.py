@@ -15,10 +15,8 @@ exactly; ``tests/test_year_totals.py`` checks that on random books.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Iterable
 
 from sqlalchemy import case, func, null, select
 from sqlalchemy.orm import Session
@@ -33,8 +31,14 @@ from ledger.core.models import (
 from ledger.core.money import from_cents, to_cents
 from ledger.core.periods import closed_years
 from ledger.core.schoolyear import SchoolYear
-from ledger.rules.classify import CostCentreFacts, PostingFacts, classify
-from ledger.rules.evaluate import Evaluated, cost_centre_facts, evaluate
+from ledger.reports.totals import Totals, TotalsBuilder
+from ledger.rules.classify import (
+    CostCentreFacts,
+    PostingFacts,
+    classify,
+    systemic_cents_sql,
+)
+from ledger.rules.evaluate import cost_centre_facts, evaluate
 from ledger.rules.evaluation_runs import (
     Run,
     RunState,
@@ -44,49 +48,6 @@ from ledger.rules.evaluation_runs import (
 )
 from ledger.rules.overrides import active_overrides
 from ledger.rules.packs import RulePack, load_packs, pack_for
-
-_FIELDS = ("amount", "conform", "excluded", "unclassified")
-
-
-@dataclass(frozen=True)
-class Totals:
-    """Sums of a school year's expense postings in cents, by (category, status).
-
-    ``cells[(category, status)]`` is (amount, conform, excluded, unclassified) in cents;
-    ``category`` None for postings without one; ``status`` as in ``ledger.rules.classify``.
-    ``postings`` counts the postings summed.
-    """
-
-    cells: dict[tuple[str | None, str], tuple[int, int, int, int]]
-    postings: int
-
-    @classmethod
-    def of_items(cls, items: Iterable[Evaluated]) -> "Totals":
-        """The totals of classified postings (``ledger.rules.evaluate`` or a stored run)."""
-        builder = _Builder()
-        for item in items:
-            builder.add_item(item)
-        return builder.totals()
-
-    def sum(self, field: str, *, statuses: Iterable[str] | None = None, categories: Iterable[str] | None = None,
-            skip_statuses: Iterable[str] = ()) -> Decimal:
-        """EUR sum of ``field`` (amount, conform, excluded or unclassified) over the cells of
-        ``statuses`` (all if None) and ``categories`` (all if None), minus ``skip_statuses``."""
-        index = _FIELDS.index(field)
-        statuses = None if statuses is None else set(statuses)
-        categories = None if categories is None else set(categories)
-        skip = set(skip_statuses)
-        return from_cents(sum(values[index] for (category, status), values in self.cells.items()
-                              if (statuses is None or status in statuses) and status not in skip
-                              and (categories is None or category in categories)))
-
-    def by_category(self) -> dict[str, Decimal]:
-        """Net expense (EUR) per category, all statuses; postings without category left out."""
-        amounts: dict[str, int] = {}
-        for (category, _status), values in self.cells.items():
-            if category is not None:
-                amounts[category] = amounts.get(category, 0) + values[0]
-        return {category: from_cents(cents) for category, cents in amounts.items()}
 
 
 def year_totals(session: Session, recipient: Recipient, school_year: SchoolYear,
@@ -138,7 +99,7 @@ def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear
         common.append(Posting.id.not_in(reversals))
     if overrides:
         common.append(Posting.id.not_in(list(overrides)))
-    builder = _Builder()
+    builder = TotalsBuilder()
     _add_groups(session, builder, common, school_year, pack, centres)
     if special:
         for item in evaluate(session, recipient, school_year, packs, booked_until=booked_until, posting_ids=special):
@@ -146,7 +107,7 @@ def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear
     return builder.totals()
 
 
-def _add_groups(session: Session, builder: "_Builder", common: list, school_year: SchoolYear, pack: RulePack,
+def _add_groups(session: Session, builder: "TotalsBuilder", common: list, school_year: SchoolYear, pack: RulePack,
                 centres: dict[str, CostCentreFacts]) -> None:
     """Classify the postings matching ``common`` group by group (``_groups``), by day where
     the date can change the decision (``_dates_matter``), and add them to ``builder``."""
@@ -199,7 +160,7 @@ def _dates_matter(category: str | None, centre: CostCentreFacts | None, first_da
     return town is not None and any(first_day < day <= last_day for day in town.verified_on)
 
 
-def _add_group(builder: "_Builder", facts: PostingFacts, centre: CostCentreFacts | None, pack: RulePack,
+def _add_group(builder: "TotalsBuilder", facts: PostingFacts, centre: CostCentreFacts | None, pack: RulePack,
                count: int, split_cents: int | None) -> None:
     """Classify the sum ``facts`` of ``count`` postings (alike for ``ledger.rules.classify``) and
     add it to ``builder``; a mixed pool's share is ``split_cents``, summed per posting
@@ -214,22 +175,17 @@ def _add_group(builder: "_Builder", facts: PostingFacts, centre: CostCentreFacts
 
 
 def _split_column(centres: dict[str, CostCentreFacts]):
-    """The SQL sum over postings of amount × their cost centre's pool's systemic share, each
-    rounded half up (away from zero) to whole cents: ``ledger.rules.classify``'s per-posting split,
-    in integers. NULL for postings of cost centres without a share (and if none has one)."""
+    """The SQL sum over postings of their cost centre's pool's systemic part
+    (``ledger.rules.classify.systemic_cents_sql``: the per-posting split's rounding).
+    NULL for postings of cost centres without a share (and if none has one)."""
     codes: dict[Decimal, list[str]] = {}
     for code, centre in centres.items():
         if centre.pool is not None and centre.pool.systemic_share is not None:
             codes.setdefault(centre.pool.systemic_share, []).append(code)
     if not codes:
         return null()
-    cents = Posting.amount_cents
-    whens = []
-    for share, same in codes.items():
-        p, q = (share / 100).as_integer_ratio()
-        whens.append((Posting.cost_centre.in_(same),
-                      case((cents >= 0, (2 * cents * p + q) // (2 * q)), else_=-((-2 * cents * p + q) // (2 * q)))))
-    return func.sum(case(*whens))
+    return func.sum(case(*((Posting.cost_centre.in_(same), systemic_cents_sql(Posting.amount_cents, share))
+                           for share, same in codes.items())))
 
 
 def _run_overrides(session: Session, run_id: int) -> dict[int, int]:
@@ -240,7 +196,7 @@ def _run_overrides(session: Session, run_id: int) -> dict[int, int]:
 
 def _run_totals(session: Session, run_id: int) -> Totals:
     """A recorded run's stored classifications, summed by (category, status)."""
-    builder = _Builder()
+    builder = TotalsBuilder()
     for category, status, amount, conform, excluded, unclassified, count in session.execute(
             select(Posting.category, StoredClassification.status, func.sum(Posting.amount_cents),
                    func.sum(StoredClassification.conform_cents), func.sum(StoredClassification.excluded_cents),
@@ -250,24 +206,3 @@ def _run_totals(session: Session, run_id: int) -> Totals:
             .group_by(Posting.category, StoredClassification.status)):
         builder.add(category, status, int(amount), int(conform), int(excluded), int(unclassified), count)
     return builder.totals()
-
-
-class _Builder:
-    def __init__(self) -> None:
-        self.cells: dict[tuple[str | None, str], list[int]] = {}
-        self.postings = 0
-
-    def add(self, category: str | None, status: str, amount: int, conform: int, excluded: int, unclassified: int,
-            count: int = 1) -> None:
-        cell = self.cells.setdefault((category, status), [0, 0, 0, 0])
-        for index, value in enumerate((amount, conform, excluded, unclassified)):
-            cell[index] += value
-        self.postings += count
-
-    def add_item(self, item: Evaluated) -> None:
-        c = item.classification
-        self.add(item.category, c.status, to_cents(item.amount), to_cents(c.conform), to_cents(c.excluded),
-                 to_cents(c.unclassified))
-
-    def totals(self) -> Totals:
-        return Totals({key: tuple(values) for key, values in self.cells.items()}, self.postings)

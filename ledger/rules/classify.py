@@ -27,13 +27,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ledger.core.money import ZERO, format_german, round_half_up
+from sqlalchemy import ColumnElement, case
+
+from ledger.core.money import ZERO, format_german, from_cents, to_cents
 from ledger.core.schoolyear import SchoolYear
 from ledger.rules.packs import RulePack
-
-STATUS_LABELS = {"permitted": "zulässig", "capped": "zulässig bis zur Obergrenze", "excluded": "ausgeschlossen",
-                 "unclassified": "nicht eingestuft", "split": "teilweise zulässig"}
-"""German labels of a classification's ``status``."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +157,7 @@ def _pool_personnel(decide: "_Decider", centre: CostCentreFacts | None, unknown_
     if pool.financing_basis == "individual_entitlements":
         return decide.excluded("pool.individual", f"Pool {pool.key} bündelt einzeln bewilligte Ansprüche "
                                "(Eingliederungshilfe); das sind Individualansprüche.")
-    conform = round_half_up(decide.amount * pool.systemic_share / 100)
+    conform = from_cents(systemic_cents(to_cents(decide.amount), pool.systemic_share))
     return decide.result("split", conform, decide.amount - conform, ZERO, "pool.mixed",
                          f"Pool {pool.key} ist gemischt finanziert: systemischer Anteil {pool.systemic_share} % "
                          f"({format_german(conform)} EUR) zulässig, der Rest ({format_german(decide.amount - conform)} "
@@ -180,6 +178,28 @@ def _pass_through(decide: "_Decider", posting: PostingFacts, centre: CostCentreF
     verified = max(day for day in town.verified_on if day <= posting.day)
     return decide.result("permitted", posting.amount, ZERO, ZERO, "pass_through.verified",
                          f"Weiterleitung an {town.name} (Träger von GL-Schulen); Projekte geprüft am {verified:%d.%m.%Y}.")
+
+
+def systemic_cents(cents: int, share: Decimal) -> int:
+    """The systemic part of ``cents`` in a mixed pool with ``share`` percent systemic, in
+    whole cents rounded half away from zero (``Decimal("62.5")``: 1001 → 626, -1001 → -626).
+
+    The split's one rounding rule; ``systemic_cents_sql`` is the same rule for the database.
+    Source: DOMAIN.md "Excluded uses" (split by the recorded share); the rounding is the
+    project's choice, as for the overhead cap.
+    """
+    p, q = (share / 100).as_integer_ratio()
+    if cents >= 0:
+        return (2 * cents * p + q) // (2 * q)
+    return -((-2 * cents * p + q) // (2 * q))
+
+
+def systemic_cents_sql(cents: ColumnElement[int], share: Decimal) -> ColumnElement[int]:
+    """``systemic_cents`` as an SQL expression over the integer column ``cents`` (the same
+    integers on SQLite and PostgreSQL: only integer arithmetic and floor division of
+    non-negative numbers)."""
+    p, q = (share / 100).as_integer_ratio()
+    return case((cents >= 0, (2 * cents * p + q) // (2 * q)), else_=-((-2 * cents * p + q) // (2 * q)))
 
 
 class _Decider:

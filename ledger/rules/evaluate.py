@@ -40,9 +40,9 @@ from ledger.rules.classify import (
     SchoolFacts,
     classify,
 )
-from ledger.rules.overrides import STATUS_LABELS as OVERRIDE_LABELS
 from ledger.rules.overrides import active_overrides
 from ledger.rules.packs import RulePack, load_packs, pack_for
+from ledger.rules.status import Status
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def _overridden(engine: Classification, override: Override, amount: Decimal, pac
     status = override.status
     if conform and category and pack.has_category(category) and pack.category(category).status == "capped":
         status = "capped"
-    reason = (f"Abweichende Einstufung Nr. {override.id} ({OVERRIDE_LABELS[override.status]}) von "
+    reason = (f"Abweichende Einstufung Nr. {override.id} ({Status(override.status).label}) von "
               f"{override.created_by} am {override.created_at:%d.%m.%Y}: {override.justification}")
     return Classification(status, conform, amount - conform, ZERO, "override", reason,
                           f"Begründung der abweichenden Einstufung Nr. {override.id}", engine.pack_id,

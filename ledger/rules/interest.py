@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
 
+from ledger.core.errors import LedgerError
 from ledger.core.money import ZERO, round_half_up
 from ledger.rules.packs import DAY_COUNTS, BaseRate, InterestRule
 
@@ -46,7 +47,7 @@ _HUNDRED = Decimal(100)
 _ONE_DAY = timedelta(days=1)
 
 
-class InterestError(ValueError):
+class InterestError(LedgerError, ValueError):
     """Interest cannot be computed: a base rate is missing for an interest day, the rate
     table is empty or unordered, or the rule names an unknown day count or rounding.
     The message is German and names the dates concerned."""

@@ -25,11 +25,11 @@ from ledger.core.periods import closed_years
 from ledger.core.posting import lock_recipient
 from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import require_role
+from ledger.rules.status import OVERRIDE_STATUSES
 
 MIN_JUSTIFICATION = 20
 """Characters a written justification needs at least (stripped)."""
 
-STATUS_LABELS = {"permitted": "zulässig", "excluded": "ausgeschlossen", "split": "teilweise zulässig"}
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ def _conform_cents(status: str, amount_cents: int, conform: Decimal | None) -> i
     if status == "excluded":
         return 0
     if status != "split":
-        raise LedgerError(f"unbekannte Einstufung {status!r}: erlaubt sind {', '.join(STATUS_LABELS)}")
+        raise LedgerError(f"unbekannte Einstufung {status!r}: erlaubt sind {', '.join(OVERRIDE_STATUSES)}")
     if conform is None:
         raise LedgerError("eine teilweise zulässige Einstufung braucht den zulässigen Betrag")
     cents = to_cents(conform)

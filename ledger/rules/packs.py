@@ -32,6 +32,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 import holidays
@@ -39,13 +40,12 @@ import schwifty
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from schwifty.exceptions import SchwiftyException
 
+from ledger.core.errors import LedgerError
 from ledger.core.money import round_half_up
 from ledger.core.schoolyear import SchoolYear, SchoolYearError
+from ledger.rules.status import CATEGORY_STATUSES, Status
 
 RULES_DIR: Path = Path(__file__).resolve().parents[2] / "rules"
-CATEGORY_STATUSES = ("permitted", "capped", "excluded")
-#: German labels of the statuses, as the UI and the statement show them.
-STATUS_LABELS = {"permitted": "zulässig", "capped": "gedeckelt", "excluded": "ausgeschlossen"}
 #: German label of an expense posting without a category (not purpose-conform until classified).
 UNCLASSIFIED_LABEL = "nicht klassifiziert"
 REFERENCE_FIELDS = ("school_year", "recipient_name", "recipient_key")
@@ -64,7 +64,7 @@ DAY_COUNTS = ("act/act", "act/365")
 MAX_SURCHARGE_POINTS = Decimal(100)
 
 
-class RulePackError(Exception):
+class RulePackError(LedgerError):
     """A rule pack (or a folder of packs) is unreadable, invalid or inconsistent.
 
     Attributes:
@@ -90,11 +90,11 @@ class RulePackError(Exception):
 
 @dataclass(frozen=True)
 class Category:
-    """A spending category: ``id`` (e.g. ``"pool_personnel"``), ``status`` (one of
+    """A spending category: ``id`` (e.g. ``"pool_personnel"``), ``status`` (a ``Status`` of
     CATEGORY_STATUSES), German ``label`` and ``source`` (seed file and part it comes from)."""
 
     id: str
-    status: str
+    status: Status
     label: str
     source: str
 
@@ -571,7 +571,7 @@ def load_pack(path: Path) -> RulePack:
         valid_from=SchoolYear.parse(pack["valid_from"]),
         valid_until=SchoolYear.parse(pack["valid_until"]) if pack["valid_until"] else None,
         source=pack["source"],
-        categories=tuple(Category(**category) for category in data["categories"]),
+        categories=tuple(Category(**{**category, "status": Status(category["status"])}) for category in data["categories"]),
         overhead=None if overhead is None else OverheadRule(
             category=overhead["category"],
             base_categories=tuple(overhead["base_categories"]),
@@ -656,12 +656,34 @@ def load_packs(directory: Path = RULES_DIR) -> tuple[RulePack, ...]:
     ``basiszinssatz.toml``) are not packs and are skipped; read them with
     :func:`load_base_rates` or ``InterestRule.load_rates``.
 
+    The packs are validated once per content of the folder: a later call returns the same
+    packs as long as no ``*.toml`` file was added, removed or changed (by name and SHA-256),
+    so callers may call it wherever they need the packs.
+
     Raises RulePackError if the folder is missing, any pack is invalid, two packs share
     an id, or their validity periods overlap (an open-ended pack overlaps every later one).
     """
-    directory = Path(directory)
+    directory = Path(directory).resolve()
     if not directory.is_dir():
         raise RulePackError(directory, "", "Verzeichnis der Regelwerke nicht gefunden")
+    return _packs_of_folder(directory, _folder_state(directory))
+
+
+def _folder_state(directory: Path) -> tuple[tuple[str, str], ...]:
+    """(name, SHA-256 of the content) of every ``*.toml`` file in ``directory``: reading a few
+    small files costs microseconds, validating them milliseconds."""
+    state = []
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            state.append((path.name, hashlib.sha256(path.read_bytes()).hexdigest()))
+        except OSError:
+            state.append((path.name, ""))  # unreadable: load_pack reports it
+    return tuple(state)
+
+
+@lru_cache(maxsize=16)
+def _packs_of_folder(directory: Path, _state: tuple) -> tuple[RulePack, ...]:
+    """The validated packs of ``directory`` in the given state (``load_packs``)."""
     paths = [path for path in sorted(directory.glob("*.toml")) if not _is_base_rate_table(path)]
     packs = sorted((load_pack(path) for path in paths), key=lambda p: p.valid_from)
     seen: dict[str, Path] = {}

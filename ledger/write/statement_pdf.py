@@ -54,18 +54,16 @@ from reportlab.platypus import (
 
 from ledger.core.money import ZERO, format_german
 from ledger.reports.forecast import Forecast
-from ledger.reports.repayment import RepaymentResult
+from ledger.reports.settlement import RepaymentResult
 from ledger.reports.statement import (
     PassThroughLine,
     StatementData,
     TargetLine,
     VoucherLine,
 )
-from ledger.rules.classify import STATUS_LABELS as CLASSIFICATION_LABELS
 from ledger.rules.evaluation_runs import RunState
-from ledger.rules.overrides import STATUS_LABELS as OVERRIDE_LABELS
 from ledger.rules.overrides import OverrideRecord
-from ledger.rules.packs import STATUS_LABELS
+from ledger.rules.status import CATEGORY_STATUSES, Status
 
 MARGIN = 20 * mm
 CONTENT_WIDTH = A4[0] - 2 * MARGIN  # 170 mm
@@ -536,12 +534,12 @@ def _grant(data: StatementData, sections: _Sections) -> list:
 def _spending(result: RepaymentResult, sections: _Sections) -> list:
     """Net spending per category with status and subtotals per status."""
     rows = [["Kategorie", "Kennung", "Status", "Betrag"]]
-    rows += [[_p(c.label), _p(c.category), STATUS_LABELS.get(c.status, c.status), _eur(c.amount)]
+    rows += [[_p(c.label), _p(c.category), Status(c.status).label, _eur(c.amount)]
              for c in result.by_category]
     totals = []
-    for status, label in STATUS_LABELS.items():
+    for status in CATEGORY_STATUSES:
         amount = sum((c.amount for c in result.by_category if c.status == status), Decimal("0"))
-        totals.append([f"Summe {label}", "", "", _eur(amount)])
+        totals.append([f"Summe {status.label}", "", "", _eur(amount)])
     totals.append([_p("Zweckentsprechende Ausgaben (zulässig und gedeckelte Kategorien bis "
                       "zur Obergrenze)", CELL_BOLD), "", "", _eur(result.permitted)])
     table = _table(rows + totals, [72 * mm, 40 * mm, 28 * mm, 30 * mm],
@@ -725,7 +723,7 @@ def _overrides(overrides: tuple[OverrideRecord, ...], sections: _Sections) -> li
         return story + [_p("Keine abweichenden Einstufungen.", NOTE)]
     rows = [_head("Nr.", "Beleg", "Betrag", "Einstufung", "Begründung", "von / am", "Stand", right=(2,))]
     for o in overrides:
-        label = OVERRIDE_LABELS.get(o.status, o.status)
+        label = Status(o.status).label
         rows.append([
             str(o.id), _lines(o.voucher_number, _num_date(o.day)), _eur(o.amount),
             _lines(label, f"davon zulässig: {_eur(o.conform)}" if o.status == "split" else ""),
@@ -918,7 +916,7 @@ def _tamper_evidence(data: StatementData, sections: _Sections) -> list:
 
 def _classification_lines(v: VoucherLine) -> tuple[str, ...]:
     """The posting's classification under its category: status, conform part, override number."""
-    label = CLASSIFICATION_LABELS.get(v.status, v.status)
+    label = Status(v.status).label
     partial = v.status != "unclassified" and v.conform not in (ZERO, v.amount)
     status = f"{label}: {format_german(v.conform)}" if partial else label
     return (status, f"Abw. Nr. {v.override_id}" if v.override_id is not None else "")

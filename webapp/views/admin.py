@@ -32,7 +32,7 @@ from ledger.core.users import (
     set_active,
     set_password,
 )
-from ledger.rules.packs import STATUS_LABELS
+from ledger.rules.status import STATUS_LABELS
 from webapp.clock import timestamp
 from webapp.db import get_packs, get_session, write_session
 

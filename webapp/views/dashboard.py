@@ -13,7 +13,8 @@ from ledger.core.money import from_cents
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.forecast import forecast
 from ledger.reports.journal import UNCLASSIFIED
-from ledger.reports.repayment import RepaymentResult, compute_repayment
+from ledger.reports.repayment import compute_repayment
+from ledger.reports.settlement import RepaymentResult
 from ledger.reports.spending import MonthPoint, cumulative_spending
 from ledger.rules.deadline import shift_reason
 from ledger.rules.packs import pack_for

@@ -28,9 +28,9 @@ from ledger.reports.journal import (
     list_entries,
 )
 from ledger.reports.repayment import school_years
-from ledger.rules.classify import STATUS_LABELS
 from ledger.rules.evaluate import evaluate
 from ledger.rules.packs import RulePackError
+from ledger.rules.status import STATUS_LABELS
 from webapp.auth import recipient_for
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session

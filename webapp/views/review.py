@@ -30,7 +30,6 @@ from ledger.core.money import AmountError, parse_amount
 from ledger.core.periods import closed_years
 from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import can_write
-from ledger.rules.classify import STATUS_LABELS
 from ledger.rules.evaluate import Evaluated, evaluate, review_queue
 from ledger.rules.evaluation_runs import Run, classified, list_runs, record_evaluation
 from ledger.rules.overrides import (
@@ -39,14 +38,17 @@ from ledger.rules.overrides import (
     list_overrides,
     withdraw_override,
 )
-from ledger.rules.overrides import STATUS_LABELS as OVERRIDE_LABELS
 from ledger.rules.packs import RulePackError
+from ledger.rules.status import OVERRIDE_STATUSES, STATUS_LABELS
+from ledger.rules.status import labels as status_labels
 from webapp.auth import recipient_for
 from webapp.clock import timestamp
 from webapp.db import get_packs, get_session, write_session
 from webapp.views import require_year
 
 bp = Blueprint("review", __name__, url_prefix="/r/<key>")
+#: The statuses an officer may choose, with their German labels.
+OVERRIDE_LABELS = status_labels(OVERRIDE_STATUSES)
 
 FORM_ERROR_STATUS = 422
 """Status of a form page shown again with errors (nothing was written)."""

@@ -1,0 +1,305 @@
+"""The repayment kernel: a school year's settlement from its classified totals.
+
+A pure function over values, no database: the year's spending summed by category and
+status (``ledger.reports.totals.Totals``), the rule pack in force and the year's facts of
+the books (``YearBook``: grant, payouts, agreement, confirmed obligation, payments). The
+repayment (``ledger.reports.repayment``), the forecast, the dashboard and the statement all
+rest on it, so each rule below lives here and nowhere else:
+
+- **Purpose-conform use** (``judge_use``): the conform parts of the classified spending, with
+  the capped category (overhead) counted only up to the pack's cap, ``OverheadRule.cap`` of the
+  conform spending in the cap's base categories (seed 002_17056edfca8550ce.txt, Hinweise
+  Teil IV, 6. Spiegelstrich: 15 % of the personnel costs spent in the pool model).
+- **Repayment due**: grant received − purpose-conform use, not below zero (Vereinbarung § 4
+  Abs. 2; Hinweise Teil II); a settlement agreement covering the year decides instead
+  (Vereinbarung §§ 1, 2: the Land waives, or an agreed purpose-conform amount).
+- **Deadline**: 1 April after the first payout, moved under § 193 BGB (``ledger.rules.deadline``).
+- **Late-payment interest** (§ 49a Abs. 3 VwVfG NRW, the pack's ``[interest]``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+
+from ledger.core.errors import LedgerError
+from ledger.core.money import ZERO
+from ledger.core.schoolyear import SchoolYear
+from ledger.reports.totals import Totals
+from ledger.rules.deadline import repayment_due_date
+from ledger.rules.evaluation_runs import RunState
+from ledger.rules.interest import (
+    InterestError,
+    InterestResult,
+    late_interest,
+    rates_cover_until,
+)
+from ledger.rules.packs import BaseRate, InterestRule, RulePack
+from ledger.rules.status import Status
+
+
+@dataclass(frozen=True)
+class CategoryAmount:
+    """Net expense of one category in a school year (EUR).
+
+    ``status`` is the rule pack's status: ``permitted``, ``capped`` or ``excluded``.
+    """
+
+    category: str
+    label: str
+    status: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class AgreementFigures:
+    """A settlement agreement's figures for one school year (EUR).
+
+    Either ``waived`` (the Land waives its claim: nothing to repay) or
+    ``deemed_conform`` (the amount agreed as purpose-conform), never both.
+    ``repayment_due`` is what the agreement leaves to repay.
+    """
+
+    deemed_conform: Decimal | None
+    waived: bool
+    reference: str
+    repayment_due: Decimal
+
+
+@dataclass(frozen=True)
+class RepaymentResult:
+    """The outcome of one recipient's school year. All amounts EUR, ``Decimal`` with two places.
+
+    - ``grant_received``: sum of payouts booked for the school year.
+    - ``by_category``: net expense per category (all statuses), in rule-pack order.
+    - ``permitted``: purpose-conform spending as the rules engine (``ledger.rules.classify``) and
+      the officers' overrides decide it per posting, with overhead only up to the cap.
+    - ``pool_personnel``: the conform part of the cap's base categories (pool personnel of
+      systemic pools; individual-entitlement shares do not raise the cap).
+    - ``overhead_charged``, ``overhead_cap`` (None where the pack has no overhead rule),
+      ``overhead_rate`` (the pack's rate, e.g. ``Decimal("0.15")``, or None),
+      ``overhead_excess`` = max(overhead charged − cap, 0).
+    - ``excluded``: the excluded parts (excluded categories, non-GL schools, individual
+      entitlements, unverified pass-through, postings outside the school year).
+    - ``unclassified``: spending the rules cannot decide yet (the review queue); not
+      conform until an officer supplies what is missing.
+    - ``evaluation``: the recorded evaluation run behind the figures and whether today's
+      rules agree with it (``ledger.rules.evaluation_runs.RunState``).
+    - ``computed_repayment_due`` = max(grant received − permitted, 0).
+    - ``repayment_due``: the computed figure, or the agreement's where one covers the year.
+    - ``already_repaid``: repayments paid to the Landeskasse; ``outstanding`` =
+      repayment due − already repaid (negative means overpaid).
+    - ``confirmed_obligation``: repayment obligation booked as a liability (``inkl repayment
+      confirm``), zero if not yet confirmed.
+    - ``nominal_due_date``: 1 April of the budget year after the (first) payout;
+      ``due_date``: moved to the next working day under § 193 BGB. None without payout.
+    - ``interest``: interest on late repayment (§ 49a Abs. 3 VwVfG NRW, the pack's
+      ``[interest]``): one ``InterestResult`` per payment made after ``due_date``, and one
+      for the amount still outstanding up to ``interest_as_of``: the ``as_of`` day of the
+      computation, or the last day the base-rate table covers if that is earlier.
+    - ``totals``: the classified spending the figures rest on (``ledger.reports.totals``).
+    """
+
+    recipient_key: str
+    school_year: str
+    rule_pack_id: str
+    rule_pack_version: str
+    grant_assessed: Decimal | None
+    grant_received: Decimal
+    by_category: tuple[CategoryAmount, ...]
+    permitted: Decimal
+    pool_personnel: Decimal
+    overhead_charged: Decimal
+    overhead_cap: Decimal | None
+    overhead_rate: Decimal | None
+    overhead_excess: Decimal
+    excluded: Decimal
+    unclassified: Decimal
+    computed_repayment_due: Decimal
+    agreement: AgreementFigures | None
+    repayment_due: Decimal
+    confirmed_obligation: Decimal
+    already_repaid: Decimal
+    outstanding: Decimal
+    nominal_due_date: date | None
+    due_date: date | None
+    evaluation: RunState | None = None
+    interest: tuple[InterestResult, ...] = ()
+    interest_as_of: date | None = None
+    totals: Totals | None = None
+
+    @property
+    def late_interest(self) -> Decimal:
+        """Interest on late repayment in EUR (sum of ``interest``, each rounded half up to cents)."""
+        return sum((i.interest for i in self.interest), ZERO)
+
+
+@dataclass(frozen=True)
+class AgreementTerms:
+    """A settlement agreement as recorded for a school year: ``deemed_conform`` (EUR, the amount
+    agreed as purpose-conform, or None) or ``waived`` (the Land waives its claim), and its
+    ``reference``."""
+
+    deemed_conform: Decimal | None
+    waived: bool
+    reference: str
+
+
+@dataclass(frozen=True)
+class YearBook:
+    """What a school year's settlement needs of the books besides the spending (EUR).
+
+    - ``grant_assessed``: the Festsetzungsbescheid's amount, None without a grant recorded.
+    - ``payout_dates``: the grant's payouts, oldest first.
+    - ``received``: the grant received (the grant revenue account's credit balance).
+    - ``agreement``: the settlement agreement covering the year, if any.
+    - ``confirmed``: the repayment obligation booked (``ledger.workflows.repayment``).
+    - ``repaid``: repayments paid to the Landeskasse (confirmed − open liability).
+    - ``payments``: the repayments paid and not reversed, (date, EUR), oldest first.
+    """
+
+    grant_assessed: Decimal | None
+    payout_dates: tuple[date, ...]
+    received: Decimal
+    agreement: AgreementTerms | None
+    confirmed: Decimal
+    repaid: Decimal
+    payments: tuple[tuple[date, Decimal], ...]
+
+
+@dataclass(frozen=True)
+class Use:
+    """How a school year's spending counts (EUR), ``judge_use``'s result.
+
+    - ``by_category``: net expense per pack category (all statuses), in pack order.
+    - ``permitted``: purpose-conform spending, overhead only up to the cap.
+    - ``pool_personnel``: the conform part of the cap's base categories (the cap's base).
+    - ``overhead_charged``: conform spending of the capped category before the cap;
+      ``overhead_cap`` (None where the pack has no cap), ``overhead_rate`` (e.g. 0.15, or
+      None); ``overhead_excess`` = max(overhead charged − cap, 0).
+    - ``excluded``, ``unclassified``: the excluded and the not yet decided parts.
+    """
+
+    by_category: tuple["CategoryAmount", ...]
+    permitted: Decimal
+    pool_personnel: Decimal
+    overhead_charged: Decimal
+    overhead_cap: Decimal | None
+    overhead_rate: Decimal | None
+    overhead_excess: Decimal
+    excluded: Decimal
+    unclassified: Decimal
+
+
+def judge_use(totals: Totals, pack: RulePack) -> Use:
+    """How ``totals`` count under ``pack``: the one place the overhead cap is applied.
+
+    Raises LedgerError if the pack has capped categories but no cap (``load_pack`` refuses
+    such a pack; this guards hand-built packs).
+    """
+    capped = totals.sum("conform", statuses=(Status.CAPPED,))
+    permitted = totals.sum("conform", skip_statuses=(Status.CAPPED,))
+    pool, cap, excess = ZERO, None, ZERO
+    if pack.overhead is not None:
+        pool = totals.sum("conform", categories=pack.overhead.base_categories)
+        cap = pack.overhead.cap(pool)
+        excess = max(capped - cap, ZERO)
+        permitted += min(capped, cap)
+    elif capped:
+        raise LedgerError(f"Regelwerk {pack.id} hat gedeckelte Kategorien, aber keine Obergrenze")
+    return Use(by_category=_by_category(totals, pack), permitted=permitted, pool_personnel=pool,
+               overhead_charged=capped, overhead_cap=cap,
+               overhead_rate=None if pack.overhead is None else pack.overhead.rate, overhead_excess=excess,
+               excluded=totals.sum("excluded"), unclassified=totals.sum("unclassified"))
+
+
+def settle(recipient_key: str, school_year: SchoolYear, pack: RulePack, totals: Totals, book: YearBook, *,
+           as_of: date | None = None, evaluation: RunState | None = None) -> RepaymentResult:
+    """The settlement of one recipient's school year (see the module docstring).
+
+    ``as_of`` (a date) adds the interest accrued on an overdue outstanding amount up to
+    that day; ``evaluation`` is the run state the totals rest on, passed through. Raises
+    LedgerError if the pack has capped categories without a cap, or if the base-rate table
+    does not reach the day of a late payment.
+    """
+    use = judge_use(totals, pack)
+    computed_due = max(book.received - use.permitted, ZERO)
+    figures = _agreement_figures(book.agreement, book.received)
+    due = computed_due if figures is None else figures.repayment_due
+    nominal = effective = None
+    if book.payout_dates:
+        nominal, effective = repayment_due_date(book.payout_dates[0], pack.deadline)
+    return RepaymentResult(
+        recipient_key=recipient_key, school_year=str(school_year), rule_pack_id=pack.id,
+        rule_pack_version=pack.version, grant_assessed=book.grant_assessed, grant_received=book.received,
+        by_category=use.by_category, permitted=use.permitted, pool_personnel=use.pool_personnel,
+        overhead_charged=use.overhead_charged, overhead_cap=use.overhead_cap, overhead_rate=use.overhead_rate,
+        overhead_excess=use.overhead_excess, excluded=use.excluded, unclassified=use.unclassified,
+        computed_repayment_due=computed_due, agreement=figures, repayment_due=due,
+        confirmed_obligation=book.confirmed, already_repaid=book.repaid, outstanding=due - book.repaid,
+        nominal_due_date=nominal, due_date=effective, evaluation=evaluation, totals=totals,
+        **_late_interest(list(book.payments), school_year, pack, effective, due - book.repaid, as_of),
+    )
+
+
+def _late_interest(payments: list[tuple[date, Decimal]], school_year: SchoolYear, pack: RulePack,
+                   due_date: date | None, outstanding: Decimal, as_of: date | None) -> dict:
+    """``interest`` and ``interest_as_of`` for the result: interest on each repayment of
+    ``payments`` (date, EUR) paid after ``due_date``, and on ``outstanding`` until ``as_of``
+    (at most to the last day the base-rate table covers, so that a missing new base rate
+    never stops a statement).
+
+    Interest is linear in the principal, so the sum over payments equals interest on the
+    declining balance. Raises LedgerError if a late payment lies beyond the table.
+    """
+    if pack.interest is None or due_date is None:
+        return {}
+    late = [(day, amount) for day, amount in payments if day > due_date]
+    accrues = as_of is not None and outstanding > 0 and as_of > due_date
+    if not late and not accrues:
+        return {}
+    rates = _base_rates(pack.interest)
+    accrue_until = min(as_of, rates_cover_until(rates)) if accrues else None
+    if accrue_until is not None:
+        late.append((accrue_until, outstanding))
+    try:
+        results = tuple(late_interest(amount, due_date, day, pack.interest, rates) for day, amount in late)
+    except InterestError as exc:
+        raise LedgerError(f"Verzugszinsen {school_year}: {exc}") from exc
+    return {"interest": results, "interest_as_of": accrue_until}
+
+
+def _base_rates(rule: InterestRule) -> tuple[BaseRate, ...]:
+    """``rule.load_rates()``, read and validated again only when the table file changes (its
+    modification time or size), not on every repayment computed (every dashboard shown)."""
+    try:
+        stat = rule.base_rate_path.stat()
+    except OSError:
+        return rule.load_rates()  # raises RulePackError naming the file
+    return _rates_of_file(rule, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=16)
+def _rates_of_file(rule: InterestRule, _mtime_ns: int, _size: int) -> tuple[BaseRate, ...]:
+    return rule.load_rates()
+
+
+def _agreement_figures(agreement: AgreementTerms | None, received: Decimal) -> AgreementFigures | None:
+    """What a settlement agreement leaves to repay of ``received`` EUR (Vereinbarung §§ 1, 2)."""
+    if agreement is None:
+        return None
+    if agreement.waived:
+        return AgreementFigures(None, True, agreement.reference, ZERO)
+    deemed = agreement.deemed_conform
+    return AgreementFigures(deemed, False, agreement.reference, max(received - deemed, ZERO))
+
+
+def _by_category(totals: Totals, pack: RulePack) -> tuple[CategoryAmount, ...]:
+    """Net expense per pack category (all statuses), in pack order; unknown or missing
+    categories are left out (they are unclassified)."""
+    amounts = totals.by_category()
+    return tuple(CategoryAmount(c.id, c.label, c.status, amounts[c.id])
+                 for c in pack.categories if amounts.get(c.id))
+
+
