@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session
 
 from ledger.core.models import (
     Account,
+    EvaluationRun,
     JournalEntry,
     Posting,
     Recipient,
     StoredClassification,
 )
 from ledger.core.money import from_cents, to_cents
-from ledger.core.periods import closed_years
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.totals import Totals, TotalsBuilder
 from ledger.rules.classify import (
@@ -40,10 +40,9 @@ from ledger.rules.classify import (
 )
 from ledger.rules.evaluate import cost_centre_facts, evaluate
 from ledger.rules.evaluation_runs import (
-    Run,
     RunState,
     count_changes,
-    latest_run,
+    run_state,
     stored_items,
 )
 from ledger.rules.overrides import active_overrides
@@ -68,16 +67,18 @@ def year_totals(session: Session, recipient: Recipient, school_year: SchoolYear,
     overrides = active_overrides(session, recipient, school_year)
     centres = cost_centre_facts(session, recipient) if centres is None else centres
     live = _live_totals(session, recipient, school_year, packs, overrides, booked_until, centres)
-    run = latest_run(session, recipient, school_year)
-    if booked_until is not None or run is None:
-        return live, RunState(run and Run.of(run), False, False, live.postings if run is None else 0)
-    stored = _run_totals(session, run.id)
-    changed = 0
-    if (stored != live or run.pack_digest != pack_for(school_year, packs).digest
-            or _run_overrides(session, run.id) != {posting_id: o.id for posting_id, o in overrides.items()}):
-        changed = count_changes(stored_items(session, run), evaluate(session, recipient, school_year, packs))
-    frozen = str(school_year) in closed_years(session, recipient)
-    return (stored if frozen else live), RunState(Run.of(run), frozen, changed == 0, changed)
+    stored: list[Totals] = []
+
+    def changes(run: EvaluationRun) -> int:
+        stored.append(_run_totals(session, run.id))
+        if (stored[0] == live and run.pack_digest == pack_for(school_year, packs).digest
+                and _run_overrides(session, run.id) == {posting_id: o.id for posting_id, o in overrides.items()}):
+            return 0
+        return count_changes(stored_items(session, run), evaluate(session, recipient, school_year, packs))
+
+    state = run_state(session, recipient, school_year, booked_until=booked_until, postings=live.postings,
+                      changes=changes)
+    return (stored[0] if state.frozen else live), state
 
 
 def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear, packs: tuple[RulePack, ...],

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -107,18 +108,36 @@ def classified(session: Session, recipient: Recipient, school_year: SchoolYear,
 
     An open year: today's evaluation (``ledger.rules.evaluate.evaluate``). A closed year with a
     recorded run: that run's stored classifications, and ``state.current`` tells whether
-    today's rules would agree. ``booked_until`` (a date) keeps entries up to that day and
-    skips the comparison with the latest run (the forecast's partial view).
+    today's rules would agree (``run_state``). ``booked_until`` (a date) keeps entries up to
+    that day and skips the comparison with the latest run (the forecast's partial view).
     """
-    packs = packs or load_packs()
-    live = evaluate(session, recipient, school_year, packs, booked_until=booked_until)
+    live = evaluate(session, recipient, school_year, packs or load_packs(), booked_until=booked_until)
+    stored: list[list[Evaluated]] = []
+
+    def changes(run: EvaluationRun) -> int:
+        stored.append(stored_items(session, run))
+        return count_changes(stored[0], live)
+
+    state = run_state(session, recipient, school_year, booked_until=booked_until, postings=len(live),
+                      changes=changes)
+    return Classified(tuple(stored[0] if state.frozen else live), state)
+
+
+def run_state(session: Session, recipient: Recipient, school_year: SchoolYear, *, booked_until: date | None,
+              postings: int, changes: Callable[[EvaluationRun], int]) -> RunState:
+    """Which classification counts for a school year: the one place that decides it.
+
+    The figures rest on the latest run's stored classifications when the year is closed
+    (``state.frozen``), else on today's evaluation of ``postings`` postings. ``changes(run)``
+    counts the postings today's rules classify differently from the latest run; it is called
+    only when there is a run to compare with (not for ``booked_until``, a partial view).
+    """
     run = latest_run(session, recipient, school_year)
     if booked_until is not None or run is None:
-        return Classified(tuple(live), RunState(run and Run.of(run), False, False, len(live) if run is None else 0))
-    stored = stored_items(session, run)
-    changed = count_changes(stored, live)
+        return RunState(run and Run.of(run), False, False, postings if run is None else 0)
+    changed = changes(run)
     frozen = str(school_year) in closed_years(session, recipient)
-    return Classified(tuple(stored if frozen else live), RunState(Run.of(run), frozen, changed == 0, changed))
+    return RunState(Run.of(run), frozen, changed == 0, changed)
 
 
 def record_evaluation(session: Session, recipient: Recipient, school_year: SchoolYear, *, actor: str, now: datetime,
