@@ -20,7 +20,6 @@ import pytest
 from ledger.rules.interest import (
     InterestError,
     base_rate_on,
-    interest_until,
     late_interest,
 )
 from ledger.rules.packs import (
@@ -207,8 +206,8 @@ def test_spanning_a_base_rate_change():
     assert round(result.interest_unrounded, 5) == D("2410.38251")
     assert result.interest == D("2410.38")
     assert str(result.interest) == "2410.38"
-    assert result.first_interest_day == date(2024, 4, 3)
-    assert result.is_late
+    assert result.periods[0].start == date(2024, 4, 3)  # the first interest day
+    assert result.days > 0
 
 
 def test_demo_amount_musterhausen():
@@ -239,8 +238,8 @@ def test_paid_on_or_before_the_due_date_bears_no_interest(paid):
     assert result.periods == ()
     assert result.interest == D("0.00") and str(result.interest) == "0.00"
     assert result.interest_unrounded == 0
-    assert result.first_interest_day is None
-    assert not result.is_late
+    assert result.periods == ()
+    assert result.days == 0
 
 
 def test_paid_one_day_late():
@@ -286,20 +285,18 @@ def test_a_whole_year_bears_the_annual_rate():
     assert late_interest(D("1000.00"), date(2019, 12, 31), date(2020, 12, 31), act365, RATES).interest == D("21.26")
 
 
-def test_interest_until_today_for_an_unpaid_amount():
+def test_interest_on_an_unpaid_amount_until_today():
     # 10.000,00 EUR due Wednesday 1 April 2026, unpaid on 22 November 2026 (today):
     #   2.4.-30.6.2026: 29 + 31 + 30 = 90 days, base 1.27 % + 3 = 4.27 %, 2026 has 365 days:
     #       10000 × 4.27 / 100 × 90 / 365 = 427 × 90 / 365 = 38430 / 365 = 105.28767...
     #   1.7.-22.11.2026: 31 + 31 + 30 + 31 + 22 = 145 days, base 1.52 % + 3 = 4.52 %:
     #       452 × 145 / 365 = 65540 / 365 = 179.56164...
     #   total 284.84931... → 284.85 (235 days = 22.11. - 1.4.)
-    result = interest_until(D("10000.00"), date(2026, 4, 1), date(2026, 11, 22), RULE, RATES)
+    result = late_interest(D("10000.00"), date(2026, 4, 1), date(2026, 11, 22), RULE, RATES)
     assert result.days == 235
     assert [p.applied_rate for p in result.periods] == [D("4.27"), D("4.52")]
     assert result.interest == D("284.85")
     assert result.end_date == date(2026, 11, 22)
-    same = late_interest(D("10000.00"), date(2026, 4, 1), date(2026, 11, 22), RULE, RATES)
-    assert same == result
 
 
 def test_interest_is_additive_over_days():
@@ -366,9 +363,9 @@ def test_missing_table_file_is_a_rule_pack_error(tmp_path):
 
 def test_days_after_the_newest_half_year_are_refused():
     # The newest entry (1.7.2026) covers 31.12.2026; 1.1.2027 is not known yet.
-    assert interest_until(D("100.00"), date(2026, 12, 1), date(2026, 12, 31), RULE, RATES).days == 30
+    assert late_interest(D("100.00"), date(2026, 12, 1), date(2026, 12, 31), RULE, RATES).days == 30
     with pytest.raises(InterestError, match=r"01\.01\.2027"):
-        interest_until(D("100.00"), date(2026, 12, 1), date(2027, 1, 1), RULE, RATES)
+        late_interest(D("100.00"), date(2026, 12, 1), date(2027, 1, 1), RULE, RATES)
 
 
 def test_days_before_the_table_are_refused():

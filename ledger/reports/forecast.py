@@ -149,11 +149,6 @@ class Forecast:
     days_until_due: int | None
     warnings: tuple[tuple[str, str], ...]
 
-    @property
-    def warning_codes(self) -> tuple[str, ...]:
-        """The codes of ``warnings``, in order."""
-        return tuple(code for code, _text in self.warnings)
-
     def as_json(self) -> dict:
         """A JSON-ready dict: amounts as strings with two decimals (``"45154.33"``), dates ISO."""
         def money(value: Decimal | None) -> str | None:

@@ -97,16 +97,6 @@ class InterestResult:
     day_count: str
     source: str
 
-    @property
-    def first_interest_day(self) -> date | None:
-        """The first day that bears interest (the day after the due date), or None."""
-        return self.periods[0].start if self.periods else None
-
-    @property
-    def is_late(self) -> bool:
-        """Whether any interest day exists (payment after the due date)."""
-        return self.days > 0
-
 
 def late_interest(
     principal: Decimal,
@@ -128,19 +118,6 @@ def late_interest(
     rule's day count or rounding is unknown.
     """
     return _interest(principal, due_date, paid_date, rule, rates)
-
-
-def interest_until(
-    principal: Decimal,
-    due_date: date,
-    today: date,
-    rule: InterestRule,
-    rates: tuple[BaseRate, ...],
-) -> InterestResult:
-    """Interest accrued on an unpaid ``principal`` EUR due on ``due_date``, counted
-    through ``today`` inclusive: what :func:`late_interest` would give if the amount were
-    paid today. Same arguments and errors as :func:`late_interest`."""
-    return _interest(principal, due_date, today, rule, rates)
 
 
 def base_rate_on(day: date, rates: tuple[BaseRate, ...]) -> Decimal:
