@@ -599,7 +599,7 @@ def test_plain_cells_break_lines_like_paragraphs():
 
     from reportlab.platypus import Paragraph
 
-    from ledger.write.statement_pdf import CELL, CELL_PADDING, CELL_SMALL, _text_cell
+    from ledger.write.pdf import CELL, CELL_PADDING, CELL_SMALL, text_cell
 
     texts = _LONG_TEXTS[:2] + (
         "ER-BS-202308-00304", "ER-BS-2023-VERY-LONG-0005", "5011", "Keine Kategorie angegeben.",
@@ -610,7 +610,7 @@ def test_plain_cells_break_lines_like_paragraphs():
     for style in (CELL, CELL_SMALL):
         for width in (24, 36, 46, 56):
             for text in texts:
-                cell = _text_cell(text, width * 72 / 25.4, style)
+                cell = text_cell(text, width * 72 / 25.4, style)
                 if not isinstance(cell, str):
                     continue
                 paragraph = Paragraph(escape(text), style)

@@ -33,6 +33,19 @@ from ledger.core.money import ZERO, format_german, from_cents, to_cents
 from ledger.core.schoolyear import SchoolYear
 from ledger.rules.packs import RulePack
 
+#: German labels of the rules that exclude spending, by rule id (``classify`` names the rule of
+#: each decision); a ``category.<id>`` rule is labelled by its category, an officer's override
+#: (``override``) by where its justification stands.
+RULE_LABELS = {
+    "period.outside": "Buchungsdatum außerhalb des Schuljahres",
+    "school.not_gl": "Schule ist keine Schule des Gemeinsamen Lernens",
+    "pool.not_gl": "Pool mit Schulen, die keine Schulen des Gemeinsamen Lernens sind",
+    "pool.individual": "Pool bündelt einzeln bewilligte Ansprüche (Individualansprüche)",
+    "pool.mixed": "Gemischt finanzierter Pool: Anteil der Individualansprüche",
+    "pass_through.not_gl_bearer": "Weiterleitung an eine Gemeinde, die nicht Träger von GL-Schulen ist",
+    "pass_through.unverified": "Weiterleitung ohne dokumentierte Vergewisserung",
+}
+
 
 @dataclass(frozen=True)
 class SchoolFacts:

@@ -1,0 +1,451 @@
+"""A small toolkit for German A4 reports with reportlab (platypus), independent of any one report.
+
+What it gives, in points (1/72 inch) unless ``mm`` is said:
+
+- page geometry (``MARGIN``, ``CONTENT_WIDTH``) and the paragraph styles (``TITLE``, ``HEADING``,
+  ``BODY``, ``NOTE``, ``CELL``…), all in the standard Helvetica fonts, so text stays extractable
+  (umlauts, ß, §, € included);
+- ``render``: a story of flowables as PDF bytes, deterministic (reportlab's invariant mode, the
+  creation date given), every page with a footer "Seite x von y" (``NumberedCanvas``, two passes);
+- German formatting for cells: EUR amounts, dates, timestamps, IBANs, percentages;
+- cell and table builders in one house style (``paragraph``, ``multiline``, ``header_row``,
+  ``ruled_table``, ``details``, ``figures``) and consecutively numbered section headings
+  (``Sections``);
+- tables that may run over many pages (``LongTable``, laid out by ``PagedTable`` a page at a
+  time: one big ``Table`` is quadratic in its pages) with plain-text cells broken into lines as
+  a Paragraph would break them (``text_cell``), so lists of 10 000 rows render in seconds and in
+  bounded memory.
+
+Equal input gives equal bytes: nothing here reads the clock.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache, partial
+from typing import Any
+from xml.sax.saxutils import escape
+
+from babel.dates import format_date
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen import canvas
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    Paragraph,
+    SimpleDocTemplate,
+    Table,
+    TableStyle,
+)
+
+from ledger.core.money import format_german
+
+MARGIN = 20 * mm  #: left and right page margin
+CONTENT_WIDTH = A4[0] - 2 * MARGIN  #: width of the text between the margins (170 mm)
+FOOTER_FONT = ("Helvetica", 7.5)
+CELL_PADDING = 3  #: left and right padding of table cells, points
+
+_BASE = getSampleStyleSheet()
+TITLE = ParagraphStyle("Titel", parent=_BASE["Title"], fontName="Helvetica-Bold", fontSize=15,
+                       leading=19, spaceAfter=4 * mm)
+HEADING = ParagraphStyle("Abschnitt", parent=_BASE["Heading2"], fontName="Helvetica-Bold",
+                         fontSize=11.5, leading=14, spaceBefore=5 * mm, spaceAfter=2 * mm,
+                         keepWithNext=1)
+BODY = ParagraphStyle("Text", parent=_BASE["Normal"], fontName="Helvetica", fontSize=9.5,
+                      leading=12.5)
+HEADING_LONG = ParagraphStyle("AbschnittLang", parent=HEADING, keepWithNext=0)
+NOTE = ParagraphStyle("Hinweis", parent=BODY, fontName="Helvetica-Oblique", fontSize=8.5,
+                      leading=11, spaceBefore=1.5 * mm)
+CELL = ParagraphStyle("Zelle", parent=BODY, fontSize=8.5, leading=10.5)
+CELL_BOLD = ParagraphStyle("ZelleFett", parent=CELL, fontName="Helvetica-Bold")
+CELL_RIGHT = ParagraphStyle("ZelleRechts", parent=CELL, alignment=TA_RIGHT)
+CELL_BOLD_RIGHT = ParagraphStyle("ZelleFettRechts", parent=CELL_BOLD, alignment=TA_RIGHT)
+HEAD = ParagraphStyle("Kopf", parent=CELL_BOLD, fontSize=7.5, leading=9)
+HEAD_RIGHT = ParagraphStyle("KopfRechts", parent=HEAD, alignment=TA_RIGHT)
+CELL_SMALL = ParagraphStyle("ZelleKlein", parent=CELL, fontSize=7.5, leading=9)
+
+
+def render(story: list[Flowable], *, title: str, author: str, subject: str, footer: tuple[str, str],
+           created_at: datetime) -> bytes:
+    """Lay out ``story`` on A4 pages (margins ``MARGIN`` left and right, 18 mm top, 22 mm bottom
+    for the footer) and return the PDF bytes.
+
+    Args:
+        story: the flowables, in order.
+        title, author, subject: the document's metadata (creator "inkl-ledger", language de-DE).
+        footer: the two lines printed at the bottom left of every page; the bottom right says
+            "Seite x von y".
+        created_at: the PDF's creation date (naive local time).
+    Returns:
+        The PDF document; equal arguments give byte-identical output (reportlab's invariant mode).
+    """
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=18 * mm,
+        bottomMargin=22 * mm,
+        title=title,
+        author=author,
+        subject=subject,
+        creator="inkl-ledger",
+        lang="de-DE",
+        invariant=1,
+    )
+    doc.build(story, canvasmaker=partial(NumberedCanvas, footer_left=footer, created_at=created_at))
+    return buffer.getvalue()
+
+
+class NumberedCanvas(canvas.Canvas):
+    """Canvas that keeps every page's state and draws the footer when the page count is known.
+
+    The reportlab "page x of y" recipe (ActiveState 576832): ``showPage`` only stores the
+    page, ``save`` replays the pages with "Seite x von y" (bottom right) and the two
+    ``footer_left`` lines (bottom left); ``created_at`` is the PDF's creation date.
+    """
+
+    def __init__(self, *args, footer_left: tuple[str, str], created_at: datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._footer_left = footer_left
+        self._saved_page_states: list[dict] = []
+        stamp = created_at.strftime("D:%Y%m%d%H%M%S")
+        self.setDateFormatter(lambda *_: stamp)
+
+    def showPage(self):  # noqa: N802 (reportlab's name)
+        self._saved_page_states.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self):
+        total = len(self._saved_page_states)
+        for state in self._saved_page_states:
+            self.__dict__.update(state)
+            self._draw_footer(total)
+            super().showPage()
+        super().save()
+
+    def _draw_footer(self, total: int) -> None:
+        width = A4[0]
+        self.saveState()
+        self.setFont(*FOOTER_FONT)
+        self.setStrokeColor(colors.grey)
+        self.setLineWidth(0.4)
+        self.line(MARGIN, 15 * mm, width - MARGIN, 15 * mm)
+        self.drawString(MARGIN, 11.5 * mm, self._footer_left[0])
+        self.drawString(MARGIN, 8.5 * mm, self._footer_left[1])
+        self.drawRightString(width - MARGIN, 11.5 * mm, f"Seite {self._pageNumber} von {total}")
+        self.restoreState()
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def eur(amount: Decimal) -> str:
+    """``Decimal`` EUR → ``"1.234,56 EUR"``."""
+    return f"{format_german(amount)} EUR"
+
+
+def num_date(day: date) -> str:
+    """``date`` → ``"01.04.2024"``."""
+    return day.strftime("%d.%m.%Y")
+
+
+def long_date(day: date) -> str:
+    """``date`` → ``"1. April 2024"``."""
+    return format_date(day, format="long", locale="de_DE")
+
+
+def timestamp(moment: datetime) -> str:
+    """``datetime`` → ``"15.03.2024 10:00"``."""
+    return moment.strftime("%d.%m.%Y %H:%M")
+
+
+def iban(number: str) -> str:
+    """IBAN in groups of four: ``"DE59 3005 0000 0001 6835 15"``."""
+    compact = number.replace(" ", "").upper()
+    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+
+
+def percent_points(rate: Decimal) -> str:
+    """A rate in percent points → ``"6,62 %"`` (``Decimal("6.620")``), ``"15 %"`` (``Decimal("15")``)."""
+    return f"{rate.normalize():f}".replace(".", ",") + " %"
+
+
+def percent(rate: Decimal) -> str:
+    """A rate as a fraction → ``"15 %"`` (``Decimal("0.15")``), ``"12,5 %"`` (``Decimal("0.125")``)."""
+    return percent_points(rate * 100)
+
+
+# ---------------------------------------------------------------- cells
+
+
+def paragraph(text: str, style: ParagraphStyle = CELL) -> Paragraph:
+    """A paragraph of plain text (markup characters are escaped, so they show as they are)."""
+    return Paragraph(escape(text), style)
+
+
+def multiline(*lines: str, style: ParagraphStyle = CELL) -> Paragraph:
+    """A paragraph of plain (escaped) text lines, one below the other; empty lines are left out."""
+    return Paragraph("<br/>".join(escape(line) for line in lines if line), style)
+
+
+def header_row(*labels: str, right: tuple[int, ...] = ()) -> list[Paragraph]:
+    """A header row of small bold cells; a ``\\n`` in a label breaks the line there, ``right``
+    are the indexes of right-aligned (amount) columns."""
+    return [multiline(*label.split("\n"), style=HEAD_RIGHT if i in right else HEAD)
+            for i, label in enumerate(labels)]
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace (line breaks included) as one space, as a Paragraph shows it."""
+    return " ".join(text.split())
+
+
+def text_cell(text: str, width: float, style: ParagraphStyle) -> str | Paragraph:
+    """A table cell of plain ``text`` (a newline breaks the line there) for a column of ``width``
+    points (paddings included) that looks like a Paragraph in ``style``: the lines as one string,
+    which reportlab lays out and draws far faster than a Paragraph, or the Paragraph itself where
+    the lines cannot be broken as it would break them. The table sets the column's font and
+    leading to the style's (``LongTable.text_styles``)."""
+    lines = [_broken(line, width - 2 * CELL_PADDING, style) for line in text.split("\n")]
+    if any(broken is None for broken in lines):
+        return multiline(*text.split("\n"), style=style)
+    return "\n".join(part for broken in lines for part in broken)
+
+
+@lru_cache(maxsize=4096)
+def _width(text: str, font: str, size: float) -> float:
+    """reportlab's ``stringWidth``, remembered: cells repeat words and characters."""
+    return stringWidth(text, font, size)
+
+
+def _broken(text: str, width: float, style: ParagraphStyle) -> list[str] | None:
+    """The lines of plain ``text`` in ``style`` at most ``width`` points wide, broken as reportlab's
+    ``Paragraph`` breaks them: at spaces (a line of n words may exceed ``width`` by the style's
+    space shrinkage, n × ``spaceShrinkage`` × a space), a text of one word too long for a line
+    between characters. None for a longer text with such a word (a Paragraph splits it mid-line)."""
+    font, size = style.fontName, style.fontSize
+    words = text.split()
+    if len(words) == 1 and _width(words[0], font, size) > width:
+        return _split_word(words[0], width, font, size)
+    space = _width(" ", font, size)
+    lines: list[str] = []
+    line: list[str] = []
+    used = -space
+    for word in words:
+        needed = _width(word, font, size)
+        if needed > width:
+            return None
+        if line and used + space + needed > width + style.spaceShrinkage * space * len(line):
+            lines.append(" ".join(line))
+            line, used = [], -space
+        line.append(word)
+        used += space + needed
+    return lines + [" ".join(line)] if line else lines
+
+
+def _split_word(word: str, width: float, font: str, size: float) -> list[str]:
+    """``word`` cut between characters into lines at most ``width`` points wide (as a Paragraph does)."""
+    parts, part, used = [], "", 0.0
+    for char in word:
+        needed = _width(char, font, size)
+        if part and used + needed > width:
+            parts.append(part)
+            part, used = "", 0.0
+        part += char
+        used += needed
+    return parts + [part]
+
+
+# ---------------------------------------------------------------- tables
+
+
+def ruled_table(rows: list[list], widths: list[float], *, amount_cols: tuple[int, ...] = (-1,),
+                total_rows: int = 0, header: bool = True, repeat: bool = False, label_cols: int = 1,
+                commands: tuple = ()) -> Table:
+    """A table in the house style: Helvetica 8.5 pt, a light rule below every row, the header on grey.
+
+    ``rows`` may hold strings or Paragraphs; ``widths`` are the columns' widths in points;
+    ``amount_cols`` are right-aligned; the last ``total_rows`` rows are bold with a rule above;
+    ``header`` styles the first row (and ``repeat`` repeats it after a page break); the last
+    row's label spans its first ``label_cols`` columns; ``commands`` are further ``TableStyle``
+    commands (before the header's and the total's).
+    """
+    table = Table(rows, colWidths=widths, repeatRows=1 if repeat else 0)
+    style = [
+        ("FONT", (0, 0), (-1, -1), "Helvetica", 8.5),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+        *commands,
+    ]
+    for col in amount_cols:
+        style.append(("ALIGN", (col, 0), (col, -1), "RIGHT"))
+    if header:
+        style += [
+            ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8.5),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e6e6e6")),
+            ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
+        ]
+    if total_rows:
+        style += [
+            ("FONT", (0, -total_rows), (-1, -1), "Helvetica-Bold", 8.5),
+            ("LINEABOVE", (0, -total_rows), (-1, -total_rows), 0.6, colors.black),
+        ]
+    if label_cols > 1:
+        style.append(("SPAN", (0, -1), (label_cols - 1, -1)))
+    table.setStyle(TableStyle(style))
+    return table
+
+
+def details(rows: list[tuple[str, str]]) -> Table:
+    """A two-column (label, value) table of texts over the content width: labels bold in 40 mm,
+    values left-aligned; no header."""
+    cells = [[paragraph(label, CELL_BOLD), paragraph(value)] for label, value in rows]
+    return ruled_table(cells, [40 * mm, CONTENT_WIDTH - 40 * mm], amount_cols=(), header=False)
+
+
+def figures(rows: list[tuple[str, str]], *, total_rows: int = 0) -> Table:
+    """A two-column (label, value) table of figures over the content width, values right-aligned
+    in 80 mm; no header; the last ``total_rows`` rows bold with a rule above."""
+    first_total = len(rows) - total_rows
+    cells = [[paragraph(label, CELL_BOLD if i >= first_total else CELL),
+              paragraph(value, CELL_BOLD_RIGHT if i >= first_total else CELL_RIGHT)]
+             for i, (label, value) in enumerate(rows)]
+    return ruled_table(cells, [CONTENT_WIDTH - 80 * mm, 80 * mm], total_rows=total_rows, header=False)
+
+
+@dataclass(frozen=True)
+class LongTable:
+    """A table that may run over many pages: the ``header`` row (repeated on every page), a row
+    per item of ``items`` (built by ``row``, plain texts) and the closing ``tail`` rows, the last
+    one the total (its label spanning ``label_cols`` columns); ``widths`` (points) and
+    ``amount_cols`` as for ``ruled_table``; the columns in ``text_styles`` (index → style) are set
+    like Paragraphs of that style (``text_cell``). Laid out by ``PagedTable``."""
+
+    header: list
+    items: Sequence
+    row: Callable[[Any], list[str]]
+    tail: list[list]
+    widths: list[float]
+    text_styles: dict[int, ParagraphStyle]
+    amount_cols: tuple[int, ...] = (-1,)
+    label_cols: int = 1
+
+    def cells(self, item: Any) -> list:
+        """The row of ``item``: ``row`` gives plain texts, the ``text_styles`` columns are set
+        like Paragraphs of their style (``text_cell``)."""
+        return [text_cell(text, self.widths[col], self.text_styles[col]) if col in self.text_styles else text
+                for col, text in enumerate(self.row(item))]
+
+    def table(self, rows: list[list], *, closing: bool) -> Table:
+        """The ``Table`` of ``rows`` (header first); ``closing``: they end with the tail rows."""
+        fonts = tuple(("FONT", (col, 0), (col, -1), style.fontName, style.fontSize, style.leading)
+                      for col, style in self.text_styles.items())
+        return ruled_table(rows, self.widths, amount_cols=self.amount_cols, total_rows=1 if closing else 0,
+                           repeat=True, label_cols=self.label_cols if closing else 1, commands=fonts)
+
+
+class PagedTable(Flowable):
+    """A ``LongTable`` handed to reportlab one page at a time.
+
+    reportlab splits a ``Table`` at a page end into the rows that fit and a new ``Table`` of all
+    the rows left (recomputing its spans), so one table of n rows costs O(n) per page: quadratic
+    in its pages. This flowable gives the frame a ``Table`` of the header and only the next
+    ``rows`` rows (doubled until they overflow the space left; after a page, a few more than it
+    took), lets reportlab split that, and keeps the rows after the split for the next page. Rows
+    are built when a page needs them and dropped once placed, so only a few pages of cells exist
+    at a time.
+    """
+
+    def __init__(self, spec: LongTable, start: int = 0, built: dict[int, list] | None = None,
+                 rows: int = 32) -> None:
+        super().__init__()
+        self.hAlign = "CENTER"  # as the Table's
+        self._spec = spec
+        self._start = start
+        self._built = {} if built is None else built  # item index -> row, shared by the pages
+        self._size = rows
+        self._window: tuple[tuple[float, float], Table, bool] | None = None
+
+    def _rows(self, stop: int) -> list[list]:
+        built, spec = self._built, self._spec
+        for index in range(self._start, stop):
+            if index not in built:
+                built[index] = spec.cells(spec.items[index])
+        return [spec.header] + [built[index] for index in range(self._start, stop)]
+
+    def _table(self, width: float, height: float) -> tuple[Table, bool]:
+        """The table for ``height`` of space: the header and enough rows to overflow it, or all
+        the rows left and the tail; the flag says which (True: the closing table)."""
+        if self._window is not None and self._window[0] == (width, height):
+            return self._window[1:]
+        size, count = self._size, len(self._spec.items)
+        while True:
+            stop = min(self._start + size, count)
+            closing = stop == count
+            rows = self._rows(stop) + (self._spec.tail if closing else [])
+            table = self._spec.table(rows, closing=closing)
+            self.width, self.height = table.wrap(width, height)
+            if closing or self.height > height:
+                self._window = ((width, height), table, closing)
+                return table, closing
+            size *= 2
+
+    def wrap(self, availWidth, availHeight):  # noqa: N803 (reportlab's names)
+        """Size of the table for the space left (taller than it unless the closing rows fit)."""
+        self._table(availWidth, availHeight)
+        return self.width, self.height
+
+    def split(self, availWidth, availHeight):  # noqa: N803
+        """reportlab's split of the window; the rows after the split stay in a new ``PagedTable``."""
+        table, closing = self._table(availWidth, availHeight)
+        parts = table.split(availWidth, availHeight)
+        if closing or len(parts) < 2:
+            return parts
+        placed = parts[0]._nrows - 1  # after the header
+        for index in range(self._start, self._start + placed):
+            del self._built[index]
+        return [parts[0], PagedTable(self._spec, self._start + placed, self._built, placed + 2)]
+
+    def draw(self):
+        """Draw the closing table (it fits)."""
+        self._window[1].drawOn(self.canv, 0, 0)
+
+
+# ---------------------------------------------------------------- sections
+
+
+class Sections:
+    """Numbers the section headings consecutively ("1. …", "2. …"; optional sections shift the
+    numbers after them); ``numbers`` maps a heading's text to its number, for references from
+    later sections."""
+
+    def __init__(self) -> None:
+        self.number = 0
+        self.numbers: dict[str, int] = {}
+
+    def _next(self, text: str) -> str:
+        self.number += 1
+        self.numbers[text] = self.number
+        return f"{self.number}. {text}"
+
+    def heading(self, text: str) -> Paragraph:
+        """A numbered heading kept on the same page as the flowable after it."""
+        return paragraph(self._next(text), HEADING)
+
+    def long_heading(self, text: str) -> list:
+        """A numbered heading before a long table: new page only if less than 40 mm are left."""
+        return [CondPageBreak(40 * mm), paragraph(self._next(text), HEADING_LONG)]
