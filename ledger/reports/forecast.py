@@ -47,6 +47,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import Commitment, Pool, Recipient
 from ledger.core.money import ZERO, format_german, format_plain, from_cents
 from ledger.core.schoolyear import SchoolYear
@@ -220,7 +221,7 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
     covers the year. A category the pack does not know is unclassified, not an error.
     """
     packs = packs or load_packs()
-    pack = pack_for(school_year, packs)
+    pack = pack_for(INKLUSIONSPAUSCHALE, school_year, packs)
     actuals = compute_repayment(session, recipient, school_year, packs, booked_until=as_of)
 
     commitments = session.scalars(

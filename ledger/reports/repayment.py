@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ledger.core.errors import LedgerError
+from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import (
     Account,
     Agreement,
@@ -166,7 +167,7 @@ def _compute(session: Session, recipient: Recipient, school_year: SchoolYear, pa
     centres (``ledger.rules.evaluate.cost_centre_facts``) from ``centres`` if given."""
     year = str(school_year)
     agreement = book.agreements.get(year)
-    pack = pack_for(school_year, packs)
+    pack = pack_for(INKLUSIONSPAUSCHALE, school_year, packs)
     grant = book.grants.get(year)
     if basis is None:
         totals, state = year_totals(session, recipient, school_year, packs, booked_until=booked_until,
