@@ -32,7 +32,7 @@ from typing import TextIO
 
 from sqlalchemy.orm import Session
 
-from ledger.core.grants import add_grant, add_payout
+from ledger.core.grants import INKLUSIONSPAUSCHALE, add_grant, add_payout
 from ledger.core.models import Recipient
 from ledger.core.money import from_cents
 from ledger.core.recipients import add_recipient
@@ -310,7 +310,7 @@ def check_categories() -> None:
     for one of ``YEARS`` (``rules/*.toml``): the importer would reject every such row."""
     packs = load_packs()
     for year in YEARS:
-        pack = pack_for(year, packs)
+        pack = pack_for(INKLUSIONSPAUSCHALE, year, packs)
         missing = sorted({k.category for k in ROW_KINDS if k.category and not pack.has_category(k.category)})
         if missing:
             raise ValueError(f"rule pack {pack.id} for {year} lacks the categories {', '.join(missing)}")

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import BigInteger, literal, select
 
+from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.money import round_half_up
 from ledger.core.schoolyear import SchoolYear
 from ledger.rules.classify import (
@@ -30,10 +31,10 @@ from ledger.rules.classify import (
     systemic_cents,
     systemic_cents_sql,
 )
-from ledger.rules.packs import load_packs, pack_for
+from ledger.rules.packs import RulePack, load_packs, pack_for
 
 SY = SchoolYear(2023)
-PACK = pack_for(SY, load_packs())
+PACK = pack_for(INKLUSIONSPAUSCHALE, SY, load_packs())
 GL = SchoolFacts("123456", "GGS Am Lindenhof", True)
 NOT_GL = SchoolFacts("123457", "Gymnasium Am Markt", False)
 
@@ -145,7 +146,7 @@ def test_property_every_euro_is_accounted_for(cents, share, basis):
 def test_statutory_years_cite_the_statute_not_the_hinweise():
     """2020/21 is judged by the statutory pack: its reasons cite § 2 Abs. 2 InklFöG."""
     year = SchoolYear(2020)
-    statutory = pack_for(year, load_packs())
+    statutory = pack_for(INKLUSIONSPAUSCHALE, year, load_packs())
     facts = PostingFacts(D("100.00"), date(2020, 10, 1), year, "pool_personnel", "KS-1")
     result = classify(facts, pool("individual_entitlements"), statutory)
     assert result.pack_id == "inklfoeg-nrw-gesetz" and result.source.startswith("§ 2 Abs. 2 InklFöG")
@@ -178,3 +179,36 @@ def test_the_database_splits_as_python_does(engine, cents, share):
     """The year totals' SQL split (``systemic_cents_sql``) gives the same cents on each database."""
     with engine.connect() as connection:
         assert connection.scalar(select(systemic_cents_sql(literal(cents, BigInteger), share))) == systemic_cents(cents, share)
+# --- rule kinds: the engine dispatches on a category's kind, not its id ------------------
+
+
+def _with_categories(**changes) -> RulePack:
+    """PACK with the categories named in ``changes`` (id → dict of new fields) replaced."""
+    from dataclasses import replace
+
+    return replace(PACK, categories=tuple(replace(c, **changes[c.id]) if c.id in changes else c
+                                          for c in PACK.categories))
+
+
+def test_a_category_of_the_kind_pass_through_is_judged_by_the_pass_through_rule():
+    pack = _with_categories(pass_through={"id": "weiterleitung"})
+    assert pack.kind_of("weiterleitung") == "pass_through" and not pack.has_category("pass_through")
+    verified = classify(posting("weiterleitung"), town(), pack)
+    assert (verified.status, verified.rule) == ("permitted", "pass_through.verified")
+    too_early = classify(posting("weiterleitung", day=date(2023, 9, 1)), town(), pack)
+    assert (too_early.status, too_early.rule) == ("excluded", "pass_through.unverified")
+    unknown = classify(posting("weiterleitung"), None, pack)
+    assert (unknown.status, unknown.rule) == ("unclassified", "pass_through.unknown")
+
+
+def test_a_category_of_the_kind_pool_personnel_is_judged_by_the_pool_rules():
+    pack = _with_categories(pool_personnel={"id": "poolpersonal"})
+    result = classify(posting("poolpersonal", amount="1000.01"), pool("mixed", "60"), pack)
+    assert (result.status, result.conform, result.rule) == ("split", D("600.01"), "pool.mixed")
+
+
+def test_without_a_kind_the_category_id_alone_chooses_no_rule():
+    """``pass_through`` without a kind is a plain permitted category: no municipality is checked."""
+    pack = _with_categories(pass_through={"kind": None})
+    result = classify(posting("pass_through"), town(verified=()), pack)
+    assert (result.status, result.rule) == ("permitted", "category.pass_through")

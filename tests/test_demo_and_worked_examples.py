@@ -361,13 +361,18 @@ def test_confirm_and_pay_the_repayment_in_two_instalments(session, cli):
     assert "übersteigt die offene Verbindlichkeit von 0,00 EUR" in failed.stderr
 
 
-def test_statement_pdf_shows_recipient_repayment_and_vouchers(session, cli, tmp_path):
+def _statement(session, cli, tmp_path) -> tuple[PdfReader, str]:
+    """The demo's 2023/24 statement of Kreis Musterhausen made by ``inkl statement``: the PDF and its text."""
     _load(session)
     session.close()
     output = tmp_path / "tmp.pdf"
     cli("statement", "--recipient", "musterhausen", "--school-year", "2023/24", "-o", output)
     reader = PdfReader(io.BytesIO(output.read_bytes()))
-    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    return reader, " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+def test_statement_pdf_shows_recipient_repayment_and_vouchers(session, cli, tmp_path):
+    _reader, text = _statement(session, cli, tmp_path)
     assert "Kreis Musterhausen" in text
     assert "112.206,21" in text       # repayment due
     assert "71.353,49" in text        # overhead cap
@@ -375,3 +380,11 @@ def test_statement_pdf_shows_recipient_repayment_and_vouchers(session, cli, tmp_
     assert "ER-2024-0205" in text     # voucher of the § 35a case in 2024-02.csv
     assert "Fall 2023-017" in text    # pseudonymous case number, never a name
     assert "PB-2024-07" in text       # payroll voucher of 2024-07.csv
+
+
+def test_statement_names_the_programme_by_its_title_not_its_key(session, cli, tmp_path):
+    """The pack's ``programme_title`` heads the statement; its key ``inklusionspauschale`` is not shown."""
+    reader, text = _statement(session, cli, tmp_path)
+    assert "Abrechnung der Inklusionspauschale – Schuljahr 2023/24" in text
+    assert reader.metadata.title.startswith("Abrechnung der Inklusionspauschale – Schuljahr 2023/24")
+    assert "inklusionspauschale" not in text

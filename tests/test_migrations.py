@@ -37,3 +37,75 @@ def test_downgrade_of_0002_removes_the_triggers_and_upgrade_restores_them(databa
     with pytest.raises(sa.exc.IntegrityError):
         with engine.begin() as conn:
             conn.execute(update)
+
+
+# --- 0012: grants carry their funding programme ------------------------------------------
+
+
+def _grant_with_payout(session, recipient):
+    """A committed grant of 2023/24 (1.000,00 EUR) with a booked payout; the grant's id."""
+    from datetime import date
+    from decimal import Decimal
+
+    from ledger.core.grants import add_grant, add_payout
+    from ledger.core.schoolyear import SchoolYear
+    from tests.conftest import NOW
+
+    grant = add_grant(session, recipient, SchoolYear(2023), Decimal("1000.00"), actor="test", now=NOW)
+    add_payout(session, grant, date(2023, 10, 16), Decimal("1000.00"), created_by="test", now=NOW)
+    session.commit()
+    return grant.id
+
+
+def _insert_grant(conn, recipient_id: int, programme: str | None = None) -> None:
+    columns = {"recipient_id": recipient_id, "school_year": "2023/24", "assessed_cents": 500}
+    if programme is not None:
+        columns["programme"] = programme
+    names = ", ".join(columns)
+    conn.execute(sa.text(f"INSERT INTO grants ({names}) VALUES ({', '.join(':' + n for n in columns)})"), columns)
+
+
+def test_0012_fills_the_programme_of_existing_grants_and_keeps_their_payouts(database_url, engine, session, kreis):
+    grant_id = _grant_with_payout(session, kreis)
+    session.close()
+    engine.dispose()
+    db.downgrade(database_url, "0011")
+    assert "programme" not in {c["name"] for c in sa.inspect(engine).get_columns("grants")}
+    with pytest.raises(sa.exc.IntegrityError):  # 0011: one grant per recipient and school year
+        with engine.begin() as conn:
+            _insert_grant(conn, kreis.id)
+    engine.dispose()
+
+    db.upgrade(database_url)
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT id, programme FROM grants")).all() == [(grant_id, "inklusionspauschale")]
+        assert conn.execute(sa.text("SELECT grant_id FROM payouts")).scalars().all() == [grant_id]
+        if engine.dialect.name == "sqlite":
+            assert conn.execute(sa.text("PRAGMA foreign_key_check")).all() == []
+        _insert_grant(conn, kreis.id, "kreis_zuweisung")  # another programme, same recipient and year
+    with pytest.raises(sa.exc.IntegrityError):  # the same programme twice
+        with engine.begin() as conn:
+            _insert_grant(conn, kreis.id, "kreis_zuweisung")
+    with pytest.raises(sa.exc.IntegrityError):  # payouts stay append-only (migration 0002's triggers)
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE payouts SET amount_cents = 1"))
+    engine.dispose()
+
+
+def test_0012_downgrade_refuses_grants_of_other_programmes(database_url, engine, session, kreis):
+    _grant_with_payout(session, kreis)
+    session.close()
+    with engine.begin() as conn:
+        _insert_grant(conn, kreis.id, "kreis_zuweisung")
+    engine.dispose()
+    with pytest.raises(RuntimeError, match="1 grant"):
+        db.downgrade(database_url, "0011")
+    engine.dispose()
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM grants WHERE programme = 'kreis_zuweisung'"))
+    engine.dispose()
+    db.downgrade(database_url, "0011")
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT school_year, assessed_cents FROM grants")).all() == [("2023/24", 100000)]
+    engine.dispose()
+    db.upgrade(database_url)

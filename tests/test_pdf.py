@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from ledger.write.pdf import CELL, CELL_PADDING, CELL_SMALL, iban, percent, percent_points, text_cell
+from ledger.write.pdf import (
+    CELL,
+    CELL_PADDING,
+    CELL_SMALL,
+    iban,
+    percent,
+    percent_points,
+    text_cell,
+)
 
 WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüßABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ0123456789-.,:;()/§€",
                 min_size=1, max_size=14)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.schoolyear import SchoolYear
 from ledger.rules.packs import (
     CATEGORY_STATUSES,
@@ -71,7 +72,7 @@ def test_categories_ids_order_and_sources(path):
         expected = "excluded" if category.id in EXCLUDED else "permitted"
         if category.id != "overhead":
             assert category.status == expected, category.id
-    assert pack.programme == "Inklusionspauschale"
+    assert pack.programme == INKLUSIONSPAUSCHALE and pack.programme_title == "Inklusionspauschale"
 
 
 def test_overhead_status_differs_between_packs(hinweise, gesetz):
@@ -130,13 +131,13 @@ def test_category_lookup(hinweise):
     ],
 )
 def test_pack_for(packs, year, pack_id):
-    assert pack_for(year, packs).id == pack_id
-    assert pack_for(year).id == pack_id
+    assert pack_for(INKLUSIONSPAUSCHALE, year, packs).id == pack_id
+    assert pack_for(INKLUSIONSPAUSCHALE, year).id == pack_id
 
 
 def test_pack_for_before_the_law_raises(packs):
     with pytest.raises(RulePackError, match="2013/14"):
-        pack_for(SchoolYear(2013), packs)
+        pack_for(INKLUSIONSPAUSCHALE, SchoolYear(2013), packs)
 
 
 # --- broken packs ----------------------------------------------------------------------
@@ -154,7 +155,7 @@ def write_variant(tmp_path: Path, old: str, new: str, name: str = "broken.toml")
 @pytest.mark.parametrize(
     ("old", "new", "key"),
     [
-        ('programme = "Inklusionspauschale"\n', "", "pack.programme"),  # missing key
+        ('programme = "inklusionspauschale"\n', "", "pack.programme"),  # missing key
         ("shift = ", "extra = 1\nshift = ", "deadline.extra"),  # unknown key
         ('status = "permitted"', 'status = "allowed"', "categories[0].status"),
         ('rate = "0.15"', "rate = 0.15", "overhead.rate"),  # a TOML float
@@ -174,6 +175,10 @@ def write_variant(tmp_path: Path, old: str, new: str, name: str = "broken.toml")
         ('valid_from = "2021/22"', 'valid_from = ""', "pack.valid_from"),
         ('payee = "Landeskasse Düsseldorf"', 'payee = ""', "landeskasse.payee"),
         ("{recipient_name}", "{name}", "landeskasse.payment_reference"),
+        ('programme = "inklusionspauschale"', 'programme = "Inklusionspauschale"', "pack.programme"),  # not an id
+        ('programme_title = "Inklusionspauschale"\n', "", "pack.programme_title"),
+        ('kind = "pass_through"', 'kind = "weiterleitung"', "categories[10].kind"),
+        ('status = "permitted"', 'status = "excluded"', "categories[0].kind"),  # a kind needs "permitted"
     ],
 )
 def test_broken_pack_names_file_and_key(tmp_path, old, new, key):
@@ -238,9 +243,76 @@ def test_repeated_pack_id_in_directory(tmp_path):
 def test_pack_for_with_a_gap(tmp_path):
     shutil.copy(GESETZ, tmp_path / GESETZ.name)
     packs = load_packs(tmp_path)
-    assert pack_for(SchoolYear(2017), packs).id == "inklfoeg-nrw-gesetz"
+    assert pack_for(INKLUSIONSPAUSCHALE, SchoolYear(2017), packs).id == "inklfoeg-nrw-gesetz"
     with pytest.raises(RulePackError, match="2021/22"):
-        pack_for(SchoolYear(2021), packs)
+        pack_for(INKLUSIONSPAUSCHALE, SchoolYear(2021), packs)
+
+
+# --- programmes: packs of several funding programmes side by side ------------------------
+
+OTHER = "kreis_zuweisung"
+
+
+def other_programme(folder: Path, valid_from: str = "2021/22", pack_id: str | None = None) -> Path:
+    """A pack of the programme OTHER in ``folder``: the Hinweise pack re-keyed, from ``valid_from`` on."""
+    pack_id = pack_id or f"kreis-zuweisung-{valid_from[:4]}"
+    text = HINWEISE.read_text(encoding="utf-8")
+    for old, new in (('id = "inklfoeg-nrw-hinweise"', f'id = "{pack_id}"'),
+                     ('programme = "inklusionspauschale"', f'programme = "{OTHER}"'),
+                     ('programme_title = "Inklusionspauschale"', 'programme_title = "Zuweisung des Kreises"'),
+                     ('valid_from = "2021/22"', f'valid_from = "{valid_from}"')):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = folder / f"kreis-zuweisung-{valid_from[:4]}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def shipped_packs_in(folder: Path) -> Path:
+    for path in (HINWEISE, GESETZ):
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def test_programme_key_and_title(hinweise, gesetz):
+    for pack in (hinweise, gesetz):
+        assert (pack.programme, pack.programme_title) == (INKLUSIONSPAUSCHALE, "Inklusionspauschale")
+        assert pack.kind_of("pool_personnel") == "pool_personnel"
+        assert pack.kind_of("pass_through") == "pass_through"
+        assert pack.kind_of("training") is None and pack.kind_of(None) is None and pack.kind_of("nope") is None
+
+
+def test_two_programmes_load_side_by_side(tmp_path):
+    """Packs of two programmes may cover the same school years; pack_for picks by programme."""
+    other = other_programme(shipped_packs_in(tmp_path))
+    packs = load_packs(tmp_path)
+    assert sorted(p.id for p in packs) == ["inklfoeg-nrw-gesetz", "inklfoeg-nrw-hinweise", "kreis-zuweisung-2021"]
+    assert pack_for(INKLUSIONSPAUSCHALE, SchoolYear(2023), packs).id == "inklfoeg-nrw-hinweise"
+    mine = pack_for(OTHER, SchoolYear(2023), packs)
+    assert (mine.id, mine.path, mine.programme_title) == ("kreis-zuweisung-2021", other, "Zuweisung des Kreises")
+    with pytest.raises(RulePackError, match="2020/21"):
+        pack_for(OTHER, SchoolYear(2020), packs)
+
+
+def test_overlap_within_one_programme_is_still_refused(tmp_path):
+    other_programme(shipped_packs_in(tmp_path))
+    later = other_programme(tmp_path, valid_from="2023/24")
+    with pytest.raises(RulePackError) as info:
+        load_packs(tmp_path)
+    assert (info.value.file, info.value.key) == (str(later), "pack.valid_from")
+    assert "kreis-zuweisung-2021.toml" in info.value.message
+
+
+def test_pack_ids_are_unique_across_programmes(tmp_path):
+    other_programme(shipped_packs_in(tmp_path), pack_id="inklfoeg-nrw-hinweise")
+    with pytest.raises(RulePackError) as info:
+        load_packs(tmp_path)
+    assert info.value.key == "pack.id"
+
+
+def test_pack_for_an_unknown_programme_names_it(packs):
+    with pytest.raises(RulePackError, match="Förderprogramm 'kita_foerderung'.*vorhanden: inklusionspauschale"):
+        pack_for("kita_foerderung", SchoolYear(2023), packs)
 
 
 # --- interest on late repayment ([interest], § 49a Abs. 3 VwVfG NRW) --------------------

@@ -283,11 +283,12 @@ def test_statement_prints_the_hash_chain_head():
 
 def test_late_payment_interest_section():
     """100.000,00 due 02.04.2024, paid 15.08.2024: 89 days at 6,62 % and 46 days at 6,37 % = 2.410,38 EUR."""
+    from ledger.core.grants import INKLUSIONSPAUSCHALE
     from ledger.core.schoolyear import SchoolYear
     from ledger.rules.interest import late_interest
     from ledger.rules.packs import load_packs, pack_for
 
-    rule = pack_for(SchoolYear(2023), load_packs()).interest
+    rule = pack_for(INKLUSIONSPAUSCHALE, SchoolYear(2023), load_packs()).interest
     interest = late_interest(D("100000.00"), date(2024, 4, 2), date(2024, 8, 15), rule, rule.load_rates())
     text = _text(render_statement(replace(DATA, result=replace(RESULT, interest=(interest,)))))
     assert "Verzugszinsen" in text and "2.410,38 EUR" in text

@@ -121,3 +121,20 @@ def test_pass_through_is_split_by_the_verification_within_the_year(session):
     fast, _state = year_totals(session, kreis, YEAR)
     assert fast == Totals.of_items(evaluate(session, kreis, YEAR))
     assert fast.sum("excluded") == Decimal("2001.15") and fast.sum("conform") == Decimal("2003.06")
+
+
+def test_the_verification_split_follows_the_categorys_kind_not_its_id(session):
+    """A category of another id whose kind is pass-through (``training`` made one here) is
+    split by the municipality's verification like ``pass_through``; the totals still equal
+    the sum over every posting's classification."""
+    from dataclasses import replace
+
+    from ledger.rules.packs import load_packs
+
+    packs = tuple(replace(pack, categories=tuple(replace(c, kind="pass_through") if c.id == "training" else c
+                                                 for c in pack.categories)) for pack in load_packs())
+    rows = [(offset, "training", "WL-SPAET", 100_000 + offset, "5292") for offset in (10, 105, 106, 200)]
+    kreis = books(session, rows, reversals=[], overrides=set())
+    fast, _state = year_totals(session, kreis, YEAR, packs)
+    assert fast == Totals.of_items(evaluate(session, kreis, YEAR, packs))
+    assert fast.sum("excluded") == Decimal("2001.15") and fast.sum("conform") == Decimal("2003.06")

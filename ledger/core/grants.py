@@ -4,6 +4,10 @@ Each payout is booked exactly once as a journal entry: debit bank, credit grant
 revenue. A bank receipt for the same payout found in a finance-system import is
 recognised as that payout (``find_payout_for_receipt``), never counted twice.
 Source: seed 002_17056edfca8550ce.txt § 1 (1) (grant fixed by Festsetzungsbescheid).
+
+A grant belongs to a funding programme (``Grant.programme``, the key its rule packs carry
+in ``[pack] programme``); a recipient has at most one grant per programme and school year.
+Today there is one programme, the Inklusionspauschale (``INKLUSIONSPAUSCHALE``), the default.
 """
 from __future__ import annotations
 
@@ -21,23 +25,28 @@ from ledger.core.posting import PostingLine, post_entry
 from ledger.core.recipients import role_account
 from ledger.core.schoolyear import SchoolYear
 
+#: The key of the Inklusionspauschale (§ 2 Abs. 2 InklFöG NRW) as a funding programme: the
+#: ``[pack] programme`` of its rule packs (``rules/inklfoeg-nrw-*.toml``) and ``grants.programme``.
+INKLUSIONSPAUSCHALE = "inklusionspauschale"
 #: An imported bank receipt is recognised as a payout of the same amount booked within this many days.
 PAYOUT_MATCH_DAYS = 14
 
 
 def add_grant(
     session: Session, recipient: Recipient, school_year: SchoolYear, assessed: Decimal,
-    *, notice_date: date | None = None, actor: str, now: datetime,
+    *, notice_date: date | None = None, actor: str, now: datetime, programme: str = INKLUSIONSPAUSCHALE,
 ) -> Grant:
-    """Record the assessed grant (EUR) of ``recipient`` for ``school_year``.
+    """Record the assessed grant (EUR) of ``recipient`` for ``school_year`` in ``programme``
+    (a programme key, default the Inklusionspauschale).
 
-    Raises LedgerError if the amount is not positive or a grant for that year exists.
+    Raises LedgerError if the amount is not positive or a grant of that programme for that
+    year exists.
     """
     if assessed <= 0:
         raise LedgerError("der festgesetzte Betrag muss positiv sein")
-    if find_grant(session, recipient, school_year) is not None:
+    if find_grant(session, recipient, school_year, programme=programme) is not None:
         raise LedgerError(f"für {recipient.key} ist für {school_year} bereits eine Pauschale erfasst")
-    grant = Grant(recipient_id=recipient.id, school_year=str(school_year),
+    grant = Grant(recipient_id=recipient.id, programme=programme, school_year=str(school_year),
                   assessed_cents=to_cents(assessed), notice_date=notice_date)
     session.add(grant)
     session.flush()
@@ -47,15 +56,19 @@ def add_grant(
     return grant
 
 
-def find_grant(session: Session, recipient: Recipient, school_year: SchoolYear) -> Grant | None:
-    """The grant of ``recipient`` for ``school_year``, or None."""
+def find_grant(session: Session, recipient: Recipient, school_year: SchoolYear, *,
+               programme: str = INKLUSIONSPAUSCHALE) -> Grant | None:
+    """The grant of ``recipient`` for ``school_year`` in ``programme`` (a programme key,
+    default the Inklusionspauschale), or None."""
     return session.scalar(select(Grant).where(
-        Grant.recipient_id == recipient.id, Grant.school_year == str(school_year)))
+        Grant.recipient_id == recipient.id, Grant.programme == programme, Grant.school_year == str(school_year)))
 
 
-def get_grant(session: Session, recipient: Recipient, school_year: SchoolYear) -> Grant:
-    """The grant of ``recipient`` for ``school_year``. Raises NotFound."""
-    grant = find_grant(session, recipient, school_year)
+def get_grant(session: Session, recipient: Recipient, school_year: SchoolYear, *,
+              programme: str = INKLUSIONSPAUSCHALE) -> Grant:
+    """The grant of ``recipient`` for ``school_year`` in ``programme`` (default the
+    Inklusionspauschale). Raises NotFound."""
+    grant = find_grant(session, recipient, school_year, programme=programme)
     if grant is None:
         raise NotFound(f"keine Inklusionspauschale für {recipient.key} im Schuljahr {school_year}")
     return grant

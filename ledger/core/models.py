@@ -178,16 +178,19 @@ class Posting(Base):
 
 
 class Grant(Base):
-    """The grant of one recipient and school year as assessed (Festsetzungsbescheid), in cents."""
+    """The grant of one recipient, funding programme and school year as assessed
+    (Festsetzungsbescheid), in cents. ``programme`` is the programme's key, as its rule
+    packs name it (``ledger.core.grants.INKLUSIONSPAUSCHALE``; migration 0012)."""
 
     __tablename__ = "grants"
     __table_args__ = (
-        UniqueConstraint("recipient_id", "school_year", name="uq_grant_year"),
+        UniqueConstraint("recipient_id", "programme", "school_year", name="uq_grant_programme_year"),
         CheckConstraint("assessed_cents > 0", name="ck_grant_positive"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    programme: Mapped[str] = mapped_column(String(40))
     school_year: Mapped[str] = mapped_column(String(7))
     assessed_cents: Mapped[int] = mapped_column(BigInteger)
     notice_date: Mapped[date | None] = mapped_column(Date)

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from ledger.core import audit
 from ledger.core.chain import chain_head, link_hash
 from ledger.core.db import custom_plans
-from ledger.core.grants import find_payout_for_receipt
+from ledger.core.grants import INKLUSIONSPAUSCHALE, find_payout_for_receipt
 from ledger.core.models import (
     Account,
     ImportBatch,
@@ -442,7 +442,7 @@ def _check_row(row: ImportRow, books: _Books) -> list[ImportIssue]:
             issues.append(ImportIssue(row.line, column, f"Schuljahr {year} ist abgeschlossen"))
             break
     try:
-        pack = pack_for(row.school_year, books.packs)
+        pack = pack_for(INKLUSIONSPAUSCHALE, row.school_year, books.packs)
     except RulePackError as exc:
         column = "Schuljahr" if row.school_year_given else "Buchungsdatum"
         return issues + [ImportIssue(row.line, column, exc.message)]

@@ -48,6 +48,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import Commitment, Pool, Recipient
 from ledger.core.money import ZERO, format_german, format_plain, from_cents, to_cents
 from ledger.core.schoolyear import SchoolYear
@@ -222,7 +223,7 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
     does not know is unclassified, not an error.
     """
     packs = packs or load_packs()
-    pack = pack_for(school_year, packs)
+    pack = pack_for(INKLUSIONSPAUSCHALE, school_year, packs)
     if basis is not None:
         booked = tuple(item for item in basis.items if item.day <= as_of)
         run = basis.state.run

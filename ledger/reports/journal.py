@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import Account, JournalEntry, Posting, Recipient
 from ledger.core.money import from_cents
 from ledger.core.schoolyear import SchoolYear, SchoolYearError
@@ -145,7 +146,7 @@ def category_label(category: str | None, school_year: str, packs: tuple[RulePack
     if category is None:
         return UNCLASSIFIED_LABEL
     try:
-        pack = pack_for(SchoolYear.parse(school_year), packs)
+        pack = pack_for(INKLUSIONSPAUSCHALE, SchoolYear.parse(school_year), packs)
     except (RulePackError, SchoolYearError):
         return category
     return pack.category(category).label if pack.has_category(category) else category

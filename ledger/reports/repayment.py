@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import (
     Account,
     Agreement,
@@ -68,8 +69,8 @@ def _compute(session: Session, recipient: Recipient, school_year: SchoolYear, pa
                                     centres=centres)
     else:
         totals, state = Totals.of_items(basis.items), basis.state
-    return settle(recipient.key, school_year, pack_for(school_year, packs), totals, book.year(school_year),
-                  as_of=as_of, evaluation=state)
+    pack = pack_for(INKLUSIONSPAUSCHALE, school_year, packs)
+    return settle(recipient.key, school_year, pack, totals, book.year(school_year), as_of=as_of, evaluation=state)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.core.chain import ChainHead, chain_head
-from ledger.core.grants import find_grant
+from ledger.core.grants import INKLUSIONSPAUSCHALE, find_grant
 from ledger.core.models import CostCentre, Recipient
 from ledger.core.money import format_german, from_cents
 from ledger.core.schoolyear import SchoolYear
@@ -166,7 +166,7 @@ def build_statement(
     Raises RulePackError if no rule pack covers the year.
     """
     packs = packs or load_packs()
-    pack = pack_for(school_year, packs)
+    pack = pack_for(INKLUSIONSPAUSCHALE, school_year, packs)
     basis = classified(session, recipient, school_year, packs)
     result = compute_repayment(session, recipient, school_year, packs, as_of=now.date(), basis=basis)
     items = basis.items
@@ -178,7 +178,7 @@ def build_statement(
     open_year = now.date() <= school_year.last_day
     return StatementData(
         recipient_key=recipient.key, recipient_name=recipient.name, recipient_kind=recipient.kind_label,
-        school_year=str(school_year), programme=pack.programme, legal_basis=pack.legal_basis,
+        school_year=str(school_year), programme=pack.programme_title, legal_basis=pack.legal_basis,
         rule_pack_title=pack.title, notice_date=None if grant is None else grant.notice_date,
         payouts=payouts, result=result, vouchers=tuple(_voucher_lines(items, pack)),
         bank=BankAccount(bank.payee, bank.bank, bank.iban, bank.bic),

@@ -21,6 +21,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, null, select
 from sqlalchemy.orm import Session
 
+from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import (
     Account,
     EvaluationRun,
@@ -71,7 +72,7 @@ def year_totals(session: Session, recipient: Recipient, school_year: SchoolYear,
 
     def changes(run: EvaluationRun) -> int:
         stored.append(_run_totals(session, run.id))
-        if (stored[0] == live and run.pack_digest == pack_for(school_year, packs).digest
+        if (stored[0] == live and run.pack_digest == pack_for(INKLUSIONSPAUSCHALE, school_year, packs).digest
                 and _run_overrides(session, run.id) == {posting_id: o.id for posting_id, o in overrides.items()}):
             return 0
         return count_changes(stored_items(session, run), evaluate(session, recipient, school_year, packs))
@@ -85,7 +86,7 @@ def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear
                  overrides: dict, booked_until: date | None, centres: dict[str, CostCentreFacts]) -> Totals:
     """Today's totals; ``overrides``: the year's active overrides by posting id;
     ``centres``: the recipient's cost centres by code."""
-    pack = pack_for(school_year, packs)
+    pack = pack_for(INKLUSIONSPAUSCHALE, school_year, packs)
     expense = select(Account.id).where(Account.recipient_id == recipient.id, Account.type == "expense")
     scope = [Posting.account_id.in_(expense), Posting.school_year == str(school_year)]
     if booked_until is not None:
@@ -115,7 +116,7 @@ def _add_groups(session: Session, builder: "TotalsBuilder", common: list, school
     split = _split_column(centres)
     for (category, code), (cents, count, first_day, last_day, split_cents) in _groups(session, common, split).items():
         centre = centres.get(code) if code else None
-        if not _dates_matter(category, centre, first_day, last_day, school_year):
+        if not _dates_matter(pack.kind_of(category), centre, first_day, last_day, school_year):
             facts = PostingFacts(from_cents(cents), first_day, school_year, category, code)
             _add_group(builder, facts, centre, pack, count, split_cents)
             continue
@@ -148,16 +149,17 @@ def _groups(session: Session, where: list, split) -> dict[tuple[str | None, str 
     return groups
 
 
-def _dates_matter(category: str | None, centre: CostCentreFacts | None, first_day: date, last_day: date,
+def _dates_matter(kind: str | None, centre: CostCentreFacts | None, first_day: date, last_day: date,
                   school_year: SchoolYear) -> bool:
-    """Whether ``ledger.rules.classify`` may judge postings of one category and cost centre dated
-    ``first_day`` … ``last_day`` differently by their date: when some lie outside the school
-    year (rule 3), or for pass-through when a verification of the municipality falls after
-    the first day and on or before the last (verified on or before the booking date or not).
+    """Whether ``ledger.rules.classify`` may judge postings of one category (of rule ``kind``,
+    ``RulePack.kind_of``) and cost centre dated ``first_day`` … ``last_day`` differently by
+    their date: when some lie outside the school year (rule 3), or for a category of the kind
+    pass-through when a verification of the municipality falls after the first day and on or
+    before the last (verified on or before the booking date or not).
     Otherwise one classification of the group's sum is the sum of the postings'."""
     if first_day < school_year.first_day or last_day > school_year.last_day:
         return True
-    town = centre.municipality if centre is not None and category == "pass_through" else None
+    town = centre.municipality if centre is not None and kind == "pass_through" else None
     return town is not None and any(first_day < day <= last_day for day in town.verified_on)
 
 

@@ -12,14 +12,18 @@ not suffice. Rules, in order (seed 002_17056edfca8550ce.txt unless noted):
    teaching staff, general budget) → excluded (Hinweise Teil I);
 3. booking date outside the posting's school year → excluded;
 4. a cost centre of a school that is not a GL school → excluded (Hinweise Teil I, III);
-5. pool personnel: only for a pool with a recorded financing basis: ``systemic`` at GL
+5. a category of the kind ``pool_personnel`` (``[[categories]] kind`` in the pack, see
+   ``ledger.rules.packs``): only for a pool with a recorded financing basis: ``systemic`` at GL
    schools → permitted; ``individual_entitlements`` → excluded (seeds 000_…, 001_…);
    ``mixed`` → the systemic share permitted (rounded half up to cents), the rest
    excluded; a pool with a non-GL school → excluded (Hinweise Teil III);
-6. pass-through: only to a member municipality that bears GL schools and whose projects
+6. a category of the kind ``pass_through``: only to a member municipality that bears GL schools and whose projects
    the Kreis verified on or before the booking date (Hinweise Teil II);
 7. overhead → capped (the cap applies to the school year's total, ``ledger.reports.repayment``);
 8. every other permitted category → permitted.
+
+Rules 5 and 6 are chosen by the category's kind, not its id, so a programme's pack may
+name its categories freely.
 """
 from __future__ import annotations
 
@@ -140,9 +144,9 @@ def classify(posting: PostingFacts, centre: CostCentreFacts | None, pack: RulePa
     if centre is not None and centre.school is not None and not centre.school.gl_school:
         return decide.excluded("school.not_gl", f"{centre.school.name} ({centre.school.school_number}) ist keine "
                                "Schule des Gemeinsamen Lernens.")
-    if category == "pool_personnel":
+    if rule.kind == "pool_personnel":
         return _pool_personnel(decide, centre, unknown_centre)
-    if category == "pass_through":
+    if rule.kind == "pass_through":
         return _pass_through(decide, posting, centre, unknown_centre)
     if rule.status == "capped":
         return decide.result("capped", posting.amount, ZERO, ZERO, f"category.{category}",

@@ -16,6 +16,7 @@ from typing import Collection
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import (
     Account,
     CostCentre,
@@ -76,7 +77,7 @@ def evaluate(session: Session, recipient: Recipient, school_year: SchoolYear,
     ``booked_until`` (a date) keeps only entries dated up to that day; ``entry_id`` only
     that journal entry's postings (the entry page); ``posting_ids`` only those postings.
     """
-    pack = pack_for(school_year, packs or load_packs())
+    pack = pack_for(INKLUSIONSPAUSCHALE, school_year, packs or load_packs())
     centres = cost_centre_facts(session, recipient)
     overrides = active_overrides(session, recipient, school_year)
     query = (

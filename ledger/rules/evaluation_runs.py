@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core import audit
 from ledger.core.errors import LedgerError
+from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import (
     Account,
     EvaluationRun,
@@ -153,7 +154,7 @@ def record_evaluation(session: Session, recipient: Recipient, school_year: Schoo
     if not reason.strip():
         raise LedgerError("eine Bewertung braucht einen Anlass")
     packs = packs or load_packs()
-    pack = pack_for(school_year, packs)
+    pack = pack_for(INKLUSIONSPAUSCHALE, school_year, packs)
     lock_recipient(session, recipient)  # one run at a time per recipient, each against the one before
     live = evaluate(session, recipient, school_year, packs)
     previous = latest_run(session, recipient, school_year)

@@ -19,6 +19,16 @@ Shipped packs (source: seed 002_17056edfca8550ce.txt):
   2021/22 on (Vereinbarung § 4 Abs. 1), overhead capped at 15 % of pool personnel costs
   (Hinweise Teil IV).
 
+Each pack belongs to one funding programme (``[pack] programme``, a key such as
+``"inklusionspauschale"``, ``ledger.core.grants.INKLUSIONSPAUSCHALE``; its German title in
+``programme_title``). Packs of different programmes share one folder; within a programme
+their validity periods must not overlap, and :func:`pack_for` picks by programme and year.
+
+A category may name the ``kind`` of rule the engine judges it by (``ledger.rules.classify``):
+``pool_personnel`` (pool staff: financing basis, GL schools, mixed split) or
+``pass_through`` (forwarding to a member municipality); without one the category's status
+decides. The engine dispatches on the kind, never on the category's id.
+
 Every validation error is a :class:`RulePackError` naming the file and the key path
 (``"overhead.rate"``, ``"categories[3].status"``, ``"rates[12].valid_from"``; list indexes
 count from 0).
@@ -46,6 +56,10 @@ from ledger.core.schoolyear import SchoolYear, SchoolYearError
 from ledger.rules.status import CATEGORY_STATUSES, Status
 
 RULES_DIR: Path = Path(__file__).resolve().parents[2] / "rules"
+#: Rule kinds a category may name (``[[categories]] kind``), each judged by its own rule of
+#: ``ledger.rules.classify``: pool staff (Hinweise Teil III) and pass-through to member
+#: municipalities (Hinweise Teil II), seed 002_17056edfca8550ce.txt.
+CATEGORY_KINDS = ("pool_personnel", "pass_through")
 #: German label of an expense posting without a category (not purpose-conform until classified).
 UNCLASSIFIED_LABEL = "nicht klassifiziert"
 REFERENCE_FIELDS = ("school_year", "recipient_name", "recipient_key")
@@ -91,12 +105,15 @@ class RulePackError(LedgerError):
 @dataclass(frozen=True)
 class Category:
     """A spending category: ``id`` (e.g. ``"pool_personnel"``), ``status`` (a ``Status`` of
-    CATEGORY_STATUSES), German ``label`` and ``source`` (seed file and part it comes from)."""
+    CATEGORY_STATUSES), German ``label``, ``source`` (seed file and part it comes from) and
+    ``kind``: the rule of ``ledger.rules.classify`` that judges it (one of CATEGORY_KINDS),
+    or None for the plain status rule."""
 
     id: str
     status: Status
     label: str
     source: str
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +226,9 @@ class Landeskasse:
 class RulePack:
     """One validated rule pack (see the module docstring).
 
+    ``programme`` is the funding programme's key (e.g. ``"inklusionspauschale"``, as
+    ``grants.programme`` stores it), ``programme_title`` its German name as the statement
+    shows it (``"Inklusionspauschale"``).
     ``valid_from``/``valid_until`` are the first and last school year it judges
     (``valid_until`` None = open-ended). ``categories`` keep the file's order.
     ``overhead`` is None where the pack has no cap. ``path`` is the TOML file.
@@ -225,6 +245,7 @@ class RulePack:
     title: str
     legal_basis: str
     programme: str
+    programme_title: str
     valid_from: SchoolYear
     valid_until: SchoolYear | None
     source: str
@@ -247,6 +268,14 @@ class RulePack:
     def has_category(self, category_id: str) -> bool:
         """Whether the pack defines a category with that id."""
         return any(category.id == category_id for category in self.categories)
+
+    def kind_of(self, category_id: str | None) -> str | None:
+        """The rule kind of the category ``category_id`` (one of CATEGORY_KINDS), or None for
+        a category without one, an unknown category or None."""
+        for category in self.categories:
+            if category.id == category_id:
+                return category.kind
+        return None
 
     def covers(self, school_year: SchoolYear) -> bool:
         """Whether the pack judges ``school_year`` (valid_from ≤ year ≤ valid_until)."""
@@ -367,7 +396,8 @@ class _PackSchema(_Schema):
     version = _text()
     title = _text()
     legal_basis = _text()
-    programme = _text()
+    programme = _text(validate_with=_check_id)
+    programme_title = _text()
     valid_from = _text(validate_with=_check_school_year)
     valid_until = _text(required=False, load_default="", validate_with=_check_school_year)
     source = _text()
@@ -470,6 +500,13 @@ class _CategorySchema(_Schema):
     status = _text(validate_with=validate.OneOf(CATEGORY_STATUSES, error="Status muss einer von {choices} sein."))
     label = _text()
     source = _text()
+    kind = _text(required=False, load_default=None,
+                 validate_with=validate.OneOf(CATEGORY_KINDS, error="Regelart muss eine von {choices} sein."))
+
+    @validates_schema
+    def _kind_permitted(self, data, **kwargs):
+        if data.get("kind") and data.get("status") != "permitted":
+            raise ValidationError({"kind": [f"Regelart {data['kind']!r} nur für Kategorien mit Status \"permitted\""]})
 
 
 def _nested(schema: type[Schema], **kwargs) -> fields.Nested:
@@ -568,6 +605,7 @@ def load_pack(path: Path) -> RulePack:
         title=pack["title"],
         legal_basis=pack["legal_basis"],
         programme=pack["programme"],
+        programme_title=pack["programme_title"],
         valid_from=SchoolYear.parse(pack["valid_from"]),
         valid_until=SchoolYear.parse(pack["valid_until"]) if pack["valid_until"] else None,
         source=pack["source"],
@@ -661,7 +699,9 @@ def load_packs(directory: Path = RULES_DIR) -> tuple[RulePack, ...]:
     so callers may call it wherever they need the packs.
 
     Raises RulePackError if the folder is missing, any pack is invalid, two packs share
-    an id, or their validity periods overlap (an open-ended pack overlaps every later one).
+    an id (across all programmes), or the validity periods of two packs of the same
+    programme overlap (an open-ended pack overlaps every later one of its programme).
+    Packs of different programmes may cover the same school years.
     """
     directory = Path(directory).resolve()
     if not directory.is_dir():
@@ -691,6 +731,13 @@ def _packs_of_folder(directory: Path, _state: tuple) -> tuple[RulePack, ...]:
         if pack.id in seen:
             raise RulePackError(pack.path, "pack.id", f"Regelwerk-ID {pack.id!r} ist bereits in {seen[pack.id].name} vergeben")
         seen[pack.id] = pack.path
+    for programme in dict.fromkeys(pack.programme for pack in packs):
+        _check_no_overlap([pack for pack in packs if pack.programme == programme])
+    return tuple(packs)
+
+
+def _check_no_overlap(packs: list[RulePack]) -> None:
+    """RulePackError if two of ``packs`` (one programme's, sorted by ``valid_from``) overlap."""
     for earlier, later in zip(packs, packs[1:]):
         if earlier.valid_until is None or earlier.valid_until >= later.valid_from:
             until = earlier.valid_until or "offen"
@@ -700,22 +747,27 @@ def _packs_of_folder(directory: Path, _state: tuple) -> tuple[RulePack, ...]:
                 f"Geltung ab {later.valid_from} überschneidet sich mit {earlier.path.name} "
                 f"({earlier.valid_from} bis {until})",
             )
-    return tuple(packs)
 
 
-def pack_for(school_year: SchoolYear, packs: tuple[RulePack, ...] | None = None) -> RulePack:
-    """The rule pack in force for ``school_year`` (a SchoolYear or text like ``"2021/22"``).
+def pack_for(programme: str, school_year: SchoolYear, packs: tuple[RulePack, ...] | None = None) -> RulePack:
+    """The rule pack of ``programme`` (a key such as ``ledger.core.grants.INKLUSIONSPAUSCHALE``)
+    in force for ``school_year`` (a SchoolYear or text like ``"2021/22"``).
 
     ``packs`` defaults to ``load_packs()`` (the repository's ``rules/`` folder).
-    Raises RulePackError (German message) if no pack covers the year.
+    Raises RulePackError (German message) if the packs belong to other programmes only, or
+    if none of the programme's packs (or none at all) covers the year.
     """
     if isinstance(school_year, str):
         school_year = SchoolYear.parse(school_year)
     if packs is None:
         packs = load_packs()
-    for pack in packs:
+    folder = packs[0].path.parent if packs else RULES_DIR
+    own = [pack for pack in packs if pack.programme == programme]
+    if packs and not own:
+        known = ", ".join(sorted({p.programme for p in packs}))
+        raise RulePackError(folder, "", f"kein Regelwerk für das Förderprogramm {programme!r} (vorhanden: {known})")
+    for pack in own:
         if pack.covers(school_year):
             return pack
-    known = ", ".join(f"{p.id} {p.valid_from} bis {p.valid_until or 'offen'}" for p in packs) or "keine"
-    folder = packs[0].path.parent if packs else RULES_DIR
+    known = ", ".join(f"{p.id} {p.valid_from} bis {p.valid_until or 'offen'}" for p in own) or "keine"
     raise RulePackError(folder, "", f"kein Regelwerk gilt für das Schuljahr {school_year} (vorhanden: {known})")

@@ -8,7 +8,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import format_date
 
-from ledger.core.grants import find_grant
+from ledger.core.grants import INKLUSIONSPAUSCHALE, find_grant
 from ledger.core.money import from_cents
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.forecast import forecast
@@ -42,7 +42,7 @@ def show(key: str, start_year: int):
     recipient = recipient_for(key)
     year, years = require_year(recipient, start_year)
     packs = get_packs()
-    pack = pack_for(year, packs)
+    pack = pack_for(INKLUSIONSPAUSCHALE, year, packs)
     day = today()
     result = compute_repayment(session, recipient, year, packs, as_of=day)
     grant = find_grant(session, recipient, year)

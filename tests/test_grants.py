@@ -1,0 +1,30 @@
+"""Grants belong to a funding programme: one per recipient, programme and school year."""
+from decimal import Decimal as D
+
+import pytest
+
+from ledger.core.errors import LedgerError, NotFound
+from ledger.core.grants import INKLUSIONSPAUSCHALE, add_grant, find_grant, get_grant
+from ledger.core.schoolyear import SchoolYear
+from tests.conftest import NOW
+
+SY = SchoolYear(2023)
+OTHER = "kreis_zuweisung"
+
+
+def test_grants_of_two_programmes_for_one_school_year(session, kreis):
+    inklusion = add_grant(session, kreis, SY, D("1000.00"), actor="test", now=NOW)
+    other = add_grant(session, kreis, SY, D("250.00"), actor="test", now=NOW, programme=OTHER)
+    session.commit()
+    assert (inklusion.programme, other.programme) == (INKLUSIONSPAUSCHALE, OTHER)
+    assert find_grant(session, kreis, SY) is inklusion
+    assert get_grant(session, kreis, SY, programme=OTHER) is other
+    assert find_grant(session, kreis, SchoolYear(2022), programme=OTHER) is None
+    with pytest.raises(LedgerError, match="bereits"):
+        add_grant(session, kreis, SY, D("1.00"), actor="test", now=NOW, programme=OTHER)
+
+
+def test_get_grant_of_a_programme_without_one(session, kreis):
+    add_grant(session, kreis, SY, D("1000.00"), actor="test", now=NOW)
+    with pytest.raises(NotFound):
+        get_grant(session, kreis, SY, programme=OTHER)
