@@ -6,6 +6,7 @@ import pytest
 from ledger.core.errors import LedgerError, NotFound
 from ledger.core.grants import INKLUSIONSPAUSCHALE, add_grant, find_grant, get_grant
 from ledger.core.schoolyear import SchoolYear
+from ledger.reports.repayment import compute_repayment, school_years
 from tests.conftest import NOW
 
 SY = SchoolYear(2023)
@@ -28,3 +29,17 @@ def test_get_grant_of_a_programme_without_one(session, kreis):
     add_grant(session, kreis, SY, D("1000.00"), actor="test", now=NOW)
     with pytest.raises(NotFound):
         get_grant(session, kreis, SY, programme=OTHER)
+
+
+def test_another_programmes_grant_leaves_the_repayment_alone(session, kreis):
+    """The Inklusionspauschale's settlement reads its own grant: an assessed grant of another
+    programme for the same school year neither becomes its Festsetzungsbescheid nor adds a year."""
+    add_grant(session, kreis, SY, D("250.00"), actor="test", now=NOW, programme=OTHER)
+    add_grant(session, kreis, SchoolYear(2022), D("99.00"), actor="test", now=NOW, programme=OTHER)
+    session.commit()
+    assert compute_repayment(session, kreis, SY).grant_assessed is None
+    assert school_years(session, kreis) == []
+    add_grant(session, kreis, SY, D("1000.00"), actor="test", now=NOW)
+    session.commit()
+    assert compute_repayment(session, kreis, SY).grant_assessed == D("1000.00")
+    assert school_years(session, kreis) == [SY]

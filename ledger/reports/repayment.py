@@ -121,7 +121,7 @@ class _Book:
             return [column.in_(years)] if years is not None else []
 
         grants = session.scalars(select(Grant).options(selectinload(Grant.payouts)).where(
-            Grant.recipient_id == recipient.id, *of_years(Grant.school_year)))
+            Grant.recipient_id == recipient.id, Grant.programme == INKLUSIONSPAUSCHALE, *of_years(Grant.school_year)))
         agreements = session.scalars(select(Agreement).where(
             Agreement.recipient_id == recipient.id, *of_years(Agreement.school_year)))
         return cls({g.school_year: g for g in grants}, {a.school_year: a for a in agreements},
@@ -135,7 +135,8 @@ def school_years(session: Session, recipient: Recipient) -> list[SchoolYear]:
     The posting years come from ``_posting_years``: a few index look-ups per account,
     however long the journal is.
     """
-    years = set(session.scalars(select(Grant.school_year).where(Grant.recipient_id == recipient.id)))
+    years = set(session.scalars(select(Grant.school_year).where(
+        Grant.recipient_id == recipient.id, Grant.programme == INKLUSIONSPAUSCHALE)))
     years |= set(session.scalars(select(Agreement.school_year).where(Agreement.recipient_id == recipient.id)))
     years |= _posting_years(session, recipient)
     return sorted(SchoolYear.parse(y) for y in years)
