@@ -48,6 +48,7 @@ from ledger.rules.evaluation_runs import (
 )
 from ledger.rules.overrides import active_overrides
 from ledger.rules.packs import RulePack, load_packs, pack_for
+from ledger.rules.status import Status
 
 
 def year_totals(session: Session, recipient: Recipient, school_year: SchoolYear,
@@ -170,7 +171,7 @@ def _add_group(builder: "TotalsBuilder", facts: PostingFacts, centre: CostCentre
     (``_split_column``)."""
     c = classify(facts, centre, pack)
     cents = to_cents(facts.amount)
-    if c.status == "split":
+    if c.status == Status.SPLIT:
         builder.add(facts.category, c.status, cents, split_cents, cents - split_cents, 0, count)
     else:
         builder.add(facts.category, c.status, cents, to_cents(c.conform), to_cents(c.excluded),

@@ -36,6 +36,7 @@ from sqlalchemy import ColumnElement, case
 from ledger.core.money import ZERO, format_german, from_cents, to_cents
 from ledger.core.schoolyear import SchoolYear
 from ledger.rules.packs import RulePack
+from ledger.rules.status import Status
 
 #: German labels of the rules that exclude spending, by rule id (``classify`` names the rule of
 #: each decision); a ``category.<id>`` rule is labelled by its category, an officer's override
@@ -106,11 +107,12 @@ class PostingFacts:
 class Classification:
     """The decision on one posting. Amounts EUR, summing to the posting's amount.
 
-    ``status``: permitted, capped, excluded, unclassified or split (mixed pool).
+    ``status``: a ``Status`` (``ledger.rules.status``): permitted, capped, excluded, unclassified
+    or split (mixed pool).
     ``review``: German text of what is missing for a decision, or None.
     """
 
-    status: str
+    status: Status
     conform: Decimal
     excluded: Decimal
     unclassified: Decimal
@@ -135,7 +137,7 @@ def classify(posting: PostingFacts, centre: CostCentreFacts | None, pack: RulePa
     rule = pack.category(category)
     unknown_centre = (f"Kostenstelle {posting.cost_centre} ist in den Stammdaten unbekannt"
                       if posting.cost_centre and centre is None else None)
-    if rule.status == "excluded":
+    if rule.status == Status.EXCLUDED:
         return decide.excluded(f"category.{category}", f"Kategorie „{rule.label}“ ist ausgeschlossen.",
                                rule.source, review=unknown_centre)
     if not posting.school_year.contains(posting.day):
@@ -148,11 +150,11 @@ def classify(posting: PostingFacts, centre: CostCentreFacts | None, pack: RulePa
         return _pool_personnel(decide, centre, unknown_centre)
     if rule.kind == "pass_through":
         return _pass_through(decide, posting, centre, unknown_centre)
-    if rule.status == "capped":
-        return decide.result("capped", posting.amount, ZERO, ZERO, f"category.{category}",
+    if rule.status == Status.CAPPED:
+        return decide.result(Status.CAPPED, posting.amount, ZERO, ZERO, f"category.{category}",
                              f"„{rule.label}“: zulässig bis zur Obergrenze des Schuljahres.", rule.source,
                              review=unknown_centre)
-    return decide.result("permitted", posting.amount, ZERO, ZERO, f"category.{category}",
+    return decide.result(Status.PERMITTED, posting.amount, ZERO, ZERO, f"category.{category}",
                          f"„{rule.label}“ ist zulässig.", rule.source, review=unknown_centre)
 
 
@@ -169,13 +171,13 @@ def _pool_personnel(decide: "_Decider", centre: CostCentreFacts | None, unknown_
         names = ", ".join(f"{s.name} ({s.school_number})" for s in not_gl) or "keine Schule zugeordnet"
         return decide.excluded("pool.not_gl", f"Pool {pool.key} umfasst Schulen, die keine GL-Schulen sind: {names}.")
     if pool.financing_basis == "systemic":
-        return decide.result("permitted", decide.amount, ZERO, ZERO, "pool.systemic",
+        return decide.result(Status.PERMITTED, decide.amount, ZERO, ZERO, "pool.systemic",
                              f"Pool {pool.key} ist systemisch (antragsunabhängig) an GL-Schulen eingesetzt.")
     if pool.financing_basis == "individual_entitlements":
         return decide.excluded("pool.individual", f"Pool {pool.key} bündelt einzeln bewilligte Ansprüche "
                                "(Eingliederungshilfe); das sind Individualansprüche.")
     conform = from_cents(systemic_cents(to_cents(decide.amount), pool.systemic_share))
-    return decide.result("split", conform, decide.amount - conform, ZERO, "pool.mixed",
+    return decide.result(Status.SPLIT, conform, decide.amount - conform, ZERO, "pool.mixed",
                          f"Pool {pool.key} ist gemischt finanziert: systemischer Anteil {pool.systemic_share} % "
                          f"({format_german(conform)} EUR) zulässig, der Rest ({format_german(decide.amount - conform)} "
                          "EUR) Individualansprüche.")
@@ -193,7 +195,7 @@ def _pass_through(decide: "_Decider", posting: PostingFacts, centre: CostCentreF
         return decide.excluded("pass_through.unverified", f"Für {town.name} ist bis {posting.day:%d.%m.%Y} keine "
                                "Vergewisserung über zweckentsprechende Projekte dokumentiert.")
     verified = max(day for day in town.verified_on if day <= posting.day)
-    return decide.result("permitted", posting.amount, ZERO, ZERO, "pass_through.verified",
+    return decide.result(Status.PERMITTED, posting.amount, ZERO, ZERO, "pass_through.verified",
                          f"Weiterleitung an {town.name} (Träger von GL-Schulen); Projekte geprüft am {verified:%d.%m.%Y}.")
 
 
@@ -229,13 +231,13 @@ class _Decider:
     def source(self, rule: str) -> str:
         return self.pack.rule_sources.get(rule) or self.pack.rule_sources.get(rule.split(".")[0], self.pack.source)
 
-    def result(self, status: str, conform: Decimal, excluded: Decimal, unclassified: Decimal, rule: str,
+    def result(self, status: Status, conform: Decimal, excluded: Decimal, unclassified: Decimal, rule: str,
                reason: str, source: str | None = None, review: str | None = None) -> Classification:
         return Classification(status, conform, excluded, unclassified, rule, reason, source or self.source(rule),
                               self.pack.id, self.pack.version, review)
 
     def excluded(self, rule: str, reason: str, source: str | None = None, review: str | None = None) -> Classification:
-        return self.result("excluded", ZERO, self.amount, ZERO, rule, reason, source, review)
+        return self.result(Status.EXCLUDED, ZERO, self.amount, ZERO, rule, reason, source, review)
 
     def unclassified(self, rule: str, reason: str, review: str) -> Classification:
-        return self.result("unclassified", ZERO, ZERO, self.amount, rule, reason, None, review)
+        return self.result(Status.UNCLASSIFIED, ZERO, ZERO, self.amount, rule, reason, None, review)

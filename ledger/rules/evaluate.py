@@ -144,9 +144,9 @@ def _overridden(engine: Classification, override: Override, amount: Decimal, pac
                 *, negate: bool) -> Classification:
     """The officer's override as the effective classification (overhead stays under the cap)."""
     conform = from_cents(-override.conform_cents if negate else override.conform_cents)
-    status = override.status
-    if conform and category and pack.has_category(category) and pack.category(category).status == "capped":
-        status = "capped"
+    status = Status(override.status)
+    if conform and category and pack.has_category(category) and pack.category(category).status == Status.CAPPED:
+        status = Status.CAPPED
     reason = (f"Abweichende Einstufung Nr. {override.id} ({Status(override.status).label}) von "
               f"{override.created_by} am {override.created_at:%d.%m.%Y}: {override.justification}")
     return Classification(status, conform, amount - conform, ZERO, "override", reason,

@@ -39,6 +39,7 @@ from ledger.core.schoolyear import SchoolYear
 from ledger.rules.classify import Classification
 from ledger.rules.evaluate import Evaluated, evaluate
 from ledger.rules.packs import RulePack, load_packs, pack_for
+from ledger.rules.status import Status
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ def stored_items(session: Session, run: EvaluationRun) -> list[Evaluated]:
     )
     return [Evaluated(
         stored.posting_id, entry_id, day, voucher, text, account, from_cents(cents), category, code,
-        Classification(stored.status, from_cents(stored.conform_cents), from_cents(stored.excluded_cents),
+        Classification(Status(stored.status), from_cents(stored.conform_cents), from_cents(stored.excluded_cents),
                        from_cents(stored.unclassified_cents), stored.rule, stored.reason, stored.source, run.pack_id,
                        run.pack_version, stored.review),
         None, stored.override_id,

@@ -25,7 +25,7 @@ from ledger.core.periods import closed_years
 from ledger.core.posting import lock_recipient
 from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import require_role
-from ledger.rules.status import OVERRIDE_STATUSES
+from ledger.rules.status import OVERRIDE_STATUSES, Status
 
 MIN_JUSTIFICATION = 20
 """Characters a written justification needs at least (stripped)."""
@@ -188,11 +188,11 @@ def _ensure_open(session: Session, recipient: Recipient, school_year: str) -> No
 
 
 def _conform_cents(status: str, amount_cents: int, conform: Decimal | None) -> int:
-    if status == "permitted":
+    if status == Status.PERMITTED:
         return amount_cents
-    if status == "excluded":
+    if status == Status.EXCLUDED:
         return 0
-    if status != "split":
+    if status != Status.SPLIT:
         raise LedgerError(f"unbekannte Einstufung {status!r}: erlaubt sind {', '.join(OVERRIDE_STATUSES)}")
     if conform is None:
         raise LedgerError("eine teilweise zulässige Einstufung braucht den zulässigen Betrag")

@@ -281,7 +281,7 @@ _OVERRIDES_HEADING = "Abweichende Einstufungen"
 
 def _excluded_part(v: VoucherLine) -> Decimal:
     """The excluded part of a posting: what is neither conform nor unclassified."""
-    return ZERO if v.status == "unclassified" else v.amount - v.conform
+    return ZERO if v.status == Status.UNCLASSIFIED else v.amount - v.conform
 
 
 def _rule_label(rule: str, sample: VoucherLine) -> str:
@@ -318,7 +318,7 @@ def _not_conform(data: StatementData, sections: Sections) -> list:
                         "enthalten.", NOTE),
               Spacer(1, 3 * mm)]
 
-    unclassified = [v for v in data.vouchers if v.status == "unclassified"]
+    unclassified = [v for v in data.vouchers if v.status == Status.UNCLASSIFIED]
     listed = sum((v.amount for v in unclassified), ZERO)
     tail = []
     if listed != result.unclassified:
@@ -356,7 +356,7 @@ def _overrides(overrides: tuple[OverrideRecord, ...], sections: Sections) -> lis
         label = Status(o.status).label
         rows.append([
             str(o.id), multiline(o.voucher_number, num_date(o.day)), eur(o.amount),
-            multiline(label, f"davon zulässig: {eur(o.conform)}" if o.status == "split" else ""),
+            multiline(label, f"davon zulässig: {eur(o.conform)}" if o.status == Status.SPLIT else ""),
             paragraph(o.justification, CELL_SMALL), multiline(o.created_by, timestamp(o.created_at)),
             paragraph(_override_state(o), CELL if o.active else CELL_SMALL),
         ])
@@ -544,7 +544,7 @@ def _tamper_evidence(data: StatementData, sections: Sections) -> list:
 def _classification_lines(v: VoucherLine) -> tuple[str, ...]:
     """The posting's classification under its category: status, conform part, override number."""
     label = Status(v.status).label
-    partial = v.status != "unclassified" and v.conform not in (ZERO, v.amount)
+    partial = v.status != Status.UNCLASSIFIED and v.conform not in (ZERO, v.amount)
     status = f"{label}: {format_german(v.conform)}" if partial else label
     return (status, f"Abw. Nr. {v.override_id}" if v.override_id is not None else "")
 
