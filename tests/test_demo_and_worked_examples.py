@@ -33,7 +33,7 @@ from ledger.core.models import (
 from ledger.core.posting import account_balance
 from ledger.core.recipients import find_account, get_recipient
 from ledger.core.schoolyear import SchoolYear
-from ledger.read.importer import read_rows
+from ledger.read.ledger_csv import read_rows
 from ledger.reports.repayment import compute_all, compute_repayment
 
 D = Decimal

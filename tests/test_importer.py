@@ -10,9 +10,14 @@ from hypothesis import strategies as st
 from ledger.core.chain import verify_chain
 from ledger.core.grants import add_grant, add_payout
 from ledger.core.models import ImportBatch, ImportedRow, JournalEntry, Payout, Posting
+from ledger.core.money import from_cents
+from ledger.core.posting import PostingLine, post_entry
+from ledger.core.recipients import find_account
 from ledger.core.schoolyear import SchoolYear
 from ledger.read import importer
-from ledger.read.importer import import_bytes, read_rows
+from ledger.read.importer import import_bytes
+from ledger.read.ledger_csv import read_rows
+from ledger.read.rows import ImportRow, RowFormat
 from tests.conftest import NOW
 
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"
@@ -227,7 +232,70 @@ def test_read_rows_is_pure(kreis):
     assert rows[0].identity(0) != rows[0].identity(1)
 
 
+def _plain_format():
+    """A minimal other format (English columns, ISO dates, cents): what a format module provides."""
+    required = ("date", "voucher", "text", "debit", "credit", "cents")
+
+    def parse(line, fields, columns):
+        day = date.fromisoformat(fields[columns["date"]])
+        return ImportRow(line, day, fields[columns["voucher"]], fields[columns["text"]], fields[columns["debit"]],
+                         fields[columns["credit"]], int(fields[columns["cents"]]), None, None, SchoolYear.of(day),
+                         False), []
+
+    def base(fields, columns):
+        row, _issues = parse(0, fields, columns)
+        return row.base()
+
+    return RowFormat(required=required, optional=(), parse=parse, base=base,
+                     accounts=lambda fields, columns: (fields[columns["debit"]], fields[columns["credit"]]),
+                     column_of={"day": "date", "debit": "debit", "credit": "credit", "category": "-",
+                                "school_year": "-"})
+
+
+def test_another_format_gives_the_same_rows_and_its_own_column_names(session, kreis):
+    plain = _plain_format()
+    data = b"date;voucher;text;debit;credit;cents\n2023-10-31;B-1;Pool Oktober;5291;1810;4000000\n"
+    summary = import_bytes(session, kreis, data, "plain.csv", created_by="test", now=NOW, row_format=plain)
+    session.commit()
+    assert summary.ok and summary.imported == 1
+    # the same booking in the built-in format is the same row: a duplicate
+    again = run(session, kreis, HEADER + "31.10.2023;B-1;Pool Oktober;5291;1810;40.000,00;;;\n")
+    assert (again.imported, again.duplicates) == (0, 1)
+    wrong = import_bytes(session, kreis, data.replace(b"5291", b"9999"), "plain.csv", created_by="test", now=NOW,
+                         row_format=plain)
+    assert [(e.line, e.column) for e in wrong.errors] == [(2, "debit")]
+
+
 # --- Streaming and bulk writing ------------------------------------------------------------------
+
+
+def _stored_journal(session):
+    """Every entry and posting as stored (the driver's values, ids left out), in chain order."""
+    entries = session.execute(sa.text(
+        "SELECT seq, prev_hash, entry_hash, date, voucher_number, text, kind, created_by, created_at, reverses_id "
+        "FROM journal_entries ORDER BY seq")).all()
+    postings = session.execute(sa.text(
+        "SELECT e.seq, a.number, p.amount_cents, p.date, p.school_year, p.category, p.cost_centre "
+        "FROM postings p JOIN journal_entries e ON e.id = p.entry_id JOIN accounts a ON a.id = p.account_id "
+        "ORDER BY e.seq, p.id")).all()
+    return [tuple(row) for row in entries], [tuple(row) for row in postings]
+
+
+def test_import_and_post_entry_write_the_same_chain_links_for_the_same_content(session, kreis):
+    """Both write through ``ledger.core.booking``: the same entries, hashes and stored values."""
+    assert run(session, kreis, GOOD).ok
+    imported = _stored_journal(session)
+    session.rollback()
+    rows, _issues = read_rows(GOOD.encode())
+    entries, postings = imported
+    for row, (seq, *_entry) in zip(rows, entries, strict=True):
+        lines = [PostingLine(find_account(session, kreis, number), from_cents(cents), SchoolYear.parse(year),
+                             category, cost_centre)
+                 for posting_seq, number, cents, _day, year, category, cost_centre in postings if posting_seq == seq]
+        post_entry(session, kreis, day=row.day, voucher_number=row.voucher_number, text=row.text, lines=lines,
+                   kind="import", created_by="test", now=NOW)
+    assert _stored_journal(session) == imported
+    assert verify_chain(session, kreis).ok
 
 
 def test_an_error_after_chunks_were_written_leaves_nothing_even_if_the_caller_commits(session, kreis, monkeypatch):

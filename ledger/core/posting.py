@@ -5,12 +5,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select
-from sqlalchemy import text as sql_text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.core import audit
-from ledger.core.chain import chain_head, link_hash
+from ledger.core.booking import JournalWriter, NewEntry
 from ledger.core.errors import LedgerError, NotFound, UnbalancedEntry
 from ledger.core.models import Account, JournalEntry, Posting, Recipient
 from ledger.core.money import format_german, from_cents, to_cents
@@ -48,8 +47,9 @@ def post_entry(
 ) -> JournalEntry:
     """Post a journal entry for ``recipient`` and return it (written, not committed).
 
-    The entry is linked into the recipient's hash chain (``ledger.core.chain``); writers of
-    the same recipient are serialised (``lock_recipient``) until the caller commits.
+    The entry is written by ``ledger.core.booking`` (linked into the recipient's hash chain,
+    ``ledger.core.chain``); writers of the same recipient are serialised (``lock_recipient``)
+    until the caller commits.
 
     Raises:
         UnbalancedEntry: fewer than two lines, a zero line, or lines not summing to 0,00 EUR.
@@ -75,27 +75,11 @@ def post_entry(
             raise LedgerError(f"Kategorie nur auf Aufwandskonten zulässig (Konto {line.account.number})")
     lock_recipient(session, recipient)
     ensure_open(session, recipient, day, {str(line.school_year) for line in lines})
-    head = chain_head(session, recipient)
-    seq = head.seq + 1
-    entry_hash = link_hash(
-        head.entry_hash, recipient_key=recipient.key, seq=seq, day=day, voucher_number=voucher_number,
-        text=text, kind=kind, created_by=created_by, created_at=now,
-        reverses_hash=None if reverses is None else reverses.entry_hash,
-        postings=[(line.account.number, c, str(line.school_year), line.category, line.cost_centre)
-                  for line, c in zip(lines, cents)],
-    )
-    entry_id = _next_entry_id(session)
-    # Postings first, the entry last: the database checks the balance when the entry arrives.
-    session.execute(insert(Posting), [
-        {"entry_id": entry_id, "account_id": line.account.id, "amount_cents": c, "date": day,
-         "school_year": str(line.school_year), "category": line.category, "cost_centre": line.cost_centre}
-        for line, c in zip(lines, cents)
-    ])
-    session.execute(insert(JournalEntry).values(
-        id=entry_id, recipient_id=recipient.id, date=day, voucher_number=voucher_number, text=text, kind=kind,
-        created_by=created_by, created_at=now, reverses_id=None if reverses is None else reverses.id,
-        seq=seq, prev_hash=head.entry_hash, entry_hash=entry_hash,
-    ))
+    writer = JournalWriter(session, recipient, created_by=created_by, now=now)
+    [entry_id] = writer.book([NewEntry(
+        day, voucher_number, text, kind, reverses=reverses,
+        lines=[(line.account, c, str(line.school_year), line.category, line.cost_centre)
+               for line, c in zip(lines, cents)])])
     return session.get(JournalEntry, entry_id)
 
 
@@ -107,12 +91,6 @@ def lock_recipient(session: Session, recipient: Recipient) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(Recipient.id).where(Recipient.id == recipient.id).with_for_update())
-
-
-def _next_entry_id(session: Session) -> int:
-    if session.get_bind().dialect.name == "postgresql":
-        return session.scalar(sql_text("SELECT nextval(pg_get_serial_sequence('journal_entries', 'id'))"))
-    return session.scalar(select(func.coalesce(func.max(JournalEntry.id), 0) + 1))
 
 
 def reverse_entry(

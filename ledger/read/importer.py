@@ -1,9 +1,8 @@
-"""The monthly import of a finance-system journal export (semicolon CSV).
+"""The monthly import of a journal export into a recipient's books, whatever its format.
 
-Format: a header row, UTF-8 (with or without BOM) or Windows-1252, columns
-``Buchungsdatum`` (TT.MM.JJJJ), ``Belegnummer``, ``Buchungstext``, ``Sollkonto``,
-``Habenkonto``, ``Betrag`` (German format, positive) and optionally ``Kostenstelle``,
-``Kategorie`` (a rule-pack category id) and ``Schuljahr`` (``2023/24``).
+The format (``ledger.read.rows.RowFormat``; by default the finance system's semicolon
+export, ``ledger.read.ledger_csv``) turns the file's records into rows; this module
+checks them against the books and books them.
 
 All or nothing: every error of every row is collected (as values, with line and
 column; the first ``MAX_ISSUES`` are listed) and if there is one, nothing is written.
@@ -15,9 +14,9 @@ to the grant revenue account is recognised as the recorded payout, never booked 
 The file is streamed, never held in memory: one pass finds the identities that occur
 more than once (a Bloom filter, then exact counting of those only), a second checks
 and books the rows in chunks of ``CHUNK_ROWS`` inside a savepoint that is rolled back
-if any row of the file fails. The rows are booked with set-based inserts; the journal
-entries are the same as ``ledger.core.posting.post_entry`` would write (hash chain, the
-database's balance and period checks), but without a round trip per entry.
+if any row of the file fails. The journal entries are written as ``post_entry`` writes
+them, by ``ledger.core.booking`` (hash chain, the database's balance and period checks),
+a chunk's entries at once.
 """
 from __future__ import annotations
 
@@ -25,38 +24,26 @@ import hashlib
 import io
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
-from functools import lru_cache
+from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 from sqlalchemy import func, insert, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from ledger.core import audit
-from ledger.core.chain import chain_head, link_hash
+from ledger.core.booking import JournalWriter, Line, NewEntry, insert_many
 from ledger.core.db import custom_plans
 from ledger.core.grants import INKLUSIONSPAUSCHALE, find_payout_for_receipt
-from ledger.core.models import (
-    Account,
-    ImportBatch,
-    ImportedRow,
-    JournalEntry,
-    Posting,
-    Recipient,
-)
-from ledger.core.money import AmountError, from_cents, parse_german_cents
+from ledger.core.models import Account, ImportBatch, ImportedRow, Recipient
 from ledger.core.periods import closed_years
 from ledger.core.posting import lock_recipient
-from ledger.core.schoolyear import SchoolYear, SchoolYearError
 from ledger.read.csvfile import CsvTable, ImportIssue
+from ledger.read.ledger_csv import LEDGER_CSV
+from ledger.read.rows import ImportRow, RowFormat
 from ledger.rules.packs import RulePack, RulePackError, load_packs, pack_for
 
-REQUIRED_COLUMNS = ("Buchungsdatum", "Belegnummer", "Buchungstext", "Sollkonto", "Habenkonto", "Betrag")
-OPTIONAL_COLUMNS = ("Kostenstelle", "Kategorie", "Schuljahr")
-_MAX_LENGTH = {"Belegnummer": 60, "Buchungstext": 500, "Kostenstelle": 40, "Sollkonto": 20, "Habenkonto": 20}
 #: Accounts the ledger books itself (repayments); an import must not touch them.
 _LEDGER_ONLY_ROLES = ("repayment_charge", "repayment_liability")
 #: Errors listed per file; further ones are counted in one last issue.
@@ -65,44 +52,6 @@ MAX_ISSUES = 1000
 CHUNK_ROWS = 2000
 #: How often (in rows) an import reports its progress.
 PROGRESS_EVERY = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class ImportRow:
-    """A parsed, syntactically valid row. ``cents`` is the positive amount in cents;
-    ``school_year`` is the ``Schuljahr`` column or, without one, the school year of the
-    booking date."""
-
-    line: int
-    day: date
-    voucher_number: str
-    text: str
-    debit: str
-    credit: str
-    cents: int
-    cost_centre: str | None
-    category: str | None
-    school_year: SchoolYear
-    school_year_given: bool
-
-    @property
-    def amount(self) -> Decimal:
-        """The amount in EUR."""
-        return from_cents(self.cents)
-
-    def base(self) -> tuple:
-        """What makes two rows of one file identical bookings (their occurrence tells them apart)."""
-        return _base(self.day, self.voucher_number, self.debit, self.credit, self.cents)
-
-    def identity(self, occurrence: int) -> str:
-        """SHA-256 of what makes a row the same booking in a later export."""
-        return _sha256(f"{self.day}|{self.voucher_number}|{self.debit}|{self.credit}|{self.cents}|{occurrence}")
-
-    def content_hash(self) -> str:
-        """SHA-256 over every column, to spot a known row whose content changed."""
-        return _sha256("|".join(str(v) for v in (
-            self.day, self.voucher_number, self.text, self.debit, self.credit, self.cents,
-            self.cost_centre, self.category, self.school_year if self.school_year_given else "")))
 
 
 @dataclass(frozen=True)
@@ -141,8 +90,10 @@ def import_file(
     session: Session, recipient: Recipient, path: Path, *, created_by: str, now: datetime,
     dry_run: bool = False, packs: tuple[RulePack, ...] | None = None,
     progress: Callable[[int, int], None] | None = None, filename: str | None = None,
+    row_format: RowFormat = LEDGER_CSV,
 ) -> ImportSummary:
-    """Import the file at ``path`` into ``recipient``'s books (see the module docstring).
+    """Import the file at ``path``, in ``row_format``, into ``recipient``'s books (see the
+    module docstring).
 
     ``filename`` is the name recorded in the import history (default: ``path``'s name;
     an upload staged under its hash keeps the user's file name this way).
@@ -155,51 +106,35 @@ def import_file(
     with path.open("rb") as stream:
         digest = hashlib.file_digest(stream, "sha256").hexdigest()
     return _import(session, recipient, lambda: path.open("rb"), filename or path.name, digest, created_by=created_by,
-                   now=now, dry_run=dry_run, packs=packs, progress=progress)
+                   now=now, dry_run=dry_run, packs=packs, progress=progress, row_format=row_format)
 
 
 def import_bytes(
     session: Session, recipient: Recipient, data: bytes, filename: str, *, created_by: str,
     now: datetime, dry_run: bool = False, packs: tuple[RulePack, ...] | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, row_format: RowFormat = LEDGER_CSV,
 ) -> ImportSummary:
     """Like ``import_file`` for the file's content ``data`` held in memory, named ``filename``."""
     return _import(session, recipient, lambda: io.BytesIO(data), filename, hashlib.sha256(data).hexdigest(),
-                   created_by=created_by, now=now, dry_run=dry_run, packs=packs, progress=progress)
-
-
-def read_rows(data: bytes) -> tuple[list[ImportRow], list[ImportIssue]]:
-    """Decode and parse an export into rows; every syntax error is returned, none raised."""
-    table = _table(lambda: io.BytesIO(data))
-    issues = list(table.issues)
-    rows = []
-    for line, fields, issue in table.records():
-        row, row_issues = (None, [issue]) if issue else _parse_record(line, fields, table.columns)
-        issues += row_issues
-        if row is not None:
-            rows.append(row)
-    return rows, issues
-
-
-def _table(open_binary) -> CsvTable:
-    return CsvTable(open_binary, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
+                   created_by=created_by, now=now, dry_run=dry_run, packs=packs, progress=progress,
+                   row_format=row_format)
 
 
 def _import(session: Session, recipient: Recipient, open_binary, filename: str, digest: str, *, created_by: str,
             now: datetime, dry_run: bool, packs: tuple[RulePack, ...] | None,
-            progress: Callable[[int, int], None] | None) -> ImportSummary:
+            progress: Callable[[int, int], None] | None, row_format: RowFormat) -> ImportSummary:
     if not dry_run:
         lock_recipient(session, recipient)  # before the duplicate check: concurrent imports apply once
-    table = _table(open_binary)
+    table = CsvTable(open_binary, row_format.required, row_format.optional)
     issues = _Issues(table.issues)
-    repeated, total = _repeated_bases(table)
+    repeated, total = _repeated_bases(table, row_format)
     books = _Books.load(session, recipient, packs or load_packs())
     counts: Counter[str] = Counter()
     taken_payouts: set[int] = set()
     writer = None if dry_run else _Writer(session, books, created_by=created_by, now=now)
     with session.begin_nested() as savepoint:
-        for chunk in _chunks(_keyed_rows(table, books, issues, repeated), CHUNK_ROWS):
-            plan = _plan(session, chunk, books, issues, taken_payouts)
+        for chunk in _chunks(_keyed_rows(table, row_format, books, issues, repeated), CHUNK_ROWS):
+            plan = _plan(session, chunk, books, issues, taken_payouts, row_format.column_of)
             counts.update(rows=plan.rows, new=len(plan.new), duplicates=plan.duplicates, payouts=len(plan.payouts))
             if writer is not None and not issues:
                 writer.write(plan)
@@ -256,7 +191,7 @@ class _Books:
         return cls(recipient, accounts, frozenset(closed_years(session, recipient)), packs)
 
 
-def _repeated_bases(table: CsvTable) -> tuple[set[int], int]:
+def _repeated_bases(table: CsvTable, row_format: RowFormat) -> tuple[set[int], int]:
     """First pass: hashes of row bases (``ImportRow.base``) that may occur more than once,
     and the number of records. A Bloom filter (one bit per byte of the file, two probes)
     finds every repeated base and a few others; ``_keyed_rows`` counts those exactly."""
@@ -265,17 +200,15 @@ def _repeated_bases(table: CsvTable) -> tuple[set[int], int]:
     mask = size - 1
     repeated: set[int] = set()
     total = 0
-    columns = table.columns
+    columns, base = table.columns, row_format.base
     for _line, fields, _issue in table.records():
         total += 1
         if fields is None:
             continue
-        try:
-            key = hash(_base(_parse_day(fields[columns["Buchungsdatum"]]), fields[columns["Belegnummer"]],
-                             fields[columns["Sollkonto"]], fields[columns["Habenkonto"]],
-                             parse_german_cents(fields[columns["Betrag"]])))
-        except (ValueError, AmountError):
+        row_base = base(fields, columns)
+        if row_base is None:
             continue
+        key = hash(row_base)
         i, j = key & mask, (key >> 32) & mask
         seen = bits[i >> 3] >> (i & 7) & 1 and bits[j >> 3] >> (j & 7) & 1
         if seen:
@@ -285,22 +218,22 @@ def _repeated_bases(table: CsvTable) -> tuple[set[int], int]:
     return repeated, total
 
 
-def _keyed_rows(table: CsvTable, books: _Books, issues: _Issues, repeated: set[int]
+def _keyed_rows(table: CsvTable, row_format: RowFormat, books: _Books, issues: _Issues, repeated: set[int]
                 ) -> Iterator[tuple[ImportRow, str]]:
     """Second pass: every valid row with its identity key; every error goes to ``issues``."""
     occurrences: Counter[tuple] = Counter()
-    columns = table.columns
+    columns, parse, column_of = table.columns, row_format.parse, row_format.column_of
     for line, fields, issue in table.records():
         if issue is not None:
             issues.add(issue)
             continue
-        row, row_issues = _parse_record(line, fields, columns)
+        row, row_issues = parse(line, fields, columns)
         if row is None:
-            for row_issue in row_issues + _check_accounts(line, fields[columns["Sollkonto"]],
-                                                          fields[columns["Habenkonto"]], books):
+            debit, credit = row_format.accounts(fields, columns)
+            for row_issue in row_issues + _check_accounts(line, debit, credit, books, column_of):
                 issues.add(row_issue)
             continue
-        row_issues = _check_row(row, books)
+        row_issues = _check_row(row, books, column_of)
         if row_issues:
             for row_issue in row_issues:
                 issues.add(row_issue)
@@ -324,66 +257,6 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _base(day: date, voucher_number: str, debit: str, credit: str, cents: int) -> tuple:
-    """A row's base identity; both passes must build it the same way."""
-    return (day, voucher_number, debit, credit, cents)
-
-
-@lru_cache(maxsize=8192)
-def _parse_day(text: str) -> date:
-    """``"31.10.2023"`` → ``date(2023, 10, 31)``; raises ValueError."""
-    return datetime.strptime(text, "%d.%m.%Y").date()
-
-
-@lru_cache(maxsize=8192)
-def _school_year_of(day: date) -> SchoolYear:
-    return SchoolYear.of(day)
-
-
-def _parse_record(line: int, fields: list[str], columns: dict[str, int]) -> tuple[ImportRow | None, list[ImportIssue]]:
-    values = {name: fields[index] for name, index in columns.items()}
-    issues: list[ImportIssue] = []
-
-    def fail(column: str, message: str) -> None:
-        issues.append(ImportIssue(line, column, message))
-
-    for column in REQUIRED_COLUMNS:
-        if not values[column]:
-            fail(column, "Pflichtfeld ist leer")
-    for column, limit in _MAX_LENGTH.items():
-        if len(values.get(column, "")) > limit:
-            fail(column, f"länger als {limit} Zeichen")
-    day = cents = None
-    if values["Buchungsdatum"]:
-        try:
-            day = _parse_day(values["Buchungsdatum"])
-        except ValueError:
-            fail("Buchungsdatum", f"ungültiges Datum {values['Buchungsdatum']!r} (erwartet TT.MM.JJJJ)")
-    if values["Betrag"]:
-        try:
-            cents = parse_german_cents(values["Betrag"])
-            if cents <= 0:
-                fail("Betrag", "Betrag muss positiv sein (die Richtung ergibt sich aus Soll und Haben)")
-        except AmountError as exc:
-            fail("Betrag", str(exc))
-    if values["Sollkonto"] and values["Sollkonto"] == values["Habenkonto"]:
-        fail("Habenkonto", "Soll- und Habenkonto sind gleich")
-    school_year = None
-    if values.get("Schuljahr"):
-        try:
-            school_year = SchoolYear.parse(values["Schuljahr"])
-        except SchoolYearError as exc:
-            fail("Schuljahr", str(exc))
-    if issues or day is None or cents is None:
-        return None, issues
-    return ImportRow(
-        line=line, day=day, voucher_number=values["Belegnummer"], text=values["Buchungstext"],
-        debit=values["Sollkonto"], credit=values["Habenkonto"], cents=cents,
-        cost_centre=values.get("Kostenstelle") or None, category=values.get("Kategorie") or None,
-        school_year=school_year or _school_year_of(day), school_year_given=school_year is not None,
-    ), []
-
-
 @dataclass
 class _Plan:
     """What one chunk of valid rows will write: new rows with their keys, recognised payouts."""
@@ -395,9 +268,10 @@ class _Plan:
 
 
 def _plan(session: Session, chunk: list[tuple[ImportRow, str]], books: _Books, issues: _Issues,
-          taken: set[int]) -> _Plan:
+          taken: set[int], column_of: Mapping[str, str]) -> _Plan:
     """Sort a chunk's rows into new, duplicate and recognised payout; conflicts go to ``issues``.
-    ``taken``: ids of the payouts recognised so far in this import (updated)."""
+    ``taken``: ids of the payouts recognised so far in this import (updated); ``column_of``:
+    the format's column per row field (``RowFormat.column_of``)."""
     plan = _Plan(rows=len(chunk))
     recipient = books.recipient
     known = _known_rows(session, recipient, [key for _row, key in chunk])
@@ -413,7 +287,7 @@ def _plan(session: Session, chunk: list[tuple[ImportRow, str]], books: _Books, i
         if books.accounts[row.credit].role == "grant_revenue":
             payout = find_payout_for_receipt(session, recipient, row.day, row.cents, taken)
             if payout is None:
-                issues.add(ImportIssue(row.line, "Habenkonto", "Eingang der Inklusionspauschale ohne "
+                issues.add(ImportIssue(row.line, column_of["credit"], "Eingang der Inklusionspauschale ohne "
                                        "passende erfasste Auszahlung; bitte zuerst mit 'inkl grant add' erfassen"))
                 continue
             taken.add(payout.id)
@@ -435,30 +309,34 @@ def _known_rows(session: Session, recipient: Recipient, keys: list[str]) -> dict
     return known
 
 
-def _check_row(row: ImportRow, books: _Books) -> list[ImportIssue]:
-    issues = _check_accounts(row.line, row.debit, row.credit, books)
-    for column, year in (("Buchungsdatum", str(_school_year_of(row.day))), ("Schuljahr", str(row.school_year))):
+def _check_row(row: ImportRow, books: _Books, column_of: Mapping[str, str]) -> list[ImportIssue]:
+    """A valid row's errors against the books: its accounts, a closed school year, a school
+    year without a rule pack, a category unknown to the pack or on no expense account."""
+    issues = _check_accounts(row.line, row.debit, row.credit, books, column_of)
+    for field_name, year in (("day", str(row.day_school_year)), ("school_year", str(row.school_year))):
         if year in books.closed:
-            issues.append(ImportIssue(row.line, column, f"Schuljahr {year} ist abgeschlossen"))
+            issues.append(ImportIssue(row.line, column_of[field_name], f"Schuljahr {year} ist abgeschlossen"))
             break
     try:
         pack = pack_for(INKLUSIONSPAUSCHALE, row.school_year, books.packs)
     except RulePackError as exc:
-        column = "Schuljahr" if row.school_year_given else "Buchungsdatum"
+        column = column_of["school_year" if row.school_year_given else "day"]
         return issues + [ImportIssue(row.line, column, exc.message)]
     if row.category is not None:
-        accounts = books.accounts
+        accounts, column = books.accounts, column_of["category"]
         if not pack.has_category(row.category):
-            issues.append(ImportIssue(row.line, "Kategorie", f"unbekannte Kategorie {row.category!r}"))
+            issues.append(ImportIssue(row.line, column, f"unbekannte Kategorie {row.category!r}"))
         elif not any(accounts.get(n) is not None and accounts[n].type == "expense" for n in (row.debit, row.credit)):
-            issues.append(ImportIssue(row.line, "Kategorie", "Kategorie ist nur bei Buchungen auf Aufwandskonten zulässig"))
+            issues.append(ImportIssue(row.line, column, "Kategorie ist nur bei Buchungen auf Aufwandskonten zulässig"))
     return issues
 
 
-def _check_accounts(line: int, debit: str, credit: str, books: _Books) -> list[ImportIssue]:
+def _check_accounts(line: int, debit: str, credit: str, books: _Books, column_of: Mapping[str, str]
+                    ) -> list[ImportIssue]:
+    """The errors of a row's debit and credit account numbers against the chart of accounts."""
     issues = []
     accounts = books.accounts
-    for column, number in (("Sollkonto", debit), ("Habenkonto", credit)):
+    for column, number in ((column_of["debit"], debit), (column_of["credit"], credit)):
         account = accounts.get(number)
         if not number:
             continue
@@ -468,19 +346,19 @@ def _check_accounts(line: int, debit: str, credit: str, books: _Books) -> list[I
         elif account.role in _LEDGER_ONLY_ROLES:
             issues.append(ImportIssue(line, column, f"Konto {number} wird nur über 'inkl repayment' bebucht"))
     if accounts.get(debit) is not None and accounts[debit].role == "grant_revenue":
-        issues.append(ImportIssue(line, "Sollkonto", "Sollbuchungen auf das Ertragskonto der Inklusionspauschale "
+        issues.append(ImportIssue(line, column_of["debit"], "Sollbuchungen auf das Ertragskonto der Inklusionspauschale "
                                   "sind als Rückzahlung über 'inkl repayment' zu erfassen"))
     return issues
 
 
 class _Writer:
-    """Books the planned chunks of one import with set-based inserts.
+    """Books the planned chunks of one import.
 
-    Each new row becomes a journal entry of two postings (debit, then credit) linked
-    into the recipient's hash chain exactly as ``post_entry`` links it; the database's
-    triggers check balance, chain and closed periods as for any entry. The import batch
-    row is written last (``finish``), when its counts are known: the imported rows'
-    reference to it is checked at commit (a deferred foreign key, migration 0008).
+    Each new row becomes a journal entry of two postings (debit, then credit), written by
+    ``ledger.core.booking`` as for any entry; the database's triggers check balance, chain
+    and closed periods. The import batch row is written last (``finish``), when its counts
+    are known: the imported rows' reference to it is checked at commit (a deferred foreign
+    key, migration 0008).
     """
 
     def __init__(self, session: Session, books: _Books, *, created_by: str, now: datetime) -> None:
@@ -491,51 +369,24 @@ class _Writer:
         self.now = now
         self.wrote = False
         self._batch_id: int | None = None
-        self._head = None
-        self._next_id = 0
+        self._journal = JournalWriter(session, books.recipient, created_by=created_by, now=now)
 
     def write(self, plan: _Plan) -> None:
+        """Book ``plan``'s new rows and record them and its recognised payouts as imported."""
         if not plan.new and not plan.payouts:
             return
         if self._batch_id is None:
-            self._start()
-        entries, postings, imported = [], [], []
-        seq, prev = self._head
-        recipient_id, recipient_key, created_by = self.recipient.id, self.recipient.key, self.created_by
-        for (row, key, content), entry_id in zip(plan.new, self._entry_ids(len(plan.new))):
-            seq += 1
-            lines = self._lines(row)
-            entry_hash = link_hash(
-                prev, recipient_key=recipient_key, seq=seq, day=row.day, voucher_number=row.voucher_number,
-                text=row.text, kind="import", created_by=created_by, created_at=self.now, reverses_hash=None,
-                postings=[(account.number, cents, year, category, cost_centre)
-                          for account, cents, year, category, cost_centre in lines])
-            day = self._date(row.day)
-            postings += [(entry_id, account.id, cents, day, year, category, cost_centre)
-                         for account, cents, year, category, cost_centre in lines]
-            entries.append((entry_id, recipient_id, day, row.voucher_number, row.text, "import",
-                            created_by, self._created_at, None, seq, prev, entry_hash))
-            imported.append((recipient_id, key, content, self._batch_id, row.line, entry_id))
-            prev = entry_hash
-        imported += [(recipient_id, key, content, self._batch_id, row.line, entry_id)
+            self._batch_id = self._next_batch_id()
+        entry_ids = self._journal.book([NewEntry(row.day, row.voucher_number, row.text, "import", self._lines(row))
+                                        for row, _key, _content in plan.new])
+        recipient_id, batch_id = self.recipient.id, self._batch_id
+        imported = [(recipient_id, key, content, batch_id, row.line, entry_id)
+                    for (row, key, content), entry_id in zip(plan.new, entry_ids)]
+        imported += [(recipient_id, key, content, batch_id, row.line, entry_id)
                      for row, key, content, entry_id in plan.payouts]
-        # Postings first, the entries last: the database checks each entry's balance when it arrives.
-        if postings:
-            self._insert(Posting, ("entry_id", "account_id", "amount_cents", "date", "school_year", "category",
-                                   "cost_centre"), postings)
-            self._insert(JournalEntry, ("id", "recipient_id", "date", "voucher_number", "text", "kind", "created_by",
-                                        "created_at", "reverses_id", "seq", "prev_hash", "entry_hash"), entries)
-        self._insert(ImportedRow, ("recipient_id", "row_key", "content_hash", "batch_id", "line", "entry_id"), imported)
-        self._head = (seq, prev)
+        insert_many(self.session, ImportedRow, ("recipient_id", "row_key", "content_hash", "batch_id", "line",
+                                                "entry_id"), imported)
         self.wrote = True
-
-    def _insert(self, model, columns: tuple[str, ...], rows: list[tuple]) -> None:
-        """``executemany`` of ``rows`` (tuples in ``columns`` order, values as the driver
-        takes them) into ``model``'s table: no per-row work in SQLAlchemy."""
-        marker = "?" if self.session.get_bind().dialect.paramstyle == "qmark" else "%s"
-        self.session.connection().exec_driver_sql(
-            f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})",
-            rows)
 
     def finish(self, summary: ImportSummary) -> None:
         """Write the import batch (with the summary's counts) and the audit record."""
@@ -548,34 +399,14 @@ class _Writer:
                               "imported": summary.imported, "duplicates": summary.duplicates,
                               "payouts_recognised": summary.payouts_recognised, "batch": self._batch_id})
 
-    def _start(self) -> None:
+    def _next_batch_id(self) -> int:
         session = self.session
         if session.get_bind().dialect.name == "postgresql":
-            self._batch_id = session.scalar(sql_text("SELECT nextval(pg_get_serial_sequence('import_batches', 'id'))"))
-        else:
-            self._batch_id = session.scalar(select(func.coalesce(func.max(ImportBatch.id), 0) + 1))
-            self._next_id = session.scalar(select(func.coalesce(func.max(JournalEntry.id), 0) + 1))
-        head = chain_head(session, self.recipient)
-        self._head = (head.seq, head.entry_hash)
-        # The driver-level values of dates and times (ISO text on SQLite, as SQLAlchemy stores them).
-        dialect = session.get_bind().dialect
-        columns = JournalEntry.__table__.c
-        self._date = columns.date.type.bind_processor(dialect) or (lambda day: day)
-        self._created_at = (columns.created_at.type.bind_processor(dialect) or (lambda moment: moment))(self.now)
+            return session.scalar(sql_text("SELECT nextval(pg_get_serial_sequence('import_batches', 'id'))"))
+        return session.scalar(select(func.coalesce(func.max(ImportBatch.id), 0) + 1))
 
-    def _entry_ids(self, count: int) -> list[int]:
-        if not count:
-            return []
-        if self.session.get_bind().dialect.name == "postgresql":
-            return list(self.session.scalars(sql_text(
-                "SELECT nextval(pg_get_serial_sequence('journal_entries', 'id')) FROM generate_series(1, :n)"),
-                {"n": count}))
-        ids = list(range(self._next_id, self._next_id + count))
-        self._next_id += count
-        return ids
-
-    def _lines(self, row: ImportRow) -> list[tuple[Account, int, str, str | None, str | None]]:
-        """(account, cents, school year, category, cost centre) of the debit and the credit posting."""
+    def _lines(self, row: ImportRow) -> list[Line]:
+        """The debit and the credit posting of ``row``."""
         year = str(row.school_year)
         lines = []
         for number, cents in ((row.debit, row.cents), (row.credit, -row.cents)):
@@ -583,7 +414,3 @@ class _Writer:
             category = (row.category or account.category) if account.type == "expense" else None
             lines.append((account, cents, year, category, row.cost_centre))
         return lines
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
