@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core import db
 from ledger.core.models import Base
+from ledger.read.importer import ImportSummary, import_file
 
 POSTGRES_URL = os.environ.get("INKL_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL or os.environ.get("CI") else [])
@@ -185,3 +188,12 @@ def add_master_data(session, recipient, *, pools: tuple[str, ...] = ("POOL-A", "
     put("costcentre", {"Kostenstelle": "WL-BEISPIELHEIM", "Schule": "", "Pool": "", "Gemeinde": "Stadt Beispielheim",
                        "Projekt": ""})
     session.commit()
+
+
+def import_bytes(session: Session, recipient, data: bytes, filename: str, **options) -> ImportSummary:
+    """Import ``data`` as the file ``filename`` through ``import_file``, the product's one path
+    (the command line's file, the web's staged upload); ``options`` as ``import_file`` takes them."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "export.csv"
+        path.write_bytes(data)
+        return import_file(session, recipient, path, filename=filename, **options)

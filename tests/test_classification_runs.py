@@ -40,7 +40,6 @@ from ledger.core.models import JournalEntry, Posting
 from ledger.core.posting import reverse_entry
 from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import add_user
-from ledger.read.importer import import_bytes
 from ledger.reports.repayment import compute_repayment
 from ledger.rules.evaluation_runs import classified, list_runs, record_evaluation
 from ledger.rules.overrides import add_override, list_overrides, withdraw_override
@@ -48,7 +47,7 @@ from ledger.rules.packs import RULES_DIR, load_packs
 from ledger.workflows.closing import close_year
 from ledger.workflows.masterdata import add, import_master_data
 from ledger.workflows.repayment import confirm_repayment, pay_repayment
-from tests.conftest import NOW
+from tests.conftest import NOW, import_bytes
 
 SY = SchoolYear(2023)
 AFTER = datetime(2024, 9, 15, 12, 0)

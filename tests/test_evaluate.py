@@ -7,10 +7,9 @@ from decimal import Decimal as D
 import pytest
 
 from ledger.core.schoolyear import SchoolYear
-from ledger.read.importer import import_bytes
 from ledger.rules.evaluate import evaluate, review_queue
 from ledger.workflows.masterdata import import_master_data
-from tests.conftest import NOW, add_web_user, login
+from tests.conftest import NOW, add_web_user, import_bytes, login
 
 SY = SchoolYear(2023)
 MASTER = {

@@ -50,10 +50,9 @@ import pytest
 
 from ledger.core.grants import add_grant, add_payout
 from ledger.core.schoolyear import SchoolYear
-from ledger.read.importer import import_bytes
 from ledger.reports.forecast import forecast, open_months
 from ledger.workflows.masterdata import add
-from tests.conftest import NOW, add_master_data
+from tests.conftest import NOW, add_master_data, import_bytes
 
 SY = SchoolYear(2023)
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"

@@ -15,10 +15,9 @@ from ledger.core.posting import PostingLine, post_entry
 from ledger.core.recipients import find_account
 from ledger.core.schoolyear import SchoolYear
 from ledger.read import importer
-from ledger.read.importer import import_bytes
 from ledger.read.ledger_csv import read_rows
 from ledger.read.rows import ImportRow, RowFormat
-from tests.conftest import NOW
+from tests.conftest import NOW, import_bytes
 
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"
 GOOD = (HEADER

@@ -16,10 +16,9 @@ from ledger.core.posting import PostingLine, post_entry
 from ledger.core.recipients import find_account
 from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import add_user
-from ledger.read.importer import import_bytes
 from ledger.workflows.closing import close_year, reopen_year
 from ledger.workflows.repayment import confirm_repayment, pay_repayment
-from tests.conftest import NOW, add_master_data
+from tests.conftest import NOW, add_master_data, import_bytes
 
 SY = SchoolYear(2023)
 AFTER = datetime(2024, 9, 15, 12, 0)

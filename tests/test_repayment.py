@@ -31,10 +31,9 @@ from ledger.core.grants import add_grant, add_payout
 from ledger.core.models import JournalEntry
 from ledger.core.posting import reverse_entry
 from ledger.core.schoolyear import SchoolYear
-from ledger.read.importer import import_bytes
 from ledger.reports.repayment import compute_all, compute_repayment
 from ledger.workflows.repayment import confirm_repayment, pay_repayment
-from tests.conftest import NOW, add_master_data
+from tests.conftest import NOW, add_master_data, import_bytes
 
 SY = SchoolYear(2022)
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"

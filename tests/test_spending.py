@@ -44,9 +44,8 @@ from ledger.core.models import JournalEntry
 from ledger.core.posting import reverse_entry
 from ledger.core.recipients import add_recipient
 from ledger.core.schoolyear import SchoolYear
-from ledger.read.importer import import_bytes
 from ledger.reports.spending import MonthPoint, cumulative_spending
-from tests.conftest import NOW, add_master_data, add_web_user, login
+from tests.conftest import NOW, add_master_data, add_web_user, import_bytes, login
 from webapp.views.dashboard import CHART_PLOT, spending_chart
 
 SY = SchoolYear(2022)

@@ -26,9 +26,8 @@ from ledger.core.models import JournalEntry
 from ledger.core.posting import reverse_entry
 from ledger.core.recipients import add_recipient
 from ledger.core.schoolyear import SchoolYear
-from ledger.read.importer import import_bytes
 from ledger.reports.journal import list_entries
-from tests.conftest import add_master_data, add_web_user, login
+from tests.conftest import add_master_data, add_web_user, import_bytes, login
 from webapp.formatting import countdown, date_de, date_long, datetime_de, eur, percent
 
 NOW = datetime(2026, 11, 22, 10, 0, 0)

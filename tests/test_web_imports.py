@@ -200,7 +200,7 @@ def test_a_year_closed_before_the_commit_books_nothing_and_shows_why(app, olga, 
 
 
 def test_an_auditor_sees_the_history_but_cannot_upload(app, client, users, session):
-    from ledger.read.importer import import_bytes
+    from tests.conftest import import_bytes
 
     import_bytes(session, users, GOOD, "aus-der-cli.csv", created_by="olga", now=NOW)
     session.commit()

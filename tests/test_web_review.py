@@ -27,8 +27,7 @@ import sqlalchemy as sa
 from ledger.core.grants import add_grant, add_payout
 from ledger.core.models import AuditEvent, EvaluationRun, Override, Posting
 from ledger.core.recipients import add_recipient
-from ledger.read.importer import import_bytes
-from tests.conftest import NOW, add_web_user, csrf_token, logged_in
+from tests.conftest import NOW, add_web_user, csrf_token, import_bytes, logged_in
 from tests.test_classification_runs import (
     HEADER,
     JUSTIFICATION,

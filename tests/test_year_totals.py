@@ -12,7 +12,6 @@ from ledger.core.posting import reverse_entry
 from ledger.core.recipients import add_recipient
 from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import add_user
-from ledger.read.importer import import_bytes
 from ledger.reports.repayment import compute_repayment
 from ledger.reports.totals import Totals
 from ledger.reports.year_totals import year_totals
@@ -20,7 +19,7 @@ from ledger.rules.evaluate import evaluate
 from ledger.rules.evaluation_runs import classified, record_evaluation
 from ledger.rules.overrides import add_override
 from ledger.workflows.masterdata import add
-from tests.conftest import NOW, add_master_data
+from tests.conftest import NOW, add_master_data, import_bytes
 
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"
 YEAR = SchoolYear(2023)

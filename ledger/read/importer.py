@@ -21,7 +21,6 @@ a chunk's entries at once.
 from __future__ import annotations
 
 import hashlib
-import io
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -107,17 +106,6 @@ def import_file(
         digest = hashlib.file_digest(stream, "sha256").hexdigest()
     return _import(session, recipient, lambda: path.open("rb"), filename or path.name, digest, created_by=created_by,
                    now=now, dry_run=dry_run, packs=packs, progress=progress, row_format=row_format)
-
-
-def import_bytes(
-    session: Session, recipient: Recipient, data: bytes, filename: str, *, created_by: str,
-    now: datetime, dry_run: bool = False, packs: tuple[RulePack, ...] | None = None,
-    progress: Callable[[int, int], None] | None = None, row_format: RowFormat = LEDGER_CSV,
-) -> ImportSummary:
-    """Like ``import_file`` for the file's content ``data`` held in memory, named ``filename``."""
-    return _import(session, recipient, lambda: io.BytesIO(data), filename, hashlib.sha256(data).hexdigest(),
-                   created_by=created_by, now=now, dry_run=dry_run, packs=packs, progress=progress,
-                   row_format=row_format)
 
 
 def _import(session: Session, recipient: Recipient, open_binary, filename: str, digest: str, *, created_by: str,

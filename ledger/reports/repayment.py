@@ -1,8 +1,13 @@
-"""Repayment per recipient and school year: what the grant may keep and what goes back.
+"""Repayment per recipient and school year, from the books: what the grant may keep and what
+goes back.
 
-Source: seed 002_17056edfca8550ce.txt § 4 (2) and Hinweise part II (repay by 1 April of
-the budget year after the payout), Hinweise part IV (overhead capped at 15 % of pool
-personnel costs), § 1 and § 2 of the Vereinbarung (agreed figures override the result).
+This module reads what a school year's settlement needs (the classified totals from
+``ledger.reports.year_totals`` or given classifications, the grant and its payouts, the
+agreement, the role accounts' balances, the repayments paid) and hands it to the repayment
+kernel, ``ledger.reports.settlement.settle``, where the rules are applied. Source: seed
+002_17056edfca8550ce.txt § 4 (2) and Hinweise part II (repay by 1 April of the budget year
+after the payout), Hinweise part IV (overhead capped at 15 % of pool personnel costs), § 1
+and § 2 of the Vereinbarung (agreed figures override the result).
 """
 from __future__ import annotations
 

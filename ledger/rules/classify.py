@@ -17,9 +17,10 @@ not suffice. Rules, in order (seed 002_17056edfca8550ce.txt unless noted):
    schools → permitted; ``individual_entitlements`` → excluded (seeds 000_…, 001_…);
    ``mixed`` → the systemic share permitted (rounded half up to cents), the rest
    excluded; a pool with a non-GL school → excluded (Hinweise Teil III);
-6. a category of the kind ``pass_through``: only to a member municipality that bears GL schools and whose projects
-   the Kreis verified on or before the booking date (Hinweise Teil II);
-7. overhead → capped (the cap applies to the school year's total, ``ledger.reports.repayment``);
+6. a category of the kind ``pass_through``: only to a member municipality that bears GL
+   schools and whose projects the Kreis verified on or before the booking date (Hinweise Teil II);
+7. overhead → capped (the cap applies to the school year's total:
+   ``ledger.reports.settlement.judge_use``);
 8. every other permitted category → permitted.
 
 Rules 5 and 6 are chosen by the category's kind, not its id, so a programme's pack may
