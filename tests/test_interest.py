@@ -1,7 +1,7 @@
 """Interest on late repayment (§ 49a Abs. 3 VwVfG NRW: 3 points above the Basiszinssatz of
 § 247 BGB per year), the base-rate table rules/basiszinssatz.toml and the packs' [interest].
 
-Worked examples are computed by hand in the comments. Conventions (ledger/interest.py):
+Worked examples are computed by hand in the comments. Conventions (ledger/rules/interest.py):
 interest days are the days after the due date up to and including the payment day
 (§ 187 Abs. 1 BGB), so days = paid - due; act/act divides each calendar year's days by 365
 or 366; only the total is rounded half up to cents.

@@ -406,7 +406,7 @@ def _kind(column: sa.Column) -> str:
     if isinstance(column_type, sa.Numeric) and not isinstance(column_type, sa.Float):
         return "decimal"
     raise NotImplementedError(f"Sicherung: Spaltentyp {column_type!r} von {column.table.name}.{column.name} "
-                              "wird nicht unterstützt (ledger/backup.py ergänzen)")
+                              "wird nicht unterstützt (ledger/write/backup.py ergänzen)")
 
 
 # --- restore helpers ----------------------------------------------------------------
