@@ -22,7 +22,7 @@ from ledger.core.agreements import add_agreement
 from ledger.core.audit import verify_audit_log
 from ledger.core.chain import verify_chain
 from ledger.core.errors import LedgerError
-from ledger.core.grants import add_grant, add_payout, get_grant
+from ledger.core.grants import add_payout, get_grant
 from ledger.core.money import AmountError, format_german, format_plain, parse_amount
 from ledger.core.posting import get_entry, reverse_entry
 from ledger.core.recipients import (
@@ -51,6 +51,7 @@ from ledger.rules.overrides import add_override, list_overrides, withdraw_overri
 from ledger.rules.packs import load_packs
 from ledger.rules.status import Status
 from ledger.workflows.closing import close_year, reopen_year
+from ledger.workflows.grants import record_grant
 from ledger.workflows.masterdata import KINDS, Kind, add, import_master_data, list_items
 from ledger.workflows.repayment import confirm_repayment, pay_repayment
 from ledger.write.backup import backup, restore
@@ -225,8 +226,8 @@ def grant_add(recipient_key, school_year, amount, notice_date, payout_date, vouc
     """Festgesetzte Pauschale eines Schuljahres erfassen (und optional ihre Auszahlung buchen)."""
     with db.session_scope(_engine(), write=True) as session:
         target = get_recipient(session, recipient_key)
-        created = add_grant(session, target, school_year, amount,
-                            notice_date=notice_date.date() if notice_date else None, actor=_user(), now=_now())
+        created = record_grant(session, target, school_year, amount,
+                               notice_date=notice_date.date() if notice_date else None, actor=_user(), now=_now())
         click.echo(f"Inklusionspauschale {school_year}: {format_german(amount)} EUR festgesetzt.")
         if payout_date:
             payout = add_payout(session, created, payout_date.date(), amount, voucher_number=voucher,

@@ -39,12 +39,12 @@ GL = SchoolFacts("123456", "GGS Am Lindenhof", True)
 NOT_GL = SchoolFacts("123457", "Gymnasium Am Markt", False)
 
 
-def posting(category="pool_personnel", amount="1000.00", day=date(2023, 10, 31), cost_centre="KS-1"):
-    return PostingFacts(D(amount), day, SY, category, cost_centre)
+def posting(category="pool_personnel", amount="1000.00", day=date(2023, 10, 31), cost_centre="KS-1", kind="kreis"):
+    return PostingFacts(D(amount), day, SY, category, cost_centre, kind)
 
 
-def pool(basis, share=None, schools=(GL,)):
-    return CostCentreFacts("KS-1", pool=PoolFacts("P01", basis, None if share is None else D(share), schools))
+def pool(basis, share=None, schools=(GL,), term=(None, None)):
+    return CostCentreFacts("KS-1", pool=PoolFacts("P01", basis, None if share is None else D(share), schools, *term))
 
 
 def town(gl_bearer=True, verified=(date(2023, 9, 12),)):
@@ -109,10 +109,49 @@ def test_pass_through_needs_a_gl_bearer_and_a_prior_verification(centre, status,
     check_provenance(result)
 
 
-def test_posting_outside_its_school_year_is_excluded():
-    result = classify(posting("training", day=date(2024, 8, 5)), None, PACK)
-    assert (result.status, result.rule) == ("excluded", "period.outside")
-    assert "05.08.2024" in result.reason and "2023/24" in result.reason
+def test_a_july_invoice_booked_in_august_counts_in_its_school_year():
+    """Accrual: an expense belongs to the school year it arose in, "unabhängig von den
+    Zeitpunkten der entsprechenden Zahlungen" (§ 33 Abs. 1 Nr. 4 KomHVO NRW). A workshop of
+    July 2024, invoiced and booked on 05.08.2024 for 2023/24, is conform in 2023/24."""
+    result = classify(posting("training", day=date(2024, 8, 5), cost_centre=None), None, PACK)
+    assert (result.status, result.conform, result.review) == ("permitted", D("1000.00"), None)
+
+
+@pytest.mark.parametrize("day, accepted", [
+    (date(2024, 10, 31), True),    # 31 + 30 + 31 = 92 days after 31.07.2024: the pack's last day
+    (date(2024, 11, 1), False),    # day 93: an officer confirms the year (review queue)
+    (date(2023, 7, 31), False),    # booked before the school year began
+])
+def test_the_pack_says_how_late_a_posting_counts_without_review(day, accepted):
+    """The Hinweise pack accepts postings booked up to 92 days after the year's end
+    (``[accrual] days_after_year_end``); later or earlier ones go to review, never silently out."""
+    result = classify(posting("training", day=day, cost_centre=None), None, PACK)
+    if accepted:
+        assert (result.status, result.review) == ("permitted", None)
+    else:
+        assert (result.status, result.rule, result.unclassified) == ("unclassified", "period.outside", D("1000.00"))
+        assert f"{day:%d.%m.%Y}" in result.reason and "2023/24" in result.reason
+        assert result.review.startswith("periodenfremd gebucht")
+
+
+def test_pool_personnel_outside_the_pools_term_goes_to_review():
+    """A pool recorded for 01.08.2023–31.12.2023 cannot carry personnel booked on 01.02.2024:
+    the officer decides (the pool may have been extended without its record)."""
+    term = (date(2023, 8, 1), date(2023, 12, 31))
+    inside = classify(posting(day=date(2023, 12, 31)), pool("systemic", term=term), PACK)
+    outside = classify(posting(day=date(2024, 2, 1)), pool("systemic", term=term), PACK)
+    assert inside.status == "permitted"
+    assert (outside.status, outside.rule, outside.unclassified) == ("unclassified", "pool.outside_term", D("1000.00"))
+    assert "01.08.2023 bis 31.12.2023" in outside.review
+
+
+@pytest.mark.parametrize("kind", ["stadt", "gemeinde"])
+def test_only_a_kreis_passes_money_through(kind):
+    """Hinweise Teil II: "können die Kreise Mittel … an kreisangehörige Gemeinden weiterleiten";
+    a kreisfreie Stadt or a Gemeinde has no member municipalities: its pass-through is excluded."""
+    result = classify(posting("pass_through", kind=kind), town(), PACK)
+    assert (result.status, result.rule, result.excluded) == ("excluded", "pass_through.not_kreis", D("1000.00"))
+    assert classify(posting("pass_through", kind="kreis"), town(), PACK).status == "permitted"
 
 
 def test_excluded_category_cites_its_source():
@@ -147,7 +186,7 @@ def test_statutory_years_cite_the_statute_not_the_hinweise():
     """2020/21 is judged by the statutory pack: its reasons cite § 2 Abs. 2 InklFöG."""
     year = SchoolYear(2020)
     statutory = pack_for(INKLUSIONSPAUSCHALE, year, load_packs())
-    facts = PostingFacts(D("100.00"), date(2020, 10, 1), year, "pool_personnel", "KS-1")
+    facts = PostingFacts(D("100.00"), date(2020, 10, 1), year, "pool_personnel", "KS-1", "kreis")
     result = classify(facts, pool("individual_entitlements"), statutory)
     assert result.pack_id == "inklfoeg-nrw-gesetz" and result.source.startswith("§ 2 Abs. 2 InklFöG")
 

@@ -7,6 +7,8 @@ from ledger.core.errors import LedgerError, NotFound
 from ledger.core.grants import INKLUSIONSPAUSCHALE, add_grant, find_grant, get_grant
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.repayment import compute_repayment, school_years
+from ledger.rules.packs import RulePackError
+from ledger.workflows.grants import record_grant
 from tests.conftest import NOW
 
 SY = SchoolYear(2023)
@@ -43,3 +45,21 @@ def test_another_programmes_grant_leaves_the_repayment_alone(session, kreis):
     session.commit()
     assert compute_repayment(session, kreis, SY).grant_assessed == D("1000.00")
     assert school_years(session, kreis) == [SY]
+
+
+def test_a_grant_needs_a_rule_pack_for_its_school_year(session, kreis):
+    """The statute's pack judges 2014/15–2020/21 and the Hinweise from 2021/22 on (Vereinbarung
+    § 4 Abs. 1): a grant for 2012/13 could never be judged, so it is refused and nothing is written."""
+    with pytest.raises(RulePackError, match="2012/13"):
+        record_grant(session, kreis, SchoolYear(2012), D("1000.00"), actor="test", now=NOW)
+    assert find_grant(session, kreis, SchoolYear(2012)) is None
+    assert record_grant(session, kreis, SchoolYear(2014), D("1000.00"), actor="test", now=NOW).school_year == "2014/15"
+
+
+def test_the_command_line_refuses_such_a_grant(cli):
+    cli("recipient", "add", "ohne-regel", "--name", "Kreis Ohneregel", "--kind", "kreis")
+    failed = cli("grant", "add", "--recipient", "ohne-regel", "--school-year", "2012/13", "--amount", "1000,00",
+                 expect=1)
+    assert "kein Regelwerk gilt für das Schuljahr 2012/13" in failed.output
+    assert "Traceback" not in failed.output
+    assert cli("repayments", "--recipient", "ohne-regel", "--json").output.strip() == "[]"

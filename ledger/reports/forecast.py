@@ -239,7 +239,8 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
         if months:
             monthly = from_cents(c.monthly_cents)
             open_items.append(OpenCommitment(c.reference, c.category, months, monthly, monthly * months,
-                                             _classify_commitment(c, monthly * months, school_year, pack)))
+                                             _classify_commitment(c, monthly * months, school_year, pack,
+                                                                  recipient.kind)))
     committed_by: dict[str, Decimal] = {}
     committed = TotalsBuilder()
     for item in open_items:
@@ -315,12 +316,12 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
 
 
 def _classify_commitment(commitment: Commitment, amount: Decimal, school_year: SchoolYear,
-                         pack: RulePack) -> Classification:
+                         pack: RulePack, recipient_kind: str) -> Classification:
     """The rules engine's decision on a commitment's open ``amount`` (EUR), as if it were
     one expense of its category and pool booked on the school year's last day."""
     centre = None if commitment.pool is None else CostCentreFacts(
         f"Pool {commitment.pool.key}", pool=pool_facts(commitment.pool))
-    facts = PostingFacts(amount, school_year.last_day, school_year, commitment.category, None)
+    facts = PostingFacts(amount, school_year.last_day, school_year, commitment.category, None, recipient_kind)
     return classify(facts, centre, pack)
 
 

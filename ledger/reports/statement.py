@@ -133,6 +133,8 @@ class StatementData:
     - ``overrides``: the officers' overrides of the year, withdrawn ones included.
     - ``forecast``: the projection as of the statement's day while the school year is
       still open (``ledger.reports.forecast``), else None.
+    - ``out_of_period``: the vouchers booked outside the school year they belong to
+      ("periodenfremd gebucht", § 33 Abs. 1 Nr. 4 KomHVO NRW), in date order.
     - The evaluation run behind the figures is ``result.evaluation``.
     """
 
@@ -155,6 +157,7 @@ class StatementData:
     pass_through: tuple[PassThroughLine, ...] = ()
     overrides: tuple[OverrideRecord, ...] = ()
     forecast: Forecast | None = None
+    out_of_period: tuple[VoucherLine, ...] = ()
 
 
 def build_statement(
@@ -176,19 +179,28 @@ def build_statement(
     ) if grant is not None else ()
     bank = pack.landeskasse
     open_year = now.date() <= school_year.last_day
+    vouchers = tuple(_voucher_lines(items, pack))
     return StatementData(
         recipient_key=recipient.key, recipient_name=recipient.name, recipient_kind=recipient.kind_label,
         school_year=str(school_year), programme=pack.programme_title, legal_basis=pack.legal_basis,
         rule_pack_title=pack.title, notice_date=None if grant is None else grant.notice_date,
-        payouts=payouts, result=result, vouchers=tuple(_voucher_lines(items, pack)),
+        payouts=payouts, result=result, vouchers=vouchers,
         bank=BankAccount(bank.payee, bank.bank, bank.iban, bank.bic),
         payment_reference=bank.reference_for(str(school_year), recipient.name, recipient.key),
         created_at=now, chain_head=chain_head(session, recipient),
         targets=_targets(session, recipient, items), pass_through=_pass_through(session, recipient, items),
         overrides=tuple(list_overrides(session, recipient, school_year)),
+        out_of_period=booked_out_of_period(vouchers, school_year),
         forecast=forecast(session, recipient, school_year, as_of=now.date(), packs=packs,
                           basis=basis) if open_year else None,
     )
+
+
+def booked_out_of_period(vouchers: tuple[VoucherLine, ...], school_year: SchoolYear) -> tuple[VoucherLine, ...]:
+    """The vouchers of ``school_year`` booked on a day outside it ("periodenfremd gebucht"):
+    they count in the year they name (accrual, § 33 Abs. 1 Nr. 4 KomHVO NRW), and an auditor
+    wants them listed."""
+    return tuple(v for v in vouchers if not school_year.contains(v.date))
 
 
 def _voucher_lines(items, pack: RulePack):

@@ -103,7 +103,7 @@ def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear
     if overrides:
         common.append(Posting.id.not_in(list(overrides)))
     builder = TotalsBuilder()
-    _add_groups(session, builder, common, school_year, pack, centres)
+    _add_groups(session, builder, common, school_year, pack, centres, recipient.kind)
     if special:
         for item in evaluate(session, recipient, school_year, packs, booked_until=booked_until, posting_ids=special):
             builder.add_item(item)
@@ -111,21 +111,21 @@ def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear
 
 
 def _add_groups(session: Session, builder: "TotalsBuilder", common: list, school_year: SchoolYear, pack: RulePack,
-                centres: dict[str, CostCentreFacts]) -> None:
+                centres: dict[str, CostCentreFacts], recipient_kind: str) -> None:
     """Classify the postings matching ``common`` group by group (``_groups``), by day where
     the date can change the decision (``_dates_matter``), and add them to ``builder``."""
     split = _split_column(centres)
     for (category, code), (cents, count, first_day, last_day, split_cents) in _groups(session, common, split).items():
         centre = centres.get(code) if code else None
         if not _dates_matter(pack.kind_of(category), centre, first_day, last_day, school_year):
-            facts = PostingFacts(from_cents(cents), first_day, school_year, category, code)
+            facts = PostingFacts(from_cents(cents), first_day, school_year, category, code, recipient_kind)
             _add_group(builder, facts, centre, pack, count, split_cents)
             continue
         for day, day_cents, day_count, day_split in session.execute(
                 select(Posting.date, func.sum(Posting.amount_cents), func.count(), split)
                 .where(*common, Posting.category == category, Posting.cost_centre == code)
                 .group_by(Posting.date)):
-            facts = PostingFacts(from_cents(day_cents), day, school_year, category, code)
+            facts = PostingFacts(from_cents(day_cents), day, school_year, category, code, recipient_kind)
             _add_group(builder, facts, centre, pack, day_count, day_split)
 
 
@@ -154,11 +154,15 @@ def _dates_matter(kind: str | None, centre: CostCentreFacts | None, first_day: d
                   school_year: SchoolYear) -> bool:
     """Whether ``ledger.rules.classify`` may judge postings of one category (of rule ``kind``,
     ``RulePack.kind_of``) and cost centre dated ``first_day`` … ``last_day`` differently by
-    their date: when some lie outside the school year (rule 3), or for a category of the kind
+    their date: when some lie outside the school year (rule 3), for a category of the kind
+    pool personnel when some lie outside the pool's term, or for a category of the kind
     pass-through when a verification of the municipality falls after the first day and on or
     before the last (verified on or before the booking date or not).
     Otherwise one classification of the group's sum is the sum of the postings'."""
     if first_day < school_year.first_day or last_day > school_year.last_day:
+        return True
+    pool = centre.pool if centre is not None and kind == "pool_personnel" else None
+    if pool is not None and not (pool.runs_on(first_day) and pool.runs_on(last_day)):
         return True
     town = centre.municipality if centre is not None and kind == "pass_through" else None
     return town is not None and any(first_day < day <= last_day for day in town.verified_on)

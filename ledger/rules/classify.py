@@ -10,14 +10,18 @@ not suffice. Rules, in order (seed 002_17056edfca8550ce.txt unless noted):
 1. no category, or one the pack does not know → unclassified (review);
 2. a category the pack excludes (individual claims § 35a SGB VIII / § 54 SGB XII,
    teaching staff, general budget) → excluded (Hinweise Teil I);
-3. booking date outside the posting's school year → excluded;
+3. accrual (§ 33 Abs. 1 Nr. 4 KomHVO NRW): a posting counts in the school year it names,
+   whatever its booking date; booked before that year or later after its end than the
+   pack's ``[accrual]`` accepts → review (an officer confirms the year); otherwise on;
 4. a cost centre of a school that is not a GL school → excluded (Hinweise Teil I, III);
-5. a category of the kind ``pool_personnel`` (``[[categories]] kind`` in the pack, see
+5. a category of the kind ``pool_personnel``: booked outside the pool's recorded term →
+   review (the officer decides); otherwise (``[[categories]] kind`` in the pack, see
    ``ledger.rules.packs``): only for a pool with a recorded financing basis: ``systemic`` at GL
    schools → permitted; ``individual_entitlements`` → excluded (seeds 000_…, 001_…);
    ``mixed`` → the systemic share permitted (rounded half up to cents), the rest
    excluded; a pool with a non-GL school → excluded (Hinweise Teil III);
-6. a category of the kind ``pass_through``: only to a member municipality that bears GL
+6. a category of the kind ``pass_through``: only by a Kreis ("können die Kreise Mittel …
+   an kreisangehörige Gemeinden weiterleiten", Hinweise Teil II; else excluded), only to a member municipality that bears GL
    schools and whose projects the Kreis verified on or before the booking date (Hinweise Teil II);
 7. overhead → capped (the cap applies to the school year's total:
    ``ledger.reports.settlement.judge_use``);
@@ -50,6 +54,7 @@ RULE_LABELS = {
     "pool.mixed": "Gemischt finanzierter Pool: Anteil der Individualansprüche",
     "pass_through.not_gl_bearer": "Weiterleitung an eine Gemeinde, die nicht Träger von GL-Schulen ist",
     "pass_through.unverified": "Weiterleitung ohne dokumentierte Vergewisserung",
+    "pass_through.not_kreis": "Weiterleitung durch einen Empfänger, der kein Kreis ist",
 }
 
 
@@ -64,12 +69,20 @@ class SchoolFacts:
 
 @dataclass(frozen=True)
 class PoolFacts:
-    """A pool: key, financing basis (None while not recorded), systemic share in percent, schools."""
+    """A pool: key, financing basis (None while not recorded), systemic share in percent,
+    schools, and its recorded term: first and last day (None: not recorded, no limit)."""
 
     key: str
     financing_basis: str | None
     systemic_share: Decimal | None
     schools: tuple[SchoolFacts, ...]
+    period_start: date | None = None
+    period_end: date | None = None
+
+    def runs_on(self, day: date) -> bool:
+        """Whether ``day`` lies within the pool's recorded term."""
+        return ((self.period_start is None or self.period_start <= day)
+                and (self.period_end is None or day <= self.period_end))
 
 
 @dataclass(frozen=True)
@@ -95,13 +108,15 @@ class CostCentreFacts:
 @dataclass(frozen=True)
 class PostingFacts:
     """One expense posting: signed EUR amount (debit > 0), booking date, school year,
-    category id (None: unclassified) and cost centre code (None: none given)."""
+    category id (None: unclassified), cost centre code (None: none given) and the kind of
+    the recipient whose books hold it (``kreis``, ``stadt``, ``gemeinde``: ``models.RECIPIENT_KINDS``)."""
 
     amount: Decimal
     day: date
     school_year: SchoolYear
     category: str | None
     cost_centre: str | None
+    recipient_kind: str
 
 
 @dataclass(frozen=True)
@@ -141,9 +156,12 @@ def classify(posting: PostingFacts, centre: CostCentreFacts | None, pack: RulePa
     if rule.status == Status.EXCLUDED:
         return decide.excluded(f"category.{category}", f"Kategorie „{rule.label}“ ist ausgeschlossen.",
                                rule.source, review=unknown_centre)
-    if not posting.school_year.contains(posting.day):
-        return decide.excluded("period.outside", f"Buchungsdatum {posting.day:%d.%m.%Y} liegt außerhalb des "
-                               f"Schuljahres {posting.school_year}.", review=unknown_centre)
+    if not posting.school_year.contains(posting.day) and (
+            pack.accrual is None or not pack.accrual.accepts(posting.day, posting.school_year)):
+        return decide.unclassified("period.outside", f"Buchungsdatum {posting.day:%d.%m.%Y} liegt außerhalb des "
+                                   f"Schuljahres {posting.school_year}, dem die Ausgabe zugeordnet ist.",
+                                   review=f"periodenfremd gebucht am {posting.day:%d.%m.%Y}: Zuordnung zum "
+                                   f"Schuljahr {posting.school_year} prüfen")
     if centre is not None and centre.school is not None and not centre.school.gl_school:
         return decide.excluded("school.not_gl", f"{centre.school.name} ({centre.school.school_number}) ist keine "
                                "Schule des Gemeinsamen Lernens.")
@@ -167,6 +185,11 @@ def _pool_personnel(decide: "_Decider", centre: CostCentreFacts | None, unknown_
     if pool.financing_basis is None:
         return decide.unclassified("pool.basis_missing", f"Für Pool {pool.key} ist keine Finanzierungsgrundlage "
                                    "erfasst.", review=f"Pool {pool.key} ohne Finanzierungsgrundlage")
+    if not pool.runs_on(decide.day):
+        term = f"{pool.period_start:%d.%m.%Y} bis {pool.period_end:%d.%m.%Y}"
+        return decide.unclassified("pool.outside_term", f"Buchung vom {decide.day:%d.%m.%Y} liegt außerhalb der "
+                                   f"Laufzeit von Pool {pool.key} ({term}).",
+                                   review=f"Pool {pool.key}: Buchung außerhalb der Laufzeit {term}")
     not_gl = [s for s in pool.schools if not s.gl_school]
     if not_gl or not pool.schools:
         names = ", ".join(f"{s.name} ({s.school_number})" for s in not_gl) or "keine Schule zugeordnet"
@@ -186,6 +209,10 @@ def _pool_personnel(decide: "_Decider", centre: CostCentreFacts | None, unknown_
 
 def _pass_through(decide: "_Decider", posting: PostingFacts, centre: CostCentreFacts | None,
                   unknown_centre: str | None) -> Classification:
+    if posting.recipient_kind != "kreis":
+        return decide.excluded("pass_through.not_kreis", "Nur Kreise dürfen Mittel an kreisangehörige Gemeinden "
+                               "weiterleiten; eine kreisfreie Stadt oder Gemeinde hat keine kreisangehörigen "
+                               "Gemeinden.")
     if centre is None or centre.municipality is None:
         review = unknown_centre or "Weiterleitung ohne Kostenstelle einer Gemeinde"
         return decide.unclassified("pass_through.unknown", "Die empfangende Gemeinde ist nicht bekannt.", review=review)
@@ -227,6 +254,7 @@ class _Decider:
 
     def __init__(self, posting: PostingFacts, pack: RulePack) -> None:
         self.amount = posting.amount
+        self.day = posting.day
         self.pack = pack
 
     def source(self, rule: str) -> str:

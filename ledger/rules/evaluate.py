@@ -100,7 +100,7 @@ def evaluate(session: Session, recipient: Recipient, school_year: SchoolYear,
     decided: dict[PostingFacts, Classification] = {}  # equal facts, equal decision: decide once
     for posting_id, entry_id, day, voucher, text, account, cents, category, code, reverses in rows:
         judged_day, override_key = originals.get(posting_id, (day, posting_id))
-        facts = PostingFacts(from_cents(cents), judged_day, school_year, category, code)
+        facts = PostingFacts(from_cents(cents), judged_day, school_year, category, code, recipient.kind)
         engine = decided.get(facts)
         if engine is None:
             engine = decided[facts] = classify(facts, centres.get(code) if code else None, pack)
@@ -165,7 +165,7 @@ def cost_centre_facts(session: Session, recipient: Recipient) -> dict[str, CostC
     rows = session.execute(
         select(CostCentre.code, CostCentre.project, CostCentre.pool_id, CostCentre.municipality_id,
                School.school_number, School.name, School.gl_school, Pool.key, Pool.financing_basis,
-               Pool.systemic_share, Municipality.name, Municipality.gl_bearer)
+               Pool.systemic_share, Pool.period_start, Pool.period_end, Municipality.name, Municipality.gl_bearer)
         .outerjoin(School, CostCentre.school_id == School.id)
         .outerjoin(Pool, CostCentre.pool_id == Pool.id)
         .outerjoin(Municipality, CostCentre.municipality_id == Municipality.id)
@@ -174,11 +174,12 @@ def cost_centre_facts(session: Session, recipient: Recipient) -> dict[str, CostC
     verified = _verification_dates(session, {row.municipality_id for row in rows if row.municipality_id is not None})
     facts = {}
     for (code, project, pool_id, municipality_id, number, school_name, gl_school, pool_key, basis, share,
-         town, gl_bearer) in rows:
+         pool_start, pool_end, town, gl_bearer) in rows:
         facts[code] = CostCentreFacts(
             code,
             school=None if number is None else SchoolFacts(number, school_name, gl_school),
-            pool=None if pool_id is None else PoolFacts(pool_key, basis, share, tuple(members.get(pool_id, ()))),
+            pool=None if pool_id is None else PoolFacts(pool_key, basis, share, tuple(members.get(pool_id, ())),
+                                                        pool_start, pool_end),
             municipality=None if municipality_id is None else MunicipalityFacts(
                 town, gl_bearer, tuple(verified.get(municipality_id, ()))),
             project=project,
@@ -211,8 +212,9 @@ def _verification_dates(session: Session, municipality_ids: set[int]) -> dict[in
 
 
 def pool_facts(pool: Pool) -> PoolFacts:
-    """A pool as the rules engine sees it (key, financing basis, systemic share, schools)."""
-    return PoolFacts(pool.key, pool.financing_basis, pool.systemic_share, tuple(_school(s) for s in pool.schools))
+    """A pool as the rules engine sees it (key, financing basis, systemic share, schools, term)."""
+    return PoolFacts(pool.key, pool.financing_basis, pool.systemic_share, tuple(_school(s) for s in pool.schools),
+                     pool.period_start, pool.period_end)
 
 
 def _school(school: School) -> SchoolFacts:

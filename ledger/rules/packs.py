@@ -40,7 +40,7 @@ import re
 import string
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -168,6 +168,27 @@ class BaseRate:
 
 
 @dataclass(frozen=True)
+class AccrualRule:
+    """How postings booked after their school year are treated (``[accrual]`` of a pack).
+
+    An expense belongs to the school year in which it arose, whatever the day it is booked
+    or paid (§ 33 Abs. 1 Nr. 4 KomHVO NRW); a posting names that year in its school-year
+    field. One booked up to ``days_after_year_end`` days after 31 July of its year counts
+    there without review (a late invoice for July); one booked later, or before its year
+    began, goes to the review queue. Either way it is listed as booked out of period
+    ("periodenfremd gebucht") for the auditor.
+    """
+
+    days_after_year_end: int
+    source: str
+
+    def accepts(self, day: date, school_year: SchoolYear) -> bool:
+        """Whether a posting of ``school_year`` booked on ``day`` counts without review:
+        inside the year, or at most ``days_after_year_end`` days after its last day."""
+        return school_year.first_day <= day <= school_year.last_day + timedelta(days=self.days_after_year_end)
+
+
+@dataclass(frozen=True)
 class InterestRule:
     """Interest on a repayment paid after its due date (``[interest]`` of a pack).
 
@@ -255,6 +276,7 @@ class RulePack:
     landeskasse: Landeskasse
     path: Path
     interest: InterestRule | None = None
+    accrual: AccrualRule | None = None
     rule_sources: dict[str, str] = field(default_factory=dict)
     digest: str = ""
 
@@ -451,6 +473,11 @@ class _LandeskasseSchema(_Schema):
     source = _text()
 
 
+class _AccrualSchema(_Schema):
+    days_after_year_end = _integer(validate=validate.Range(min=0, max=366, error="0 bis 366 Tage erwartet."))
+    source = _text()
+
+
 class _InterestSchema(_Schema):
     surcharge_percentage_points = _text(validate_with=_check_surcharge)
     base_rate_table = _text(validate_with=_check_table_name)
@@ -519,6 +546,7 @@ class _FileSchema(_Schema):
     deadline = _nested(_DeadlineSchema, required=True)
     landeskasse = _nested(_LandeskasseSchema, required=True)
     interest = _nested(_InterestSchema, required=False, load_default=None)
+    accrual = _nested(_AccrualSchema, required=False, load_default=None)
     rule_sources = fields.Dict(
         keys=fields.String(validate=validate.Regexp(r"^[a-z_]+(\.[a-z_]+)?$", error="Regel-Kennung wie pool.systemic")),
         values=fields.String(validate=validate.Length(min=1, error="Quelle darf nicht leer sein")),
@@ -620,6 +648,7 @@ def load_pack(path: Path) -> RulePack:
         deadline=DeadlineRule(**deadline),
         landeskasse=Landeskasse(**{**kasse, "iban": schwifty.IBAN(kasse["iban"]).formatted}),
         path=path,
+        accrual=None if data["accrual"] is None else AccrualRule(**data["accrual"]),
         interest=None if interest is None else InterestRule(
             surcharge_percentage_points=Decimal(interest["surcharge_percentage_points"]),
             base_rate_table=interest["base_rate_table"],

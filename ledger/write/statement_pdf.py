@@ -116,6 +116,8 @@ def _story(data: StatementData) -> list:
     if data.pass_through:
         story += _pass_through(data.pass_through, sections)
     story += _not_conform(data, sections)
+    if data.out_of_period:
+        story += _out_of_period(data, sections)
     story += _overrides(data.overrides, sections)
     if data.result.agreement is not None:
         story += _agreement(data.result, sections)
@@ -337,6 +339,21 @@ def _unclassified_row(v: VoucherLine) -> list[str]:
     """A row of the unclassified postings: date, voucher, text, reason, amount."""
     return [num_date(v.date), one_line(v.voucher_number), one_line(v.text), one_line(v.reason or v.category_label),
             eur(v.amount)]
+
+
+def _out_of_period(data: StatementData, sections: Sections) -> list:
+    """The postings booked outside the school year they belong to, with their classification."""
+    story = sections.long_heading("Periodenfremd gebuchte Ausgaben")
+    rows = [header_row("Datum", "Beleg-Nr.", "Buchungstext", "Einstufung", "Betrag", right=(4,))]
+    rows += [[num_date(v.date), one_line(v.voucher_number), one_line(v.text), Status(v.status).label, eur(v.amount)]
+             for v in data.out_of_period]
+    rows.append(["Periodenfremd gebucht insgesamt", "", "", "", eur(sum((v.amount for v in data.out_of_period), ZERO))])
+    story += [ruled_table(rows, [18 * mm, 24 * mm, 66 * mm, 36 * mm, 26 * mm], amount_cols=(4,), total_rows=1,
+                          repeat=True, label_cols=4),
+              paragraph(f"Diese Ausgaben sind außerhalb des Schuljahres {data.school_year} gebucht und zählen nach dem "
+                        "Grundsatz der periodengerechten Zuordnung (§ 33 Abs. 1 Nr. 4 KomHVO NRW) in dem Schuljahr, "
+                        "dem sie zugeordnet sind; sie sind in den Summen oben enthalten.", NOTE)]
+    return story
 
 
 def _override_state(o: OverrideRecord) -> str:
