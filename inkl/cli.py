@@ -323,6 +323,10 @@ def _result_json(result: RepaymentResult) -> dict:
                       "rates": [f"{p.applied_rate:f}" for p in i.periods]} for i in result.interest],
         "nominal_due_date": result.nominal_due_date.isoformat() if result.nominal_due_date else None,
         "due_date": result.due_date.isoformat() if result.due_date else None,
+        "due_dates": [{"payout_date": t.payout_date.isoformat(), "payout": money(t.payout), "due": money(t.due),
+                       "paid": money(t.paid), "outstanding": money(t.outstanding),
+                       "nominal_due_date": t.nominal_due_date.isoformat() if t.nominal_due_date else None,
+                       "due_date": t.due_date.isoformat() if t.due_date else None} for t in result.tranches],
         "agreement": None if agreement is None else {
             "waived": agreement.waived,
             "deemed_conform": None if agreement.deemed_conform is None else money(agreement.deemed_conform),

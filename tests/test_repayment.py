@@ -122,7 +122,8 @@ def test_spending_above_the_grant_means_nothing_to_repay(session, kreis):
 
 
 def test_statutory_years_have_no_overhead_cap(session, kreis):
-    """2020/21 is judged by § 2 Abs. 2 InklFöG (rules/inklfoeg-nrw-gesetz.toml): same exclusions, no cap."""
+    """2020/21 is judged by § 2 Abs. 2 InklFöG (rules/inklfoeg-nrw-gesetz.toml): same exclusions, no cap,
+    and no repayment without an agreement or a notice."""
     year = SchoolYear(2020)
     add_master_data(session, kreis)
     grant = add_grant(session, kreis, year, D("200000.00"), actor="test", now=NOW)
@@ -133,7 +134,12 @@ def test_statutory_years_have_no_overhead_cap(session, kreis):
     r = compute_repayment(session, kreis, year)
     assert r.rule_pack_id == "inklfoeg-nrw-gesetz"
     assert (r.overhead_cap, r.overhead_excess, r.permitted, r.excluded) == (None, D("0.00"), D("140000.00"), D("10000.00"))
-    assert r.repayment_due == D("60000.00")
+    assert r.computed_repayment_due == D("60000.00")
+    # Before 2021/22 nothing is owed automatically (Vereinbarung § 4 Abs. 1: the 1 April rule
+    # applies "ab dem Schuljahr 2021/2022"): no repayment, deadline or interest without an
+    # agreement or a notice of the Land.
+    assert (r.repayment_due, r.due_date, r.late_interest) == (D("0.00"), None, D("0.00"))
+    assert compute_repayment(session, kreis, year, as_of=date(2026, 12, 1)).interest == ()
 
 
 def test_agreement_overrides_the_computed_result(session, kreis):

@@ -101,10 +101,13 @@ def test_overhead_cap_rounds_half_up(hinweise, base, cap):
 
 
 def test_deadline_and_landeskasse(hinweise, gesetz):
+    """1 April of the budget year after the payout, from 2021/22 on (Vereinbarung § 4 Abs. 1
+    and 2); the statute's years have no automatic deadline (only an agreement or a notice)."""
+    d = hinweise.deadline
+    assert (d.month, d.day, d.years_after_payout) == (4, 1, 1)
+    assert (d.holiday_country, d.holiday_subdivision, d.shift) == ("DE", "NW", "next_working_day")
+    assert gesetz.deadline is None
     for pack in (hinweise, gesetz):
-        d = pack.deadline
-        assert (d.month, d.day, d.years_after_payout) == (4, 1, 1)
-        assert (d.holiday_country, d.holiday_subdivision, d.shift) == ("DE", "NW", "next_working_day")
         kasse = pack.landeskasse
         assert kasse.payee == "Landeskasse Düsseldorf"
         assert kasse.iban == "DE59 3005 0000 0001 6835 15"

@@ -33,10 +33,12 @@ def _totals(*cells: tuple[str | None, Status, str, str, str, str]) -> Totals:
     return builder.totals()
 
 
-def _book(received: str, *, payouts=(date(2023, 10, 16),), agreement=None, confirmed="0.00",
-          repaid="0.00") -> YearBook:
-    return YearBook(grant_assessed=D(received), payout_dates=tuple(payouts), received=D(received),
-                    agreement=agreement, confirmed=D(confirmed), repaid=D(repaid), payments=())
+def _book(received: str, *, payouts=None, agreement=None, confirmed="0.00", repaid="0.00", payments=()) -> YearBook:
+    """The year's book: one payout of the whole grant on 16.10.2023 unless ``payouts`` (date, EUR text)."""
+    payouts = ((date(2023, 10, 16), received),) if payouts is None else payouts
+    return YearBook(grant_assessed=D(received), payouts=tuple((day, D(amount)) for day, amount in payouts),
+                    received=D(received), agreement=agreement, confirmed=D(confirmed), repaid=D(repaid),
+                    payments=tuple((day, D(amount)) for day, amount in payments))
 
 
 SPENDING = _totals(
@@ -134,3 +136,58 @@ def test_totals_add_up_cell_by_cell():
     assert both.sum("amount") == D("127800.00")
     assert both.cells[("overhead", Status.CAPPED)] == (2000000, 2000000, 0, 0)
     assert both.postings == SPENDING.postings + more.postings
+
+
+# --- each payout has its own deadline (Vereinbarung § 4 Abs. 2: "bis zum 1. April des auf die
+# Auszahlung folgenden Haushaltsjahres") -----------------------------------------------------------
+
+TWO_PAYOUTS = ((date(2023, 10, 16), "600000.00"), (date(2024, 1, 15), "100000.00"))
+HALF_USED = _totals(("training", Status.PERMITTED, "450000.00", "450000.00", "0.00", "0.00"))
+
+
+def test_the_unspent_rest_belongs_to_the_latest_payout():
+    """700.000,00 paid in two tranches (16.10.2023: 600.000,00; 15.01.2024: 100.000,00), 450.000,00
+    used: spending takes the tranches in payout order, so the 250.000,00 to repay are the whole
+    second tranche (due 1 April 2025, budget year 2024 + 1) and 150.000,00 of the first (due
+    1 April 2024, Easter Monday, so 2 April 2024 under § 193 BGB). The earliest open one is the
+    result's deadline."""
+    result = settle("kreis", SY, HINWEISE, HALF_USED, _book("700000.00", payouts=TWO_PAYOUTS))
+    first, second = result.tranches
+    assert (first.due, first.nominal_due_date, first.due_date) == (D("150000.00"), date(2024, 4, 1), date(2024, 4, 2))
+    assert (second.due, second.nominal_due_date, second.due_date) == (D("100000.00"), date(2025, 4, 1),
+                                                                       date(2025, 4, 1))
+    assert first.due + second.due == result.repayment_due == D("250000.00")
+    assert result.due_date == date(2024, 4, 2)
+
+
+def test_a_deadline_never_lies_before_its_money_arrived():
+    """Only 100.000,00 unused: all of it is the January 2024 tranche's, due 1 April 2025; the
+    October tranche, fully used, owes nothing by 2 April 2024."""
+    used = _totals(("training", Status.PERMITTED, "600000.00", "600000.00", "0.00", "0.00"))
+    result = settle("kreis", SY, HINWEISE, used, _book("700000.00", payouts=TWO_PAYOUTS))
+    assert [t.due for t in result.tranches] == [D("0.00"), D("100000.00")]
+    assert result.due_date == date(2025, 4, 1)
+
+
+def test_interest_runs_per_tranche_from_its_own_deadline():
+    """150.000,00 paid on 02.04.2024 settles the first tranche in time; 100.000,00 paid on
+    01.05.2025 is 30 days late for the second (2.4.–1.5.2025), at 2,27 % base rate + 3 points:
+    100.000 × 5,27 % × 30 / 365 = 433,150… → 433,15 EUR (§ 49a Abs. 3 VwVfG NRW, act/act)."""
+    payments = ((date(2024, 4, 2), "150000.00"), (date(2025, 5, 1), "100000.00"))
+    result = settle("kreis", SY, HINWEISE, HALF_USED, _book("700000.00", payouts=TWO_PAYOUTS, confirmed="250000.00",
+                                                            repaid="250000.00", payments=payments),
+                    as_of=date(2025, 6, 1))
+    assert [t.paid for t in result.tranches] == [D("150000.00"), D("100000.00")]
+    assert [(i.principal, i.due_date, i.end_date, i.days) for i in result.interest] == [
+        (D("100000.00"), date(2025, 4, 1), date(2025, 5, 1), 30)]
+    assert result.late_interest == D("433.15")
+    assert result.outstanding == D("0.00")
+
+
+def test_the_outstanding_part_of_each_tranche_accrues_from_its_own_deadline():
+    """Nothing paid by 01.05.2024: only the first tranche (150.000,00) is overdue, 29 days
+    (3.4.–1.5.2024) at 3,62 % + 3 points over 366 days: 150.000 × 6,62 % × 29 / 366 = 786,80…"""
+    result = settle("kreis", SY, HINWEISE, HALF_USED, _book("700000.00", payouts=TWO_PAYOUTS),
+                    as_of=date(2024, 5, 1))
+    assert [(i.principal, i.due_date, i.days) for i in result.interest] == [(D("150000.00"), date(2024, 4, 2), 29)]
+    assert result.late_interest == D("786.80")

@@ -105,7 +105,7 @@ class _Book:
         confirmed = from_cents(roles.get("repayment_charge", 0))
         return YearBook(
             grant_assessed=None if grant is None else from_cents(grant.assessed_cents),
-            payout_dates=() if grant is None else tuple(p.date for p in grant.payouts),
+            payouts=() if grant is None else tuple((p.date, from_cents(p.amount_cents)) for p in grant.payouts),
             received=-from_cents(roles.get("grant_revenue", 0)),
             agreement=None if agreement is None else AgreementTerms(
                 None if agreement.deemed_conform_cents is None else from_cents(agreement.deemed_conform_cents),

@@ -13,8 +13,15 @@ rest on it, so each rule below lives here and nowhere else:
 - **Repayment due**: grant received − purpose-conform use, not below zero (Vereinbarung § 4
   Abs. 2; Hinweise Teil II); a settlement agreement covering the year decides instead
   (Vereinbarung §§ 1, 2: the Land waives, or an agreed purpose-conform amount).
-- **Deadline**: 1 April after the first payout, moved under § 193 BGB (``ledger.rules.deadline``).
-- **Late-payment interest** (§ 49a Abs. 3 VwVfG NRW, the pack's ``[interest]``).
+- **Each payout has its own deadline** (``Tranche``): "bis zum 1. April des auf die Auszahlung
+  folgenden Haushaltsjahres" (Vereinbarung § 4 Abs. 2), moved under § 193 BGB
+  (``ledger.rules.deadline``). Spending uses the payouts in payout order, so the unspent rest
+  belongs to the latest ones; repayments settle the earliest deadline first.
+- **Years before 2021/22** (a pack without ``[deadline]``, the statute's): nothing is owed
+  automatically; only a settlement agreement (or a notice of the Land) makes a repayment due
+  (Vereinbarung § 4 Abs. 1: the 1 April rule applies "ab dem Schuljahr 2021/2022").
+- **Late-payment interest** per tranche from its own deadline (§ 49a Abs. 3 VwVfG NRW, the
+  pack's ``[interest]``).
 """
 from __future__ import annotations
 
@@ -68,6 +75,23 @@ class AgreementFigures:
 
 
 @dataclass(frozen=True)
+class Tranche:
+    """One payout's part of the repayment (EUR): the payout (``payout_date``, ``payout``), the
+    unspent part of it to repay (``due``), what of the repayments paid settled it (``paid``),
+    ``outstanding`` = due − paid, and its own deadline: ``nominal_due_date`` (1 April of the
+    budget year after the payout) and ``due_date`` (moved under § 193 BGB); both None where
+    the pack sets no deadline."""
+
+    payout_date: date
+    payout: Decimal
+    due: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    nominal_due_date: date | None
+    due_date: date | None
+
+
+@dataclass(frozen=True)
 class RepaymentResult:
     """The outcome of one recipient's school year. All amounts EUR, ``Decimal`` with two places.
 
@@ -87,17 +111,22 @@ class RepaymentResult:
     - ``evaluation``: the recorded evaluation run behind the figures and whether today's
       rules agree with it (``ledger.rules.evaluation_runs.RunState``).
     - ``computed_repayment_due`` = max(grant received − permitted, 0).
-    - ``repayment_due``: the computed figure, or the agreement's where one covers the year.
+    - ``repayment_due``: the computed figure, or the agreement's where one covers the year;
+      zero without an agreement where the pack sets no deadline (years before 2021/22).
     - ``already_repaid``: repayments paid to the Landeskasse; ``outstanding`` =
       repayment due − already repaid (negative means overpaid).
     - ``confirmed_obligation``: repayment obligation booked as a liability (``inkl repayment
       confirm``), zero if not yet confirmed.
-    - ``nominal_due_date``: 1 April of the budget year after the (first) payout;
-      ``due_date``: moved to the next working day under § 193 BGB. None without payout.
+    - ``tranches``: the repayment by payout, each with its own deadline (``Tranche``),
+      oldest first; their ``due`` add up to ``repayment_due``.
+    - ``nominal_due_date`` and ``due_date``: those of the earliest tranche still open, else
+      of the first tranche (1 April of the budget year after its payout, and moved to the
+      next working day under § 193 BGB). None without payout or without a deadline rule.
     - ``interest``: interest on late repayment (§ 49a Abs. 3 VwVfG NRW, the pack's
-      ``[interest]``): one ``InterestResult`` per payment made after ``due_date``, and one
-      for the amount still outstanding up to ``interest_as_of``: the ``as_of`` day of the
-      computation, or the last day the base-rate table covers if that is earlier.
+      ``[interest]``), per tranche from its own due date: one ``InterestResult`` per part of a
+      payment made after it, and one for each tranche's amount still outstanding up to
+      ``interest_as_of``: the ``as_of`` day of the computation, or the last day the
+      base-rate table covers if that is earlier.
     - ``totals``: the classified spending the figures rest on (``ledger.reports.totals``).
     """
 
@@ -128,6 +157,7 @@ class RepaymentResult:
     interest: tuple[InterestResult, ...] = ()
     interest_as_of: date | None = None
     totals: Totals | None = None
+    tranches: tuple[Tranche, ...] = ()
 
     @property
     def late_interest(self) -> Decimal:
@@ -151,7 +181,7 @@ class YearBook:
     """What a school year's settlement needs of the books besides the spending (EUR).
 
     - ``grant_assessed``: the Festsetzungsbescheid's amount, None without a grant recorded.
-    - ``payout_dates``: the grant's payouts, oldest first.
+    - ``payouts``: the grant's payouts, (date, EUR), oldest first.
     - ``received``: the grant received (the grant revenue account's credit balance).
     - ``agreement``: the settlement agreement covering the year, if any.
     - ``confirmed``: the repayment obligation booked (``ledger.workflows.repayment``).
@@ -160,7 +190,7 @@ class YearBook:
     """
 
     grant_assessed: Decimal | None
-    payout_dates: tuple[date, ...]
+    payouts: tuple[tuple[date, Decimal], ...]
     received: Decimal
     agreement: AgreementTerms | None
     confirmed: Decimal
@@ -226,10 +256,12 @@ def settle(recipient_key: str, school_year: SchoolYear, pack: RulePack, totals: 
     use = judge_use(totals, pack)
     computed_due = max(book.received - use.permitted, ZERO)
     figures = _agreement_figures(book.agreement, book.received)
-    due = computed_due if figures is None else figures.repayment_due
-    nominal = effective = None
-    if book.payout_dates:
-        nominal, effective = repayment_due_date(book.payout_dates[0], pack.deadline)
+    if figures is not None:
+        due = figures.repayment_due
+    else:
+        due = computed_due if pack.deadline is not None else ZERO
+    tranches, interest = _tranches(book, due, pack, school_year, as_of)
+    first = next((t for t in tranches if t.outstanding > 0), tranches[0] if tranches else None)
     return RepaymentResult(
         recipient_key=recipient_key, school_year=str(school_year), rule_pack_id=pack.id,
         rule_pack_version=pack.version, grant_assessed=book.grant_assessed, grant_received=book.received,
@@ -238,33 +270,73 @@ def settle(recipient_key: str, school_year: SchoolYear, pack: RulePack, totals: 
         overhead_excess=use.overhead_excess, excluded=use.excluded, unclassified=use.unclassified,
         computed_repayment_due=computed_due, agreement=figures, repayment_due=due,
         confirmed_obligation=book.confirmed, already_repaid=book.repaid, outstanding=due - book.repaid,
-        nominal_due_date=nominal, due_date=effective, evaluation=evaluation, totals=totals,
-        **_late_interest(list(book.payments), school_year, pack, effective, due - book.repaid, as_of),
+        nominal_due_date=None if first is None else first.nominal_due_date,
+        due_date=None if first is None else first.due_date, evaluation=evaluation, totals=totals,
+        tranches=tranches, **interest,
     )
 
 
-def _late_interest(payments: list[tuple[date, Decimal]], school_year: SchoolYear, pack: RulePack,
-                   due_date: date | None, outstanding: Decimal, as_of: date | None) -> dict:
-    """``interest`` and ``interest_as_of`` for the result: interest on each repayment of
-    ``payments`` (date, EUR) paid after ``due_date``, and on ``outstanding`` until ``as_of``
-    (at most to the last day the base-rate table covers, so that a missing new base rate
-    never stops a statement).
+def _tranches(book: YearBook, due: Decimal, pack: RulePack, school_year: SchoolYear,
+              as_of: date | None) -> tuple[tuple[Tranche, ...], dict]:
+    """The repayment ``due`` (EUR) by payout, and the result's ``interest`` fields.
+
+    Spending uses the payouts in payout order, so ``due`` is taken from the latest payout
+    backwards (at most each payout's amount; a rest beyond all payouts stays with the
+    latest). The repayments paid (``book.payments``, oldest first) settle the tranches in
+    order of their deadlines; a part paid after its tranche's due date bears interest from
+    that date, and what is still outstanding accrues until ``as_of``.
+    """
+    parts = [ZERO] * len(book.payouts)
+    rest = due
+    for index in range(len(book.payouts) - 1, -1, -1):
+        parts[index] = min(book.payouts[index][1], rest)
+        rest -= parts[index]
+    if parts and rest > 0:
+        parts[-1] += rest
+    dates = [repayment_due_date(day, pack.deadline) if pack.deadline is not None else (None, None)
+             for day, _amount in book.payouts]
+    paid = [ZERO] * len(parts)
+    late: list[tuple[int, date, Decimal]] = []   # (tranche, day, part of a payment made after its due date)
+    index = 0
+    for day, amount in book.payments:
+        while amount > 0 and index < len(parts):
+            part = min(amount, parts[index] - paid[index])
+            if part > 0:
+                paid[index] += part
+                amount -= part
+                if dates[index][1] is not None and day > dates[index][1]:
+                    late.append((index, day, part))
+            if paid[index] == parts[index]:
+                index += 1
+    if parts:
+        paid[-1] += book.repaid - sum(paid, ZERO)  # payments not attributable by date (or an overpayment)
+    tranches = tuple(Tranche(day, amount, part, settled, part - settled, nominal, effective)
+                     for (day, amount), part, settled, (nominal, effective) in zip(book.payouts, parts, paid, dates))
+    return tranches, _late_interest(tranches, late, school_year, pack, as_of)
+
+
+def _late_interest(tranches: tuple[Tranche, ...], late: list[tuple[int, date, Decimal]], school_year: SchoolYear,
+                   pack: RulePack, as_of: date | None) -> dict:
+    """``interest`` and ``interest_as_of`` for the result: interest on each part of a payment
+    made after its tranche's due date (``late``: tranche index, payment day, EUR), and on
+    each tranche's outstanding amount from its due date until ``as_of`` (at most to the last
+    day the base-rate table covers, so that a missing new base rate never stops a statement).
 
     Interest is linear in the principal, so the sum over payments equals interest on the
     declining balance. Raises LedgerError if a late payment lies beyond the table.
     """
-    if pack.interest is None or due_date is None:
+    if pack.interest is None:
         return {}
-    late = [(day, amount) for day, amount in payments if day > due_date]
-    accrues = as_of is not None and outstanding > 0 and as_of > due_date
-    if not late and not accrues:
+    accruing = [t for t in tranches if t.due_date is not None and t.outstanding > 0
+                and as_of is not None and as_of > t.due_date]
+    if not late and not accruing:
         return {}
     rates = _base_rates(pack.interest)
-    accrue_until = min(as_of, rates_cover_until(rates)) if accrues else None
-    if accrue_until is not None:
-        late.append((accrue_until, outstanding))
+    accrue_until = min(as_of, rates_cover_until(rates)) if accruing else None
+    owed = [(tranches[index].due_date, day, amount) for index, day, amount in late]
+    owed += [(t.due_date, accrue_until, t.outstanding) for t in accruing]
     try:
-        results = tuple(late_interest(amount, due_date, day, pack.interest, rates) for day, amount in late)
+        results = tuple(late_interest(amount, due_date, day, pack.interest, rates) for due_date, day, amount in owed)
     except InterestError as exc:
         raise LedgerError(f"Verzugszinsen {school_year}: {exc}") from exc
     return {"interest": results, "interest_as_of": accrue_until}

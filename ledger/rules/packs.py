@@ -252,7 +252,9 @@ class RulePack:
     shows it (``"Inklusionspauschale"``).
     ``valid_from``/``valid_until`` are the first and last school year it judges
     (``valid_until`` None = open-ended). ``categories`` keep the file's order.
-    ``overhead`` is None where the pack has no cap. ``path`` is the TOML file.
+    ``overhead`` is None where the pack has no cap. ``deadline`` is None where nothing is
+    repaid automatically (years before 2021/22: only an agreement or a notice makes a
+    repayment due). ``path`` is the TOML file.
     ``interest`` is None where the pack sets no interest on late repayment.
     ``digest`` is the SHA-256 (hex) of the pack file: an evaluation run records it, so a
     changed file shows even where its version was not raised.
@@ -272,7 +274,7 @@ class RulePack:
     source: str
     categories: tuple[Category, ...]
     overhead: OverheadRule | None
-    deadline: DeadlineRule
+    deadline: DeadlineRule | None
     landeskasse: Landeskasse
     path: Path
     interest: InterestRule | None = None
@@ -543,7 +545,7 @@ def _nested(schema: type[Schema], **kwargs) -> fields.Nested:
 class _FileSchema(_Schema):
     pack = _nested(_PackSchema, required=True)
     overhead = _nested(_OverheadSchema, required=False, load_default=None)
-    deadline = _nested(_DeadlineSchema, required=True)
+    deadline = _nested(_DeadlineSchema, required=False, load_default=None)
     landeskasse = _nested(_LandeskasseSchema, required=True)
     interest = _nested(_InterestSchema, required=False, load_default=None)
     accrual = _nested(_AccrualSchema, required=False, load_default=None)
@@ -645,7 +647,7 @@ def load_pack(path: Path) -> RulePack:
             rounding=overhead["rounding"],
             source=overhead["source"],
         ),
-        deadline=DeadlineRule(**deadline),
+        deadline=None if deadline is None else DeadlineRule(**deadline),
         landeskasse=Landeskasse(**{**kasse, "iban": schwifty.IBAN(kasse["iban"]).formatted}),
         path=path,
         accrual=None if data["accrual"] is None else AccrualRule(**data["accrual"]),

@@ -456,7 +456,9 @@ def _agreement(result: RepaymentResult, sections: Sections) -> list:
 def _due_date_text(result: RepaymentResult) -> str:
     """``"1. April 2024 → 2. April 2024 (§ 193 BGB)"`` when shifted, else the due date."""
     if result.due_date is None:
-        return "keine (keine Auszahlung gebucht)"
+        if not result.tranches:
+            return "keine (keine Auszahlung gebucht)"
+        return "keine Frist nach dem Regelwerk (Rückzahlung nur aufgrund einer Vereinbarung oder eines Bescheids)"
     if result.nominal_due_date and result.nominal_due_date != result.due_date:
         return (f"{long_date(result.nominal_due_date)} → {long_date(result.due_date)} "
                 f"(§ 193 BGB)")
@@ -481,7 +483,24 @@ def _result(result: RepaymentResult, sections: Sections) -> list:
             (outstanding_label, eur(result.outstanding)),
             ("Fällig am", _due_date_text(result)),
         ], total_rows=2),
-    ])]
+    ])] + _tranche_table(result)
+
+
+def _tranche_table(result: RepaymentResult) -> list:
+    """With more than one payout: the repayment by payout, each with its own deadline
+    ("bis zum 1. April des auf die Auszahlung folgenden Haushaltsjahres")."""
+    if len(result.tranches) < 2:
+        return []
+    rows = [header_row("Auszahlung vom", "Betrag", "davon zurückzuzahlen", "gezahlt", "offen", "Fällig am",
+                       right=(1, 2, 3, 4))]
+    rows += [[num_date(t.payout_date), eur(t.payout), eur(t.due), eur(t.paid), eur(t.outstanding),
+              num_date(t.due_date) if t.due_date else "–"] for t in result.tranches]
+    return [Spacer(1, 2 * mm), ruled_table(rows, [26 * mm, 30 * mm, 32 * mm, 28 * mm, 28 * mm, 26 * mm],
+                                           amount_cols=(1, 2, 3, 4)),
+            paragraph("Jede Auszahlung hat ihre eigene Frist: bis zum 1. April des auf die Auszahlung folgenden "
+                      "Haushaltsjahres (Vereinbarung § 4 Abs. 2), verschoben nach § 193 BGB. Die Ausgaben "
+                      "verbrauchen die Auszahlungen in ihrer Reihenfolge; der ungenutzte Rest gehört zu den "
+                      "letzten.", NOTE)]
 
 
 def _interest(result: RepaymentResult, sections: Sections) -> list:
