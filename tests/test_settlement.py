@@ -191,3 +191,16 @@ def test_the_outstanding_part_of_each_tranche_accrues_from_its_own_deadline():
                     as_of=date(2024, 5, 1))
     assert [(i.principal, i.due_date, i.days) for i in result.interest] == [(D("150000.00"), date(2024, 4, 2), 29)]
     assert result.late_interest == D("786.80")
+
+
+def test_the_caps_base_is_a_pack_parameter():
+    """The Hinweise pack counts only the conform part of pool personnel ("conform", its default
+    with the reason in the pack); a pack may count all pool personnel ("all"): the mixed pool of
+    40.000,00 (25.000,00 systemic) then gives a cap of 15 % × 40.000,00 = 6.000,00."""
+    from dataclasses import replace
+    assert (HINWEISE.overhead.base, bool(HINWEISE.overhead.base_source)) == ("conform", True)
+    all_of_it = replace(HINWEISE, overhead=replace(HINWEISE.overhead, base="all"))
+    totals = _totals(("pool_personnel", Status.SPLIT, "40000.00", "25000.00", "15000.00", "0.00"),
+                     ("overhead", Status.CAPPED, "5000.00", "5000.00", "0.00", "0.00"))
+    use = judge_use(totals, all_of_it)
+    assert (use.pool_personnel, use.overhead_cap, use.overhead_excess) == (D("40000.00"), D("6000.00"), D("0.00"))

@@ -204,7 +204,8 @@ class Use:
 
     - ``by_category``: net expense per pack category (all statuses), in pack order.
     - ``permitted``: purpose-conform spending, overhead only up to the cap.
-    - ``pool_personnel``: the conform part of the cap's base categories (the cap's base).
+    - ``pool_personnel``: the cap's base: the conform part of the cap's base categories, or
+      all their spending, as the pack's ``[overhead] base`` says.
     - ``overhead_charged``: conform spending of the capped category before the cap;
       ``overhead_cap`` (None where the pack has no cap), ``overhead_rate`` (e.g. 0.15, or
       None); ``overhead_excess`` = max(overhead charged − cap, 0).
@@ -232,7 +233,8 @@ def judge_use(totals: Totals, pack: RulePack) -> Use:
     permitted = totals.sum("conform", skip_statuses=(Status.CAPPED,))
     pool, cap, excess = ZERO, None, ZERO
     if pack.overhead is not None:
-        pool = totals.sum("conform", categories=pack.overhead.base_categories)
+        measure = "conform" if pack.overhead.base == "conform" else "amount"
+        pool = totals.sum(measure, categories=pack.overhead.base_categories)
         cap = pack.overhead.cap(pool)
         excess = max(capped - cap, ZERO)
         permitted += min(capped, cap)

@@ -70,6 +70,8 @@ _RATE = re.compile(r"^\d+(\.\d+)?$")
 _SIGNED_RATE = re.compile(r"^-?\d+(\.\d+)?$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.toml$")
+#: What the overhead cap's base counts of the base categories' spending (``OverheadRule.base``).
+OVERHEAD_BASES = ("conform", "all")
 #: Day-count conventions for interest "für das Jahr" (see ledger.rules.interest):
 #: "act/act": actual days, each calendar year's days over that year's length (365 or 366);
 #: "act/365": actual days over 365, also in leap years.
@@ -121,8 +123,12 @@ class OverheadRule:
     """The overhead cap: spending in ``category`` counts as purpose-conform up to
     ``rate`` × the spending in ``base_categories`` (EUR), rounded half up to cents.
 
-    Source: seed 002_17056edfca8550ce.txt, Hinweise Teil IV, 6. Spiegelstrich (15 % of the
-    personnel costs spent in the pool model). The rounding is the project's choice.
+    ``base`` says which of that spending is the cap's base (one of OVERHEAD_BASES):
+    ``"conform"``, only its purpose-conform part (a mixed pool's systemic share, not the
+    individual entitlements bundled in it), or ``"all"``, all of it, as spent in the pool
+    model; ``base_source`` cites why. Source: seed 002_17056edfca8550ce.txt, Hinweise Teil
+    IV, 6. Spiegelstrich (15 % of the personnel costs spent in the pool model). The
+    rounding is the project's choice.
     """
 
     category: str
@@ -130,6 +136,8 @@ class OverheadRule:
     rate: Decimal
     rounding: str
     source: str
+    base: str = "conform"
+    base_source: str = ""
 
     def cap(self, base: Decimal) -> Decimal:
         """The cap in EUR for ``base`` EUR of base-category spending: ``base × rate``
@@ -443,6 +451,8 @@ class _OverheadSchema(_Schema):
     rate = _text(validate_with=_check_rate)
     rounding = _text(validate_with=validate.OneOf(["half_up"], error="Nur \"half_up\" ist erlaubt."))
     source = _text()
+    base = _text(validate_with=validate.OneOf(OVERHEAD_BASES, error="Grundlage muss eine von {choices} sein."))
+    base_source = _text()
 
 
 class _DeadlineSchema(_Schema):
@@ -646,6 +656,8 @@ def load_pack(path: Path) -> RulePack:
             rate=Decimal(overhead["rate"]),
             rounding=overhead["rounding"],
             source=overhead["source"],
+            base=overhead["base"],
+            base_source=overhead["base_source"],
         ),
         deadline=None if deadline is None else DeadlineRule(**deadline),
         landeskasse=Landeskasse(**{**kasse, "iban": schwifty.IBAN(kasse["iban"]).formatted}),
