@@ -56,7 +56,8 @@ def test_table_values_are_strings_and_dates_strictly_increasing():
     assert isinstance(raw["source"], str)
     entries = raw["rates"]
     for entry in entries:
-        assert set(entry) == {"valid_from", "rate"}
+        assert set(entry) == {"valid_from", "rate", "bundesbank_checked"}
+        assert isinstance(entry["bundesbank_checked"], bool), entry
         assert isinstance(entry["valid_from"], str), entry  # not a TOML date
         assert isinstance(entry["rate"], str), entry  # not a TOML float
     days = [date.fromisoformat(entry["valid_from"]) for entry in entries]

@@ -60,3 +60,13 @@ def test_dashboard_and_statement_show_each_deadline(session, kreis, app):
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(render_statement(data))).pages).split())
     assert "16.10.2023 600.000,00 EUR 150.000,00 EUR 0,00 EUR 150.000,00 EUR 02.04.2024" in text
     assert "15.01.2024 100.000,00 EUR 100.000,00 EUR 0,00 EUR 100.000,00 EUR 01.04.2025" in text
+
+
+def test_a_statement_says_when_interest_rests_on_an_unchecked_base_rate(session, kreis):
+    """The base-rate table marks each value compared with the Bundesbank's publication
+    (``bundesbank_checked``); none is yet, so a statement with interest says so."""
+    _books(session, kreis)
+    data = build_statement(session, kreis, SY, now=datetime(2024, 9, 1, 9, 0))
+    assert data.result.late_interest > 0
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(render_statement(data))).pages).split())
+    assert "noch nicht mit der Veröffentlichung der Deutschen Bundesbank abgeglichen" in text

@@ -59,7 +59,8 @@ class InterestPeriod:
 
     ``start`` and ``end`` are the first and last interest day (both included); ``days`` =
     ``(end - start).days + 1``. ``base_rate`` is the Basiszinssatz and ``applied_rate`` the
-    interest rate (base + surcharge), both in percent per year. ``year_days`` is the
+    interest rate (base + surcharge), both in percent per year; ``base_rate_checked``
+    whether that base rate was compared with the Bundesbank's publication. ``year_days`` is the
     divisor of the day count (365 or 366). ``interest`` is
     ``principal × applied_rate / 100 × days / year_days`` in EUR, unrounded.
     """
@@ -71,6 +72,7 @@ class InterestPeriod:
     applied_rate: Decimal
     year_days: int
     interest: Decimal
+    base_rate_checked: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,12 +137,17 @@ def base_rate_on(day: date, rates: tuple[BaseRate, ...]) -> Decimal:
             f"Basiszinssatz ab dem {covered_until + _ONE_DAY:%d.%m.%Y} fehlt in der Tabelle "
             f"(letzter Eintrag ab {rates[-1].valid_from:%d.%m.%Y}); bitte rules/basiszinssatz.toml ergänzen"
         )
+    return _entry_on(day, rates).rate
+
+
+def _entry_on(day: date, rates: tuple[BaseRate, ...]) -> BaseRate:
+    """The table entry in force on ``day`` (``base_rate_on`` has checked the table covers it)."""
     current = rates[0]
     for entry in rates:
         if entry.valid_from > day:
             break
         current = entry
-    return current.rate
+    return current
 
 
 def _interest(principal, due_date, end_date, rule, rates) -> InterestResult:
@@ -189,7 +196,8 @@ def _segments(first: date, last: date, rule: InterestRule, rates: tuple[BaseRate
 
 
 def _period(principal: Decimal, start: date, end: date, rule: InterestRule, rates) -> InterestPeriod:
-    base = base_rate_on(start, rates)
+    entry = _entry_on(start, rates)
+    base = entry.rate
     applied = rule.applied_rate(base)
     days = (end - start).days + 1
     year_days = _year_length(start.year) if rule.day_count == "act/act" else 365
@@ -197,7 +205,7 @@ def _period(principal: Decimal, start: date, end: date, rule: InterestRule, rate
         context.prec = 50
         interest = principal * applied * days / (_HUNDRED * year_days)
     return InterestPeriod(start=start, end=end, days=days, base_rate=base, applied_rate=applied,
-                          year_days=year_days, interest=interest)
+                          year_days=year_days, interest=interest, base_rate_checked=entry.bundesbank_checked)
 
 
 def _year_length(year: int) -> int:

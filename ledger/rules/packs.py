@@ -169,10 +169,13 @@ class DeadlineRule:
 class BaseRate:
     """One value of the Basiszinssatz (§ 247 BGB): ``rate`` percent per year (may be
     negative, e.g. ``Decimal("-0.88")`` from 2016-07-01), in force from ``valid_from``
-    (a 1 January or 1 July) until the day before the next value."""
+    (a 1 January or 1 July) until the day before the next value. ``bundesbank_checked``:
+    whether the value was compared with the Deutsche Bundesbank's own publication (a
+    statement whose interest uses an unchecked value says so)."""
 
     valid_from: date
     rate: Decimal
+    bundesbank_checked: bool = False
 
 
 @dataclass(frozen=True)
@@ -501,6 +504,8 @@ class _InterestSchema(_Schema):
 class _BaseRateSchema(_Schema):
     valid_from = _text(validate_with=_check_half_year_start)
     rate = _text(validate_with=_check_signed_rate)
+    bundesbank_checked = fields.Boolean(required=True, truthy={True}, falsy={False},
+                                        error_messages={**_FIELD_MESSAGES, "invalid": "true oder false erwartet."})
 
 
 class _BaseRateFileSchema(_Schema):
@@ -691,7 +696,8 @@ def load_base_rates(path: Path) -> tuple[BaseRate, ...]:
     path = Path(path)
     data = _validated(path, _read_toml(path), _BaseRateFileSchema())
     return tuple(
-        BaseRate(valid_from=date.fromisoformat(entry["valid_from"]), rate=Decimal(entry["rate"]))
+        BaseRate(valid_from=date.fromisoformat(entry["valid_from"]), rate=Decimal(entry["rate"]),
+                 bundesbank_checked=entry["bundesbank_checked"])
         for entry in data["rates"]
     )
 

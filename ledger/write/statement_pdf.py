@@ -517,6 +517,11 @@ def _interest(result: RepaymentResult, sections: Sections) -> list:
             "laut Regelwerk), tagegenau ab dem Tag nach der Fälligkeit bis zum Zahlungstag.")
     if result.interest_as_of:
         note += f" Offene Beträge verzinst bis {num_date(result.interest_as_of)}."
+    unchecked = sorted({p.start for i in result.interest for p in i.periods if not p.base_rate_checked})
+    if unchecked:
+        note += (" Der verwendete Basiszinssatz ist noch nicht mit der Veröffentlichung der Deutschen Bundesbank "
+                 f"abgeglichen (Zeiträume ab {', '.join(num_date(day) for day in unchecked)}); die Zinsen sind "
+                 "vor der Zahlung zu prüfen.")
     return [KeepTogether([sections.heading("Verzugszinsen"), table, paragraph(note, NOTE)])]
 
 
