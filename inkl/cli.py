@@ -23,7 +23,7 @@ from ledger.core.audit import verify_audit_log
 from ledger.core.chain import verify_chain
 from ledger.core.errors import LedgerError
 from ledger.core.grants import add_payout, get_grant
-from ledger.core.money import AmountError, format_german, format_plain, parse_amount
+from ledger.core.money import AmountError, AmountTooLarge, format_german, format_plain, parse_amount
 from ledger.core.posting import get_entry, reverse_entry
 from ledger.core.recipients import (
     add_account,
@@ -42,7 +42,7 @@ from ledger.core.users import (
 )
 from ledger.read.importer import import_file
 from ledger.reports.forecast import forecast as compute_forecast
-from ledger.reports.repayment import compute_all, compute_repayment
+from ledger.reports.repayment import YearError, compute_all, compute_repayment
 from ledger.reports.settlement import RepaymentResult
 from ledger.reports.statement import build_statement
 from ledger.rules.evaluate import review_queue
@@ -97,11 +97,15 @@ def _school_year(_ctx, _param, value):
         raise click.BadParameter(str(exc)) from exc
 
 
-def _amount(_ctx, _param, value):
+def _amount(_ctx, param, value):
+    """An amount option: unreadable → usage error (exit 2); readable but above the ledger's
+    limit (``MAX_AMOUNT``) → refused like the core's errors (exit 1)."""
     if value is None:
         return None
     try:
         return parse_amount(value)
+    except AmountTooLarge as exc:
+        raise Failure(f"{param.opts[0]}: {exc}") from exc
     except AmountError as exc:
         raise click.BadParameter(str(exc)) from exc
 
@@ -343,15 +347,29 @@ def _result_json(result: RepaymentResult) -> dict:
               help="Verzugszinsen auf offene Beträge bis zu diesem Tag berechnen")
 @json_option
 def repayments(recipient_key: str, school_year: SchoolYear | None, as_of, as_json: bool) -> None:
-    """Rückzahlungen je Schuljahr berechnen (mit Verzugszinsen nach § 49a Abs. 3 VwVfG NRW)."""
+    """Rückzahlungen je Schuljahr berechnen (mit Verzugszinsen nach § 49a Abs. 3 VwVfG NRW).
+
+    Ein Schuljahr, dessen Zahlen nicht berechenbar sind, wird mit seinem Fehler gemeldet
+    (JSON: "error"); die übrigen Schuljahre werden trotzdem ausgegeben, der Exit-Code ist dann 1.
+    """
     day = as_of.date() if as_of else None
     with db.session_scope(_engine()) as session:
         target = get_recipient(session, recipient_key)
         results = ([compute_repayment(session, target, school_year, as_of=day)] if school_year
                    else compute_all(session, target, as_of=day))
+    errors = [r for r in results if isinstance(r, YearError)]
     if as_json:
-        _print_json([_result_json(r) for r in results])
-        return
+        _print_json([{"school_year": str(r.school_year), "error": r.message} if isinstance(r, YearError)
+                     else _result_json(r) for r in results])
+    else:
+        _print_results([r for r in results if not isinstance(r, YearError)])
+    for error in errors:
+        click.echo(f"Fehler: Schuljahr {error.school_year}: {error.message}", err=True)
+    if errors:
+        click.get_current_context().exit(1)
+
+
+def _print_results(results) -> None:
     for r in results:
         due = f"{r.due_date:%d.%m.%Y}" if r.due_date else "–"
         click.echo(f"{r.school_year}: erhalten {format_german(r.grant_received)}, zweckentsprechend "

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from ledger.core.errors import ImmutableEntry, LedgerError, UnbalancedEntry
 from ledger.core.models import JournalEntry, Posting
+from ledger.core.money import MAX_CENTS
 from ledger.core.posting import (
     PostingLine,
     account_balance,
@@ -117,7 +118,8 @@ def test_entries_of_another_recipient_are_not_found(session, kreis):
         get_entry(session, other, entry.id)
 
 
-amounts = st.lists(st.integers(min_value=1, max_value=10**11), min_size=1, max_size=6)
+# Up to six debits on one credit line: each at most a sixth of the limit of one amount (MAX_AMOUNT).
+amounts = st.lists(st.integers(min_value=1, max_value=MAX_CENTS // 6), min_size=1, max_size=6)
 _examples = iter(range(10**6))
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ledger.core import audit
 from ledger.core.errors import LedgerError
 from ledger.core.models import Agreement, Recipient
-from ledger.core.money import to_cents
+from ledger.core.money import checked_cents
 from ledger.core.schoolyear import SchoolYear
 
 
@@ -27,7 +27,8 @@ def add_agreement(
     """Record an agreement for one school year: ``deemed_conform`` EUR, or ``waive=True``.
 
     Raises LedgerError unless exactly one of the two is given, if the amount is
-    negative, or if the year already has an agreement.
+    negative, or if the year already has an agreement; AmountTooLarge above
+    ``ledger.core.money.MAX_AMOUNT``.
     """
     if (deemed_conform is None) == (not waive):
         raise LedgerError("entweder ein als zweckentsprechend geltender Betrag oder ein Verzicht")
@@ -37,7 +38,7 @@ def add_agreement(
         raise LedgerError(f"für {recipient.key} gibt es für {school_year} bereits eine Vereinbarung")
     agreement = Agreement(
         recipient_id=recipient.id, school_year=str(school_year),
-        deemed_conform_cents=None if deemed_conform is None else to_cents(deemed_conform),
+        deemed_conform_cents=None if deemed_conform is None else checked_cents(deemed_conform),
         waived=waive, reference=reference.strip() or "Vereinbarung mit dem Land NRW",
         created_by=created_by, created_at=now,
     )

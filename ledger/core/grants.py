@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ledger.core import audit
 from ledger.core.errors import LedgerError, NotFound
 from ledger.core.models import Grant, ImportedRow, Payout, Recipient
-from ledger.core.money import format_german, from_cents, to_cents
+from ledger.core.money import checked_cents, format_german, from_cents
 from ledger.core.posting import PostingLine, post_entry
 from ledger.core.recipients import role_account
 from ledger.core.schoolyear import SchoolYear
@@ -40,14 +40,15 @@ def add_grant(
     (a programme key, default the Inklusionspauschale).
 
     Raises LedgerError if the amount is not positive or a grant of that programme for that
-    year exists.
+    year exists, AmountTooLarge above ``ledger.core.money.MAX_AMOUNT``.
     """
     if assessed <= 0:
         raise LedgerError("der festgesetzte Betrag muss positiv sein")
+    assessed_cents = checked_cents(assessed)
     if find_grant(session, recipient, school_year, programme=programme) is not None:
         raise LedgerError(f"für {recipient.key} ist für {school_year} bereits eine Pauschale erfasst")
     grant = Grant(recipient_id=recipient.id, programme=programme, school_year=str(school_year),
-                  assessed_cents=to_cents(assessed), notice_date=notice_date)
+                  assessed_cents=assessed_cents, notice_date=notice_date)
     session.add(grant)
     session.flush()
     audit.record(session, actor=actor, action="grant_add", now=now, recipient=recipient,
@@ -82,12 +83,14 @@ def add_payout(
 
     The finance system's receipt of it, when imported later, is recognised as this
     payout (``find_payout_for_receipt``). Raises LedgerError if the amount is not
-    positive or the payouts would exceed the assessed amount.
+    positive or the payouts would exceed the assessed amount, AmountTooLarge above
+    ``ledger.core.money.MAX_AMOUNT``.
     """
     if amount <= 0:
         raise LedgerError("der Auszahlungsbetrag muss positiv sein")
+    cents = checked_cents(amount)
     paid = sum(p.amount_cents for p in grant.payouts)
-    if paid + to_cents(amount) > grant.assessed_cents:
+    if paid + cents > grant.assessed_cents:
         raise LedgerError(
             f"Auszahlungen ({format_german(from_cents(paid) + amount)} EUR) übersteigen den "
             f"festgesetzten Betrag ({format_german(from_cents(grant.assessed_cents))} EUR)")
@@ -101,7 +104,7 @@ def add_payout(
                PostingLine(role_account(session, recipient, "grant_revenue"), -amount, year)],
         kind="payout", created_by=created_by, now=now,
     )
-    payout = Payout(grant=grant, date=day, amount_cents=to_cents(amount), entry_id=entry.id)
+    payout = Payout(grant=grant, date=day, amount_cents=cents, entry_id=entry.id)
     session.add(payout)
     session.flush()
     audit.record(session, actor=created_by, action="payout", now=now, recipient=recipient,

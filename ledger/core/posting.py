@@ -12,7 +12,7 @@ from ledger.core import audit
 from ledger.core.booking import JournalWriter, NewEntry
 from ledger.core.errors import LedgerError, NotFound, UnbalancedEntry
 from ledger.core.models import Account, JournalEntry, Posting, Recipient
-from ledger.core.money import format_german, from_cents, to_cents
+from ledger.core.money import checked_cents, format_german, from_cents
 from ledger.core.periods import ensure_open
 from ledger.core.schoolyear import SchoolYear
 
@@ -53,12 +53,13 @@ def post_entry(
 
     Raises:
         UnbalancedEntry: fewer than two lines, a zero line, or lines not summing to 0,00 EUR.
+        AmountTooLarge: a line above ``ledger.core.money.MAX_AMOUNT`` (either sign).
         LedgerError: an account of another recipient, a category on a non-expense
             account, an empty voucher number or text, or a closed school year.
     """
     if len(lines) < 2:
         raise UnbalancedEntry("eine Buchung braucht mindestens zwei Buchungszeilen")
-    cents = [to_cents(line.amount) for line in lines]
+    cents = [checked_cents(line.amount) for line in lines]
     if any(c == 0 for c in cents):
         raise UnbalancedEntry("Buchungszeilen mit 0,00 EUR sind nicht zulässig")
     if sum(cents) != 0:

@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from ledger.core.errors import LedgerError
 from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import (
     Account,
@@ -35,7 +36,7 @@ from ledger.reports.year_totals import year_totals
 from ledger.rules.classify import CostCentreFacts
 from ledger.rules.evaluate import cost_centre_facts
 from ledger.rules.evaluation_runs import Classified
-from ledger.rules.packs import RulePack, load_packs, pack_for
+from ledger.rules.packs import RulePack, RulePackError, load_packs, pack_for
 
 
 def compute_repayment(
@@ -169,16 +170,41 @@ def _posting_years(session: Session, recipient: Recipient) -> set[str]:
     return set(session.scalars(select(walk.c.year).where(walk.c.year.is_not(None)).distinct()))
 
 
+@dataclass(frozen=True)
+class YearError:
+    """A school year whose figures cannot be computed: ``school_year`` (``"2012/13"``, as in
+    ``RepaymentResult``) and the German ``message`` of the LedgerError that stopped it (e.g.
+    no rule pack in force for it)."""
+
+    school_year: str
+    message: str
+
+    @classmethod
+    def of(cls, school_year: SchoolYear, error: LedgerError) -> "YearError":
+        """The year's error from the LedgerError raised (a rule pack's without its file)."""
+        return cls(str(school_year), error.message if isinstance(error, RulePackError) else str(error))
+
+
 def compute_all(session: Session, recipient: Recipient, packs: tuple[RulePack, ...] | None = None, *,
-                as_of: date | None = None) -> list[RepaymentResult]:
+                as_of: date | None = None) -> list[RepaymentResult | YearError]:
     """``compute_repayment`` for every school year of ``recipient`` (``school_years``),
     oldest first; the cost-centre master data, grants, agreements, role balances and
-    payments are loaded once for all years (``_Book``)."""
+    payments are loaded once for all years (``_Book``).
+
+    A year whose computation raises LedgerError (no rule pack in force for it, a base
+    rate missing for its interest) is a ``YearError`` in its place: one year's error
+    never stops the other years' figures.
+    """
     packs = packs or load_packs()
     centres = cost_centre_facts(session, recipient)
     book = _Book.load(session, recipient, None)
-    return [_compute(session, recipient, year, packs, book, as_of=as_of, centres=centres)
-            for year in school_years(session, recipient)]
+    results: list[RepaymentResult | YearError] = []
+    for year in school_years(session, recipient):
+        try:
+            results.append(_compute(session, recipient, year, packs, book, as_of=as_of, centres=centres))
+        except LedgerError as exc:
+            results.append(YearError.of(year, exc))
+    return results
 
 
 def _payments(session: Session, recipient: Recipient, where: list) -> dict[str, list[tuple[date, Decimal]]]:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ledger.core import audit
 from ledger.core.errors import LedgerError
 from ledger.core.models import Account, JournalEntry, Override, Posting, Recipient, User
-from ledger.core.money import format_german, from_cents, to_cents
+from ledger.core.money import checked_cents, format_german, from_cents
 from ledger.core.periods import closed_years
 from ledger.core.posting import lock_recipient
 from ledger.core.schoolyear import SchoolYear
@@ -196,7 +196,7 @@ def _conform_cents(status: str, amount_cents: int, conform: Decimal | None) -> i
         raise LedgerError(f"unbekannte Einstufung {status!r}: erlaubt sind {', '.join(OVERRIDE_STATUSES)}")
     if conform is None:
         raise LedgerError("eine teilweise zulässige Einstufung braucht den zulässigen Betrag")
-    cents = to_cents(conform)
+    cents = checked_cents(conform)
     if not (0 < abs(cents) < abs(amount_cents)) or (cents > 0) != (amount_cents > 0):
         raise LedgerError(f"der zulässige Betrag {format_german(conform)} EUR muss zwischen 0 und "
                           f"{format_german(from_cents(amount_cents))} EUR liegen")

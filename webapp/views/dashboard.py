@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_babel import format_date
 
+from ledger.core.errors import LedgerError
 from ledger.core.grants import INKLUSIONSPAUSCHALE, find_grant
 from ledger.core.money import from_cents
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.forecast import forecast
 from ledger.reports.journal import UNCLASSIFIED
-from ledger.reports.repayment import compute_repayment
+from ledger.reports.repayment import YearError, compute_repayment
 from ledger.reports.settlement import RepaymentResult
 from ledger.reports.spending import MonthPoint, cumulative_spending
 from ledger.rules.deadline import shift_reason
@@ -37,14 +38,24 @@ def latest(key: str):
 
 @bp.get("/<int:start_year>/")
 def show(key: str, start_year: int):
-    """The dashboard of school year ``start_year``/``start_year + 1`` (``/r/musterhausen/2023/``)."""
+    """The dashboard of school year ``start_year``/``start_year + 1`` (``/r/musterhausen/2023/``).
+
+    A year whose figures cannot be computed (a LedgerError, e.g. no rule pack in force for
+    it) shows its error in the page, with the links to the other years.
+    """
     session = get_session()
     recipient = recipient_for(key)
     year, years = require_year(recipient, start_year)
     packs = get_packs()
-    pack = pack_for(INKLUSIONSPAUSCHALE, year, packs)
     day = today()
-    result = compute_repayment(session, recipient, year, packs, as_of=day)
+    try:
+        pack = pack_for(INKLUSIONSPAUSCHALE, year, packs)
+        result = compute_repayment(session, recipient, year, packs, as_of=day)
+    except LedgerError as exc:
+        error = YearError.of(year, exc)
+        current_app.logger.warning("Schuljahr %s von %s nicht berechenbar: %s", year, recipient.key, error.message)
+        return render_template("dashboard_year_error.html", recipient=recipient, year=year, years=years,
+                               year_error=error.message)
     grant = find_grant(session, recipient, year)
     projection = forecast(session, recipient, year, as_of=day, packs=packs) if day <= year.last_day else None
     spending = cumulative_spending(session, recipient, year, until=day)

@@ -26,7 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 
 from ledger.core.errors import LedgerError
 from ledger.core.models import Recipient, User
-from ledger.core.money import AmountError, parse_amount
+from ledger.core.money import AmountError, AmountTooLarge, parse_amount
 from ledger.core.periods import closed_years
 from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import can_write
@@ -94,6 +94,8 @@ class OverrideForm(FlaskForm):
             raise ValidationError("Bei „teilweise zulässig“ bitte den zulässigen Betrag angeben.")
         try:
             self.amount = parse_amount(text)
+        except AmountTooLarge as exc:
+            raise ValidationError(str(exc)) from None
         except AmountError:
             raise ValidationError(f"„{text}“ ist kein gültiger Betrag (z. B. 1.234,56).") from None
 
