@@ -429,9 +429,12 @@ def test_classification_page_shows_rules_overrides_and_runs(session, web, books)
     text = _text(web.get("/r/musterhausen/2023/einstufung"))
     assert "Letzter Bewertungslauf Nr. 1 vom 22.11.2026, 10:00 Uhr (sachbearbeiterin" in text
     assert "entspricht der heutigen Einstufung" in text
-    assert "KS-100 pool_personnel 40.000,00 € 40.000,00 € zulässig Pool KS-100 ist systemisch" in text
+    assert "KS-100 Personalkosten systemischer Pool-Modelle" in text
+    assert "40.000,00 € 40.000,00 € zulässig Pool KS-100 ist systemisch" in text
+    assert "Regel: Systemischer Pool an Schulen des Gemeinsamen Lernens" in text
     assert "abweichend, Nr. 1" in text and "Teilnehmerliste liegt vor" in text and "sachbearbeiterin, 22.11.2026" in text
-    assert "B-3" in text and "ausgeschlossen" in text and "category.individual_claim_sgb_viii" in text
+    assert "B-3" in text and "ausgeschlossen" in text and "Individuelle Ansprüche nach § 35a SGB VIII" in text
+    assert "category." not in text and "pool_personnel" not in text and "inklfoeg-nrw" not in text
     master = _text(web.get("/r/musterhausen/stammdaten"))
     assert "100001 Gesamtschule Am Park Stadt Beispielheim Gesamtschule ja" in master
     assert "KS-100 Pool KS-100" in master and "systemisch (antragsunabhängig)" in master
