@@ -439,3 +439,17 @@ def test_classification_page_shows_rules_overrides_and_runs(session, web, books)
     assert "100001 Gesamtschule Am Park Stadt Beispielheim Gesamtschule ja" in master
     assert "KS-100 Pool KS-100" in master and "systemisch (antragsunabhängig)" in master
     assert "Stadt Beispielheim ja 01.08.2014, Az. 40/2014-1 (Schulamt)" in master
+
+
+def test_main_pages_show_no_internal_ids_seed_files_or_command_lines(web, books, session):
+    """Dashboard, Einstufung, journal, Prüfliste, Regelwerke and Protokoll speak in German labels
+    and cite documents by title: no rule, category or pack id, seed file name or ``inkl …``."""
+    from tests.conftest import internal_terms
+
+    entry = books["entries"]["B-3"].id
+    for path in ("/r/musterhausen/2023/", "/r/musterhausen/2023/einstufung", "/r/musterhausen/journal",
+                 f"/r/musterhausen/journal/{entry}", "/r/musterhausen/2023/pruefliste", "/regelwerke",
+                 "/protokoll", "/r/musterhausen/stammdaten", "/"):
+        response = web.get(path)
+        assert response.status_code == 200, path
+        assert internal_terms(_text(response)) == [], path
