@@ -67,8 +67,56 @@ class Failure(click.ClickException):
         click.echo(f"Fehler: {self.message}", err=True)
 
 
-class Group(click.Group):
-    """Turns the core's errors into ``Failure`` so no traceback reaches the user."""
+class GermanHelpFormatter(click.HelpFormatter):
+    """click's help in German: usage prefix, section headings and the ``[required]``/``[default: …]``
+    markers (click itself writes them in English)."""
+
+    HEADINGS = {"Options": "Optionen", "Commands": "Befehle", "Arguments": "Argumente"}
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, prefix="Aufruf: " if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        super().write_heading(self.HEADINGS.get(heading, heading))
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        german = [(term, text.replace("[required]", "[Pflichtangabe]").replace("[default: ", "[Vorgabe: "))
+                  for term, text in rows]
+        super().write_dl(german, col_max, col_spacing)
+
+
+class GermanContext(click.Context):
+    """A context whose help is formatted in German."""
+
+    formatter_class = GermanHelpFormatter
+
+
+class _GermanHelp:
+    """German ``--help`` and usage metavars for commands and groups."""
+
+    context_class = GermanContext
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", "[OPTIONEN]")
+        if isinstance(self, click.Group):
+            kwargs.setdefault("subcommand_metavar", "BEFEHL [ARGUMENTE]...")
+        super().__init__(*args, **kwargs)
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = "Diese Hilfe zeigen und beenden."
+        return option
+
+
+class Command(_GermanHelp, click.Command):
+    """A command with German help."""
+
+
+class Group(_GermanHelp, click.Group):
+    """Turns the core's errors into ``Failure`` so no traceback reaches the user; German help."""
+
+    command_class = Command
 
     def invoke(self, ctx):
         try:
@@ -156,8 +204,8 @@ def recipient() -> None:
 
 @recipient.command("add")
 @click.argument("key")
-@click.option("--name", required=True)
-@click.option("--kind", required=True, type=click.Choice(["kreis", "stadt", "gemeinde"]))
+@click.option("--name", required=True, help="Name des Empfängers")
+@click.option("--kind", required=True, type=click.Choice(["kreis", "stadt", "gemeinde"]), help="Art: Kreis, kreisfreie Stadt oder Gemeinde")
 def recipient_add(key: str, name: str, kind: str) -> None:
     """Empfänger KEY mit Standard-Kontenplan anlegen."""
     with db.session_scope(_engine(), write=True) as session:
@@ -188,7 +236,8 @@ def account() -> None:
 @click.argument("number")
 @click.argument("name")
 @click.option("--type", "type_", required=True,
-              type=click.Choice(["asset", "liability", "revenue", "expense", "equity"]))
+              type=click.Choice(["asset", "liability", "revenue", "expense", "equity"]),
+              help="Kontoart: Vermögen, Verbindlichkeit, Ertrag, Aufwand oder Eigenkapital")
 @click.option("--category", default=None, help="Standardkategorie für Aufwandsbuchungen")
 def account_add(recipient_key: str, number: str, name: str, type_: str, category: str | None) -> None:
     """Konto NUMBER NAME anlegen."""
@@ -243,8 +292,8 @@ def grant_add(recipient_key, school_year, amount, notice_date, payout_date, vouc
 @recipient_option
 @school_year_option
 @click.option("--amount", required=True, callback=_amount)
-@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]))
-@click.option("--voucher", default=None)
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Tag der Auszahlung")
+@click.option("--voucher", default=None, help="Belegnummer der Auszahlung")
 def grant_payout(recipient_key, school_year, amount, day, voucher) -> None:
     """Eine (Teil-)Auszahlung der Pauschale buchen."""
     with db.session_scope(_engine(), write=True) as session:
@@ -342,7 +391,7 @@ def _result_json(result: RepaymentResult) -> dict:
 
 @main.command("repayments")
 @recipient_option
-@click.option("--school-year", callback=_school_year, default=None)
+@click.option("--school-year", callback=_school_year, default=None, help="nur dieses Schuljahr, z. B. 2023/24")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Verzugszinsen auf offene Beträge bis zu diesem Tag berechnen")
 @json_option
@@ -515,7 +564,8 @@ def override() -> None:
 @override.command("add")
 @recipient_option
 @click.option("--posting", "posting_id", type=int, required=True, help="Nummer der Buchungszeile (inkl classification)")
-@click.option("--status", type=click.Choice(["permitted", "excluded", "split"]), required=True)
+@click.option("--status", type=click.Choice(["permitted", "excluded", "split"]), required=True,
+              help="zulässig (permitted), ausgeschlossen (excluded) oder teilweise zulässig (split)")
 @click.option("--conform", default=None, help="zulässiger Betrag bei 'split', z. B. 1.234,56")
 @click.option("--justification", required=True, help="schriftliche Begründung (mind. 20 Zeichen)")
 @json_option
@@ -551,7 +601,7 @@ def override_withdraw(recipient_key, override_id, justification) -> None:
 
 @override.command("list")
 @recipient_option
-@click.option("--school-year", callback=_school_year, default=None)
+@click.option("--school-year", callback=_school_year, default=None, help="nur dieses Schuljahr, z. B. 2023/24")
 @json_option
 def override_list(recipient_key, school_year, as_json) -> None:
     """Abweichende Einstufungen mit Begründung, wer und wann (auch zurückgenommene)."""
@@ -587,7 +637,7 @@ def repayment_confirm(recipient_key, school_year, day) -> None:
 @recipient_option
 @school_year_option
 @click.option("--amount", required=True, callback=_amount)
-@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Tag der Zahlung an die Landeskasse")
 def repayment_pay(recipient_key, school_year, amount, day) -> None:
     """Zahlung an die Landeskasse buchen."""
     with db.session_scope(_engine(), write=True) as session:
@@ -613,7 +663,7 @@ def reverse(entry_id: int, recipient_key: str, reason: str, day) -> None:
 @main.command("statement")
 @recipient_option
 @school_year_option
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF-Datei der Abrechnung")
 def statement(recipient_key: str, school_year: SchoolYear, output: Path) -> None:
     """Abrechnung (PDF) eines Schuljahres erzeugen."""
     with db.session_scope(_engine()) as session:
@@ -640,7 +690,8 @@ def _password(password_stdin: bool) -> str:
 
 @user.command("add")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["officer", "auditor", "admin"]))
+@click.option("--role", required=True, type=click.Choice(["officer", "auditor", "admin"]),
+              help="Sachbearbeitung (officer), Prüfung (auditor) oder Administration (admin)")
 @click.option("--recipient", "recipient_keys", multiple=True, help="Empfänger, für den der Benutzer arbeitet (mehrfach)")
 @click.option("--all-recipients", is_flag=True, help="Prüfung: Lesezugriff auf alle Empfänger")
 @click.option("--password-stdin", is_flag=True, help="Passwort aus einer Zeile der Standardeingabe lesen")
@@ -872,11 +923,11 @@ def _master_data_group(kind: Kind) -> click.Group:
     options = [click.Option([f"--{name.replace('_', '-')}"], required=field.required,
                             help=f"Spalte „{field.data_key}“" + (" (ja/nein)" if name in ("gl_school", "gl_bearer") else ""))
                for name, field in fields_.items()]
-    group.add_command(recipient_option(click.Command("add", callback=add_command, params=options,
+    group.add_command(recipient_option(Command("add", callback=add_command, params=options,
                                                      help=f"{kind.label} anlegen (Änderungen protokolliert).")))
-    group.add_command(json_option(recipient_option(click.Command("list", callback=list_command,
+    group.add_command(json_option(recipient_option(Command("list", callback=list_command,
                                                                  help=f"{kind.label}: alle auflisten."))))
-    group.add_command(json_option(recipient_option(click.option("--dry-run", is_flag=True)(click.Command(
+    group.add_command(json_option(recipient_option(click.option("--dry-run", is_flag=True, help="nur prüfen, nichts schreiben")(Command(
         "import", callback=import_command_,
         params=[click.Argument(["file"], type=click.Path(exists=True, dir_okay=False, path_type=Path))],
         help=f"{kind.label}: CSV mit den Spalten {'; '.join(kind.columns)} einlesen (alles oder nichts).")))))
@@ -889,8 +940,8 @@ for _kind in KINDS.values():
 
 @main.command("demo")
 @click.option("--no-serve", is_flag=True, help="nur Demodaten laden, keinen Webserver starten")
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
+@click.option("--host", default="127.0.0.1", help="Adresse des Webservers")
+@click.option("--port", default=5000, type=int, help="Port des Webservers")
 def demo(no_serve: bool, host: str, port: int) -> None:
     """Demodaten laden (Rhein-Sieg-Kreis, Kreis Musterhausen) und die Weboberfläche starten."""
     from inkl.demo import load_demo
@@ -905,8 +956,8 @@ def demo(no_serve: bool, host: str, port: int) -> None:
 
 
 @main.command("serve")
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
+@click.option("--host", default="127.0.0.1", help="Adresse des Webservers")
+@click.option("--port", default=5000, type=int, help="Port des Webservers")
 @click.option("--workers", default=None, type=click.IntRange(1, 64),
               help="Anzahl der Serverprozesse (Standard: Anzahl der Prozessorkerne, höchstens 4)")
 @click.option("--threads", default=4, type=click.IntRange(1, 64), help="Threads je Serverprozess")

@@ -119,7 +119,7 @@ def _load_rhein_sieg(session: Session, *, user: str, now: datetime) -> Iterator[
     grant = add_grant(session, recipient, RHEIN_SIEG_YEAR, RHEIN_SIEG_GRANT, actor=user, now=now)
     add_payout(session, grant, RHEIN_SIEG_PAYOUT_DATE, RHEIN_SIEG_GRANT, created_by=user, now=now)
     yield (f"Inklusionspauschale {RHEIN_SIEG_YEAR}: {format_german(RHEIN_SIEG_GRANT)} EUR, Auszahlung am "
-           f"{RHEIN_SIEG_PAYOUT_DATE:%d.%m.%Y} gebucht (Datum angenommen, im Seed nicht genannt).")
+           f"{RHEIN_SIEG_PAYOUT_DATE:%d.%m.%Y} gebucht (Datum angenommen, in der Vereinbarung nicht genannt).")
     add_agreement(session, recipient, RHEIN_SIEG_YEAR, deemed_conform=RHEIN_SIEG_DEEMED_CONFORM,
                   reference=f"{AGREEMENT_NAME}, § 1 Abs. 2", created_by=user, now=now)
     yield (f"Vereinbarung {RHEIN_SIEG_YEAR}: {format_german(RHEIN_SIEG_DEEMED_CONFORM)} EUR gelten als "

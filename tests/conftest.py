@@ -197,3 +197,18 @@ def import_bytes(session: Session, recipient, data: bytes, filename: str, **opti
         path = Path(folder) / "export.csv"
         path.write_bytes(data)
         return import_file(session, recipient, path, filename=filename, **options)
+
+
+def internal_terms(text: str) -> list[str]:
+    """What must not reach a user in ``text`` (a page's or PDF's visible text): seed file names,
+    ``DOMAIN.md``/``Seed``, rule ids, the packs' category and pack ids, ``inkl …`` command lines."""
+    import re
+
+    from ledger.rules.classify import RULE_LABELS
+    from ledger.rules.packs import load_packs
+
+    packs = load_packs()
+    ids = {rule for rule in RULE_LABELS if "." in rule} | {p.id for p in packs}
+    ids |= {c.id for p in packs for c in p.categories if "_" in c.id}   # one-word ids are ordinary words
+    found = re.findall(r"\d{3}_[0-9a-f]{16}\.txt|DOMAIN\.md|\bSeed\b|\bcategory\.\w+|\binkl [a-z]+", text)
+    return found + sorted(i for i in ids if re.search(rf"(?<![\w.-]){re.escape(i)}(?![\w-])", text))

@@ -66,7 +66,7 @@ def test_hannover_style_pool_of_individual_entitlements_is_excluded():
     result = classify(posting(), pool("individual_entitlements"), PACK)
     assert (result.status, result.conform, result.excluded, result.rule) == ("excluded", 0, D("1000.00"),
                                                                             "pool.individual")
-    assert "000_56511fda85b4e153" in result.source
+    assert "Region Hannover" in result.source
     check_provenance(result)
 
 

@@ -147,3 +147,25 @@ def test_database_without_schema_gives_a_hint_not_a_traceback(tmp_path):
                             text=True, timeout=120)
     assert result.returncode == 1
     assert "inkl db upgrade" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_of_every_command_is_german():
+    """CLI help in one language: click's own headings, usage and markers too."""
+    import click
+    from click.testing import CliRunner
+
+    from inkl.cli import main
+
+    runner = CliRunner()
+
+    def commands(command, path):
+        yield path
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from commands(sub, [*path, name])
+
+    for path in commands(main, []):
+        text = runner.invoke(main, [*path, "--help"]).output
+        assert text.startswith("Aufruf: "), path
+        for english in ("Usage", "Options:", "Commands:", "Show this message", "[required]", "[default:"):
+            assert english not in text, (path, english)

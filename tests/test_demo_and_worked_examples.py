@@ -388,3 +388,13 @@ def test_statement_names_the_programme_by_its_title_not_its_key(session, cli, tm
     assert "Abrechnung der Inklusionspauschale – Schuljahr 2023/24" in text
     assert reader.metadata.title.startswith("Abrechnung der Inklusionspauschale – Schuljahr 2023/24")
     assert "inklusionspauschale" not in text
+
+
+def test_statement_shows_no_internal_ids_or_seed_files(session, cli, tmp_path):
+    """The demo statement cites documents by title and names rules and categories by their German
+    labels: no rule, category or pack id, seed file name or ``inkl …`` command line."""
+    from tests.conftest import internal_terms
+
+    _reader, text = _statement(session, cli, tmp_path)
+    assert internal_terms(text) == []
+    assert "Hinweise zur zweckentsprechenden Verwendung der Inklusionspauschale" in text

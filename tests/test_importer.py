@@ -125,7 +125,7 @@ def test_dry_run_counts_but_writes_nothing(session, kreis):
     ("31.10.2023;B;t;5291;1810;1,00;;;;x", 2, None, "zu viele Felder"),
     ("31.10.2023;B;t;1810;4141;1,00;;;", 2, "Habenkonto", "ohne passende erfasste Auszahlung"),
     ("31.10.2023;B;t;4141;1810;1,00;;;", 2, "Sollkonto", "Rückzahlung"),
-    ("31.10.2023;B;t;3790;1810;1,00;;;", 2, "Sollkonto", "nur über 'inkl repayment'"),
+    ("31.10.2023;B;t;3790;1810;1,00;;;", 2, "Sollkonto", "nur über die Rückzahlung (bestätigen, zahlen)"),
 ])
 def test_every_row_error_names_line_and_column(session, kreis, row, line, column, message):
     summary = run(session, kreis, HEADER + row + "\n")

@@ -1,7 +1,9 @@
 """Rule packs: the shipped packs (seed 002_17056edfca8550ce.txt) and validation of broken ones."""
 from __future__ import annotations
 
+import re
 import shutil
+import tomllib
 from decimal import Decimal
 from pathlib import Path
 
@@ -68,11 +70,37 @@ def test_categories_ids_order_and_sources(path):
     assert tuple(c.id for c in pack.categories) == CATEGORY_IDS
     for category in pack.categories:
         assert category.status in CATEGORY_STATUSES
-        assert category.label and "002_17056edfca8550ce.txt" in category.source
+        assert category.label and "zweckentsprechenden Verwendung der Inklusionspauschale" in category.source
         expected = "excluded" if category.id in EXCLUDED else "permitted"
         if category.id != "overhead":
             assert category.status == expected, category.id
     assert pack.programme == INKLUSIONSPAUSCHALE and pack.programme_title == "Inklusionspauschale"
+
+
+SEED_FILE = re.compile(r"\d{3}_[0-9a-f]{16}\.txt")
+
+
+def _strings(value):
+    """Every string value of a parsed TOML document, at any depth."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+@pytest.mark.parametrize("path", sorted(RULES_DIR.glob("*.toml")), ids=lambda p: p.name)
+def test_pack_texts_cite_documents_not_files(path):
+    """Users see the packs' texts (sources, labels, legal basis): they cite documents by title and
+    section, never a seed file name, DOMAIN.md or "Seed" (comments may name files for developers)."""
+    texts = list(_strings(tomllib.loads(path.read_text(encoding="utf-8"))))
+    assert texts
+    for text in texts:
+        assert not SEED_FILE.search(text), text
+        assert "DOMAIN.md" not in text and "Seed" not in text, text
 
 
 def test_overhead_status_differs_between_packs(hinweise, gesetz):

@@ -148,7 +148,8 @@ def test_statement_shows_recipient_figures_and_payment_details():
     assert "Abrechnung der Inklusionspauschale – Schuljahr 2023/24" in text
     assert "Kreis Musterland" in text
     assert "KR-MUS" in text
-    assert "nrw-inkl-hinweise" in text and "2023.1" in text
+    assert "Hinweise zur Inklusionspauschale ab Schuljahr 2021/22, Version 2023.1" in text
+    assert "nrw-inkl-hinweise" not in text and "Kennung" not in text
     assert "Festsetzungsbescheid vom 04.12.2023" in text
     for amount in ("675.000,00 EUR", "337.500,00 EUR", "564.345,67 EUR", "110.654,33 EUR",
                    "100.654,33 EUR", "72.000,00 EUR", "8.000,00 EUR", "12.345,67 EUR"):
@@ -416,11 +417,12 @@ def test_targets_show_mixed_and_individual_pools_with_a_total():
 def test_excluded_spending_by_rule_adds_up_to_the_result():
     text = _text(render_statement(FULL))
     section = _section(text, "6. Ausgeschlossene und nicht eingestufte Ausgaben", "7. Abweichende Einstufungen")
-    assert "Regel: category.individual_claims 1 25.000,00 EUR" in section
-    assert "Regel: pool.mixed 1 15.000,00 EUR" in section          # only the excluded part of the split
-    assert "Regel: pool.individual 1 18.000,00 EUR" in section
-    assert "Regel: pass_through.unverified 1 5.000,00 EUR" in section
-    assert "Regel: override 1 2.000,00 EUR" in section
+    assert "Ausgeschlossene Kategorie „Individualansprüche“ 1 25.000,00 EUR" in section
+    assert "Gemischt finanzierter Pool: Anteil der Individualansprüche 1 15.000,00 EUR" in section  # excluded part
+    assert "Pool bündelt einzeln bewilligte Ansprüche (Individualansprüche) 1 18.000,00 EUR" in section
+    assert "Weiterleitung ohne dokumentierte Vergewisserung 1 5.000,00 EUR" in section
+    assert "Abweichende Einstufungen“) 1 2.000,00 EUR" in section
+    assert "Regel:" not in section and "pool.mixed" not in section and "category." not in section
     assert "Individualansprüche" in section and "ohne dokumentierte Vergewisserung" in section
     # 25.000,00 + 15.000,00 + 18.000,00 + 5.000,00 + 2.000,00 = 65.000,00 = result.excluded
     assert "Ausgeschlossene Ausgaben insgesamt 65.000,00 EUR" in section
@@ -491,7 +493,7 @@ def test_audit_note_names_the_evaluation_run():
     note = _section(text, "10. Prüfvermerk zur Unveränderbarkeit", "11. Belegliste")
     assert ("Bewertungslauf Nr. 7 vom 02.09.2024 08:45 (mueller), Anlass: Abschluss des Schuljahres; "
             "87 Buchungen eingestuft") in note
-    assert "Regelwerk des Laufs nrw-inkl-hinweise, Version 2023.1" in note
+    assert "Regelwerk des Laufs Hinweise zur Inklusionspauschale ab Schuljahr 2021/22, Version 2023.1" in note
     assert "ab" * 32 in note.replace(" ", "")
     assert "heute abweichend bei 3 Buchungen; abgeschlossenes Jahr: es gilt der Lauf" in note
 
@@ -514,10 +516,11 @@ def test_voucher_list_shows_each_classification():
     start = next(i for i, page in enumerate(pages) if "Belegliste (chronologisch)" in page)
     listing = " ".join(pages[start:])
     listing = listing[listing.index("Belegliste (chronologisch)"):]
-    assert "pool_personnel teilweise zulässig: 25.000,00" in listing
-    assert "qualification ausgeschlossen Abw. Nr. 2 2.000,00 EUR" in listing
-    assert "overhead zulässig bis zur Obergrenze" in listing
-    assert "individual_claims ausgeschlossen" in listing
+    assert "Personalkosten Pool-Modell teilweise zulässig: 25.000,00" in listing
+    assert "Qualifizierung Schulassistenz ausgeschlossen Abw. Nr. 2 2.000,00 EUR" in listing
+    assert "Overhead Planung und Koordination zulässig bis zur Obergrenze" in listing
+    assert "Individualansprüche ausgeschlossen" in listing
+    assert "pool_personnel" not in listing and "individual_claims" not in listing
     assert "nicht klassifiziert nicht eingestuft 1.500,00 EUR" in listing
     assert "Summe (12 Buchungen)" in listing
 
@@ -583,7 +586,7 @@ def test_long_voucher_list_keeps_every_voucher_in_order_with_header_and_page_num
                          "in der Zelle umbrechen muss") == 120
     assert listing.count("Rechnung <b>& Co. KG</b> & Söhne, zweite Zeile im Export") == 120
     assert re.sub(r"\s+", "", listing).count("VERTRAG-2023-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0001") == 120
-    assert listing.count("pool_personnel teilweise zulässig: 62,50") == 400
+    assert listing.count("Personalkosten Pool-Modell teilweise zulässig: 62,50") == 400
     assert "teilweise zulässig: 62,50 Abw. Nr. 7 100,00 EUR" in listing
     assert "Summe (480 Buchungen) 40.800,00 EUR" in pages[-1]
 

@@ -429,10 +429,27 @@ def test_classification_page_shows_rules_overrides_and_runs(session, web, books)
     text = _text(web.get("/r/musterhausen/2023/einstufung"))
     assert "Letzter Bewertungslauf Nr. 1 vom 22.11.2026, 10:00 Uhr (sachbearbeiterin" in text
     assert "entspricht der heutigen Einstufung" in text
-    assert "KS-100 pool_personnel 40.000,00 € 40.000,00 € zulässig Pool KS-100 ist systemisch" in text
+    assert "KS-100 Personalkosten systemischer Pool-Modelle" in text
+    assert "40.000,00 € 40.000,00 € zulässig Pool KS-100 ist systemisch" in text
+    assert "Regel: Systemischer Pool an Schulen des Gemeinsamen Lernens" in text
     assert "abweichend, Nr. 1" in text and "Teilnehmerliste liegt vor" in text and "sachbearbeiterin, 22.11.2026" in text
-    assert "B-3" in text and "ausgeschlossen" in text and "category.individual_claim_sgb_viii" in text
+    assert "B-3" in text and "ausgeschlossen" in text and "Individuelle Ansprüche nach § 35a SGB VIII" in text
+    assert "category." not in text and "pool_personnel" not in text and "inklfoeg-nrw" not in text
     master = _text(web.get("/r/musterhausen/stammdaten"))
     assert "100001 Gesamtschule Am Park Stadt Beispielheim Gesamtschule ja" in master
     assert "KS-100 Pool KS-100" in master and "systemisch (antragsunabhängig)" in master
     assert "Stadt Beispielheim ja 01.08.2014, Az. 40/2014-1 (Schulamt)" in master
+
+
+def test_main_pages_show_no_internal_ids_seed_files_or_command_lines(web, books, session):
+    """Dashboard, Einstufung, journal, Prüfliste, Regelwerke and Protokoll speak in German labels
+    and cite documents by title: no rule, category or pack id, seed file name or ``inkl …``."""
+    from tests.conftest import internal_terms
+
+    entry = books["entries"]["B-3"].id
+    for path in ("/r/musterhausen/2023/", "/r/musterhausen/2023/einstufung", "/r/musterhausen/journal",
+                 f"/r/musterhausen/journal/{entry}", "/r/musterhausen/2023/pruefliste", "/regelwerke",
+                 "/protokoll", "/r/musterhausen/stammdaten", "/"):
+        response = web.get(path)
+        assert response.status_code == 200, path
+        assert internal_terms(_text(response)) == [], path

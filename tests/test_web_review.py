@@ -122,7 +122,8 @@ def test_officer_overrides_a_hannover_pool_posting(officer, session):
     text = _text(form)
     assert form.status_code == 200
     assert "Beleg P-H abweichend einstufen" in text and "40.000,00 €" in text
-    assert "Entscheidung des Regelwerks" in text and "pool.individual" in text and "ausgeschlossen" in text
+    assert "Entscheidung des Regelwerks" in text and "Pool bündelt einzeln bewilligte Ansprüche" in text
+    assert "pool.individual" not in text and "ausgeschlossen" in text
     assert "Individualansprüche" in text  # reason and source of the rule
     for label in ("zulässig", "ausgeschlossen", "teilweise zulässig", "Zulässiger Betrag in Euro", "Begründung"):
         assert label in text
@@ -244,7 +245,8 @@ def test_record_evaluation_run(officer, session):
     assert done.status_code == 302 and done.headers["Location"].endswith(f"{BASE}/einstufung#bewertungslaeufe")
     page = _text(officer.get(f"{BASE}/einstufung"))
     assert "Bewertungslauf Nr. 1 aufgezeichnet: 9 Buchungen, davon 9 gegenüber dem vorigen Lauf geändert" in page
-    assert re.search(r"1 \d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr anna inklfoeg-nrw-hinweise \S+ [0-9a-f]{16}… "
+    assert re.search(r"1 \d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr anna „Hinweise zur zweckentsprechenden Verwendung der "
+                     r"Inklusionspauschale gemäß § 2 Absatz 2 InklFöG“, Version \S+ [0-9a-f]{16}… "
                      r"Prüfung vor der Abrechnung 9 9 129\.250,00 € 50\.750,00 €", page), page
     assert "Letzter Bewertungslauf Nr. 1" in page and "entspricht der heutigen Einstufung" in page
     session.rollback()

@@ -21,7 +21,9 @@ from flask_babel import Babel, format_date, format_datetime, format_percent
 
 from ledger.core.money import format_german, from_cents
 from ledger.core.users import ROLE_LABELS
+from ledger.rules.classify import rule_label
 from ledger.rules.status import Status
+from webapp.db import get_packs
 
 LOCALE = "de_DE"
 #: The time zone of the users (Flask-Babel's default time zone).
@@ -97,6 +99,30 @@ def kind_de(kind: str) -> str:
     return KIND_LABELS.get(kind, kind)
 
 
+def rule_de(rule: str) -> str:
+    """Rule id → its German label (``ledger.rules.classify.rule_label``): ``"pool.mixed"`` →
+    ``"Gemischt finanzierter Pool: Anteil der Individualansprüche"``."""
+    return rule_label(rule)
+
+
+def pack_de(pack_id: str, version: str) -> str:
+    """A rule pack by title and version: ``("inklfoeg-nrw-hinweise", "2021.1")`` → ``"„Hinweise zur
+    zweckentsprechenden Verwendung …“, Version 2021.1"``; a pack no longer in ``rules/`` by its version."""
+    title = next((p.title for p in get_packs() if p.id == pack_id), None)
+    return f"Regelwerk in der Version {version}" if title is None else f"„{title}“, Version {version}"
+
+
+def category_de(category_id: str | None) -> str:
+    """Category id → its German label in the rule packs (the newest pack that has it);
+    ``None`` → ``"keine Kategorie"``, an id no pack knows (as entered) stays as it is."""
+    if not category_id:
+        return "keine Kategorie"
+    for pack in sorted(get_packs(), key=lambda p: p.valid_from, reverse=True):
+        if pack.has_category(category_id):
+            return pack.category(category_id).label
+    return category_id
+
+
 def days_word(days: int) -> str:
     """``1`` → ``"1 Tag"``, ``3`` → ``"3 Tage"``."""
     return f"{days} Tag" if days == 1 else f"{days} Tage"
@@ -125,7 +151,7 @@ def init_app(app: Flask) -> None:
     for name, function in {
         "eur": eur, "percent": percent, "date_de": date_de, "date_long": date_long,
         "weekday": weekday, "datetime_de": datetime_de, "status_de": status_de, "kind_de": kind_de,
-        "cents": cents,
+        "cents": cents, "rule_de": rule_de, "pack_de": pack_de, "category_de": category_de,
     }.items():
         app.add_template_filter(function, name)
 

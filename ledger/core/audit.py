@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+import re
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, or_, select
 from sqlalchemy import text as sql_text
@@ -17,6 +19,66 @@ from sqlalchemy.orm import Session
 
 from ledger.core.chain import GENESIS, ChainHead
 from ledger.core.models import AuditEvent, Recipient
+from ledger.core.money import format_german
+
+#: German names of the audit actions (``record(action=…)``); the Protokoll shows these, the
+#: stored events and exports keep the English names.
+ACTION_LABELS = {
+    "recipient_add": "Empfänger angelegt",
+    "account_add": "Konto angelegt",
+    "grant_add": "Zuwendung erfasst",
+    "payout": "Auszahlung gebucht",
+    "agreement_add": "Vereinbarung erfasst",
+    "import": "Buchungen importiert",
+    "reversal": "Buchung storniert",
+    "repayment_confirm": "Rückzahlung bestätigt",
+    "repayment_pay": "Rückzahlung gezahlt",
+    "period_close": "Schuljahr abgeschlossen",
+    "period_reopen": "Schuljahr wieder geöffnet",
+    "evaluation": "Bewertungslauf aufgezeichnet",
+    "override_add": "abweichend eingestuft",
+    "override_withdraw": "abweichende Einstufung zurückgenommen",
+    "statement_issue": "Abrechnung ausgestellt",
+    "user_add": "Benutzer angelegt",
+    "user_password": "Passwort gesetzt",
+    "user_lock": "Benutzer gesperrt",
+    "user_unlock": "Benutzer entsperrt",
+    "user_assign": "Benutzer einem Empfänger zugeordnet",
+    "restore": "Sicherung eingespielt",
+    **{f"{kind}_{verb}": f"{label} {done}" for kind, label in (
+        ("school", "Schule"), ("provider", "Träger"), ("pool", "Pool"), ("municipality", "Gemeinde"),
+        ("commitment", "Verpflichtung"), ("costcentre", "Kostenstelle"))
+       for verb, done in (("add", "angelegt"), ("change", "geändert"))},
+}
+
+#: German labels of the detail fields of audit events.
+FIELD_LABELS = {
+    "school_year": "Schuljahr", "amount": "Betrag", "assessed": "festgesetzter Betrag", "date": "Datum",
+    "notice_date": "Bescheid vom", "entry": "Buchung Nr.", "reversal": "Stornobuchung Nr.", "reason": "Begründung",
+    "waived": "Verzicht", "reference": "Aktenzeichen", "deemed_conform": "als zweckentsprechend vereinbart",
+    "file": "Datei", "sha256": "SHA-256", "rows": "Zeilen", "imported": "importiert", "duplicates": "Dubletten",
+    "payouts_recognised": "erkannte Auszahlungen", "batch": "Importlauf Nr.", "run": "Bewertungslauf Nr.",
+    "pack": "Regelwerk", "digest": "SHA-256 des Regelwerks", "postings": "Buchungen", "changed": "geändert",
+    "override": "abweichende Einstufung Nr.", "posting": "Buchungszeile Nr.", "voucher": "Beleg",
+    "status": "Einstufung", "conform": "zweckentsprechend", "justification": "Begründung",
+    "statement": "Abrechnung Nr.", "repayment_due": "Rückzahlung fällig", "chain_seq": "Buchungskette bis Nr.",
+    "username": "Benutzer", "role": "Rolle", "recipients": "Empfänger", "all_recipients": "Lesezugriff auf alle",
+    "password_set": "Passwort gesetzt", "recipient": "Empfänger", "key": "Schlüssel", "name": "Name",
+    "kind": "Art", "number": "Nummer", "type": "Kontoart", "category": "Kategorie",
+    "backup_created_at": "Sicherung vom", "schema_revision": "Schemastand", "source_dialect": "Quelldatenbank",
+    "audit_head": "Protokoll bis", "seq": "Nr.", "hash": "SHA-256", "before": "vorher", "after": "nachher",
+    "school_number": "Schulnummer", "bearer": "Schulträger", "school_form": "Schulform", "gl_school": "GL-Schule",
+    "provider": "Träger", "schools": "Schulen", "period_start": "Beginn", "period_end": "Ende",
+    "financing_basis": "Finanzierungsgrundlage", "systemic_share": "systemischer Anteil (%)",
+    "gl_bearer": "Träger von GL-Schulen", "verifications": "Vergewisserungen", "verified_on": "geprüft am",
+    "document_reference": "Nachweis", "verified_by": "geprüft von", "description": "Beschreibung",
+    "monthly_amount": "Monatsbetrag", "start_date": "Beginn", "end_date": "Ende", "pool": "Pool",
+    "code": "Kostenstelle", "school": "Schule", "municipality": "Gemeinde", "project": "Projekt",
+}
+#: Detail fields that hold amounts in EUR (stored as plain decimal strings).
+AMOUNT_FIELDS = frozenset({"amount", "assessed", "deemed_conform", "conform", "repayment_due", "monthly_amount"})
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}$")
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 def record(session: Session, *, actor: str, action: str, now: datetime,
@@ -41,14 +103,43 @@ def record(session: Session, *, actor: str, action: str, now: datetime,
 
 
 def list_events(session: Session, *, recipient_ids: set[int] | None, include_global: bool, offset: int = 0,
-                limit: int = 50) -> tuple[list[tuple[AuditEvent, str | None]], int]:
+                limit: int = 50, action: str | None = None, actor: str | None = None,
+                since: date | None = None, until: date | None = None) -> tuple[list[tuple[AuditEvent, str | None]], int]:
     """Audit events, newest first, with their recipient's key: ``(page, total)``.
 
     ``recipient_ids``: only events of these recipients (None: of every recipient);
     ``include_global``: also events without a recipient (users, restores). ``offset`` and
-    ``limit`` page through the result.
+    ``limit`` page through the result. Filters: ``action`` (an English action name),
+    ``actor`` (user name), ``since``/``until`` (days, both inclusive, of ``created_at``).
     """
     query = select(AuditEvent, Recipient.key).outerjoin(Recipient, AuditEvent.recipient_id == Recipient.id)
+    where = _scope(recipient_ids, include_global)
+    if where is None:
+        return [], 0
+    if action:
+        where = where & (AuditEvent.action == action)
+    if actor:
+        where = where & (AuditEvent.actor == actor)
+    if since is not None:
+        where = where & (AuditEvent.created_at >= datetime.combine(since, datetime.min.time()))
+    if until is not None:
+        where = where & (AuditEvent.created_at < datetime.combine(until + timedelta(days=1), datetime.min.time()))
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(where))
+    rows = session.execute(query.where(where).order_by(AuditEvent.seq.desc()).offset(offset).limit(limit)).all()
+    return [(event, key) for event, key in rows], total
+
+
+def event_actors(session: Session, *, recipient_ids: set[int] | None, include_global: bool) -> list[str]:
+    """The user names in the events ``list_events`` would show with the same scope, sorted (the
+    Protokoll's person filter)."""
+    where = _scope(recipient_ids, include_global)
+    if where is None:
+        return []
+    return list(session.scalars(select(AuditEvent.actor).where(where).distinct().order_by(AuditEvent.actor)))
+
+
+def _scope(recipient_ids: set[int] | None, include_global: bool):
+    """The condition of ``list_events``' scope, or None when nothing is in it."""
     conditions = []
     if recipient_ids is None:
         conditions.append(AuditEvent.recipient_id.is_not(None))
@@ -56,12 +147,48 @@ def list_events(session: Session, *, recipient_ids: set[int] | None, include_glo
         conditions.append(AuditEvent.recipient_id.in_(recipient_ids))
     if include_global:
         conditions.append(AuditEvent.recipient_id.is_(None))
-    if not conditions:
-        return [], 0
-    where = or_(*conditions)
-    total = session.scalar(select(func.count()).select_from(AuditEvent).where(where))
-    rows = session.execute(query.where(where).order_by(AuditEvent.seq.desc()).offset(offset).limit(limit)).all()
-    return [(event, key) for event, key in rows], total
+    return or_(*conditions) if conditions else None
+
+
+def action_label(action: str) -> str:
+    """The German name of an audit action (``"override_add"`` → ``"abweichend eingestuft"``); an
+    action without one keeps its name."""
+    return ACTION_LABELS.get(action, action)
+
+
+def readable_details(details_json: str, value_labels: dict[str, dict[str, str]] | None = None) -> list[tuple[str, str]]:
+    """An event's details (JSON) as German ``(label, value)`` pairs in the order stored: dates as
+    TT.MM.JJJJ, times as TT.MM.JJJJ, HH:MM Uhr, amounts (EUR) and numbers in German format, yes/no
+    as ja/nein, lists comma-separated, nested objects as ``label: value`` joined by ``; ``.
+    ``value_labels`` maps a field to German labels of its values (e.g. ``status``, ``role``)."""
+    labels = value_labels or {}
+    return [(FIELD_LABELS.get(key, key), _value(key, value, labels)) for key, value in json.loads(details_json).items()]
+
+
+def _value(key: str, value, labels: dict[str, dict[str, str]]) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "ja" if value else "nein"
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", ".")
+    if isinstance(value, list):
+        return ", ".join(_value(key, item, labels) for item in value) or "–"
+    if isinstance(value, dict):
+        return "; ".join(f"{FIELD_LABELS.get(k, k)}: {_value(k, v, labels)}" for k, v in value.items())
+    text = str(value)
+    if key in labels and text in labels[key]:
+        return labels[key][text]
+    if key in AMOUNT_FIELDS:
+        try:
+            return f"{format_german(Decimal(text))} €"
+        except InvalidOperation:
+            return text
+    if _ISO_DATE.match(text):
+        return date.fromisoformat(text).strftime("%d.%m.%Y")
+    if _ISO_MOMENT.match(text):
+        return datetime.fromisoformat(text).strftime("%d.%m.%Y, %H:%M Uhr")
+    return text
 
 
 def audit_head(session: Session) -> ChainHead:

@@ -121,7 +121,7 @@ def get_user(session: Session, username: str) -> User:
     """The user ``username``. Raises NotFound."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"Benutzer {username!r} nicht gefunden (anlegen mit 'inkl user add')")
+        raise NotFound(f"Benutzer {username!r} nicht gefunden (zuerst von der Administration anlegen lassen)")
     return user
 
 

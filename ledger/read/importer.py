@@ -276,7 +276,7 @@ def _plan(session: Session, chunk: list[tuple[ImportRow, str]], books: _Books, i
             payout = find_payout_for_receipt(session, recipient, row.day, row.cents, taken)
             if payout is None:
                 issues.add(ImportIssue(row.line, column_of["credit"], "Eingang der Inklusionspauschale ohne "
-                                       "passende erfasste Auszahlung; bitte zuerst mit 'inkl grant add' erfassen"))
+                                       "passende erfasste Auszahlung; bitte die Auszahlung zuerst erfassen (Zuweisung)"))
                 continue
             taken.add(payout.id)
             plan.payouts.append((row, key, content, payout.entry_id))
@@ -332,10 +332,10 @@ def _check_accounts(line: int, debit: str, credit: str, books: _Books, column_of
             issues.append(ImportIssue(line, column, f"unbekanntes Konto {number} "
                                       f"(nicht im Kontenplan von {books.recipient.name})"))
         elif account.role in _LEDGER_ONLY_ROLES:
-            issues.append(ImportIssue(line, column, f"Konto {number} wird nur über 'inkl repayment' bebucht"))
+            issues.append(ImportIssue(line, column, f"Konto {number} wird nur über die Rückzahlung (bestätigen, zahlen) bebucht"))
     if accounts.get(debit) is not None and accounts[debit].role == "grant_revenue":
         issues.append(ImportIssue(line, column_of["debit"], "Sollbuchungen auf das Ertragskonto der Inklusionspauschale "
-                                  "sind als Rückzahlung über 'inkl repayment' zu erfassen"))
+                                  "sind als Rückzahlung zu erfassen (Rückzahlung bestätigen, zahlen)"))
     return issues
 
 

@@ -43,19 +43,39 @@ from ledger.core.schoolyear import SchoolYear
 from ledger.rules.packs import RulePack
 from ledger.rules.status import Status
 
-#: German labels of the rules that exclude spending, by rule id (``classify`` names the rule of
-#: each decision); a ``category.<id>`` rule is labelled by its category, an officer's override
-#: (``override``) by where its justification stands.
+#: German labels of the rules, by rule id (``classify`` names the rule of each decision; ids stay
+#: in JSON and exports, users see these labels), and of the rule families the packs' ``[rule_sources]``
+#: cite (``pool``, …). A ``category.<id>`` rule is labelled by its family; the reason names the category.
 RULE_LABELS = {
+    "category": "Einstufung nach der Kategorie",
+    "category.missing": "Keine Kategorie angegeben",
+    "category.unknown": "Kategorie im Regelwerk unbekannt",
+    "period": "Verwendung im Schuljahr",
     "period.outside": "Buchungsdatum außerhalb des Schuljahres",
+    "school": "Schulen des Gemeinsamen Lernens",
     "school.not_gl": "Schule ist keine Schule des Gemeinsamen Lernens",
+    "pool": "Pool-Modelle",
+    "pool.unknown": "Pool der Buchung unbekannt",
+    "pool.basis_missing": "Pool ohne erfasste Finanzierungsgrundlage",
+    "pool.systemic": "Systemischer Pool an Schulen des Gemeinsamen Lernens",
     "pool.not_gl": "Pool mit Schulen, die keine Schulen des Gemeinsamen Lernens sind",
     "pool.individual": "Pool bündelt einzeln bewilligte Ansprüche (Individualansprüche)",
     "pool.mixed": "Gemischt finanzierter Pool: Anteil der Individualansprüche",
+    "pass_through": "Weiterleitung an Gemeinden",
+    "pass_through.unknown": "Empfangende Gemeinde unbekannt",
+    "pass_through.verified": "Weiterleitung an eine Gemeinde mit dokumentierter Vergewisserung",
     "pass_through.not_gl_bearer": "Weiterleitung an eine Gemeinde, die nicht Träger von GL-Schulen ist",
     "pass_through.unverified": "Weiterleitung ohne dokumentierte Vergewisserung",
     "pass_through.not_kreis": "Weiterleitung durch einen Empfänger, der kein Kreis ist",
+    "override": "Abweichende Einstufung der Sachbearbeitung",
 }
+
+
+def rule_label(rule: str) -> str:
+    """The German label of a rule id or rule family (``"pool.systemic"`` → ``"Systemischer Pool an
+    Schulen des Gemeinsamen Lernens"``, ``"category.training"`` → its family's label); a rule no
+    table names gets the label of its family, else ``"Regel des Regelwerks"``."""
+    return RULE_LABELS.get(rule) or RULE_LABELS.get(rule.split(".")[0], "Regel des Regelwerks")
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def pay_repayment(
     result = compute_repayment(session, recipient, school_year, packs)
     open_liability = result.confirmed_obligation - result.already_repaid
     if result.confirmed_obligation <= 0:
-        raise LedgerError(f"für {school_year} ist keine Rückzahlung bestätigt (zuerst 'inkl repayment confirm')")
+        raise LedgerError(f"für {school_year} ist keine Rückzahlung bestätigt (die Rückzahlung zuerst bestätigen)")
     if amount > open_liability:
         raise LedgerError(f"Zahlung {format_german(amount)} EUR übersteigt die offene Verbindlichkeit "
                           f"von {format_german(open_liability)} EUR")

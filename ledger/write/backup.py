@@ -271,7 +271,7 @@ def restore(session: Session, source: BinaryIO, *, progress: Progress = None,
     revision = schema_revision(session)
     if revision != manifest.schema_revision:
         raise LedgerError(f"Schemastand passt nicht: Sicherung {manifest.schema_revision}, Zieldatenbank {revision} "
-                          "(Zieldatenbank mit 'inkl db upgrade' auf den Stand der Sicherung bringen)")
+                          "(das Schema der Zieldatenbank zuerst auf den Stand der Sicherung bringen)")
     tables = table_order()
     by_name = {t.name: t for t in tables}
     unknown = sorted(set(manifest.tables) - set(by_name))
@@ -308,10 +308,10 @@ def schema_revision(session: Session) -> str:
     Raises LedgerError if the database has no schema (no ``alembic_version`` table or row).
     """
     if not sa.inspect(session.connection()).has_table("alembic_version"):
-        raise LedgerError("die Datenbank hat kein Schema; zuerst 'inkl db upgrade'")
+        raise LedgerError("die Datenbank hat kein Schema; zuerst das Datenbankschema einrichten")
     versions = sorted(session.scalars(sql_text("SELECT version_num FROM alembic_version")))
     if not versions:
-        raise LedgerError("die Datenbank hat keinen Schemastand; zuerst 'inkl db upgrade'")
+        raise LedgerError("die Datenbank hat keinen Schemastand; zuerst das Datenbankschema einrichten")
     return ",".join(versions)
 
 

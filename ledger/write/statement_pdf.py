@@ -38,7 +38,7 @@ from ledger.reports.statement import (
     TargetLine,
     VoucherLine,
 )
-from ledger.rules.classify import RULE_LABELS
+from ledger.rules.classify import rule_label
 from ledger.rules.evaluation_runs import RunState
 from ledger.rules.overrides import OverrideRecord
 from ledger.rules.status import CATEGORY_STATUSES, Status
@@ -122,7 +122,7 @@ def _story(data: StatementData) -> list:
     if data.result.agreement is not None:
         story += _agreement(data.result, sections)
     if data.forecast is not None:
-        story += _forecast(data.forecast, sections)
+        story += _forecast(data.forecast, data.rule_pack_title, sections)
     story += _result(data.result, sections)
     if data.result.interest:
         story += _interest(data.result, sections)
@@ -141,8 +141,7 @@ def _title(data: StatementData) -> list:
         ("Schlüssel", data.recipient_key),
         ("Programm", data.programme),
         ("Rechtsgrundlage", data.legal_basis),
-        ("Regelwerk", f"{data.rule_pack_title} (Kennung {result.rule_pack_id}, "
-                      f"Version {result.rule_pack_version})"),
+        ("Regelwerk", f"{data.rule_pack_title}, Version {result.rule_pack_version}"),
     ]
     return [paragraph(f"Abrechnung der {data.programme} – Schuljahr {data.school_year}", TITLE),
             details(rows)]
@@ -179,17 +178,16 @@ def _grant(data: StatementData, sections: Sections) -> list:
 
 def _spending(result: RepaymentResult, sections: Sections) -> list:
     """Net spending per category with status and subtotals per status."""
-    rows = [["Kategorie", "Kennung", "Status", "Betrag"]]
-    rows += [[paragraph(c.label), paragraph(c.category), Status(c.status).label, eur(c.amount)]
-             for c in result.by_category]
+    rows = [["Kategorie", "Status", "Betrag"]]
+    rows += [[paragraph(c.label), Status(c.status).label, eur(c.amount)] for c in result.by_category]
     totals = []
     for status in CATEGORY_STATUSES:
         amount = sum((c.amount for c in result.by_category if c.status == status), Decimal("0"))
-        totals.append([f"Summe {status.label}", "", "", eur(amount)])
+        totals.append([f"Summe {status.label}", "", eur(amount)])
     totals.append([paragraph("Zweckentsprechende Ausgaben (zulässig und gedeckelte Kategorien bis "
-                             "zur Obergrenze)", CELL_BOLD), "", "", eur(result.permitted)])
-    table = ruled_table(rows + totals, [72 * mm, 40 * mm, 28 * mm, 30 * mm],
-                        total_rows=len(totals), repeat=True, label_cols=3)
+                             "zur Obergrenze)", CELL_BOLD), "", eur(result.permitted)])
+    table = ruled_table(rows + totals, [112 * mm, 28 * mm, 30 * mm],
+                        total_rows=len(totals), repeat=True, label_cols=2)
     note = ("Status: der Status der Kategorie laut Regelwerk. Ob eine Buchung zweckentsprechend ist, entscheidet "
             "ihre Einstufung (Pool und Finanzierungsgrundlage, Schule, Weiterleitung, abweichende Einstufung); auch "
             "Buchungen zulässiger Kategorien können daher ausgeschlossen oder nicht eingestuft sein (Abschnitt "
@@ -291,7 +289,7 @@ def _rule_label(rule: str, sample: VoucherLine) -> str:
         return f"Ausgeschlossene Kategorie „{sample.category_label}“"
     if rule == "override":
         return f"Abweichende Einstufung (Begründung im Abschnitt „{_OVERRIDES_HEADING}“)"
-    return RULE_LABELS.get(rule, "Ausgeschlossen nach Regel")
+    return rule_label(rule)
 
 
 def _not_conform(data: StatementData, sections: Sections) -> list:
@@ -302,14 +300,13 @@ def _not_conform(data: StatementData, sections: Sections) -> list:
     for v in data.vouchers:
         if _excluded_part(v):
             groups.setdefault(v.rule, []).append(v)
-    rows = [header_row("Ausschlussgrund (Regel)", "Buchungen", "Betrag", right=(1, 2))]
+    rows = [header_row("Ausschlussgrund", "Buchungen", "Betrag", right=(1, 2))]
     listed = ZERO
     for rule in sorted(groups):
         lines = groups[rule]
         amount = sum((_excluded_part(v) for v in lines), ZERO)
         listed += amount
-        rows.append([multiline(_rule_label(rule, lines[0]), f"Regel: {rule}" if rule else ""), str(len(lines)),
-                     eur(amount)])
+        rows.append([paragraph(_rule_label(rule, lines[0])), str(len(lines)), eur(amount)])
     if listed != result.excluded:
         rows.append([paragraph("Nicht einzelnen Buchungen zugeordnet"), "", eur(result.excluded - listed)])
     rows.append(["Ausgeschlossene Ausgaben insgesamt", "", eur(result.excluded)])
@@ -395,8 +392,9 @@ def _days_text(days: int | None) -> str:
     return f" (seit {-days} {'Tag' if days == -1 else 'Tagen'} abgelaufen)"
 
 
-def _forecast(f: Forecast, sections: Sections) -> list:
-    """The projection while the school year is open: basis, projected figures, deadline, warnings."""
+def _forecast(f: Forecast, pack_title: str, sections: Sections) -> list:
+    """The projection while the school year is open: basis, projected figures, deadline, warnings;
+    ``pack_title`` is the title of the year's rule pack (the forecast's)."""
     basis_label = ("Zuwendung (festgesetzt; Auszahlungen stehen noch aus)" if f.grant_basis_source == "assessed"
                    else "Zuwendung (erhalten)")
     if f.projected_overhead_cap is None:
@@ -407,7 +405,7 @@ def _forecast(f: Forecast, sections: Sections) -> list:
            else long_date(f.due_date) + _days_text(f.days_until_due))
     story = [sections.heading("Prognose (Schuljahr noch nicht abgeschlossen)"),
              paragraph(f"Stand {num_date(f.as_of)}: gebuchte Ausgaben bis zu diesem Tag und offene Verpflichtungen "
-                       f"(Verträge) bis zum Ende des Schuljahres, eingestuft nach Regelwerk {f.rule_pack_id}, "
+                       f"(Verträge) bis zum Ende des Schuljahres, eingestuft nach dem Regelwerk „{pack_title}“, "
                        f"Version {f.rule_pack_version}.", BODY),
              Spacer(1, 2 * mm),
              figures([
@@ -540,7 +538,7 @@ def _payment(data: StatementData, sections: Sections) -> list:
     ])]
 
 
-def _evaluation_rows(state: RunState | None) -> list[tuple[str, str]]:
+def _evaluation_rows(state: RunState | None, data: StatementData) -> list[tuple[str, str]]:
     """The evaluation run behind the figures and whether today's classification agrees with it."""
     run = state.run if state is not None else None
     if run is None:
@@ -557,10 +555,18 @@ def _evaluation_rows(state: RunState | None) -> list[tuple[str, str]]:
     return [
         ("Bewertungslauf", f"Nr. {run.id} vom {timestamp(run.created_at)} ({run.created_by}){reason}; "
                            f"{run.postings} Buchungen eingestuft"),
-        ("Regelwerk des Laufs", f"{run.pack_id}, Version {run.pack_version}"),
+        ("Regelwerk des Laufs", _run_pack(run.pack_id, run.pack_version, data)),
         ("SHA-256 des Regelwerks", run.pack_digest),
         ("Abgleich", agreement),
     ]
+
+
+def _run_pack(pack_id: str, version: str, data: StatementData) -> str:
+    """The rule pack of an evaluation run by title and version (the statement's pack is the year's;
+    a run under another pack, from before a change of the pack files, is named by its version only)."""
+    if pack_id == data.result.rule_pack_id:
+        return f"{data.rule_pack_title}, Version {version}"
+    return f"Regelwerk in der Version {version}"
 
 
 def _tamper_evidence(data: StatementData, sections: Sections) -> list:
@@ -571,11 +577,11 @@ def _tamper_evidence(data: StatementData, sections: Sections) -> list:
         details([
             ("Buchungskette", f"{head.seq} Buchungen bis zur Erstellung dieser Abrechnung"),
             ("SHA-256 der letzten Buchung", head.entry_hash),
-            *_evaluation_rows(data.result.evaluation),
+            *_evaluation_rows(data.result.evaluation, data),
         ]),
         paragraph("Jede Buchung enthält die Prüfsumme ihrer Vorgängerin. Stimmt die Prüfsumme der Buchung "
-                  f"Nr. {head.seq} später noch mit dem obigen Wert überein und meldet 'inkl verify' eine intakte "
-                  "Kette, sind die Bücher hinter dieser Abrechnung unverändert. Ein Bewertungslauf hält die "
+                  f"Nr. {head.seq} später noch mit dem obigen Wert überein und bestätigt die Prüfung der Buchungskette "
+                  "(Integritätsprüfung) eine intakte Kette, sind die Bücher hinter dieser Abrechnung unverändert. Ein Bewertungslauf hält die "
                   "Einstufung jeder Buchung mit dem Regelwerk fest, nach dem sie erfolgte; ein abgeschlossenes "
                   "Schuljahr wird nach seinem letzten Lauf abgerechnet, nicht nach einem später geänderten "
                   "Regelwerk.", NOTE),
@@ -592,7 +598,7 @@ def _classification_lines(v: VoucherLine) -> tuple[str, ...]:
 
 def _voucher_row(v: VoucherLine) -> list[str]:
     """A row of the voucher list: date, voucher, text, account, category with classification, amount."""
-    category = [one_line(line) for line in (v.category or v.category_label, *_classification_lines(v)) if line]
+    category = [one_line(line) for line in (v.category_label, *_classification_lines(v)) if line]
     return [num_date(v.date), one_line(v.voucher_number), one_line(v.text), one_line(v.account),
             "\n".join(category), eur(v.amount)]
 
@@ -605,7 +611,7 @@ def _vouchers(vouchers: tuple[VoucherLine, ...], sections: Sections) -> list:
                       [18 * mm, 24 * mm, 56 * mm, 11 * mm, 36 * mm, 25 * mm],
                       {1: CELL, 2: CELL, 3: CELL, 4: CELL_SMALL}, label_cols=5)
     overrides = sections.numbers.get(_OVERRIDES_HEADING)
-    legend = paragraph("Konto: Nummer im Kontenplan; Kategorie: Kennung aus Abschnitt 2, darunter die Einstufung "
+    legend = paragraph("Konto: Nummer im Kontenplan; Kategorie: Bezeichnung wie in Abschnitt 2, darunter die Einstufung "
                        "der Buchung (bei teilweise zulässigen Buchungen mit dem zweckentsprechenden Betrag in EUR; "
                        f"„Abw. Nr.“: abweichende Einstufung, siehe Abschnitt {overrides}).", NOTE)
     return sections.long_heading("Belegliste (chronologisch)") + [legend, PagedTable(table)]

@@ -6,6 +6,8 @@ events of the recipients they may read.
 """
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -20,7 +22,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from ledger.core.audit import list_events
+from ledger.core.audit import ACTION_LABELS, action_label, event_actors, list_events, readable_details
 from ledger.core.errors import LedgerError
 from ledger.core.models import Recipient, User
 from ledger.core.users import (
@@ -127,15 +129,48 @@ def rule_packs():
 
 @bp.get("/protokoll")
 def audit_log():
-    """The audit log, newest first, 50 per ``page``, limited to what the user may read."""
+    """The audit log, newest first, 50 per ``page``, limited to what the user may read; filtered by
+    the query parameters ``aktion`` (action name), ``person``, ``empfaenger`` (recipient key) and
+    ``von``/``bis`` (days, TT.MM.JJJJ or JJJJ-MM-TT, inclusive). Actions and details in German."""
+    session = get_session()
     user = current_user.user
     everything = user.role == "admin" or user.all_recipients
-    recipient_ids = None if everything else {r.id for r in readable_recipients(get_session(), user)}
-    page = max(request.args.get("page", 1, type=int), 1)
-    events, total = list_events(get_session(), recipient_ids=recipient_ids, include_global=everything,
-                                offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
+    readable = sorted(session.scalars(select(Recipient)) if everything else readable_recipients(session, user),
+                      key=lambda r: r.key)
+    args, errors = request.args, {}
+    since, until = _day(args.get("von"), "von", errors), _day(args.get("bis"), "bis", errors)
+    key = args.get("empfaenger") or None
+    chosen = [r for r in readable if r.key == key] if key else readable
+    if key and not chosen:
+        errors["empfaenger"] = f"Empfänger {key!r} ist nicht bekannt oder nicht lesbar."
+    recipient_ids = {r.id for r in chosen} if (key or not everything) else None
+    page = max(args.get("page", 1, type=int), 1)
+    events, total = list_events(session, recipient_ids=recipient_ids, include_global=everything and not key,
+                                offset=(page - 1) * PER_PAGE, limit=PER_PAGE, action=args.get("aktion") or None,
+                                actor=args.get("person") or None, since=since, until=until)
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
-    return render_template("audit_log.html", events=events, total=total, page=page, pages=pages)
+    value_labels = {"status": STATUS_LABELS, "role": ROLE_LABELS}
+    rows = [(event, recipient_key, action_label(event.action), readable_details(event.details, value_labels))
+            for event, recipient_key in events]
+    filters = {name: args.get(name, "") for name in ("aktion", "person", "empfaenger", "von", "bis")}
+    return render_template("audit_log.html", rows=rows, total=total, page=page, pages=pages, filters=filters,
+                           errors=errors, actions=ACTION_LABELS, actors=event_actors(session, recipient_ids=None if everything else {r.id for r in readable},
+                                               include_global=everything), recipients=readable,
+                           active=any(filters.values())), 400 if errors else 200
+
+
+def _day(text: str | None, name: str, errors: dict[str, str]) -> date | None:
+    """A filter day from TT.MM.JJJJ or JJJJ-MM-TT (the date field's format); None if empty or wrong
+    (then ``errors[name]`` says so in German)."""
+    if not text:
+        return None
+    for pattern in ("%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text.strip(), pattern).date()
+        except ValueError:
+            continue
+    errors[name] = f"„{text}“ ist kein Datum (TT.MM.JJJJ)."
+    return None
 
 
 def _user(session, username: str) -> User:
