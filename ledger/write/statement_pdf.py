@@ -496,7 +496,7 @@ def _tranche_table(result: RepaymentResult) -> list:
     return [Spacer(1, 2 * mm), ruled_table(rows, [26 * mm, 30 * mm, 32 * mm, 28 * mm, 28 * mm, 26 * mm],
                                            amount_cols=(1, 2, 3, 4)),
             paragraph("Jede Auszahlung hat ihre eigene Frist: bis zum 1. April des auf die Auszahlung folgenden "
-                      "Haushaltsjahres (Vereinbarung § 4 Abs. 2), verschoben nach § 193 BGB. Die Ausgaben "
+                      "Haushaltsjahres (Vereinbarung Rhein-Sieg-Kreis, § 4 Abs. 2), verschoben nach § 193 BGB. Die Ausgaben "
                       "verbrauchen die Auszahlungen in ihrer Reihenfolge; der ungenutzte Rest gehört zu den "
                       "letzten.", NOTE)]
 
