@@ -227,7 +227,11 @@ def test_officer_imports_overrides_and_issues_then_the_auditor_only_reads(live_s
 
     import a training invoice of 1.000,00 (permitted) → 111.206,21; override the unclassified
     invoice of 749,70 as permitted → 110.456,51; issue the statement and find that figure in
-    its text. The auditor then sees the same pages without any form and is refused writing.
+    its text. Then split the training invoice (600,00 of 1.000,00 conform) → 110.856,51: the
+    training row keeps 8.140,00, the invoice without category stays in the category table
+    (749,70), and the table adds up to the total spending 667.850,00 = 639.143,49 conform +
+    14.260,00 excluded + 14.446,51 overhead above the cap. The auditor then sees the same pages
+    without any form and is refused writing.
     """
     sign_in(page, live_server, "demo-sachbearbeitung")
     main = page.locator("main")
@@ -266,6 +270,23 @@ def test_officer_imports_overrides_and_issues_then_the_auditor_only_reads(live_s
     download.value.save_as(pdf)
     text = "\n".join(p.extract_text() for p in PdfReader(pdf).pages)
     assert "110.456,51" in text and "Teilnehmerliste liegt vor" in text
+
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Einstufung").click()
+    page.get_by_role("link", name="abweichend einstufen (Beleg F-2024-0999").click()
+    page.get_by_label("teilweise zulässig").check()
+    page.get_by_label("Zulässiger Betrag in Euro").fill("600,00")
+    page.get_by_label("Begründung").fill("400,00 der Rechnung betreffen die Bewirtung, nicht die Fortbildung")
+    page.get_by_role("button", name="Abweichend einstufen").click()
+    page.goto(live_server + "/r/musterhausen/2023/")
+    expect(main).to_contain_text("110.856,51")
+    categories = page.locator("section", has=page.locator("#verwendung"))
+    expect(categories.get_by_role("row", name="Qualifizierung der Schulbegleitungen")).to_contain_text("8.140,00")
+    expect(categories.get_by_role("row", name="ohne Kategorie")).to_contain_text("749,70")
+    expect(categories.get_by_role("row", name="Ausgaben insgesamt")).to_contain_text("667.850,00")
+    for label, amount in (("Zweckentsprechend (zulässig", "639.143,49"), ("Ausgeschlossen (individuelle", "14.260,00"),
+                          ("Overhead über der Obergrenze", "14.446,51"), ("Nicht eingestuft", "0,00")):
+        expect(categories.get_by_role("row", name=label)).to_contain_text(amount)
+    shot(page, "dashboard-after-split", database_url)
     page.get_by_role("button", name="Abmelden").click()
 
     sign_in(page, live_server, "demo-pruefung")

@@ -11,7 +11,7 @@ tranches: 300.000,00 on 30.11.2022 and 200.000,00 on 15.03.2023.
     15.01.2023  W-1      5314     60.000,00                   January
     31.03.2023  P-2      5291     95.432,17                   March
     30.06.2023  O-1      5012     45.000,00                   June
-    15.08.2023  N-1      5299      2.500,00     2022/23       no month (after 31.07.2023)
+    15.08.2023  N-1      5299      2.500,00     2022/23       July (booked after 31.07.2023)
     20.09.2022  A-1      5299      1.234,56     2021/22       not this year
     (Stadt Nachbarstadt, 2022/23: 7.777,77 on 30.09.2022)     other recipient
 
@@ -27,7 +27,11 @@ tranches: 300.000,00 on 30.11.2022 and 200.000,00 on 15.03.2023.
     Apr 2023   341.232,17                                      500.000,00
     May 2023   341.232,17                                      500.000,00
     Jun 2023   341.232,17 + 45.000,00           = 386.232,17   500.000,00
-    Jul 2023   386.232,17                                      500.000,00
+    Jul 2023   386.232,17 + 2.500,00            = 388.732,17   500.000,00
+
+Postings of the year dated after 31 July count into July (issue 14, "Totals that always add
+up"): the last point is the year's total spending, as a reversal booked in a later school
+year must be.
 """
 from __future__ import annotations
 
@@ -73,7 +77,7 @@ EXPECTED = [  # (month, cumulative spent, cumulative grant received)
     (date(2023, 4, 1), "341232.17", "500000.00"),
     (date(2023, 5, 1), "341232.17", "500000.00"),
     (date(2023, 6, 1), "386232.17", "500000.00"),
-    (date(2023, 7, 1), "386232.17", "500000.00"),
+    (date(2023, 7, 1), "388732.17", "500000.00"),
 ]
 
 

@@ -10,6 +10,10 @@ rest on it, so each rule below lives here and nowhere else:
   the capped category (overhead) counted only up to the pack's cap, ``OverheadRule.cap`` of the
   conform spending in the cap's base categories (seed 002_17056edfca8550ce.txt, Hinweise
   Teil IV, 6. Spiegelstrich: 15 % of the personnel costs spent in the pool model).
+- **Where the money went**: total spending (net expense of the year, every category and
+  postings without one) = purpose-conform use + excluded + unclassified + overhead above the
+  cap, and = the category rows (``by_category``) + the spending without a pack category
+  (``uncategorised``); the grant received less total spending is the unspent grant.
 - **Repayment due**: grant received − purpose-conform use, not below zero (Vereinbarung § 4
   Abs. 2; Hinweise Teil II); a settlement agreement covering the year decides instead
   (Vereinbarung §§ 1, 2: the Land waives, or an agreed purpose-conform amount).
@@ -97,6 +101,13 @@ class RepaymentResult:
 
     - ``grant_received``: sum of payouts booked for the school year.
     - ``by_category``: net expense per category (all statuses), in rule-pack order.
+    - ``uncategorised_open`` and ``uncategorised_decided``: net expense of postings without a
+      category of the pack (none given, or one the pack does not know): the part still
+      unclassified (the review queue's), and the part an officer's overrides decided (conform
+      and excluded); ``uncategorised`` is their sum.
+    - ``total_spending``: net expense of the school year, all postings = sum of ``by_category``
+      + ``uncategorised`` = permitted + excluded + unclassified + overhead excess.
+      ``unspent_grant`` = grant received − total spending (negative: more spent than received).
     - ``permitted``: purpose-conform spending as the rules engine (``ledger.rules.classify``) and
       the officers' overrides decide it per posting, with overhead only up to the cap.
     - ``pool_personnel``: the conform part of the cap's base categories (pool personnel of
@@ -158,6 +169,19 @@ class RepaymentResult:
     interest_as_of: date | None = None
     totals: Totals | None = None
     tranches: tuple[Tranche, ...] = ()
+    total_spending: Decimal = ZERO
+    uncategorised_open: Decimal = ZERO
+    uncategorised_decided: Decimal = ZERO
+
+    @property
+    def uncategorised(self) -> Decimal:
+        """Net expense of postings without a pack category in EUR (open + decided)."""
+        return self.uncategorised_open + self.uncategorised_decided
+
+    @property
+    def unspent_grant(self) -> Decimal:
+        """Grant received − total spending in EUR; negative where more was spent than received."""
+        return self.grant_received - self.total_spending
 
     @property
     def late_interest(self) -> Decimal:
@@ -202,7 +226,9 @@ class YearBook:
 class Use:
     """How a school year's spending counts (EUR), ``judge_use``'s result.
 
-    - ``by_category``: net expense per pack category (all statuses), in pack order.
+    - ``by_category``: net expense per pack category (all statuses), in pack order;
+      ``uncategorised_open`` / ``uncategorised_decided``: net expense of postings without a pack
+      category, unclassified / decided by overrides; ``total_spending``: net expense of all postings.
     - ``permitted``: purpose-conform spending, overhead only up to the cap.
     - ``pool_personnel``: the cap's base: the conform part of the cap's base categories, or
       all their spending, as the pack's ``[overhead] base`` says.
@@ -213,6 +239,9 @@ class Use:
     """
 
     by_category: tuple["CategoryAmount", ...]
+    uncategorised_open: Decimal
+    uncategorised_decided: Decimal
+    total_spending: Decimal
     permitted: Decimal
     pool_personnel: Decimal
     overhead_charged: Decimal
@@ -240,7 +269,11 @@ def judge_use(totals: Totals, pack: RulePack) -> Use:
         permitted += min(capped, cap)
     elif capped:
         raise LedgerError(f"Regelwerk {pack.id} hat gedeckelte Kategorien, aber keine Obergrenze")
-    return Use(by_category=_by_category(totals, pack), permitted=permitted, pool_personnel=pool,
+    uncategorised = totals.without_categories(c.id for c in pack.categories)
+    return Use(by_category=_by_category(totals, pack), uncategorised_open=uncategorised.sum("unclassified"),
+               uncategorised_decided=uncategorised.sum("conform") + uncategorised.sum("excluded"),
+               total_spending=totals.sum("amount"),
+               permitted=permitted, pool_personnel=pool,
                overhead_charged=capped, overhead_cap=cap,
                overhead_rate=None if pack.overhead is None else pack.overhead.rate, overhead_excess=excess,
                excluded=totals.sum("excluded"), unclassified=totals.sum("unclassified"))
@@ -274,7 +307,8 @@ def settle(recipient_key: str, school_year: SchoolYear, pack: RulePack, totals: 
         confirmed_obligation=book.confirmed, already_repaid=book.repaid, outstanding=due - book.repaid,
         nominal_due_date=None if first is None else first.nominal_due_date,
         due_date=None if first is None else first.due_date, evaluation=evaluation, totals=totals,
-        tranches=tranches, **interest,
+        total_spending=use.total_spending, uncategorised_open=use.uncategorised_open,
+        uncategorised_decided=use.uncategorised_decided, tranches=tranches, **interest,
     )
 
 
@@ -370,8 +404,8 @@ def _agreement_figures(agreement: AgreementTerms | None, received: Decimal) -> A
 
 
 def _by_category(totals: Totals, pack: RulePack) -> tuple[CategoryAmount, ...]:
-    """Net expense per pack category (all statuses), in pack order; unknown or missing
-    categories are left out (they are unclassified)."""
+    """Net expense per pack category (all statuses), in pack order; categories without
+    spending are left out, postings without a pack category are ``Use.uncategorised_*``."""
     amounts = totals.by_category()
     return tuple(CategoryAmount(c.id, c.label, c.status, amounts[c.id])
                  for c in pack.categories if amounts.get(c.id))

@@ -29,6 +29,8 @@ class MonthPoint:
     - ``spent``: cumulative expense in EUR (``Decimal``, two places): the net sum of all
       postings on expense accounts (``Account.type == "expense"``) that belong to the school
       year and are dated up to ``as_of``; reversals reduce it in the month they are dated.
+      Postings of the year dated after 31 July count into July, so that the last point of a
+      whole year is the year's total spending (``RepaymentResult.total_spending``).
     - ``grant_received``: cumulative grant received in EUR: the credit balance of the
       account with role ``grant_revenue`` for the school year, dated up to ``as_of``.
     """
@@ -52,7 +54,8 @@ def cumulative_spending(session: Session, recipient: Recipient, school_year: Sch
     months that have begun by that day (``[]`` if ``until`` lies before 1 August), the last
     one counting up to ``until``. Only postings of the school year (``Posting.school_year``)
     count, by the date of their journal entry: postings dated before 1 August count into
-    August; those dated after 31 July (or after ``until``) are in no point.
+    August, those dated after 31 July into July (a reversal or a late invoice booked in a
+    later school year still belongs to this one); those dated after ``until`` are in no point.
 
     One query over the index ``ix_postings_year_totals`` (postings carry their entry's date),
     grouped in SQL by account type and booking day, summing integer cents; the at most a
@@ -63,18 +66,21 @@ def cumulative_spending(session: Session, recipient: Recipient, school_year: Sch
     end = school_year.last_day if until is None else min(until, school_year.last_day)
     if end < school_year.first_day:
         return []
+    scope = [Account.recipient_id == recipient.id, Posting.school_year == str(school_year),
+             or_(Account.type == "expense", Account.role == "grant_revenue")]
+    if until is not None:
+        scope.append(Posting.date <= until)
     rows = session.execute(
         select(Account.type, Posting.date, func.sum(Posting.amount_cents))
         .join(Account, Posting.account_id == Account.id)
-        .where(Account.recipient_id == recipient.id, Posting.school_year == str(school_year), Posting.date <= end,
-               or_(Account.type == "expense", Account.role == "grant_revenue"))
+        .where(*scope)
         .group_by(Account.type, Posting.date)
     )
     months = (end.year - school_year.start_year) * 12 + end.month - 8 + 1
     spent = [0] * months
     grant = [0] * months
     for account_type, day, cents in rows:
-        index = max((day.year - school_year.start_year) * 12 + day.month - 8, 0)
+        index = min(max((day.year - school_year.start_year) * 12 + day.month - 8, 0), months - 1)
         if account_type == "expense":
             spent[index] += int(cents)
         else:                                   # grant revenue: credits are negative

@@ -66,6 +66,12 @@ class Totals:
                 amounts[category] = amounts.get(category, 0) + values[0]
         return {category: from_cents(cents) for category, cents in amounts.items()}
 
+    def without_categories(self, known: Iterable[str]) -> "Totals":
+        """The cells of postings whose category is not one of ``known`` (ids), or None: the
+        spending no category row of a pack shows (``postings`` counts all, unchanged)."""
+        known = set(known)
+        return Totals({key: values for key, values in self.cells.items() if key[0] not in known}, self.postings)
+
 
 class TotalsBuilder:
     """Adds postings (or groups of postings) up into a ``Totals``, in cents."""

@@ -177,13 +177,19 @@ def _grant(data: StatementData, sections: Sections) -> list:
 
 
 def _spending(result: RepaymentResult, sections: Sections) -> list:
-    """Net spending per category with status and subtotals per status."""
+    """Net spending per category with status, the spending without a category, subtotals per
+    status and the total spending (the rows add up to it)."""
     rows = [["Kategorie", "Status", "Betrag"]]
     rows += [[paragraph(c.label), Status(c.status).label, eur(c.amount)] for c in result.by_category]
+    if result.uncategorised_open:
+        rows.append([paragraph("ohne Kategorie"), Status.UNCLASSIFIED.label, eur(result.uncategorised_open)])
+    if result.uncategorised_decided:
+        rows.append([paragraph("ohne Kategorie"), "abweichend eingestuft", eur(result.uncategorised_decided)])
     totals = []
     for status in CATEGORY_STATUSES:
         amount = sum((c.amount for c in result.by_category if c.status == status), Decimal("0"))
         totals.append([f"Summe {status.label}", "", eur(amount)])
+    totals.append(["Ausgaben insgesamt", "", eur(result.total_spending)])
     totals.append([paragraph("Zweckentsprechende Ausgaben (zulässig und gedeckelte Kategorien bis "
                              "zur Obergrenze)", CELL_BOLD), "", eur(result.permitted)])
     table = ruled_table(rows + totals, [112 * mm, 28 * mm, 30 * mm],
