@@ -12,18 +12,26 @@ import json
 import os
 import sys
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
 import sqlalchemy.exc
 
 from ledger.core import db
-from ledger.core.agreements import add_agreement
+from ledger.core.agreements import IN_FORCE, STATUSES, add_agreement
 from ledger.core.audit import verify_audit_log
 from ledger.core.chain import verify_chain
 from ledger.core.errors import LedgerError
 from ledger.core.grants import add_payout, get_grant
-from ledger.core.money import AmountError, AmountTooLarge, format_german, format_plain, parse_amount
+from ledger.core.money import (
+    AmountError,
+    AmountTooLarge,
+    format_german,
+    format_plain,
+    parse_amount,
+)
+from ledger.core.notices import add_notice
 from ledger.core.posting import get_entry, reverse_entry
 from ledger.core.recipients import (
     add_account,
@@ -43,7 +51,7 @@ from ledger.core.users import (
 from ledger.read.importer import import_file
 from ledger.reports.forecast import forecast as compute_forecast
 from ledger.reports.repayment import YearError, compute_all, compute_repayment
-from ledger.reports.settlement import RepaymentResult
+from ledger.reports.settlement import NoticeTerms, RepaymentResult
 from ledger.reports.statement import build_statement
 from ledger.rules.evaluate import review_queue
 from ledger.rules.evaluation_runs import Run, classified, list_runs, record_evaluation
@@ -156,6 +164,21 @@ def _amount(_ctx, param, value):
         raise Failure(f"{param.opts[0]}: {exc}") from exc
     except AmountError as exc:
         raise click.BadParameter(str(exc)) from exc
+
+
+def _points(_ctx, _param, value):
+    """Percentage points as Decimal ("3", "2,5"); None if not given."""
+    if value is None:
+        return None
+    try:
+        return Decimal(value.strip().replace(",", "."))
+    except InvalidOperation as exc:
+        raise click.BadParameter(f"{value!r} ist keine Zahl von Prozentpunkten") from exc
+
+
+def _day(value):
+    """A click.DateTime value as a date (None stays None)."""
+    return None if value is None else value.date()
 
 
 def _user() -> str:
@@ -314,13 +337,50 @@ def agreement() -> None:
 @click.option("--deemed-conform", callback=_amount, help="als zweckentsprechend geltender Betrag")
 @click.option("--waive", is_flag=True, help="Land verzichtet auf Rückforderung")
 @click.option("--reference", default="", help="Fundstelle, z. B. 'Vereinbarung vom …, § 1'")
-def agreement_add(recipient_key, school_year, deemed_conform, waive, reference) -> None:
+@click.option("--repayment", callback=_amount, help="vereinbarter Rückzahlungsbetrag (z. B. 469569,68)")
+@click.option("--payment-date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="vereinbarter Zahlungstermin (JJJJ-MM-TT)")
+@click.option("--payment-reference", default="", help="vereinbarter Verwendungszweck der Zahlung")
+@click.option("--status", type=click.Choice(list(STATUSES)), default=IN_FORCE, show_default=True,
+              help="Stand: unterzeichnet, Zustimmung ausstehend oder wirksam")
+@click.option("--effective-date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="wirksam seit (JJJJ-MM-TT), nur mit --status in_force")
+def agreement_add(recipient_key, school_year, deemed_conform, waive, reference, repayment, payment_date,
+                  payment_reference, status, effective_date) -> None:
     """Vereinbarung für ein Schuljahr erfassen: --deemed-conform BETRAG oder --waive."""
     with db.session_scope(_engine(), write=True) as session:
         add_agreement(session, get_recipient(session, recipient_key), school_year,
-                      deemed_conform=deemed_conform, waive=waive, reference=reference,
-                      created_by=_user(), now=_now())
+                      deemed_conform=deemed_conform, waive=waive, reference=reference, repayment=repayment,
+                      payment_date=_day(payment_date), payment_reference=payment_reference, status=status,
+                      effective_date=_day(effective_date), created_by=_user(), now=_now())
     click.echo(f"Vereinbarung für {school_year} erfasst.")
+
+
+@main.group(cls=Group)
+def notice() -> None:
+    """Rückforderungs- und Erstattungsbescheide des Landes."""
+
+
+@notice.command("add")
+@recipient_option
+@school_year_option
+@click.option("--date", "notice_date", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Datum des Bescheids")
+@click.option("--reference", required=True, help="Aktenzeichen des Bescheids")
+@click.option("--amount", required=True, callback=_amount, help="zurückzuzahlender Betrag")
+@click.option("--due-date", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Zahlungsfrist")
+@click.option("--interest-start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="erster Zinstag")
+@click.option("--interest-rate", callback=_points, default=None,
+              help="Zinssatz in Prozentpunkten über dem Basiszinssatz (z. B. 3)")
+@click.option("--no-interest", is_flag=True, help="der Bescheid verzichtet auf Zinsen (§ 49a Abs. 3 Satz 2 VwVfG NRW)")
+def notice_add(recipient_key, school_year, notice_date, reference, amount, due_date, interest_start,
+               interest_rate, no_interest) -> None:
+    """Bescheid des Landes für ein Schuljahr erfassen; er entscheidet über Betrag, Frist und Zinsen."""
+    with db.session_scope(_engine(), write=True) as session:
+        add_notice(session, get_recipient(session, recipient_key), school_year, notice_date=notice_date.date(),
+                   reference=reference, amount=amount, due_date=due_date.date(),
+                   interest_start=_day(interest_start), interest_points=interest_rate,
+                   interest_waived=no_interest, created_by=_user(), now=_now())
+    click.echo(f"Bescheid für {school_year} erfasst.")
 
 
 @main.command("import")
@@ -380,7 +440,9 @@ def _result_json(result: RepaymentResult) -> dict:
                       "rates": [f"{p.applied_rate:f}" for p in i.periods]} for i in result.interest],
         "nominal_due_date": result.nominal_due_date.isoformat() if result.nominal_due_date else None,
         "due_date": result.due_date.isoformat() if result.due_date else None,
-        "due_dates": [{"payout_date": t.payout_date.isoformat(), "payout": money(t.payout), "due": money(t.due),
+        "decided_by": result.decided_by,
+        "due_dates": [{"basis": t.basis, "payout_date": t.payout_date.isoformat() if t.payout_date else None,
+                       "payout": None if t.payout is None else money(t.payout), "due": money(t.due),
                        "paid": money(t.paid), "outstanding": money(t.outstanding),
                        "nominal_due_date": t.nominal_due_date.isoformat() if t.nominal_due_date else None,
                        "due_date": t.due_date.isoformat() if t.due_date else None} for t in result.tranches],
@@ -389,8 +451,27 @@ def _result_json(result: RepaymentResult) -> dict:
             "deemed_conform": None if agreement.deemed_conform is None else money(agreement.deemed_conform),
             "repayment_due": money(agreement.repayment_due),
             "reference": agreement.reference,
+            "agreed_repayment": None if agreement.agreed_repayment is None else money(agreement.agreed_repayment),
+            "payment_date": _iso(agreement.payment_date),
+            "payment_reference": agreement.payment_reference,
+            "status": agreement.status,
+            "effective_date": _iso(agreement.effective_date),
         },
+        "notice": None if result.notice is None else _notice_json(result.notice),
     }
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _notice_json(notice: NoticeTerms) -> dict:
+    """The Land's notice of a result in ``inkl repayments --json``."""
+    return {"notice_date": notice.notice_date.isoformat(), "reference": notice.reference,
+            "amount": format_plain(notice.amount), "due_date": notice.due_date.isoformat(),
+            "interest_start": _iso(notice.interest_start),
+            "interest_points": None if notice.interest_points is None else f"{notice.interest_points:f}",
+            "interest_waived": notice.interest_waived}
 
 
 @main.command("repayments")
@@ -427,7 +508,11 @@ def _print_results(results) -> None:
         due = f"{r.due_date:%d.%m.%Y}" if r.due_date else "–"
         click.echo(f"{r.school_year}: erhalten {format_german(r.grant_received)}, zweckentsprechend "
                    f"{format_german(r.permitted)}, Rückzahlung {format_german(r.repayment_due)}, "
-                   f"offen {format_german(r.outstanding)} EUR, fällig {due}")
+                   f"offen {format_german(r.outstanding)} EUR, fällig {due}{_DECIDED_BY[r.decided_by]}")
+
+
+#: What decides a result's repayment, as ``inkl repayments`` says it.
+_DECIDED_BY = {"notice": " (laut Bescheid)", "agreement": " (laut Vereinbarung)", "computation": ""}
 
 
 @main.command("forecast")

@@ -6,7 +6,11 @@
    - grant 2020/21 of 891.931,68 EUR (§ 1 Abs. 1), paid out in full on 15.10.2020.
      The payout date is **not in the seed**; 15.10.2020 is an assumption of the demo;
    - agreement 2020/21: 422.362,00 EUR deemed purpose-conform (§ 1 Abs. 2), so
-     469.569,68 EUR are to be repaid;
+     469.569,68 EUR are to be repaid (recorded as the agreed repayment: it stands whether or
+     not the payouts are booked). The seed leaves the payment date (§ 3 "bis zum XX.XX.2022"),
+     the payment reference ("XXX") and the date it took effect (§ 9) blank; the demo records
+     **example values**: in force since 01.05.2022, payment by 30.06.2022, reference
+     "Rückzahlung Inklusionspauschale 2020/21 Rhein-Sieg-Kreis";
    - agreements 2014/15 to 2019/20: the Land waives its claims (§ 2).
 
 2. **Kreis Musterhausen** (``musterhausen``, Kreis, fictional), school year 2023/24:
@@ -55,6 +59,10 @@ DEMO_DIR: Path = Path(__file__).resolve().parent.parent / "demo" / "musterhausen
 RHEIN_SIEG_KEY = "rhein-sieg"
 RHEIN_SIEG_GRANT = Decimal("891931.68")           # seed 002, Vereinbarung § 1 Abs. 1
 RHEIN_SIEG_DEEMED_CONFORM = Decimal("422362.00")  # seed 002, Vereinbarung § 1 Abs. 2
+RHEIN_SIEG_REPAYMENT = Decimal("469569.68")        # seed 002, Vereinbarung § 1 Abs. 2 ("zu mindern auf …")
+RHEIN_SIEG_EFFECTIVE = date(2022, 5, 1)            # example value: § 9 names no date
+RHEIN_SIEG_PAYMENT_DATE = date(2022, 6, 30)        # example value: § 3 "bis zum XX.XX.2022"
+RHEIN_SIEG_PAYMENT_REFERENCE = "Rückzahlung Inklusionspauschale 2020/21 Rhein-Sieg-Kreis"  # example: § 3 "XXX"
 RHEIN_SIEG_PAYOUT_DATE = date(2020, 10, 15)        # assumed: the seed names no payout date
 RHEIN_SIEG_YEAR = SchoolYear(2020)
 RHEIN_SIEG_WAIVED = tuple(SchoolYear(start) for start in range(2014, 2020))  # 2014/15 … 2019/20
@@ -121,9 +129,13 @@ def _load_rhein_sieg(session: Session, *, user: str, now: datetime) -> Iterator[
     yield (f"Inklusionspauschale {RHEIN_SIEG_YEAR}: {format_german(RHEIN_SIEG_GRANT)} EUR, Auszahlung am "
            f"{RHEIN_SIEG_PAYOUT_DATE:%d.%m.%Y} gebucht (Datum angenommen, in der Vereinbarung nicht genannt).")
     add_agreement(session, recipient, RHEIN_SIEG_YEAR, deemed_conform=RHEIN_SIEG_DEEMED_CONFORM,
-                  reference=f"{AGREEMENT_NAME}, § 1 Abs. 2", created_by=user, now=now)
+                  reference=f"{AGREEMENT_NAME}, § 1 Abs. 2", repayment=RHEIN_SIEG_REPAYMENT,
+                  payment_date=RHEIN_SIEG_PAYMENT_DATE, payment_reference=RHEIN_SIEG_PAYMENT_REFERENCE,
+                  status="in_force", effective_date=RHEIN_SIEG_EFFECTIVE, created_by=user, now=now)
     yield (f"Vereinbarung {RHEIN_SIEG_YEAR}: {format_german(RHEIN_SIEG_DEEMED_CONFORM)} EUR gelten als "
-           f"zweckentsprechend (Rückzahlung {format_german(RHEIN_SIEG_GRANT - RHEIN_SIEG_DEEMED_CONFORM)} EUR).")
+           f"zweckentsprechend (Rückzahlung {format_german(RHEIN_SIEG_REPAYMENT)} EUR).")
+    yield (f"Beispielwerte (im Seed nicht ausgefüllt): wirksam seit {RHEIN_SIEG_EFFECTIVE:%d.%m.%Y}, zahlbar bis "
+           f"{RHEIN_SIEG_PAYMENT_DATE:%d.%m.%Y}, Verwendungszweck „{RHEIN_SIEG_PAYMENT_REFERENCE}“.")
     for year in RHEIN_SIEG_WAIVED:
         add_agreement(session, recipient, year, waive=True, reference=f"{AGREEMENT_NAME}, § 2",
                       created_by=user, now=now)

@@ -109,3 +109,59 @@ def test_0012_downgrade_refuses_grants_of_other_programmes(database_url, engine,
         assert conn.execute(sa.text("SELECT school_year, assessed_cents FROM grants")).all() == [("2023/24", 100000)]
     engine.dispose()
     db.upgrade(database_url)
+
+
+# --- 0013: agreements carry their own terms; the Land's notices ------------------------------
+
+
+def test_0013_keeps_an_existing_agreement_in_force_and_downgrades_cleanly(database_url, engine, session, kreis):
+    """An agreement recorded before 0013 decided the figures, so it comes back in force and
+    without an agreed repayment (the deemed-conform rule applies); the downgrade keeps it."""
+    from decimal import Decimal
+
+    from ledger.core.agreements import add_agreement
+    from ledger.core.schoolyear import SchoolYear
+    from tests.conftest import NOW
+
+    add_agreement(session, kreis, SchoolYear(2020), deemed_conform=Decimal("422362.00"), reference="§ 1",
+                  created_by="test", now=NOW)
+    session.commit()
+    session.close()
+    engine.dispose()
+    db.downgrade(database_url, "0012")
+    assert "notices" not in sa.inspect(engine).get_table_names()
+    assert "status" not in {c["name"] for c in sa.inspect(engine).get_columns("agreements")}
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT school_year, deemed_conform_cents, reference FROM agreements")).all() == [
+            ("2020/21", 42236200, "§ 1")]
+    engine.dispose()
+
+    db.upgrade(database_url)
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT deemed_conform_cents, repayment_cents, status, effective_date "
+                                    "FROM agreements")).all() == [(42236200, None, "in_force", None)]
+    with pytest.raises(sa.exc.IntegrityError):  # ck_agreement_status
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE agreements SET status = 'genehmigt'"))
+    with pytest.raises(sa.exc.IntegrityError):  # ck_agreement_effective: only in force
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE agreements SET status = 'signed', effective_date = '2022-05-01'"))
+    engine.dispose()
+
+
+def test_0013_downgrade_refuses_while_a_notice_exists(database_url, engine, session, kreis):
+    from datetime import date
+    from decimal import Decimal
+
+    from ledger.core.notices import add_notice
+    from ledger.core.schoolyear import SchoolYear
+    from tests.conftest import NOW
+
+    add_notice(session, kreis, SchoolYear(2019), notice_date=date(2022, 2, 15), reference="Az. 1",
+               amount=Decimal("10.00"), due_date=date(2022, 3, 31), interest_waived=True, created_by="test", now=NOW)
+    session.commit()
+    session.close()
+    engine.dispose()
+    with pytest.raises(RuntimeError, match="1 notice"):
+        db.downgrade(database_url, "0012")
+    engine.dispose()

@@ -216,9 +216,14 @@ class Payout(Base):
 
 
 class Agreement(Base):
-    """A settlement agreement (Vereinbarung) for one school year: deemed-conform amount or waiver.
+    """A settlement agreement (Vereinbarung) for one school year: deemed-conform amount or waiver,
+    and the agreement's own terms.
 
-    Source: seed 002_17056edfca8550ce.txt § 1 (deemed conform) and § 2 (waiver).
+    Source: seed 002_17056edfca8550ce.txt § 1 (deemed conform; the repayment "zu mindern auf
+    insgesamt 469.569,68 EUR": ``repayment_cents``), § 2 (waiver), § 3 (payment date and
+    payment reference, blank in the seed) and § 9 (effective only once the finance ministry
+    consented and the Kreis's bodies resolved: ``status``, ``effective_date``). Rows from before
+    migration 0013 have no agreed repayment (the deemed-conform rule applies) and are in force.
     """
 
     __tablename__ = "agreements"
@@ -229,6 +234,10 @@ class Agreement(Base):
             "(NOT waived AND deemed_conform_cents IS NOT NULL AND deemed_conform_cents >= 0)",
             name="ck_agreement_kind",
         ),
+        CheckConstraint("repayment_cents IS NULL OR (NOT waived AND repayment_cents >= 0)",
+                        name="ck_agreement_repayment"),
+        CheckConstraint("status IN ('signed', 'awaiting_consent', 'in_force')", name="ck_agreement_status"),
+        CheckConstraint("effective_date IS NULL OR status = 'in_force'", name="ck_agreement_effective"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -237,6 +246,47 @@ class Agreement(Base):
     deemed_conform_cents: Mapped[int | None] = mapped_column(BigInteger)
     waived: Mapped[bool] = mapped_column(Boolean)
     reference: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    repayment_cents: Mapped[int | None] = mapped_column(BigInteger)
+    payment_date: Mapped[date | None] = mapped_column(Date)
+    payment_reference: Mapped[str | None] = mapped_column(String(140))
+    status: Mapped[str] = mapped_column(String(20))
+    effective_date: Mapped[date | None] = mapped_column(Date)
+
+
+class Notice(Base):
+    """A revocation or repayment notice of the Land (Rückforderungs-/Erstattungsbescheid) for one
+    recipient's school year: it decides the repayment, its due date and the interest.
+
+    ``amount_cents`` to repay by ``due_date``; interest from ``interest_start`` (the first
+    interest day) at ``interest_rate_bp`` hundredths of a percentage point above the base rate
+    (300 = 3 points, § 49a Abs. 3 Satz 1 VwVfG NRW), or ``interest_waived`` (Abs. 3 Satz 2).
+    One notice per recipient and school year. Source: DOMAIN.md "Repayment" (a notice decides).
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "school_year", name="uq_notice_year"),
+        CheckConstraint("amount_cents >= 0", name="ck_notice_amount"),
+        CheckConstraint(
+            "(interest_waived AND interest_start IS NULL AND interest_rate_bp IS NULL) OR "
+            "(NOT interest_waived AND interest_start IS NOT NULL AND interest_rate_bp IS NOT NULL "
+            "AND interest_rate_bp >= 0)",
+            name="ck_notice_interest",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    school_year: Mapped[str] = mapped_column(String(7))
+    notice_date: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(300))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    due_date: Mapped[date] = mapped_column(Date)
+    interest_start: Mapped[date | None] = mapped_column(Date)
+    interest_rate_bp: Mapped[int | None] = mapped_column(Integer)
+    interest_waived: Mapped[bool] = mapped_column(Boolean)
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime)
 

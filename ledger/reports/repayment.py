@@ -25,12 +25,19 @@ from ledger.core.models import (
     Agreement,
     Grant,
     JournalEntry,
+    Notice,
     Posting,
     Recipient,
 )
 from ledger.core.money import from_cents
 from ledger.core.schoolyear import SchoolYear
-from ledger.reports.settlement import AgreementTerms, RepaymentResult, YearBook, settle
+from ledger.reports.settlement import (
+    AgreementTerms,
+    NoticeTerms,
+    RepaymentResult,
+    YearBook,
+    settle,
+)
 from ledger.reports.totals import Totals
 from ledger.reports.year_totals import year_totals
 from ledger.rules.classify import CostCentreFacts
@@ -86,6 +93,7 @@ class _Book:
 
     - ``grants``: the grant, its payouts loaded (ordered by date).
     - ``agreements``: the agreement.
+    - ``notices``: the Land's notice (Rückforderungs-/Erstattungsbescheid).
     - ``roles``: balance in cents per role of ``_ROLES`` (postings dated up to
       ``booked_until`` if given); roles without postings are missing.
     - ``payments``: repayments paid to the Landeskasse and not reversed: (date, EUR),
@@ -94,6 +102,7 @@ class _Book:
 
     grants: dict[str, Grant]
     agreements: dict[str, Agreement]
+    notices: dict[str, Notice]
     roles: dict[str, dict[str, int]]
     payments: dict[str, list[tuple[date, Decimal]]]
 
@@ -108,18 +117,17 @@ class _Book:
             grant_assessed=None if grant is None else from_cents(grant.assessed_cents),
             payouts=() if grant is None else tuple((p.date, from_cents(p.amount_cents)) for p in grant.payouts),
             received=-from_cents(roles.get("grant_revenue", 0)),
-            agreement=None if agreement is None else AgreementTerms(
-                None if agreement.deemed_conform_cents is None else from_cents(agreement.deemed_conform_cents),
-                agreement.waived, agreement.reference),
+            agreement=None if agreement is None else _agreement_terms(agreement),
             confirmed=confirmed,
             repaid=confirmed + from_cents(roles.get("repayment_liability", 0)),
             payments=tuple(self.payments.get(year, ())),
+            notice=None if year not in self.notices else _notice_terms(self.notices[year]),
         )
 
     @classmethod
     def load(cls, session: Session, recipient: Recipient, booked_until: date | None,
              school_years: list[SchoolYear] | None = None) -> "_Book":
-        """The book of ``recipient``'s ``school_years`` (all if None): five queries (six
+        """The book of ``recipient``'s ``school_years`` (all if None): six queries (seven
         with repayment postings), however many years."""
         years = None if school_years is None else [str(y) for y in school_years]
 
@@ -130,13 +138,34 @@ class _Book:
             Grant.recipient_id == recipient.id, Grant.programme == INKLUSIONSPAUSCHALE, *of_years(Grant.school_year)))
         agreements = session.scalars(select(Agreement).where(
             Agreement.recipient_id == recipient.id, *of_years(Agreement.school_year)))
+        notices = session.scalars(select(Notice).where(
+            Notice.recipient_id == recipient.id, *of_years(Notice.school_year)))
         return cls({g.school_year: g for g in grants}, {a.school_year: a for a in agreements},
+                   {n.school_year: n for n in notices},
                    _role_sums(session, recipient, of_years(Posting.school_year), booked_until),
                    _payments(session, recipient, of_years(Posting.school_year)))
 
 
+def _agreement_terms(agreement: Agreement) -> AgreementTerms:
+    """The kernel's value of a recorded agreement (cents → EUR)."""
+    cents = agreement.deemed_conform_cents
+    return AgreementTerms(
+        None if cents is None else from_cents(cents), agreement.waived, agreement.reference,
+        repayment=None if agreement.repayment_cents is None else from_cents(agreement.repayment_cents),
+        payment_date=agreement.payment_date, payment_reference=agreement.payment_reference,
+        status=agreement.status, effective_date=agreement.effective_date)
+
+
+def _notice_terms(notice: Notice) -> NoticeTerms:
+    """The kernel's value of a recorded notice (cents → EUR, hundredths of a point → points)."""
+    points = None if notice.interest_rate_bp is None else Decimal(notice.interest_rate_bp) / 100
+    return NoticeTerms(notice.notice_date, notice.reference, from_cents(notice.amount_cents), notice.due_date,
+                       notice.interest_start, points, notice.interest_waived)
+
+
 def school_years(session: Session, recipient: Recipient) -> list[SchoolYear]:
-    """The school years with a grant, an agreement or postings for ``recipient``, oldest first.
+    """The school years with a grant, an agreement, a notice or postings for ``recipient``,
+    oldest first.
 
     The posting years come from ``_posting_years``: a few index look-ups per account,
     however long the journal is.
@@ -144,6 +173,7 @@ def school_years(session: Session, recipient: Recipient) -> list[SchoolYear]:
     years = set(session.scalars(select(Grant.school_year).where(
         Grant.recipient_id == recipient.id, Grant.programme == INKLUSIONSPAUSCHALE)))
     years |= set(session.scalars(select(Agreement.school_year).where(Agreement.recipient_id == recipient.id)))
+    years |= set(session.scalars(select(Notice.school_year).where(Notice.recipient_id == recipient.id)))
     years |= _posting_years(session, recipient)
     return sorted(SchoolYear.parse(y) for y in years)
 

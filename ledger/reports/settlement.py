@@ -15,8 +15,19 @@ rest on it, so each rule below lives here and nowhere else:
   cap, and = the category rows (``by_category``) + the spending without a pack category
   (``uncategorised``); the grant received less total spending is the unspent grant.
 - **Repayment due**: grant received − purpose-conform use, not below zero (Vereinbarung § 4
-  Abs. 2; Hinweise Teil II); a settlement agreement covering the year decides instead
-  (Vereinbarung §§ 1, 2: the Land waives, or an agreed purpose-conform amount).
+  Abs. 2; Hinweise Teil II). What decides instead, first match: a **notice of the Land**
+  (Rückforderungs-/Erstattungsbescheid, ``NoticeTerms``: its amount, due date, interest start
+  and rate, or no interest where it waives it, § 49a Abs. 3 VwVfG NRW; it beats an agreement
+  too); a **settlement agreement in force** (Vereinbarung §§ 1, 2, 9: its agreed repayment,
+  whether or not the payouts are booked, else grant received − the amount deemed conform, or
+  nothing where the Land waives). An agreement not (yet) in force is shown but changes nothing.
+- **One due date where a notice or an agreement sets it** (``_single_due``): the whole amount
+  is due on that date, as one tranche (``Tranche.basis`` ``"notice"`` or ``"agreement"``,
+  without a payout), instead of one deadline per payout. An agreement's payment date is moved
+  under § 193 BGB (the rule covers days set by contract: "an einem bestimmten Tage … eine
+  Leistung zu bewirken"); a notice's due date under § 31 Abs. 3 VwVfG NRW, the same shift for
+  time limits set by an authority. Interest on an agreement runs from the day after its
+  (moved) payment date at the pack's rate; on a notice from its interest start at its rate.
 - **Each payout has its own deadline** (``Tranche``): "bis zum 1. April des auf die Auszahlung
   folgenden Haushaltsjahres" (Vereinbarung § 4 Abs. 2), moved under § 193 BGB
   (``ledger.rules.deadline``). Spending uses the payouts in payout order, so the unspent rest
@@ -24,21 +35,22 @@ rest on it, so each rule below lives here and nowhere else:
 - **Years before 2021/22** (a pack without ``[deadline]``, the statute's): nothing is owed
   automatically; only a settlement agreement (or a notice of the Land) makes a repayment due
   (Vereinbarung § 4 Abs. 1: the 1 April rule applies "ab dem Schuljahr 2021/2022").
-- **Late-payment interest** per tranche from its own deadline (§ 49a Abs. 3 VwVfG NRW, the
+- **Late-payment interest** per tranche from its own deadline, or as the notice or agreement sets it (§ 49a Abs. 3 VwVfG NRW, the
   pack's ``[interest]``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
+from ledger.core.agreements import IN_FORCE
 from ledger.core.errors import LedgerError
 from ledger.core.money import ZERO
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.totals import Totals
-from ledger.rules.deadline import repayment_due_date
+from ledger.rules.deadline import next_working_day, repayment_due_date
 from ledger.rules.evaluation_runs import RunState
 from ledger.rules.interest import (
     InterestError,
@@ -69,13 +81,44 @@ class AgreementFigures:
 
     Either ``waived`` (the Land waives its claim: nothing to repay) or
     ``deemed_conform`` (the amount agreed as purpose-conform), never both.
-    ``repayment_due`` is what the agreement leaves to repay.
+    ``repayment_due`` is what the agreement leaves to repay: its agreed repayment
+    (``agreed_repayment``, Vereinbarung § 1 Abs. 2) where it fixes one, else grant received −
+    deemed conform, zero where waived. ``payment_date`` and ``payment_reference`` as agreed
+    (§ 3); ``status`` a key of ``ledger.core.agreements.STATUSES`` and ``effective_date``
+    (§ 9). Only an agreement ``in_force`` decides the result.
     """
 
     deemed_conform: Decimal | None
     waived: bool
     reference: str
     repayment_due: Decimal
+    agreed_repayment: Decimal | None = None
+    payment_date: date | None = None
+    payment_reference: str | None = None
+    status: str = IN_FORCE
+    effective_date: date | None = None
+
+    @property
+    def in_force(self) -> bool:
+        """Whether the agreement is in force (Vereinbarung § 9) and so decides the figures."""
+        return self.status == IN_FORCE
+
+
+@dataclass(frozen=True)
+class NoticeTerms:
+    """A notice of the Land for the school year (Rückforderungs-/Erstattungsbescheid), which
+    decides the repayment: ``notice_date``, ``reference`` (Aktenzeichen), ``amount`` (EUR)
+    due on ``due_date``; interest from ``interest_start`` (the first interest day) at
+    ``interest_points`` percentage points above the base rate, both None where the notice
+    waives interest (``interest_waived``, § 49a Abs. 3 Satz 2 VwVfG NRW)."""
+
+    notice_date: date
+    reference: str
+    amount: Decimal
+    due_date: date
+    interest_start: date | None
+    interest_points: Decimal | None
+    interest_waived: bool
 
 
 @dataclass(frozen=True)
@@ -84,15 +127,21 @@ class Tranche:
     unspent part of it to repay (``due``), what of the repayments paid settled it (``paid``),
     ``outstanding`` = due − paid, and its own deadline: ``nominal_due_date`` (1 April of the
     budget year after the payout) and ``due_date`` (moved under § 193 BGB); both None where
-    the pack sets no deadline."""
+    the pack sets no deadline.
 
-    payout_date: date
-    payout: Decimal
+    ``basis`` is ``"payout"`` for such a tranche. Where a notice (``"notice"``) or an agreement
+    in force (``"agreement"``) sets the due date, the result has one tranche for the whole
+    amount, without a payout (``payout_date`` and ``payout`` None), with that date as
+    ``nominal_due_date`` and the date moved to the next working day as ``due_date``."""
+
+    payout_date: date | None
+    payout: Decimal | None
     due: Decimal
     paid: Decimal
     outstanding: Decimal
     nominal_due_date: date | None
     due_date: date | None
+    basis: str = "payout"
 
 
 @dataclass(frozen=True)
@@ -122,8 +171,10 @@ class RepaymentResult:
     - ``evaluation``: the recorded evaluation run behind the figures and whether today's
       rules agree with it (``ledger.rules.evaluation_runs.RunState``).
     - ``computed_repayment_due`` = max(grant received − permitted, 0).
-    - ``repayment_due``: the computed figure, or the agreement's where one covers the year;
-      zero without an agreement where the pack sets no deadline (years before 2021/22).
+    - ``repayment_due``: the notice's amount where the Land issued one (``notice``), else the
+      agreement's where one in force covers the year, else the computed figure; zero without
+      notice or agreement in force where the pack sets no deadline (years before 2021/22).
+      ``decided_by`` says which. ``agreement`` is shown whatever its status.
     - ``already_repaid``: repayments paid to the Landeskasse; ``outstanding`` =
       repayment due − already repaid (negative means overpaid).
     - ``confirmed_obligation``: repayment obligation booked as a liability (``inkl repayment
@@ -182,6 +233,16 @@ class RepaymentResult:
     def unspent_grant(self) -> Decimal:
         """Grant received − total spending in EUR; negative where more was spent than received."""
         return self.grant_received - self.total_spending
+    notice: NoticeTerms | None = None
+
+    @property
+    def decided_by(self) -> str:
+        """What decides ``repayment_due``: ``"notice"``, ``"agreement"`` (in force) or ``"computation"``."""
+        if self.notice is not None:
+            return "notice"
+        if self.agreement is not None and self.agreement.in_force:
+            return "agreement"
+        return "computation"
 
     @property
     def late_interest(self) -> Decimal:
@@ -193,11 +254,18 @@ class RepaymentResult:
 class AgreementTerms:
     """A settlement agreement as recorded for a school year: ``deemed_conform`` (EUR, the amount
     agreed as purpose-conform, or None) or ``waived`` (the Land waives its claim), and its
-    ``reference``."""
+    ``reference``; ``repayment`` (EUR, the agreed repayment, None where the agreement fixes
+    none), ``payment_date``, ``payment_reference``, ``status`` and ``effective_date`` (see
+    ``AgreementFigures``)."""
 
     deemed_conform: Decimal | None
     waived: bool
     reference: str
+    repayment: Decimal | None = None
+    payment_date: date | None = None
+    payment_reference: str | None = None
+    status: str = IN_FORCE
+    effective_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -207,10 +275,11 @@ class YearBook:
     - ``grant_assessed``: the Festsetzungsbescheid's amount, None without a grant recorded.
     - ``payouts``: the grant's payouts, (date, EUR), oldest first.
     - ``received``: the grant received (the grant revenue account's credit balance).
-    - ``agreement``: the settlement agreement covering the year, if any.
+    - ``agreement``: the settlement agreement covering the year, if any, whatever its status.
     - ``confirmed``: the repayment obligation booked (``ledger.workflows.repayment``).
     - ``repaid``: repayments paid to the Landeskasse (confirmed − open liability).
     - ``payments``: the repayments paid and not reversed, (date, EUR), oldest first.
+    - ``notice``: the Land's notice for the year, if any.
     """
 
     grant_assessed: Decimal | None
@@ -220,6 +289,7 @@ class YearBook:
     confirmed: Decimal
     repaid: Decimal
     payments: tuple[tuple[date, Decimal], ...]
+    notice: NoticeTerms | None = None
 
 
 @dataclass(frozen=True)
@@ -291,11 +361,17 @@ def settle(recipient_key: str, school_year: SchoolYear, pack: RulePack, totals: 
     use = judge_use(totals, pack)
     computed_due = max(book.received - use.permitted, ZERO)
     figures = _agreement_figures(book.agreement, book.received)
-    if figures is not None:
-        due = figures.repayment_due
+    term = None
+    if book.notice is not None:
+        due, term = book.notice.amount, _notice_term(book.notice, pack)
+    elif figures is not None and figures.in_force:
+        due, term = figures.repayment_due, _agreement_term(figures, pack)
     else:
         due = computed_due if pack.deadline is not None else ZERO
-    tranches, interest = _tranches(book, due, pack, school_year, as_of)
+    if term is None:
+        tranches, interest = _tranches(book, due, pack, school_year, as_of)
+    else:
+        tranches, interest = _single_due(book, due, term, school_year, as_of)
     first = next((t for t in tranches if t.outstanding > 0), tranches[0] if tranches else None)
     return RepaymentResult(
         recipient_key=recipient_key, school_year=str(school_year), rule_pack_id=pack.id,
@@ -308,8 +384,70 @@ def settle(recipient_key: str, school_year: SchoolYear, pack: RulePack, totals: 
         nominal_due_date=None if first is None else first.nominal_due_date,
         due_date=None if first is None else first.due_date, evaluation=evaluation, totals=totals,
         total_spending=use.total_spending, uncategorised_open=use.uncategorised_open,
-        uncategorised_decided=use.uncategorised_decided, tranches=tranches, **interest,
+        uncategorised_decided=use.uncategorised_decided, tranches=tranches, notice=book.notice, **interest,
     )
+
+
+@dataclass(frozen=True)
+class _DueTerm:
+    """A single due date set by a notice or an agreement (``basis``): ``nominal`` as written,
+    ``due`` moved to the next working day; interest days are the days after ``interest_base``
+    (EUR at ``rule``'s rate), none where ``rule`` is None."""
+
+    basis: str
+    nominal: date
+    due: date
+    interest_base: date | None
+    rule: InterestRule | None
+
+
+def _working_day(day: date, pack: RulePack) -> date:
+    """``day`` moved to the next working day at the Landeskasse Düsseldorf, the place of
+    payment (§ 193 BGB, § 31 Abs. 3 VwVfG NRW): the pack's holiday calendar, NRW's where the
+    pack sets no deadline (the statute's years)."""
+    if pack.deadline is not None:
+        return next_working_day(day, pack.deadline.holiday_country, pack.deadline.holiday_subdivision)
+    return next_working_day(day, "DE", "NW")
+
+
+def _agreement_term(figures: AgreementFigures, pack: RulePack) -> _DueTerm | None:
+    """The agreement's payment date (Vereinbarung § 3) as the one due date, moved under § 193
+    BGB; interest at the pack's rate from the day after it. None without a payment date (then
+    the payouts' deadlines apply to the agreed amount, as before the date was recorded)."""
+    if figures.payment_date is None:
+        return None
+    due = _working_day(figures.payment_date, pack)
+    return _DueTerm("agreement", figures.payment_date, due, due, pack.interest)
+
+
+def _notice_term(notice: NoticeTerms, pack: RulePack) -> _DueTerm:
+    """The notice's due date (moved under § 31 Abs. 3 VwVfG NRW) as the one due date; interest
+    from the notice's interest start at its rate above the base rate, none where it waives
+    interest or the pack has no base-rate table."""
+    rule = None
+    if not notice.interest_waived and pack.interest is not None:
+        rule = replace(pack.interest, surcharge_percentage_points=notice.interest_points)
+    base = None if notice.interest_start is None else notice.interest_start - timedelta(days=1)
+    return _DueTerm("notice", notice.due_date, _working_day(notice.due_date, pack), base, rule)
+
+
+def _single_due(book: YearBook, due: Decimal, term: _DueTerm, school_year: SchoolYear,
+                as_of: date | None) -> tuple[tuple[Tranche, ...], dict]:
+    """The repayment ``due`` (EUR) as one tranche due on ``term``'s date, and the result's
+    ``interest`` fields: each part of a payment (``book.payments``, oldest first) made after
+    the interest base bears interest up to its day, the amount still outstanding up to
+    ``as_of``. Payments not attributable by date (or an overpayment) count as paid."""
+    late: list[tuple[date, date, Decimal]] = []
+    rest = due
+    for day, amount in book.payments:
+        part = min(amount, rest)
+        if part > 0:
+            rest -= part
+            if term.interest_base is not None and day > term.interest_base:
+                late.append((term.interest_base, day, part))
+    tranche = Tranche(None, None, due, book.repaid, due - book.repaid, term.nominal, term.due, term.basis)
+    open_ = [] if term.interest_base is None else [(term.interest_base, tranche.outstanding)]
+    return (tranche,), _interest(late, open_, term.rule, school_year, as_of)
 
 
 def _tranches(book: YearBook, due: Decimal, pack: RulePack, school_year: SchoolYear,
@@ -348,31 +486,33 @@ def _tranches(book: YearBook, due: Decimal, pack: RulePack, school_year: SchoolY
         paid[-1] += book.repaid - sum(paid, ZERO)  # payments not attributable by date (or an overpayment)
     tranches = tuple(Tranche(day, amount, part, settled, part - settled, nominal, effective)
                      for (day, amount), part, settled, (nominal, effective) in zip(book.payouts, parts, paid, dates))
-    return tranches, _late_interest(tranches, late, school_year, pack, as_of)
+    return tranches, _interest([(tranches[index].due_date, day, amount) for index, day, amount in late],
+                               [(t.due_date, t.outstanding) for t in tranches if t.due_date is not None],
+                               pack.interest, school_year, as_of)
 
 
-def _late_interest(tranches: tuple[Tranche, ...], late: list[tuple[int, date, Decimal]], school_year: SchoolYear,
-                   pack: RulePack, as_of: date | None) -> dict:
-    """``interest`` and ``interest_as_of`` for the result: interest on each part of a payment
-    made after its tranche's due date (``late``: tranche index, payment day, EUR), and on
-    each tranche's outstanding amount from its due date until ``as_of`` (at most to the last
-    day the base-rate table covers, so that a missing new base rate never stops a statement).
+def _interest(late: list[tuple[date, date, Decimal]], open_: list[tuple[date, Decimal]],
+              rule: InterestRule | None, school_year: SchoolYear, as_of: date | None) -> dict:
+    """``interest`` and ``interest_as_of`` for the result, at ``rule``'s rate (none without a
+    rule): interest on each part of a payment made late (``late``: interest base — the day
+    after which interest runs, a tranche's due date —, payment day, EUR), and on each amount
+    still outstanding (``open_``: interest base, EUR) from its base until ``as_of`` (at most
+    to the last day the base-rate table covers, so that a missing new base rate never stops
+    a statement).
 
     Interest is linear in the principal, so the sum over payments equals interest on the
     declining balance. Raises LedgerError if a late payment lies beyond the table.
     """
-    if pack.interest is None:
+    if rule is None:
         return {}
-    accruing = [t for t in tranches if t.due_date is not None and t.outstanding > 0
-                and as_of is not None and as_of > t.due_date]
+    accruing = [(base, amount) for base, amount in open_ if amount > 0 and as_of is not None and as_of > base]
     if not late and not accruing:
         return {}
-    rates = _base_rates(pack.interest)
+    rates = _base_rates(rule)
     accrue_until = min(as_of, rates_cover_until(rates)) if accruing else None
-    owed = [(tranches[index].due_date, day, amount) for index, day, amount in late]
-    owed += [(t.due_date, accrue_until, t.outstanding) for t in accruing]
+    owed = late + [(base, accrue_until, amount) for base, amount in accruing]
     try:
-        results = tuple(late_interest(amount, due_date, day, pack.interest, rates) for due_date, day, amount in owed)
+        results = tuple(late_interest(amount, base, day, rule, rates) for base, day, amount in owed)
     except InterestError as exc:
         raise LedgerError(f"Verzugszinsen {school_year}: {exc}") from exc
     return {"interest": results, "interest_as_of": accrue_until}
@@ -394,13 +534,21 @@ def _rates_of_file(rule: InterestRule, _mtime_ns: int, _size: int) -> tuple[Base
 
 
 def _agreement_figures(agreement: AgreementTerms | None, received: Decimal) -> AgreementFigures | None:
-    """What a settlement agreement leaves to repay of ``received`` EUR (Vereinbarung §§ 1, 2)."""
+    """What a settlement agreement leaves to repay of ``received`` EUR (Vereinbarung §§ 1, 2):
+    its agreed repayment where it fixes one, whatever is booked, else received − deemed
+    conform; nothing where the Land waives."""
     if agreement is None:
         return None
     if agreement.waived:
-        return AgreementFigures(None, True, agreement.reference, ZERO)
-    deemed = agreement.deemed_conform
-    return AgreementFigures(deemed, False, agreement.reference, max(received - deemed, ZERO))
+        due = ZERO
+    elif agreement.repayment is not None:
+        due = agreement.repayment
+    else:
+        due = max(received - agreement.deemed_conform, ZERO)
+    return AgreementFigures(agreement.deemed_conform, agreement.waived, agreement.reference, due,
+                            agreed_repayment=agreement.repayment, payment_date=agreement.payment_date,
+                            payment_reference=agreement.payment_reference, status=agreement.status,
+                            effective_date=agreement.effective_date)
 
 
 def _by_category(totals: Totals, pack: RulePack) -> tuple[CategoryAmount, ...]:

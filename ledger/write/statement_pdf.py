@@ -29,6 +29,7 @@ from decimal import Decimal
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
+from ledger.core.agreements import STATUSES
 from ledger.core.money import ZERO, format_german
 from ledger.reports.forecast import Forecast
 from ledger.reports.settlement import RepaymentResult
@@ -121,6 +122,8 @@ def _story(data: StatementData) -> list:
     story += _overrides(data.overrides, sections)
     if data.result.agreement is not None:
         story += _agreement(data.result, sections)
+    if data.result.notice is not None:
+        story += _notice(data.result, sections)
     if data.forecast is not None:
         story += _forecast(data.forecast, data.rule_pack_title, sections)
     story += _result(data.result, sections)
@@ -152,7 +155,7 @@ def _summary(result: RepaymentResult) -> list:
     rows = [
         ("Erhaltene Zuwendung", eur(result.grant_received)),
         ("Zweckentsprechende Ausgaben", eur(result.permitted)),
-        ("Rückzahlung fällig" + (" (laut Vereinbarung)" if result.agreement else ""), eur(result.repayment_due)),
+        ("Rückzahlung fällig" + _DECIDED_BY[result.decided_by], eur(result.repayment_due)),
         ("Fällig am", _due_date_text(result)),
     ]
     return [Spacer(1, 3 * mm), paragraph("Ergebnis auf einen Blick", HEADING_LONG), figures(rows, total_rows=2)]
@@ -437,23 +440,53 @@ def _forecast(f: Forecast, pack_title: str, sections: Sections) -> list:
     return [KeepTogether(story)]
 
 
+#: The label's suffix for what decides the repayment (``RepaymentResult.decided_by``).
+_DECIDED_BY = {"notice": " (laut Bescheid)", "agreement": " (laut Vereinbarung)", "computation": ""}
+
+
 def _agreement(result: RepaymentResult, sections: Sections) -> list:
-    """The settlement agreement: reference, agreed figures, computed and agreed repayment."""
+    """The settlement agreement: reference, agreed figures, computed and agreed repayment, its
+    status and effective date (Vereinbarung § 9), payment date and reference (§ 3)."""
     agreement = result.agreement
     if agreement.waived:
         terms = ("Vereinbarte Regelung", "Verzicht des Landes auf Rückforderung")
     else:
         terms = ("Als zweckentsprechend vereinbart", eur(agreement.deemed_conform))
+    status = STATUSES.get(agreement.status, agreement.status)
+    if agreement.effective_date is not None:
+        status += f" seit {long_date(agreement.effective_date)}"
+    rows = [terms, ("Rückzahlung nach Berechnung", eur(result.computed_repayment_due)),
+            ("Rückzahlung nach Vereinbarung", eur(agreement.repayment_due)), ("Stand", status)]
+    if agreement.payment_date is not None:
+        rows.append(("Zahlungstermin", long_date(agreement.payment_date)))
+    if agreement.payment_reference:
+        rows.append(("Verwendungszweck", agreement.payment_reference))
+    note = ("Die Vereinbarung ersetzt für dieses Schuljahr das berechnete Ergebnis." if agreement.in_force else
+            "Die Vereinbarung ist noch nicht wirksam; es gilt das berechnete Ergebnis.")
+    if result.notice is not None:
+        note = "Für dieses Schuljahr entscheidet der Bescheid des Landes, nicht die Vereinbarung."
     return [KeepTogether([
         sections.heading("Vereinbarung"),
         paragraph(agreement.reference, BODY),
         Spacer(1, 2 * mm),
-        figures([
-            terms,
-            ("Rückzahlung nach Berechnung", eur(result.computed_repayment_due)),
-            ("Rückzahlung nach Vereinbarung", eur(agreement.repayment_due)),
-        ]),
-        paragraph("Die Vereinbarung ersetzt für dieses Schuljahr das berechnete Ergebnis.", NOTE),
+        figures(rows),
+        paragraph(note, NOTE),
+    ])]
+
+
+def _notice(result: RepaymentResult, sections: Sections) -> list:
+    """The Land's notice (Rückforderungs-/Erstattungsbescheid): it decides amount, due date and interest."""
+    notice = result.notice
+    interest = ("keine Zinsen (Verzicht nach § 49a Abs. 3 Satz 2 VwVfG NRW)" if notice.interest_waived else
+                f"ab {long_date(notice.interest_start)}, {str(notice.interest_points).replace('.', ',')} "
+                "Prozentpunkte über dem Basiszinssatz")
+    return [KeepTogether([
+        sections.heading("Bescheid des Landes"),
+        figures([("Bescheid vom", long_date(notice.notice_date)), ("Aktenzeichen", notice.reference),
+                 ("Rückzahlung nach Berechnung", eur(result.computed_repayment_due)),
+                 ("Rückzahlung laut Bescheid", eur(notice.amount)), ("Zahlungsfrist", long_date(notice.due_date)),
+                 ("Zinsen", interest)]),
+        paragraph("Der Bescheid ersetzt für dieses Schuljahr das berechnete Ergebnis.", NOTE),
     ])]
 
 
@@ -464,15 +497,14 @@ def _due_date_text(result: RepaymentResult) -> str:
             return "keine (keine Auszahlung gebucht)"
         return "keine Frist nach dem Regelwerk (Rückzahlung nur aufgrund einer Vereinbarung oder eines Bescheids)"
     if result.nominal_due_date and result.nominal_due_date != result.due_date:
-        return (f"{long_date(result.nominal_due_date)} → {long_date(result.due_date)} "
-                f"(§ 193 BGB)")
+        law = "§ 31 Abs. 3 VwVfG NRW" if result.decided_by == "notice" else "§ 193 BGB"
+        return f"{long_date(result.nominal_due_date)} → {long_date(result.due_date)} ({law})"
     return long_date(result.due_date)
 
 
 def _result(result: RepaymentResult, sections: Sections) -> list:
     """Grant, purpose-conform spending, repayment due, repaid, outstanding, due date."""
-    due_label = ("Rückzahlung fällig (laut Vereinbarung)" if result.agreement
-                 else "Rückzahlung fällig")
+    due_label = "Rückzahlung fällig" + _DECIDED_BY[result.decided_by]
     outstanding_label = ("Noch zu zahlen" if result.outstanding >= 0
                          else "Überzahlung (zu viel zurückgezahlt)")
     return [KeepTogether([

@@ -22,7 +22,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from ledger.core.audit import ACTION_LABELS, action_label, event_actors, list_events, readable_details
+from ledger.core.audit import (
+    ACTION_LABELS,
+    action_label,
+    event_actors,
+    list_events,
+    readable_details,
+)
 from ledger.core.errors import LedgerError
 from ledger.core.models import Recipient, User
 from ledger.core.users import (

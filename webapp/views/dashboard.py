@@ -8,6 +8,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_babel import format_date
 
+from ledger.core.agreements import STATUSES
 from ledger.core.errors import LedgerError
 from ledger.core.grants import INKLUSIONSPAUSCHALE, find_grant
 from ledger.core.money import from_cents
@@ -70,7 +71,9 @@ def show(key: str, start_year: int):
         grant=grant,
         payouts=[(p, from_cents(p.amount_cents)) for p in grant.payouts] if grant is not None else [],
         shift_reason=(shift_reason(result.nominal_due_date, pack.deadline)
-                      if result.nominal_due_date and result.nominal_due_date != result.due_date else None),
+                      if pack.deadline is not None and result.nominal_due_date
+                      and result.nominal_due_date != result.due_date else None),
+        agreement_statuses=STATUSES,
         gauge=overhead_gauge(result),
         spending=[(p, format_date(p.month, "LLLL yyyy")) for p in spending],
         chart=spending_chart(spending, year),
