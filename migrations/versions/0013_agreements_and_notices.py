@@ -44,19 +44,19 @@ NEW_CHECKS = (
 )
 
 
-def _new_columns() -> list[sa.Column]:
+def _new_columns(status_default: str | None = None) -> list[sa.Column]:
+    """The agreement's terms; ``status_default`` fills ``status`` of the existing rows."""
+    default = None if status_default is None else sa.text(f"'{status_default}'")
     return [sa.Column("repayment_cents", sa.BigInteger(), nullable=True),
             sa.Column("payment_date", sa.Date(), nullable=True),
             sa.Column("payment_reference", sa.String(length=140), nullable=True),
-            sa.Column("status", sa.String(length=20), nullable=False),
+            sa.Column("status", sa.String(length=20), nullable=False, server_default=default),
             sa.Column("effective_date", sa.Date(), nullable=True)]
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for column in _new_columns():
-            if column.name == "status":
-                column.server_default = sa.text("'in_force'")
+        for column in _new_columns(status_default="in_force"):
             op.add_column("agreements", column)
         op.alter_column("agreements", "status", server_default=None)
         for name, condition in NEW_CHECKS:
