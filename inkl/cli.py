@@ -228,7 +228,8 @@ def recipient() -> None:
 @recipient.command("add")
 @click.argument("key")
 @click.option("--name", required=True, help="Name des Empfängers")
-@click.option("--kind", required=True, type=click.Choice(["kreis", "stadt", "gemeinde"]), help="Art: Kreis, kreisfreie Stadt oder Gemeinde")
+@click.option("--kind", required=True, type=click.Choice(["kreis", "stadt", "gemeinde"]),
+              help="Art: Kreis, kreisfreie Stadt oder Gemeinde")
 def recipient_add(key: str, name: str, kind: str) -> None:
     """Empfänger KEY mit Standard-Kontenplan anlegen."""
     with db.session_scope(_engine(), write=True) as session:
@@ -1016,7 +1017,8 @@ def _master_data_group(kind: Kind) -> click.Group:
                                                      help=f"{kind.label} anlegen (Änderungen protokolliert).")))
     group.add_command(json_option(recipient_option(Command("list", callback=list_command,
                                                                  help=f"{kind.label}: alle auflisten."))))
-    group.add_command(json_option(recipient_option(click.option("--dry-run", is_flag=True, help="nur prüfen, nichts schreiben")(Command(
+    dry_run = click.option("--dry-run", is_flag=True, help="nur prüfen, nichts schreiben")
+    group.add_command(json_option(recipient_option(dry_run(Command(
         "import", callback=import_command_,
         params=[click.Argument(["file"], type=click.Path(exists=True, dir_okay=False, path_type=Path))],
         help=f"{kind.label}: CSV mit den Spalten {'; '.join(kind.columns)} einlesen (alles oder nichts).")))))

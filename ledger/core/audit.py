@@ -104,7 +104,8 @@ def record(session: Session, *, actor: str, action: str, now: datetime,
 
 def list_events(session: Session, *, recipient_ids: set[int] | None, include_global: bool, offset: int = 0,
                 limit: int = 50, action: str | None = None, actor: str | None = None,
-                since: date | None = None, until: date | None = None) -> tuple[list[tuple[AuditEvent, str | None]], int]:
+                since: date | None = None,
+                until: date | None = None) -> tuple[list[tuple[AuditEvent, str | None]], int]:
     """Audit events, newest first, with their recipient's key: ``(page, total)``.
 
     ``recipient_ids``: only events of these recipients (None: of every recipient);

@@ -159,9 +159,11 @@ def audit_log():
     rows = [(event, recipient_key, action_label(event.action), readable_details(event.details, value_labels))
             for event, recipient_key in events]
     filters = {name: args.get(name, "") for name in ("aktion", "person", "empfaenger", "von", "bis")}
+    actors = event_actors(session, recipient_ids=None if everything else {r.id for r in readable},
+                          include_global=everything)
     return render_template("audit_log.html", rows=rows, total=total, page=page, pages=pages, filters=filters,
-                           errors=errors, actions=ACTION_LABELS, actors=event_actors(session, recipient_ids=None if everything else {r.id for r in readable},
-                                               include_global=everything), recipients=readable,
+                           errors=errors, actions=ACTION_LABELS, actors=[(name, name) for name in actors],
+                           recipients=[(r.key, r.name) for r in readable],
                            active=any(filters.values())), 400 if errors else 200
 
 
