@@ -71,7 +71,7 @@ def parse_german(text: str) -> Decimal:
     if not _GERMAN_AMOUNT.match(cleaned):
         raise AmountError(f"ungültiger Betrag {text!r} (erwartet z. B. 1.234,56)")
     value = Decimal(cleaned.replace(".", "").replace(",", "."))
-    if abs(value) > MAX_AMOUNT:
+    if value.copy_abs() > MAX_AMOUNT:
         raise _too_large(cleaned)
     return value.quantize(CENT)
 
@@ -109,7 +109,7 @@ def parse_decimal(text: str) -> Decimal:
         raise AmountError(f"ungültiger Betrag {text!r}") from exc
     if not value.is_finite():
         raise AmountError(f"ungültiger Betrag {text!r}")
-    if abs(value) > MAX_AMOUNT:
+    if value.copy_abs() > MAX_AMOUNT:  # copy_abs: exact, no context (1E1000000)
         raise _too_large(str(text).strip())
     if value != value.quantize(CENT):
         raise AmountError(f"ungültiger Betrag {text!r} (höchstens zwei Nachkommastellen)")
@@ -143,7 +143,7 @@ def checked_cents(amount: Decimal) -> int:
     """
     if not amount.is_finite():
         raise AmountError(f"ungültiger Betrag {amount}")
-    if abs(amount) > MAX_AMOUNT:
+    if amount.copy_abs() > MAX_AMOUNT:
         raise _too_large(format_german(amount) if amount.adjusted() < 20 else str(amount))
     return to_cents(amount)
 
