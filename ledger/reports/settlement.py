@@ -376,15 +376,12 @@ def settle(recipient_key: str, school_year: SchoolYear, pack: RulePack, totals: 
     return RepaymentResult(
         recipient_key=recipient_key, school_year=str(school_year), rule_pack_id=pack.id,
         rule_pack_version=pack.version, grant_assessed=book.grant_assessed, grant_received=book.received,
-        by_category=use.by_category, permitted=use.permitted, pool_personnel=use.pool_personnel,
-        overhead_charged=use.overhead_charged, overhead_cap=use.overhead_cap, overhead_rate=use.overhead_rate,
-        overhead_excess=use.overhead_excess, excluded=use.excluded, unclassified=use.unclassified,
+        **vars(use),  # every figure of the use, under the same names
         computed_repayment_due=computed_due, agreement=figures, repayment_due=due,
         confirmed_obligation=book.confirmed, already_repaid=book.repaid, outstanding=due - book.repaid,
         nominal_due_date=None if first is None else first.nominal_due_date,
         due_date=None if first is None else first.due_date, evaluation=evaluation, totals=totals,
-        total_spending=use.total_spending, uncategorised_open=use.uncategorised_open,
-        uncategorised_decided=use.uncategorised_decided, tranches=tranches, notice=book.notice, **interest,
+        tranches=tranches, notice=book.notice, **interest,
     )
 
 
