@@ -111,6 +111,16 @@ class BankAccount:
 
 
 @dataclass(frozen=True)
+class NarrativeReport:
+    """The Sachbericht of a school year as the officer wrote it (ANBest-G NRW, Nr. 6: what was
+    done with the grant, in words): the text, who wrote it and when (naive local time)."""
+
+    text: str
+    written_by: str
+    written_at: datetime
+
+
+@dataclass(frozen=True)
 class StatementData:
     """Everything a settlement statement shows.
 
@@ -135,6 +145,9 @@ class StatementData:
       still open (``ledger.reports.forecast``), else None.
     - ``out_of_period``: the vouchers booked outside the school year they belong to
       ("periodenfremd gebucht", § 33 Abs. 1 Nr. 4 KomHVO NRW), in date order.
+    - ``narrative``: the year's Sachbericht (``NarrativeReport``), None while none is written.
+    - ``issue_number``: the statement's number among the issued statements of the recipient's
+      school year (1, 2, …), None for a draft (the PDF then says ENTWURF on every page).
     - The evaluation run behind the figures is ``result.evaluation``.
     """
 
@@ -158,6 +171,8 @@ class StatementData:
     overrides: tuple[OverrideRecord, ...] = ()
     forecast: Forecast | None = None
     out_of_period: tuple[VoucherLine, ...] = ()
+    narrative: NarrativeReport | None = None
+    issue_number: int | None = None
 
 
 def build_statement(
