@@ -105,6 +105,10 @@ RESULT = RepaymentResult(
     outstanding=D("100654.33"),
     nominal_due_date=date(2024, 4, 1),
     due_date=date(2024, 4, 2),
+    # 480.000,00 + 12.345,67 + 80.000,00 + 25.000,00 by category + 1.500,00 without one
+    # = 564.345,67 conform + 25.000,00 excluded + 1.500,00 unclassified + 8.000,00 overhead excess
+    total_spending=D("598845.67"),
+    uncategorised_open=D("1500.00"),
 )
 
 DATA = StatementData(
@@ -155,7 +159,7 @@ def test_statement_shows_recipient_figures_and_payment_details():
                    "100.654,33 EUR", "72.000,00 EUR", "8.000,00 EUR", "12.345,67 EUR"):
         assert amount in text, amount
     assert "zulässig" in text and "zulässig bis zur Obergrenze" in text and "ausgeschlossen" in text
-    assert "Obergrenze (15 % der Personalkosten des Pool-Modells)" in text
+    assert "Obergrenze: 15 % × 480.000,00 EUR = 72.000,00 EUR" in text
     assert "1. April 2024 → 2. April 2024 (§ 193 BGB)" in text
     assert "DE59 3005 0000 0001 6835 15" in text
     assert "WELADEDD" in text
@@ -256,22 +260,24 @@ def test_600_vouchers_span_pages_with_repeated_header():
     assert total >= 10
 
     first_list_page = next(i for i, page in enumerate(pages) if "Belegliste" in page)
-    assert first_list_page < total - 5
+    last_list_page = next(i for i, page in enumerate(pages) if "Summe (600 Buchungen)" in page)
+    assert first_list_page < total - 5 and last_list_page >= total - 2
     header = "Datum Beleg-Nr. Buchungstext Konto Kategorie Betrag"
     for number, page in enumerate(pages, start=1):
         assert f"Seite {number} von {total}" in page
-        if number - 1 >= first_list_page:
+        if first_list_page <= number - 1 <= last_list_page:
             assert header in page, f"Kopfzeile fehlt auf Seite {number}"
 
     text = " ".join(pages)
     numbers = re.findall(r"V-\d{4}", text)
     assert numbers == [f"V-{i:04d}" for i in range(600)]
-    assert "Summe (600 Buchungen) 60.000,00 EUR" in pages[-1]
+    assert "Summe (600 Buchungen) 60.000,00 EUR" in pages[last_list_page]
+    assert "Bestätigung" in pages[-1]
 
 
 def test_first_page_gives_the_result_at_a_glance():
     first = _pages(render_statement(DATA))[0]
-    summary = first[first.index("Ergebnis auf einen Blick"):first.index("1. Zuwendung")]
+    summary = first[first.index("Ergebnis auf einen Blick"):first.index("1. Sachbericht")]
     assert "Erhaltene Zuwendung" in summary and "Rückzahlung fällig" in summary and "Fällig am" in summary
     assert format_german(RESULT.repayment_due) + " EUR" in summary
 
@@ -292,8 +298,11 @@ def test_late_payment_interest_section():
     rule = pack_for(INKLUSIONSPAUSCHALE, SchoolYear(2023), load_packs()).interest
     interest = late_interest(D("100000.00"), date(2024, 4, 2), date(2024, 8, 15), rule, rule.load_rates())
     text = _text(render_statement(replace(DATA, result=replace(RESULT, interest=(interest,)))))
-    assert "Verzugszinsen" in text and "2.410,38 EUR" in text
-    assert "6,62 % / 6,37 %" in text and "03.04.2024 – 15.08.2024" in text
+    assert "Verzugszinsen" in text and "Verzugszinsen insgesamt 2.410,38 EUR" in text
+    # one row per rate: 100.000,00 × 6,62 % × 89 / 366 = 1.609,78; 100.000,00 × 6,37 % × 46 / 366 = 800,60
+    assert "100.000,00 EUR 03.04.2024 – 30.06.2024 89 3,62 % * 6,62 % 366 1.609,78 EUR" in text
+    assert "100.000,00 EUR 01.07.2024 – 15.08.2024 46 3,37 % * 6,37 % 366 800,60 EUR" in text
+    assert "Rundung" not in text  # 1.609,78 + 800,60 = 2.410,38: the rows add up without a rounding row
     assert "Verzugszinsen" not in _text(render_statement(DATA))
 
 
@@ -382,17 +391,18 @@ def _section(text: str, heading: str, following: str) -> str:
 
 def test_sections_are_numbered_with_the_new_ones_before_the_result():
     text = _text(render_statement(replace(FULL, forecast=FORECAST)))
-    order = ["1. Zuwendung", "2. Zweckentsprechende Ausgaben nach Kategorien", "3. Overhead-Obergrenze",
-             "4. Ausgaben nach Pools und Schulen", "5. Weiterleitungen an kreisangehörige Gemeinden",
-             "6. Ausgeschlossene und nicht eingestufte Ausgaben", "7. Abweichende Einstufungen",
-             "8. Prognose (Schuljahr noch nicht abgeschlossen)", "9. Ergebnis", "10. Zahlungsangaben",
-             "11. Prüfvermerk zur Unveränderbarkeit", "12. Belegliste (chronologisch)"]
+    order = ["1. Sachbericht", "2. Zahlenmäßiger Nachweis", "3. Zweckentsprechende Ausgaben nach Kategorien",
+             "4. Overhead-Obergrenze", "5. Ausgaben nach Pools und Schulen",
+             "6. Weiterleitungen an kreisangehörige Gemeinden", "7. Ausgeschlossene und nicht eingestufte Ausgaben",
+             "8. Abweichende Einstufungen", "9. Prognose (Schuljahr noch nicht abgeschlossen)", "10. Ergebnis",
+             "11. Zahlungsangaben", "12. Prüfvermerk zur Unveränderbarkeit", "13. Belegliste (chronologisch)",
+             "14. Bestätigung"]
     positions = [text.index(heading) for heading in order]
     assert positions == sorted(positions)
 
     plain = _text(render_statement(DATA))  # no targets, pass-through, overrides or forecast
-    for heading in ("4. Ausgaben nach Pools und Schulen", "5. Ausgeschlossene und nicht eingestufte Ausgaben",
-                    "6. Abweichende Einstufungen", "7. Ergebnis", "10. Belegliste (chronologisch)"):
+    for heading in ("5. Ausgaben nach Pools und Schulen", "6. Ausgeschlossene und nicht eingestufte Ausgaben",
+                    "7. Abweichende Einstufungen", "8. Ergebnis", "11. Belegliste (chronologisch)", "12. Bestätigung"):
         assert heading in plain, heading
     assert "Keine Buchungen mit der Kostenstelle eines Pools oder einer Schule." in plain
     assert "Keine abweichenden Einstufungen." in plain
@@ -402,7 +412,7 @@ def test_sections_are_numbered_with_the_new_ones_before_the_result():
 
 def test_targets_show_mixed_and_individual_pools_with_a_total():
     text = _text(render_statement(FULL))
-    section = _section(text, "4. Ausgaben nach Pools und Schulen", "5. Weiterleitungen")
+    section = _section(text, "5. Ausgaben nach Pools und Schulen", "6. Weiterleitungen")
     assert "gemischt (62,5 % systemisch)" in section and "Einzelansprüche gebündelt" in section
     assert "190201 GGS Süd" in section and "Pool Süd" in section and "GL-Schule" in section
     assert "40.000,00 25.000,00 15.000,00 0,00" in section          # mixed pool: 62,5 % of 40.000,00 conform
@@ -416,7 +426,7 @@ def test_targets_show_mixed_and_individual_pools_with_a_total():
 
 def test_excluded_spending_by_rule_adds_up_to_the_result():
     text = _text(render_statement(FULL))
-    section = _section(text, "6. Ausgeschlossene und nicht eingestufte Ausgaben", "7. Abweichende Einstufungen")
+    section = _section(text, "7. Ausgeschlossene und nicht eingestufte Ausgaben", "8. Abweichende Einstufungen")
     assert "Ausgeschlossene Kategorie „Individualansprüche“ 1 25.000,00 EUR" in section
     assert "Gemischt finanzierter Pool: Anteil der Individualansprüche 1 15.000,00 EUR" in section  # excluded part
     assert "Pool bündelt einzeln bewilligte Ansprüche (Individualansprüche) 1 18.000,00 EUR" in section
@@ -439,14 +449,14 @@ def test_excluded_spending_by_rule_adds_up_to_the_result():
 def test_excluded_figure_not_covered_by_the_vouchers_is_shown_as_a_difference():
     result = replace(RESULT, excluded=D("26000.00"))
     section = _section(_text(render_statement(replace(DATA, result=result))),
-                       "5. Ausgeschlossene und nicht eingestufte Ausgaben", "6. Abweichende Einstufungen")
+                       "6. Ausgeschlossene und nicht eingestufte Ausgaben", "7. Abweichende Einstufungen")
     assert "Nicht einzelnen Buchungen zugeordnet 1.000,00 EUR" in section
     assert "Ausgeschlossene Ausgaben insgesamt 26.000,00 EUR" in section
 
 
 def test_pass_through_with_and_without_verification():
     text = _text(render_statement(FULL))
-    section = _section(text, "5. Weiterleitungen an kreisangehörige Gemeinden", "6. Ausgeschlossene")
+    section = _section(text, "6. Weiterleitungen an kreisangehörige Gemeinden", "7. Ausgeschlossene")
     assert "Gemeinde Beispielheim ja 5.000,00 EUR 0,00 EUR keine Vergewisserung dokumentiert" in section
     assert "Stadt Lindental ja 30.000,00 EUR 30.000,00 EUR am 12.09.2023" in section
     assert "Az. 40.3/2023-17" in section and "Schulamt Musterland" in section
@@ -455,7 +465,7 @@ def test_pass_through_with_and_without_verification():
 
 def test_overrides_in_force_and_withdrawn():
     text = _text(render_statement(FULL))
-    section = _section(text, "7. Abweichende Einstufungen", "8. Ergebnis")
+    section = _section(text, "8. Abweichende Einstufungen", "9. Ergebnis")
     assert "B-2023-0177" in section and "teilweise zulässig" in section and "zulässig: 10.000,00 EUR" in section
     assert "Zwei Teilnehmende waren Lehrkräfte" in section
     assert "zurückgenommen am 05.03.2024 14:00 von schmidt" in section
@@ -468,7 +478,7 @@ def test_overrides_in_force_and_withdrawn():
 
 def test_forecast_only_while_the_year_is_open():
     text = _text(render_statement(replace(FULL, forecast=FORECAST)))
-    section = _section(text, "8. Prognose (Schuljahr noch nicht abgeschlossen)", "9. Ergebnis")
+    section = _section(text, "9. Prognose (Schuljahr noch nicht abgeschlossen)", "10. Ergebnis")
     assert "Stand 04.03.2024" in section
     assert "Zuwendung (erhalten) 675.000,00 EUR" in section
     assert "Voraussichtlich zweckentsprechende Ausgaben 576.944,34 EUR" in section
@@ -480,7 +490,7 @@ def test_forecast_only_while_the_year_is_open():
 
     assessed = replace(FORECAST, grant_basis_source="assessed", days_until_due=-3, warnings=(),
                        projected_overhead_cap=None)
-    section = _section(_text(render_statement(replace(FULL, forecast=assessed))), "8. Prognose", "9. Ergebnis")
+    section = _section(_text(render_statement(replace(FULL, forecast=assessed))), "9. Prognose", "10. Ergebnis")
     assert "Zuwendung (festgesetzt; Auszahlungen stehen noch aus) 675.000,00 EUR" in section
     assert "(seit 3 Tagen abgelaufen)" in section
     assert "78.650,00 EUR (keine Obergrenze)" in section and "Keine Warnungen." in section
@@ -490,7 +500,7 @@ def test_forecast_only_while_the_year_is_open():
 
 def test_audit_note_names_the_evaluation_run():
     text = _text(render_statement(FULL))
-    note = _section(text, "10. Prüfvermerk zur Unveränderbarkeit", "11. Belegliste")
+    note = _section(text, "11. Prüfvermerk zur Unveränderbarkeit", "12. Belegliste")
     assert ("Bewertungslauf Nr. 7 vom 02.09.2024 08:45 (mueller), Anlass: Abschluss des Schuljahres; "
             "87 Buchungen eingestuft") in note
     assert "Regelwerk des Laufs Hinweise zur Inklusionspauschale ab Schuljahr 2021/22, Version 2023.1" in note
@@ -542,8 +552,9 @@ _LONG_TEXTS = (
 
 
 def _long_list() -> tuple[VoucherLine, ...]:
-    """480 vouchers over the school year: short and wrapping texts, voucher numbers too long for their
-    column (cut between characters), a word too long for any line, partly permitted and unclassified ones."""
+    """480 vouchers over the school year: short and wrapping texts, voucher numbers too long for the usual
+    column (it widens, the number is never cut), a word too long for any line, partly permitted and
+    unclassified ones."""
     start = date(2023, 8, 1)
     lines = []
     for i in range(480):
@@ -560,8 +571,8 @@ def _long_list() -> tuple[VoucherLine, ...]:
 
 
 def _numbers_in(text: str) -> list[str]:
-    """The numbers of ``_long_list``'s vouchers in ``text``, in order (whitespace ignored: a voucher number
-    too long for its column is cut over two lines)."""
+    """The numbers of ``_long_list``'s vouchers in ``text``, in order (whitespace ignored: a word of a
+    booking text too long for its column is cut over two lines)."""
     return re.findall(r"(?:ER-BS-2023-VERY-LONG-|L-)(\d{4})", re.sub(r"\s+", "", text))
 
 
@@ -586,9 +597,11 @@ def test_long_voucher_list_keeps_every_voucher_in_order_with_header_and_page_num
                          "in der Zelle umbrechen muss") == 120
     assert listing.count("Rechnung <b>& Co. KG</b> & Söhne, zweite Zeile im Export") == 120
     assert re.sub(r"\s+", "", listing).count("VERTRAG-2023-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0001") == 120
+    # voucher numbers are never broken inside, not even the long ones
+    assert re.findall(r"ER-BS-2023-VERY-LONG-(\d{4})", listing) == [f"{i:04d}" for i in range(0, 480, 5)]
     assert listing.count("Personalkosten Pool-Modell teilweise zulässig: 62,50") == 400
     assert "teilweise zulässig: 62,50 Abw. Nr. 7 100,00 EUR" in listing
-    assert "Summe (480 Buchungen) 40.800,00 EUR" in pages[-1]
+    assert "Summe (480 Buchungen) 40.800,00 EUR" in " ".join(pages[-2:])
 
     section = _section(text, "Datum Beleg-Nr. Buchungstext Grund Betrag", "Nicht eingestufte Ausgaben insgesamt")
     assert _numbers_in(section) == [f"{i:04d}" for i in range(0, 480, 6)]
@@ -621,3 +634,114 @@ def test_plain_cells_break_lines_like_paragraphs():
                 paragraph.wrap(width * 72 / 25.4 - 2 * CELL_PADDING, 1000)
                 lines = [" ".join(words) for _space, words in paragraph.blPara.lines]
                 assert cell.split("\n") == (lines or [""]), (text, width, style.name)
+
+
+# --- the statement of use: Sachbericht, zahlenmäßiger Nachweis, computations, confirmation -------------------
+
+
+def test_sachbericht_is_printed_with_its_author_or_asked_for():
+    """ANBest-G NRW: the statement of use opens with the Sachbericht, the officer's text."""
+    from ledger.reports.statement import NarrativeReport
+
+    report = NarrativeReport("Vier systemische Pools an GL-Schulen.\n\nDie Fortbildung wurde zweimal angeboten.",
+                             "mueller", datetime(2024, 9, 2, 8, 0))
+    text = _text(render_statement(replace(DATA, narrative=report)))
+    section = _section(text, "1. Sachbericht", "2. Zahlenmäßiger Nachweis")
+    assert "Vier systemische Pools an GL-Schulen. Die Fortbildung wurde zweimal angeboten." in section
+    assert "Verfasst von mueller am 02.09.2024 08:00." in section
+    missing = _section(_text(render_statement(DATA)), "1. Sachbericht", "2. Zahlenmäßiger Nachweis")
+    assert "noch kein Sachbericht erfasst" in missing
+
+
+def test_figures_lt_bescheid_against_lt_abrechnung_add_up():
+    """Zahlenmäßiger Nachweis (ANBest-G NRW): 675.000,00 assessed and received; spending 598.845,67 of which
+    34.500,00 not conform (25.000,00 excluded + 1.500,00 unclassified + 8.000,00 overhead above the cap), so
+    564.345,67 conform; 675.000,00 − 564.345,67 = 110.654,33 to repay."""
+    section = _section(_text(render_statement(DATA)), "2. Zahlenmäßiger Nachweis", "3. Zweckentsprechende")
+    assert "Durch Festsetzungsbescheid vom 04.12.2023 wurden für das Schuljahr 2023/24 675.000,00 EUR festgesetzt" in section
+    assert "Zuwendung des Landes (Inklusionspauschale) 675.000,00 675.000,00 0,00" in section
+    assert "Ausgaben insgesamt 598.845,67" in section
+    assert "Obergrenze) 34.500,00" in section
+    assert "Zweckentsprechende Ausgaben 675.000,00 564.345,67 -110.654,33" in section
+    assert "(Rückzahlung nach Berechnung) 0,00 110.654,33 110.654,33" in section
+    assert "AZ-2023-0815" in section and "Erhaltene Zuwendung insgesamt 675.000,00 EUR" in section
+    assert "eigene Mittel" not in section
+
+    more = replace(RESULT, permitted=D("700000.00"), computed_repayment_due=D("0.00"))
+    section = _section(_text(render_statement(replace(DATA, result=more))), "2. Zahlenmäßiger", "3. Zweck")
+    assert "Zweckentsprechende Ausgaben über der Zuwendung (eigene Mittel) 25.000,00" in section
+
+
+def test_overhead_cap_shows_its_computation_rounding_and_source():
+    """Hinweise Teil IV, 6. Spiegelstrich: 15 % × 475.689,90 = 71.353,485, rounded half up to 71.353,49 (the
+    demo year's figures)."""
+    from ledger.core.grants import INKLUSIONSPAUSCHALE
+    from ledger.core.schoolyear import SchoolYear
+    from ledger.rules.packs import load_packs, pack_for
+
+    rule = pack_for(INKLUSIONSPAUSCHALE, SchoolYear(2023), load_packs()).overhead
+    result = replace(RESULT, pool_personnel=D("475689.90"), overhead_cap=D("71353.49"), overhead_charged=D("85800.00"),
+                     overhead_excess=D("14446.51"))
+    section = _section(_text(render_statement(replace(DATA, result=result, overhead_rule=rule))),
+                       "4. Overhead-Obergrenze", "5. Ausgaben nach Pools")
+    assert "Zweckentsprechende Personalkosten der Pool-Modelle (Bemessungsgrundlage) 475.689,90 EUR" in section
+    assert "15 % × 475.689,90 EUR = 71.353,485 EUR, kaufmännisch gerundet 71.353,49 EUR 71.353,49 EUR" in section
+    assert "davon zweckentsprechend (bis zur Obergrenze) 71.353,49 EUR" in section
+    assert "Overhead oberhalb der Obergrenze (nicht zweckentsprechend) 14.446,51 EUR" in section
+    assert "Hinweise zur zweckentsprechenden Verwendung der Inklusionspauschale, Teil IV" in section
+
+
+def test_interest_rows_per_period_add_up_with_a_rounding_row():
+    """The demo year: 112.206,21 EUR due 02.04.2024, open on 20.09.2024. 89 days at 6,62 %: 1.806,2747;
+    82 days at 6,37 %: 1.601,3604 (act/366); together 3.407,6351 → 3.407,64 EUR, while the rows rounded
+    give 1.806,27 + 1.601,36 = 3.407,63: a rounding row of 0,01 EUR makes the table add up."""
+    from ledger.core.grants import INKLUSIONSPAUSCHALE
+    from ledger.core.schoolyear import SchoolYear
+    from ledger.rules.interest import late_interest
+    from ledger.rules.packs import load_packs, pack_for
+
+    rule = pack_for(INKLUSIONSPAUSCHALE, SchoolYear(2023), load_packs()).interest
+    interest = late_interest(D("112206.21"), date(2024, 4, 2), date(2024, 9, 20), rule, rule.load_rates())
+    text = _text(render_statement(replace(DATA, result=replace(RESULT, interest=(interest,)))))
+    assert "03.04.2024 – 30.06.2024 89 3,62 % * 6,62 % 366 1.806,27 EUR" in text
+    assert "01.07.2024 – 20.09.2024 82 3,37 % * 6,37 % 366 1.601,36 EUR" in text
+    assert "auf volle Cent gerundet) 0,01 EUR Verzugszinsen insgesamt 3.407,64 EUR" in text
+    assert "Zu überweisen insgesamt 104.061,97 EUR" in text  # 100.654,33 outstanding + 3.407,64 interest
+
+
+def test_repayment_per_tranche_with_totals():
+    from ledger.reports.settlement import Tranche
+
+    tranches = (Tranche(date(2023, 12, 15), D("337500.00"), D("0.00"), D("0.00"), D("0.00"),
+                        date(2024, 4, 1), date(2024, 4, 2)),
+                Tranche(date(2024, 3, 15), D("337500.00"), D("110654.33"), D("10000.00"), D("100654.33"),
+                        date(2025, 4, 1), date(2025, 4, 1)))
+    text = _text(render_statement(replace(DATA, result=replace(RESULT, tranches=tranches))))
+    assert "15.12.2023 337.500,00 EUR 0,00 EUR 0,00 EUR 0,00 EUR 02.04.2024" in text
+    assert "15.03.2024 337.500,00 EUR 110.654,33 EUR 10.000,00 EUR 100.654,33 EUR 01.04.2025" in text
+    assert "Insgesamt 110.654,33 EUR 10.000,00 EUR 100.654,33 EUR" in text
+
+
+def test_payment_details_leave_a_field_for_the_kassenzeichen():
+    section = _section(_text(render_statement(DATA)), "Zahlungsangaben", "Prüfvermerk")
+    assert "Kassenzeichen ____" in section
+    assert "Noch zu zahlen (Rückzahlung) 100.654,33 EUR" in section
+
+
+def test_confirmation_with_place_date_name_function_and_signature_ends_the_statement():
+    """ANBest-G NRW: the statement of use closes with the confirmation and the signature."""
+    last = _pages(render_statement(DATA))[-1]
+    assert "Bestätigung Es wird bestätigt, dass" in last
+    assert "die Ausgaben notwendig waren und wirtschaftlich und sparsam verfahren worden ist" in last
+    assert "mit den Büchern und Belegen übereinstimmen" in last
+    for label in ("Ort, Datum", "Unterschrift", "Name (in Druckschrift)", "Funktion / Dienststelle"):
+        assert label in last, label
+
+
+def test_long_user_names_and_voucher_numbers_are_not_broken():
+    name = "verwaltung.sachbearbeitung-schulassistenz"
+    number = "ER-2024-KREISKASSE-000123456"
+    overrides = (replace(OVERRIDES[1], created_by=name, voucher_number=number),)
+    text = _text(render_statement(replace(FULL, overrides=overrides)))
+    section = _section(text, "Abweichende Einstufungen", "Ergebnis")
+    assert name in section and number in section

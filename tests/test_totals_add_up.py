@@ -193,10 +193,14 @@ def test_the_statement_pdf_category_table_adds_up_after_a_split(session):
     assert_adds_up(result)
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(render_statement(data))).pages)
     text = " ".join(text.split())
-    table = text[text.index("Zweckentsprechende Ausgaben nach Kategorien"):text.index("Summe zulässig")]
+    start = text.index("Zweckentsprechende Ausgaben nach Kategorien")
+    table = text[start:text.index("Summe Kategorien", start)]
     assert "ohne Kategorie abweichend eingestuft 500,00 EUR" in table
     assert "ohne Kategorie nicht eingestuft 25,00 EUR" in table
     assert sum(_table_amounts(table)) == result.total_spending
+    subtotals = text[text.index("Summe Kategorien", start):text.index("Ausgaben insgesamt", start)]
+    assert "Summe ohne Kategorie 525,00 EUR" in subtotals
+    assert sum(_table_amounts(subtotals)) == result.total_spending
     assert "Ausgaben insgesamt 975,00 EUR" in text
 
 

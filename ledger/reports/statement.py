@@ -23,7 +23,7 @@ from ledger.reports.repayment import compute_repayment
 from ledger.reports.settlement import RepaymentResult
 from ledger.rules.evaluation_runs import classified
 from ledger.rules.overrides import OverrideRecord, list_overrides
-from ledger.rules.packs import UNCLASSIFIED_LABEL, RulePack, load_packs, pack_for
+from ledger.rules.packs import UNCLASSIFIED_LABEL, OverheadRule, RulePack, load_packs, pack_for
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,7 @@ class StatementData:
       still open (``ledger.reports.forecast``), else None.
     - ``out_of_period``: the vouchers booked outside the school year they belong to
       ("periodenfremd gebucht", § 33 Abs. 1 Nr. 4 KomHVO NRW), in date order.
+    - ``overhead_rule``: the pack's overhead cap (rate, base, sources), None without one.
     - ``narrative``: the year's Sachbericht (``NarrativeReport``), None while none is written.
     - ``issue_number``: the statement's number among the issued statements of the recipient's
       school year (1, 2, …), None for a draft (the PDF then says ENTWURF on every page).
@@ -171,6 +172,7 @@ class StatementData:
     overrides: tuple[OverrideRecord, ...] = ()
     forecast: Forecast | None = None
     out_of_period: tuple[VoucherLine, ...] = ()
+    overhead_rule: OverheadRule | None = None
     narrative: NarrativeReport | None = None
     issue_number: int | None = None
 
@@ -205,7 +207,7 @@ def build_statement(
         created_at=now, chain_head=chain_head(session, recipient),
         targets=_targets(session, recipient, items), pass_through=_pass_through(session, recipient, items),
         overrides=tuple(list_overrides(session, recipient, school_year)),
-        out_of_period=booked_out_of_period(vouchers, school_year),
+        out_of_period=booked_out_of_period(vouchers, school_year), overhead_rule=pack.overhead,
         forecast=forecast(session, recipient, school_year, as_of=now.date(), packs=packs,
                           basis=basis) if open_year else None,
     )

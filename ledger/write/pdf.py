@@ -30,6 +30,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -154,6 +155,12 @@ def eur(amount: Decimal) -> str:
     return f"{format_german(amount)} EUR"
 
 
+def exact_eur(amount: Decimal) -> str:
+    """EUR with all its decimal places, at least two, German style: ``"71.353,485 EUR"``; for
+    showing a computation before its rounding."""
+    return f"{format_decimal(amount, format='#,##0.00##########', locale='de_DE')} EUR"
+
+
 def num_date(day: date) -> str:
     """``date`` → ``"01.04.2024"``."""
     return day.strftime("%d.%m.%Y")
@@ -196,6 +203,36 @@ def paragraph(text: str, style: ParagraphStyle = CELL) -> Paragraph:
 def multiline(*lines: str, style: ParagraphStyle = CELL) -> Paragraph:
     """A paragraph of plain (escaped) text lines, one below the other; empty lines are left out."""
     return Paragraph("<br/>".join(escape(line) for line in lines if line), style)
+
+
+#: The smallest font size ``whole_words`` shrinks a style to, points.
+MIN_FONT_SIZE = 4.0
+
+
+def widest_word(texts: Sequence[str], style: ParagraphStyle) -> float:
+    """The width in points of the widest word (run without whitespace) of ``texts`` in ``style``; 0 for none."""
+    return max((_width(word, style.fontName, style.fontSize) for text in texts for word in text.split()),
+               default=0.0)
+
+
+def whole_words(texts: Sequence[str], width: float, style: ParagraphStyle) -> ParagraphStyle:
+    """``style``, or a copy with a smaller font (and leading), so that no word of ``texts`` is wider
+    than a column of ``width`` points (paddings included): names and voucher numbers are never
+    broken inside a word. The font shrinks to ``MIN_FONT_SIZE`` at most; the copy does not split
+    long words (``splitLongWords`` off), so a word still too wide runs into the padding instead."""
+    room = width - 2 * CELL_PADDING
+    widest = widest_word(texts, style)
+    if widest <= room:
+        return style
+    size = max(MIN_FONT_SIZE, style.fontSize * room / widest * 0.98)
+    return ParagraphStyle(f"{style.name}-{size:.2f}", parent=style, fontSize=size,
+                          leading=style.leading * size / style.fontSize, splitLongWords=0)
+
+
+def unbroken(*lines: str, width: float, style: ParagraphStyle = CELL) -> Paragraph:
+    """A cell of plain text ``lines`` for a column of ``width`` points whose words are never
+    broken inside (a smaller font where needed, ``whole_words``); empty lines are left out."""
+    return multiline(*lines, style=whole_words(lines, width, style))
 
 
 def header_row(*labels: str, right: tuple[int, ...] = ()) -> list[Paragraph]:
@@ -277,8 +314,9 @@ def ruled_table(rows: list[list], widths: list[float], *, amount_cols: tuple[int
     ``rows`` may hold strings or Paragraphs; ``widths`` are the columns' widths in points;
     ``amount_cols`` are right-aligned; the last ``total_rows`` rows are bold with a rule above;
     ``header`` styles the first row (and ``repeat`` repeats it after a page break); the last
-    row's label spans its first ``label_cols`` columns; ``commands`` are further ``TableStyle``
-    commands (before the header's and the total's).
+    row's label spans its first ``label_cols`` columns (and is left-aligned); ``commands`` are
+    further ``TableStyle`` commands (after the alignment of the amount columns, before the
+    header's and the total's).
     """
     table = Table(rows, colWidths=widths, repeatRows=1 if repeat else 0)
     style = [
@@ -289,10 +327,9 @@ def ruled_table(rows: list[list], widths: list[float], *, amount_cols: tuple[int
         ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
         ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
         ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+        *(("ALIGN", (col, 0), (col, -1), "RIGHT") for col in amount_cols),
         *commands,
     ]
-    for col in amount_cols:
-        style.append(("ALIGN", (col, 0), (col, -1), "RIGHT"))
     if header:
         style += [
             ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8.5),
@@ -305,7 +342,7 @@ def ruled_table(rows: list[list], widths: list[float], *, amount_cols: tuple[int
             ("LINEABOVE", (0, -total_rows), (-1, -total_rows), 0.6, colors.black),
         ]
     if label_cols > 1:
-        style.append(("SPAN", (0, -1), (label_cols - 1, -1)))
+        style += [("SPAN", (0, -1), (label_cols - 1, -1)), ("ALIGN", (0, -1), (0, -1), "LEFT")]
     table.setStyle(TableStyle(style))
     return table
 

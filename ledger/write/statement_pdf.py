@@ -26,11 +26,15 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
 from ledger.core.agreements import STATUSES
-from ledger.core.money import ZERO, format_german
+from ledger.core.money import ZERO, format_german, round_half_up
 from ledger.reports.forecast import Forecast
 from ledger.reports.settlement import RepaymentResult
 from ledger.reports.statement import (
@@ -47,6 +51,7 @@ from ledger.write.pdf import (
     BODY,
     CELL,
     CELL_BOLD,
+    CELL_PADDING,
     CELL_SMALL,
     CONTENT_WIDTH,
     HEADING_LONG,
@@ -57,6 +62,7 @@ from ledger.write.pdf import (
     Sections,
     details,
     eur,
+    exact_eur,
     figures,
     header_row,
     iban,
@@ -70,6 +76,9 @@ from ledger.write.pdf import (
     render,
     ruled_table,
     timestamp,
+    unbroken,
+    whole_words,
+    widest_word,
 )
 
 
@@ -110,9 +119,10 @@ def _story(data: StatementData) -> list:
     sections = Sections()
     story = _title(data)
     story += _summary(data.result)
-    story += _grant(data, sections)
+    story += _narrative(data, sections)
+    story += _financial(data, sections)
     story += _spending(data.result, sections)
-    story += _overhead(data.result, sections)
+    story += _overhead(data, sections)
     story += _targets(data.targets, sections)
     if data.pass_through:
         story += _pass_through(data.pass_through, sections)
@@ -132,6 +142,7 @@ def _story(data: StatementData) -> list:
     story += _payment(data, sections)
     story += _tamper_evidence(data, sections)
     story += _vouchers(data.vouchers, sections)
+    story += _confirmation(data, sections)
     return story
 
 
@@ -161,51 +172,122 @@ def _summary(result: RepaymentResult) -> list:
     return [Spacer(1, 3 * mm), paragraph("Ergebnis auf einen Blick", HEADING_LONG), figures(rows, total_rows=2)]
 
 
-def _grant(data: StatementData, sections: Sections) -> list:
-    """Assessed amount, payouts and grant received."""
+def _narrative(data: StatementData, sections: Sections) -> list:
+    """I. Sachbericht: the officer's text for the year (ANBest-G NRW: what was done with the
+    grant, in words), one paragraph per blank-line separated block, with who wrote it when."""
+    story = sections.long_heading("Sachbericht")
+    report = data.narrative
+    if report is None:
+        return story + [paragraph("Für dieses Schuljahr ist noch kein Sachbericht erfasst. Er ist vor der "
+                                  "Ausstellung des Verwendungsnachweises zu ergänzen.", CELL_BOLD)]
+    blocks = [block for block in report.text.replace("\r\n", "\n").split("\n\n") if block.strip()]
+    story += [multiline(*block.split("\n"), style=BODY) for block in blocks]
+    story.append(paragraph(f"Verfasst von {report.written_by} am {timestamp(report.written_at)}.", NOTE))
+    return story
+
+
+def _financial(data: StatementData, sections: Sections) -> list:
+    """II. Zahlenmäßiger Nachweis: income and spending "lt. Bescheid" against "lt. Abrechnung"
+    (the structure of the ANBest-G NRW statement of use), then the payouts. The Abrechnung
+    column adds up: grant received − conform spending (+ own funds) = repayment by computation,
+    and total spending = conform + not conform."""
+    result = data.result
+    assessed = result.grant_assessed
+    not_conform = result.total_spending - result.permitted
+    own_funds = max(result.permitted - result.grant_received, ZERO)
+
+    def planned(amount: Decimal | None) -> str:
+        return "nicht erfasst" if amount is None else format_german(amount)
+
+    def deviation(planned_amount: Decimal | None, actual: Decimal) -> str:
+        return "" if planned_amount is None else format_german(actual - planned_amount)
+
+    rows = [header_row("", "lt. Bescheid\n(EUR)", "lt. Abrechnung\n(EUR)", "Abweichung\n(EUR)", right=(1, 2, 3)),
+            [paragraph("1. Einnahmen", CELL_BOLD), "", "", ""],
+            [paragraph(f"Zuwendung des Landes ({data.programme})"), planned(assessed),
+             format_german(result.grant_received), deviation(assessed, result.grant_received)],
+            [paragraph("2. Ausgaben", CELL_BOLD), "", "", ""],
+            [paragraph("Ausgaben insgesamt"), "", format_german(result.total_spending), ""],
+            [paragraph("davon nicht zweckentsprechend (ausgeschlossen, nicht eingestuft, Overhead oberhalb der "
+                       "Obergrenze)"), "", format_german(not_conform), ""],
+            [paragraph("Zweckentsprechende Ausgaben", CELL_BOLD), planned(assessed),
+             format_german(result.permitted), deviation(assessed, result.permitted)],
+            [paragraph("3. Ergebnis", CELL_BOLD), "", "", ""]]
+    if own_funds:
+        rows.append([paragraph("Zweckentsprechende Ausgaben über der Zuwendung (eigene Mittel)"), "",
+                     format_german(own_funds), ""])
+    rows.append([paragraph("Nicht zweckentsprechend verwendete Zuwendung (Rückzahlung nach Berechnung)", CELL_BOLD),
+                 "0,00", format_german(result.computed_repayment_due), format_german(result.computed_repayment_due)])
+    table = ruled_table(rows, [CONTENT_WIDTH - 90 * mm, 30 * mm, 30 * mm, 30 * mm], amount_cols=(1, 2, 3),
+                        total_rows=1)
+    note = (f"Die {data.programme} wird als Pauschale ohne Finanzierungsplan nach Ausgabearten festgesetzt; "
+            "lt. Bescheid ist daher der festgesetzte Betrag als zweckentsprechend zu verwendender Gesamtbetrag "
+            "ausgewiesen. Die Ausgaben lt. Abrechnung sind im folgenden Abschnitt nach Kategorien gegliedert.")
+    if result.decided_by != "computation":
+        note += (" Der zurückzuzahlende Betrag ergibt sich für dieses Schuljahr aus der "
+                 + ("Vereinbarung" if result.decided_by == "agreement" else "Bescheid des Landes")
+                 + " (Abschnitt „Ergebnis“).")
+    return (sections.long_heading("Zahlenmäßiger Nachweis")
+            + [_assessment_line(data), Spacer(1, 2 * mm), table, paragraph(note, NOTE), Spacer(1, 3 * mm)]
+            + _payouts(data))
+
+
+def _assessment_line(data: StatementData) -> Paragraph:
+    """"Durch Festsetzungsbescheid vom … wurden … EUR festgesetzt; ausgezahlt insgesamt … EUR." """
     result = data.result
     notice = (f"Festsetzungsbescheid vom {num_date(data.notice_date)}" if data.notice_date
               else "Festsetzungsbescheid (Datum nicht erfasst)")
-    assessed = eur(result.grant_assessed) if result.grant_assessed is not None else "nicht erfasst"
-    story = [sections.heading("Zuwendung"),
-             figures([(f"Festgesetzter Betrag laut {notice}", assessed)]),
-             Spacer(1, 2 * mm)]
-    rows = [["Datum", "Beleg-Nr.", "Auszahlung"]]
-    rows += [[num_date(p.date), paragraph(p.voucher_number), eur(p.amount)] for p in data.payouts]
-    rows.append(["Erhaltene Zuwendung insgesamt", "", eur(result.grant_received)])
-    if not data.payouts:
-        story.append(paragraph("Keine Auszahlung gebucht.", NOTE))
-    table = ruled_table(rows, [30 * mm, CONTENT_WIDTH - 75 * mm, 45 * mm], total_rows=1, label_cols=2)
-    return story + [table]
+    assessed = eur(result.grant_assessed) if result.grant_assessed is not None else "(Betrag nicht erfasst)"
+    return paragraph(f"Durch {notice} wurden für das Schuljahr {data.school_year} {assessed} festgesetzt; "
+                     f"ausgezahlt wurden insgesamt {eur(result.grant_received)}.", BODY)
+
+
+def _payouts(data: StatementData) -> list:
+    """The payouts of the grant with their vouchers; the total is the grant received."""
+    width = 45 * mm
+    voucher_style = whole_words([p.voucher_number for p in data.payouts], width, CELL)
+    rows = [["Auszahlung vom", "Beleg-Nr.", "Betrag"]]
+    rows += [[num_date(p.date), paragraph(p.voucher_number, voucher_style), eur(p.amount)] for p in data.payouts]
+    rows.append(["Erhaltene Zuwendung insgesamt", "", eur(data.result.grant_received)])
+    story = [] if data.payouts else [paragraph("Keine Auszahlung gebucht.", NOTE)]
+    return story + [ruled_table(rows, [30 * mm, CONTENT_WIDTH - 75 * mm, width], total_rows=1, label_cols=2)]
 
 
 def _spending(result: RepaymentResult, sections: Sections) -> list:
     """Net spending per category with status, the spending without a category, subtotals per
     status and the total spending (the rows add up to it)."""
     rows = [["Kategorie", "Status", "Betrag"]]
-    rows += [[paragraph(c.label), Status(c.status).label, eur(c.amount)] for c in result.by_category]
+    rows += [[paragraph(c.label), paragraph(Status(c.status).label), eur(c.amount)] for c in result.by_category]
     if result.uncategorised_open:
-        rows.append([paragraph("ohne Kategorie"), Status.UNCLASSIFIED.label, eur(result.uncategorised_open)])
+        rows.append([paragraph("ohne Kategorie"), paragraph(Status.UNCLASSIFIED.label), eur(result.uncategorised_open)])
     if result.uncategorised_decided:
-        rows.append([paragraph("ohne Kategorie"), "abweichend eingestuft", eur(result.uncategorised_decided)])
+        rows.append([paragraph("ohne Kategorie"), paragraph("abweichend eingestuft"),
+                     eur(result.uncategorised_decided)])
     totals = []
     for status in CATEGORY_STATUSES:
         amount = sum((c.amount for c in result.by_category if c.status == status), Decimal("0"))
-        totals.append([f"Summe {status.label}", "", eur(amount)])
+        totals.append([f"Summe Kategorien „{status.label}“", "", eur(amount)])
+    if result.uncategorised:
+        totals.append(["Summe ohne Kategorie", "", eur(result.uncategorised)])
     totals.append(["Ausgaben insgesamt", "", eur(result.total_spending)])
     totals.append([paragraph("Zweckentsprechende Ausgaben (zulässig und gedeckelte Kategorien bis "
                              "zur Obergrenze)", CELL_BOLD), "", eur(result.permitted)])
-    table = ruled_table(rows + totals, [112 * mm, 28 * mm, 30 * mm],
+    table = ruled_table(rows + totals, [108 * mm, 32 * mm, 30 * mm],
                         total_rows=len(totals), repeat=True, label_cols=2)
     note = ("Status: der Status der Kategorie laut Regelwerk. Ob eine Buchung zweckentsprechend ist, entscheidet "
             "ihre Einstufung (Pool und Finanzierungsgrundlage, Schule, Weiterleitung, abweichende Einstufung); auch "
             "Buchungen zulässiger Kategorien können daher ausgeschlossen oder nicht eingestuft sein (Abschnitt "
             "„Ausgeschlossene und nicht eingestufte Ausgaben“). Die letzte Zeile folgt dieser Einstufung.")
-    return sections.long_heading("Zweckentsprechende Ausgaben nach Kategorien") + [table, paragraph(note, NOTE)]
+    return sections.long_heading(_CATEGORIES_HEADING) + [table, paragraph(note, NOTE)]
 
 
-def _overhead(result: RepaymentResult, sections: Sections) -> list:
-    """Overhead cap: pool personnel costs, cap, overhead charged, excess."""
+_CATEGORIES_HEADING = "Zweckentsprechende Ausgaben nach Kategorien"
+
+
+def _overhead(data: StatementData, sections: Sections) -> list:
+    """Overhead cap: its base, the computation rate × base = cap (rounded as the pack says), the
+    overhead charged and the excess, with the rule's sources (Hinweise Teil IV)."""
+    result, rule = data.result, data.overhead_rule
     story = [sections.heading("Overhead-Obergrenze")]
     if result.overhead_cap is None:
         story.append(paragraph("Keine Overhead-Obergrenze nach dem für dieses Schuljahr geltenden "
@@ -213,14 +295,23 @@ def _overhead(result: RepaymentResult, sections: Sections) -> list:
         if result.overhead_charged:
             story.append(figures([("Overhead verbucht", eur(result.overhead_charged))]))
         return story
-    story.append(figures([
-        ("Personalkosten des Pool-Modells", eur(result.pool_personnel)),
-        (f"Obergrenze ({percent(result.overhead_rate)} der Personalkosten des Pool-Modells)",
-         eur(result.overhead_cap)),
+    base_label = ("Personalkosten der Pool-Modelle (Bemessungsgrundlage)" if rule is not None and rule.base == "all"
+                  else "Zweckentsprechende Personalkosten der Pool-Modelle (Bemessungsgrundlage)")
+    exact = result.pool_personnel * result.overhead_rate
+    computation = f"{percent(result.overhead_rate)} × {eur(result.pool_personnel)} = {exact_eur(exact)}"
+    if exact != result.overhead_cap:
+        computation += f", kaufmännisch gerundet {eur(result.overhead_cap)}"
+    story += [figures([
+        (base_label, eur(result.pool_personnel)),
+        (f"Obergrenze: {computation}", eur(result.overhead_cap)),
         ("Overhead verbucht", eur(result.overhead_charged)),
-        ("Overhead oberhalb der Obergrenze (nicht zweckentsprechend)",
-         eur(result.overhead_excess)),
-    ], total_rows=1))
+        ("davon zweckentsprechend (bis zur Obergrenze)", eur(min(result.overhead_charged, result.overhead_cap))),
+        ("Overhead oberhalb der Obergrenze (nicht zweckentsprechend)", eur(result.overhead_excess)),
+    ], total_rows=1)]
+    if rule is not None:
+        story.append(paragraph(f"Obergrenze: {rule.source}", NOTE))
+        if rule.base_source:
+            story.append(paragraph(f"Bemessungsgrundlage: {rule.base_source}", NOTE))
     return [KeepTogether(story)]
 
 
@@ -332,9 +423,11 @@ def _not_conform(data: StatementData, sections: Sections) -> list:
     if listed != result.unclassified:
         tail.append(["", "", paragraph("Nicht einzelnen Buchungen zugeordnet"), "", eur(result.unclassified - listed)])
     tail.append(["Nicht eingestufte Ausgaben insgesamt", "", "", "", eur(result.unclassified)])
+    voucher_width = _voucher_column(unclassified)
     table = LongTable(header_row("Datum", "Beleg-Nr.", "Buchungstext", "Grund", "Betrag", right=(4,)), unclassified,
-                      _unclassified_row, tail, [18 * mm, 24 * mm, 56 * mm, 46 * mm, 26 * mm],
-                      {1: CELL, 2: CELL, 3: CELL_SMALL}, amount_cols=(4,), label_cols=4)
+                      _unclassified_row, tail, [18 * mm, voucher_width, 80 * mm - voucher_width, 46 * mm, 26 * mm],
+                      {1: whole_words([v.voucher_number for v in unclassified], voucher_width, CELL), 2: CELL,
+                       3: CELL_SMALL}, amount_cols=(4,), label_cols=4)
     story += [PagedTable(table),
               paragraph("Nicht eingestufte Ausgaben gelten als nicht zweckentsprechend, bis die fehlenden Angaben "
                         "(z. B. Kategorie, Kostenstelle, Finanzierungsgrundlage des Pools) ergänzt sind.", NOTE)]
@@ -351,8 +444,8 @@ def _out_of_period(data: StatementData, sections: Sections) -> list:
     """The postings booked outside the school year they belong to, with their classification."""
     story = sections.long_heading("Periodenfremd gebuchte Ausgaben")
     rows = [header_row("Datum", "Beleg-Nr.", "Buchungstext", "Einstufung", "Betrag", right=(4,))]
-    rows += [[num_date(v.date), one_line(v.voucher_number), one_line(v.text), Status(v.status).label, eur(v.amount)]
-             for v in data.out_of_period]
+    rows += [[num_date(v.date), unbroken(v.voucher_number, width=24 * mm), paragraph(one_line(v.text)),
+              paragraph(Status(v.status).label), eur(v.amount)] for v in data.out_of_period]
     rows.append(["Periodenfremd gebucht insgesamt", "", "", "", eur(sum((v.amount for v in data.out_of_period), ZERO))])
     story += [ruled_table(rows, [18 * mm, 24 * mm, 66 * mm, 36 * mm, 26 * mm], amount_cols=(4,), total_rows=1,
                           repeat=True, label_cols=4),
@@ -378,9 +471,9 @@ def _overrides(overrides: tuple[OverrideRecord, ...], sections: Sections) -> lis
     for o in overrides:
         label = Status(o.status).label
         rows.append([
-            str(o.id), multiline(o.voucher_number, num_date(o.day)), eur(o.amount),
+            str(o.id), unbroken(o.voucher_number, num_date(o.day), width=24 * mm), eur(o.amount),
             multiline(label, f"davon zulässig: {eur(o.conform)}" if o.status == Status.SPLIT else ""),
-            paragraph(o.justification, CELL_SMALL), multiline(o.created_by, timestamp(o.created_at)),
+            paragraph(o.justification, CELL_SMALL), unbroken(o.created_by, timestamp(o.created_at), width=22 * mm),
             paragraph(_override_state(o), CELL if o.active else CELL_SMALL),
         ])
     table = ruled_table(rows, [8 * mm, 24 * mm, 24 * mm, 26 * mm, 40 * mm, 22 * mm, 26 * mm], amount_cols=(2,),
@@ -523,57 +616,88 @@ def _result(result: RepaymentResult, sections: Sections) -> list:
 
 
 def _tranche_table(result: RepaymentResult) -> list:
-    """With more than one payout: the repayment by payout, each with its own deadline
-    ("bis zum 1. April des auf die Auszahlung folgenden Haushaltsjahres")."""
-    if len(result.tranches) < 2:
+    """The repayment by payout, each with its own deadline ("bis zum 1. April des auf die
+    Auszahlung folgenden Haushaltsjahres"), or the one amount a notice or an agreement sets."""
+    if not result.tranches:
         return []
     rows = [header_row("Auszahlung vom", "Betrag", "davon zurückzuzahlen", "gezahlt", "offen", "Fällig am",
                        right=(1, 2, 3, 4))]
-    rows += [[num_date(t.payout_date), eur(t.payout), eur(t.due), eur(t.paid), eur(t.outstanding),
-              num_date(t.due_date) if t.due_date else "–"] for t in result.tranches]
-    return [Spacer(1, 2 * mm), ruled_table(rows, [26 * mm, 30 * mm, 32 * mm, 28 * mm, 28 * mm, 26 * mm],
-                                           amount_cols=(1, 2, 3, 4)),
-            paragraph("Jede Auszahlung hat ihre eigene Frist: bis zum 1. April des auf die Auszahlung folgenden "
-                      "Haushaltsjahres (Vereinbarung Rhein-Sieg-Kreis, § 4 Abs. 2), verschoben nach § 193 BGB. Die Ausgaben "
-                      "verbrauchen die Auszahlungen in ihrer Reihenfolge; der ungenutzte Rest gehört zu den "
-                      "letzten.", NOTE)]
+    for t in result.tranches:
+        origin = num_date(t.payout_date) if t.payout_date else _TRANCHE_BASIS[t.basis]
+        rows.append([paragraph(origin), eur(t.payout) if t.payout is not None else "",
+                     eur(t.due), eur(t.paid), eur(t.outstanding), num_date(t.due_date) if t.due_date else "–"])
+    rows.append(["Insgesamt", "", eur(sum((t.due for t in result.tranches), ZERO)),
+                 eur(sum((t.paid for t in result.tranches), ZERO)),
+                 eur(sum((t.outstanding for t in result.tranches), ZERO)), ""])
+    if any(t.basis == "payout" for t in result.tranches):
+        note = ("Jede Auszahlung hat ihre eigene Frist: bis zum 1. April des auf die Auszahlung folgenden "
+                "Haushaltsjahres (Vereinbarung Rhein-Sieg-Kreis, § 4 Abs. 2; Hinweise zur zweckentsprechenden "
+                "Verwendung der Inklusionspauschale, Teil II), verschoben nach § 193 BGB. Die Ausgaben verbrauchen "
+                "die Auszahlungen in ihrer Reihenfolge; der ungenutzte Rest gehört zu den letzten.")
+    else:
+        note = "Betrag und Frist setzt der " + _TRANCHE_BASIS[result.tranches[0].basis] + "."
+    return [Spacer(1, 2 * mm), ruled_table(rows, [30 * mm, 28 * mm, 32 * mm, 28 * mm, 28 * mm, 24 * mm],
+                                           amount_cols=(1, 2, 3, 4), total_rows=1),
+            paragraph(note, NOTE)]
+
+
+#: What sets a tranche without a payout (``Tranche.basis``).
+_TRANCHE_BASIS = {"notice": "Bescheid des Landes", "agreement": "Vereinbarung", "payout": "Auszahlung"}
 
 
 def _interest(result: RepaymentResult, sections: Sections) -> list:
-    """Interest on late repayment: one row per late payment or open amount, with rates."""
-    rows = [["Betrag", "Zinstage", "Zeitraum", "Zinssatz p. a.", "Zinsen"]]
+    """Interest on late repayment, one row per period of one rate: amount, period, days, base
+    rate, rate, days of the year, interest. Each amount's interest is rounded once, over its
+    periods (``ledger.rules.interest``); a row "Rundung" shows the difference to the rows'
+    rounded sum, so the table adds up to the total."""
+    rows = [header_row("Betrag", "Zeitraum", "Tage", "Basis-\nzinssatz", "Zinssatz\np. a.", "Tage\ndes Jahres",
+                       "Zinsen", right=(0, 2, 3, 4, 5, 6))]
+    shown = ZERO
     for item in result.interest:
-        first = item.due_date + timedelta(days=1)
-        rates = " / ".join(percent_points(p.applied_rate) for p in item.periods)
-        rows.append([eur(item.principal), str(item.days), f"{num_date(first)} – {num_date(item.end_date)}",
-                     paragraph(rates), eur(item.interest)])
-    rows.append(["Verzugszinsen insgesamt", "", "", "", eur(result.late_interest)])
-    table = ruled_table(rows, [32 * mm, 18 * mm, 50 * mm, 40 * mm, 30 * mm], total_rows=1, label_cols=4)
+        for period in item.periods:
+            amount = round_half_up(period.interest)
+            shown += amount
+            base = percent_points(period.base_rate) + ("" if period.base_rate_checked else " *")
+            rows.append([eur(item.principal), f"{num_date(period.start)} – {num_date(period.end)}", str(period.days),
+                         base, percent_points(period.applied_rate), str(period.year_days), eur(amount)])
+    spans = ()
+    if shown != result.late_interest:
+        rows.append(["Rundung (die Zinsen eines Betrags werden einmal, über alle Zeiträume, auf volle Cent gerundet)",
+                     "", "", "", "", "", eur(result.late_interest - shown)])
+        spans = (("SPAN", (0, -2), (5, -2)), ("ALIGN", (0, -2), (0, -2), "LEFT"))
+    rows.append(["Verzugszinsen insgesamt", "", "", "", "", "", eur(result.late_interest)])
+    table = ruled_table(rows, [28 * mm, 40 * mm, 12 * mm, 20 * mm, 20 * mm, 20 * mm, 30 * mm],
+                        amount_cols=(0, 2, 3, 4, 5, 6), total_rows=1, label_cols=6, repeat=True, commands=spans)
     note = ("Zinsen nach § 49a Abs. 3 VwVfG NRW (Basiszinssatz nach § 247 BGB zuzüglich des Aufschlags "
-            "laut Regelwerk), tagegenau ab dem Tag nach der Fälligkeit bis zum Zahlungstag.")
+            "laut Regelwerk), tagegenau ab dem Tag nach der Fälligkeit bis zum Zahlungstag: Betrag × Zinssatz × "
+            "Tage ÷ Tage des Jahres.")
     if result.interest_as_of:
         note += f" Offene Beträge verzinst bis {num_date(result.interest_as_of)}."
     unchecked = sorted({p.start for i in result.interest for p in i.periods if not p.base_rate_checked})
     if unchecked:
-        note += (" Der verwendete Basiszinssatz ist noch nicht mit der Veröffentlichung der Deutschen Bundesbank "
+        note += (" * Der verwendete Basiszinssatz ist noch nicht mit der Veröffentlichung der Deutschen Bundesbank "
                  f"abgeglichen (Zeiträume ab {', '.join(num_date(day) for day in unchecked)}); die Zinsen sind "
                  "vor der Zahlung zu prüfen.")
-    return [KeepTogether([sections.heading("Verzugszinsen"), table, paragraph(note, NOTE)])]
+    return sections.long_heading("Verzugszinsen") + [table, paragraph(note, NOTE)]
 
 
 def _payment(data: StatementData, sections: Sections) -> list:
-    """Where and under which reference to repay."""
-    bank = data.bank
-    return [KeepTogether([
-        sections.heading("Zahlungsangaben"),
-        details([
-            ("Zahlungsempfänger", bank.payee),
-            ("Kreditinstitut", bank.bank),
-            ("IBAN", iban(bank.iban)),
-            ("BIC", bank.bic),
-            ("Verwendungszweck", data.payment_reference),
-        ]),
-    ])]
+    """Where, how much and under which reference to repay; the Kassenzeichen is a field to fill in
+    (the Landeskasse assigns it in its payment request or the Land's notice)."""
+    bank, result = data.bank, data.result
+    reference = data.payment_reference
+    if result.decided_by == "agreement" and result.agreement.payment_reference:
+        reference = result.agreement.payment_reference
+    rows = [("Zahlungsempfänger", bank.payee), ("Kreditinstitut", bank.bank), ("IBAN", iban(bank.iban)),
+            ("BIC", bank.bic), ("Verwendungszweck", reference),
+            ("Kassenzeichen", "________________________ (aus der Zahlungsaufforderung der Landeskasse oder dem "
+                              "Bescheid des Landes)")]
+    amounts = [("Noch zu zahlen (Rückzahlung)", eur(max(result.outstanding, ZERO)))]
+    if result.late_interest:
+        amounts.append(("Verzugszinsen (Abschnitt „Verzugszinsen“)", eur(result.late_interest)))
+        amounts.append(("Zu überweisen insgesamt", eur(max(result.outstanding, ZERO) + result.late_interest)))
+    return [KeepTogether([sections.heading("Zahlungsangaben"), details(rows), Spacer(1, 2 * mm),
+                          figures(amounts, total_rows=1 if result.late_interest else 0)])]
 
 
 def _evaluation_rows(state: RunState | None, data: StatementData) -> list[tuple[str, str]]:
@@ -641,15 +765,58 @@ def _voucher_row(v: VoucherLine) -> list[str]:
             "\n".join(category), eur(v.amount)]
 
 
+def _voucher_column(vouchers: tuple[VoucherLine, ...] | list[VoucherLine]) -> float:
+    """The voucher-number column's width in points: 24 mm, wider (up to 40 mm) where the longest
+    voucher number needs it; beyond that its font shrinks (``whole_words``), a voucher number is
+    never broken inside."""
+    needed = widest_word([v.voucher_number for v in vouchers], CELL) + 2 * CELL_PADDING + 1
+    return min(max(24 * mm, needed), 40 * mm)
+
+
 def _vouchers(vouchers: tuple[VoucherLine, ...], sections: Sections) -> list:
     """Chronological voucher list with each posting's classification; header repeats on every page, total at the end."""
     total = sum((v.amount for v in vouchers), Decimal("0"))
+    voucher_width = _voucher_column(vouchers)
     table = LongTable(["Datum", "Beleg-Nr.", "Buchungstext", "Konto", "Kategorie", "Betrag"], vouchers,
                       _voucher_row, [[f"Summe ({len(vouchers)} Buchungen)", "", "", "", "", eur(total)]],
-                      [18 * mm, 24 * mm, 56 * mm, 11 * mm, 36 * mm, 25 * mm],
-                      {1: CELL, 2: CELL, 3: CELL, 4: CELL_SMALL}, label_cols=5)
+                      [18 * mm, voucher_width, 80 * mm - voucher_width, 11 * mm, 36 * mm, 25 * mm],
+                      {1: whole_words([v.voucher_number for v in vouchers], voucher_width, CELL), 2: CELL,
+                       3: whole_words([v.account for v in vouchers], 11 * mm, CELL), 4: CELL_SMALL}, label_cols=5)
     overrides = sections.numbers.get(_OVERRIDES_HEADING)
-    legend = paragraph("Konto: Nummer im Kontenplan; Kategorie: Bezeichnung wie in Abschnitt 2, darunter die Einstufung "
+    categories = sections.numbers.get(_CATEGORIES_HEADING)
+    legend = paragraph(f"Konto: Nummer im Kontenplan; Kategorie: Bezeichnung wie in Abschnitt {categories}, darunter die Einstufung "
                        "der Buchung (bei teilweise zulässigen Buchungen mit dem zweckentsprechenden Betrag in EUR; "
                        f"„Abw. Nr.“: abweichende Einstufung, siehe Abschnitt {overrides}).", NOTE)
     return sections.long_heading("Belegliste (chronologisch)") + [legend, PagedTable(table)]
+
+
+_BULLET = ParagraphStyle("Aufzählung", parent=BODY, leftIndent=5 * mm, bulletIndent=1 * mm)
+
+#: The confirmation of the statement of use (after the model of ANBest-G NRW).
+CONFIRMATION = (
+    "die Inklusionspauschale nach § 2 Abs. 2 InklFöG NRW und den Hinweisen zur zweckentsprechenden Verwendung "
+    "der Inklusionspauschale verwendet wurde, soweit sie oben als zweckentsprechend ausgewiesen ist,",
+    "die Ausgaben notwendig waren und wirtschaftlich und sparsam verfahren worden ist,",
+    "die Angaben in diesem Verwendungsnachweis mit den Büchern und Belegen übereinstimmen.",
+)
+
+
+def _confirmation(data: StatementData, sections: Sections) -> list:
+    """The confirmation "Es wird bestätigt, dass …" and the lines for place, date, name, function
+    and signature, kept together on the last page."""
+    lines = [paragraph("Es wird bestätigt, dass", BODY)]
+    lines += [Paragraph(escape(text), _BULLET, bulletText="–") for text in CONFIRMATION]
+    blank = "_" * 38
+    signature = ruled_table([
+        [blank, blank],
+        ["Ort, Datum", "Unterschrift"],
+        ["", ""],
+        [blank, blank],
+        ["Name (in Druckschrift)", "Funktion / Dienststelle"],
+    ], [CONTENT_WIDTH / 2, CONTENT_WIDTH / 2], amount_cols=(), header=False,
+        commands=(("LINEBELOW", (0, 0), (-1, -1), 0, colors.white),
+                  ("FONT", (0, 1), (-1, 1), "Helvetica", 7.5), ("FONT", (0, 4), (-1, 4), "Helvetica", 7.5),
+                  ("TOPPADDING", (0, 0), (-1, 0), 10 * mm)))
+    return [KeepTogether([sections.heading("Bestätigung"), *lines, Spacer(1, 2 * mm),
+                          paragraph(f"Zuwendungsempfänger: {data.recipient_name}", BODY),
+                          signature])]
