@@ -745,3 +745,25 @@ def test_long_user_names_and_voucher_numbers_are_not_broken():
     text = _text(render_statement(replace(FULL, overrides=overrides)))
     section = _section(text, "Abweichende Einstufungen", "Ergebnis")
     assert name in section and number in section
+
+
+def test_agreement_year_shows_the_agreed_conform_amount_and_repayment():
+    """Vereinbarung Rhein-Sieg-Kreis, § 1 Abs. 2: of 891.931,68 EUR received, 422.362,00 EUR are deemed
+    purpose-conform, so 469.569,68 EUR are repaid, whatever the books compute."""
+    agreement = AgreementFigures(reference="Vereinbarung Rhein-Sieg-Kreis – Land NRW, § 1 Abs. 2",
+                                 deemed_conform=D("422362.00"), waived=False, repayment_due=D("469569.68"),
+                                 payment_date=date(2022, 6, 30), payment_reference="Rückzahlung 2020/21",
+                                 status="in_force", effective_date=date(2022, 5, 1))
+    result = replace(RESULT, grant_assessed=D("891931.68"), grant_received=D("891931.68"), by_category=(),
+                     permitted=D("0.00"), pool_personnel=D("0.00"), overhead_charged=D("0.00"), overhead_excess=D("0.00"),
+                     excluded=D("0.00"), unclassified=D("0.00"), total_spending=D("0.00"), uncategorised_open=D("0.00"),
+                     computed_repayment_due=D("891931.68"), agreement=agreement, repayment_due=D("469569.68"),
+                     confirmed_obligation=D("0.00"), already_repaid=D("0.00"), outstanding=D("469569.68"))
+    text = _text(render_statement(replace(DATA, result=result, vouchers=())))
+    first = text[:text.index("1. Sachbericht")]
+    assert "Als zweckentsprechend vereinbart (laut Vereinbarung) 422.362,00 EUR" in first
+    assert "Rückzahlung fällig (laut Vereinbarung) 469.569,68 EUR" in first
+    figures = _section(text, "2. Zahlenmäßiger Nachweis", "3. Zweckentsprechende")
+    assert "(Rückzahlung nach Berechnung) 0,00 891.931,68 891.931,68" in figures
+    assert "Rückzahlung (laut Vereinbarung) 0,00 469.569,68 469.569,68" in figures
+    assert "Verwendungszweck Rückzahlung 2020/21" in text

@@ -166,10 +166,19 @@ def _summary(result: RepaymentResult) -> list:
     rows = [
         ("Erhaltene Zuwendung", eur(result.grant_received)),
         ("Zweckentsprechende Ausgaben", eur(result.permitted)),
+        *_agreed_conform(result),
         ("Rückzahlung fällig" + _DECIDED_BY[result.decided_by], eur(result.repayment_due)),
         ("Fällig am", _due_date_text(result)),
     ]
     return [Spacer(1, 3 * mm), paragraph("Ergebnis auf einen Blick", HEADING_LONG), figures(rows, total_rows=2)]
+
+
+def _agreed_conform(result: RepaymentResult) -> list[tuple[str, str]]:
+    """The amount an agreement in force deems purpose-conform, as a row (none without one)."""
+    agreement = result.agreement
+    if result.decided_by != "agreement" or agreement.deemed_conform is None:
+        return []
+    return [("Als zweckentsprechend vereinbart (laut Vereinbarung)", eur(agreement.deemed_conform))]
 
 
 def _narrative(data: StatementData, sections: Sections) -> list:
@@ -218,15 +227,17 @@ def _financial(data: StatementData, sections: Sections) -> list:
                      format_german(own_funds), ""])
     rows.append([paragraph("Nicht zweckentsprechend verwendete Zuwendung (Rückzahlung nach Berechnung)", CELL_BOLD),
                  "0,00", format_german(result.computed_repayment_due), format_german(result.computed_repayment_due)])
+    if result.decided_by != "computation":
+        rows.append([paragraph("Rückzahlung" + _DECIDED_BY[result.decided_by], CELL_BOLD), "0,00",
+                     format_german(result.repayment_due), format_german(result.repayment_due)])
     table = ruled_table(rows, [CONTENT_WIDTH - 90 * mm, 30 * mm, 30 * mm, 30 * mm], amount_cols=(1, 2, 3),
-                        total_rows=1)
+                        total_rows=1 if result.decided_by == "computation" else 2)
     note = (f"Die {data.programme} wird als Pauschale ohne Finanzierungsplan nach Ausgabearten festgesetzt; "
             "lt. Bescheid ist daher der festgesetzte Betrag als zweckentsprechend zu verwendender Gesamtbetrag "
             "ausgewiesen. Die Ausgaben lt. Abrechnung sind im folgenden Abschnitt nach Kategorien gegliedert.")
     if result.decided_by != "computation":
-        note += (" Der zurückzuzahlende Betrag ergibt sich für dieses Schuljahr aus der "
-                 + ("Vereinbarung" if result.decided_by == "agreement" else "Bescheid des Landes")
-                 + " (Abschnitt „Ergebnis“).")
+        source = {"notice": "dem Bescheid des Landes", "agreement": "der Vereinbarung"}[result.decided_by]
+        note += f" Der zurückzuzahlende Betrag ergibt sich für dieses Schuljahr aus {source}."
     return (sections.long_heading("Zahlenmäßiger Nachweis")
             + [_assessment_line(data), Spacer(1, 2 * mm), table, paragraph(note, NOTE), Spacer(1, 3 * mm)]
             + _payouts(data))
@@ -605,6 +616,7 @@ def _result(result: RepaymentResult, sections: Sections) -> list:
         figures([
             ("Erhaltene Zuwendung", eur(result.grant_received)),
             ("Zweckentsprechende Ausgaben", eur(result.permitted)),
+            *_agreed_conform(result),
             (due_label, eur(result.repayment_due)),
             ("Bestätigte Rückzahlungsverpflichtung (gebucht)",
              eur(result.confirmed_obligation)),
@@ -635,7 +647,7 @@ def _tranche_table(result: RepaymentResult) -> list:
                 "Verwendung der Inklusionspauschale, Teil II), verschoben nach § 193 BGB. Die Ausgaben verbrauchen "
                 "die Auszahlungen in ihrer Reihenfolge; der ungenutzte Rest gehört zu den letzten.")
     else:
-        note = "Betrag und Frist setzt der " + _TRANCHE_BASIS[result.tranches[0].basis] + "."
+        note = f"Betrag und Frist setzt {_TRANCHE_SETTER[result.tranches[0].basis]}."
     return [Spacer(1, 2 * mm), ruled_table(rows, [30 * mm, 28 * mm, 32 * mm, 28 * mm, 28 * mm, 24 * mm],
                                            amount_cols=(1, 2, 3, 4), total_rows=1),
             paragraph(note, NOTE)]
@@ -643,6 +655,7 @@ def _tranche_table(result: RepaymentResult) -> list:
 
 #: What sets a tranche without a payout (``Tranche.basis``).
 _TRANCHE_BASIS = {"notice": "Bescheid des Landes", "agreement": "Vereinbarung", "payout": "Auszahlung"}
+_TRANCHE_SETTER = {"notice": "der Bescheid des Landes", "agreement": "die Vereinbarung"}
 
 
 def _interest(result: RepaymentResult, sections: Sections) -> list:
