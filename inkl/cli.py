@@ -568,12 +568,12 @@ def notification_command(recipient_key: str, school_year: SchoolYear, output: Pa
     if as_json:
         _print_json(data.as_json())
         return
-    due = f"{data.due_date:%d.%m.%Y}" if data.due_date else "nach der ausstehenden Auszahlung"
+    due = f"{data.due_date:%d.%m.%Y}" if data.due_date else "1. April nach der ausstehenden Auszahlung"
     click.echo(f"Anzeige {data.school_year} für {data.recipient_name} vom {day:%d.%m.%Y} geschrieben: {output}")
     click.echo(f"Voraussichtlich zurückzuzahlen {format_german(data.projected_repayment)} EUR, erste Frist {due}")
     for t in data.tranches:
         payout = f"Auszahlung vom {t.payout_date:%d.%m.%Y}" if t.payout_date else "ausstehende Auszahlung"
-        until = f"bis {t.due_date:%d.%m.%Y}" if t.due_date else "Frist nach der Auszahlung"
+        until = f"bis {t.due_date:%d.%m.%Y}" if t.due_date else "bis 1. April nach der Auszahlung"
         click.echo(f"  {payout}: {format_german(t.repayment)} EUR, {until}")
 
 
