@@ -50,6 +50,7 @@ from ledger.core.users import (
 )
 from ledger.read.importer import import_file
 from ledger.reports.forecast import forecast as compute_forecast
+from ledger.reports.notification import build_notification
 from ledger.reports.repayment import YearError, compute_all, compute_repayment
 from ledger.reports.settlement import NoticeTerms, RepaymentResult
 from ledger.reports.statement import build_statement
@@ -65,6 +66,7 @@ from ledger.workflows.repayment import confirm_repayment, pay_repayment
 from ledger.write.backup import backup, restore
 from ledger.write.gobd import export_gobd
 from ledger.write.hledger import export_hledger
+from ledger.write.notification_pdf import render_notification
 from ledger.write.statement_pdf import render_statement
 
 
@@ -547,6 +549,32 @@ def forecast_command(recipient_key: str, school_year: SchoolYear, as_of, as_json
                f"{format_german(result.projected_repayment)} EUR, fällig {due}")
     for code, text in result.warnings:
         click.echo(f"Warnung [{code}]: {text}")
+
+
+@main.command("notification")
+@recipient_option
+@click.option("--school-year", "--year", "school_year", required=True, callback=_school_year, help="z. B. 2023/24")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Datei für die Anzeige (PDF)")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Stichtag und Datum der Anzeige (heute)")
+@json_option
+def notification_command(recipient_key: str, school_year: SchoolYear, output: Path, as_of, as_json: bool) -> None:
+    """Anzeige an das Ministerium (Mittel voraussichtlich nicht vollständig verwendbar) als PDF schreiben."""
+    day = as_of.date() if as_of else date.today()
+    with db.session_scope(_engine()) as session:
+        data = build_notification(session, get_recipient(session, recipient_key), school_year, as_of=day)
+    output.write_bytes(render_notification(data))
+    if as_json:
+        _print_json(data.as_json())
+        return
+    due = f"{data.due_date:%d.%m.%Y}" if data.due_date else "1. April nach der ausstehenden Auszahlung"
+    click.echo(f"Anzeige {data.school_year} für {data.recipient_name} vom {day:%d.%m.%Y} geschrieben: {output}")
+    click.echo(f"Voraussichtlich zurückzuzahlen {format_german(data.projected_repayment)} EUR, erste Frist {due}")
+    for t in data.tranches:
+        payout = f"Auszahlung vom {t.payout_date:%d.%m.%Y}" if t.payout_date else "ausstehende Auszahlung"
+        until = f"bis {t.due_date:%d.%m.%Y}" if t.due_date else "bis 1. April nach der Auszahlung"
+        click.echo(f"  {payout}: {format_german(t.repayment)} EUR, {until}")
 
 
 def _item_json(item) -> dict:

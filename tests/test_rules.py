@@ -210,6 +210,8 @@ def write_variant(tmp_path: Path, old: str, new: str, name: str = "broken.toml")
         ('programme_title = "Inklusionspauschale"\n', "", "pack.programme_title"),
         ('kind = "pass_through"', 'kind = "weiterleitung"', "categories[10].kind"),
         ('status = "permitted"', 'status = "excluded"', "categories[0].kind"),  # a kind needs "permitted"
+        ('addressee = ["Ministerium für Schule und Bildung", "des Landes Nordrhein-Westfalen", '
+         '"Völklinger Straße 49", "40221 Düsseldorf"]', 'addressee = ["Ministerium"]', "notification.addressee"),
     ],
 )
 def test_broken_pack_names_file_and_key(tmp_path, old, new, key):
@@ -223,14 +225,29 @@ def test_broken_pack_names_file_and_key(tmp_path, old, new, key):
     assert str(error).startswith(f"{path}: {key}: ")
 
 
-def test_missing_overhead_table_with_capped_category(tmp_path):
+def _error_without_table(tmp_path, table: str, following: str) -> RulePackError:
+    """The error of the Hinweise pack without its ``table`` (up to the table ``following``)."""
     text = HINWEISE.read_text(encoding="utf-8")
-    start, end = text.index("[overhead]"), text.index("[deadline]")
-    path = tmp_path / "no-overhead.toml"
+    start, end = text.index(f"[{table}]"), text.index(f"[{following}]")
+    path = tmp_path / f"no-{table}.toml"
     path.write_text(text[:start] + text[end:], encoding="utf-8")
     with pytest.raises(RulePackError) as info:
         load_pack(path)
-    assert info.value.key == "overhead"
+    return info.value
+
+
+def test_missing_overhead_table_with_capped_category(tmp_path):
+    assert _error_without_table(tmp_path, "overhead", "deadline").key == "overhead"
+
+
+def test_notification_addressee_and_its_place(hinweise, gesetz, tmp_path):
+    """Whom to notify before repaying (Vereinbarung § 4 Abs. 2, Hinweise Teil II): the ministry as
+    the Vereinbarung names it; not in the statute's years, and never in a pack without a deadline."""
+    assert hinweise.notification.addressee == ("Ministerium für Schule und Bildung", "des Landes Nordrhein-Westfalen",
+                                               "Völklinger Straße 49", "40221 Düsseldorf")
+    assert hinweise.notification.basis.startswith("§ 4 Abs. 2 der Vereinbarung")
+    assert gesetz.notification is None
+    assert _error_without_table(tmp_path, "deadline", "landeskasse").key == "notification"
 
 
 def test_all_errors_are_kept(tmp_path):

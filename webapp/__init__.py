@@ -74,6 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         imports,
         journal,
         masterdata,
+        notification,
         review,
         statements,
     )
@@ -92,6 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(journal.bp)
     app.register_blueprint(statements.bp)
+    app.register_blueprint(notification.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(masterdata.bp)
     app.register_blueprint(imports.bp)

@@ -54,7 +54,7 @@ from ledger.core.money import ZERO, format_german, format_plain, from_cents, to_
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.repayment import compute_repayment
 from ledger.reports.settlement import RepaymentResult, judge_use
-from ledger.reports.totals import TotalsBuilder
+from ledger.reports.totals import Totals, TotalsBuilder
 from ledger.rules.classify import (
     Classification,
     CostCentreFacts,
@@ -122,6 +122,8 @@ class Forecast:
     - ``warnings``: ``(code, German text)`` pairs; codes ``overhead_near_cap``,
       ``overhead_above_cap``, ``deadline_soon``, ``deadline_passed``, ``excluded_spending``,
       ``unclassified``.
+    - ``projected_totals``: the classified spending the projection rests on (actuals plus the
+      classified open commitments), for settling it by payout (``ledger.reports.notification``).
     """
 
     recipient_key: str
@@ -149,6 +151,7 @@ class Forecast:
     due_date: date | None
     days_until_due: int | None
     warnings: tuple[tuple[str, str], ...]
+    projected_totals: Totals | None = None
 
     def as_json(self) -> dict:
         """A JSON-ready dict: amounts as strings with two decimals (``"45154.33"``), dates ISO."""
@@ -254,7 +257,8 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
         for c in pack.categories if c.id in actual_by or c.id in committed_by
     )
 
-    projected = judge_use(actuals.totals + committed.totals(), pack)
+    projected_totals = actuals.totals + committed.totals()
+    projected = judge_use(projected_totals, pack)
     pool, overhead, cap = projected.pool_personnel, projected.overhead_charged, projected.overhead_cap
     excess, permitted = projected.overhead_excess, projected.permitted
     committed_excluded = sum((item.classification.excluded for item in open_items), ZERO)
@@ -311,7 +315,7 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
         projected_excluded=excluded, unclassified=unclassified, grant_assessed=assessed,
         grant_received=received, grant_basis=grant_basis, grant_basis_source=source, projected_repayment=repayment,
         agreement_reference=None if actuals.agreement is None else actuals.agreement.reference,
-        due_date=actuals.due_date, days_until_due=days, warnings=tuple(warnings),
+        due_date=actuals.due_date, days_until_due=days, warnings=tuple(warnings), projected_totals=projected_totals,
     )
 
 

@@ -71,6 +71,15 @@ def compute_repayment(
                     basis=basis)
 
 
+def year_book(session: Session, recipient: Recipient, school_year: SchoolYear, *,
+              booked_until: date | None = None) -> YearBook:
+    """What the repayment kernel needs of ``recipient``'s ``school_year`` besides the spending
+    (``ledger.reports.settlement.YearBook``: grant, payouts, agreement, notice, role balances of
+    the postings dated up to ``booked_until`` if given, repayments paid), as ``compute_repayment``
+    reads it; for settling other totals of the year, such as the forecast's projected ones."""
+    return _Book.load(session, recipient, booked_until, [school_year]).year(school_year)
+
+
 def _compute(session: Session, recipient: Recipient, school_year: SchoolYear, packs: tuple[RulePack, ...],
              book: "_Book", *, as_of: date | None, booked_until: date | None = None, basis: Classified | None = None,
              centres: dict[str, CostCentreFacts] | None = None) -> RepaymentResult:

@@ -3,7 +3,8 @@
 A rule pack is a TOML file in the repository's ``rules/`` folder (read with the stdlib
 ``tomllib``, validated with marshmallow). It names the school years it judges, the spending
 categories and their status (``permitted``, ``capped``, ``excluded``), the overhead cap,
-the repayment deadline, the interest on late repayment and the Landeskasse's bank account.
+the repayment deadline, the interest on late repayment, the Landeskasse's bank account and
+the addressee of the notification that the grant cannot be used in full (``[notification]``).
 Amounts, rates and dates live in the packs, never in code (DOMAIN.md "Repayment").
 
 The interest rule (``[interest]``) names a base-rate table, another TOML file in the same
@@ -255,6 +256,22 @@ class Landeskasse:
 
 
 @dataclass(frozen=True)
+class NotificationRule:
+    """Whom the recipient notifies when it sees that a school year's grant cannot be used in full
+    and purpose-conformly, before it repays (seed 002_17056edfca8550ce.txt: Vereinbarung § 4
+    Abs. 2 and Hinweise Teil II, "zeigt er dies dem Ministerium an").
+
+    ``addressee``: the address lines of the ministry as a letter shows them (at least two);
+    ``basis``: the duty's citation as the letter's subject names it (title and section, German);
+    ``source``: where the address and the duty come from.
+    """
+
+    addressee: tuple[str, ...]
+    basis: str
+    source: str
+
+
+@dataclass(frozen=True)
 class RulePack:
     """One validated rule pack (see the module docstring).
 
@@ -267,6 +284,8 @@ class RulePack:
     repaid automatically (years before 2021/22: only an agreement or a notice makes a
     repayment due). ``path`` is the TOML file.
     ``interest`` is None where the pack sets no interest on late repayment.
+    ``notification`` is None where the pack sets no duty to notify the ministry (the
+    statute's years before 2021/22, which have no deadline either).
     ``digest`` is the SHA-256 (hex) of the pack file: an evaluation run records it, so a
     changed file shows even where its version was not raised.
     ``rule_sources`` maps the rules engine's rule ids (``pool.systemic``, ``pass_through``,
@@ -290,6 +309,7 @@ class RulePack:
     path: Path
     interest: InterestRule | None = None
     accrual: AccrualRule | None = None
+    notification: NotificationRule | None = None
     rule_sources: dict[str, str] = field(default_factory=dict)
     digest: str = ""
 
@@ -488,6 +508,16 @@ class _LandeskasseSchema(_Schema):
     source = _text()
 
 
+class _NotificationSchema(_Schema):
+    addressee = fields.List(
+        _text(), required=True,
+        validate=validate.Length(min=2, max=6, error="Zwei bis sechs Anschriftzeilen angeben."),
+        error_messages={**_FIELD_MESSAGES, "invalid": "Liste von Texten erwartet."},
+    )
+    basis = _text()
+    source = _text()
+
+
 class _AccrualSchema(_Schema):
     days_after_year_end = _integer(validate=validate.Range(min=0, max=366, error="0 bis 366 Tage erwartet."))
     source = _text()
@@ -564,6 +594,7 @@ class _FileSchema(_Schema):
     landeskasse = _nested(_LandeskasseSchema, required=True)
     interest = _nested(_InterestSchema, required=False, load_default=None)
     accrual = _nested(_AccrualSchema, required=False, load_default=None)
+    notification = _nested(_NotificationSchema, required=False, load_default=None)
     rule_sources = fields.Dict(
         keys=fields.String(validate=validate.Regexp(r"^[a-z_]+(\.[a-z_]+)?$", error="Regel-Kennung wie pool.systemic")),
         values=fields.String(validate=validate.Length(min=1, error="Quelle darf nicht leer sein")),
@@ -604,6 +635,8 @@ class _FileSchema(_Schema):
                 found.setdefault("category", []).append(f"Kategorie {others[0]!r} ist \"capped\" ohne Obergrenze")
             if found:
                 errors["overhead"] = found
+        if data.get("notification") is not None and data.get("deadline") is None:
+            errors["notification"] = ["nur mit [deadline]: die Anzeige geht der Rückzahlung bis zur Frist voraus"]
         if errors:
             raise ValidationError(errors)
 
@@ -668,6 +701,9 @@ def load_pack(path: Path) -> RulePack:
         landeskasse=Landeskasse(**{**kasse, "iban": schwifty.IBAN(kasse["iban"]).formatted}),
         path=path,
         accrual=None if data["accrual"] is None else AccrualRule(**data["accrual"]),
+        notification=None if data["notification"] is None else NotificationRule(
+            addressee=tuple(data["notification"]["addressee"]), basis=data["notification"]["basis"],
+            source=data["notification"]["source"]),
         interest=None if interest is None else InterestRule(
             surcharge_percentage_points=Decimal(interest["surcharge_percentage_points"]),
             base_rate_table=interest["base_rate_table"],

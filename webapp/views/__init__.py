@@ -1,7 +1,7 @@
-"""Blueprints of the web UI: one per area (home, dashboard, journal, statements)."""
+"""Blueprints of the web UI: one per area (home, dashboard, journal, statements, notification)."""
 from __future__ import annotations
 
-from flask import abort
+from flask import Response, abort
 
 from ledger.core.models import Recipient
 from ledger.core.schoolyear import SchoolYear
@@ -28,3 +28,9 @@ def require_year(recipient: Recipient, start_year: int) -> tuple[SchoolYear, lis
     if year not in years and year != SchoolYear.of(today()):
         abort(404, f"Für {recipient.name} gibt es im Schuljahr {year} keine Daten.")
     return year, sorted({*years, year})
+
+
+def pdf_response(data: bytes, filename: str) -> Response:
+    """``data`` (PDF bytes) as a download named ``filename``, not cached."""
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})

@@ -1,5 +1,6 @@
 """Dashboard of one recipient and school year: grant, spending, overhead cap, repayment, deadline,
-the cumulative spending chart, and the forecast while the school year is open."""
+the cumulative spending chart, the forecast while the school year is open, and the link to the
+notification to the ministry while it is due."""
 from __future__ import annotations
 
 from datetime import date
@@ -25,6 +26,7 @@ from webapp.clock import today
 from webapp.db import get_packs, get_session
 from webapp.formatting import countdown
 from webapp.views import default_school_year, require_year
+from webapp.views.notification import due_notification
 
 bp = Blueprint("dashboard", __name__, url_prefix="/r/<key>")
 
@@ -60,6 +62,7 @@ def show(key: str, start_year: int):
     grant = find_grant(session, recipient, year)
     projection = forecast(session, recipient, year, as_of=day, packs=packs) if day <= year.last_day else None
     spending = cumulative_spending(session, recipient, year, until=day)
+    notification = due_notification(session, recipient, year, day, packs, result, projection)
     return render_template(
         "dashboard.html",
         recipient=recipient,
@@ -67,6 +70,7 @@ def show(key: str, start_year: int):
         years=years,
         result=result,
         projection=projection,
+        notification=notification,
         pack=pack,
         grant=grant,
         payouts=[(p, from_cents(p.amount_cents)) for p in grant.payouts] if grant is not None else [],

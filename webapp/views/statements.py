@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import Engine
 
@@ -25,7 +25,7 @@ from webapp import jobs
 from webapp.auth import recipient_for
 from webapp.clock import timestamp
 from webapp.db import get_engine, get_packs, get_session
-from webapp.views import require_year
+from webapp.views import pdf_response, require_year
 
 bp = Blueprint("statements", __name__, url_prefix="/r/<key>")
 #: Job kind: issuing a statement.
@@ -40,7 +40,7 @@ def pdf(key: str, start_year: int):
     recipient = recipient_for(key)
     year, _years = require_year(recipient, start_year)
     data = build_statement(session, recipient, year, now=timestamp(), packs=get_packs())
-    return _pdf_response(render_statement(data), f"Abrechnung_{recipient.key}_{str(year).replace('/', '-')}.pdf")
+    return pdf_response(render_statement(data), f"Abrechnung_{recipient.key}_{str(year).replace('/', '-')}.pdf")
 
 
 @bp.get("/<int:start_year>/abrechnungen")
@@ -101,10 +101,4 @@ def issued_pdf(key: str, statement_id: int):
     recipient = recipient_for(key)
     issued = get_issued(get_session(), recipient, statement_id)
     name = f"Abrechnung_{recipient.key}_{issued.school_year.replace('/', '-')}_Nr{issued.id}.pdf"
-    return _pdf_response(issued.pdf, name)
-
-
-def _pdf_response(data: bytes, filename: str) -> Response:
-    return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
-
+    return pdf_response(issued.pdf, name)
