@@ -56,8 +56,7 @@ ROWS = """\
 31.10.2023;P-1;Pool Träger A Aug-Okt 2023;5291;1810;90.000,00;POOL-A;;
 15.11.2023;F-1;Workshop Autismus;5292;1810;10.123,45;;;
 """
-SUBJECT = ("Anzeige nach § 4 Abs. 2 der Vereinbarung zwischen dem Land Nordrhein-Westfalen und dem Rhein-Sieg-Kreis "
-           "und Teil II der Hinweise zur zweckentsprechenden Verwendung der Inklusionspauschale: "
+SUBJECT = ("Anzeige nach Teil II der Hinweise zur zweckentsprechenden Verwendung der Inklusionspauschale: "
            "Inklusionspauschale, Schuljahr 2023/24 – voraussichtlich nicht vollständig zweckentsprechend "
            "verwendete Mittel")
 

@@ -245,7 +245,7 @@ def test_notification_addressee_and_its_place(hinweise, gesetz, tmp_path):
     the Vereinbarung names it; not in the statute's years, and never in a pack without a deadline."""
     assert hinweise.notification.addressee == ("Ministerium für Schule und Bildung", "des Landes Nordrhein-Westfalen",
                                                "Völklinger Straße 49", "40221 Düsseldorf")
-    assert hinweise.notification.basis.startswith("§ 4 Abs. 2 der Vereinbarung")
+    assert hinweise.notification.basis == "Teil II der Hinweise zur zweckentsprechenden Verwendung der Inklusionspauschale"
     assert gesetz.notification is None
     assert _error_without_table(tmp_path, "deadline", "landeskasse").key == "notification"
 

@@ -47,7 +47,7 @@ _FRAME_PADDING = 6
 
 
 def subject(data: NotificationData) -> str:
-    """The letter's subject: ``"Anzeige nach § 4 Abs. 2 der Vereinbarung …: Inklusionspauschale,
+    """The letter's subject: ``"Anzeige nach Teil II der Hinweise …: Inklusionspauschale,
     Schuljahr 2023/24 – voraussichtlich nicht vollständig zweckentsprechend verwendete Mittel"``
     (after the school year: "nicht vollständig zweckentsprechend verwendete Mittel")."""
     projected = "" if data.year_ended else "voraussichtlich "
