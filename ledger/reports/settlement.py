@@ -15,8 +15,9 @@ rest on it, so each rule below lives here and nowhere else:
   cap, and = the category rows (``by_category``) + the spending without a pack category
   (``uncategorised``); the grant received less total spending is the unspent grant.
 - **Repayment due**: grant received − purpose-conform use, not below zero (Vereinbarung § 4
-  Abs. 2; Hinweise Teil II). What decides instead, first match: a **notice of the Land**
-  (Rückforderungs-/Erstattungsbescheid, ``NoticeTerms``: its amount, due date, interest start
+  Abs. 2; Hinweise Teil II). What decides instead, first match: the **notice of the Land** in
+  force (Rückforderungs-/Erstattungsbescheid, ``NoticeTerms``, the latest neither replaced by
+  an amending notice nor withdrawn, ``ledger.core.notices``: its amount, due date, interest start
   and rate, or no interest where it waives it, § 49a Abs. 3 VwVfG NRW; it beats an agreement
   too); a **settlement agreement in force** (Vereinbarung §§ 1, 2, 9: its agreed repayment,
   whether or not the payouts are booked, else grant received − the amount deemed conform, or
