@@ -19,7 +19,7 @@ import click
 import sqlalchemy.exc
 
 from ledger.core import db
-from ledger.core.agreements import IN_FORCE, STATUSES, add_agreement
+from ledger.core.agreements import IN_FORCE, STATUSES, add_agreement, change_status, find_agreement, status_history
 from ledger.core.audit import verify_audit_log
 from ledger.core.chain import verify_chain
 from ledger.core.errors import LedgerError
@@ -29,9 +29,10 @@ from ledger.core.money import (
     AmountTooLarge,
     format_german,
     format_plain,
+    from_cents,
     parse_amount,
 )
-from ledger.core.notices import add_notice
+from ledger.core.notices import add_notice, find_notice, notice_history, withdraw_notice
 from ledger.core.posting import get_entry, reverse_entry
 from ledger.core.recipients import (
     add_account,
@@ -359,6 +360,41 @@ def agreement_add(recipient_key, school_year, deemed_conform, waive, reference, 
     click.echo(f"Vereinbarung für {school_year} erfasst.")
 
 
+def _the_agreement(session, recipient_key: str, school_year: SchoolYear):
+    """The recipient's agreement for the year; Failure (German) without one."""
+    found = find_agreement(session, get_recipient(session, recipient_key), school_year)
+    if found is None:
+        raise Failure(f"für {recipient_key} gibt es für {school_year} keine Vereinbarung")
+    return found
+
+
+@agreement.command("status")
+@recipient_option
+@school_year_option
+@click.option("--status", required=True, type=click.Choice(list(STATUSES)),
+              help="neuer Stand: Zustimmung ausstehend (awaiting_consent) oder wirksam (in_force)")
+@click.option("--effective-date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="wirksam seit (JJJJ-MM-TT), Pflicht mit --status in_force (§ 9 Abs. 2)")
+def agreement_status(recipient_key, school_year, status, effective_date) -> None:
+    """Neuen Stand der Vereinbarung erfassen (§ 9); frühere Stände bleiben erhalten."""
+    with db.session_scope(_engine(), write=True) as session:
+        change_status(session, _the_agreement(session, recipient_key, school_year), status,
+                      effective_date=_day(effective_date), created_by=_user(), now=_now())
+    click.echo(f"Vereinbarung für {school_year}: Stand „{STATUSES[status]}“ erfasst.")
+
+
+@agreement.command("history")
+@recipient_option
+@school_year_option
+def agreement_history(recipient_key, school_year) -> None:
+    """Die Stände der Vereinbarung eines Schuljahres, ältester zuerst."""
+    with db.session_scope(_engine()) as session:
+        steps = status_history(session, _the_agreement(session, recipient_key, school_year))
+    for step in steps:
+        since = "" if step.effective_date is None else f", wirksam seit {step.effective_date:%d.%m.%Y}"
+        click.echo(f"{step.recorded_at:%d.%m.%Y %H:%M} {STATUSES[step.status]}{since} (erfasst von {step.recorded_by})")
+
+
 @main.group(cls=Group)
 def notice() -> None:
     """Rückforderungs- und Erstattungsbescheide des Landes."""
@@ -375,15 +411,58 @@ def notice() -> None:
 @click.option("--interest-rate", callback=_points, default=None,
               help="Zinssatz in Prozentpunkten über dem Basiszinssatz (z. B. 3)")
 @click.option("--no-interest", is_flag=True, help="der Bescheid verzichtet auf Zinsen (§ 49a Abs. 3 Satz 2 VwVfG NRW)")
+@click.option("--replaces", type=int, default=None,
+              help="Nr. des geltenden Bescheids, den dieser Änderungsbescheid ersetzt (siehe 'notice list')")
 def notice_add(recipient_key, school_year, notice_date, reference, amount, due_date, interest_start,
-               interest_rate, no_interest) -> None:
-    """Bescheid des Landes für ein Schuljahr erfassen; er entscheidet über Betrag, Frist und Zinsen."""
+               interest_rate, no_interest, replaces) -> None:
+    """Bescheid des Landes für ein Schuljahr erfassen; er entscheidet über Betrag, Frist und Zinsen.
+
+    Gilt für das Schuljahr schon ein Bescheid, ist der neue ein Änderungsbescheid: --replaces NR."""
     with db.session_scope(_engine(), write=True) as session:
-        add_notice(session, get_recipient(session, recipient_key), school_year, notice_date=notice_date.date(),
-                   reference=reference, amount=amount, due_date=due_date.date(),
-                   interest_start=_day(interest_start), interest_points=interest_rate,
-                   interest_waived=no_interest, created_by=_user(), now=_now())
-    click.echo(f"Bescheid für {school_year} erfasst.")
+        notice = add_notice(session, get_recipient(session, recipient_key), school_year,
+                            notice_date=notice_date.date(), reference=reference, amount=amount,
+                            due_date=due_date.date(), interest_start=_day(interest_start),
+                            interest_points=interest_rate, interest_waived=no_interest, replaces=replaces,
+                            created_by=_user(), now=_now())
+        number = notice.id
+    click.echo(f"Bescheid Nr. {number} für {school_year} erfasst.")
+
+
+@notice.command("withdraw")
+@recipient_option
+@school_year_option
+@click.option("--date", "withdrawal_date", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="Datum der Aufhebung")
+@click.option("--reference", required=True, help="Aktenzeichen der Aufhebung")
+def notice_withdraw(recipient_key, school_year, withdrawal_date, reference) -> None:
+    """Aufhebung des geltenden Bescheids ohne neuen Bescheid erfassen; dann gilt wieder die
+    Vereinbarung oder die Berechnung."""
+    with db.session_scope(_engine(), write=True) as session:
+        in_force = find_notice(session, get_recipient(session, recipient_key), school_year)
+        if in_force is None:
+            raise Failure(f"für {recipient_key} gilt für {school_year} kein Bescheid")
+        withdraw_notice(session, in_force, withdrawal_date=withdrawal_date.date(), reference=reference,
+                        created_by=_user(), now=_now())
+    click.echo(f"Aufhebung des Bescheids für {school_year} erfasst.")
+
+
+@notice.command("list")
+@recipient_option
+@school_year_option
+def notice_list(recipient_key, school_year) -> None:
+    """Die Bescheide eines Schuljahres mit Nr. und Stand (gilt, geändert, aufgehoben)."""
+    with db.session_scope(_engine()) as session:
+        steps = notice_history(session, get_recipient(session, recipient_key), school_year)
+        for step in steps:
+            n = step.notice
+            if step.replaced_by is not None:
+                state = f"geändert durch Nr. {step.replaced_by.id}"
+            elif step.withdrawal is not None:
+                state = f"aufgehoben am {step.withdrawal.withdrawal_date:%d.%m.%Y} ({step.withdrawal.reference})"
+            else:
+                state = "gilt"
+            click.echo(f"Nr. {n.id}: Bescheid vom {n.notice_date:%d.%m.%Y}, {n.reference}, "
+                       f"{format_german(from_cents(n.amount_cents))} EUR bis {n.due_date:%d.%m.%Y}: {state}")
 
 
 @main.command("import")
@@ -459,6 +538,8 @@ def _result_json(result: RepaymentResult) -> dict:
             "payment_reference": agreement.payment_reference,
             "status": agreement.status,
             "effective_date": _iso(agreement.effective_date),
+            "status_history": [{"status": step.status, "effective_date": _iso(step.effective_date),
+                                "recorded_at": step.recorded_at.isoformat()} for step in agreement.history],
         },
         "notice": None if result.notice is None else _notice_json(result.notice),
     }
@@ -474,7 +555,9 @@ def _notice_json(notice: NoticeTerms) -> dict:
             "amount": format_plain(notice.amount), "due_date": notice.due_date.isoformat(),
             "interest_start": _iso(notice.interest_start),
             "interest_points": None if notice.interest_points is None else f"{notice.interest_points:f}",
-            "interest_waived": notice.interest_waived}
+            "interest_waived": notice.interest_waived,
+            "replaces": None if notice.replaces is None else {"reference": notice.replaces[0],
+                                                              "notice_date": notice.replaces[1].isoformat()}}
 
 
 @main.command("repayments")

@@ -202,7 +202,7 @@ def test_agreement_and_notice_through_the_cli(cli, session, kreis):
     noticed = results["2019/20"]
     assert noticed["notice"] == {"notice_date": "2023-02-15", "reference": "48.01-12/2023", "amount": "100000.00",
                                  "due_date": "2023-03-31", "interest_start": "2023-03-01", "interest_points": "3",
-                                 "interest_waived": False}
+                                 "interest_waived": False, "replaces": None}
     assert (noticed["repayment_due"], noticed["late_interest"], noticed["due_date"]) == (
         "100000.00", "126.58", "2023-03-31")
     assert "(laut Bescheid)" in cli("repayments", "--recipient", "testland", "--school-year", "2019/20").stdout

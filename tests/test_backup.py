@@ -25,7 +25,7 @@ from ledger.core.audit import verify_audit_log
 from ledger.core.chain import verify_chain
 from ledger.core.errors import LedgerError
 from ledger.core.models import Base, JournalEntry, Posting, Recipient
-from ledger.core.notices import add_notice
+from ledger.core.notices import add_notice, withdraw_notice
 from ledger.core.periods import closed_years
 from ledger.core.posting import PostingLine, post_entry, reverse_entry
 from ledger.core.recipients import add_recipient, find_account, get_recipient
@@ -100,8 +100,14 @@ def books(session) -> None:
     reverse_entry(session, first_import, day=date(2024, 7, 31), reason="falsches Konto", created_by="test", now=NOW)
 
     _master_data(session, rhein_sieg)
-    add_notice(session, rhein_sieg, SchoolYear(2019), notice_date=date(2022, 3, 1), reference="48.01-2019/20",
-               amount=Decimal("1000.00"), due_date=date(2022, 4, 1), interest_waived=True, created_by="test", now=NOW)
+    first = add_notice(session, rhein_sieg, SchoolYear(2019), notice_date=date(2022, 3, 1), reference="48.01-2019/20",
+                       amount=Decimal("1000.00"), due_date=date(2022, 4, 1), interest_waived=True, created_by="test",
+                       now=NOW)
+    amended = add_notice(session, rhein_sieg, SchoolYear(2019), notice_date=date(2022, 3, 15),
+                         reference="48.01-2019/20-Ä", amount=Decimal("800.00"), due_date=date(2022, 4, 15),
+                         interest_waived=True, replaces=first.id, created_by="test", now=NOW)
+    withdraw_notice(session, amended, withdrawal_date=date(2022, 5, 2), reference="48.01-2019/20-A",
+                    created_by="test", now=NOW)
     confirm_repayment(session, rhein_sieg, RHEIN_SIEG_YEAR, day=date(2021, 3, 1), created_by="test", now=NOW)
     due = compute_repayment(session, rhein_sieg, RHEIN_SIEG_YEAR).repayment_due
     pay_repayment(session, rhein_sieg, RHEIN_SIEG_YEAR, due, day=date(2021, 3, 20), created_by="test", now=NOW)

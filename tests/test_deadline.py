@@ -90,7 +90,7 @@ def test_four_days_is_reached():
 
 
 def test_shift_reason_names_the_holiday_or_weekend():
-    rule = load_pack(RULES_DIR / "inklfoeg-nrw-hinweise.toml").deadline
-    assert shift_reason(date(2024, 4, 1), rule) == "Ostermontag, gesetzlicher Feiertag"
-    assert shift_reason(date(2023, 4, 1), rule) == "Samstag"
-    assert shift_reason(date(2022, 4, 1), rule) is None
+    calendar = load_pack(RULES_DIR / "inklfoeg-nrw-hinweise.toml").holidays
+    assert shift_reason(date(2024, 4, 1), calendar) == "Ostermontag, gesetzlicher Feiertag"
+    assert shift_reason(date(2023, 4, 1), calendar) == "Samstag"
+    assert shift_reason(date(2022, 4, 1), calendar) is None

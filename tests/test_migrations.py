@@ -136,7 +136,7 @@ def test_0013_keeps_an_existing_agreement_in_force_and_downgrades_cleanly(databa
             ("2020/21", 42236200, "§ 1")]
     engine.dispose()
 
-    db.upgrade(database_url)
+    db.upgrade(database_url, "0013")
     with engine.begin() as conn:
         assert conn.execute(sa.text("SELECT deemed_conform_cents, repayment_cents, status, effective_date "
                                     "FROM agreements")).all() == [(42236200, None, "in_force", None)]
@@ -146,6 +146,11 @@ def test_0013_keeps_an_existing_agreement_in_force_and_downgrades_cleanly(databa
     with pytest.raises(sa.exc.IntegrityError):  # ck_agreement_effective: only in force
         with engine.begin() as conn:
             conn.execute(sa.text("UPDATE agreements SET status = 'signed', effective_date = '2022-05-01'"))
+    engine.dispose()
+    db.upgrade(database_url)
+    with engine.begin() as conn:  # 0015: the status became the agreement's first status event
+        assert conn.execute(sa.text("SELECT status, effective_date FROM agreement_status_events")).all() == [
+            ("in_force", None)]
     engine.dispose()
 
 

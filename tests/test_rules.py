@@ -133,7 +133,10 @@ def test_deadline_and_landeskasse(hinweise, gesetz):
     and 2); the statute's years have no automatic deadline (only an agreement or a notice)."""
     d = hinweise.deadline
     assert (d.month, d.day, d.years_after_payout) == (4, 1, 1)
-    assert (d.holiday_country, d.holiday_subdivision, d.shift) == ("DE", "NW", "next_working_day")
+    assert d.shift == "next_working_day"
+    for pack in (hinweise, gesetz):  # § 193 BGB: the holidays at the Landeskasse Düsseldorf, also without a deadline
+        assert (pack.holidays.country, pack.holidays.subdivision) == ("DE", "NW") and "§ 193 BGB" in pack.holidays.source
+    assert d.calendar is hinweise.holidays
     assert gesetz.deadline is None
     for pack in (hinweise, gesetz):
         kasse = pack.landeskasse
@@ -200,7 +203,8 @@ def write_variant(tmp_path: Path, old: str, new: str, name: str = "broken.toml")
         ('id = "training"', 'id = "pool_personnel"', "categories[1].id"),  # duplicate id
         ('id = "training"', 'id = "Training"', "categories[1].id"),
         ("month = 4\nday = 1\n", "month = 2\nday = 29\n", "deadline.day"),  # not in every year
-        ('holiday_subdivision = "NW"', 'holiday_subdivision = "XX"', "deadline.holiday_subdivision"),
+        ('subdivision = "NW"', 'subdivision = "XX"', "holidays.subdivision"),
+        ('[holidays]\n', '[feiertage]\n', "holidays"),
         ('valid_from = "2021/22"', 'valid_from = "2021/23"', "pack.valid_from"),
         ('valid_until = ""', 'valid_until = "2020/21"', "pack.valid_until"),
         ('valid_from = "2021/22"', 'valid_from = ""', "pack.valid_from"),
@@ -247,7 +251,7 @@ def test_notification_addressee_and_its_place(hinweise, gesetz, tmp_path):
                                                "Völklinger Straße 49", "40221 Düsseldorf")
     assert hinweise.notification.basis == "Teil II der Hinweise zur zweckentsprechenden Verwendung der Inklusionspauschale"
     assert gesetz.notification is None
-    assert _error_without_table(tmp_path, "deadline", "landeskasse").key == "notification"
+    assert _error_without_table(tmp_path, "deadline", "holidays").key == "notification"
 
 
 def test_all_errors_are_kept(tmp_path):

@@ -29,6 +29,9 @@ ACTION_LABELS = {
     "grant_add": "Zuwendung erfasst",
     "payout": "Auszahlung gebucht",
     "agreement_add": "Vereinbarung erfasst",
+    "agreement_status": "Stand der Vereinbarung erfasst",
+    "notice_add": "Bescheid des Landes erfasst",
+    "notice_withdraw": "Bescheid des Landes aufgehoben",
     "import": "Buchungen importiert",
     "reversal": "Buchung storniert",
     "repayment_confirm": "Rückzahlung bestätigt",
@@ -74,9 +77,14 @@ FIELD_LABELS = {
     "document_reference": "Nachweis", "verified_by": "geprüft von", "description": "Beschreibung",
     "monthly_amount": "Monatsbetrag", "start_date": "Beginn", "end_date": "Ende", "pool": "Pool",
     "code": "Kostenstelle", "school": "Schule", "municipality": "Gemeinde", "project": "Projekt",
+    "due_date": "Zahlungsfrist", "interest_start": "Zinsbeginn", "interest_points": "Prozentpunkte über dem Basiszinssatz",
+    "interest_waived": "Verzicht auf Zinsen", "replaces": "ersetzt Bescheid", "notice": "Bescheid",
+    "withdrawal_date": "aufgehoben am", "repayment": "vereinbarte Rückzahlung", "payment_date": "Zahlungstermin",
+    "payment_reference": "Verwendungszweck", "effective_date": "wirksam seit",
 }
 #: Detail fields that hold amounts in EUR (stored as plain decimal strings).
-AMOUNT_FIELDS = frozenset({"amount", "assessed", "deemed_conform", "conform", "repayment_due", "monthly_amount"})
+AMOUNT_FIELDS = frozenset({"amount", "assessed", "deemed_conform", "conform", "repayment_due", "monthly_amount",
+                           "repayment"})
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}$")
 _ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 

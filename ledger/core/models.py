@@ -217,13 +217,13 @@ class Payout(Base):
 
 class Agreement(Base):
     """A settlement agreement (Vereinbarung) for one school year: deemed-conform amount or waiver,
-    and the agreement's own terms.
+    and the agreement's own terms. Append-only (migration 0015): its status lives in
+    ``AgreementStatusEvent`` rows, the latest of which is the current status.
 
     Source: seed 002_17056edfca8550ce.txt § 1 (deemed conform; the repayment "zu mindern auf
     insgesamt 469.569,68 EUR": ``repayment_cents``), § 2 (waiver), § 3 (payment date and
-    payment reference, blank in the seed) and § 9 (effective only once the finance ministry
-    consented and the Kreis's bodies resolved: ``status``, ``effective_date``). Rows from before
-    migration 0013 have no agreed repayment (the deemed-conform rule applies) and are in force.
+    payment reference, blank in the seed). Rows from before migration 0013 have no agreed
+    repayment (the deemed-conform rule applies).
     """
 
     __tablename__ = "agreements"
@@ -236,8 +236,6 @@ class Agreement(Base):
         ),
         CheckConstraint("repayment_cents IS NULL OR (NOT waived AND repayment_cents >= 0)",
                         name="ck_agreement_repayment"),
-        CheckConstraint("status IN ('signed', 'awaiting_consent', 'in_force')", name="ck_agreement_status"),
-        CheckConstraint("effective_date IS NULL OR status = 'in_force'", name="ck_agreement_effective"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -251,8 +249,28 @@ class Agreement(Base):
     repayment_cents: Mapped[int | None] = mapped_column(BigInteger)
     payment_date: Mapped[date | None] = mapped_column(Date)
     payment_reference: Mapped[str | None] = mapped_column(String(140))
+
+
+class AgreementStatusEvent(Base):
+    """One step of an agreement's status (Vereinbarung § 9: effective only once the finance
+    ministry consented and the Kreis's bodies resolved): ``status`` (``signed``,
+    ``awaiting_consent``, ``in_force``) and, in force, the ``effective_date``. Append-only
+    (migration 0015); the agreement's current status is its latest event (highest ``id``).
+    """
+
+    __tablename__ = "agreement_status_events"
+    __table_args__ = (
+        CheckConstraint("status IN ('signed', 'awaiting_consent', 'in_force')", name="ck_agreement_event_status"),
+        CheckConstraint("effective_date IS NULL OR status = 'in_force'", name="ck_agreement_event_effective"),
+        Index("ix_agreement_status_events_agreement", "agreement_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"))
     status: Mapped[str] = mapped_column(String(20))
     effective_date: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Notice(Base):
@@ -262,12 +280,14 @@ class Notice(Base):
     ``amount_cents`` to repay by ``due_date``; interest from ``interest_start`` (the first
     interest day) at ``interest_rate_bp`` hundredths of a percentage point above the base rate
     (300 = 3 points, § 49a Abs. 3 Satz 1 VwVfG NRW), or ``interest_waived`` (Abs. 3 Satz 2).
-    One notice per recipient and school year. Source: DOMAIN.md "Repayment" (a notice decides).
+    Append-only (migration 0015): an amending notice (Änderungsbescheid) is a new row whose
+    ``replaces_id`` names the notice it replaces (each notice is replaced at most once); a
+    withdrawal is a ``NoticeWithdrawal``. The notice in force of a year is the one neither
+    replaced nor withdrawn. Source: DOMAIN.md "Repayment" (a notice decides); § 49a VwVfG NRW.
     """
 
     __tablename__ = "notices"
     __table_args__ = (
-        UniqueConstraint("recipient_id", "school_year", name="uq_notice_year"),
         CheckConstraint("amount_cents >= 0", name="ck_notice_amount"),
         CheckConstraint(
             "(interest_waived AND interest_start IS NULL AND interest_rate_bp IS NULL) OR "
@@ -275,6 +295,8 @@ class Notice(Base):
             "AND interest_rate_bp >= 0)",
             name="ck_notice_interest",
         ),
+        UniqueConstraint("replaces_id", name="uq_notice_replaces"),
+        Index("ix_notices_year", "recipient_id", "school_year"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -287,6 +309,24 @@ class Notice(Base):
     interest_start: Mapped[date | None] = mapped_column(Date)
     interest_rate_bp: Mapped[int | None] = mapped_column(Integer)
     interest_waived: Mapped[bool] = mapped_column(Boolean)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
+
+
+class NoticeWithdrawal(Base):
+    """The Land's withdrawal (Aufhebung) of a notice without a replacement: from then the year
+    has no notice in force and falls back to an agreement in force or the computation.
+    ``withdrawal_date`` and ``reference`` (Aktenzeichen) of the withdrawing decision; one per
+    notice. Append-only (migration 0015). Source: §§ 48, 49 VwVfG NRW (revocation of an
+    administrative act), § 49a VwVfG NRW."""
+
+    __tablename__ = "notice_withdrawals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), unique=True)
+    withdrawal_date: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(300))
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -663,7 +703,7 @@ class IssuedStatement(Base):
 
 
 APPEND_ONLY = (JournalEntry, Posting, AuditEvent, PeriodEvent, PassThroughVerification, Override, EvaluationRun,
-               StoredClassification, IssuedStatement)
+               StoredClassification, IssuedStatement, Agreement, AgreementStatusEvent, Notice, NoticeWithdrawal)
 
 
 @event.listens_for(Session, "before_flush")

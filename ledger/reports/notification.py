@@ -258,5 +258,5 @@ def _shift(nominal: date | None, due: date | None, pack: RulePack) -> str | None
     """Why ``nominal`` moved to ``due`` (German), None if it did not."""
     if nominal is None or nominal == due:
         return None
-    return shift_reason(nominal, pack.deadline)
+    return shift_reason(nominal, pack.holidays)
 

@@ -18,17 +18,21 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from ledger.core.agreements import IN_FORCE, StatusStep, steps_of
 from ledger.core.errors import LedgerError
 from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import (
     Account,
     Agreement,
+    AgreementStatusEvent,
     Grant,
     JournalEntry,
     Notice,
+    NoticeWithdrawal,
     Posting,
     Recipient,
 )
+from ledger.core.notices import history_of, in_force_of
 from ledger.core.money import from_cents
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.settlement import (
@@ -101,8 +105,9 @@ class _Book:
     totals, each by school year (``"2023/24"``); years without any are missing.
 
     - ``grants``: the grant, its payouts loaded (ordered by date).
-    - ``agreements``: the agreement.
-    - ``notices``: the Land's notice (Rückforderungs-/Erstattungsbescheid).
+    - ``agreements``: the agreement and its status history (oldest first, never empty).
+    - ``notices``: the Land's notice in force (Rückforderungs-/Erstattungsbescheid: neither
+      replaced by an amending notice nor withdrawn) and the notice it replaced, if any.
     - ``roles``: balance in cents per role of ``_ROLES`` (postings dated up to
       ``booked_until`` if given); roles without postings are missing.
     - ``payments``: repayments paid to the Landeskasse and not reversed: (date, EUR),
@@ -110,8 +115,8 @@ class _Book:
     """
 
     grants: dict[str, Grant]
-    agreements: dict[str, Agreement]
-    notices: dict[str, Notice]
+    agreements: dict[str, tuple[Agreement, tuple[StatusStep, ...]]]
+    notices: dict[str, tuple[Notice, Notice | None]]
     roles: dict[str, dict[str, int]]
     payments: dict[str, list[tuple[date, Decimal]]]
 
@@ -126,17 +131,17 @@ class _Book:
             grant_assessed=None if grant is None else from_cents(grant.assessed_cents),
             payouts=() if grant is None else tuple((p.date, from_cents(p.amount_cents)) for p in grant.payouts),
             received=-from_cents(roles.get("grant_revenue", 0)),
-            agreement=None if agreement is None else _agreement_terms(agreement),
+            agreement=None if agreement is None else _agreement_terms(*agreement),
             confirmed=confirmed,
             repaid=confirmed + from_cents(roles.get("repayment_liability", 0)),
             payments=tuple(self.payments.get(year, ())),
-            notice=None if year not in self.notices else _notice_terms(self.notices[year]),
+            notice=None if year not in self.notices else _notice_terms(*self.notices[year]),
         )
 
     @classmethod
     def load(cls, session: Session, recipient: Recipient, booked_until: date | None,
              school_years: list[SchoolYear] | None = None) -> "_Book":
-        """The book of ``recipient``'s ``school_years`` (all if None): six queries (seven
+        """The book of ``recipient``'s ``school_years`` (all if None): eight queries (nine
         with repayment postings), however many years."""
         years = None if school_years is None else [str(y) for y in school_years]
 
@@ -145,31 +150,62 @@ class _Book:
 
         grants = session.scalars(select(Grant).options(selectinload(Grant.payouts)).where(
             Grant.recipient_id == recipient.id, Grant.programme == INKLUSIONSPAUSCHALE, *of_years(Grant.school_year)))
-        agreements = session.scalars(select(Agreement).where(
-            Agreement.recipient_id == recipient.id, *of_years(Agreement.school_year)))
-        notices = session.scalars(select(Notice).where(
-            Notice.recipient_id == recipient.id, *of_years(Notice.school_year)))
-        return cls({g.school_year: g for g in grants}, {a.school_year: a for a in agreements},
-                   {n.school_year: n for n in notices},
+        return cls({g.school_year: g for g in grants}, _agreements(session, recipient, of_years),
+                   _notices_in_force(session, recipient, of_years),
                    _role_sums(session, recipient, of_years(Posting.school_year), booked_until),
                    _payments(session, recipient, of_years(Posting.school_year)))
 
 
-def _agreement_terms(agreement: Agreement) -> AgreementTerms:
-    """The kernel's value of a recorded agreement (cents → EUR)."""
+def _agreements(session: Session, recipient: Recipient, of_years) -> dict[str, tuple[Agreement, tuple[StatusStep, ...]]]:
+    """``recipient``'s agreements of the years ``of_years`` selects, each with its status
+    history (Vereinbarung § 9, append-only events, oldest first), by school year."""
+    agreements = list(session.scalars(select(Agreement).where(
+        Agreement.recipient_id == recipient.id, *of_years(Agreement.school_year))))
+    events: dict[int, list[AgreementStatusEvent]] = {}
+    if agreements:
+        for event in session.scalars(select(AgreementStatusEvent).where(AgreementStatusEvent.agreement_id.in_(
+                [a.id for a in agreements])).order_by(AgreementStatusEvent.id)):
+            events.setdefault(event.agreement_id, []).append(event)
+    return {a.school_year: (a, steps_of(events.get(a.id, ()))) for a in agreements}
+
+
+def _notices_in_force(session: Session, recipient: Recipient, of_years) -> dict[str, tuple[Notice, Notice | None]]:
+    """The notice in force of each of ``recipient``'s years ``of_years`` selects (neither
+    replaced nor withdrawn, ``ledger.core.notices``) with the notice it replaced, if any."""
+    notices = list(session.scalars(select(Notice).where(
+        Notice.recipient_id == recipient.id, *of_years(Notice.school_year))))
+    if not notices:
+        return {}
+    withdrawals = {w.notice_id: w for w in session.scalars(select(NoticeWithdrawal).where(
+        NoticeWithdrawal.notice_id.in_([n.id for n in notices])))}
+    by_year: dict[str, list[Notice]] = {}
+    for notice in notices:
+        by_year.setdefault(notice.school_year, []).append(notice)
+    by_id = {n.id: n for n in notices}
+    found = {year: in_force_of(history_of(year_notices, withdrawals)) for year, year_notices in by_year.items()}
+    return {year: (n, by_id.get(n.replaces_id)) for year, n in found.items() if n is not None}
+
+
+def _agreement_terms(agreement: Agreement, history: tuple[StatusStep, ...]) -> AgreementTerms:
+    """The kernel's value of a recorded agreement (cents → EUR) with its status history; the
+    current status is the latest step (``in_force`` without any, as before migration 0015)."""
     cents = agreement.deemed_conform_cents
+    current = history[-1] if history else None
     return AgreementTerms(
         None if cents is None else from_cents(cents), agreement.waived, agreement.reference,
         repayment=None if agreement.repayment_cents is None else from_cents(agreement.repayment_cents),
         payment_date=agreement.payment_date, payment_reference=agreement.payment_reference,
-        status=agreement.status, effective_date=agreement.effective_date)
+        status=IN_FORCE if current is None else current.status,
+        effective_date=None if current is None else current.effective_date, history=history)
 
 
-def _notice_terms(notice: Notice) -> NoticeTerms:
-    """The kernel's value of a recorded notice (cents → EUR, hundredths of a point → points)."""
+def _notice_terms(notice: Notice, replaced: Notice | None) -> NoticeTerms:
+    """The kernel's value of a recorded notice (cents → EUR, hundredths of a point → points),
+    with the Aktenzeichen and date of the notice it replaced (an amending notice)."""
     points = None if notice.interest_rate_bp is None else Decimal(notice.interest_rate_bp) / 100
     return NoticeTerms(notice.notice_date, notice.reference, from_cents(notice.amount_cents), notice.due_date,
-                       notice.interest_start, points, notice.interest_waived)
+                       notice.interest_start, points, notice.interest_waived,
+                       replaces=None if replaced is None else (replaced.reference, replaced.notice_date))
 
 
 def school_years(session: Session, recipient: Recipient) -> list[SchoolYear]:

@@ -15,8 +15,9 @@ rest on it, so each rule below lives here and nowhere else:
   cap, and = the category rows (``by_category``) + the spending without a pack category
   (``uncategorised``); the grant received less total spending is the unspent grant.
 - **Repayment due**: grant received − purpose-conform use, not below zero (Vereinbarung § 4
-  Abs. 2; Hinweise Teil II). What decides instead, first match: a **notice of the Land**
-  (Rückforderungs-/Erstattungsbescheid, ``NoticeTerms``: its amount, due date, interest start
+  Abs. 2; Hinweise Teil II). What decides instead, first match: the **notice of the Land** in
+  force (Rückforderungs-/Erstattungsbescheid, ``NoticeTerms``, the latest neither replaced by
+  an amending notice nor withdrawn, ``ledger.core.notices``: its amount, due date, interest start
   and rate, or no interest where it waives it, § 49a Abs. 3 VwVfG NRW; it beats an agreement
   too); a **settlement agreement in force** (Vereinbarung §§ 1, 2, 9: its agreed repayment,
   whether or not the payouts are booked, else grant received − the amount deemed conform, or
@@ -45,7 +46,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from ledger.core.agreements import IN_FORCE
+from ledger.core.agreements import IN_FORCE, StatusStep
 from ledger.core.errors import LedgerError
 from ledger.core.money import ZERO
 from ledger.core.schoolyear import SchoolYear
@@ -85,7 +86,8 @@ class AgreementFigures:
     (``agreed_repayment``, Vereinbarung § 1 Abs. 2) where it fixes one, else grant received −
     deemed conform, zero where waived. ``payment_date`` and ``payment_reference`` as agreed
     (§ 3); ``status`` a key of ``ledger.core.agreements.STATUSES`` and ``effective_date``
-    (§ 9). Only an agreement ``in_force`` decides the result.
+    (§ 9), the latest step of ``history`` (the status events, oldest first). Only an agreement
+    ``in_force`` decides the result.
     """
 
     deemed_conform: Decimal | None
@@ -97,6 +99,7 @@ class AgreementFigures:
     payment_reference: str | None = None
     status: str = IN_FORCE
     effective_date: date | None = None
+    history: tuple[StatusStep, ...] = ()
 
     @property
     def in_force(self) -> bool:
@@ -110,7 +113,9 @@ class NoticeTerms:
     decides the repayment: ``notice_date``, ``reference`` (Aktenzeichen), ``amount`` (EUR)
     due on ``due_date``; interest from ``interest_start`` (the first interest day) at
     ``interest_points`` percentage points above the base rate, both None where the notice
-    waives interest (``interest_waived``, § 49a Abs. 3 Satz 2 VwVfG NRW)."""
+    waives interest (``interest_waived``, § 49a Abs. 3 Satz 2 VwVfG NRW). ``replaces``: the
+    Aktenzeichen and date of the earlier notice this amending notice (Änderungsbescheid)
+    replaced, None for a first notice."""
 
     notice_date: date
     reference: str
@@ -119,6 +124,7 @@ class NoticeTerms:
     interest_start: date | None
     interest_points: Decimal | None
     interest_waived: bool
+    replaces: tuple[str, date] | None = None
 
 
 @dataclass(frozen=True)
@@ -255,8 +261,8 @@ class AgreementTerms:
     """A settlement agreement as recorded for a school year: ``deemed_conform`` (EUR, the amount
     agreed as purpose-conform, or None) or ``waived`` (the Land waives its claim), and its
     ``reference``; ``repayment`` (EUR, the agreed repayment, None where the agreement fixes
-    none), ``payment_date``, ``payment_reference``, ``status`` and ``effective_date`` (see
-    ``AgreementFigures``)."""
+    none), ``payment_date``, ``payment_reference``, ``status``, ``effective_date`` and the status
+    ``history`` (see ``AgreementFigures``)."""
 
     deemed_conform: Decimal | None
     waived: bool
@@ -266,6 +272,7 @@ class AgreementTerms:
     payment_reference: str | None = None
     status: str = IN_FORCE
     effective_date: date | None = None
+    history: tuple[StatusStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -279,7 +286,8 @@ class YearBook:
     - ``confirmed``: the repayment obligation booked (``ledger.workflows.repayment``).
     - ``repaid``: repayments paid to the Landeskasse (confirmed − open liability).
     - ``payments``: the repayments paid and not reversed, (date, EUR), oldest first.
-    - ``notice``: the Land's notice for the year, if any.
+    - ``notice``: the Land's notice in force for the year, if any (an amending notice replaces
+      an earlier one; a withdrawn notice is none).
     """
 
     grant_assessed: Decimal | None
@@ -399,12 +407,10 @@ class _DueTerm:
 
 
 def _working_day(day: date, pack: RulePack) -> date:
-    """``day`` moved to the next working day at the Landeskasse Düsseldorf, the place of
-    payment (§ 193 BGB, § 31 Abs. 3 VwVfG NRW): the pack's holiday calendar, NRW's where the
-    pack sets no deadline (the statute's years)."""
-    if pack.deadline is not None:
-        return next_working_day(day, pack.deadline.holiday_country, pack.deadline.holiday_subdivision)
-    return next_working_day(day, "DE", "NW")
+    """``day`` moved to the next working day at the place of payment (§ 193 BGB, § 31 Abs. 3
+    VwVfG NRW): the holiday calendar of the pack (``[holidays]``, NRW for the Landeskasse
+    Düsseldorf in the shipped packs), also in years the pack sets no deadline."""
+    return next_working_day(day, pack.holidays.country, pack.holidays.subdivision)
 
 
 def _agreement_term(figures: AgreementFigures, pack: RulePack) -> _DueTerm | None:
@@ -545,7 +551,7 @@ def _agreement_figures(agreement: AgreementTerms | None, received: Decimal) -> A
     return AgreementFigures(agreement.deemed_conform, agreement.waived, agreement.reference, due,
                             agreed_repayment=agreement.repayment, payment_date=agreement.payment_date,
                             payment_reference=agreement.payment_reference, status=agreement.status,
-                            effective_date=agreement.effective_date)
+                            effective_date=agreement.effective_date, history=agreement.history)
 
 
 def _by_category(totals: Totals, pack: RulePack) -> tuple[CategoryAmount, ...]:

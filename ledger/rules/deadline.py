@@ -5,7 +5,9 @@ recipient that cannot use the grant of a school year fully and purpose-conformly
 the amount "spätestens bis zum 1. April des auf die Auszahlung folgenden Haushaltsjahres".
 The date itself comes from the rule pack's ``[deadline]`` table (``ledger.rules.packs.DeadlineRule``).
 A deadline on a Saturday, Sunday or public holiday moves to the next working day
-(§ 193 BGB; DOMAIN.md "Repayment" — the seed itself does not mention the shift).
+(§ 193 BGB; DOMAIN.md "Repayment" — the seed itself does not mention the shift); whose
+holidays count is the pack's ``[holidays]`` table (``ledger.rules.packs.HolidayCalendar``:
+North Rhine-Westphalia's for the shipped packs).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from functools import lru_cache
 
 import holidays
 
-from ledger.rules.packs import DeadlineRule
+from ledger.rules.packs import DeadlineRule, HolidayCalendar
 
 
 @lru_cache(maxsize=256)
@@ -45,16 +47,17 @@ def repayment_due_date(payout_date: date, rule: DeadlineRule) -> tuple[date, dat
     if rule.shift != "next_working_day":
         raise ValueError(f"unbekannte Fristverschiebung {rule.shift!r}")
     nominal = date(payout_date.year + rule.years_after_payout, rule.month, rule.day)
-    return nominal, next_working_day(nominal, rule.holiday_country, rule.holiday_subdivision)
+    return nominal, next_working_day(nominal, rule.calendar.country, rule.calendar.subdivision)
 
 
-def shift_reason(nominal: date, rule: DeadlineRule) -> str | None:
-    """Why a nominal deadline is no working day, in German, or None if it is one.
+def shift_reason(nominal: date, calendar: HolidayCalendar) -> str | None:
+    """Why a nominal due date is no working day under ``calendar`` (a pack's ``[holidays]``),
+    in German, or None if it is one.
 
-    ``"Ostermontag, gesetzlicher Feiertag"`` for a holiday of the rule's calendar (names
-    from the ``holidays`` library in German), ``"Samstag"`` or ``"Sonntag"`` for a weekend.
+    ``"Ostermontag, gesetzlicher Feiertag"`` for a holiday of the calendar (names from the
+    ``holidays`` library in German), ``"Samstag"`` or ``"Sonntag"`` for a weekend.
     """
-    calendar = holidays.country_holidays(rule.holiday_country, subdiv=rule.holiday_subdivision,
+    calendar = holidays.country_holidays(calendar.country, subdiv=calendar.subdivision,
                                          years=nominal.year, language="de")
     name = calendar.get(nominal)
     if name:

@@ -3,8 +3,9 @@
 A rule pack is a TOML file in the repository's ``rules/`` folder (read with the stdlib
 ``tomllib``, validated with marshmallow). It names the school years it judges, the spending
 categories and their status (``permitted``, ``capped``, ``excluded``), the overhead cap,
-the repayment deadline, the interest on late repayment, the Landeskasse's bank account and
-the addressee of the notification that the grant cannot be used in full (``[notification]``).
+the repayment deadline, the holiday calendar of the place of payment (§ 193 BGB), the interest
+on late repayment, the Landeskasse's bank account and the addressee of the notification that
+the grant cannot be used in full (``[notification]``).
 Amounts, rates and dates live in the packs, never in code (DOMAIN.md "Repayment").
 
 The interest rule (``[interest]``) names a base-rate table, another TOML file in the same
@@ -148,10 +149,25 @@ class OverheadRule:
 
 
 @dataclass(frozen=True)
+class HolidayCalendar:
+    """Whose public holidays move a day set for a payment to the next working day (§ 193 BGB;
+    § 31 Abs. 3 VwVfG NRW for a time limit set by an authority): ``country`` and
+    ``subdivision`` as the ``holidays`` library names them (``"DE"``/``"NW"``: North
+    Rhine-Westphalia, where the Landeskasse Düsseldorf receives the repayment), ``source``
+    citing why. A pack's ``[holidays]`` table; used for the payouts' deadlines and for the
+    payment dates of agreements and notices alike (``ledger.rules.deadline``).
+    """
+
+    country: str
+    subdivision: str
+    source: str
+
+
+@dataclass(frozen=True)
 class DeadlineRule:
     """When a repayment is due: ``day``.``month``. of the payout's calendar year plus
     ``years_after_payout``; moved by ``shift`` (``"next_working_day"``, § 193 BGB) past
-    weekends and public holidays of ``holiday_country``/``holiday_subdivision`` (``"DE"``/``"NW"``).
+    weekends and the public holidays of ``calendar`` (the pack's ``[holidays]``).
 
     Source: seed 002_17056edfca8550ce.txt, Vereinbarung § 4 Abs. 2 and Hinweise Teil II
     (1 April of the budget year following the payout). See ``ledger.rules.deadline``.
@@ -160,10 +176,9 @@ class DeadlineRule:
     month: int
     day: int
     years_after_payout: int
-    holiday_country: str
-    holiday_subdivision: str
     shift: str
     source: str
+    calendar: HolidayCalendar
 
 
 @dataclass(frozen=True)
@@ -282,7 +297,8 @@ class RulePack:
     (``valid_until`` None = open-ended). ``categories`` keep the file's order.
     ``overhead`` is None where the pack has no cap. ``deadline`` is None where nothing is
     repaid automatically (years before 2021/22: only an agreement or a notice makes a
-    repayment due). ``path`` is the TOML file.
+    repayment due). ``holidays``: the calendar that moves any payment date of its years
+    (§ 193 BGB). ``path`` is the TOML file.
     ``interest`` is None where the pack sets no interest on late repayment.
     ``notification`` is None where the pack sets no duty to notify the ministry (the
     statute's years before 2021/22, which have no deadline either).
@@ -307,6 +323,7 @@ class RulePack:
     deadline: DeadlineRule | None
     landeskasse: Landeskasse
     path: Path
+    holidays: HolidayCalendar
     interest: InterestRule | None = None
     accrual: AccrualRule | None = None
     notification: NotificationRule | None = None
@@ -482,21 +499,28 @@ class _DeadlineSchema(_Schema):
     month = _integer(validate=validate.Range(min=1, max=12, error="Monat 1–12 erwartet."))
     day = _integer(validate=validate.Range(min=1, max=31, error="Tag 1–31 erwartet."))
     years_after_payout = _integer(validate=validate.Range(min=0, error="Nicht negativ."))
-    holiday_country = _text()
-    holiday_subdivision = _text()
     shift = _text(validate_with=validate.OneOf(["next_working_day"], error="Nur \"next_working_day\" ist erlaubt."))
     source = _text()
 
     @validates_schema
-    def _valid_date_and_calendar(self, data, **kwargs):
+    def _valid_date(self, data, **kwargs):
         try:
             date(2001, data["month"], data["day"])  # a common year: 29 February is rejected
         except ValueError:
             raise ValidationError({"day": [f"{data['day']}.{data['month']}. ist kein Datum in jedem Jahr"]})
+
+
+class _HolidaysSchema(_Schema):
+    country = _text()
+    subdivision = _text()
+    source = _text()
+
+    @validates_schema
+    def _known_calendar(self, data, **kwargs):
         try:
-            holidays.country_holidays(data["holiday_country"], subdiv=data["holiday_subdivision"])
+            holidays.country_holidays(data["country"], subdiv=data["subdivision"])
         except NotImplementedError as exc:
-            raise ValidationError({"holiday_subdivision": [f"unbekannter Feiertagskalender: {exc}"]})
+            raise ValidationError({"subdivision": [f"unbekannter Feiertagskalender: {exc}"]})
 
 
 class _LandeskasseSchema(_Schema):
@@ -591,6 +615,7 @@ class _FileSchema(_Schema):
     pack = _nested(_PackSchema, required=True)
     overhead = _nested(_OverheadSchema, required=False, load_default=None)
     deadline = _nested(_DeadlineSchema, required=False, load_default=None)
+    holidays = _nested(_HolidaysSchema, required=True)
     landeskasse = _nested(_LandeskasseSchema, required=True)
     interest = _nested(_InterestSchema, required=False, load_default=None)
     accrual = _nested(_AccrualSchema, required=False, load_default=None)
@@ -668,7 +693,8 @@ def load_pack(path: Path) -> RulePack:
     syntax errors (with line and column), missing or unknown keys, wrong types (rates and
     texts must be quoted strings, never TOML floats), unknown statuses, duplicate or
     malformed ids, an overhead rule naming unknown or non-capped categories, a rate
-    outside (0, 1], invalid day/month, unknown holiday calendar, unordered validity,
+    outside (0, 1], invalid day/month, a missing ``[holidays]`` table or an unknown holiday
+    calendar, unordered validity,
     an invalid IBAN or BIC (checked with schwifty), an unknown template placeholder, or an
     ``[interest]`` table with a bad surcharge, table file name, day count or rounding.
     The base-rate table itself is not read here (see :func:`load_base_rates`).
@@ -677,6 +703,7 @@ def load_pack(path: Path) -> RulePack:
     data = _validated(path, _read_toml(path), _FileSchema())
     pack, overhead, deadline, kasse = data["pack"], data["overhead"], data["deadline"], data["landeskasse"]
     interest = data["interest"]
+    calendar = HolidayCalendar(**data["holidays"])
     return RulePack(
         id=pack["id"],
         version=pack["version"],
@@ -697,9 +724,10 @@ def load_pack(path: Path) -> RulePack:
             base=overhead["base"],
             base_source=overhead["base_source"],
         ),
-        deadline=None if deadline is None else DeadlineRule(**deadline),
+        deadline=None if deadline is None else DeadlineRule(**deadline, calendar=calendar),
         landeskasse=Landeskasse(**{**kasse, "iban": schwifty.IBAN(kasse["iban"]).formatted}),
         path=path,
+        holidays=calendar,
         accrual=None if data["accrual"] is None else AccrualRule(**data["accrual"]),
         notification=None if data["notification"] is None else NotificationRule(
             addressee=tuple(data["notification"]["addressee"]), basis=data["notification"]["basis"],

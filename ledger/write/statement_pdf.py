@@ -550,7 +550,8 @@ _DECIDED_BY = {"notice": " (laut Bescheid)", "agreement": " (laut Vereinbarung)"
 
 def _agreement(result: RepaymentResult, sections: Sections) -> list:
     """The settlement agreement: reference, agreed figures, computed and agreed repayment, its
-    status and effective date (Vereinbarung § 9), payment date and reference (§ 3)."""
+    status and effective date with its earlier statuses (Vereinbarung § 9), payment date and
+    reference (§ 3)."""
     agreement = result.agreement
     if agreement.waived:
         terms = ("Vereinbarte Regelung", "Verzicht des Landes auf Rückforderung")
@@ -561,6 +562,10 @@ def _agreement(result: RepaymentResult, sections: Sections) -> list:
         status += f" seit {long_date(agreement.effective_date)}"
     rows = [terms, ("Rückzahlung nach Berechnung", eur(result.computed_repayment_due)),
             ("Rückzahlung nach Vereinbarung", eur(agreement.repayment_due)), ("Stand", status)]
+    earlier = [f"{STATUSES.get(step.status, step.status)} (erfasst am {long_date(step.recorded_at.date())})"
+               for step in agreement.history[:-1]]
+    if earlier:
+        rows.append(("Frühere Stände (§ 9)", "; ".join(earlier)))
     if agreement.payment_date is not None:
         rows.append(("Zahlungstermin", long_date(agreement.payment_date)))
     if agreement.payment_reference:
@@ -579,7 +584,8 @@ def _agreement(result: RepaymentResult, sections: Sections) -> list:
 
 
 def _notice(result: RepaymentResult, sections: Sections) -> list:
-    """The Land's notice (Rückforderungs-/Erstattungsbescheid): it decides amount, due date and interest."""
+    """The Land's notice in force (Rückforderungs-/Erstattungsbescheid): it decides amount, due
+    date and interest; an amending notice names the notice it replaced."""
     notice = result.notice
     interest = ("keine Zinsen (Verzicht nach § 49a Abs. 3 Satz 2 VwVfG NRW)" if notice.interest_waived else
                 f"ab {long_date(notice.interest_start)}, {str(notice.interest_points).replace('.', ',')} "
@@ -587,6 +593,8 @@ def _notice(result: RepaymentResult, sections: Sections) -> list:
     return [KeepTogether([
         sections.heading("Bescheid des Landes"),
         figures([("Bescheid vom", long_date(notice.notice_date)), ("Aktenzeichen", notice.reference),
+                 *([] if notice.replaces is None else [
+                     ("Ändert den Bescheid", f"vom {long_date(notice.replaces[1])}, Aktenzeichen {notice.replaces[0]}")]),
                  ("Rückzahlung nach Berechnung", eur(result.computed_repayment_due)),
                  ("Rückzahlung laut Bescheid", eur(notice.amount)), ("Zahlungsfrist", long_date(notice.due_date)),
                  ("Zinsen", interest)]),

@@ -13,6 +13,7 @@ from ledger.core.agreements import STATUSES
 from ledger.core.errors import LedgerError
 from ledger.core.grants import INKLUSIONSPAUSCHALE, find_grant
 from ledger.core.money import from_cents
+from ledger.core.notices import notice_history
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.forecast import forecast
 from ledger.reports.journal import UNCLASSIFIED
@@ -74,10 +75,11 @@ def show(key: str, start_year: int):
         pack=pack,
         grant=grant,
         payouts=[(p, from_cents(p.amount_cents)) for p in grant.payouts] if grant is not None else [],
-        shift_reason=(shift_reason(result.nominal_due_date, pack.deadline)
-                      if pack.deadline is not None and result.nominal_due_date
-                      and result.nominal_due_date != result.due_date else None),
+        shift_reason=(shift_reason(result.nominal_due_date, pack.holidays)
+                      if result.nominal_due_date and result.nominal_due_date != result.due_date else None),
         agreement_statuses=STATUSES,
+        earlier_notices=[(step, from_cents(step.notice.amount_cents))
+                         for step in notice_history(session, recipient, year) if not step.in_force],
         gauge=overhead_gauge(result),
         spending=[(p, format_date(p.month, "LLLL yyyy")) for p in spending],
         chart=spending_chart(spending, year),
