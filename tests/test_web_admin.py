@@ -127,3 +127,20 @@ def test_the_audit_log_reads_in_german_and_filters(app, session, people):
     assert wrong.status_code == 400 and "„morgen“ ist kein Datum (TT.MM.JJJJ)." in wrong.get_data(as_text=True)
     page = admin.get("/protokoll?aktion=grant_add").get_data(as_text=True)
     assert '<option value="grant_add" selected>Zuwendung erfasst</option>' in page
+
+
+def test_the_audit_log_shows_an_agreement_with_its_german_status(app, session, people):
+    """An agreement's status (Vereinbarung Rhein-Sieg-Kreis, § 9) reads as "Stand der Vereinbarung:
+    wirksam", not as a classification or a key."""
+    from datetime import date
+
+    from ledger.core.agreements import add_agreement
+
+    kreis, _neighbour = people
+    add_agreement(session, kreis, SchoolYear(2020), deemed_conform=Decimal("422362.00"), reference="Vereinbarung",
+                  repayment=Decimal("469569.68"), status="in_force", effective_date=date(2022, 5, 1),
+                  created_by="anna", now=NOW)
+    session.commit()
+    text = _rows(logged_in(app, "root").get("/protokoll?aktion=agreement_add"))
+    assert "<dt>Stand der Vereinbarung</dt> <dd>wirksam</dd>" in text
+    assert "in_force" not in text and "Einstufung" not in text

@@ -79,7 +79,7 @@ def add_agreement(
                           "deemed_conform": None if deemed_conform is None else str(deemed_conform),
                           "repayment": None if repayment is None else str(repayment),
                           "payment_date": None if payment_date is None else payment_date.isoformat(),
-                          "payment_reference": agreement.payment_reference, "status": status,
+                          "payment_reference": agreement.payment_reference, "agreement_status": status,
                           "effective_date": None if effective_date is None else effective_date.isoformat()})
     return agreement
 

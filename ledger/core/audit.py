@@ -63,7 +63,7 @@ FIELD_LABELS = {
     "payouts_recognised": "erkannte Auszahlungen", "batch": "Importlauf Nr.", "run": "Bewertungslauf Nr.",
     "pack": "Regelwerk", "digest": "SHA-256 des Regelwerks", "postings": "Buchungen", "changed": "geändert",
     "override": "abweichende Einstufung Nr.", "posting": "Buchungszeile Nr.", "voucher": "Beleg",
-    "status": "Einstufung", "conform": "zweckentsprechend", "justification": "Begründung",
+    "status": "Einstufung", "agreement_status": "Stand der Vereinbarung", "conform": "zweckentsprechend", "justification": "Begründung",
     "statement": "Abrechnung Nr.", "repayment_due": "Rückzahlung fällig", "chain_seq": "Buchungskette bis Nr.",
     "username": "Benutzer", "role": "Rolle", "recipients": "Empfänger", "all_recipients": "Lesezugriff auf alle",
     "password_set": "Passwort gesetzt", "recipient": "Empfänger", "key": "Schlüssel", "name": "Name",

@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from ledger.core.agreements import STATUSES as AGREEMENT_STATUSES
 from ledger.core.audit import (
     ACTION_LABELS,
     action_label,
@@ -155,7 +156,9 @@ def audit_log():
                                 offset=(page - 1) * PER_PAGE, limit=PER_PAGE, action=args.get("aktion") or None,
                                 actor=args.get("person") or None, since=since, until=until)
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
-    value_labels = {"status": STATUS_LABELS, "role": ROLE_LABELS}
+    # "status" of agreements recorded before their own key "agreement_status" existed: German too
+    value_labels = {"status": {**AGREEMENT_STATUSES, **STATUS_LABELS}, "agreement_status": AGREEMENT_STATUSES,
+                    "role": ROLE_LABELS}
     rows = [(event, recipient_key, action_label(event.action), readable_details(event.details, value_labels))
             for event, recipient_key in events]
     filters = {name: args.get(name, "") for name in ("aktion", "person", "empfaenger", "von", "bis")}
