@@ -251,12 +251,17 @@ def test_the_dashboard_shows_the_agreement_with_no_payout_and_the_notice(app, se
     _agreement(session, kreis, payment_date=date(2022, 7, 2))  # a Saturday: § 193 BGB → Monday 04.07.2022
     add_notice(session, kreis, SchoolYear(2019), notice_date=date(2023, 2, 15), reference="48.01-12/2023",
                amount=D("100000.00"), due_date=date(2023, 3, 31), interest_waived=True, created_by="test", now=NOW)
+    add_notice(session, kreis, SchoolYear(2018), notice_date=date(2023, 2, 15), reference="48.01-13/2023",
+               amount=D("100.00"), due_date=date(2023, 4, 1), interest_waived=True, created_by="test", now=NOW)
     session.commit()
     client = logged_in(app, "olga")
     page = " ".join(client.get("/r/testland/2020/").get_data(as_text=True).split())
     assert "Rückzahlung fällig (laut Vereinbarung)" in page
     assert "Wirksam seit 01.05.2022" in page and "Zahlungstermin 02.07.2022" in page
-    assert "verschoben auf den nächsten Werktag" in page
+    assert "verschoben auf den nächsten Werktag nach § 193 BGB" in page
+    page = " ".join(client.get("/r/testland/2018/").get_data(as_text=True).split())
+    # a notice's payment date on a Saturday moves under § 31 Abs. 3 VwVfG NRW (a time limit set by an authority)
+    assert "verschoben auf den nächsten Werktag nach § 31 Abs. 3 VwVfG NRW" in page
     page = " ".join(client.get("/r/testland/2019/").get_data(as_text=True).split())
     assert "Bescheid des Landes" in page and "Aktenzeichen 48.01-12/2023" in page
     assert "Rückzahlung fällig (laut Bescheid)" in page and "Zahlungsfrist laut Bescheid." in page
