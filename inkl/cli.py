@@ -1,7 +1,8 @@
 """``inkl``: the command line over the ledger core.
 
-Every command prints German text for people, or JSON with ``--json`` for scripts;
-errors go to stderr with exit code 1. The database is ``INKL_DATABASE_URL`` (see
+Every command prints German text for people (labels, never ids), or JSON with ``--json`` for
+scripts; errors go to stderr with exit code 1, usage errors with 2 (click's messages in German:
+``inkl.german``). The database is ``INKL_DATABASE_URL`` (see
 ``ledger.core.settings``).
 """
 from __future__ import annotations
@@ -18,12 +19,14 @@ from pathlib import Path
 import click
 import sqlalchemy.exc
 
+from inkl import german
 from ledger.core import db
 from ledger.core.agreements import IN_FORCE, STATUSES, add_agreement, change_status, find_agreement, status_history
 from ledger.core.audit import verify_audit_log
 from ledger.core.chain import verify_chain
 from ledger.core.errors import LedgerError
 from ledger.core.grants import add_payout, get_grant
+from ledger.core.models import ACCOUNT_TYPES, FINANCING_BASES, RECIPIENT_KINDS
 from ledger.core.money import (
     AmountError,
     AmountTooLarge,
@@ -43,6 +46,7 @@ from ledger.core.recipients import (
 from ledger.core.schoolyear import SchoolYear, SchoolYearError
 from ledger.core.settings import database_url
 from ledger.core.users import (
+    ROLE_LABELS,
     add_user,
     assign_recipient,
     get_user,
@@ -55,20 +59,23 @@ from ledger.reports.notification import build_notification
 from ledger.reports.repayment import YearError, compute_all, compute_repayment
 from ledger.reports.settlement import NoticeTerms, RepaymentResult
 from ledger.reports.statement import build_statement
+from ledger.rules.classify import rule_label
 from ledger.rules.evaluate import review_queue
 from ledger.rules.evaluation_runs import Run, classified, list_runs, record_evaluation
 from ledger.rules.overrides import add_override, list_overrides, withdraw_override
-from ledger.rules.packs import load_packs
+from ledger.rules.packs import category_label, load_packs, pack_name
 from ledger.rules.status import Status
 from ledger.workflows.closing import close_year, reopen_year
 from ledger.workflows.grants import record_grant
-from ledger.workflows.masterdata import KINDS, Kind, add, import_master_data, list_items
+from ledger.workflows.masterdata import KINDS, Kind, add, import_master_data, list_items, list_rows
 from ledger.workflows.repayment import confirm_repayment, pay_repayment
 from ledger.write.backup import backup, restore
 from ledger.write.gobd import export_gobd
 from ledger.write.hledger import export_hledger
 from ledger.write.notification_pdf import render_notification
 from ledger.write.statement_pdf import render_statement
+
+german.install()
 
 
 class Failure(click.ClickException):
@@ -78,46 +85,16 @@ class Failure(click.ClickException):
         click.echo(f"Fehler: {self.message}", err=True)
 
 
-class GermanHelpFormatter(click.HelpFormatter):
-    """click's help in German: usage prefix, section headings and the ``[required]``/``[default: …]``
-    markers (click itself writes them in English)."""
-
-    HEADINGS = {"Options": "Optionen", "Commands": "Befehle", "Arguments": "Argumente"}
-
-    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
-        super().write_usage(prog, args, prefix="Aufruf: " if prefix is None else prefix)
-
-    def write_heading(self, heading: str) -> None:
-        super().write_heading(self.HEADINGS.get(heading, heading))
-
-    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
-        german = [(term, text.replace("[required]", "[Pflichtangabe]").replace("[default: ", "[Vorgabe: "))
-                  for term, text in rows]
-        super().write_dl(german, col_max, col_spacing)
-
-
-class GermanContext(click.Context):
-    """A context whose help is formatted in German."""
-
-    formatter_class = GermanHelpFormatter
-
-
 class _GermanHelp:
-    """German ``--help`` and usage metavars for commands and groups."""
-
-    context_class = GermanContext
+    """German usage metavars for commands and groups (click's own texts come from ``inkl.german``)."""
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("options_metavar", "[OPTIONEN]")
         if isinstance(self, click.Group):
             kwargs.setdefault("subcommand_metavar", "BEFEHL [ARGUMENTE]...")
         super().__init__(*args, **kwargs)
-
-    def get_help_option(self, ctx):
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.help = "Diese Hilfe zeigen und beenden."
-        return option
+        for param in self.params:
+            param.metavar = german.metavar(param) or _METAVARS.get(param.callback) or param.metavar
 
 
 class Command(_GermanHelp, click.Command):
@@ -179,6 +156,10 @@ def _points(_ctx, _param, value):
         raise click.BadParameter(f"{value!r} ist keine Zahl von Prozentpunkten") from exc
 
 
+#: The metavar of an option by the callback that reads its value.
+_METAVARS = {_school_year: "SCHULJAHR", _amount: "BETRAG", _points: "PROZENTPUNKTE"}
+
+
 def _day(value):
     """A click.DateTime value as a date (None stays None)."""
     return None if value is None else value.date()
@@ -200,7 +181,8 @@ def _print_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-recipient_option = click.option("--recipient", "recipient_key", required=True, help="Schlüssel des Empfängers")
+recipient_option = click.option("--recipient", "recipient_key", required=True, metavar="SCHLÜSSEL",
+                                help="Schlüssel des Empfängers")
 school_year_option = click.option("--school-year", required=True, callback=_school_year, help="z. B. 2023/24")
 json_option = click.option("--json", "as_json", is_flag=True, help="Ausgabe als JSON")
 
@@ -229,12 +211,12 @@ def recipient() -> None:
 
 
 @recipient.command("add")
-@click.argument("key")
+@click.argument("key", metavar="SCHLÜSSEL")
 @click.option("--name", required=True, help="Name des Empfängers")
 @click.option("--kind", required=True, type=click.Choice(["kreis", "stadt", "gemeinde"]),
-              help="Art: Kreis, kreisfreie Stadt oder Gemeinde")
+              help="Art: Kreis, kreisfreie Stadt oder Gemeinde mit eigenem Jugendamt")
 def recipient_add(key: str, name: str, kind: str) -> None:
-    """Empfänger KEY mit Standard-Kontenplan anlegen."""
+    """Empfänger SCHLÜSSEL mit Standard-Kontenplan anlegen."""
     with db.session_scope(_engine(), write=True) as session:
         created = add_recipient(session, key, name, kind, actor=_user(), now=_now())
         click.echo(f"Empfänger {created.key} ({created.name}) mit {len(created.accounts)} Konten angelegt.")
@@ -250,7 +232,7 @@ def recipient_list(as_json: bool) -> None:
         _print_json(rows)
     else:
         for row in rows:
-            click.echo(f"{row['key']:<20} {row['name']} ({row['kind']})")
+            click.echo(f"{row['key']:<20} {row['name']} ({RECIPIENT_KINDS[row['kind']]})")
 
 
 @main.group(cls=Group)
@@ -260,14 +242,14 @@ def account() -> None:
 
 @account.command("add")
 @recipient_option
-@click.argument("number")
-@click.argument("name")
+@click.argument("number", metavar="NUMMER")
+@click.argument("name", metavar="NAME")
 @click.option("--type", "type_", required=True,
               type=click.Choice(["asset", "liability", "revenue", "expense", "equity"]),
               help="Kontoart: Vermögen, Verbindlichkeit, Ertrag, Aufwand oder Eigenkapital")
-@click.option("--category", default=None, help="Standardkategorie für Aufwandsbuchungen")
+@click.option("--category", default=None, help="Kategorie der Ausgaben auf diesem Konto (Kennung im Regelwerk)")
 def account_add(recipient_key: str, number: str, name: str, type_: str, category: str | None) -> None:
-    """Konto NUMBER NAME anlegen."""
+    """Konto NUMMER NAME anlegen."""
     known = frozenset(c.id for pack in load_packs() for c in pack.categories)
     with db.session_scope(_engine(), write=True) as session:
         created = add_account(session, get_recipient(session, recipient_key), number, name, type_, category, known,
@@ -286,8 +268,10 @@ def account_list(recipient_key: str, as_json: bool) -> None:
     if as_json:
         _print_json(rows)
     else:
+        packs = load_packs()
         for row in rows:
-            click.echo(f"{row['number']:<6} {row['type']:<9} {row['category'] or '':<26} {row['name']}")
+            category = category_label(row["category"], packs) if row["category"] else ""
+            click.echo(f"{row['number']:<6} {ACCOUNT_TYPES[row['type']]:<15} {row['name']:<50} {category}")
 
 
 @main.group(cls=Group)
@@ -299,8 +283,8 @@ def grant() -> None:
 @recipient_option
 @school_year_option
 @click.option("--amount", required=True, callback=_amount, help="festgesetzter Betrag, z. B. 750000,00")
-@click.option("--notice-date", type=click.DateTime(["%Y-%m-%d"]), help="Datum des Festsetzungsbescheids")
-@click.option("--payout-date", type=click.DateTime(["%Y-%m-%d"]), help="Auszahlung des ganzen Betrags an diesem Tag")
+@click.option("--notice-date", type=german.DATE, help="Datum des Festsetzungsbescheids")
+@click.option("--payout-date", type=german.DATE, help="Auszahlung des ganzen Betrags an diesem Tag")
 @click.option("--voucher", default=None, help="Belegnummer der Auszahlung")
 def grant_add(recipient_key, school_year, amount, notice_date, payout_date, voucher) -> None:
     """Festgesetzte Pauschale eines Schuljahres erfassen (und optional ihre Auszahlung buchen)."""
@@ -319,7 +303,7 @@ def grant_add(recipient_key, school_year, amount, notice_date, payout_date, vouc
 @recipient_option
 @school_year_option
 @click.option("--amount", required=True, callback=_amount)
-@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Tag der Auszahlung")
+@click.option("--date", "day", required=True, type=german.DATE, help="Tag der Auszahlung")
 @click.option("--voucher", default=None, help="Belegnummer der Auszahlung")
 def grant_payout(recipient_key, school_year, amount, day, voucher) -> None:
     """Eine (Teil-)Auszahlung der Pauschale buchen."""
@@ -342,12 +326,12 @@ def agreement() -> None:
 @click.option("--waive", is_flag=True, help="Land verzichtet auf Rückforderung")
 @click.option("--reference", default="", help="Fundstelle, z. B. 'Vereinbarung vom …, § 1'")
 @click.option("--repayment", callback=_amount, help="vereinbarter Rückzahlungsbetrag (z. B. 469569,68)")
-@click.option("--payment-date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--payment-date", type=german.DATE, default=None,
               help="vereinbarter Zahlungstermin (JJJJ-MM-TT)")
 @click.option("--payment-reference", default="", help="vereinbarter Verwendungszweck der Zahlung")
 @click.option("--status", type=click.Choice(list(STATUSES)), default=IN_FORCE, show_default=True,
               help="Stand: unterzeichnet, Zustimmung ausstehend oder wirksam")
-@click.option("--effective-date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--effective-date", type=german.DATE, default=None,
               help="wirksam seit (JJJJ-MM-TT), nur mit --status in_force")
 def agreement_add(recipient_key, school_year, deemed_conform, waive, reference, repayment, payment_date,
                   payment_reference, status, effective_date) -> None:
@@ -373,7 +357,7 @@ def _the_agreement(session, recipient_key: str, school_year: SchoolYear):
 @school_year_option
 @click.option("--status", required=True, type=click.Choice(list(STATUSES)),
               help="neuer Stand: Zustimmung ausstehend (awaiting_consent) oder wirksam (in_force)")
-@click.option("--effective-date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--effective-date", type=german.DATE, default=None,
               help="wirksam seit (JJJJ-MM-TT), Pflicht mit --status in_force (§ 9 Abs. 2)")
 def agreement_status(recipient_key, school_year, status, effective_date) -> None:
     """Neuen Stand der Vereinbarung erfassen (§ 9); frühere Stände bleiben erhalten."""
@@ -403,11 +387,11 @@ def notice() -> None:
 @notice.command("add")
 @recipient_option
 @school_year_option
-@click.option("--date", "notice_date", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Datum des Bescheids")
+@click.option("--date", "notice_date", required=True, type=german.DATE, help="Datum des Bescheids")
 @click.option("--reference", required=True, help="Aktenzeichen des Bescheids")
 @click.option("--amount", required=True, callback=_amount, help="zurückzuzahlender Betrag")
-@click.option("--due-date", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Zahlungsfrist")
-@click.option("--interest-start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="erster Zinstag")
+@click.option("--due-date", required=True, type=german.DATE, help="Zahlungsfrist")
+@click.option("--interest-start", type=german.DATE, default=None, help="erster Zinstag")
 @click.option("--interest-rate", callback=_points, default=None,
               help="Zinssatz in Prozentpunkten über dem Basiszinssatz (z. B. 3)")
 @click.option("--no-interest", is_flag=True, help="der Bescheid verzichtet auf Zinsen (§ 49a Abs. 3 Satz 2 VwVfG NRW)")
@@ -431,7 +415,7 @@ def notice_add(recipient_key, school_year, notice_date, reference, amount, due_d
 @notice.command("withdraw")
 @recipient_option
 @school_year_option
-@click.option("--date", "withdrawal_date", required=True, type=click.DateTime(["%Y-%m-%d"]),
+@click.option("--date", "withdrawal_date", required=True, type=german.DATE,
               help="Datum der Aufhebung")
 @click.option("--reference", required=True, help="Aktenzeichen der Aufhebung")
 def notice_withdraw(recipient_key, school_year, withdrawal_date, reference) -> None:
@@ -466,12 +450,12 @@ def notice_list(recipient_key, school_year) -> None:
 
 
 @main.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", metavar="DATEI", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @recipient_option
 @click.option("--dry-run", is_flag=True, help="nur prüfen, nichts buchen")
 @json_option
 def import_command(file: Path, recipient_key: str, dry_run: bool, as_json: bool) -> None:
-    """Monatsexport FILE (CSV mit Semikolon) einlesen: alles oder nichts."""
+    """Monatsexport DATEI (CSV mit Semikolon) einlesen: alles oder nichts."""
     with db.session_scope(_engine(), write=True) as session:
         summary = import_file(
             session, get_recipient(session, recipient_key), file, created_by=_user(), now=_now(), dry_run=dry_run,
@@ -563,7 +547,7 @@ def _notice_json(notice: NoticeTerms) -> dict:
 @main.command("repayments")
 @recipient_option
 @click.option("--school-year", callback=_school_year, default=None, help="nur dieses Schuljahr, z. B. 2023/24")
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--as-of", type=german.DATE, default=None,
               help="Verzugszinsen auf offene Beträge bis zu diesem Tag berechnen")
 @json_option
 def repayments(recipient_key: str, school_year: SchoolYear | None, as_of, as_json: bool) -> None:
@@ -604,7 +588,7 @@ _DECIDED_BY = {"notice": " (laut Bescheid)", "agreement": " (laut Vereinbarung)"
 @main.command("forecast")
 @recipient_option
 @school_year_option
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--as-of", "as_of", type=german.DATE, default=None,
               help="Stichtag (heute); ein begonnener Monat gilt als gebucht")
 @json_option
 def forecast_command(recipient_key: str, school_year: SchoolYear, as_of, as_json: bool) -> None:
@@ -616,11 +600,12 @@ def forecast_command(recipient_key: str, school_year: SchoolYear, as_of, as_json
         _print_json(result.as_json())
         return
     actual = result.actuals
+    packs = load_packs()
     click.echo(f"Prognose {result.school_year} für {result.recipient_key}, Stichtag {day:%d.%m.%Y} "
-               f"(Regelwerk {result.rule_pack_id} {result.rule_pack_version})")
+               f"(Regelwerk {pack_name(result.rule_pack_id, result.rule_pack_version, packs)})")
     for c in result.open_commitments:
-        click.echo(f"  offen {c.reference} ({c.category}): {c.months} × {format_german(c.monthly_amount)} = "
-                   f"{format_german(c.amount)} EUR")
+        click.echo(f"  offen {c.reference} ({category_label(c.category, packs)}): {c.months} × "
+                   f"{format_german(c.monthly_amount)} = {format_german(c.amount)} EUR")
     cap = "–" if result.projected_overhead_cap is None else format_german(result.projected_overhead_cap)
     basis = "festgesetzt" if result.grant_basis_source == "assessed" else "erhalten"
     click.echo(f"Pool-Personal {format_german(result.projected_pool_personnel)}, Overhead "
@@ -630,8 +615,8 @@ def forecast_command(recipient_key: str, school_year: SchoolYear, as_of, as_json
     due = f"{result.due_date:%d.%m.%Y} (in {result.days_until_due} Tagen)" if result.due_date else "–"
     click.echo(f"Pauschale ({basis}) {format_german(result.grant_basis)} EUR, voraussichtliche Rückzahlung "
                f"{format_german(result.projected_repayment)} EUR, fällig {due}")
-    for code, text in result.warnings:
-        click.echo(f"Warnung [{code}]: {text}")
+    for _code, text in result.warnings:
+        click.echo(f"Warnung: {text}")
 
 
 @main.command("notification")
@@ -639,7 +624,7 @@ def forecast_command(recipient_key: str, school_year: SchoolYear, as_of, as_json
 @click.option("--school-year", "--year", "school_year", required=True, callback=_school_year, help="z. B. 2023/24")
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Datei für die Anzeige (PDF)")
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--as-of", "as_of", type=german.DATE, default=None,
               help="Stichtag und Datum der Anzeige (heute)")
 @json_option
 def notification_command(recipient_key: str, school_year: SchoolYear, output: Path, as_of, as_json: bool) -> None:
@@ -704,7 +689,7 @@ def classification_command(recipient_key: str, school_year: SchoolYear, as_json:
     for i in basis.items:
         c = i.classification
         click.echo(f"{i.posting_id:>7} {i.day:%d.%m.%Y} {i.voucher_number:<14} {format_german(i.amount):>14} EUR  "
-                   f"{Status(c.status).label:<22} {c.rule:<28} {c.reason}")
+                   f"{Status(c.status).label:<22} {c.reason} (Regel: {rule_label(c.rule)})")
     click.echo(_run_state_text(state), err=True)
 
 
@@ -713,7 +698,7 @@ def _run_state_text(state) -> str:
         return "Noch kein Bewertungslauf aufgezeichnet."
     run = state.run
     text = (f"Letzter Bewertungslauf Nr. {run.id} vom {run.created_at:%d.%m.%Y %H:%M} ({run.created_by}, "
-            f"{run.pack_id} {run.pack_version}): ")
+            f"Regelwerk {pack_name(run.pack_id, run.pack_version, load_packs())}): ")
     if state.current:
         return text + "entspricht der heutigen Einstufung."
     return text + f"heute abweichend bei {state.changed} Buchungen" + (
@@ -736,7 +721,8 @@ def evaluate_command(recipient_key: str, school_year: SchoolYear, reason: str, a
         return
     if created:
         click.echo(f"Bewertungslauf Nr. {value.id} aufgezeichnet: {value.postings} Buchungen, davon {value.changed} "
-                   f"gegenüber dem vorigen Lauf geändert ({value.pack_id} {value.pack_version}).")
+                   f"gegenüber dem vorigen Lauf geändert (Regelwerk "
+                   f"{pack_name(value.pack_id, value.pack_version, load_packs())}).")
     else:
         click.echo(f"Unverändert gegenüber Bewertungslauf Nr. {value.id}; nichts aufgezeichnet.")
 
@@ -752,9 +738,11 @@ def evaluations_command(recipient_key: str, school_year: SchoolYear, as_json: bo
     if as_json:
         _print_json([run.as_dict() for run in runs])
         return
+    packs = load_packs()
     for run in runs:
-        click.echo(f"Nr. {run.id:<4} {run.created_at:%d.%m.%Y %H:%M} {run.created_by:<12} {run.pack_id} "
-                   f"{run.pack_version}  {run.postings} Buchungen, {run.changed} geändert  {run.reason}")
+        click.echo(f"Nr. {run.id:<4} {run.created_at:%d.%m.%Y %H:%M} {run.created_by:<12} "
+                   f"{pack_name(run.pack_id, run.pack_version, packs)}  {run.postings} Buchungen, "
+                   f"{run.changed} geändert  {run.reason}")
 
 
 @main.group(cls=Group)
@@ -764,14 +752,14 @@ def override() -> None:
 
 @override.command("add")
 @recipient_option
-@click.option("--posting", "posting_id", type=int, required=True, help="Nummer der Buchungszeile (inkl classification)")
+@click.option("--posting", "posting_id", type=int, required=True, metavar="NR", help="Nummer der Buchungszeile (inkl classification)")
 @click.option("--status", type=click.Choice(["permitted", "excluded", "split"]), required=True,
               help="zulässig (permitted), ausgeschlossen (excluded) oder teilweise zulässig (split)")
-@click.option("--conform", default=None, help="zulässiger Betrag bei 'split', z. B. 1.234,56")
+@click.option("--conform", default=None, metavar="BETRAG", help="zulässiger Betrag bei 'split', z. B. 1.234,56")
 @click.option("--justification", required=True, help="schriftliche Begründung (mind. 20 Zeichen)")
 @json_option
 def override_add(recipient_key, posting_id, status, conform, justification, as_json) -> None:
-    """Einstufung einer Ausgabe abweichend festlegen (nur Sachbearbeitung/Admin; protokolliert)."""
+    """Einstufung einer Ausgabe abweichend festlegen (nur Sachbearbeitung oder Administration; protokolliert)."""
     amount = None
     if conform is not None:
         try:
@@ -790,7 +778,7 @@ def override_add(recipient_key, posting_id, status, conform, justification, as_j
 
 @override.command("withdraw")
 @recipient_option
-@click.argument("override_id", type=int)
+@click.argument("override_id", metavar="NR", type=int)
 @click.option("--justification", required=True, help="schriftliche Begründung (mind. 20 Zeichen)")
 def override_withdraw(recipient_key, override_id, justification) -> None:
     """Abweichende Einstufung zurücknehmen (neuer Datensatz; die Regeln entscheiden wieder)."""
@@ -825,7 +813,7 @@ def repayment() -> None:
 @repayment.command("confirm")
 @recipient_option
 @school_year_option
-@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Buchungsdatum (heute)")
+@click.option("--date", "day", type=german.DATE, default=None, help="Buchungsdatum (heute)")
 def repayment_confirm(recipient_key, school_year, day) -> None:
     """Rückzahlungsverpflichtung als Verbindlichkeit gegenüber dem Land buchen."""
     with db.session_scope(_engine(), write=True) as session:
@@ -838,7 +826,7 @@ def repayment_confirm(recipient_key, school_year, day) -> None:
 @recipient_option
 @school_year_option
 @click.option("--amount", required=True, callback=_amount)
-@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Tag der Zahlung an die Landeskasse")
+@click.option("--date", "day", required=True, type=german.DATE, help="Tag der Zahlung an die Landeskasse")
 def repayment_pay(recipient_key, school_year, amount, day) -> None:
     """Zahlung an die Landeskasse buchen."""
     with db.session_scope(_engine(), write=True) as session:
@@ -848,12 +836,12 @@ def repayment_pay(recipient_key, school_year, amount, day) -> None:
 
 
 @main.command("reverse")
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", metavar="NR", type=int)
 @recipient_option
 @click.option("--reason", required=True, help="Begründung des Stornos")
-@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Buchungsdatum (heute)")
+@click.option("--date", "day", type=german.DATE, default=None, help="Buchungsdatum (heute)")
 def reverse(entry_id: int, recipient_key: str, reason: str, day) -> None:
-    """Buchung ENTRY_ID stornieren (Gegenbuchung; die Buchung selbst bleibt unverändert)."""
+    """Buchung NR stornieren (Gegenbuchung; die Buchung selbst bleibt unverändert)."""
     with db.session_scope(_engine(), write=True) as session:
         target = get_recipient(session, recipient_key)
         entry = reverse_entry(session, get_entry(session, target, entry_id), day=day.date() if day else date.today(),
@@ -875,7 +863,7 @@ def statement(recipient_key: str, school_year: SchoolYear, output: Path) -> None
 
 @main.group(cls=Group)
 def user() -> None:
-    """Benutzer und Rollen (officer, auditor, admin)."""
+    """Benutzer und Rollen (Sachbearbeitung, Prüfung, Administration)."""
 
 
 def _password(password_stdin: bool) -> str:
@@ -890,30 +878,30 @@ def _password(password_stdin: bool) -> str:
 
 
 @user.command("add")
-@click.argument("username")
+@click.argument("username", metavar="NAME")
 @click.option("--role", required=True, type=click.Choice(["officer", "auditor", "admin"]),
               help="Sachbearbeitung (officer), Prüfung (auditor) oder Administration (admin)")
-@click.option("--recipient", "recipient_keys", multiple=True, help="Empfänger, für den der Benutzer arbeitet (mehrfach)")
+@click.option("--recipient", "recipient_keys", multiple=True, metavar="SCHLÜSSEL", help="Empfänger, für den der Benutzer arbeitet (mehrfach)")
 @click.option("--all-recipients", is_flag=True, help="Prüfung: Lesezugriff auf alle Empfänger")
 @click.option("--password-stdin", is_flag=True, help="Passwort aus einer Zeile der Standardeingabe lesen")
 @click.option("--no-password", is_flag=True, help="ohne Passwort: nur Kommandozeile, keine Web-Anmeldung")
 def user_add(username: str, role: str, recipient_keys: tuple[str, ...], all_recipients: bool,
              password_stdin: bool, no_password: bool) -> None:
-    """Benutzer USERNAME mit Rolle anlegen (auch den ersten Admin); Passwort per Eingabeaufforderung."""
+    """Benutzer NAME mit Rolle anlegen (auch die erste Administration); Passwort per Eingabeaufforderung."""
     password = None if no_password else _password(password_stdin)
     with db.session_scope(_engine(), write=True) as session:
         recipients = tuple(get_recipient(session, key) for key in recipient_keys)
         add_user(session, username, role, actor=_user(), now=_now(), password=password, recipients=recipients,
                  all_recipients=all_recipients)
-    click.echo(f"Benutzer {username} ({role}) angelegt" + ("" if password else ", ohne Passwort (keine Web-Anmeldung)")
+    click.echo(f"Benutzer {username} ({ROLE_LABELS[role]}) angelegt" + ("" if password else ", ohne Passwort (keine Web-Anmeldung)")
                + ".")
 
 
 @user.command("password")
-@click.argument("username")
+@click.argument("username", metavar="NAME")
 @click.option("--password-stdin", is_flag=True, help="Passwort aus einer Zeile der Standardeingabe lesen")
 def user_password(username: str, password_stdin: bool) -> None:
-    """Passwort von USERNAME neu setzen (laufende Web-Sitzungen enden)."""
+    """Passwort von NAME neu setzen (laufende Web-Sitzungen enden)."""
     password = _password(password_stdin)
     with db.session_scope(_engine(), write=True) as session:
         set_password(session, get_user(session, username), password, actor=_user(), now=_now())
@@ -921,10 +909,10 @@ def user_password(username: str, password_stdin: bool) -> None:
 
 
 @user.command("assign")
-@click.argument("username")
-@click.option("--recipient", "recipient_key", required=True, help="Schlüssel des Empfängers")
+@click.argument("username", metavar="NAME")
+@click.option("--recipient", "recipient_key", required=True, metavar="SCHLÜSSEL", help="Schlüssel des Empfängers")
 def user_assign(username: str, recipient_key: str) -> None:
-    """USERNAME für einen Empfänger freischalten (Sachbearbeitung schreibt, Prüfung liest)."""
+    """NAME für einen Empfänger freischalten (Sachbearbeitung schreibt, Prüfung liest)."""
     with db.session_scope(_engine(), write=True) as session:
         assign_recipient(session, get_user(session, username), get_recipient(session, recipient_key),
                          actor=_user(), now=_now())
@@ -944,12 +932,12 @@ def user_list(as_json: bool) -> None:
     else:
         for row in rows:
             scope = "alle Empfänger" if row["all_recipients"] else ", ".join(row["recipients"]) or "–"
-            click.echo(f"{row['username']:<30} {row['role']:<8} {scope}")
+            click.echo(f"{row['username']:<30} {ROLE_LABELS[row['role']]:<16} {scope}")
 
 
 @main.group(cls=Group)
 def period() -> None:
-    """Schuljahre nach der Schlussabrechnung abschließen (und durch einen Admin wieder öffnen)."""
+    """Schuljahre nach der Schlussabrechnung abschließen (und durch die Administration wieder öffnen)."""
 
 
 @period.command("close")
@@ -969,7 +957,7 @@ def period_close(recipient_key: str, school_year: SchoolYear, reason: str) -> No
 @school_year_option
 @click.option("--reason", required=True, help="Begründung (wird protokolliert)")
 def period_reopen(recipient_key: str, school_year: SchoolYear, reason: str) -> None:
-    """Abgeschlossenes Schuljahr wieder öffnen (nur Admin; protokolliert)."""
+    """Abgeschlossenes Schuljahr wieder öffnen (nur Administration; protokolliert)."""
     with db.session_scope(_engine(), write=True) as session:
         reopen_year(session, get_recipient(session, recipient_key), school_year,
                     user=get_user(session, _user()), reason=reason, now=_now())
@@ -977,10 +965,10 @@ def period_reopen(recipient_key: str, school_year: SchoolYear, reason: str) -> N
 
 
 @main.command("verify")
-@click.option("--recipient", "recipient_key", default=None, help="nur diesen Empfänger prüfen")
+@click.option("--recipient", "recipient_key", default=None, metavar="SCHLÜSSEL", help="nur diesen Empfänger prüfen")
 @json_option
 def verify(recipient_key: str | None, as_json: bool) -> None:
-    """Hash-Ketten der Journale und des Protokolls prüfen; meldet das erste gebrochene Glied."""
+    """Integritätsprüfung: Buchungsketten und Protokoll nachrechnen; meldet das erste gebrochene Glied."""
     with db.session_scope(_engine()) as session:
         targets = [get_recipient(session, recipient_key)] if recipient_key else list_recipients(session)
         reports = [verify_chain(session, target) for target in targets]
@@ -1043,12 +1031,12 @@ def export_hledger_command(recipient_key: str, school_year: SchoolYear | None, o
 
 
 @main.command("backup")
-@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.argument("file", metavar="DATEI", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @json_option
 def backup_command(file: Path, as_json: bool) -> None:
-    """Ganze Datenbank in FILE sichern (gzip-komprimierte JSON-Zeilen, Format inkl-backup 1).
+    """Ganze Datenbank in DATEI sichern (gzip-komprimierte JSON-Zeilen, Format inkl-backup 1).
 
-    Fortschritt auf stderr. Die Datei entsteht erst vollständig (über FILE.part), eine
+    Fortschritt auf stderr. Die Datei entsteht erst vollständig (über DATEI.part), eine
     abgebrochene Sicherung hinterlässt keine halbe Datei.
     """
     partial = file.with_name(file.name + ".part")
@@ -1066,13 +1054,13 @@ def backup_command(file: Path, as_json: bool) -> None:
 
 
 @main.command("restore")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", metavar="DATEI", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @json_option
 def restore_command(file: Path, as_json: bool) -> None:
-    """Sicherung FILE in die leere, mit 'inkl db upgrade' angelegte Datenbank einspielen.
+    """Sicherung DATEI in die leere, mit 'inkl db upgrade' angelegte Datenbank einspielen.
 
-    Prüft danach jede Hash-Kette gegen die Sicherung; bei jedem Fehler bleibt die
-    Datenbank leer. Fortschritt auf stderr; protokolliert als 'restore'.
+    Prüft danach jede Buchungskette und das Protokoll gegen die Sicherung; bei jedem Fehler bleibt die
+    Datenbank leer. Fortschritt auf stderr; im Protokoll vermerkt.
     """
     with db.session_scope(_engine(), write=True) as session, file.open("rb") as source:
         report = restore(session, source, progress=_progress, actor=_user(), now=_now())
@@ -1100,12 +1088,14 @@ def _master_data_group(kind: Kind) -> click.Group:
 
     def list_command(recipient_key: str, as_json: bool) -> None:
         with db.session_scope(_engine()) as session:
-            items = list_items(session, get_recipient(session, recipient_key), kind.name)
+            target = get_recipient(session, recipient_key)
+            items = list_items(session, target, kind.name) if as_json else list_rows(session, target, kind.name)
         if as_json:
             _print_json(items)
-        else:
-            for item in items:
-                click.echo("  ".join("" if v is None else str(v) for v in item.values()))
+        else:   # the import's columns and formats, categories and financing bases by their labels
+            packs = load_packs()
+            for row in items:
+                click.echo("; ".join(f"{column}: {_cell(column, text, packs)}" for column, text in row.items() if text))
 
     def import_command_(file: Path, recipient_key: str, dry_run: bool, as_json: bool) -> None:
         with db.session_scope(_engine(), write=True) as session:
@@ -1131,9 +1121,16 @@ def _master_data_group(kind: Kind) -> click.Group:
     dry_run = click.option("--dry-run", is_flag=True, help="nur prüfen, nichts schreiben")
     group.add_command(json_option(recipient_option(dry_run(Command(
         "import", callback=import_command_,
-        params=[click.Argument(["file"], type=click.Path(exists=True, dir_okay=False, path_type=Path))],
+        params=[click.Argument(["file"], metavar="DATEI", type=click.Path(exists=True, dir_okay=False, path_type=Path))],
         help=f"{kind.label}: CSV mit den Spalten {'; '.join(kind.columns)} einlesen (alles oder nichts).")))))
     return group
+
+
+def _cell(column: str, text: str, packs) -> str:
+    """A master-data cell as people read it: a category or financing basis by its German label."""
+    if column == "Kategorie":
+        return category_label(text, packs)
+    return FINANCING_BASES.get(text, text) if column == "Finanzierungsgrundlage" else text
 
 
 for _kind in KINDS.values():

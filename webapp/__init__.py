@@ -66,7 +66,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from flask_wtf.csrf import CSRFProtect
 
-    from webapp import auth, db, errors, formatting, jobs
+    from ledger.rules.packs import NoRulePack
+    from webapp import auth, db, errors, formatting, jobs, views
     from webapp.views import (
         admin,
         dashboard,
@@ -88,6 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
+    app.register_error_handler(NoRulePack, views.year_error_page)
     jobs.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(dashboard.bp)

@@ -1,4 +1,5 @@
-"""German error pages: 404 for unknown pages and ``NotFound``, 400 for other ledger errors."""
+"""German error pages: 404 for unknown pages and ``NotFound``, 400 for other ledger errors, 500 for
+a faulty rule pack (a year no pack covers: ``webapp.views.year_error_page``, 409)."""
 from __future__ import annotations
 
 from flask import Flask, render_template
@@ -12,6 +13,7 @@ TITLES = {
     403: "Zugriff verweigert",
     404: "Seite nicht gefunden",
     405: "Methode nicht erlaubt",
+    409: "Schuljahr nicht berechenbar",
     500: "Interner Fehler",
 }
 DEFAULT_MESSAGES = {
@@ -19,6 +21,7 @@ DEFAULT_MESSAGES = {
     403: "Sie haben keinen Zugriff auf diese Seite.",
     404: "Die angeforderte Seite gibt es nicht. Bitte prüfen Sie die Adresse.",
     405: "Diese Seite kann so nicht aufgerufen werden.",
+    409: "Die Zahlen dieses Schuljahres können nicht berechnet werden.",
     500: "Es ist ein unerwarteter Fehler aufgetreten.",
 }
 
@@ -51,3 +54,4 @@ def init_app(app: Flask) -> None:
         status = exc.code or 500
         custom = exc.description if exc.description != type(exc).description else None
         return error_page(status, custom or DEFAULT_MESSAGES.get(status))
+

@@ -22,6 +22,7 @@ from flask_babel import Babel, format_date, format_datetime, format_percent
 from ledger.core.money import format_german, from_cents
 from ledger.core.users import ROLE_LABELS
 from ledger.rules.classify import rule_label
+from ledger.rules.packs import category_label, pack_name
 from ledger.rules.status import Status
 from webapp.db import get_packs
 
@@ -106,21 +107,15 @@ def rule_de(rule: str) -> str:
 
 
 def pack_de(pack_id: str, version: str) -> str:
-    """A rule pack by title and version: ``("inklfoeg-nrw-hinweise", "2021.1")`` → ``"„Hinweise zur
-    zweckentsprechenden Verwendung …“, Version 2021.1"``; a pack no longer in ``rules/`` by its version."""
-    title = next((p.title for p in get_packs() if p.id == pack_id), None)
-    return f"Regelwerk in der Version {version}" if title is None else f"„{title}“, Version {version}"
+    """A rule pack by title and version (``ledger.rules.packs.pack_name``): ``("inklfoeg-nrw-hinweise",
+    "2021.1")`` → ``"„Hinweise zur zweckentsprechenden Verwendung …“, Version 2021.1"``."""
+    return pack_name(pack_id, version, get_packs())
 
 
 def category_de(category_id: str | None) -> str:
-    """Category id → its German label in the rule packs (the newest pack that has it);
+    """Category id → its German label in the rule packs (``ledger.rules.packs.category_label``);
     ``None`` → ``"keine Kategorie"``, an id no pack knows (as entered) stays as it is."""
-    if not category_id:
-        return "keine Kategorie"
-    for pack in sorted(get_packs(), key=lambda p: p.valid_from, reverse=True):
-        if pack.has_category(category_id):
-            return pack.category(category_id).label
-    return category_id
+    return category_label(category_id, get_packs())
 
 
 def days_word(days: int) -> str:

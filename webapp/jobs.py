@@ -51,6 +51,7 @@ from flask_babel import format_decimal
 from flask_login import current_user
 
 from ledger.core.errors import LedgerError
+from ledger.rules.packs import NoRulePack
 from webapp.errors import error_page
 
 #: Threads that run jobs in each server process (config ``JOB_WORKERS``).
@@ -78,8 +79,8 @@ class Job:
     ``done``/``total`` count the job's units (rows of an import; 0 of 0 while unknown),
     ``phase`` says in German what it is doing. When it ends, ``status`` is ``DONE`` with
     ``result`` (what the function returned, JSON-ready) or ``FAILED`` with ``error`` (a
-    German message) and ``error_status`` (400: the books refused the request, 500: an
-    internal error). ``pid``: the server process running it. ``folder``: where its state
+    German message) and ``error_status`` (400: the books refused the request, 409: no rule
+    pack is in force for the school year, 500: an internal error). ``pid``: the server process running it. ``folder``: where its state
     file is written (None for a job read from another process's file).
     """
 
@@ -213,7 +214,7 @@ class JobRunner:
             result = work(job)
             json.dumps(result)      # JSON-ready, or it is a programming error reported below
         except LedgerError as exc:
-            job.error_status = 400
+            job.error_status = 409 if isinstance(exc, NoRulePack) else 400
             job._end(FAILED, error=str(exc))
         except Exception:  # the job's thread must report every failure, never die silently
             self._app.logger.exception("Vorgang %s (%s) für %s fehlgeschlagen", job.id, job.title, job.recipient_key)

@@ -44,7 +44,14 @@ RECIPIENT_KINDS = {
     "stadt": "kreisfreie Stadt",
     "gemeinde": "Gemeinde mit eigenem Jugendamt",
 }
-ACCOUNT_TYPES = ("asset", "liability", "revenue", "expense", "equity")
+#: Account types (ids as stored) → German labels.
+ACCOUNT_TYPES = {
+    "asset": "Vermögen",
+    "liability": "Verbindlichkeit",
+    "revenue": "Ertrag",
+    "expense": "Aufwand",
+    "equity": "Eigenkapital",
+}
 
 
 class Base(DeclarativeBase):
@@ -443,7 +450,12 @@ class AuditEvent(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
 
 
-FINANCING_BASES = ("systemic", "individual_entitlements", "mixed")
+#: A pool's financing basis (ids as stored and imported) → German labels.
+FINANCING_BASES = {
+    "systemic": "systemisch (antragsunabhängig)",
+    "individual_entitlements": "gebündelte Einzelansprüche",
+    "mixed": "gemischt",
+}
 
 
 class School(Base):

@@ -106,6 +106,18 @@ class RulePackError(LedgerError):
         return ": ".join(part for part in (self.file, self.key, self.message) if part)
 
 
+class NoRulePack(RulePackError):
+    """No rule pack of the programme is in force for a school year: the year's spending cannot
+    be judged (its figures, classification, forecast and statement cannot be computed).
+
+    ``school_year`` is the year (None: the programme has no packs at all). ``str()`` is the
+    German message alone, naming the packs there are by title, never a file."""
+
+    def __init__(self, message: str, school_year: SchoolYear | None = None):
+        self.school_year = school_year
+        super().__init__("", "", message)
+
+
 @dataclass(frozen=True)
 class Category:
     """A spending category: ``id`` (e.g. ``"pool_personnel"``), ``status`` (a ``Status`` of
@@ -867,20 +879,39 @@ def pack_for(programme: str, school_year: SchoolYear, packs: tuple[RulePack, ...
     in force for ``school_year`` (a SchoolYear or text like ``"2021/22"``).
 
     ``packs`` defaults to ``load_packs()`` (the repository's ``rules/`` folder).
-    Raises RulePackError (German message) if the packs belong to other programmes only, or
-    if none of the programme's packs (or none at all) covers the year.
+    Raises NoRulePack (a RulePackError, German message naming the packs by title) if the
+    packs belong to other programmes only, or if none of the programme's packs (or none at
+    all) covers the year.
     """
     if isinstance(school_year, str):
         school_year = SchoolYear.parse(school_year)
     if packs is None:
         packs = load_packs()
-    folder = packs[0].path.parent if packs else RULES_DIR
     own = [pack for pack in packs if pack.programme == programme]
     if packs and not own:
         known = ", ".join(sorted({p.programme for p in packs}))
-        raise RulePackError(folder, "", f"kein Regelwerk für das Förderprogramm {programme!r} (vorhanden: {known})")
+        raise NoRulePack(f"kein Regelwerk für das Förderprogramm {programme!r} (vorhanden: {known})")
     for pack in own:
         if pack.covers(school_year):
             return pack
-    known = ", ".join(f"{p.id} {p.valid_from} bis {p.valid_until or 'offen'}" for p in own) or "keine"
-    raise RulePackError(folder, "", f"kein Regelwerk gilt für das Schuljahr {school_year} (vorhanden: {known})")
+    known = "; ".join(f"„{p.title}“ für {p.valid_from} bis {p.valid_until or 'offen'}" for p in own) or "keine"
+    raise NoRulePack(f"kein Regelwerk gilt für das Schuljahr {school_year} (vorhanden: {known})", school_year)
+
+
+def pack_name(pack_id: str, version: str, packs: tuple[RulePack, ...]) -> str:
+    """A rule pack as users see it, by title and version: ``("inklfoeg-nrw-hinweise", "2021.1")``
+    → ``"„Hinweise zur zweckentsprechenden Verwendung …“, Version 2021.1"``; a pack no longer
+    among ``packs`` by its version alone."""
+    title = next((p.title for p in packs if p.id == pack_id), None)
+    return f"Regelwerk in der Version {version}" if title is None else f"„{title}“, Version {version}"
+
+
+def category_label(category_id: str | None, packs: tuple[RulePack, ...]) -> str:
+    """Category id → its German label in ``packs`` (the newest pack that has it); ``None`` →
+    ``"keine Kategorie"``; an id no pack knows (as entered) stays as it is."""
+    if not category_id:
+        return "keine Kategorie"
+    for pack in sorted(packs, key=lambda p: p.valid_from, reverse=True):
+        if pack.has_category(category_id):
+            return pack.category(category_id).label
+    return category_id

@@ -127,7 +127,7 @@ class PoolSchema(Schema):
     period_start = GermanDate(data_key="Beginn", required=True)
     period_end = GermanDate(data_key="Ende", required=True)
     financing_basis = fields.String(data_key="Finanzierungsgrundlage", load_default="",
-                                    validate=validate.OneOf(("",) + FINANCING_BASES,
+                                    validate=validate.OneOf(("", *FINANCING_BASES),
                                                             error=f"erlaubt: {', '.join(FINANCING_BASES)}"))
     systemic_share = Percent(data_key="Systemischer Anteil", load_default=None)
 
@@ -227,8 +227,23 @@ def as_row(session: Session, recipient: Recipient, kind: str, key: str) -> dict[
     spec = KINDS[kind]
     model = spec.model
     item = session.scalar(select(model).where(model.recipient_id == recipient.id, getattr(model, spec.key) == key))
-    if item is None:
-        return None
+    return None if item is None else _row(spec, item)
+
+
+def list_rows(session: Session, recipient: Recipient, kind: str) -> list[dict[str, str]]:
+    """All items of ``kind`` for ``recipient`` as German column texts (as ``as_row``), by key."""
+    spec = KINDS[kind]
+    return [_row(spec, item) for item in _items(session, recipient, spec)]
+
+
+def _items(session: Session, recipient: Recipient, spec: Kind):
+    """The items of ``spec`` of ``recipient``, by key."""
+    model = spec.model
+    return session.scalars(select(model).where(model.recipient_id == recipient.id).order_by(getattr(model, spec.key)))
+
+
+def _row(spec: Kind, item) -> dict[str, str]:
+    """``item`` of ``spec`` as {German column: text} in the import's format."""
     described = spec.describe(item)
     row = {}
     for name, schema_field in spec.schema().fields.items():
@@ -280,10 +295,7 @@ def import_master_data(session: Session, recipient: Recipient, kind: str, data: 
 def list_items(session: Session, recipient: Recipient, kind: str) -> list[dict]:
     """All items of ``kind`` for ``recipient`` as JSON-ready dicts (English keys), by key."""
     spec = KINDS[kind]
-    model = spec.model
-    items = session.scalars(select(model).where(model.recipient_id == recipient.id)
-                            .order_by(getattr(model, spec.key)))
-    return [spec.describe(item) for item in items]
+    return [spec.describe(item) for item in _items(session, recipient, spec)]
 
 
 def _upsert(session: Session, recipient: Recipient, spec: Kind, row: dict[str, str], *, actor: str,

@@ -1,13 +1,16 @@
 """Blueprints of the web UI: one per area (home, dashboard, journal, statements, notification)."""
 from __future__ import annotations
 
-from flask import Response, abort
+from flask import Response, abort, render_template, request
 
 from ledger.core.models import Recipient
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.repayment import school_years
+from ledger.rules.packs import NoRulePack
+from webapp.auth import recipient_for
 from webapp.clock import today
 from webapp.db import get_session
+from webapp.errors import error_page
 
 
 def default_school_year(recipient: Recipient, years: list[SchoolYear] | None = None) -> SchoolYear:
@@ -34,3 +37,23 @@ def pdf_response(data: bytes, filename: str) -> Response:
     """``data`` (PDF bytes) as a download named ``filename``, not cached."""
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+#: The navigation entry of a year's page by its view (``year_error_page``), else the dashboard.
+_NAV = {"review.show": "review", "review.classification": "classification", "review.override": "classification",
+        "review.withdraw": "classification", "review.record_run": "classification"}
+
+
+def year_error_page(exc: NoRulePack):
+    """A page of one recipient's school year (``/r/<key>/<year>/…``) that needs the year's rule
+    pack when none is in force: the year's head, the German reason and the links to the other
+    years, status 409 (the request is fine, the year's state forbids the answer). Elsewhere the
+    plain error page with 409."""
+    args = request.view_args or {}
+    if "key" not in args or "start_year" not in args:
+        return error_page(409, f"Die Zahlen können nicht berechnet werden: {exc.message}.")
+    recipient = recipient_for(args["key"])
+    year, years = require_year(recipient, args["start_year"])
+    nav = "statements" if request.blueprint == "statements" else _NAV.get(request.endpoint, "dashboard")
+    return render_template("dashboard_year_error.html", recipient=recipient, year=year, years=years,
+                           year_error=exc.message, nav=nav), 409
