@@ -244,7 +244,9 @@ def test_record_evaluation_run(officer, session):
     done = _post(officer, path, {"reason": "Prüfung vor der Abrechnung"}, token_from=f"{BASE}/einstufung")
     assert done.status_code == 302 and done.headers["Location"].endswith(f"{BASE}/einstufung#bewertungslaeufe")
     page = _text(officer.get(f"{BASE}/einstufung"))
-    assert "Bewertungslauf Nr. 1 aufgezeichnet: 9 Buchungen, davon 9 gegenüber dem vorigen Lauf geändert" in page
+    assert ("Bewertungslauf Nr. 1 aufgezeichnet: 9 Buchungen, davon 9 gegenüber dem vorigen Lauf geändert "
+            "(Regelwerk „Hinweise zur zweckentsprechenden Verwendung") in page
+    assert "inklfoeg-nrw" not in page
     assert re.search(r"1 \d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr anna „Hinweise zur zweckentsprechenden Verwendung der "
                      r"Inklusionspauschale gemäß § 2 Absatz 2 InklFöG“, Version \S+ [0-9a-f]{16}… "
                      r"Prüfung vor der Abrechnung 9 9 129\.250,00 € 50\.750,00 €", page), page

@@ -44,6 +44,7 @@ from ledger.rules.status import labels as status_labels
 from webapp.auth import recipient_for
 from webapp.clock import timestamp
 from webapp.db import get_packs, get_session, write_session
+from webapp.formatting import pack_de
 from webapp.views import require_year
 
 bp = Blueprint("review", __name__, url_prefix="/r/<key>")
@@ -187,7 +188,7 @@ def record_run(key: str, start_year: int):
         else:
             if created:
                 flash(f"Bewertungslauf Nr. {value.id} aufgezeichnet: {value.postings} Buchungen, davon {value.changed} "
-                      f"gegenüber dem vorigen Lauf geändert ({value.pack_id} {value.pack_version}).")
+                      f"gegenüber dem vorigen Lauf geändert (Regelwerk {pack_de(value.pack_id, value.pack_version)}).")
             else:
                 flash(f"Unverändert gegenüber Bewertungslauf Nr. {value.id}; nichts aufgezeichnet.")
             return redirect(url_for("review.classification", key=recipient.key, start_year=year.start_year)
