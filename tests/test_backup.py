@@ -25,6 +25,7 @@ from ledger.core.audit import verify_audit_log
 from ledger.core.chain import verify_chain
 from ledger.core.errors import LedgerError
 from ledger.core.models import Base, JournalEntry, Posting, Recipient
+from ledger.core.narrative import write_narrative
 from ledger.core.notices import add_notice, withdraw_notice
 from ledger.core.periods import closed_years
 from ledger.core.posting import PostingLine, post_entry, reverse_entry
@@ -124,6 +125,7 @@ def books(session) -> None:
                  justification="Poolvertrag sieht ausschließlich systemische Stellen vor (Vertrag § 2)")
     close_year(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, now=NOW, reason="Schlussabrechnung, erneut")
     issue_statement(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, now=NOW)  # a PDF: binary column
+    write_narrative(session, musterhausen, SchoolYear(2023), "Pools an drei Grundschulen.", user=admin, now=NOW)
     session.commit()
 
 

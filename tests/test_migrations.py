@@ -170,3 +170,83 @@ def test_0013_downgrade_refuses_while_a_notice_exists(database_url, engine, sess
     with pytest.raises(RuntimeError, match="1 notice"):
         db.downgrade(database_url, "0012")
     engine.dispose()
+
+
+# --- 0014: the Sachbericht in versions; issue numbers and content fingerprints -----------------
+
+
+def _insert_issued(conn, recipient_id: int, school_year: str, created_by: str) -> None:
+    conn.execute(sa.text(
+        "INSERT INTO issued_statements (recipient_id, school_year, sha256, pdf, created_by, created_at, chain_seq, "
+        "chain_hash, repayment_due_cents) VALUES (:r, :y, 'abc', :pdf, :by, '2026-11-22 10:00:00', 0, :h, 100)"),
+        {"r": recipient_id, "y": school_year, "pdf": b"%PDF-1.4", "by": created_by, "h": "0" * 64})
+
+
+def test_0014_numbers_the_statements_issued_before_in_id_order_and_keeps_them_append_only(database_url, engine,
+                                                                                         session, kreis):
+    session.close()
+    engine.dispose()
+    db.downgrade(database_url, "0013")
+    assert "narrative_reports" not in sa.inspect(engine).get_table_names()
+    with engine.begin() as conn:
+        for year, by in (("2023/24", "erste"), ("2022/23", "andere"), ("2023/24", "zweite")):
+            _insert_issued(conn, kreis.id, year, by)
+    engine.dispose()
+
+    db.upgrade(database_url)
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT id, school_year, number, content_sha256, created_by, pdf "
+                                    "FROM issued_statements ORDER BY id")).all() == [
+            (1, "2023/24", 1, None, "erste", b"%PDF-1.4"), (2, "2022/23", 1, None, "andere", b"%PDF-1.4"),
+            (3, "2023/24", 2, None, "zweite", b"%PDF-1.4")]
+    for statement in ("UPDATE issued_statements SET number = 9", "DELETE FROM issued_statements"):
+        with pytest.raises(sa.exc.DatabaseError, match="nie geändert"):
+            with engine.begin() as conn:
+                conn.execute(sa.text(statement))
+    with pytest.raises(sa.exc.IntegrityError, match="number|UNIQUE|unique"):  # ux_issued_statements_number: 2 is taken
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO issued_statements (recipient_id, school_year, number, sha256, pdf, "
+                                 "created_by, created_at, chain_seq, chain_hash, repayment_due_cents) SELECT "
+                                 "recipient_id, school_year, 2, sha256, pdf, 'x', created_at, 0, chain_hash, 0 "
+                                 "FROM issued_statements WHERE id = 1"))
+    engine.dispose()
+
+
+def test_0014_downgrade_refuses_while_a_sachbericht_is_stored_and_keeps_the_statements(database_url, engine,
+                                                                                      session, kreis):
+    from ledger.core.narrative import write_narrative
+    from ledger.core.schoolyear import SchoolYear
+    from ledger.core.users import add_user
+    from ledger.workflows.issued import issue_statement
+    from tests.conftest import NOW
+
+    anna = add_user(session, "anna", "officer", actor="test", now=NOW, recipients=(kreis,))
+    write_narrative(session, kreis, SchoolYear(2023), "Zwei Pools an Grundschulen.", user=anna, now=NOW)
+    issue_statement(session, kreis, SchoolYear(2023), user=anna, now=NOW)
+    session.commit()
+    session.close()
+    engine.dispose()
+    with pytest.raises(RuntimeError, match="1 narrative report version"):
+        db.downgrade(database_url, "0013")
+    engine.dispose()
+
+    with engine.begin() as conn:  # only by hand, with the triggers set aside, does a version go
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("ALTER TABLE narrative_reports DISABLE TRIGGER inkl_narrative_reports_immutable"))
+        else:
+            conn.execute(sa.text("DROP TRIGGER inkl_narrative_reports_no_delete"))
+        conn.execute(sa.text("DELETE FROM narrative_reports"))
+    engine.dispose()
+    db.downgrade(database_url, "0013")
+    assert "narrative_reports" not in sa.inspect(engine).get_table_names()
+    assert not {"number", "content_sha256"} & {c["name"] for c in sa.inspect(engine).get_columns("issued_statements")}
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT id, created_by FROM issued_statements")).all() == [(1, "anna")]
+    with pytest.raises(sa.exc.DatabaseError, match="nie geändert"):  # 0007's triggers are back
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM issued_statements"))
+    engine.dispose()
+    db.upgrade(database_url)
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT id, number FROM issued_statements")).all() == [(1, 1)]
+    engine.dispose()

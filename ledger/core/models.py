@@ -697,14 +697,21 @@ class StoredClassification(Base):
 
 class IssuedStatement(Base):
     """A settlement statement as issued: the exact PDF, its SHA-256, who issued it and when,
-    and the recipient's hash-chain head it was made from. Append-only (migration 0007)."""
+    and the recipient's hash-chain head it was made from. Append-only (migration 0007).
+
+    ``number`` counts the issued statements of the recipient's school year (1, 2, …; unique,
+    migration 0014); ``content_sha256`` is the fingerprint of the statement's content without
+    its creation time and number (``ledger.reports.statement_fingerprint``), NULL for the
+    statements issued before migration 0014 (their content was not fingerprinted)."""
 
     __tablename__ = "issued_statements"
-    __table_args__ = (Index("ix_issued_statements_year", "recipient_id", "school_year"),)
+    __table_args__ = (Index("ux_issued_statements_number", "recipient_id", "school_year", "number", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
     school_year: Mapped[str] = mapped_column(String(7))
+    number: Mapped[int] = mapped_column(Integer)
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     created_by: Mapped[str] = mapped_column(String(80))
@@ -714,8 +721,25 @@ class IssuedStatement(Base):
     repayment_due_cents: Mapped[int] = mapped_column(BigInteger)
 
 
+class NarrativeVersion(Base):
+    """One saved version of a school year's Sachbericht (ANBest-G NRW, Nr. 6): the text as
+    written, who and when (naive local time). Append-only (migration 0014): every save is a
+    new row, the latest counts, the earlier ones stay for the auditor."""
+
+    __tablename__ = "narrative_reports"
+    __table_args__ = (Index("ix_narrative_reports_year", "recipient_id", "school_year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    school_year: Mapped[str] = mapped_column(String(7))
+    text: Mapped[str] = mapped_column(Text)
+    written_by: Mapped[str] = mapped_column(String(80))
+    written_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 APPEND_ONLY = (JournalEntry, Posting, AuditEvent, PeriodEvent, PassThroughVerification, Override, EvaluationRun,
-               StoredClassification, IssuedStatement, Agreement, AgreementStatusEvent, Notice, NoticeWithdrawal)
+               StoredClassification, IssuedStatement, Agreement, AgreementStatusEvent, Notice, NoticeWithdrawal,
+               NarrativeVersion)
 
 
 @event.listens_for(Session, "before_flush")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ledger.core.chain import ChainHead, chain_head
 from ledger.core.grants import INKLUSIONSPAUSCHALE, find_grant
 from ledger.core.models import CostCentre, Recipient
+from ledger.core.narrative import NarrativeReport, current_narrative
 from ledger.core.money import format_german, from_cents
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.forecast import Forecast, forecast
@@ -111,16 +112,6 @@ class BankAccount:
 
 
 @dataclass(frozen=True)
-class NarrativeReport:
-    """The Sachbericht of a school year as the officer wrote it (ANBest-G NRW, Nr. 6: what was
-    done with the grant, in words): the text, who wrote it and when (naive local time)."""
-
-    text: str
-    written_by: str
-    written_at: datetime
-
-
-@dataclass(frozen=True)
 class StatementData:
     """Everything a settlement statement shows.
 
@@ -146,7 +137,8 @@ class StatementData:
     - ``out_of_period``: the vouchers booked outside the school year they belong to
       ("periodenfremd gebucht", § 33 Abs. 1 Nr. 4 KomHVO NRW), in date order.
     - ``overhead_rule``: the pack's overhead cap (rate, base, sources), None without one.
-    - ``narrative``: the year's Sachbericht (``NarrativeReport``), None while none is written.
+    - ``narrative``: the year's Sachbericht, its latest version (``ledger.core.narrative``), None while none
+      is written.
     - ``issue_number``: the statement's number among the issued statements of the recipient's
       school year (1, 2, …), None for a draft (the PDF then says ENTWURF on every page).
     - The evaluation run behind the figures is ``result.evaluation``.
@@ -210,6 +202,7 @@ def build_statement(
         out_of_period=booked_out_of_period(vouchers, school_year), overhead_rule=pack.overhead,
         forecast=forecast(session, recipient, school_year, as_of=now.date(), packs=packs,
                           basis=basis) if open_year else None,
+        narrative=current_narrative(session, recipient, school_year),
     )
 
 

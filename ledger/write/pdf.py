@@ -6,7 +6,8 @@ What it gives, in points (1/72 inch) unless ``mm`` is said:
   ``BODY``, ``NOTE``, ``CELL``…), all in the standard Helvetica fonts, so text stays extractable
   (umlauts, ß, §, € included);
 - ``render``: a story of flowables as PDF bytes, deterministic (reportlab's invariant mode, the
-  creation date given), every page with a footer "Seite x von y" (``NumberedCanvas``, two passes);
+  creation date given), every page with a footer "Seite x von y" (``NumberedCanvas``, two passes)
+  and, if asked, a watermark such as "ENTWURF" across every page (``draw_watermark``);
 - German formatting for cells: EUR amounts, dates, timestamps, IBANs, percentages;
 - cell and table builders in one house style (``paragraph``, ``multiline``, ``header_row``,
   ``ruled_table``, ``details``, ``figures``) and consecutively numbered section headings
@@ -21,6 +22,7 @@ Equal input gives equal bytes: nothing here reads the clock.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -75,7 +77,7 @@ CELL_SMALL = ParagraphStyle("ZelleKlein", parent=CELL, fontSize=7.5, leading=9)
 
 
 def render(story: list[Flowable], *, title: str, author: str, subject: str, footer: tuple[str, str],
-           created_at: datetime) -> bytes:
+           created_at: datetime, watermark: str | None = None) -> bytes:
     """Lay out ``story`` on A4 pages (margins ``MARGIN`` left and right, 18 mm top, 22 mm bottom
     for the footer) and return the PDF bytes.
 
@@ -85,6 +87,8 @@ def render(story: list[Flowable], *, title: str, author: str, subject: str, foot
         footer: the two lines printed at the bottom left of every page; the bottom right says
             "Seite x von y".
         created_at: the PDF's creation date (naive local time).
+        watermark: a short text (e.g. "ENTWURF") drawn on every page behind the content, large,
+            diagonal and light grey (``draw_watermark``); None for none.
     Returns:
         The PDF document; equal arguments give byte-identical output (reportlab's invariant mode).
     """
@@ -103,8 +107,32 @@ def render(story: list[Flowable], *, title: str, author: str, subject: str, foot
         lang="de-DE",
         invariant=1,
     )
-    doc.build(story, canvasmaker=partial(NumberedCanvas, footer_left=footer, created_at=created_at))
+    on_page = partial(draw_watermark, watermark) if watermark else (lambda _canvas, _doc: None)
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page,
+              canvasmaker=partial(NumberedCanvas, footer_left=footer, created_at=created_at))
     return buffer.getvalue()
+
+
+WATERMARK_FONT = "Helvetica-Bold"
+WATERMARK_GREY = 0.88  #: the watermark's grey (1 = white): light enough that the content stays readable
+
+
+def draw_watermark(text: str, canv: canvas.Canvas, _doc=None) -> None:
+    """Draw ``text`` across the page along its diagonal (bottom left to top right), centred, in
+    light grey and as large as fits in 80 % of the diagonal (at most 130 pt).
+
+    Called when a page begins, so the page's content is drawn over it. It is real text in
+    Helvetica (not an image), so text extraction finds it on every page."""
+    width, height = A4
+    diagonal = math.hypot(width, height)
+    size = min(130.0, 0.8 * diagonal / stringWidth(text, WATERMARK_FONT, 1))
+    canv.saveState()
+    canv.setFillGray(WATERMARK_GREY)
+    canv.setFont(WATERMARK_FONT, size)
+    canv.translate(width / 2, height / 2)
+    canv.rotate(math.degrees(math.atan2(height, width)))
+    canv.drawCentredString(0, -size * 0.35, text)  # about half the capital height below the baseline's centre
+    canv.restoreState()
 
 
 class NumberedCanvas(canvas.Canvas):

@@ -88,26 +88,40 @@ def render_statement(data: StatementData) -> bytes:
     Args:
         data: the statement's content; amounts in EUR (``Decimal``), dates as ``date``,
             ``data.created_at`` (naive local time) is printed in the footer and used as
-            the PDF's creation date.
+            the PDF's creation date. ``data.issue_number`` None makes a draft: "ENTWURF"
+            across every page (``ledger.write.pdf.draw_watermark``); an issued statement
+            carries its number in the title and the footer ("Abrechnung Nr. 3 …", "Nr. 3").
     Returns:
         The PDF document as bytes. Equal ``data`` gives byte-identical output.
     """
     return render(
         _story(data),
-        title=f"Abrechnung der {data.programme} – Schuljahr {data.school_year} – {data.recipient_name}",
+        title=f"{_name(data)} der {data.programme} – Schuljahr {data.school_year} – {data.recipient_name}",
         author=data.recipient_name,
         subject=f"Verwendungsnachweis {data.programme}, Schuljahr {data.school_year}, {data.legal_basis}",
         footer=_footer_lines(data),
         created_at=data.created_at,
+        watermark=DRAFT if data.issue_number is None else None,
     )
 
 
+#: The watermark of a statement not (yet) issued.
+DRAFT = "ENTWURF"
+
+
+def _name(data: StatementData) -> str:
+    """"Abrechnung Nr. 3" for an issued statement, "Abrechnung" for a draft (its watermark says ENTWURF)."""
+    return "Abrechnung" if data.issue_number is None else f"Abrechnung Nr. {data.issue_number}"
+
+
 def _footer_lines(data: StatementData) -> tuple[str, str]:
-    """The footer's two left-hand lines: recipient and school year, creation time."""
+    """The footer's two left-hand lines: recipient and school year, the number (or "Entwurf") and
+    creation time."""
     created = data.created_at
+    state = "Entwurf" if data.issue_number is None else f"Nr. {data.issue_number}"
     return (
         f"{data.recipient_name} ({data.recipient_key}) · Schuljahr {data.school_year}",
-        f"Erstellt am {created:%d.%m.%Y} um {created:%H:%M}",
+        f"{state} · Erstellt am {created:%d.%m.%Y} um {created:%H:%M}",
     )
 
 
@@ -157,7 +171,7 @@ def _title(data: StatementData) -> list:
         ("Rechtsgrundlage", data.legal_basis),
         ("Regelwerk", f"{data.rule_pack_title}, Version {result.rule_pack_version}"),
     ]
-    return [paragraph(f"Abrechnung der {data.programme} – Schuljahr {data.school_year}", TITLE),
+    return [paragraph(f"{_name(data)} der {data.programme} – Schuljahr {data.school_year}", TITLE),
             details(rows)]
 
 
