@@ -35,6 +35,7 @@ from ledger.core.money import (
     from_cents,
     parse_amount,
 )
+from ledger.core.narrative import count_versions, narrative_history, write_narrative
 from ledger.core.notices import add_notice, find_notice, notice_history, withdraw_notice
 from ledger.core.posting import get_entry, reverse_entry
 from ledger.core.recipients import (
@@ -67,6 +68,7 @@ from ledger.rules.packs import category_label, load_packs, pack_name
 from ledger.rules.status import Status
 from ledger.workflows.closing import close_year, reopen_year
 from ledger.workflows.grants import record_grant
+from ledger.workflows.issued import issue_statement, preview_issue
 from ledger.workflows.masterdata import KINDS, Kind, add, import_master_data, list_items, list_rows
 from ledger.workflows.repayment import confirm_repayment, pay_repayment
 from ledger.write.backup import backup, restore
@@ -854,11 +856,109 @@ def reverse(entry_id: int, recipient_key: str, reason: str, day) -> None:
 @school_year_option
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF-Datei der Abrechnung")
 def statement(recipient_key: str, school_year: SchoolYear, output: Path) -> None:
-    """Abrechnung (PDF) eines Schuljahres erzeugen."""
+    """Abrechnung (PDF) eines Schuljahres als Entwurf erzeugen (nicht aufbewahrt, ENTWURF auf jeder Seite)."""
     with db.session_scope(_engine()) as session:
         data = build_statement(session, get_recipient(session, recipient_key), school_year, now=_now())
     output.write_bytes(render_statement(data))
-    click.echo(f"Abrechnung {school_year} geschrieben: {output} ({len(data.vouchers)} Belegzeilen).")
+    click.echo(f"Abrechnung {school_year} als Entwurf geschrieben: {output} ({len(data.vouchers)} Belegzeilen).")
+
+
+@main.command("statement-issue")
+@recipient_option
+@click.option("--school-year", "--year", "school_year", required=True, callback=_school_year, help="z. B. 2023/24")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="die ausgestellte Abrechnung (PDF) auch in diese Datei schreiben")
+@click.option("--yes", is_flag=True, help="ohne Rückfrage ausstellen")
+@json_option
+def statement_issue(recipient_key: str, school_year: SchoolYear, output: Path | None, yes: bool,
+                    as_json: bool) -> None:
+    """Abrechnung eines Schuljahres verbindlich ausstellen: nummeriert und unveränderlich aufbewahrt.
+
+    Zeigt vorher, was ausgestellt wird (Nummer, Rückzahlung, Stand der Buchungskette, Sachbericht),
+    und fragt nach, außer mit --yes. Eine Abrechnung mit demselben Inhalt wie die zuletzt
+    ausgestellte wird nicht ein zweites Mal ausgestellt.
+    """
+    now = _now()
+    with db.session_scope(_engine()) as session:
+        preview = preview_issue(session, get_recipient(session, recipient_key), school_year, now=now)
+    if preview.refusal:
+        raise Failure(preview.refusal)
+    facts = [f"Abrechnung {preview.school_year} für {recipient_key}: wird Nr. {preview.number}",
+             f"Rückzahlung fällig: {format_german(preview.repayment_due)} EUR",
+             f"Buchungskette: {preview.chain_head.seq} Buchung{'' if preview.chain_head.seq == 1 else 'en'}, "
+             f"zuletzt {preview.chain_head.entry_hash}",
+             "Sachbericht: geschrieben" if preview.has_narrative else
+             "Sachbericht: fehlt (zum Verwendungsnachweis gehört ein Sachbericht, ANBest-G NRW, Nr. 6)"]
+    for line in facts:
+        click.echo(line, err=True)
+    if not yes and not click.confirm("Jetzt verbindlich ausstellen?", default=False, err=True):
+        raise Failure("abgebrochen; es wurde nichts ausgestellt")
+    with db.session_scope(_engine(), write=True) as session:
+        issued = issue_statement(session, get_recipient(session, recipient_key), school_year,
+                                 user=get_user(session, _user()), now=now, expected_content=preview.content_sha256)
+        info = {"number": issued.number, "id": issued.id, "school_year": issued.school_year,
+                "sha256": issued.sha256, "content_sha256": issued.content_sha256,
+                "repayment_due": str(preview.repayment_due), "chain_seq": issued.chain_seq,
+                "chain_hash": issued.chain_hash, "created_by": issued.created_by,
+                "created_at": issued.created_at.isoformat(), "sachbericht": preview.has_narrative}
+        pdf = issued.pdf
+    if output is not None:
+        output.write_bytes(pdf)
+    if as_json:
+        _print_json({**info, "output": None if output is None else str(output)})
+    else:
+        click.echo(f"Abrechnung {school_year} Nr. {info['number']} ausgestellt (SHA-256 {info['sha256']})"
+                   + (f", geschrieben: {output}." if output is not None else "."))
+
+
+@main.group(cls=Group)
+def narrative() -> None:
+    """Sachbericht eines Schuljahres (ANBest-G NRW, Nr. 6): schreiben und ansehen."""
+
+
+@narrative.command("set")
+@recipient_option
+@click.option("--school-year", "--year", "school_year", required=True, callback=_school_year, help="z. B. 2023/24")
+@click.option("--file", "source", type=click.File("r", encoding="utf-8"), help="Text aus dieser Datei (UTF-8; - für stdin)")
+@click.option("--text", help="Text des Sachberichts")
+def narrative_set(recipient_key: str, school_year: SchoolYear, source, text: str | None) -> None:
+    """Sachbericht als neue Fassung speichern (frühere Fassungen bleiben erhalten)."""
+    if (source is None) == (text is None):
+        raise click.UsageError("bitte genau eine der Optionen --file oder --text angeben")
+    body = source.read() if source is not None else text
+    with db.session_scope(_engine(), write=True) as session:
+        target = get_recipient(session, recipient_key)
+        saved = write_narrative(session, target, school_year, body, user=get_user(session, _user()), now=_now())
+        versions = count_versions(session, target, school_year)
+    if saved is None:
+        click.echo(f"Sachbericht {school_year} unverändert; nichts gespeichert (Fassung {versions}).")
+    else:
+        click.echo(f"Sachbericht {school_year} gespeichert: Fassung {versions}, {len(saved.text)} Zeichen.")
+
+
+@narrative.command("show")
+@recipient_option
+@click.option("--school-year", "--year", "school_year", required=True, callback=_school_year, help="z. B. 2023/24")
+@click.option("--history", is_flag=True, help="alle Fassungen, die neueste zuerst")
+@json_option
+def narrative_show(recipient_key: str, school_year: SchoolYear, history: bool, as_json: bool) -> None:
+    """Sachbericht eines Schuljahres zeigen (die geltende Fassung, mit --history alle)."""
+    with db.session_scope(_engine()) as session:
+        versions = narrative_history(session, get_recipient(session, recipient_key), school_year)
+    shown = versions if history else versions[:1]
+    if as_json:
+        rows = [{"version": len(versions) - i, "text": v.text, "written_by": v.written_by,
+                 "written_at": v.written_at.isoformat()} for i, v in enumerate(shown)]
+        _print_json({"school_year": str(school_year), "versions": len(versions),
+                     "current": rows[0] if rows else None, **({"history": rows} if history else {})})
+        return
+    if not versions:
+        raise Failure(f"für {school_year} ist noch kein Sachbericht geschrieben")
+    for i, v in enumerate(shown):
+        click.echo(f"Fassung {len(versions) - i} von {v.written_by}, {v.written_at:%d.%m.%Y %H:%M}:")
+        click.echo(v.text)
+        if i + 1 < len(shown):
+            click.echo()
 
 
 @main.group(cls=Group)

@@ -27,7 +27,8 @@
    recognises as the recorded payout. 2024-03.csv repeats the last two rows of
    2024-02.csv; they are counted as already imported. The year ends with a repayment
    due of 112.206,21 EUR (see tests/test_demo_and_worked_examples.py for the hand
-   computation), due 02.04.2024 (1 April 2024 is Easter Monday).
+   computation), due 02.04.2024 (1 April 2024 is Easter Monday). The year has a short
+   Sachbericht (``MUSTERHAUSEN_NARRATIVE``, ANBest-G NRW, Nr. 6) written by the demo officer.
 
 ``load_demo`` is idempotent: a recipient that already exists is left untouched.
 All bookings go through the ledger core; this module only supplies the data.
@@ -47,6 +48,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.grants import add_grant, add_payout
 from ledger.core.models import Recipient, User
 from ledger.core.money import format_german
+from ledger.core.narrative import write_narrative
 from ledger.core.recipients import add_recipient, get_recipient
 from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import add_user
@@ -72,6 +74,28 @@ MUSTERHAUSEN_KEY = "musterhausen"
 MUSTERHAUSEN_GRANT = Decimal("750000.00")
 MUSTERHAUSEN_DATE = date(2023, 10, 16)  # Festsetzungsbescheid and payout
 MUSTERHAUSEN_YEAR = SchoolYear(2023)
+#: The demo's Sachbericht of Kreis Musterhausen 2023/24 (plain facts of the demo data, no names of children).
+MUSTERHAUSEN_NARRATIVE = """\
+Der Kreis Musterhausen hat die Inklusionspauschale im Schuljahr 2023/24 für die systemische \
+Schulassistenz an Schulen des Gemeinsamen Lernens eingesetzt.
+
+Vier Pools der Schulassistenz arbeiteten vom 01.08.2023 bis zum 31.07.2024 an der GGS Am Lindenhof, \
+der Gesamtschule Musterhausen-Nord, der GGS Kastanienweg und der Sekundarschule Talblick. Träger \
+waren das Sozialwerk Musterhausen e.V. und die Lernbrücke Schulassistenz gGmbH. Die Kräfte der Pools \
+unterstützten die Klassen und Lerngruppen; sie waren keinem einzelnen Kind zugeordnet.
+
+Die Koordinierungsstelle des Kreises plante die Einsätze und stimmte sie mit den Schulen ab. Die \
+Schulbegleitungen nahmen an Fortbildungen teil; Fallberatungen, kollegiale Fallberatung, \
+Netzwerktreffen, externe Fachberatung und Supervision ergänzten die Arbeit. Eine Broschüre stellte \
+das Angebot vor.
+
+Die Stadt Lindental erhielt eine Weiterleitung für ihre Schulen des Gemeinsamen Lernens; der Kreis \
+hat sich vorher vergewissert, dass die Mittel zweckentsprechend eingesetzt werden.
+
+Eine Rechnung über einen Einzelfall nach § 35a SGB VIII wurde irrtümlich dem Pool-Konto belastet; sie \
+ist nicht zweckentsprechend und in der Abrechnung als ausgeschlossen ausgewiesen. Die Kosten der \
+Koordinierung liegen über der Obergrenze für Overhead; der übersteigende Teil zählt nicht als \
+zweckentsprechend. Eine Rechnung ohne Kategorie wird noch geklärt."""
 
 #: Demo log-ins for the web UI, one per role; printed by ``inkl demo``. Only for the demo.
 DEMO_PASSWORD = "Inklusion-Demo-2026"
@@ -105,6 +129,11 @@ def load_demo(session: Session, *, user: str, now: datetime, directory: Path | N
     else:
         yield from _load_musterhausen(session, user=user, now=now, directory=directory or DEMO_DIR)
     yield from _demo_users(session, user=user, now=now)
+    if MUSTERHAUSEN_KEY not in existing:
+        officer = session.scalar(select(User).where(User.username == DEMO_USERS[0][0]))
+        write_narrative(session, get_recipient(session, MUSTERHAUSEN_KEY), MUSTERHAUSEN_YEAR, MUSTERHAUSEN_NARRATIVE,
+                        user=officer, now=now)
+        yield f"Sachbericht {MUSTERHAUSEN_YEAR} für musterhausen geschrieben."
 
 
 def _demo_users(session: Session, *, user: str, now: datetime) -> Iterator[str]:

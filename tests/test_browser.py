@@ -262,7 +262,13 @@ def test_officer_imports_overrides_and_issues_then_the_auditor_only_reads(live_s
     shot(page, "dashboard-after-override", database_url)
 
     page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Abrechnungen").click()
-    page.get_by_role("button", name="Abrechnung 2023/24 jetzt ausstellen").click()
+    page.get_by_role("textbox", name="Sachbericht").fill("Die Pools der Schulassistenz arbeiteten an allen GL-Grundschulen.")
+    page.get_by_role("button", name="Sachbericht speichern").click()
+    expect(main).to_contain_text("Sachbericht gespeichert.")
+    page.get_by_role("button", name="Abrechnung 2023/24 ausstellen …").click()
+    expect(main).to_contain_text("Nr. 1")
+    expect(main).to_contain_text("110.456,51")
+    page.get_by_role("button", name="Jetzt verbindlich ausstellen").click()
     expect(main).to_contain_text("Abrechnung Nr. 1 ausgestellt")
     with page.expect_download() as download:
         page.get_by_role("link", name="PDF Nr. 1").click()
@@ -296,7 +302,8 @@ def test_officer_imports_overrides_and_issues_then_the_auditor_only_reads(live_s
     expect(main).to_contain_text("2024-07-nachtrag.csv")
     expect(page.get_by_role("button", name="Datei prüfen")).to_have_count(0)
     page.goto(live_server + "/r/musterhausen/2023/abrechnungen")
-    expect(page.get_by_role("button", name="Abrechnung 2023/24 jetzt ausstellen")).to_have_count(0)
+    expect(page.get_by_role("button", name="Abrechnung 2023/24 ausstellen …")).to_have_count(0)
+    expect(main).to_contain_text("Die Pools der Schulassistenz arbeiteten an allen GL-Grundschulen.")
     response = page.goto(live_server + "/r/musterhausen/journal/neu")
     assert response.status == 403
     expect(main).to_contain_text("Zugriff verweigert")

@@ -21,12 +21,13 @@ from decimal import Decimal
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from inkl.demo import DEMO_DIR, load_demo
+from inkl.demo import DEMO_DIR, MUSTERHAUSEN_NARRATIVE, load_demo
 from ledger.core.models import (
     Agreement,
     ImportBatch,
     ImportedRow,
     JournalEntry,
+    NarrativeVersion,
     Posting,
     User,
 )
@@ -270,6 +271,16 @@ def test_loading_the_demo_twice_changes_nothing(session):
     second = (_count(session, JournalEntry), _count(session, Posting), _count(session, ImportedRow),
               _count(session, ImportBatch), _count(session, Agreement))
     assert second == first
+    assert _count(session, NarrativeVersion) == 1   # the demo's Sachbericht, written once
+
+
+def test_the_demo_year_has_a_sachbericht_by_the_demo_officer(session):
+    from ledger.core.narrative import current_narrative
+
+    _load(session)
+    report = current_narrative(session, get_recipient(session, "musterhausen"), SchoolYear(2023))
+    assert (report.text, report.written_by) == (MUSTERHAUSEN_NARRATIVE, "demo-sachbearbeitung")
+    assert "Vier Pools der Schulassistenz" in report.text and "§ 35a SGB VIII" in report.text
 
 
 def test_overlapping_export_counted_its_overlap_as_duplicates_on_first_load(session):

@@ -28,7 +28,7 @@ from tests.test_web_imports import (
     _upload,
     users,  # noqa: F401  (fixture)
 )
-from tests.test_web_statements import kreise  # noqa: F401  (fixture)
+from tests.test_web_statements import confirmation_fields, kreise  # noqa: F401  (fixture)
 from webapp import create_app
 
 JOB_PAGE = "/r/testland/import/vorgang/"
@@ -132,7 +132,7 @@ def test_a_failed_job_reports_its_error_and_writes_nothing(app, users, session, 
 def test_a_statement_issued_in_the_background_appears_in_the_list(app, kreise, session):
     anna = logged_in(app, "anna")
     page = "/r/testland/2023/abrechnungen"
-    started = anna.post(page, data={"csrf_token": csrf_token(anna, page)})
+    started = anna.post(page, data=confirmation_fields(anna, page))
     assert started.status_code == 303
     location = started.headers["Location"]
     assert location.startswith("/r/testland/2023/abrechnungen/vorgang/")

@@ -77,6 +77,17 @@ class IssuePreview:
     content_sha256: str
     identical: IssuedInfo | None
 
+    @property
+    def refusal(self) -> str | None:
+        """Why issuing is refused (German: an identical statement, by number and date), or None."""
+        same = self.identical
+        if same is None:
+            return None
+        return (f"Die Abrechnung {self.school_year} wurde mit demselben Inhalt bereits als Nr. {same.number} am "
+                f"{same.created_at:%d.%m.%Y} ausgestellt; seither hat sich weder an den Buchungen noch an ihrer "
+                "Einstufung oder am Sachbericht etwas geändert. Es wird keine gleiche Abrechnung ein zweites Mal "
+                "ausgestellt.")
+
 
 #: The steps of ``issue_statement``, reported to its ``progress`` callback (German, for the user).
 STEPS = ("Buchungen werden ausgewertet", "PDF wird gesetzt", "Abrechnung wird gespeichert")
@@ -124,13 +135,8 @@ def issue_statement(session: Session, recipient: Recipient, school_year: SchoolY
     report(STEPS[0], 1, len(STEPS))
     data = build_statement(session, recipient, school_year, now=now, packs=packs)
     preview = _preview(session, recipient, school_year, data)
-    if preview.identical is not None:
-        same = preview.identical
-        raise LedgerError(
-            f"Die Abrechnung {school_year} wurde mit demselben Inhalt bereits als Nr. {same.number} am "
-            f"{same.created_at:%d.%m.%Y} ausgestellt; seither hat sich weder an den Buchungen noch an ihrer "
-            "Einstufung oder am Sachbericht etwas geändert. Es wird keine gleiche Abrechnung ein zweites Mal "
-            "ausgestellt.")
+    if preview.refusal is not None:
+        raise LedgerError(preview.refusal)
     if expected_content is not None and expected_content != preview.content_sha256:
         raise LedgerError(f"Der Stand der Abrechnung {school_year} hat sich seit der Bestätigung geändert; "
                           "bitte die neuen Angaben prüfen und erneut bestätigen. Es wurde nichts ausgestellt.")
