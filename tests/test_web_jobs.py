@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import webapp.views.imports as imports_view
 from ledger.core.errors import LedgerError
 from ledger.core.models import ImportBatch, IssuedStatement, JournalEntry
-from tests.conftest import csrf_token, logged_in
+from tests.conftest import logged_in
 from tests.test_web_imports import (
     GOOD,
     _confirm_fields,
