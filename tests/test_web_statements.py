@@ -187,6 +187,10 @@ def test_an_officer_writes_versions_of_the_sachbericht_and_the_auditor_reads_the
     assert _save(paul, "Prüfer schreibt").status_code == 403
     confirmation = anna.get(CONFIRM).get_data(as_text=True)
     assert "<dt>Sachbericht</dt><dd>geschrieben</dd>" in confirmation and "noch kein Sachbericht" not in confirmation
+    assert confirmed_issue(anna).status_code == 302
+    pdf = paul.get("/r/testland/abrechnung/1.pdf").data
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Fortbildung aller Kräfte im Herbst." in text and "Verfasst von anna" in text
 
 
 def test_a_sachbericht_with_control_characters_is_refused_with_the_text_kept(app, kreise, engine):
