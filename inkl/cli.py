@@ -52,6 +52,7 @@ from ledger.core.users import (
     assign_recipient,
     get_user,
     list_users,
+    require_role,
     set_password,
 )
 from ledger.read.importer import import_file
@@ -880,6 +881,7 @@ def statement_issue(recipient_key: str, school_year: SchoolYear, output: Path | 
     """
     now = _now()
     with db.session_scope(_engine()) as session:
+        require_role(get_user(session, _user()), "officer", "admin")  # before asking, not after
         preview = preview_issue(session, get_recipient(session, recipient_key), school_year, now=now)
     if preview.refusal:
         raise Failure(preview.refusal)
@@ -900,7 +902,7 @@ def statement_issue(recipient_key: str, school_year: SchoolYear, output: Path | 
                 "sha256": issued.sha256, "content_sha256": issued.content_sha256,
                 "repayment_due": str(preview.repayment_due), "chain_seq": issued.chain_seq,
                 "chain_hash": issued.chain_hash, "created_by": issued.created_by,
-                "created_at": issued.created_at.isoformat(), "sachbericht": preview.has_narrative}
+                "created_at": issued.created_at.isoformat(), "has_narrative": preview.has_narrative}
         pdf = issued.pdf
     if output is not None:
         output.write_bytes(pdf)

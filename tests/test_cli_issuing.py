@@ -57,7 +57,7 @@ def test_statement_issue_asks_numbers_and_refuses_the_identical_second(cli, engi
 
     pdf = tmp_path / "abrechnung.pdf"
     first = json.loads(cli("statement-issue", *YEAR, "--output", pdf, "--json", input="y\n").stdout)
-    assert (first["number"], first["repayment_due"], first["chain_seq"], first["sachbericht"]) == (1, "1000.00", 1,
+    assert (first["number"], first["repayment_due"], first["chain_seq"], first["has_narrative"]) == (1, "1000.00", 1,
                                                                                                    False)
     text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
     assert "Abrechnung Nr. 1 der Inklusionspauschale" in text and "ENTWURF" not in text
@@ -69,6 +69,15 @@ def test_statement_issue_asks_numbers_and_refuses_the_identical_second(cli, engi
     second = cli("statement-issue", *YEAR, "--yes")
     assert "Abrechnung 2023/24 Nr. 2 ausgestellt" in second.stdout and "Sachbericht: geschrieben" in second.stderr
     assert _issued(engine) == [(1, "test-officer"), (2, "test-officer")]
+
+
+def test_an_auditor_is_refused_before_being_asked(cli, engine, monkeypatch):
+    _books(cli)
+    cli("user", "add", "pruefer", "--role", "auditor", "--all-recipients", "--no-password")
+    monkeypatch.setenv("INKL_USER", "pruefer")
+    refused = cli("statement-issue", *YEAR, expect=1)
+    assert "pruefer (auditor) darf das nicht" in refused.stderr and "ausstellen?" not in refused.stderr
+    assert _issued(engine) == []
 
 
 def test_the_draft_command_still_writes_a_draft(cli, tmp_path):
