@@ -867,7 +867,7 @@ def statement(recipient_key: str, school_year: SchoolYear, output: Path) -> None
 @main.command("statement-issue")
 @recipient_option
 @click.option("--school-year", "--year", "school_year", required=True, callback=_school_year, help="z. B. 2023/24")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="DATEI",
               help="die ausgestellte Abrechnung (PDF) auch in diese Datei schreiben")
 @click.option("--yes", is_flag=True, help="ohne Rückfrage ausstellen")
 @json_option
@@ -893,8 +893,10 @@ def statement_issue(recipient_key: str, school_year: SchoolYear, output: Path | 
              "Sachbericht: fehlt (zum Verwendungsnachweis gehört ein Sachbericht, ANBest-G NRW, Nr. 6)"]
     for line in facts:
         click.echo(line, err=True)
-    if not yes and not click.confirm("Jetzt verbindlich ausstellen?", default=False, err=True):
-        raise Failure("abgebrochen; es wurde nichts ausgestellt")
+    if not yes:
+        answer = click.prompt("Jetzt verbindlich ausstellen? [j/N]", default="n", show_default=False, err=True)
+        if answer.strip().lower() not in ("j", "ja", "y", "yes"):
+            raise Failure("abgebrochen; es wurde nichts ausgestellt")
     with db.session_scope(_engine(), write=True) as session:
         issued = issue_statement(session, get_recipient(session, recipient_key), school_year,
                                  user=get_user(session, _user()), now=now, expected_content=preview.content_sha256)
@@ -921,7 +923,8 @@ def narrative() -> None:
 @narrative.command("set")
 @recipient_option
 @click.option("--school-year", "--year", "school_year", required=True, callback=_school_year, help="z. B. 2023/24")
-@click.option("--file", "source", type=click.File("r", encoding="utf-8"), help="Text aus dieser Datei (UTF-8; - für stdin)")
+@click.option("--file", "source", type=click.File("r", encoding="utf-8"), metavar="DATEI",
+              help="Text aus dieser Datei (UTF-8; - für die Standardeingabe)")
 @click.option("--text", help="Text des Sachberichts")
 def narrative_set(recipient_key: str, school_year: SchoolYear, source, text: str | None) -> None:
     """Sachbericht als neue Fassung speichern (frühere Fassungen bleiben erhalten)."""

@@ -56,7 +56,7 @@ def test_statement_issue_asks_numbers_and_refuses_the_identical_second(cli, engi
     assert _issued(engine) == []
 
     pdf = tmp_path / "abrechnung.pdf"
-    first = json.loads(cli("statement-issue", *YEAR, "--output", pdf, "--json", input="y\n").stdout)
+    first = json.loads(cli("statement-issue", *YEAR, "--output", pdf, "--json", input="j\n").stdout)
     assert (first["number"], first["repayment_due"], first["chain_seq"], first["has_narrative"]) == (1, "1000.00", 1,
                                                                                                    False)
     text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
