@@ -855,13 +855,13 @@ def reverse(entry_id: int, recipient_key: str, reason: str, day) -> None:
 @main.command("statement")
 @recipient_option
 @school_year_option
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF-Datei der Abrechnung")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF-Datei des Verwendungsnachweises")
 def statement(recipient_key: str, school_year: SchoolYear, output: Path) -> None:
-    """Abrechnung (PDF) eines Schuljahres als Entwurf erzeugen (nicht aufbewahrt, ENTWURF auf jeder Seite)."""
+    """Verwendungsnachweis (PDF) eines Schuljahres als Entwurf erzeugen (nicht aufbewahrt, ENTWURF auf jeder Seite)."""
     with db.session_scope(_engine()) as session:
         data = build_statement(session, get_recipient(session, recipient_key), school_year, now=_now())
     output.write_bytes(render_statement(data))
-    click.echo(f"Abrechnung {school_year} als Entwurf geschrieben: {output} ({len(data.vouchers)} Belegzeilen).")
+    click.echo(f"Verwendungsnachweis {school_year} als Entwurf geschrieben: {output} ({len(data.vouchers)} Belegzeilen).")
 
 
 @main.command("statement-issue")
@@ -873,10 +873,10 @@ def statement(recipient_key: str, school_year: SchoolYear, output: Path) -> None
 @json_option
 def statement_issue(recipient_key: str, school_year: SchoolYear, output: Path | None, yes: bool,
                     as_json: bool) -> None:
-    """Abrechnung eines Schuljahres verbindlich ausstellen: nummeriert und unveränderlich aufbewahrt.
+    """Verwendungsnachweis eines Schuljahres verbindlich ausstellen: nummeriert und unveränderlich aufbewahrt.
 
     Zeigt vorher, was ausgestellt wird (Nummer, Rückzahlung, Stand der Buchungskette, Sachbericht),
-    und fragt nach, außer mit --yes. Eine Abrechnung mit demselben Inhalt wie die zuletzt
+    und fragt nach, außer mit --yes. Ein Verwendungsnachweis mit demselben Inhalt wie der zuletzt
     ausgestellte wird nicht ein zweites Mal ausgestellt.
     """
     now = _now()
@@ -885,12 +885,12 @@ def statement_issue(recipient_key: str, school_year: SchoolYear, output: Path | 
         preview = preview_issue(session, get_recipient(session, recipient_key), school_year, now=now)
     if preview.refusal:
         raise Failure(preview.refusal)
-    facts = [f"Abrechnung {preview.school_year} für {recipient_key}: wird Nr. {preview.number}",
+    facts = [f"Verwendungsnachweis {preview.school_year} für {recipient_key}: wird Nr. {preview.number}",
              f"Rückzahlung fällig: {format_german(preview.repayment_due)} EUR",
              f"Buchungskette: {preview.chain_head.seq} Buchung{'' if preview.chain_head.seq == 1 else 'en'}, "
              f"zuletzt {preview.chain_head.entry_hash}",
              "Sachbericht: geschrieben" if preview.has_narrative else
-             "Sachbericht: fehlt (zum Verwendungsnachweis gehört ein Sachbericht, ANBest-G NRW, Nr. 6)"]
+             "Sachbericht: fehlt (zum Verwendungsnachweis gehört ein Sachbericht, ANBest-G NRW)"]
     for line in facts:
         click.echo(line, err=True)
     if not yes:
@@ -911,13 +911,13 @@ def statement_issue(recipient_key: str, school_year: SchoolYear, output: Path | 
     if as_json:
         _print_json({**info, "output": None if output is None else str(output)})
     else:
-        click.echo(f"Abrechnung {school_year} Nr. {info['number']} ausgestellt (SHA-256 {info['sha256']})"
+        click.echo(f"Verwendungsnachweis {school_year} Nr. {info['number']} ausgestellt (SHA-256 {info['sha256']})"
                    + (f", geschrieben: {output}." if output is not None else "."))
 
 
 @main.group(cls=Group)
 def narrative() -> None:
-    """Sachbericht eines Schuljahres (ANBest-G NRW, Nr. 6): schreiben und ansehen."""
+    """Sachbericht eines Schuljahres (ANBest-G NRW): schreiben und ansehen."""
 
 
 @narrative.command("set")

@@ -28,7 +28,7 @@
    2024-02.csv; they are counted as already imported. The year ends with a repayment
    due of 112.206,21 EUR (see tests/test_demo_and_worked_examples.py for the hand
    computation), due 02.04.2024 (1 April 2024 is Easter Monday). The year has a short
-   Sachbericht (``MUSTERHAUSEN_NARRATIVE``, ANBest-G NRW, Nr. 6) written by the demo officer.
+   Sachbericht (``MUSTERHAUSEN_NARRATIVE``, ANBest-G NRW) written by the demo officer.
 
 ``load_demo`` is idempotent: a recipient that already exists is left untouched.
 All bookings go through the ledger core; this module only supplies the data.
@@ -93,7 +93,7 @@ Die Stadt Lindental erhielt eine Weiterleitung für ihre Schulen des Gemeinsamen
 hat sich vorher vergewissert, dass die Mittel zweckentsprechend eingesetzt werden.
 
 Eine Rechnung über einen Einzelfall nach § 35a SGB VIII wurde irrtümlich dem Pool-Konto belastet; sie \
-ist nicht zweckentsprechend und in der Abrechnung als ausgeschlossen ausgewiesen. Die Kosten der \
+ist nicht zweckentsprechend und im Verwendungsnachweis als ausgeschlossen ausgewiesen. Die Kosten der \
 Koordinierung liegen über der Obergrenze für Overhead; der übersteigende Teil zählt nicht als \
 zweckentsprechend. Eine Rechnung ohne Kategorie wird noch geklärt."""
 

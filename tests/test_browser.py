@@ -132,7 +132,7 @@ def test_officer_walks_from_dashboard_to_journal_entry_and_statement(live_server
 
     page.goto(live_server + "/r/musterhausen/2023/")
     with page.expect_download() as download:
-        page.locator("main").get_by_role("link", name="Abrechnung 2023/24 als PDF herunterladen").click()
+        page.locator("main").get_by_role("link", name="Verwendungsnachweis 2023/24 (Entwurf) als PDF herunterladen").click()
     pdf = tmp_path / "statement.pdf"
     download.value.save_as(pdf)
     text = "\n".join(p.extract_text() for p in PdfReader(pdf).pages)
@@ -261,15 +261,15 @@ def test_officer_imports_overrides_and_issues_then_the_auditor_only_reads(live_s
     expect(main).to_contain_text("110.456,51")
     shot(page, "dashboard-after-override", database_url)
 
-    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Abrechnungen").click()
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Verwendungsnachweise").click()
     page.get_by_role("textbox", name="Sachbericht").fill("Die Pools der Schulassistenz arbeiteten an allen GL-Grundschulen.")
     page.get_by_role("button", name="Sachbericht speichern").click()
     expect(main).to_contain_text("Sachbericht gespeichert.")
-    page.get_by_role("button", name="Abrechnung 2023/24 ausstellen …").click()
+    page.get_by_role("button", name="Verwendungsnachweis 2023/24 ausstellen …").click()
     expect(main).to_contain_text("Nr. 1")
     expect(main).to_contain_text("110.456,51")
     page.get_by_role("button", name="Jetzt verbindlich ausstellen").click()
-    expect(main).to_contain_text("Abrechnung Nr. 1 ausgestellt")
+    expect(main).to_contain_text("Verwendungsnachweis Nr. 1 ausgestellt")
     with page.expect_download() as download:
         page.get_by_role("link", name="PDF Nr. 1").click()
     pdf = tmp_path / "abrechnung.pdf"
@@ -302,7 +302,7 @@ def test_officer_imports_overrides_and_issues_then_the_auditor_only_reads(live_s
     expect(main).to_contain_text("2024-07-nachtrag.csv")
     expect(page.get_by_role("button", name="Datei prüfen")).to_have_count(0)
     page.goto(live_server + "/r/musterhausen/2023/abrechnungen")
-    expect(page.get_by_role("button", name="Abrechnung 2023/24 ausstellen …")).to_have_count(0)
+    expect(page.get_by_role("button", name="Verwendungsnachweis 2023/24 ausstellen …")).to_have_count(0)
     expect(main).to_contain_text("Die Pools der Schulassistenz arbeiteten an allen GL-Grundschulen.")
     response = page.goto(live_server + "/r/musterhausen/journal/neu")
     assert response.status == 403

@@ -60,14 +60,14 @@ def test_statement_issue_asks_numbers_and_refuses_the_identical_second(cli, engi
     assert (first["number"], first["repayment_due"], first["chain_seq"], first["has_narrative"]) == (1, "1000.00", 1,
                                                                                                    False)
     text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
-    assert "Abrechnung Nr. 1 der Inklusionspauschale" in text and "ENTWURF" not in text
+    assert "Verwendungsnachweis Nr. 1 über die Inklusionspauschale" in text and "ENTWURF" not in text
 
     again = cli("statement-issue", *YEAR, "--yes", expect=1)
     assert "bereits als Nr. 1 am" in again.stderr and _issued(engine) == [(1, "test-officer")]
 
     cli("narrative", "set", *YEAR, "--text", "Die Zuwendung wurde nicht verausgabt und wird zurückgezahlt.")
     second = cli("statement-issue", *YEAR, "--yes")
-    assert "Abrechnung 2023/24 Nr. 2 ausgestellt" in second.stdout and "Sachbericht: geschrieben" in second.stderr
+    assert "Verwendungsnachweis 2023/24 Nr. 2 ausgestellt" in second.stdout and "Sachbericht: geschrieben" in second.stderr
     assert _issued(engine) == [(1, "test-officer"), (2, "test-officer")]
 
 

@@ -396,8 +396,8 @@ def test_statement_pdf_shows_recipient_repayment_and_vouchers(session, cli, tmp_
 def test_statement_names_the_programme_by_its_title_not_its_key(session, cli, tmp_path):
     """The pack's ``programme_title`` heads the statement; its key ``inklusionspauschale`` is not shown."""
     reader, text = _statement(session, cli, tmp_path)
-    assert "Abrechnung der Inklusionspauschale – Schuljahr 2023/24" in text
-    assert reader.metadata.title.startswith("Abrechnung der Inklusionspauschale – Schuljahr 2023/24")
+    assert "Verwendungsnachweis über die Inklusionspauschale – Schuljahr 2023/24" in text
+    assert reader.metadata.title.startswith("Verwendungsnachweis über die Inklusionspauschale – Schuljahr 2023/24")
     assert "inklusionspauschale" not in text
 
 
@@ -409,3 +409,53 @@ def test_statement_shows_no_internal_ids_or_seed_files(session, cli, tmp_path):
     _reader, text = _statement(session, cli, tmp_path)
     assert internal_terms(text) == []
     assert "Hinweise zur zweckentsprechenden Verwendung der Inklusionspauschale" in text
+
+
+def test_the_issued_demo_statement_reads_as_a_statement_of_use(session):
+    """The demo year's statement of use, issued on 20.09.2024 (ANBest-G NRW structure): Sachbericht,
+    zahlenmäßiger Nachweis lt. Bescheid / lt. Abrechnung, the overhead cap's computation, the
+    repayment of the one payout with its deadline, interest per rate period, Kassenzeichen, voucher
+    list and the confirmation with signature lines; numbered, without ENTWURF. The figures are those
+    computed by hand in ``test_musterhausen_2023_24_result_computed_by_hand``; the interest by hand:
+    112.206,21 × 6,62 % × 89/366 = 1.806,2747 and × 6,37 % × 82/366 = 1.601,3604, together
+    3.407,6351 → 3.407,64 EUR (the rows rounded give 3.407,63: a rounding row of 0,01)."""
+    from ledger.core.users import get_user
+    from ledger.workflows.issued import issue_statement
+    from tests.conftest import internal_terms
+
+    _load(session)
+    issued = issue_statement(session, get_recipient(session, "musterhausen"), SchoolYear(2023),
+                             user=get_user(session, "demo-sachbearbeitung"), now=datetime(2024, 9, 20, 10, 30))
+    session.commit()
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(issued.pdf)).pages]
+    text = " ".join(pages)
+    assert issued.number == 1 and "ENTWURF" not in text
+    for number, page in enumerate(pages, start=1):
+        assert f"Seite {number} von {len(pages)}" in page and "Nr. 1 · Erstellt am 20.09.2024 um 10:30" in page
+    expected = (
+        "Verwendungsnachweis Nr. 1 über die Inklusionspauschale – Schuljahr 2023/24",
+        "1. Sachbericht Der Kreis Musterhausen hat die Inklusionspauschale im Schuljahr 2023/24",
+        "Verfasst von demo-sachbearbeitung am 05.08.2024 09:30.",
+        "Durch Festsetzungsbescheid vom 16.10.2023 wurden für das Schuljahr 2023/24 750.000,00 EUR festgesetzt",
+        "Zuwendung des Landes (Inklusionspauschale) 750.000,00 750.000,00 0,00",
+        "Ausgaben insgesamt 666.850,00",
+        "Zweckentsprechende Ausgaben 750.000,00 637.793,79 -112.206,21",
+        "(Rückzahlung nach Berechnung) 0,00 112.206,21 112.206,21",
+        "15 % × 475.689,90 EUR = 71.353,485 EUR, kaufmännisch gerundet 71.353,49 EUR",
+        "Overhead oberhalb der Obergrenze (nicht zweckentsprechend) 14.446,51 EUR",
+        "16.10.2023 750.000,00 EUR 112.206,21 EUR 0,00 EUR 112.206,21 EUR 02.04.2024",
+        "112.206,21 EUR 03.04.2024 – 30.06.2024 89 3,62 % * 6,62 % 366 1.806,27 EUR",
+        "112.206,21 EUR 01.07.2024 – 20.09.2024 82 3,37 % * 6,37 % 366 1.601,36 EUR",
+        "auf volle Cent gerundet) 0,01 EUR Verzugszinsen insgesamt 3.407,64 EUR",
+        "IBAN DE59 3005 0000 0001 6835 15",
+        "Kassenzeichen ____",
+        "Zu überweisen insgesamt 115.613,85 EUR",
+        "Summe (81 Buchungen) 666.850,00 EUR",
+    )
+    for line in expected:
+        assert line in text, line
+    last = pages[-1]
+    assert "Bestätigung Es wird bestätigt, dass" in last
+    for label in ("Ort, Datum", "Unterschrift", "Name (in Druckschrift)", "Funktion / Dienststelle"):
+        assert label in last, label
+    assert internal_terms(text) == []

@@ -59,7 +59,7 @@ def _count(session, model) -> int:
 
 
 def _text(pdf: bytes) -> list[str]:
-    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
 # --- the Sachbericht ----------------------------------------------------------------------
@@ -143,7 +143,7 @@ def test_statements_are_numbered_per_year_and_an_identical_second_issue_is_refus
     assert second.content_sha256 != first.content_sha256
     assert [(i.number, i.repayment_due) for i in list_issued(session, kreis, YEAR)] == [
         (2, Decimal("1500.00")), (1, Decimal("1000.00"))]
-    assert "Abrechnung Nr. 2 der Inklusionspauschale – Schuljahr 2023/24" in _text(second.pdf)[0]
+    assert "Verwendungsnachweis Nr. 2 über die Inklusionspauschale – Schuljahr 2023/24" in _text(second.pdf)[0]
 
     other_year = add_grant(session, kreis, SchoolYear(2022), Decimal("10.00"), actor="test", now=NOW)
     add_payout(session, other_year, date(2022, 10, 17), Decimal("10.00"), created_by="test", now=NOW)

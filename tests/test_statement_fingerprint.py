@@ -27,7 +27,7 @@ NARRATIVE = NarrativeReport("Zwei systemische Pools der Schulassistenz an drei G
 
 
 def _pages(pdf: bytes) -> list[str]:
-    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
 def test_creation_time_and_number_are_not_content():
@@ -81,13 +81,13 @@ def test_every_page_of_a_draft_says_entwurf():
     pages = _pages(render_statement(FULL))
     assert len(pages) >= 3
     assert all("ENTWURF" in page and "Entwurf · Erstellt am" in page for page in pages)
-    assert "Abrechnung der Inklusionspauschale – Schuljahr 2023/24" in pages[0]
+    assert "Verwendungsnachweis über die Inklusionspauschale – Schuljahr 2023/24" in pages[0]
 
 
 def test_an_issued_statement_shows_its_number_and_no_draft_mark():
     pdf = render_statement(replace(FULL, issue_number=3))
     pages = _pages(pdf)
     assert not any("ENTWURF" in page or "Entwurf" in page for page in pages)
-    assert "Abrechnung Nr. 3 der Inklusionspauschale – Schuljahr 2023/24" in pages[0]
+    assert "Verwendungsnachweis Nr. 3 über die Inklusionspauschale – Schuljahr 2023/24" in pages[0]
     assert all("Nr. 3 · Erstellt am" in page for page in pages)
-    assert PdfReader(io.BytesIO(pdf)).metadata.title.startswith("Abrechnung Nr. 3 der Inklusionspauschale")
+    assert PdfReader(io.BytesIO(pdf)).metadata.title.startswith("Verwendungsnachweis Nr. 3 über die Inklusionspauschale")

@@ -149,7 +149,7 @@ def test_statement_shows_recipient_figures_and_payment_details():
     pages = _pages(pdf)
     text = " ".join(pages)
 
-    assert "Abrechnung der Inklusionspauschale – Schuljahr 2023/24" in text
+    assert "Verwendungsnachweis über die Inklusionspauschale – Schuljahr 2023/24" in text
     assert "Kreis Musterland" in text
     assert "KR-MUS" in text
     assert "Hinweise zur Inklusionspauschale ab Schuljahr 2021/22, Version 2023.1" in text
@@ -186,7 +186,7 @@ def test_statement_shows_recipient_figures_and_payment_details():
 def test_metadata_and_creation_date():
     reader = PdfReader(io.BytesIO(render_statement(DATA)))
     meta = reader.metadata
-    assert meta.title == "Abrechnung der Inklusionspauschale – Schuljahr 2023/24 – Kreis Musterland"
+    assert meta.title == "Verwendungsnachweis über die Inklusionspauschale – Schuljahr 2023/24 – Kreis Musterland"
     assert meta.author == "Kreis Musterland"
     assert "InklFöG" in meta.subject
     assert meta["/CreationDate"] == "D:20261122140500"

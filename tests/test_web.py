@@ -362,7 +362,7 @@ def test_statement_download_is_pdf_with_recipient(web):
     response = web.get("/r/musterhausen/2023/statement.pdf")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="Abrechnung_musterhausen_2023-24_Entwurf.pdf"'
+    assert response.headers["Content-Disposition"] == 'attachment; filename="Verwendungsnachweis_musterhausen_2023-24_Entwurf.pdf"'
     assert response.data.startswith(b"%PDF")
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
     assert "Kreis Musterhausen" in text

@@ -140,7 +140,7 @@ def test_a_statement_issued_in_the_background_appears_in_the_list(app, kreise, s
     assert job.wait(60) and job.status == "done"
     listing = anna.get(location, follow_redirects=True)
     number, digest = job.result
-    assert f"Abrechnung Nr. {number} ausgestellt (SHA-256 {digest})." in _text(listing)
+    assert f"Verwendungsnachweis Nr. {number} ausgestellt (SHA-256 {digest})." in _text(listing)
     session.rollback()
     assert session.scalar(sa.select(IssuedStatement.sha256)) == digest
     assert logged_in(app, "paul").get(location).status_code == 403   # auditors never issue, nor see the job

@@ -54,7 +54,7 @@ def test_an_officer_issues_and_an_auditor_downloads_the_same_bytes(app, kreise, 
     issued = confirmed_issue(anna)
     assert issued.status_code == 302
     page = anna.get("/r/testland/2023/abrechnungen").get_data(as_text=True)
-    assert "Abrechnung Nr. 1 ausgestellt" in page and "1.000,00" in page
+    assert "Verwendungsnachweis Nr. 1 ausgestellt" in page and "1.000,00" in page
 
     paul = logged_in(app, "paul")
     listing = paul.get("/r/testland/2023/abrechnungen").get_data(as_text=True)
@@ -64,7 +64,7 @@ def test_an_officer_issues_and_an_auditor_downloads_the_same_bytes(app, kreise, 
     digest = hashlib.sha256(pdf.data).hexdigest()
     assert digest in listing
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
-    assert "Kreis Testland" in text and "1.000,00" in text and "Abrechnung Nr. 1 der" in text
+    assert "Kreis Testland" in text and "1.000,00" in text and "Verwendungsnachweis Nr. 1 über die" in text
     assert "ENTWURF" not in text and pdf.headers["Content-Disposition"].endswith('_2023-24_Nr1.pdf"')
     with engine.begin() as conn:
         assert conn.execute(sa.text("SELECT sha256, created_by FROM issued_statements")).one() == (digest, "anna")
@@ -96,7 +96,7 @@ def test_issued_statements_cannot_be_changed(app, kreise, engine):
 def test_the_confirmation_page_names_what_will_be_issued_and_warns_without_sachbericht(app, kreise, engine):
     anna = logged_in(app, "anna")
     listing = anna.get(PAGE).get_data(as_text=True)
-    assert f'action="{CONFIRM}"' in listing and "Abrechnung 2023/24 ausstellen …" in listing
+    assert f'action="{CONFIRM}"' in listing and "Verwendungsnachweis 2023/24 ausstellen …" in listing
     page = anna.get(CONFIRM).get_data(as_text=True)
     for fact in ("<dt>Schuljahr</dt><dd>2023/24</dd>", "<dt>Nummer</dt><dd>Nr. 1</dd>", "1.000,00", "1 Buchung<",
                  "<dt>Sachbericht</dt><dd>fehlt</dd>", "noch kein Sachbericht geschrieben",
@@ -124,7 +124,7 @@ def test_an_identical_second_issue_is_refused_in_german_and_nothing_is_written(a
     assert confirmed_issue(anna).status_code == 302
     today = date.today().strftime("%d.%m.%Y")
     page = anna.get(CONFIRM).get_data(as_text=True)
-    assert f"Nicht ausstellbar:</strong> Die Abrechnung 2023/24 wurde mit demselben Inhalt bereits als Nr. 1 am " \
+    assert f"Nicht ausstellbar:</strong> Der Verwendungsnachweis 2023/24 wurde mit demselben Inhalt bereits als Nr. 1 am " \
            f"{today} ausgestellt" in page
     assert "Jetzt verbindlich ausstellen" not in page
     refused = anna.post(PAGE, data=stale)   # the same content pressed a second time

@@ -65,7 +65,7 @@ RUNNING, DONE, FAILED = "running", "done", "failed"
 JOB_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 _INTERNAL_ERROR = "Es ist ein unerwarteter Fehler aufgetreten; die Bücher sind unverändert. Bitte erneut versuchen."
 _INTERRUPTED = ("Der Vorgang wurde mit seinem Serverprozess beendet (z. B. bei einem Neustart). Ob er gebucht bzw. "
-                "ausgestellt hat, zeigen die Importhistorie und die Liste der Abrechnungen; sonst bitte erneut starten.")
+                "ausgestellt hat, zeigen die Importhistorie und die Liste der Verwendungsnachweise; sonst bitte erneut starten.")
 _STORED = ("id", "kind", "username", "recipient_key", "title", "status", "phase", "done", "total", "result", "error",
            "error_status", "pid")
 
@@ -286,7 +286,7 @@ def own_job(job_id: str, kinds: tuple[str, ...] = (), recipient_key: str | None 
     if (job is None or job.username != current_user.username or (kinds and job.kind not in kinds)
             or (recipient_key and job.recipient_key != recipient_key)):
         abort(404, "Diesen Vorgang gibt es nicht (mehr). Abgeschlossene Vorgänge werden nach einer Stunde "
-                   "vergessen; ihr Ergebnis steht in der Importhistorie bzw. bei den Abrechnungen.")
+                   "vergessen; ihr Ergebnis steht in der Importhistorie bzw. bei den Verwendungsnachweisen.")
     return job
 
 

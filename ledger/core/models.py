@@ -722,7 +722,7 @@ class IssuedStatement(Base):
 
 
 class NarrativeVersion(Base):
-    """One saved version of a school year's Sachbericht (ANBest-G NRW, Nr. 6): the text as
+    """One saved version of a school year's Sachbericht (ANBest-G NRW, Nachweis der Verwendung): the text as
     written, who and when (naive local time). Append-only (migration 0014): every save is a
     new row, the latest counts, the earlier ones stay for the auditor."""
 

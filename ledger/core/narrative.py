@@ -1,6 +1,6 @@
 """The Sachbericht of a school year: the officer's account in words of what the grant was used for.
 
-ANBest-G NRW, Nr. 6 (Verwendungsnachweis): the proof of use consists of the numerical
+ANBest-G NRW, Nachweis der Verwendung: the proof of use consists of the numerical
 statement and a Sachbericht. It is stored in versions (``narrative_reports``, append-only,
 migration 0014): every save that changes the text is a new version with who wrote it and
 when; the latest version is the Sachbericht, the earlier ones stay so an auditor can see
@@ -25,7 +25,7 @@ from ledger.core.users import require_role
 
 @dataclass(frozen=True)
 class NarrativeReport:
-    """The Sachbericht of a school year as the officer wrote it (ANBest-G NRW, Nr. 6: what was
+    """The Sachbericht of a school year as the officer wrote it (ANBest-G NRW, Nachweis der Verwendung: what was
     done with the grant, in words): the text, who wrote it and when (naive local time)."""
 
     text: str

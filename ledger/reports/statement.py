@@ -1,4 +1,4 @@
-"""The settlement statement (Verwendungsnachweis / Abrechnung) of one recipient and school year.
+"""The statement of use (Verwendungsnachweis) of one recipient and school year.
 
 This module holds the statement's content as immutable values; ``build_statement``
 assembles it from the books, and ``ledger.write.statement_pdf.render_statement`` writes it

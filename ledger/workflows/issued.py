@@ -83,14 +83,14 @@ class IssuePreview:
         same = self.identical
         if same is None:
             return None
-        return (f"Die Abrechnung {self.school_year} wurde mit demselben Inhalt bereits als Nr. {same.number} am "
+        return (f"Der Verwendungsnachweis {self.school_year} wurde mit demselben Inhalt bereits als Nr. {same.number} am "
                 f"{same.created_at:%d.%m.%Y} ausgestellt; seither hat sich weder an den Buchungen noch an ihrer "
-                "Einstufung oder am Sachbericht etwas geändert. Es wird keine gleiche Abrechnung ein zweites Mal "
+                "Einstufung oder am Sachbericht etwas geändert. Es wird kein gleicher Verwendungsnachweis ein zweites Mal "
                 "ausgestellt.")
 
 
 #: The steps of ``issue_statement``, reported to its ``progress`` callback (German, for the user).
-STEPS = ("Buchungen werden ausgewertet", "PDF wird gesetzt", "Abrechnung wird gespeichert")
+STEPS = ("Buchungen werden ausgewertet", "PDF wird gesetzt", "Verwendungsnachweis wird gespeichert")
 
 
 def preview_issue(session: Session, recipient: Recipient, school_year: SchoolYear, *, now: datetime,
@@ -138,7 +138,7 @@ def issue_statement(session: Session, recipient: Recipient, school_year: SchoolY
     if preview.refusal is not None:
         raise LedgerError(preview.refusal)
     if expected_content is not None and expected_content != preview.content_sha256:
-        raise LedgerError(f"Der Stand der Abrechnung {school_year} hat sich seit der Bestätigung geändert; "
+        raise LedgerError(f"Der Stand des Verwendungsnachweises {school_year} hat sich seit der Bestätigung geändert; "
                           "bitte die neuen Angaben prüfen und erneut bestätigen. Es wurde nichts ausgestellt.")
     report(STEPS[1], 2, len(STEPS))
     pdf = render_statement(replace(data, issue_number=preview.number))
@@ -183,5 +183,5 @@ def get_issued(session: Session, recipient: Recipient, statement_id: int) -> Iss
     """The issued statement ``statement_id`` of ``recipient``. Raises NotFound (also for another recipient's)."""
     issued = session.get(IssuedStatement, statement_id)
     if issued is None or issued.recipient_id != recipient.id:
-        raise NotFound(f"Abrechnung {statement_id} nicht gefunden")
+        raise NotFound(f"Verwendungsnachweis {statement_id} nicht gefunden")
     return issued

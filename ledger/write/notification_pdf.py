@@ -195,9 +195,9 @@ def _repayment(data: NotificationData) -> list:
 
 def _closing(data: NotificationData) -> list:
     """The proviso of the projection, the greeting and the signature lines."""
-    proviso = ("Die endgültige Abrechnung (Verwendungsnachweis) folgt; ergibt sie einen anderen Betrag, teilen wir "
+    proviso = ("Der Verwendungsnachweis folgt; ergibt sie einen anderen Betrag, teilen wir "
                "dies mit." if data.year_ended else
-               "Die Angaben beruhen auf einer Prognose. Die endgültige Abrechnung (Verwendungsnachweis) folgt nach "
+               "Die Angaben beruhen auf einer Prognose. Der Verwendungsnachweis folgt nach "
                "dem Ende des Schuljahres; ergibt sie einen anderen Betrag, teilen wir dies mit.")
     lines = Table([["", "", ""], ["Ort, Datum", "", "Unterschrift"], ["", "", ""], ["Name", "", "Funktion"]],
                   colWidths=[75 * mm, CONTENT_WIDTH - 150 * mm, 75 * mm], rowHeights=[14 * mm, None, 12 * mm, None])

@@ -90,13 +90,13 @@ def render_statement(data: StatementData) -> bytes:
             ``data.created_at`` (naive local time) is printed in the footer and used as
             the PDF's creation date. ``data.issue_number`` None makes a draft: "ENTWURF"
             across every page (``ledger.write.pdf.draw_watermark``); an issued statement
-            carries its number in the title and the footer ("Abrechnung Nr. 3 …", "Nr. 3").
+            carries its number in the title and the footer ("Verwendungsnachweis Nr. 3 …", "Nr. 3").
     Returns:
         The PDF document as bytes. Equal ``data`` gives byte-identical output.
     """
     return render(
         _story(data),
-        title=f"{_name(data)} der {data.programme} – Schuljahr {data.school_year} – {data.recipient_name}",
+        title=f"{_name(data)} über die {data.programme} – Schuljahr {data.school_year} – {data.recipient_name}",
         author=data.recipient_name,
         subject=f"Verwendungsnachweis {data.programme}, Schuljahr {data.school_year}, {data.legal_basis}",
         footer=_footer_lines(data),
@@ -110,8 +110,8 @@ DRAFT = "ENTWURF"
 
 
 def _name(data: StatementData) -> str:
-    """"Abrechnung Nr. 3" for an issued statement, "Abrechnung" for a draft (its watermark says ENTWURF)."""
-    return "Abrechnung" if data.issue_number is None else f"Abrechnung Nr. {data.issue_number}"
+    """"Verwendungsnachweis Nr. 3" for an issued statement, "Verwendungsnachweis" for a draft (its watermark says ENTWURF)."""
+    return "Verwendungsnachweis" if data.issue_number is None else f"Verwendungsnachweis Nr. {data.issue_number}"
 
 
 def _footer_lines(data: StatementData) -> tuple[str, str]:
@@ -171,7 +171,7 @@ def _title(data: StatementData) -> list:
         ("Rechtsgrundlage", data.legal_basis),
         ("Regelwerk", f"{data.rule_pack_title}, Version {result.rule_pack_version}"),
     ]
-    return [paragraph(f"{_name(data)} der {data.programme} – Schuljahr {data.school_year}", TITLE),
+    return [multiline(_name(data), f"über die {data.programme} – Schuljahr {data.school_year}", style=TITLE),
             details(rows)]
 
 
@@ -211,7 +211,7 @@ def _narrative(data: StatementData, sections: Sections) -> list:
 
 def _financial(data: StatementData, sections: Sections) -> list:
     """II. Zahlenmäßiger Nachweis: income and spending "lt. Bescheid" against "lt. Abrechnung"
-    (the structure of the ANBest-G NRW statement of use), then the payouts. The Abrechnung
+    (the structure of the ANBest-G NRW statement of use), then the payouts. The "lt. Abrechnung"
     column adds up: grant received − conform spending (+ own funds) = repayment by computation,
     and total spending = conform + not conform."""
     result = data.result
@@ -554,7 +554,7 @@ def _forecast(f: Forecast, pack_title: str, sections: Sections) -> list:
     if f.agreement_reference:
         story.append(paragraph(f"Für das Schuljahr gilt eine Vereinbarung ({f.agreement_reference}); die "
                                "Prognose rechnet nach den Regeln und wendet sie nicht an.", NOTE))
-    story.append(paragraph("Die Prognose ersetzt nicht die Abrechnung nach dem Ende des Schuljahres.", NOTE))
+    story.append(paragraph("Die Prognose ersetzt nicht den Verwendungsnachweis nach dem Ende des Schuljahres.", NOTE))
     return [KeepTogether(story)]
 
 
@@ -772,13 +772,13 @@ def _tamper_evidence(data: StatementData, sections: Sections) -> list:
     return [KeepTogether([
         sections.heading("Prüfvermerk zur Unveränderbarkeit"),
         details([
-            ("Buchungskette", f"{head.seq} Buchungen bis zur Erstellung dieser Abrechnung"),
+            ("Buchungskette", f"{head.seq} Buchungen bis zur Erstellung dieses Verwendungsnachweises"),
             ("SHA-256 der letzten Buchung", head.entry_hash),
             *_evaluation_rows(data.result.evaluation, data),
         ]),
         paragraph("Jede Buchung enthält die Prüfsumme ihrer Vorgängerin. Stimmt die Prüfsumme der Buchung "
                   f"Nr. {head.seq} später noch mit dem obigen Wert überein und bestätigt die Prüfung der Buchungskette "
-                  "(Integritätsprüfung) eine intakte Kette, sind die Bücher hinter dieser Abrechnung unverändert. Ein Bewertungslauf hält die "
+                  "(Integritätsprüfung) eine intakte Kette, sind die Bücher hinter diesem Verwendungsnachweis unverändert. Ein Bewertungslauf hält die "
                   "Einstufung jeder Buchung mit dem Regelwerk fest, nach dem sie erfolgte; ein abgeschlossenes "
                   "Schuljahr wird nach seinem letzten Lauf abgerechnet, nicht nach einem später geänderten "
                   "Regelwerk.", NOTE),

@@ -56,7 +56,7 @@ FORM_ERROR_STATUS = 422
 
 JUSTIFICATION_HINT = (f"Mindestens {MIN_JUSTIFICATION} Zeichen: warum die Entscheidung des Regelwerks hier nicht "
                       "passt, mit Beleg oder Aktenzeichen. Wird mit Name und Datum gespeichert und in der "
-                      "Abrechnung aufgeführt.")
+                      "Verwendungsnachweis aufgeführt.")
 
 
 def _justification_length(_form, field) -> None:

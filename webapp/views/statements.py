@@ -1,6 +1,6 @@
-"""Settlement statements (Abrechnungen): the draft PDF, the Sachbericht, issuing one, and the issued ones.
+"""Statements of use (Verwendungsnachweise): the draft PDF, the Sachbericht, issuing one, and the issued ones.
 
-The page shows the year's Sachbericht (ANBest-G NRW, Nr. 6): officers edit it (every save is
+The page shows the year's Sachbericht (ANBest-G NRW, Nachweis der Verwendung): officers edit it (every save is
 a new version, ``ledger.core.narrative``), auditors read it. Issuing asks for confirmation
 first: the button leads to a page naming what will be issued (school year, the number it
 will get, repayment due, chain head, whether a Sachbericht is written), and only "Jetzt
@@ -46,12 +46,12 @@ ISSUE = "statement_issue"
 @bp.get("/<int:start_year>/statement.pdf")
 def pdf(key: str, start_year: int):
     """The statement of school year ``start_year``/``start_year + 1`` as of now (not stored: a draft,
-    ENTWURF on every page), as an attachment ``Abrechnung_<key>_<2023-24>_Entwurf.pdf``."""
+    ENTWURF on every page), as an attachment ``Verwendungsnachweis_<key>_<2023-24>_Entwurf.pdf``."""
     session = get_session()
     recipient = recipient_for(key)
     year, _years = require_year(recipient, start_year)
     data = build_statement(session, recipient, year, now=timestamp(), packs=get_packs())
-    return pdf_response(render_statement(data), f"Abrechnung_{recipient.key}_{str(year).replace('/', '-')}_Entwurf.pdf")
+    return pdf_response(render_statement(data), f"Verwendungsnachweis_{recipient.key}_{str(year).replace('/', '-')}_Entwurf.pdf")
 
 
 #: Status of the page shown again with an error (nothing was written).
@@ -128,7 +128,7 @@ def issue(key: str, start_year: int):
     expected = request.form.get("inhalt", "")
     if not expected:
         return redirect(url_for("statements.confirm", key=recipient.key, start_year=start_year))
-    job = jobs.start(ISSUE, f"Abrechnung {year} ausstellen", recipient.key,
+    job = jobs.start(ISSUE, f"Verwendungsnachweis {year} ausstellen", recipient.key,
                      partial(_issue, get_engine(), get_packs(), recipient.id, year,
                              current_user.user.id, timestamp(), expected))
     return jobs.answer(job, partial(_job_page, recipient, year),
@@ -162,7 +162,7 @@ def _job_page(recipient: Recipient, year: SchoolYear, job: jobs.Job):
 def _issued(recipient: Recipient, year: SchoolYear, job: jobs.Job):
     """The issued statement: its number and hash as a message above the list."""
     number, digest = job.result
-    flash(f"Abrechnung Nr. {number} ausgestellt (SHA-256 {digest}).")
+    flash(f"Verwendungsnachweis Nr. {number} ausgestellt (SHA-256 {digest}).")
     return redirect(url_for("statements.index", key=recipient.key, start_year=year.start_year))
 
 
@@ -171,5 +171,5 @@ def issued_pdf(key: str, statement_id: int):
     """An issued statement, byte for byte as stored."""
     recipient = recipient_for(key)
     issued = get_issued(get_session(), recipient, statement_id)
-    name = f"Abrechnung_{recipient.key}_{issued.school_year.replace('/', '-')}_Nr{issued.number}.pdf"
+    name = f"Verwendungsnachweis_{recipient.key}_{issued.school_year.replace('/', '-')}_Nr{issued.number}.pdf"
     return pdf_response(issued.pdf, name)
