@@ -195,16 +195,18 @@ def _agreed_conform(result: RepaymentResult) -> list[tuple[str, str]]:
     return [("Als zweckentsprechend vereinbart (laut Vereinbarung)", eur(agreement.deemed_conform))]
 
 
+_NARRATIVE = ParagraphStyle("Sachbericht", parent=BODY, spaceAfter=1.5 * mm)
+
+
 def _narrative(data: StatementData, sections: Sections) -> list:
     """I. Sachbericht: the officer's text for the year (ANBest-G NRW: what was done with the
-    grant, in words), one paragraph per blank-line separated block, with who wrote it when."""
+    grant, in words), a paragraph per line of the text, with who wrote it when."""
     story = sections.long_heading("Sachbericht")
     report = data.narrative
     if report is None:
         return story + [paragraph("Für dieses Schuljahr ist noch kein Sachbericht erfasst. Er ist vor der "
                                   "Ausstellung des Verwendungsnachweises zu ergänzen.", CELL_BOLD)]
-    blocks = [block for block in report.text.replace("\r\n", "\n").split("\n\n") if block.strip()]
-    story += [multiline(*block.split("\n"), style=BODY) for block in blocks]
+    story += [paragraph(line, _NARRATIVE) for line in report.text.replace("\r\n", "\n").split("\n") if line.strip()]
     story.append(paragraph(f"Verfasst von {report.written_by} am {timestamp(report.written_at)}.", NOTE))
     return story
 
@@ -252,9 +254,9 @@ def _financial(data: StatementData, sections: Sections) -> list:
     if result.decided_by != "computation":
         source = {"notice": "dem Bescheid des Landes", "agreement": "der Vereinbarung"}[result.decided_by]
         note += f" Der zurückzuzahlende Betrag ergibt sich für dieses Schuljahr aus {source}."
-    return (sections.long_heading("Zahlenmäßiger Nachweis")
-            + [_assessment_line(data), Spacer(1, 2 * mm), table, paragraph(note, NOTE), Spacer(1, 3 * mm)]
-            + _payouts(data))
+    return [KeepTogether([sections.heading("Zahlenmäßiger Nachweis"), _assessment_line(data), Spacer(1, 2 * mm),
+                          table, paragraph(note, NOTE)]),
+            Spacer(1, 3 * mm)] + _payouts(data)
 
 
 def _assessment_line(data: StatementData) -> Paragraph:
