@@ -237,7 +237,7 @@ def multiline(*lines: str, style: ParagraphStyle = CELL) -> Paragraph:
 MIN_FONT_SIZE = 4.0
 
 
-def widest_word(texts: Sequence[str], style: ParagraphStyle) -> float:
+def widest_word_width(texts: Sequence[str], style: ParagraphStyle) -> float:
     """The width in points of the widest word (run without whitespace) of ``texts`` in ``style``; 0 for none."""
     return max((_width(word, style.fontName, style.fontSize) for text in texts for word in text.split()),
                default=0.0)
@@ -249,7 +249,7 @@ def whole_words(texts: Sequence[str], width: float, style: ParagraphStyle) -> Pa
     broken inside a word. The font shrinks to ``MIN_FONT_SIZE`` at most; the copy does not split
     long words (``splitLongWords`` off), so a word still too wide runs into the padding instead."""
     room = width - 2 * CELL_PADDING
-    widest = widest_word(texts, style)
+    widest = widest_word_width(texts, style)
     if widest <= room:
         return style
     size = max(MIN_FONT_SIZE, style.fontSize * room / widest * 0.98)

@@ -78,7 +78,7 @@ from ledger.write.pdf import (
     timestamp,
     unbroken,
     whole_words,
-    widest_word,
+    widest_word_width,
 )
 
 
@@ -450,7 +450,7 @@ def _not_conform(data: StatementData, sections: Sections) -> list:
     if listed != result.unclassified:
         tail.append(["", "", paragraph("Nicht einzelnen Buchungen zugeordnet"), "", eur(result.unclassified - listed)])
     tail.append(["Nicht eingestufte Ausgaben insgesamt", "", "", "", eur(result.unclassified)])
-    voucher_width = _voucher_column(unclassified)
+    voucher_width = _voucher_column_width(unclassified)
     table = LongTable(header_row("Datum", "Beleg-Nr.", "Buchungstext", "Grund", "Betrag", right=(4,)), unclassified,
                       _unclassified_row, tail, [18 * mm, voucher_width, 80 * mm - voucher_width, 46 * mm, 26 * mm],
                       {1: whole_words([v.voucher_number for v in unclassified], voucher_width, CELL), 2: CELL,
@@ -802,18 +802,18 @@ def _voucher_row(v: VoucherLine) -> list[str]:
             "\n".join(category), eur(v.amount)]
 
 
-def _voucher_column(vouchers: tuple[VoucherLine, ...] | list[VoucherLine]) -> float:
+def _voucher_column_width(vouchers: tuple[VoucherLine, ...] | list[VoucherLine]) -> float:
     """The voucher-number column's width in points: 24 mm, wider (up to 40 mm) where the longest
     voucher number needs it; beyond that its font shrinks (``whole_words``), a voucher number is
     never broken inside."""
-    needed = widest_word([v.voucher_number for v in vouchers], CELL) + 2 * CELL_PADDING + 1
+    needed = widest_word_width([v.voucher_number for v in vouchers], CELL) + 2 * CELL_PADDING + 1
     return min(max(24 * mm, needed), 40 * mm)
 
 
 def _vouchers(vouchers: tuple[VoucherLine, ...], sections: Sections) -> list:
     """Chronological voucher list with each posting's classification; header repeats on every page, total at the end."""
     total = sum((v.amount for v in vouchers), Decimal("0"))
-    voucher_width = _voucher_column(vouchers)
+    voucher_width = _voucher_column_width(vouchers)
     table = LongTable(["Datum", "Beleg-Nr.", "Buchungstext", "Konto", "Kategorie", "Betrag"], vouchers,
                       _voucher_row, [[f"Summe ({len(vouchers)} Buchungen)", "", "", "", "", eur(total)]],
                       [18 * mm, voucher_width, 80 * mm - voucher_width, 11 * mm, 36 * mm, 25 * mm],
