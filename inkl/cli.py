@@ -868,7 +868,7 @@ def statement(recipient_key: str, school_year: SchoolYear, output: Path) -> None
 @recipient_option
 @click.option("--school-year", "--year", "school_year", required=True, callback=_school_year, help="z. B. 2023/24")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="DATEI",
-              help="die ausgestellte Abrechnung (PDF) auch in diese Datei schreiben")
+              help="den ausgestellten Verwendungsnachweis (PDF) auch in diese Datei schreiben")
 @click.option("--yes", is_flag=True, help="ohne Rückfrage ausstellen")
 @json_option
 def statement_issue(recipient_key: str, school_year: SchoolYear, output: Path | None, yes: bool,

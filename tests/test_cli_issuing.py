@@ -59,7 +59,7 @@ def test_statement_issue_asks_numbers_and_refuses_the_identical_second(cli, engi
     first = json.loads(cli("statement-issue", *YEAR, "--output", pdf, "--json", input="j\n").stdout)
     assert (first["number"], first["repayment_due"], first["chain_seq"], first["has_narrative"]) == (1, "1000.00", 1,
                                                                                                    False)
-    text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages)
     assert "Verwendungsnachweis Nr. 1 über die Inklusionspauschale" in text and "ENTWURF" not in text
 
     again = cli("statement-issue", *YEAR, "--yes", expect=1)

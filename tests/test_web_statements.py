@@ -63,7 +63,7 @@ def test_an_officer_issues_and_an_auditor_downloads_the_same_bytes(app, kreise, 
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     digest = hashlib.sha256(pdf.data).hexdigest()
     assert digest in listing
-    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "Kreis Testland" in text and "1.000,00" in text and "Verwendungsnachweis Nr. 1 über die" in text
     assert "ENTWURF" not in text and pdf.headers["Content-Disposition"].endswith('_2023-24_Nr1.pdf"')
     with engine.begin() as conn:

@@ -105,3 +105,10 @@ def test_the_commands_refuse_in_german_with_exit_code_1(cli, old_year, tmp_path,
     assert result.stderr.startswith("Fehler: ")
     assert "kein Regelwerk gilt für das Schuljahr 2012/13 (vorhanden: „Zweckbindung" in result.stderr
     assert "Traceback" not in result.output and ".toml" not in result.stderr and "rules" not in result.stderr
+
+
+def test_the_statements_page_offers_no_issue_button_and_says_why(app, officer):
+    text = _text(officer.get("/r/testland/2012/abrechnungen"))
+    assert "Kein Regelwerk gilt für das Schuljahr 2012/13" in text
+    assert "Ein Verwendungsnachweis kann für dieses Schuljahr nicht ausgestellt werden." in text
+    assert "ausstellen …" not in text and internal_terms(text) == []

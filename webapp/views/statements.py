@@ -24,12 +24,13 @@ from wtforms.validators import DataRequired, Length
 
 from ledger.core.db import session_scope
 from ledger.core.errors import LedgerError
+from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import Recipient, User
 from ledger.core.narrative import MAX_LENGTH, narrative_history, write_narrative
 from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import can_write
 from ledger.reports.statement import build_statement
-from ledger.rules.packs import RulePack
+from ledger.rules.packs import NoRulePack, RulePack, pack_for
 from ledger.workflows.issued import get_issued, issue_statement, list_issued, preview_issue
 from ledger.write.statement_pdf import render_statement
 from webapp import jobs
@@ -84,7 +85,16 @@ def _index_page(recipient: Recipient, year: SchoolYear, years: list[SchoolYear],
         form.text.data = versions[0].text
     return render_template("statements.html", recipient=recipient, year=year, years=years,
                            issued=list_issued(session, recipient, year), may_issue=may_write,
-                           versions=versions, form=form, narrative_error=error)
+                           pack_missing=_pack_missing(year), versions=versions, form=form, narrative_error=error)
+
+
+def _pack_missing(year: SchoolYear) -> str | None:
+    """Why no statement can be issued for ``year`` (German: no rule pack in force), None if one can."""
+    try:
+        pack_for(INKLUSIONSPAUSCHALE, year, get_packs())
+    except NoRulePack as exc:
+        return f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+    return None
 
 
 @bp.post("/<int:start_year>/sachbericht")
