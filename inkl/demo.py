@@ -163,7 +163,7 @@ def _load_rhein_sieg(session: Session, *, user: str, now: datetime) -> Iterator[
                   status="in_force", effective_date=RHEIN_SIEG_EFFECTIVE, created_by=user, now=now)
     yield (f"Vereinbarung {RHEIN_SIEG_YEAR}: {format_german(RHEIN_SIEG_DEEMED_CONFORM)} EUR gelten als "
            f"zweckentsprechend (Rückzahlung {format_german(RHEIN_SIEG_REPAYMENT)} EUR).")
-    yield (f"Beispielwerte (im Seed nicht ausgefüllt): wirksam seit {RHEIN_SIEG_EFFECTIVE:%d.%m.%Y}, zahlbar bis "
+    yield (f"Beispielwerte (in der Vereinbarung nicht ausgefüllt): wirksam seit {RHEIN_SIEG_EFFECTIVE:%d.%m.%Y}, zahlbar bis "
            f"{RHEIN_SIEG_PAYMENT_DATE:%d.%m.%Y}, Verwendungszweck „{RHEIN_SIEG_PAYMENT_REFERENCE}“.")
     for year in RHEIN_SIEG_WAIVED:
         add_agreement(session, recipient, year, waive=True, reference=f"{AGREEMENT_NAME}, § 2",
