@@ -252,8 +252,7 @@ def _financial(data: StatementData, sections: Sections) -> list:
             "lt. Bescheid ist daher der festgesetzte Betrag als zweckentsprechend zu verwendender Gesamtbetrag "
             "ausgewiesen. Die Ausgaben lt. Abrechnung sind im folgenden Abschnitt nach Kategorien gegliedert.")
     if result.decided_by != "computation":
-        source = {"notice": "dem Bescheid des Landes", "agreement": "der Vereinbarung"}[result.decided_by]
-        note += f" Der zurückzuzahlende Betrag ergibt sich für dieses Schuljahr aus {source}."
+        note += f" Der zurückzuzahlende Betrag ergibt sich für dieses Schuljahr aus {_DECIDER[result.decided_by][1]}."
     return [KeepTogether([sections.heading("Zahlenmäßiger Nachweis"), _assessment_line(data), Spacer(1, 2 * mm),
                           table, paragraph(note, NOTE)]),
             Spacer(1, 3 * mm)] + _payouts(data)
@@ -671,7 +670,7 @@ def _tranche_table(result: RepaymentResult) -> list:
                 "Verwendung der Inklusionspauschale, Teil II), verschoben nach § 193 BGB. Die Ausgaben verbrauchen "
                 "die Auszahlungen in ihrer Reihenfolge; der ungenutzte Rest gehört zu den letzten.")
     else:
-        note = f"Betrag und Frist setzt {_TRANCHE_SETTER[result.tranches[0].basis]}."
+        note = f"Betrag und Frist setzt {_DECIDER[result.tranches[0].basis][0]}."
     return [Spacer(1, 2 * mm), ruled_table(rows, [30 * mm, 28 * mm, 32 * mm, 28 * mm, 28 * mm, 24 * mm],
                                            amount_cols=(1, 2, 3, 4), total_rows=1),
             paragraph(note, NOTE)]
@@ -679,7 +678,9 @@ def _tranche_table(result: RepaymentResult) -> list:
 
 #: What sets a tranche without a payout (``Tranche.basis``).
 _TRANCHE_BASIS = {"notice": "Bescheid des Landes", "agreement": "Vereinbarung", "payout": "Auszahlung"}
-_TRANCHE_SETTER = {"notice": "der Bescheid des Landes", "agreement": "die Vereinbarung"}
+#: What decides a year's repayment besides the computation, as subject and after "aus" (dative).
+_DECIDER = {"notice": ("der Bescheid des Landes", "dem Bescheid des Landes"),
+            "agreement": ("die Vereinbarung", "der Vereinbarung")}
 
 
 def _interest(result: RepaymentResult, sections: Sections) -> list:
