@@ -24,7 +24,8 @@ from ledger.core import db
 from ledger.core.audit import verify_audit_log
 from ledger.core.chain import verify_chain
 from ledger.core.errors import LedgerError
-from ledger.core.models import Base, JournalEntry, Posting, Recipient
+from ledger.core.bank import set_account_iban
+from ledger.core.models import ApiToken, Base, ImportBatch, JournalEntry, ParkedBankEntry, Posting, Recipient
 from ledger.core.narrative import write_narrative
 from ledger.core.notices import add_notice, withdraw_notice
 from ledger.core.periods import closed_years
@@ -126,7 +127,22 @@ def books(session) -> None:
     close_year(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, now=NOW, reason="Schlussabrechnung, erneut")
     issue_statement(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, now=NOW)  # a PDF: binary column
     write_narrative(session, musterhausen, SchoolYear(2023), "Pools an drei Grundschulen.", user=admin, now=NOW)
+    _bank_and_api(session, musterhausen, admin)
     session.commit()
+
+
+def _bank_and_api(session, recipient, user) -> None:
+    """An IBAN on the bank account, a parked bank entry and an API token (rows of migration 0016's tables)."""
+    set_account_iban(session, recipient, "1810", "DE89 3704 0044 0532 0130 00", actor="test", now=NOW)
+    batch = session.scalar(sa.select(ImportBatch).where(ImportBatch.recipient_id == recipient.id))
+    session.add(ParkedBankEntry(
+        recipient_id=recipient.id, row_key="a" * 64, content_hash="b" * 64, batch_id=batch.id, line=12,
+        account_id=find_account(session, recipient, "1810").id, date=date(2024, 3, 4), amount_cents=-12_345,
+        counterparty="Sozialwerk Musterhausen e.V.", counterparty_iban="DE02120300000000202051",
+        remittance="Rechnung 2024-117", reference="E2E-117", reason="keine Regel des Importprofils trifft zu",
+        created_by="test", created_at=NOW))
+    session.add(ApiToken(user_id=user.id, name="Monatsimport", token_hash="c" * 64, prefix="inkl_abcd",
+                         created_at=NOW, expires_on=date(2027, 12, 31)))
 
 
 def _master_data(session, recipient) -> None:
@@ -424,7 +440,7 @@ def _float_amount(lines: list[dict]) -> list[dict]:
     (_set("schema_revision", "0001"), "Schemastand passt nicht"),
     (_drop_last, "Tabelle audit_log hat .* Zeilen, laut Kopfzeile"),
     (_changed_audit_head, "Protokollkopf weicht von der Sicherung ab"),
-    (_users_last, "Tabelle users steht in Zeile .* an unerwarteter Stelle"),
+    (_users_last, "Tabelle users steht in Zeile .* an unerwarteter Stelle|lehnt Zeilen .* ab \\(Tabelle api_tokens\\)"),
     (_postings_after_entries, "unausgeglichen|Buchungszeilen nur vor ihrer Buchung|an unerwarteter Stelle"),
     (_float_amount, "Spalte amount_cents: ganze Zahl erwartet"),
 ], ids=["format", "version", "revision", "truncated", "audit-head", "order", "postings-late", "float"])

@@ -26,6 +26,7 @@ from ledger.core.money import format_german
 ACTION_LABELS = {
     "recipient_add": "Empfänger angelegt",
     "account_add": "Konto angelegt",
+    "account_iban": "IBAN des Bankkontos geändert",
     "grant_add": "Zuwendung erfasst",
     "payout": "Auszahlung gebucht",
     "agreement_add": "Vereinbarung erfasst",
@@ -70,7 +71,7 @@ FIELD_LABELS = {
     "repayment_due": "Rückzahlung fällig", "chain_seq": "Buchungskette bis Nr.",
     "username": "Benutzer", "role": "Rolle", "recipients": "Empfänger", "all_recipients": "Lesezugriff auf alle",
     "password_set": "Passwort gesetzt", "recipient": "Empfänger", "key": "Schlüssel", "name": "Name",
-    "kind": "Art", "number": "Nummer", "type": "Kontoart", "category": "Kategorie",
+    "kind": "Art", "number": "Nummer", "iban": "IBAN", "previous": "bisher", "profile": "Importprofil", "type": "Kontoart", "category": "Kategorie",
     "backup_created_at": "Sicherung vom", "schema_revision": "Schemastand", "source_dialect": "Quelldatenbank",
     "audit_head": "Protokoll bis", "seq": "Nr.", "hash": "SHA-256", "before": "vorher", "after": "nachher",
     "school_number": "Schulnummer", "bearer": "Schulträger", "school_form": "Schulform", "gl_school": "GL-Schule",

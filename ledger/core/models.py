@@ -86,13 +86,16 @@ class Account(Base):
 
     ``category`` is the default rule-pack category for expense postings on it;
     ``role`` marks the accounts the ledger books itself (bank, grant revenue,
-    repayment charge and liability), at most one per role and recipient.
+    repayment charge and liability), at most one per role and recipient. ``iban``: the
+    IBAN of a bank account (compact, upper case; ``ledger.core.bank``), unique over all
+    recipients, so that a bank statement finds its account.
     """
 
     __tablename__ = "accounts"
     __table_args__ = (
         UniqueConstraint("recipient_id", "number", name="uq_account_number"),
         UniqueConstraint("recipient_id", "role", name="uq_account_role"),
+        Index("uq_account_iban", "iban", unique=True),
         CheckConstraint(
             "type IN ('asset', 'liability', 'revenue', 'expense', 'equity')", name="ck_account_type"
         ),
@@ -105,6 +108,7 @@ class Account(Base):
     type: Mapped[str] = mapped_column(String(10))
     category: Mapped[str | None] = mapped_column(String(40))
     role: Mapped[str | None] = mapped_column(String(30))
+    iban: Mapped[str | None] = mapped_column(String(34))
 
     recipient: Mapped[Recipient] = relationship(back_populates="accounts")
 
@@ -339,7 +343,8 @@ class NoticeWithdrawal(Base):
 
 
 class ImportBatch(Base):
-    """One applied import of a finance-system export: file name, SHA-256, counts, who and when."""
+    """One applied import of a finance-system export or bank statement: file name, SHA-256,
+    the import profile's key (``profile``; None before profiles existed), counts, who and when."""
 
     __tablename__ = "import_batches"
 
@@ -352,6 +357,7 @@ class ImportBatch(Base):
     duplicates: Mapped[int] = mapped_column(Integer)
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    profile: Mapped[str | None] = mapped_column(String(40))
 
 
 class ImportedRow(Base):
@@ -378,6 +384,45 @@ class ImportedRow(Base):
         ForeignKey("import_batches.id", deferrable=True, initially="DEFERRED"))
     line: Mapped[int] = mapped_column(Integer)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+
+
+class ParkedBankEntry(Base):
+    """An entry of a bank statement that no rule of its import profile could book, kept for
+    the officer's decision (append-only, migration 0016).
+
+    ``amount_cents`` is the bank account's side in cents: positive money in (debit of the
+    bank account), negative money out. ``row_key`` is the entry's identity
+    (``ledger.read.camt053``); the entry is resolved once an ``ImportedRow`` of the same
+    key exists (the journal entry the officer booked for it). ``reason``: why no rule
+    applied, in German.
+    """
+
+    __tablename__ = "parked_bank_entries"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "row_key", name="uq_parked_row"),
+        CheckConstraint("amount_cents <> 0", name="ck_parked_amount"),
+        Index("ix_parked_bank_entries_batch", "batch_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    row_key: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("import_batches.id", deferrable=True, initially="DEFERRED"))
+    line: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    date: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    counterparty: Mapped[str | None] = mapped_column(String(140))
+    counterparty_iban: Mapped[str | None] = mapped_column(String(34))
+    remittance: Mapped[str | None] = mapped_column(String(500))
+    reference: Mapped[str | None] = mapped_column(String(140))
+    reason: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    account: Mapped[Account] = relationship()
 
 
 user_recipients = Table(
@@ -408,6 +453,29 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
     recipients: Mapped[list[Recipient]] = relationship(secondary=user_recipients, order_by="Recipient.key")
+
+
+class ApiToken(Base):
+    """A personal access token of the API (``/api/v1``), acting for ``user`` with the user's
+    role and recipients. Only ``token_hash`` (SHA-256 hex of the secret) is stored; ``prefix``
+    (the secret's first characters) tells tokens apart in lists. ``expires_on`` (a date,
+    inclusive) or None; ``revoked_at`` set once when the user revokes it (never deleted).
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
 
 
 class PeriodEvent(Base):
