@@ -12,6 +12,7 @@ import io
 import json
 import os
 import sys
+from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -56,6 +57,7 @@ from ledger.core.users import (
     set_password,
 )
 from ledger.read.importer import import_file
+from ledger.read.profiles import get_profile, load_profiles, read_rows
 from ledger.reports.forecast import forecast as compute_forecast
 from ledger.reports.notification import build_notification
 from ledger.reports.repayment import YearError, compute_all, compute_repayment
@@ -455,24 +457,80 @@ def notice_list(recipient_key, school_year) -> None:
 @main.command("import")
 @click.argument("file", metavar="DATEI", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @recipient_option
+@click.option("--profile", "profile_key", default=None, metavar="PROFIL",
+              help="Importprofil (Voreinstellung: Journalexport dieser Buchführung); siehe »profile list«")
 @click.option("--dry-run", is_flag=True, help="nur prüfen, nichts buchen")
 @json_option
-def import_command(file: Path, recipient_key: str, dry_run: bool, as_json: bool) -> None:
-    """Monatsexport DATEI (CSV mit Semikolon) einlesen: alles oder nichts."""
+def import_command(file: Path, recipient_key: str, profile_key: str | None, dry_run: bool, as_json: bool) -> None:
+    """Export DATEI mit dem Importprofil einlesen: alles oder nichts."""
+    profile = get_profile(profile_key)
     with db.session_scope(_engine(), write=True) as session:
         summary = import_file(
             session, get_recipient(session, recipient_key), file, created_by=_user(), now=_now(), dry_run=dry_run,
+            profile=profile,
             progress=lambda done, total: click.echo(f"{file.name}: {done} von {total} Zeilen verarbeitet …", err=True))
     if as_json:
         _print_json(summary.as_dict())
     if not summary.ok:
         for issue in summary.errors:
             click.echo(issue.render(str(file)), err=True)
-        raise Failure(f"{file}: {len(summary.errors)} Fehler, nichts gebucht")
+        raise Failure(f"{file}: {len(summary.errors)} Fehler (Importprofil {profile.title}), nichts gebucht")
     if not as_json:
         mode = "Probelauf: " if dry_run else ""
+        skipped = f", {summary.skipped} nach dem Importprofil übersprungen" if summary.skipped else ""
         click.echo(f"{mode}{file.name}: {summary.rows} Zeilen, {summary.imported} neu gebucht, "
-                   f"{summary.duplicates} bereits vorhanden, {summary.payouts_recognised} als Auszahlung erkannt.")
+                   f"{summary.duplicates} bereits vorhanden, {summary.payouts_recognised} als Auszahlung erkannt"
+                   f"{skipped}.")
+
+
+@main.group(cls=Group)
+def profile() -> None:
+    """Importprofile: wie Exporte und Kontoauszüge zu Buchungen werden."""
+
+
+@profile.command("list")
+@json_option
+def profile_list(as_json: bool) -> None:
+    """Die Importprofile mit Format und Beschreibung."""
+    profiles = load_profiles()
+    if as_json:
+        _print_json([{"key": p.key, "title": p.title, "format": p.format, "description": p.description,
+                      "source": p.source, "sha256": p.digest} for p in profiles.values()])
+        return
+    for p in profiles.values():
+        click.echo(f"{p.key:<20} {p.title}")
+
+
+@profile.command("check")
+@click.argument("file", metavar="DATEI", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--profile", "profile_key", default=None, metavar="PROFIL", help="Importprofil, siehe »profile list«")
+@click.option("--rows", "limit", default=10, show_default=True, type=click.IntRange(1, 10_000),
+              help="so viele Zeilen zeigen")
+@json_option
+def profile_check(file: Path, profile_key: str | None, limit: int, as_json: bool) -> None:
+    """Die ersten Zeilen von DATEI so zeigen, wie das Importprofil sie bucht (ohne Buchführung, nichts wird gebucht)."""
+    chosen = get_profile(profile_key)
+    rows, issues, skipped = read_rows(chosen, lambda: file.open("rb"), limit)
+    if as_json:
+        _print_json({"profile": chosen.key, "skipped": skipped, "errors": [asdict(issue) for issue in issues],
+                     "rows": [{"line": r.line, "date": r.day.isoformat(), "voucher": r.voucher_number, "text": r.text,
+                               "debit": r.debit, "credit": r.credit, "amount": format_plain(r.amount),
+                               "cost_centre": r.cost_centre, "category": r.category,
+                               "school_year": str(r.school_year)} for r in rows]})
+    else:
+        packs = load_packs()
+        click.echo(f"Importprofil: {chosen.title}")
+        for r in rows:
+            category = f"  [{category_label(r.category, packs)}]" if r.category else ""
+            cost_centre = f"  KSt {r.cost_centre}" if r.cost_centre else ""
+            click.echo(f"Zeile {r.line:>5}  {r.day:%d.%m.%Y}  {r.voucher_number:<14} {r.debit:>6} an {r.credit:<6} "
+                       f"{format_german(r.amount):>14} EUR  {r.school_year}  {r.text}{cost_centre}{category}")
+        if skipped:
+            click.echo(f"{skipped} Zeilen nach den Regeln des Profils übersprungen.")
+    for issue in issues:
+        click.echo(issue.render(str(file)), err=True)
+    if issues:
+        raise Failure(f"{file}: {len(issues)} Fehler in den ersten {limit} Zeilen (Importprofil {chosen.title})")
 
 
 def _result_json(result: RepaymentResult) -> dict:

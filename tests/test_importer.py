@@ -1,4 +1,5 @@
 """The monthly import: every error kind, encodings, all or nothing, idempotent re-import."""
+import io
 from datetime import date
 from decimal import Decimal
 
@@ -15,8 +16,7 @@ from ledger.core.posting import PostingLine, post_entry
 from ledger.core.recipients import find_account
 from ledger.core.schoolyear import SchoolYear
 from ledger.read import importer
-from ledger.read.ledger_csv import read_rows
-from ledger.read.rows import ImportRow, RowFormat
+from ledger.read.profiles import get_profile, load_profile, read_rows
 from tests.conftest import NOW, import_bytes
 
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"
@@ -225,43 +225,54 @@ def test_two_receipts_cannot_match_one_payout(session, kreis):
     assert count(session, Payout) == 1
 
 
+def _rows(data: bytes):
+    rows, issues, _skipped = read_rows(get_profile(None), lambda: io.BytesIO(data))
+    return rows, issues
+
+
 def test_read_rows_is_pure(kreis):
-    rows, issues = read_rows(GOOD.encode())
+    rows, issues = _rows(GOOD.encode())
     assert not issues and [r.amount for r in rows] == [Decimal("40000.00"), Decimal("1250.00"), Decimal("5000.00")]
     assert rows[0].identity(0) != rows[0].identity(1)
 
 
-def _plain_format():
-    """A minimal other format (English columns, ISO dates, cents): what a format module provides."""
-    required = ("date", "voucher", "text", "debit", "credit", "cents")
+PLAIN_PROFILE = """
+[profile]
+title = "Journal in English columns"
+[file]
+delimiter = ","
+[columns]
+date = "date"
+voucher = "voucher"
+text = "text"
+debit = "debit"
+credit = "credit"
+amount = "amount"
+[amount]
+decimal_point = "."
+[date]
+format = "%Y-%m-%d"
+"""
 
-    def parse(line, fields, columns):
-        day = date.fromisoformat(fields[columns["date"]])
-        return ImportRow(line, day, fields[columns["voucher"]], fields[columns["text"]], fields[columns["debit"]],
-                         fields[columns["credit"]], int(fields[columns["cents"]]), None, None, SchoolYear.of(day),
-                         False), []
 
-    def base(fields, columns):
-        row, _issues = parse(0, fields, columns)
-        return row.base()
-
-    return RowFormat(required=required, optional=(), parse=parse, base=base,
-                     accounts=lambda fields, columns: (fields[columns["debit"]], fields[columns["credit"]]),
-                     column_of={"day": "date", "debit": "debit", "credit": "credit", "category": "-",
-                                "school_year": "-"})
+def _plain_format(tmp_path):
+    """A minimal other layout (English columns, comma, ISO dates, decimal point): a profile."""
+    path = tmp_path / "plain.toml"
+    path.write_text(PLAIN_PROFILE, encoding="utf-8")
+    return load_profile(path)
 
 
-def test_another_format_gives_the_same_rows_and_its_own_column_names(session, kreis):
-    plain = _plain_format()
-    data = b"date;voucher;text;debit;credit;cents\n2023-10-31;B-1;Pool Oktober;5291;1810;4000000\n"
-    summary = import_bytes(session, kreis, data, "plain.csv", created_by="test", now=NOW, row_format=plain)
+def test_another_format_gives_the_same_rows_and_its_own_column_names(session, kreis, tmp_path):
+    plain = _plain_format(tmp_path)
+    data = b"date,voucher,text,debit,credit,amount,unused\n2023-10-31,B-1,Pool Oktober,5291,1810,40000.00,x\n"
+    summary = import_bytes(session, kreis, data, "plain.csv", created_by="test", now=NOW, profile=plain)
     session.commit()
     assert summary.ok and summary.imported == 1
     # the same booking in the built-in format is the same row: a duplicate
     again = run(session, kreis, HEADER + "31.10.2023;B-1;Pool Oktober;5291;1810;40.000,00;;;\n")
     assert (again.imported, again.duplicates) == (0, 1)
     wrong = import_bytes(session, kreis, data.replace(b"5291", b"9999"), "plain.csv", created_by="test", now=NOW,
-                         row_format=plain)
+                         profile=plain)
     assert [(e.line, e.column) for e in wrong.errors] == [(2, "debit")]
 
 
@@ -285,7 +296,7 @@ def test_import_and_post_entry_write_the_same_chain_links_for_the_same_content(s
     assert run(session, kreis, GOOD).ok
     imported = _stored_journal(session)
     session.rollback()
-    rows, _issues = read_rows(GOOD.encode())
+    rows, _issues = _rows(GOOD.encode())
     entries, postings = imported
     for row, (seq, *_entry) in zip(rows, entries, strict=True):
         lines = [PostingLine(find_account(session, kreis, number), from_cents(cents), SchoolYear.parse(year),

@@ -152,7 +152,7 @@ def test_a_file_with_errors_lists_each_by_line_and_column_and_offers_no_commit(a
                       response.get_data(as_text=True), re.S)
     errors = [(int(line), html.unescape(column), html.unescape(message)) for line, column, message in rows]
     assert [(line, column) for line, column, _ in errors] == [(3, "Buchungsdatum"), (4, "Betrag"), (4, "Sollkonto")]
-    assert "ungültiges Datum '31.13.2023' (erwartet TT.MM.JJJJ)" in errors[0][2]
+    assert "ungültiges Datum '31.13.2023' (erwartet TT.MM.JJJJ; Importprofil: date.format)" in errors[0][2]
     assert "unbekanntes Konto 9999" in errors[2][2]
     assert _staged(app) == [] and _count(session, JournalEntry) == 0
 

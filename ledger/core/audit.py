@@ -61,7 +61,7 @@ FIELD_LABELS = {
     "school_year": "Schuljahr", "amount": "Betrag", "assessed": "festgesetzter Betrag", "date": "Datum",
     "notice_date": "Bescheid vom", "entry": "Buchung Nr.", "reversal": "Stornobuchung Nr.", "reason": "Begründung",
     "waived": "Verzicht", "reference": "Aktenzeichen", "deemed_conform": "als zweckentsprechend vereinbart",
-    "file": "Datei", "sha256": "SHA-256", "rows": "Zeilen", "imported": "importiert", "duplicates": "Dubletten",
+    "file": "Datei", "sha256": "SHA-256", "rows": "Zeilen", "imported": "importiert", "duplicates": "Dubletten", "skipped": "übersprungen",
     "payouts_recognised": "erkannte Auszahlungen", "batch": "Importlauf Nr.", "run": "Bewertungslauf Nr.",
     "pack": "Regelwerk", "digest": "SHA-256 des Regelwerks", "postings": "Buchungen", "changed": "geändert",
     "override": "abweichende Einstufung Nr.", "posting": "Buchungszeile Nr.", "voucher": "Beleg",

@@ -1,6 +1,7 @@
-"""Reading the semicolon CSV files officers import (journal exports and master data).
+"""Reading the delimited text files officers import (journal exports and master data).
 
-UTF-8 (with or without BOM) or Windows-1252, a header row, ``;`` as separator. Errors
+UTF-8 (with or without BOM) or Windows-1252, a header row, ``;`` as separator unless an
+import profile (``ledger.read.profiles``) says otherwise. Errors
 are values (``ImportIssue``) with the physical line (1 = header) and the column, so a
 file's every error can be listed at once.
 
@@ -36,31 +37,47 @@ class ImportIssue:
 
 
 class CsvTable:
-    """A semicolon CSV file with a header, readable more than once, streaming.
+    """A delimited text file with a header, readable more than once, streaming.
 
     ``open_binary`` opens the file's bytes afresh on every call (``path.open("rb")``,
-    or ``lambda: io.BytesIO(data)``). After construction ``issues`` holds the encoding
-    and header errors (then ``records()`` yields nothing), ``columns`` maps each known
-    column name to its field index (absent optional columns are missing from it), ``size``
-    is the file's length in bytes.
+    or ``lambda: io.BytesIO(data)``). ``delimiter``: the field separator; ``encoding``:
+    ``"auto"`` (UTF-8 with or without BOM, else Windows-1252), ``"utf-8"`` or ``"cp1252"``;
+    ``skip_lines``: lines before the header (a format's own header, as DATEV's first line);
+    ``extra_columns``: ``"refuse"`` (a column neither required nor optional is an error)
+    or ``"ignore"``. After construction ``issues`` holds the encoding and header errors
+    (then ``records()`` yields nothing), ``columns`` maps each column name of the header
+    to its field index (absent optional columns are missing from it), ``header`` holds
+    the header's names as written, ``size`` is the file's length in bytes.
     """
 
     def __init__(self, open_binary: Callable[[], BinaryIO], required: tuple[str, ...],
-                 optional: tuple[str, ...] = ()) -> None:
+                 optional: tuple[str, ...] = (), *, delimiter: str = ";", encoding: str = "auto",
+                 skip_lines: int = 0, extra_columns: str = "refuse") -> None:
         self._open = open_binary
+        self.delimiter = delimiter
+        self.skip_lines = skip_lines
         self.issues: list[ImportIssue] = []
         self.columns: dict[str, int] = {}
+        self.header: list[str] = []
         self.width = 0
-        self.encoding, self.size = _encoding(open_binary)
+        self.encoding, self.size = _encoding(open_binary, encoding)
         if self.encoding is None:
-            self.issues.append(ImportIssue(1, None, "Zeichenkodierung weder UTF-8 noch Windows-1252"))
+            expected = {"auto": "weder UTF-8 noch Windows-1252", "utf-8": "nicht UTF-8",
+                        "cp1252": "nicht Windows-1252"}[encoding]
+            self.issues.append(ImportIssue(1, None, f"Zeichenkodierung {expected}"))
             return
         with self._text() as text:
-            header = next(csv.reader(text, delimiter=";"), None)
-        self.issues = _check_header(header, required, optional)
+            reader = csv.reader(text, delimiter=delimiter)
+            for _ in range(skip_lines):
+                next(reader, None)
+            header = next(reader, None)
+        line = skip_lines + 1
+        self.issues = _check_header(header, required, optional, line, delimiter,
+                                    None if extra_columns == "ignore" else required + optional)
         if not self.issues:
             self.width = len(header)
-            self.columns = {name.strip(): index for index, name in enumerate(header)}
+            self.header = [name.strip() for name in header]
+            self.columns = {name: index for index, name in enumerate(self.header)}
 
     def records(self) -> Iterator[tuple[int, list[str] | None, ImportIssue | None]]:
         """Yield ``(line, fields, None)`` per record, fields stripped and in header order,
@@ -70,8 +87,9 @@ class CsvTable:
             return
         width = self.width
         with self._text() as text:
-            reader = csv.reader(text, delimiter=";")
-            next(reader, None)
+            reader = csv.reader(text, delimiter=self.delimiter)
+            for _ in range(self.skip_lines + 1):
+                next(reader, None)
             for fields in reader:
                 if not fields:
                     continue
@@ -80,6 +98,14 @@ class CsvTable:
                     yield reader.line_num, None, ImportIssue(reader.line_num, None, message)
                 else:
                     yield reader.line_num, [field.strip() for field in fields], None
+
+    def preamble(self) -> list[list[str]]:
+        """The ``skip_lines`` lines before the header, split into fields (a format's own header)."""
+        if self.encoding is None:
+            return []
+        with self._text() as text:
+            reader = csv.reader(text, delimiter=self.delimiter)
+            return [fields for _, fields in zip(range(self.skip_lines), reader)]
 
     def _text(self) -> io.TextIOWrapper:
         return io.TextIOWrapper(self._open(), encoding=self.encoding, newline="")
@@ -106,11 +132,15 @@ def read_table(data: bytes, required: tuple[str, ...], optional: tuple[str, ...]
     return records, issues
 
 
-def _encoding(open_binary: Callable[[], BinaryIO]) -> tuple[str | None, int]:
-    """The encoding and the size in bytes: ``"utf-8-sig"`` if the whole file decodes as
-    UTF-8, else ``"cp1252"`` if it decodes as Windows-1252, else None. Reads in chunks."""
+#: The encodings tried per setting, in order (``utf-8-sig`` reads UTF-8 with or without BOM).
+_ENCODINGS = {"auto": ("utf-8-sig", "cp1252"), "utf-8": ("utf-8-sig",), "cp1252": ("cp1252",)}
+
+
+def _encoding(open_binary: Callable[[], BinaryIO], setting: str = "auto") -> tuple[str | None, int]:
+    """The encoding and the size in bytes: of the encodings ``setting`` allows (``"auto"``:
+    UTF-8, then Windows-1252), the first the whole file decodes in, else None. Reads in chunks."""
     size = 0
-    for encoding in ("utf-8-sig", "cp1252"):
+    for encoding in _ENCODINGS[setting]:
         decoder = codecs.getincrementaldecoder(encoding)()
         size = 0
         try:
@@ -125,14 +155,22 @@ def _encoding(open_binary: Callable[[], BinaryIO]) -> tuple[str | None, int]:
     return None, size
 
 
-def _check_header(fieldnames: list[str] | None, required: tuple[str, ...], optional: tuple[str, ...]
-                  ) -> list[ImportIssue]:
+#: German names of the separators a profile may choose.
+SEPARATOR_NAMES = {";": "ein Semikolon", ",": "ein Komma", "\t": "ein Tabulator", "|": "ein senkrechter Strich"}
+
+
+def _check_header(fieldnames: list[str] | None, required: tuple[str, ...], optional: tuple[str, ...], line: int,
+                  delimiter: str, known: tuple[str, ...] | None) -> list[ImportIssue]:
+    """The header's errors: missing, repeated and (if ``known`` is given) unknown columns, a wrong separator."""
     if not fieldnames:
-        return [ImportIssue(1, None, "Kopfzeile fehlt (Datei leer?)")]
+        return [ImportIssue(line, None, "Kopfzeile fehlt (Datei leer?)")]
     names = [name.strip() for name in fieldnames]
-    issues = [ImportIssue(1, name, "Pflichtspalte fehlt") for name in required if name not in names]
-    issues += [ImportIssue(1, name, "unbekannte Spalte") for name in names if name not in required + optional]
-    issues += [ImportIssue(1, name, "Spalte doppelt vorhanden") for name, n in Counter(names).items() if n > 1]
-    if len(names) == 1 and ("," in fieldnames[0] or "\t" in fieldnames[0]):
-        issues.append(ImportIssue(1, None, "Trennzeichen muss ein Semikolon sein"))
+    issues = [ImportIssue(line, name, "Pflichtspalte fehlt") for name in required if name not in names]
+    if known is not None:
+        issues += [ImportIssue(line, name, "unbekannte Spalte") for name in names if name not in known]
+    issues += [ImportIssue(line, name, "Spalte doppelt vorhanden") for name, n in Counter(names).items()
+               if n > 1 and (known is not None or name in required + optional)]
+    others = [sep for sep in SEPARATOR_NAMES if sep != delimiter]
+    if len(names) == 1 and any(sep in fieldnames[0] for sep in others):
+        issues.append(ImportIssue(line, None, f"Trennzeichen muss {SEPARATOR_NAMES.get(delimiter, repr(delimiter))} sein"))
     return issues

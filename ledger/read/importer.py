@@ -1,8 +1,9 @@
 """The monthly import of a journal export into a recipient's books, whatever its format.
 
-The format (``ledger.read.rows.RowFormat``; by default the finance system's semicolon
-export, ``ledger.read.ledger_csv``) turns the file's records into rows; this module
-checks them against the books and books them.
+The import profile (``ledger.read.profiles``; by default the ledger's own semicolon
+export, ``inkl-csv``) opens the file in its format and turns its records into rows
+(``ledger.read.rows.RowSource``); this module checks them against the books and books
+them. Rows a profile's rule skips are counted, not booked.
 
 All or nothing: every error of every row is collected (as values, with line and
 column; the first ``MAX_ISSUES`` are listed) and if there is one, nothing is written.
@@ -38,9 +39,9 @@ from ledger.core.grants import INKLUSIONSPAUSCHALE, find_payout_for_receipt
 from ledger.core.models import Account, ImportBatch, ImportedRow, Recipient
 from ledger.core.periods import closed_years
 from ledger.core.posting import lock_recipient
-from ledger.read.csvfile import CsvTable, ImportIssue
-from ledger.read.ledger_csv import LEDGER_CSV
-from ledger.read.rows import ImportRow, RowFormat
+from ledger.read.csvfile import ImportIssue
+from ledger.read.profiles import Profile, get_profile
+from ledger.read.rows import ImportRow, RowSource
 from ledger.rules.packs import RulePack, RulePackError, load_packs, pack_for
 
 #: Accounts the ledger books itself (repayments); an import must not touch them.
@@ -55,7 +56,8 @@ PROGRESS_EVERY = 10_000
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """Outcome of an import: counts of rows, new entries, duplicates, recognised payouts, errors.
+    """Outcome of an import: the profile's key, counts of rows, new entries, duplicates,
+    recognised payouts, rows skipped by the profile's rules, errors.
 
     ``ok`` is False when ``errors`` is non-empty; then nothing was written.
     """
@@ -68,6 +70,8 @@ class ImportSummary:
     payouts_recognised: int
     dry_run: bool
     errors: tuple[ImportIssue, ...] = field(default=())
+    profile: str = "inkl-csv"
+    skipped: int = 0
 
     @property
     def ok(self) -> bool:
@@ -89,10 +93,11 @@ def import_file(
     session: Session, recipient: Recipient, path: Path, *, created_by: str, now: datetime,
     dry_run: bool = False, packs: tuple[RulePack, ...] | None = None,
     progress: Callable[[int, int], None] | None = None, filename: str | None = None,
-    row_format: RowFormat = LEDGER_CSV,
+    profile: Profile | None = None,
 ) -> ImportSummary:
-    """Import the file at ``path``, in ``row_format``, into ``recipient``'s books (see the
-    module docstring).
+    """Import the file at ``path``, read with ``profile`` (default: the ledger's own export,
+    ``ledger.read.profiles.DEFAULT_PROFILE``), into ``recipient``'s books (see the module
+    docstring).
 
     ``filename`` is the name recorded in the import history (default: ``path``'s name;
     an upload staged under its hash keeps the user's file name this way).
@@ -104,25 +109,26 @@ def import_file(
     """
     with path.open("rb") as stream:
         digest = hashlib.file_digest(stream, "sha256").hexdigest()
+    profile = profile or get_profile(None)
     return _import(session, recipient, lambda: path.open("rb"), filename or path.name, digest, created_by=created_by,
-                   now=now, dry_run=dry_run, packs=packs, progress=progress, row_format=row_format)
+                   now=now, dry_run=dry_run, packs=packs, progress=progress, profile=profile)
 
 
 def _import(session: Session, recipient: Recipient, open_binary, filename: str, digest: str, *, created_by: str,
             now: datetime, dry_run: bool, packs: tuple[RulePack, ...] | None,
-            progress: Callable[[int, int], None] | None, row_format: RowFormat) -> ImportSummary:
+            progress: Callable[[int, int], None] | None, profile: Profile) -> ImportSummary:
     if not dry_run:
         lock_recipient(session, recipient)  # before the duplicate check: concurrent imports apply once
-    table = CsvTable(open_binary, row_format.required, row_format.optional)
-    issues = _Issues(table.issues)
-    repeated, total = _repeated_bases(table, row_format)
+    source = profile.open(open_binary)
+    issues = _Issues(source.issues)
+    repeated, total = _repeated_bases(source)
     books = _Books.load(session, recipient, packs or load_packs())
     counts: Counter[str] = Counter()
     taken_payouts: set[int] = set()
-    writer = None if dry_run else _Writer(session, books, created_by=created_by, now=now)
+    writer = None if dry_run else _Writer(session, books, profile.key, created_by=created_by, now=now)
     with session.begin_nested() as savepoint:
-        for chunk in _chunks(_keyed_rows(table, row_format, books, issues, repeated), CHUNK_ROWS):
-            plan = _plan(session, chunk, books, issues, taken_payouts, row_format.column_of)
+        for chunk in _chunks(_keyed_rows(source, books, issues, repeated, counts), CHUNK_ROWS):
+            plan = _plan(session, chunk, books, issues, taken_payouts, source.column_of)
             counts.update(rows=plan.rows, new=len(plan.new), duplicates=plan.duplicates, payouts=len(plan.payouts))
             if writer is not None and not issues:
                 writer.write(plan)
@@ -132,7 +138,8 @@ def _import(session: Session, recipient: Recipient, open_binary, filename: str, 
             issues.add(ImportIssue(1, None, "die Datei enthält keine Buchungszeilen"))
         summary = ImportSummary(
             file=filename, sha256=digest, rows=total, imported=counts["new"], duplicates=counts["duplicates"],
-            payouts_recognised=counts["payouts"], dry_run=dry_run, errors=issues.sorted())
+            payouts_recognised=counts["payouts"], dry_run=dry_run, errors=issues.sorted(), profile=profile.key,
+            skipped=counts["skipped"])
         if not summary.ok:
             savepoint.rollback()
         elif writer is not None and writer.wrote:
@@ -179,21 +186,21 @@ class _Books:
         return cls(recipient, accounts, frozenset(closed_years(session, recipient)), packs)
 
 
-def _repeated_bases(table: CsvTable, row_format: RowFormat) -> tuple[set[int], int]:
+def _repeated_bases(source: RowSource) -> tuple[set[int], int]:
     """First pass: hashes of row bases (``ImportRow.base``) that may occur more than once,
     and the number of records. A Bloom filter (one bit per byte of the file, two probes)
     finds every repeated base and a few others; ``_keyed_rows`` counts those exactly."""
-    size = 1 << max(table.size, 1 << 13).bit_length()  # bits, a power of two
+    size = 1 << max(source.size, 1 << 13).bit_length()  # bits, a power of two
     bits = bytearray(size // 8)
     mask = size - 1
     repeated: set[int] = set()
     total = 0
-    columns, base = table.columns, row_format.base
-    for _line, fields, _issue in table.records():
+    base = source.base
+    for _line, record, _issue in source.records():
         total += 1
-        if fields is None:
+        if record is None:
             continue
-        row_base = base(fields, columns)
+        row_base = base(record)
         if row_base is None:
             continue
         key = hash(row_base)
@@ -206,19 +213,23 @@ def _repeated_bases(table: CsvTable, row_format: RowFormat) -> tuple[set[int], i
     return repeated, total
 
 
-def _keyed_rows(table: CsvTable, row_format: RowFormat, books: _Books, issues: _Issues, repeated: set[int]
+def _keyed_rows(source: RowSource, books: _Books, issues: _Issues, repeated: set[int], counts: Counter[str]
                 ) -> Iterator[tuple[ImportRow, str]]:
-    """Second pass: every valid row with its identity key; every error goes to ``issues``."""
+    """Second pass: every valid row with its identity key; every error goes to ``issues``,
+    rows the profile skips are counted in ``counts["skipped"]``."""
     occurrences: Counter[tuple] = Counter()
-    columns, parse, column_of = table.columns, row_format.parse, row_format.column_of
-    for line, fields, issue in table.records():
+    parse, column_of = source.parse, source.column_of
+    for line, record, issue in source.records():
         if issue is not None:
             issues.add(issue)
             continue
-        row, row_issues = parse(line, fields, columns)
+        row, row_issues = parse(line, record)
         if row is None:
-            debit, credit = row_format.accounts(fields, columns)
-            for row_issue in row_issues + _check_accounts(line, debit, credit, books, column_of):
+            if not row_issues:
+                counts["skipped"] += 1
+                continue
+            debit, credit, swapped = source.accounts(record)
+            for row_issue in row_issues + _check_accounts(line, debit, credit, swapped, books, column_of):
                 issues.add(row_issue)
             continue
         row_issues = _check_row(row, books, column_of)
@@ -275,7 +286,7 @@ def _plan(session: Session, chunk: list[tuple[ImportRow, str]], books: _Books, i
         if books.accounts[row.credit].role == "grant_revenue":
             payout = find_payout_for_receipt(session, recipient, row.day, row.cents, taken)
             if payout is None:
-                issues.add(ImportIssue(row.line, column_of["credit"], "Eingang der Inklusionspauschale ohne "
+                issues.add(ImportIssue(row.line, column_of["debit" if row.swapped else "credit"], "Eingang der Inklusionspauschale ohne "
                                        "passende erfasste Auszahlung; bitte die Auszahlung zuerst erfassen (Zuweisung)"))
                 continue
             taken.add(payout.id)
@@ -300,7 +311,7 @@ def _known_rows(session: Session, recipient: Recipient, keys: list[str]) -> dict
 def _check_row(row: ImportRow, books: _Books, column_of: Mapping[str, str]) -> list[ImportIssue]:
     """A valid row's errors against the books: its accounts, a closed school year, a school
     year without a rule pack, a category unknown to the pack or on no expense account."""
-    issues = _check_accounts(row.line, row.debit, row.credit, books, column_of)
+    issues = _check_accounts(row.line, row.debit, row.credit, row.swapped, books, column_of)
     for field_name, year in (("day", str(row.day_school_year)), ("school_year", str(row.school_year))):
         if year in books.closed:
             issues.append(ImportIssue(row.line, column_of[field_name], f"Schuljahr {year} ist abgeschlossen"))
@@ -319,12 +330,15 @@ def _check_row(row: ImportRow, books: _Books, column_of: Mapping[str, str]) -> l
     return issues
 
 
-def _check_accounts(line: int, debit: str, credit: str, books: _Books, column_of: Mapping[str, str]
+def _check_accounts(line: int, debit: str, credit: str, swapped: bool, books: _Books, column_of: Mapping[str, str]
                     ) -> list[ImportIssue]:
-    """The errors of a row's debit and credit account numbers against the chart of accounts."""
+    """The errors of a row's debit and credit account numbers against the chart of accounts;
+    ``swapped``: the debit number came from the format's credit column (``ImportRow.swapped``)."""
     issues = []
     accounts = books.accounts
-    for column, number in ((column_of["debit"], debit), (column_of["credit"], credit)):
+    debit_column, credit_column = ((column_of["credit"], column_of["debit"]) if swapped
+                                   else (column_of["debit"], column_of["credit"]))
+    for column, number in ((debit_column, debit), (credit_column, credit)):
         account = accounts.get(number)
         if not number:
             continue
@@ -334,7 +348,7 @@ def _check_accounts(line: int, debit: str, credit: str, books: _Books, column_of
         elif account.role in _LEDGER_ONLY_ROLES:
             issues.append(ImportIssue(line, column, f"Konto {number} wird nur über die Rückzahlung (bestätigen, zahlen) bebucht"))
     if accounts.get(debit) is not None and accounts[debit].role == "grant_revenue":
-        issues.append(ImportIssue(line, column_of["debit"], "Sollbuchungen auf das Ertragskonto der Inklusionspauschale "
+        issues.append(ImportIssue(line, debit_column, "Sollbuchungen auf das Ertragskonto der Inklusionspauschale "
                                   "sind als Rückzahlung zu erfassen (Rückzahlung bestätigen, zahlen)"))
     return issues
 
@@ -349,8 +363,9 @@ class _Writer:
     key, migration 0008).
     """
 
-    def __init__(self, session: Session, books: _Books, *, created_by: str, now: datetime) -> None:
+    def __init__(self, session: Session, books: _Books, profile: str, *, created_by: str, now: datetime) -> None:
         self.session = session
+        self.profile = profile
         self.recipient = books.recipient
         self.accounts = books.accounts
         self.created_by = created_by
@@ -381,9 +396,10 @@ class _Writer:
         self.session.execute(insert(ImportBatch.__table__).values(
             id=self._batch_id, recipient_id=self.recipient.id, filename=summary.file[:300], sha256=summary.sha256,
             rows=summary.rows, imported=summary.imported, duplicates=summary.duplicates,
-            created_by=self.created_by, created_at=self.now))
+            profile=self.profile, created_by=self.created_by, created_at=self.now))
         audit.record(self.session, actor=self.created_by, action="import", now=self.now, recipient=self.recipient,
-                     details={"file": summary.file, "sha256": summary.sha256, "rows": summary.rows,
+                     details={"file": summary.file, "sha256": summary.sha256, "profile": self.profile,
+                              "rows": summary.rows, "skipped": summary.skipped,
                               "imported": summary.imported, "duplicates": summary.duplicates,
                               "payouts_recognised": summary.payouts_recognised, "batch": self._batch_id})
 

@@ -1,9 +1,11 @@
 """What an input format gives the import: rows with their identity (``ImportRow``), and
-what the import needs of a format (``RowFormat``).
+what the import needs of a file opened in its format (``RowSource``).
 
-Every format module (the built-in semicolon export is ``ledger.read.ledger_csv``) turns
-a file's records into the same rows; the import (``ledger.read.importer``) checks them
-against the books and books them, whatever format they came from.
+Every format module (delimited exports ``ledger.read.delimited``, DATEV's Buchungsstapel
+``ledger.read.datev``, bank statements ``ledger.read.camt053``), opened through an import
+profile (``ledger.read.profiles``), turns a file's records into the same rows; the import
+(``ledger.read.importer``) checks them against the books and books them, whatever format
+they came from.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from typing import Callable, Mapping
+from typing import Any, Iterator, Mapping, Protocol
 
 from ledger.core.money import from_cents
 from ledger.core.schoolyear import SchoolYear
@@ -24,7 +26,9 @@ class ImportRow:
     """A parsed, syntactically valid row: one booking from ``debit`` to ``credit`` (account
     numbers) of ``cents`` (positive, in cents) on ``day``, ``line`` its physical line in the
     file. ``school_year`` is the one given in the row (``school_year_given``) or, without
-    one, the school year of the booking date."""
+    one, the school year of the booking date. ``swapped``: the debit account came from the
+    format's credit column (a Haben row of Konto/Gegenkonto, a negative amount), so that an
+    error about an account names the column it was read from."""
 
     line: int
     day: date
@@ -37,6 +41,7 @@ class ImportRow:
     category: str | None
     school_year: SchoolYear
     school_year_given: bool
+    swapped: bool = False
 
     @property
     def amount(self) -> Decimal:
@@ -64,29 +69,34 @@ class ImportRow:
             self.cost_centre, self.category, self.school_year if self.school_year_given else "")))
 
 
-@dataclass(frozen=True)
-class RowFormat:
-    """An input format of journal rows, as ``ledger.read.importer`` takes it.
+class RowSource(Protocol):
+    """An input file opened in its format, as ``ledger.read.importer`` reads it.
 
-    - ``required`` / ``optional``: the header's column names (``ledger.read.csvfile.CsvTable``).
-    - ``parse(line, fields, columns)``: a record (its fields in header order, ``columns``
-      mapping column name → index) → ``(ImportRow, [])``, or ``(None, issues)`` naming
-      line and column in German.
-    - ``base(fields, columns)``: the record's ``ImportRow.base()`` computed cheaply, for the
-      import's first pass; None if the record does not parse.
-    - ``accounts(fields, columns)``: the debit and credit account numbers as written, so that
-      a record with other errors still has its accounts checked against the books.
-    - ``column_of``: the column that an error about an ``ImportRow`` field names, for the
-      fields the import checks against the books: ``day``, ``debit``, ``credit``,
-      ``category``, ``school_year``.
+    - ``issues``: the file's own errors found on opening (encoding, header, a format
+      header); then ``records()`` yields nothing.
+    - ``size``: the file's length in bytes.
+    - ``records()``: ``(line, record, None)`` per record, or ``(line, None, issue)`` for a
+      record that is malformed as a whole; readable more than once, streaming.
+    - ``parse(line, record)``: ``(ImportRow, [])``; ``(None, issues)`` naming line and
+      column in German; ``(None, [])`` for a record the profile skips.
+    - ``base(record)``: the record's ``ImportRow.base()``, None if it does not parse.
+    - ``accounts(record)``: the debit and credit account numbers and ``swapped``, so that a
+      record with other errors still has its accounts checked against the books.
+    - ``column_of``: the column an error about an ``ImportRow`` field names: ``day``,
+      ``debit``, ``credit``, ``category``, ``school_year``.
     """
 
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
-    parse: Callable[[int, list[str], dict[str, int]], tuple[ImportRow | None, list[ImportIssue]]]
-    base: Callable[[list[str], dict[str, int]], tuple | None]
-    accounts: Callable[[list[str], dict[str, int]], tuple[str, str]]
+    issues: list[ImportIssue]
+    size: int
     column_of: Mapping[str, str]
+
+    def records(self) -> Iterator[tuple[int, Any, ImportIssue | None]]: ...
+
+    def parse(self, line: int, record: Any) -> tuple[ImportRow | None, list[ImportIssue]]: ...
+
+    def base(self, record: Any) -> tuple | None: ...
+
+    def accounts(self, record: Any) -> tuple[str, str, bool]: ...
 
 
 def base_key(day: date, voucher_number: str, debit: str, credit: str, cents: int) -> tuple:

@@ -40,7 +40,6 @@ from __future__ import annotations
 import hashlib
 import re
 import string
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -52,7 +51,7 @@ import schwifty
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from schwifty.exceptions import SchwiftyException
 
-from ledger.core.errors import LedgerError
+from ledger.core.tomldata import DataFileError, read_toml, validated
 from ledger.core.money import round_half_up
 from ledger.core.schoolyear import SchoolYear, SchoolYearError
 from ledger.rules.status import CATEGORY_STATUSES, Status
@@ -82,7 +81,7 @@ DAY_COUNTS = ("act/act", "act/365")
 MAX_SURCHARGE_POINTS = Decimal(100)
 
 
-class RulePackError(LedgerError):
+class RulePackError(DataFileError):
     """A rule pack (or a folder of packs) is unreadable, invalid or inconsistent.
 
     Attributes:
@@ -94,16 +93,6 @@ class RulePackError(LedgerError):
 
     ``str()`` is ``"<file>: <key>: <message>"``.
     """
-
-    def __init__(self, file: str | Path, key: str, message: str, errors: dict | None = None):
-        self.file = str(file)
-        self.key = key
-        self.message = message
-        self.errors = errors if errors is not None else {key: [message]}
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        return ": ".join(part for part in (self.file, self.key, self.message) if part)
 
 
 class NoRulePack(RulePackError):
@@ -678,23 +667,6 @@ class _FileSchema(_Schema):
             raise ValidationError(errors)
 
 
-def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested messages → {"overhead.rate": [...], "categories[3].status": [...]}."""
-    if not isinstance(messages, dict):
-        return {prefix: list(messages) if isinstance(messages, list) else [str(messages)]}
-    flat: dict[str, list[str]] = {}
-    for key, value in messages.items():
-        if key == "_schema":
-            path = prefix
-        elif isinstance(key, int):
-            path = f"{prefix}[{key}]"
-        else:
-            path = f"{prefix}.{key}" if prefix else str(key)
-        for sub_key, sub_messages in _flatten(value, path).items():
-            flat.setdefault(sub_key, []).extend(sub_messages)
-    return flat
-
-
 # --- loading -------------------------------------------------------------------------
 
 
@@ -780,26 +752,12 @@ def load_base_rates(path: Path) -> tuple[BaseRate, ...]:
 
 def _read_toml(path: Path) -> dict:
     """The TOML file as a dict; RulePackError on syntax errors (with line and column)."""
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"at line (\d+), column (\d+)", str(exc))
-        where = f" in Zeile {found.group(1)}, Spalte {found.group(2)}" if found else ""
-        detail = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise RulePackError(path, "", f"TOML-Syntaxfehler{where}: {detail}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulePackError(path, "", f"Datei nicht lesbar: {exc}") from exc
+    return read_toml(path, RulePackError)
 
 
 def _validated(path: Path, raw: dict, schema: Schema) -> dict:
     """``raw`` loaded with ``schema``; RulePackError naming the first key on errors."""
-    try:
-        return schema.load(raw)
-    except ValidationError as exc:
-        errors = _flatten(exc.messages)
-        key, messages = next(iter(errors.items()))
-        raise RulePackError(path, key, messages[0], errors) from exc
+    return validated(path, raw, schema, RulePackError)
 
 
 def _is_base_rate_table(path: Path) -> bool:
