@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -111,11 +112,23 @@ def load_profiles(directories: tuple[Path, ...] | None = None) -> dict[str, Prof
     """
     if directories is None:
         directories = (PROFILES_DIR, settings.INSTANCE_DIR / "profiles")
+    return dict(_profiles_of(tuple(_folder_state(directory) for directory in directories)))
+
+
+def _folder_state(directory: Path) -> tuple[Path, tuple[tuple[str, float, int], ...]]:
+    """The folder and (name, modification time, size) of each profile in it: profiles are
+    validated again only when a file was added, removed or changed."""
+    if not directory.is_dir():
+        return directory, ()
+    return directory, tuple((p.name, p.stat().st_mtime, p.stat().st_size) for p in sorted(directory.glob("*.toml")))
+
+
+@lru_cache(maxsize=16)
+def _profiles_of(states: tuple[tuple[Path, tuple], ...]) -> dict[str, Profile]:
     profiles: dict[str, Profile] = {}
-    for directory in directories:
-        if not directory.is_dir():
-            continue
-        for path in sorted(directory.glob("*.toml")):
+    for directory, files in states:
+        for name, _mtime, _size in files:
+            path = directory / name
             profile = load_profile(path)
             if profile.key in profiles:
                 raise ProfileError(path, "", f"Importprofil {profile.key!r} gibt es bereits "
