@@ -355,3 +355,18 @@ def test_importing_twice_books_every_row_once(session, kreis, monkeypatch, picks
     assert first.ok and second.ok and second.imported == 0 and second.duplicates == len(picks)
     assert count(session, JournalEntry) - before == first.imported
     assert verify_chain(session, kreis).ok
+
+
+@pytest.mark.parametrize("receipt_day, recognised", [
+    ("02.10.2023", True),    # 14 days before the recorded payout of 16.10.2023
+    ("01.10.2023", False),   # 15 days before
+    ("30.10.2023", True),    # 14 days after
+    ("31.10.2023", False),   # 15 days after
+])
+def test_a_receipt_matches_a_payout_at_most_14_days_apart(session, kreis, receipt_day, recognised):
+    """The boundary of ``PAYOUT_MATCH_DAYS`` (ledger.core.grants): 14 days either side, inclusive."""
+    grant = add_grant(session, kreis, SchoolYear(2023), Decimal("750000.00"), actor="test", now=NOW)
+    add_payout(session, grant, date(2023, 10, 16), Decimal("750000.00"), created_by="t", now=NOW)
+    session.commit()
+    summary = run(session, kreis, HEADER + f"{receipt_day};KA-77;Eingang Inklusionspauschale;1810;4141;750.000,00;;;\n")
+    assert summary.ok is recognised and summary.payouts_recognised == (1 if recognised else 0)

@@ -93,7 +93,7 @@ def import_file(
     session: Session, recipient: Recipient, path: Path, *, created_by: str, now: datetime,
     dry_run: bool = False, packs: tuple[RulePack, ...] | None = None,
     progress: Callable[[int, int], None] | None = None, filename: str | None = None,
-    profile: Profile | None = None,
+    profile: Profile | None = None, observe: Callable[[ImportRow, str], None] | None = None,
 ) -> ImportSummary:
     """Import the file at ``path``, read with ``profile`` (default: the ledger's own export,
     ``ledger.read.profiles.DEFAULT_PROFILE``), into ``recipient``'s books (see the module
@@ -104,6 +104,8 @@ def import_file(
     Returns the summary; on errors nothing is written and ``summary.ok`` is False.
     With ``dry_run`` the file is checked and counted but nothing is written.
     ``progress(done, total)`` (rows) is called every ``PROGRESS_EVERY`` rows checked.
+    ``observe(row, outcome)`` is called for every valid row with ``"new"``, ``"duplicate"``
+    (already imported) or ``"payout"`` (recognised as a recorded payout), in file order.
     The caller commits the session; until then nothing is visible, and a crash leaves
     the books as they were. The file is read in constant memory.
     """
@@ -111,12 +113,13 @@ def import_file(
         digest = hashlib.file_digest(stream, "sha256").hexdigest()
     profile = profile or get_profile(None)
     return _import(session, recipient, lambda: path.open("rb"), filename or path.name, digest, created_by=created_by,
-                   now=now, dry_run=dry_run, packs=packs, progress=progress, profile=profile)
+                   now=now, dry_run=dry_run, packs=packs, progress=progress, profile=profile, observe=observe)
 
 
 def _import(session: Session, recipient: Recipient, open_binary, filename: str, digest: str, *, created_by: str,
             now: datetime, dry_run: bool, packs: tuple[RulePack, ...] | None,
-            progress: Callable[[int, int], None] | None, profile: Profile) -> ImportSummary:
+            progress: Callable[[int, int], None] | None, profile: Profile,
+            observe: Callable[[ImportRow, str], None] | None = None) -> ImportSummary:
     if not dry_run:
         lock_recipient(session, recipient)  # before the duplicate check: concurrent imports apply once
     source = profile.open(open_binary)
@@ -128,7 +131,7 @@ def _import(session: Session, recipient: Recipient, open_binary, filename: str, 
     writer = None if dry_run else _Writer(session, books, profile.key, created_by=created_by, now=now)
     with session.begin_nested() as savepoint:
         for chunk in _chunks(_keyed_rows(source, books, issues, repeated, counts), CHUNK_ROWS):
-            plan = _plan(session, chunk, books, issues, taken_payouts, source.column_of)
+            plan = _plan(session, chunk, books, issues, taken_payouts, source.column_of, observe)
             counts.update(rows=plan.rows, new=len(plan.new), duplicates=plan.duplicates, payouts=len(plan.payouts))
             if writer is not None and not issues:
                 writer.write(plan)
@@ -267,10 +270,11 @@ class _Plan:
 
 
 def _plan(session: Session, chunk: list[tuple[ImportRow, str]], books: _Books, issues: _Issues,
-          taken: set[int], column_of: Mapping[str, str]) -> _Plan:
+          taken: set[int], column_of: Mapping[str, str],
+          observe: Callable[[ImportRow, str], None] | None = None) -> _Plan:
     """Sort a chunk's rows into new, duplicate and recognised payout; conflicts go to ``issues``.
     ``taken``: ids of the payouts recognised so far in this import (updated); ``column_of``:
-    the format's column per row field (``RowFormat.column_of``)."""
+    the format's column per row field (``RowSource.column_of``); ``observe``: see ``import_file``."""
     plan = _Plan(rows=len(chunk))
     recipient = books.recipient
     known = _known_rows(session, recipient, [key for _row, key in chunk])
@@ -282,6 +286,8 @@ def _plan(session: Session, chunk: list[tuple[ImportRow, str]], books: _Books, i
                                        "Korrekturen bitte als Storno und Neubuchung"))
             else:
                 plan.duplicates += 1
+                if observe is not None:
+                    observe(row, "duplicate")
             continue
         if books.accounts[row.credit].role == "grant_revenue":
             payout = find_payout_for_receipt(session, recipient, row.day, row.cents, taken)
@@ -291,8 +297,12 @@ def _plan(session: Session, chunk: list[tuple[ImportRow, str]], books: _Books, i
                 continue
             taken.add(payout.id)
             plan.payouts.append((row, key, content, payout.entry_id))
+            if observe is not None:
+                observe(row, "payout")
             continue
         plan.new.append((row, key, content))
+        if observe is not None:
+            observe(row, "new")
     return plan
 
 

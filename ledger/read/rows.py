@@ -100,7 +100,7 @@ class RowSource(Protocol):
 
 
 def base_key(day: date, voucher_number: str, debit: str, credit: str, cents: int) -> tuple:
-    """A row's base identity; ``ImportRow.base`` and every ``RowFormat.base`` build it here."""
+    """A row's base identity; ``ImportRow.base`` and every ``RowSource.base`` build it here."""
     return (day, voucher_number, debit, credit, cents)
 
 
