@@ -477,10 +477,13 @@ def import_command(file: Path, recipient_key: str, profile_key: str | None, dry_
         raise Failure(f"{file}: {len(summary.errors)} Fehler (Importprofil {profile.title}), nichts gebucht")
     if not as_json:
         mode = "Probelauf: " if dry_run else ""
-        skipped = f", {summary.skipped} nach dem Importprofil übersprungen" if summary.skipped else ""
+        extra = "".join(text for count, text in (
+            (summary.repayments_recognised, f", {summary.repayments_recognised} der bestätigten Rückzahlung zugeordnet"),
+            (summary.parked, f", {summary.parked} zur Klärung zurückgestellt"),
+            (summary.skipped, f", {summary.skipped} nach dem Importprofil übersprungen")) if count)
         click.echo(f"{mode}{file.name}: {summary.rows} Zeilen, {summary.imported} neu gebucht, "
                    f"{summary.duplicates} bereits vorhanden, {summary.payouts_recognised} als Auszahlung erkannt"
-                   f"{skipped}.")
+                   f"{extra}.")
 
 
 @main.group(cls=Group)

@@ -19,14 +19,14 @@ SAP = SAMPLES / "sap-fi-einzelposten-2024-11.csv"
 
 def test_the_shipped_profiles_load_and_the_default_is_the_ledgers_own_export():
     profiles = load_profiles()
-    assert set(profiles) == {"inkl-csv", "datev-extf", "infoma-sachbuch", "sap-fi-einzelposten"}
+    assert set(profiles) == {"inkl-csv", "datev-extf", "infoma-sachbuch", "sap-fi-einzelposten", "camt053"}
     assert DEFAULT_PROFILE == "inkl-csv" and get_profile(None).key == "inkl-csv"
-    assert {p.format for p in profiles.values()} == {"delimited", "datev"}
+    assert {p.format for p in profiles.values()} == {"delimited", "datev", "camt053"}
     assert all(p.title and p.description and p.source for p in profiles.values())
 
 
 def test_an_unknown_profile_names_the_known_ones():
-    with pytest.raises(ProfileError, match=r"unbekanntes Importprofil \(vorhanden: datev-extf, infoma-sachbuch"):
+    with pytest.raises(ProfileError, match=r"unbekanntes Importprofil \(vorhanden: camt053, datev-extf, infoma-sachbuch"):
         get_profile("sage")
 
 

@@ -36,9 +36,10 @@ from ledger.core import audit
 from ledger.core.booking import JournalWriter, Line, NewEntry, insert_many
 from ledger.core.db import custom_plans
 from ledger.core.grants import INKLUSIONSPAUSCHALE, find_payout_for_receipt
-from ledger.core.models import Account, ImportBatch, ImportedRow, Recipient
+from ledger.core.models import Account, ImportBatch, ImportedRow, ParkedBankEntry, Recipient
 from ledger.core.periods import closed_years
 from ledger.core.posting import lock_recipient
+from ledger.read.bank import BankContext, match_repayment
 from ledger.read.csvfile import ImportIssue
 from ledger.read.profiles import Profile, get_profile
 from ledger.read.rows import ImportRow, RowSource
@@ -57,7 +58,8 @@ PROGRESS_EVERY = 10_000
 @dataclass(frozen=True)
 class ImportSummary:
     """Outcome of an import: the profile's key, counts of rows, new entries, duplicates,
-    recognised payouts, rows skipped by the profile's rules, errors.
+    recognised payouts, rows skipped by the profile's rules, bank entries parked for the
+    officer and repayments to the Landeskasse matched (booked or recognised), errors.
 
     ``ok`` is False when ``errors`` is non-empty; then nothing was written.
     """
@@ -72,6 +74,8 @@ class ImportSummary:
     errors: tuple[ImportIssue, ...] = field(default=())
     profile: str = "inkl-csv"
     skipped: int = 0
+    parked: int = 0
+    repayments_recognised: int = 0
 
     @property
     def ok(self) -> bool:
@@ -122,17 +126,21 @@ def _import(session: Session, recipient: Recipient, open_binary, filename: str, 
             observe: Callable[[ImportRow, str], None] | None = None) -> ImportSummary:
     if not dry_run:
         lock_recipient(session, recipient)  # before the duplicate check: concurrent imports apply once
-    source = profile.open(open_binary)
+    books = _Books.load(session, recipient, packs or load_packs())
+    source = profile.open(open_binary, BankContext.of(recipient, books.accounts, books.packs))
     issues = _Issues(source.issues)
     repeated, total = _repeated_bases(source)
-    books = _Books.load(session, recipient, packs or load_packs())
     counts: Counter[str] = Counter()
     taken_payouts: set[int] = set()
     writer = None if dry_run else _Writer(session, books, profile.key, created_by=created_by, now=now)
     with session.begin_nested() as savepoint:
         for chunk in _chunks(_keyed_rows(source, books, issues, repeated, counts), CHUNK_ROWS):
-            plan = _plan(session, chunk, books, issues, taken_payouts, source.column_of, observe)
-            counts.update(rows=plan.rows, new=len(plan.new), duplicates=plan.duplicates, payouts=len(plan.payouts))
+            plan = _plan(session, chunk, books, issues, taken_payouts, source.column_of, observe,
+                         park=profile.bank is not None and profile.bank.unmatched == "park")
+            counts.update(rows=plan.rows, new=len(plan.new) + len(plan.repayments), duplicates=plan.duplicates,
+                          payouts=sum(1 for item in plan.payouts if item[4] == "payout"),
+                          repayments=len(plan.repayments) + sum(1 for item in plan.payouts if item[4] == "repayment"),
+                          parked=len(plan.parked))
             if writer is not None and not issues:
                 writer.write(plan)
             if progress is not None and counts["rows"] // PROGRESS_EVERY > (counts["rows"] - plan.rows) // PROGRESS_EVERY:
@@ -142,7 +150,7 @@ def _import(session: Session, recipient: Recipient, open_binary, filename: str, 
         summary = ImportSummary(
             file=filename, sha256=digest, rows=total, imported=counts["new"], duplicates=counts["duplicates"],
             payouts_recognised=counts["payouts"], dry_run=dry_run, errors=issues.sorted(), profile=profile.key,
-            skipped=counts["skipped"])
+            skipped=counts["skipped"], parked=counts["parked"], repayments_recognised=counts["repayments"])
         if not summary.ok:
             savepoint.rollback()
         elif writer is not None and writer.wrote:
@@ -261,23 +269,47 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
 
 @dataclass
 class _Plan:
-    """What one chunk of valid rows will write: new rows with their keys, recognised payouts."""
+    """What one chunk of valid rows will write: new rows with their keys; rows recognised as a
+    recorded payout or repayment (with its entry and ``"payout"`` or ``"repayment"``); bank
+    debits to the Landeskasse booked as the repayment of a school year; bank entries parked
+    with their reason."""
 
     rows: int
     new: list[tuple[ImportRow, str, str]] = field(default_factory=list)
-    payouts: list[tuple[ImportRow, str, str, int]] = field(default_factory=list)
+    payouts: list[tuple[ImportRow, str, str, int, str]] = field(default_factory=list)
+    repayments: list[tuple[ImportRow, str, str, str]] = field(default_factory=list)
+    parked: list[tuple[ImportRow, str, str, str]] = field(default_factory=list)
     duplicates: int = 0
 
 
 def _plan(session: Session, chunk: list[tuple[ImportRow, str]], books: _Books, issues: _Issues,
           taken: set[int], column_of: Mapping[str, str],
-          observe: Callable[[ImportRow, str], None] | None = None) -> _Plan:
-    """Sort a chunk's rows into new, duplicate and recognised payout; conflicts go to ``issues``.
-    ``taken``: ids of the payouts recognised so far in this import (updated); ``column_of``:
-    the format's column per row field (``RowSource.column_of``); ``observe``: see ``import_file``."""
+          observe: Callable[[ImportRow, str], None] | None = None, *, park: bool = False) -> _Plan:
+    """Sort a chunk's rows into new, duplicate, recognised payout or repayment, and parked;
+    conflicts go to ``issues``. ``taken``: ids of the payouts and repayment entries recognised
+    so far in this import (updated); ``column_of``: the format's column per row field
+    (``RowSource.column_of``); ``observe``: see ``import_file``; ``park``: a bank entry that
+    cannot be placed is parked (the profile's ``[bank] unmatched``), else it is an error."""
     plan = _Plan(rows=len(chunk))
     recipient = books.recipient
-    known = _known_rows(session, recipient, [key for _row, key in chunk])
+    keys = [key for _row, key in chunk]
+    known = _known_rows(session, recipient, keys)
+    parked = _parked_rows(session, recipient, [key for row, key in chunk if row.bank is not None])
+
+    def seen(row: ImportRow, outcome: str) -> None:
+        if observe is not None:
+            observe(row, outcome)
+
+    def park_or_refuse(row: ImportRow, key: str, content: str, reason: str, column: str) -> None:
+        if key in parked:
+            plan.duplicates += 1
+            seen(row, "duplicate")
+        elif park and row.bank is not None:
+            plan.parked.append((row, key, content, reason))
+            seen(row, "parked")
+        else:
+            issues.add(ImportIssue(row.line, column, reason))
+
     for row, key in chunk:
         content = row.content_hash()
         if key in known:
@@ -286,24 +318,47 @@ def _plan(session: Session, chunk: list[tuple[ImportRow, str]], books: _Books, i
                                        "Korrekturen bitte als Storno und Neubuchung"))
             else:
                 plan.duplicates += 1
-                if observe is not None:
-                    observe(row, "duplicate")
+                seen(row, "duplicate")
             continue
-        if books.accounts[row.credit].role == "grant_revenue":
+        if row.bank is not None and row.bank.park_reason:
+            park_or_refuse(row, key, content, row.bank.park_reason, column_of["credit"])
+            continue
+        accounts = books.accounts
+        if accounts[row.credit].role == "grant_revenue":
             payout = find_payout_for_receipt(session, recipient, row.day, row.cents, taken)
             if payout is None:
-                issues.add(ImportIssue(row.line, column_of["debit" if row.swapped else "credit"], "Eingang der Inklusionspauschale ohne "
-                                       "passende erfasste Auszahlung; bitte die Auszahlung zuerst erfassen (Zuweisung)"))
+                park_or_refuse(row, key, content, "Eingang der Inklusionspauschale ohne passende erfasste Auszahlung; "
+                               "bitte die Auszahlung zuerst erfassen (Zuweisung)",
+                               column_of["debit" if row.swapped else "credit"])
                 continue
             taken.add(payout.id)
-            plan.payouts.append((row, key, content, payout.entry_id))
-            if observe is not None:
-                observe(row, "payout")
+            plan.payouts.append((row, key, content, payout.entry_id, "payout"))
+            seen(row, "payout")
+            continue
+        if row.bank is not None and accounts[row.debit].role == "repayment_liability":
+            match = match_repayment(session, recipient, row, books.packs, taken)
+            if isinstance(match, str):
+                park_or_refuse(row, key, content, match, column_of["debit"])
+            elif match.recorded_entry_id is not None:
+                taken.add(match.recorded_entry_id)
+                plan.payouts.append((row, key, content, match.recorded_entry_id, "repayment"))
+                seen(row, "repayment")
+            else:
+                plan.repayments.append((row, key, content, match.school_year))
+                seen(row, "repayment")
             continue
         plan.new.append((row, key, content))
-        if observe is not None:
-            observe(row, "new")
+        seen(row, "new")
     return plan
+
+
+def _parked_rows(session: Session, recipient: Recipient, keys: list[str]) -> set[str]:
+    """Those of ``keys`` parked before (resolved or not: a resolved one is an imported row too)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        found.update(session.scalars(select(ParkedBankEntry.row_key).where(
+            ParkedBankEntry.recipient_id == recipient.id, ParkedBankEntry.row_key.in_(keys[start:start + 500]))))
+    return found
 
 
 def _known_rows(session: Session, recipient: Recipient, keys: list[str]) -> dict[str, str]:
@@ -321,7 +376,8 @@ def _known_rows(session: Session, recipient: Recipient, keys: list[str]) -> dict
 def _check_row(row: ImportRow, books: _Books, column_of: Mapping[str, str]) -> list[ImportIssue]:
     """A valid row's errors against the books: its accounts, a closed school year, a school
     year without a rule pack, a category unknown to the pack or on no expense account."""
-    issues = _check_accounts(row.line, row.debit, row.credit, row.swapped, books, column_of)
+    issues = _check_accounts(row.line, row.debit, row.credit, row.swapped, books, column_of,
+                             bank=row.bank is not None)
     for field_name, year in (("day", str(row.day_school_year)), ("school_year", str(row.school_year))):
         if year in books.closed:
             issues.append(ImportIssue(row.line, column_of[field_name], f"Schuljahr {year} ist abgeschlossen"))
@@ -340,10 +396,12 @@ def _check_row(row: ImportRow, books: _Books, column_of: Mapping[str, str]) -> l
     return issues
 
 
-def _check_accounts(line: int, debit: str, credit: str, swapped: bool, books: _Books, column_of: Mapping[str, str]
-                    ) -> list[ImportIssue]:
+def _check_accounts(line: int, debit: str, credit: str, swapped: bool, books: _Books, column_of: Mapping[str, str],
+                    *, bank: bool = False) -> list[ImportIssue]:
     """The errors of a row's debit and credit account numbers against the chart of accounts;
-    ``swapped``: the debit number came from the format's credit column (``ImportRow.swapped``)."""
+    ``swapped``: the debit number came from the format's credit column (``ImportRow.swapped``);
+    ``bank``: a bank statement's row, which may pay the repayment liability (a payment to the
+    Landeskasse, matched to the confirmed repayment)."""
     issues = []
     accounts = books.accounts
     debit_column, credit_column = ((column_of["credit"], column_of["debit"]) if swapped
@@ -355,7 +413,8 @@ def _check_accounts(line: int, debit: str, credit: str, swapped: bool, books: _B
         if account is None:
             issues.append(ImportIssue(line, column, f"unbekanntes Konto {number} "
                                       f"(nicht im Kontenplan von {books.recipient.name})"))
-        elif account.role in _LEDGER_ONLY_ROLES:
+        elif account.role in _LEDGER_ONLY_ROLES and not (bank and column == debit_column
+                                                          and account.role == "repayment_liability"):
             issues.append(ImportIssue(line, column, f"Konto {number} wird nur über die Rückzahlung (bestätigen, zahlen) bebucht"))
     if accounts.get(debit) is not None and accounts[debit].role == "grant_revenue":
         issues.append(ImportIssue(line, debit_column, "Sollbuchungen auf das Ertragskonto der Inklusionspauschale "
@@ -385,21 +444,43 @@ class _Writer:
         self._journal = JournalWriter(session, books.recipient, created_by=created_by, now=now)
 
     def write(self, plan: _Plan) -> None:
-        """Book ``plan``'s new rows and record them and its recognised payouts as imported."""
-        if not plan.new and not plan.payouts:
+        """Book ``plan``'s new rows and repayments, record them and its recognised payouts and
+        repayments as imported, and park its parked bank entries."""
+        if not (plan.new or plan.payouts or plan.repayments or plan.parked):
             return
         if self._batch_id is None:
             self._batch_id = self._next_batch_id()
-        entry_ids = self._journal.book([NewEntry(row.day, row.voucher_number, row.text, "import", self._lines(row))
-                                        for row, _key, _content in plan.new])
+        booked = [(row, key, content) for row, key, content in plan.new]
+        booked += [(row, key, content) for row, key, content, _year in plan.repayments]
+        entries = [NewEntry(row.day, row.voucher_number, row.text, "import", self._lines(row))
+                   for row, _key, _content in plan.new]
+        entries += [NewEntry(row.day, row.voucher_number, row.text, "repayment_payment", self._lines(row, year))
+                    for row, _key, _content, year in plan.repayments]
+        entry_ids = self._journal.book(entries)
         recipient_id, batch_id = self.recipient.id, self._batch_id
         imported = [(recipient_id, key, content, batch_id, row.line, entry_id)
-                    for (row, key, content), entry_id in zip(plan.new, entry_ids)]
+                    for (row, key, content), entry_id in zip(booked, entry_ids)]
         imported += [(recipient_id, key, content, batch_id, row.line, entry_id)
-                     for row, key, content, entry_id in plan.payouts]
+                     for row, key, content, entry_id, _kind in plan.payouts]
         insert_many(self.session, ImportedRow, ("recipient_id", "row_key", "content_hash", "batch_id", "line",
                                                 "entry_id"), imported)
+        self._park(plan.parked)
         self.wrote = True
+
+    def _park(self, parked: list[tuple[ImportRow, str, str, str]]) -> None:
+        """Keep the bank entries no rule placed (``ParkedBankEntry``), for the officer."""
+        for row, key, content, reason in parked:
+            bank = row.bank
+            self.session.add(ParkedBankEntry(
+                recipient_id=self.recipient.id, row_key=key, content_hash=content, batch_id=self._batch_id,
+                line=row.line, account_id=self.accounts[bank.account].id, date=row.day,
+                amount_cents=row.cents if row.debit == bank.account else -row.cents,
+                counterparty=(bank.counterparty or None) and bank.counterparty[:140],
+                counterparty_iban=bank.counterparty_iban, remittance=bank.remittance[:500] or None,
+                reference=(bank.reference or None) and bank.reference[:140], reason=reason[:300],
+                created_by=self.created_by, created_at=self.now))
+        if parked:
+            self.session.flush()
 
     def finish(self, summary: ImportSummary) -> None:
         """Write the import batch (with the summary's counts) and the audit record."""
@@ -411,7 +492,8 @@ class _Writer:
                      details={"file": summary.file, "sha256": summary.sha256, "profile": self.profile,
                               "rows": summary.rows, "skipped": summary.skipped,
                               "imported": summary.imported, "duplicates": summary.duplicates,
-                              "payouts_recognised": summary.payouts_recognised, "batch": self._batch_id})
+                              "payouts_recognised": summary.payouts_recognised, "parked": summary.parked,
+                              "repayments_recognised": summary.repayments_recognised, "batch": self._batch_id})
 
     def _next_batch_id(self) -> int:
         session = self.session
@@ -419,9 +501,10 @@ class _Writer:
             return session.scalar(sql_text("SELECT nextval(pg_get_serial_sequence('import_batches', 'id'))"))
         return session.scalar(select(func.coalesce(func.max(ImportBatch.id), 0) + 1))
 
-    def _lines(self, row: ImportRow) -> list[Line]:
-        """The debit and the credit posting of ``row``."""
-        year = str(row.school_year)
+    def _lines(self, row: ImportRow, school_year: str | None = None) -> list[Line]:
+        """The debit and the credit posting of ``row``, in its school year or ``school_year``
+        (a repayment: the year it repays)."""
+        year = school_year or str(row.school_year)
         lines = []
         for number, cents in ((row.debit, row.cents), (row.credit, -row.cents)):
             account = self.accounts[number]

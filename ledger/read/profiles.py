@@ -37,6 +37,8 @@ from ledger.core.tomldata import DataFileError, read_toml, validated
 from ledger.read.datev import DATEV_MAPPING, DatevSource
 from ledger.read.delimited import DelimitedSource, FileLayout
 from ledger.read.mapping import FIELDS, SETTABLE, SIGN_MODES, Condition, RecordMapping, Rule
+from ledger.read.bank import DEFAULT_TEXT, UNMATCHED, BankContext, BankSettings, BankSource
+from ledger.read.bank import FIELDS as BANK_FIELDS
 from ledger.read.csvfile import ImportIssue
 from ledger.read.rows import ImportRow, RowSource
 
@@ -72,17 +74,18 @@ class Profile:
     mapping: RecordMapping
     path: Path
     digest: str
+    bank: BankSettings | None = None
 
-    def open(self, open_binary: Callable[[], BinaryIO]) -> RowSource:
-        """The file whose bytes ``open_binary()`` opens, read in this profile's format.
-
-        Raises ProfileError for a bank-statement profile (it needs the books: see
-        ``ledger.read.importer``)."""
+    def open(self, open_binary: Callable[[], BinaryIO], context: BankContext | None = None) -> RowSource:
+        """The file whose bytes ``open_binary()`` opens, read in this profile's format. A bank
+        statement needs the books' ``context`` (``ledger.read.bank.BankContext``); without it
+        its entries are read against an empty chart (every statement's account unknown)."""
         if self.format == "delimited":
             return DelimitedSource(open_binary, self.layout, self.mapping)
         if self.format == "datev":
             return DatevSource(open_binary, self.mapping, self.layout.encoding)
-        raise ProfileError(self.path, "profile.format", "Kontoauszüge werden über den Bankabgleich gelesen")
+        return BankSource(open_binary, self.bank, self.mapping.rules, self.mapping.defaults,
+                          context or BankContext("", {}, None, None))
 
 
 def read_rows(profile: Profile, open_binary: Callable[[], BinaryIO], limit: int | None = None
@@ -156,6 +159,8 @@ def load_profile(path: Path) -> Profile:
     accounts = {str(k): v for k, v in data["accounts"].items()}
     if head["format"] == "datev":
         mapping = replace(DATEV_MAPPING, defaults=data["defaults"], accounts=accounts, rules=rules)
+    elif head["format"] == "camt053":
+        mapping = RecordMapping(columns={}, defaults=data["defaults"], rules=rules)
     else:
         columns = dict(data["columns"])
         optional = frozenset(columns.pop("optional", ()))
@@ -166,7 +171,8 @@ def load_profile(path: Path) -> Profile:
     return Profile(
         key=path.stem, title=head["title"], format=head["format"], description=head["description"],
         source=head["source"], layout=FileLayout(**layout), mapping=mapping, path=path,
-        digest=hashlib.sha256(path.read_bytes()).hexdigest())
+        digest=hashlib.sha256(path.read_bytes()).hexdigest(),
+        bank=BankSettings(**data["bank"]) if head["format"] == "camt053" else None)
 
 
 # --- validation schemas (marshmallow) ------------------------------------------------
@@ -290,8 +296,22 @@ class _RuleSchema(_Schema):
         return {"if": data["if_"], "set": data["set"], "skip": data["skip"]}
 
 
+class _BankSchema(_Schema):
+    unmatched = _choice(UNMATCHED, "park")
+    text = fields.String(load_default=DEFAULT_TEXT)
+
+    @validates_schema
+    def _a_template(self, data, **kwargs):
+        try:
+            data["text"].format(**{name: "" for name in BANK_FIELDS})
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValidationError(f"unbekannter Platzhalter {exc} (erlaubt: {', '.join(BANK_FIELDS)})",
+                                  "text") from None
+
+
 class _FileSchema(_Schema):
     profile = fields.Nested(_HeadSchema, required=True, error_messages=_MESSAGES)
+    bank = fields.Nested(_BankSchema, load_default=lambda: _BankSchema().load({}))
     file = fields.Nested(_FileLayoutSchema, load_default=lambda: _FileLayoutSchema().load({}))
     columns = fields.Nested(_ColumnsSchema, load_default=dict)
     amount = fields.Nested(_AmountSchema, load_default=lambda: _AmountSchema().load({}))
@@ -304,6 +324,12 @@ class _FileSchema(_Schema):
 
     @validates_schema
     def _complete(self, data, **kwargs):
+        if data["profile"]["format"] == "camt053":
+            fields_named = {str(c["column"]) for rule in data["rules"] for c in rule["if"]}
+            unknown = sorted(fields_named - set(BANK_FIELDS))
+            if unknown:
+                raise ValidationError(f"unbekannte Felder eines Kontoauszugs: {', '.join(unknown)} "
+                                      f"(erlaubt: {', '.join(BANK_FIELDS)})", "rules")
         if data["profile"]["format"] != "delimited":
             if data["columns"]:
                 raise ValidationError("die Spalten legt das Format fest", "columns")

@@ -22,6 +22,26 @@ from ledger.read.csvfile import ImportIssue
 
 
 @dataclass(frozen=True, slots=True)
+class BankDetails:
+    """What a row read from a bank statement carries besides the booking
+    (``ledger.read.bank``): its identity ``key`` and ``content`` hash (the bank entry's own,
+    independent of the profile's rules), the bank account's number in the chart, the
+    counterparty's name and IBAN, the remittance text, the payment reference, whether the
+    counterparty is the Landeskasse, and ``park_reason`` (German) when no rule found the
+    counter account (then the row is parked for the officer, not booked)."""
+
+    key: str
+    content: str
+    account: str
+    counterparty: str | None
+    counterparty_iban: str | None
+    remittance: str
+    reference: str | None
+    landeskasse: bool = False
+    park_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ImportRow:
     """A parsed, syntactically valid row: one booking from ``debit`` to ``credit`` (account
     numbers) of ``cents`` (positive, in cents) on ``day``, ``line`` its physical line in the
@@ -42,6 +62,7 @@ class ImportRow:
     school_year: SchoolYear
     school_year_given: bool
     swapped: bool = False
+    bank: BankDetails | None = None
 
     @property
     def amount(self) -> Decimal:
@@ -54,16 +75,25 @@ class ImportRow:
         return school_year_of(self.day)
 
     def base(self) -> tuple:
-        """What makes two rows of one file identical bookings (their occurrence tells them apart)."""
+        """What makes two rows of one file identical bookings (their occurrence tells them apart);
+        a bank statement's row is its own (its occurrence is counted by its reader)."""
+        if self.bank is not None:
+            return (self.bank.key,)
         return base_key(self.day, self.voucher_number, self.debit, self.credit, self.cents)
 
     def identity(self, occurrence: int) -> str:
         """SHA-256 of what makes a row the same booking in a later export: the base and the
-        row's ``occurrence`` (0, 1, …) among the file's rows with the same base."""
+        row's ``occurrence`` (0, 1, …) among the file's rows with the same base; for a bank
+        statement's row, the bank entry's identity (``ledger.read.camt053.BankEntry.identity``)."""
+        if self.bank is not None:
+            return self.bank.key
         return _sha256(f"{self.day}|{self.voucher_number}|{self.debit}|{self.credit}|{self.cents}|{occurrence}")
 
     def content_hash(self) -> str:
-        """SHA-256 over every field, to spot a known row whose content changed."""
+        """SHA-256 over every field, to spot a known row whose content changed; for a bank
+        statement's row, over the bank entry's fields (rules may change what it is booked as)."""
+        if self.bank is not None:
+            return self.bank.content
         return _sha256("|".join(str(v) for v in (
             self.day, self.voucher_number, self.text, self.debit, self.credit, self.cents,
             self.cost_centre, self.category, self.school_year if self.school_year_given else "")))

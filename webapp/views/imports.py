@@ -222,7 +222,8 @@ def _book_file(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, p
 
 
 def _bookable(summary: ImportSummary) -> bool:
-    return summary.ok and bool(summary.imported or summary.payouts_recognised)
+    return summary.ok and bool(summary.imported or summary.payouts_recognised or summary.repayments_recognised
+                               or summary.parked)
 
 
 def _outcome(recipient: Recipient, job: jobs.Job):
