@@ -73,6 +73,7 @@ from ledger.workflows.closing import close_year, reopen_year
 from ledger.workflows.grants import record_grant
 from ledger.workflows.issued import issue_statement, preview_issue
 from ledger.workflows.masterdata import KINDS, Kind, add, import_master_data, list_items, list_rows
+from ledger.workflows.parked import book_parked, parked_entries
 from ledger.workflows.repayment import confirm_repayment, pay_repayment
 from ledger.write.backup import backup, restore
 from ledger.write.gobd import export_gobd
@@ -897,6 +898,56 @@ def repayment_pay(recipient_key, school_year, amount, day) -> None:
         entry = pay_repayment(session, get_recipient(session, recipient_key), school_year, amount,
                               day=day.date(), created_by=_user(), now=_now())
         click.echo(f"Rückzahlung {format_german(amount)} EUR gebucht (Buchung {entry.id}).")
+
+
+@main.group(cls=Group)
+def bank() -> None:
+    """Kontoumsätze, die ein Kontoauszug zur Klärung zurückgestellt hat."""
+
+
+@bank.command("parked")
+@recipient_option
+@click.option("--all", "show_all", is_flag=True, help="auch die bereits gebuchten")
+@json_option
+def bank_parked(recipient_key: str, show_all: bool, as_json: bool) -> None:
+    """Die zurückgestellten Kontoumsätze (offen, mit --all auch gebuchte)."""
+    with db.session_scope(_engine()) as session:
+        items = parked_entries(session, get_recipient(session, recipient_key), open_only=not show_all)
+        rows = [{"id": i.parked.id, "date": i.parked.date.isoformat(), "amount": format_plain(
+                     from_cents(i.parked.amount_cents)), "account": i.parked.account.number,
+                 "counterparty": i.parked.counterparty, "counterparty_iban": i.parked.counterparty_iban,
+                 "remittance": i.parked.remittance, "reference": i.parked.reference, "reason": i.parked.reason,
+                 "entry": i.entry_id} for i in items]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        state = f"gebucht (Buchung Nr. {row['entry']})" if row["entry"] else "offen"
+        click.echo(f"Nr. {row['id']:<5} {date.fromisoformat(row['date']):%d.%m.%Y} "
+                   f"{format_german(Decimal(row['amount'])):>14} EUR  {row['counterparty'] or ''}: "
+                   f"{row['remittance'] or ''}  [{state}]")
+
+
+@bank.command("book")
+@recipient_option
+@click.argument("parked_id", metavar="NR", type=int)
+@click.option("--account", "counter_account", required=True, metavar="KONTO", help="Gegenkonto (Nummer im Kontenplan)")
+@click.option("--category", default=None, help="Kategorie (Kennung im Regelwerk), nur bei Aufwandskonten")
+@click.option("--cost-centre", default=None, help="Kostenstelle")
+@click.option("--school-year", default=None, callback=_school_year, help="Schuljahr (Voreinstellung: des Buchungsdatums)")
+@json_option
+def bank_book(recipient_key: str, parked_id: int, counter_account: str, category: str | None,
+              cost_centre: str | None, school_year: SchoolYear | None, as_json: bool) -> None:
+    """Den zurückgestellten Kontoumsatz NR gegen KONTO buchen."""
+    with db.session_scope(_engine(), write=True) as session:
+        entry = book_parked(session, get_recipient(session, recipient_key), parked_id, counter_account=counter_account,
+                            category=category, cost_centre=cost_centre, school_year=school_year, user=_user(),
+                            now=_now())
+        entry_id = entry.id
+    if as_json:
+        _print_json({"parked": parked_id, "entry": entry_id})
+    else:
+        click.echo(f"Kontoumsatz Nr. {parked_id} gebucht (Buchung Nr. {entry_id}).")
 
 
 @main.command("reverse")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ledger.core.bank import set_account_iban
+from ledger.core.errors import LedgerError
 from ledger.core.grants import add_grant, add_payout
 from ledger.core.models import ImportedRow, JournalEntry, ParkedBankEntry, Posting
 from ledger.core.schoolyear import SchoolYear
@@ -177,3 +178,57 @@ def test_a_zip_of_statements_is_read_whole(session, books):
 def test_a_broken_statement_is_refused_with_the_readers_issues(session, books):
     summary = _import(session, books, SAMPLES / "kaputt_schlusssaldo.xml")
     assert not summary.ok and any("Schlusssaldo" in e.message or "CLBD" in (e.column or "") for e in summary.errors)
+
+
+# --- the officer's decision on a parked entry ----------------------------------------------------
+
+
+def test_an_officer_books_a_parked_entry_and_the_statement_then_finds_it_booked(session, books):
+    from ledger.workflows.parked import book_parked, parked_entries
+    _import(session, books, FIRST)
+    session.commit()
+    invoice = next(i for i in parked_entries(session, books) if i.parked.line == 166)
+    entry = book_parked(session, books, invoice.parked.id, counter_account="5291", cost_centre="3631-P01",
+                        user="sachbearbeitung", now=NOW)
+    session.commit()
+    # money out: the pool account debited, the bank account credited, 38.415,20 EUR
+    assert [(p.account.number, p.amount_cents, p.category, p.cost_centre) for p in entry.postings] == [
+        ("1810", -3_841_520, None, None), ("5291", 3_841_520, "pool_personnel", "3631-P01")]
+    assert entry.voucher_number == "2024112904711002"
+    assert entry.text == "Inklusionsdienste Rhein-Sieg gGmbH: RE 2024-1187 Poolkräfte Schulbegleitung Oktober 2024"
+    assert len(parked_entries(session, books)) == 3
+    assert [i.entry_id for i in parked_entries(session, books, open_only=False) if i.parked.line == 166] == [entry.id]
+    again = _import(session, books, FIRST)
+    assert (again.imported, again.duplicates) == (0, 6)
+    with pytest.raises(LedgerError, match="bereits gebucht"):
+        book_parked(session, books, invoice.parked.id, counter_account="5291", user="x", now=NOW)
+
+
+def test_a_parked_entry_is_booked_by_a_later_import_once_a_rule_places_it(session, books, tmp_path):
+    _import(session, books, FIRST)
+    session.commit()
+    path = tmp_path / "camt-kreis.toml"
+    path.write_text('[profile]\ntitle = "Kreis"\nformat = "camt053"\n[[rules]]\n'
+                    'if = [{ column = "Name", matches = "^Inklusionsdienste" }]\nset = { counter_account = "5291" }\n',
+                    encoding="utf-8")
+    summary = _import(session, books, FIRST, load_profile(path))
+    session.commit()
+    assert (summary.imported, summary.duplicates) == (1, 5)
+    from ledger.workflows.parked import parked_entries
+    assert 166 not in [i.parked.line for i in parked_entries(session, books)]
+
+
+@pytest.mark.parametrize("account, message", [
+    ("1810", "das Gegenkonto ist das Bankkonto des Auszugs selbst"),
+    ("4141", "Auszahlungen des Landes bitte bei der Zuwendung erfassen"),
+    ("3790", "Rückzahlungen bitte bestätigen"),
+    ("9999", "Konto 9999 gibt es im Kontenplan von Kreis Testland nicht"),
+])
+def test_a_parked_entry_is_not_booked_against_the_bank_or_the_grant_accounts(session, books, account, message):
+    from ledger.core.errors import LedgerError as Error
+    from ledger.workflows.parked import book_parked, parked_entries
+    _import(session, books, FIRST)
+    session.commit()
+    first = parked_entries(session, books)[0]
+    with pytest.raises(Error, match=message):
+        book_parked(session, books, first.parked.id, counter_account=account, user="x", now=NOW)

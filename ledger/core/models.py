@@ -393,8 +393,9 @@ class ParkedBankEntry(Base):
     ``amount_cents`` is the bank account's side in cents: positive money in (debit of the
     bank account), negative money out. ``row_key`` is the entry's identity
     (``ledger.read.camt053``); the entry is resolved once an ``ImportedRow`` of the same
-    key exists (the journal entry the officer booked for it). ``reason``: why no rule
-    applied, in German.
+    key exists (the journal entry the officer booked for it). ``reference``: the voucher
+    number its booking carries (the bank's reference ``AcctSvcrRef``, or the statement and
+    line). ``reason``: why no rule applied, in German.
     """
 
     __tablename__ = "parked_bank_entries"

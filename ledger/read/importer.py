@@ -477,7 +477,7 @@ class _Writer:
                 amount_cents=row.cents if row.debit == bank.account else -row.cents,
                 counterparty=(bank.counterparty or None) and bank.counterparty[:140],
                 counterparty_iban=bank.counterparty_iban, remittance=bank.remittance[:500] or None,
-                reference=(bank.reference or None) and bank.reference[:140], reason=reason[:300],
+                reference=row.voucher_number[:140], reason=reason[:300],
                 created_by=self.created_by, created_at=self.now))
         if parked:
             self.session.flush()
