@@ -163,3 +163,31 @@ def test_two_profiles_of_one_key_are_refused(tmp_path):
     (tmp_path / "inkl-csv.toml").write_text((PROFILES_DIR / "inkl-csv.toml").read_text(encoding="utf-8"))
     with pytest.raises(ProfileError, match="Importprofil 'inkl-csv' gibt es bereits"):
         load_profiles((PROFILES_DIR, tmp_path))
+
+
+def test_a_file_without_column_headings_is_read_by_position(session, kreis, tmp_path):
+    profile = _profile(tmp_path, """
+[profile]
+title = "Ohne Kopfzeile"
+[file]
+header = false
+delimiter = "|"
+[columns]
+date = 1
+voucher = 2
+text = 3
+debit = 4
+credit = 5
+amount = 6
+[date]
+format = "%Y%m%d"
+""")
+    data = b"20241031|B-1|Pool Oktober|5291|1810|40.000,00\n20241102|B-2|Workshop|5292|1810|1.250,00\n"
+    summary = import_bytes(session, kreis, data, "ohne.txt", created_by="test", now=NOW, profile=profile)
+    assert summary.ok and (summary.rows, summary.imported) == (2, 2)
+    short = b"20241031|B-1|Pool Oktober|5291|1810|40.000,00\n20241102|B-2|Workshop\n"
+    summary = import_bytes(session, kreis, short, "ohne.txt", created_by="test", now=NOW, profile=profile)
+    assert [(e.line, e.message) for e in summary.errors] == [(2, "zu wenige Felder in der Zeile")]
+    with pytest.raises(ProfileError, match="ohne Kopfzeile nur Spaltennummern: amount, date, text, voucher"):
+        _profile(tmp_path, BASE.replace('[columns]', '[file]\nheader = false\n[columns]').replace(
+            'account = "Konto"', 'account = 4') + '[defaults]\ncounter_account = "1810"\n')

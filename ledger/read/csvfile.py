@@ -44,7 +44,8 @@ class CsvTable:
     ``"auto"`` (UTF-8 with or without BOM, else Windows-1252), ``"utf-8"`` or ``"cp1252"``;
     ``skip_lines``: lines before the header (a format's own header, as DATEV's first line);
     ``extra_columns``: ``"refuse"`` (a column neither required nor optional is an error)
-    or ``"ignore"``. After construction ``issues`` holds the encoding and header errors
+    or ``"ignore"``; ``header``: False for a file without column headings (its columns are
+    known by position; the first record sets the number of fields). After construction ``issues`` holds the encoding and header errors
     (then ``records()`` yields nothing), ``columns`` maps each column name of the header
     to its field index (absent optional columns are missing from it), ``header`` holds
     the header's names as written, ``size`` is the file's length in bytes.
@@ -52,10 +53,11 @@ class CsvTable:
 
     def __init__(self, open_binary: Callable[[], BinaryIO], required: tuple[str, ...],
                  optional: tuple[str, ...] = (), *, delimiter: str = ";", encoding: str = "auto",
-                 skip_lines: int = 0, extra_columns: str = "refuse") -> None:
+                 skip_lines: int = 0, extra_columns: str = "refuse", header: bool = True) -> None:
         self._open = open_binary
         self.delimiter = delimiter
         self.skip_lines = skip_lines
+        self.has_header = header
         self.issues: list[ImportIssue] = []
         self.columns: dict[str, int] = {}
         self.header: list[str] = []
@@ -72,6 +74,11 @@ class CsvTable:
                 next(reader, None)
             header = next(reader, None)
         line = skip_lines + 1
+        if not self.has_header:
+            self.width = len(header or ())
+            if not header:
+                self.issues = [ImportIssue(line, None, "die Datei enthält keine Zeilen")]
+            return
         self.issues = _check_header(header, required, optional, line, delimiter,
                                     None if extra_columns == "ignore" else required + optional)
         if not self.issues:
@@ -88,7 +95,7 @@ class CsvTable:
         width = self.width
         with self._text() as text:
             reader = csv.reader(text, delimiter=self.delimiter)
-            for _ in range(self.skip_lines + 1):
+            for _ in range(self.skip_lines + self.has_header):
                 next(reader, None)
             for fields in reader:
                 if not fields:

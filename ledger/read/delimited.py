@@ -19,13 +19,14 @@ from ledger.read.rows import ImportRow
 @dataclass(frozen=True)
 class FileLayout:
     """How a delimited file is laid out: ``encoding`` (``auto``, ``utf-8``, ``cp1252``),
-    ``delimiter``, ``skip_lines`` before the header, ``extra_columns`` (``ignore`` or
-    ``refuse``)."""
+    ``delimiter``, ``skip_lines`` before the header, ``header`` (False: no column headings,
+    columns by position), ``extra_columns`` (``ignore`` or ``refuse``)."""
 
     encoding: str = "auto"
     delimiter: str = ";"
     skip_lines: int = 0
     extra_columns: str = "ignore"
+    header: bool = True
 
 
 class DelimitedSource:
@@ -38,12 +39,13 @@ class DelimitedSource:
         self.table = CsvTable(open_binary, required if layout.extra_columns == "refuse" else (),
                               optional if layout.extra_columns == "refuse" else (),
                               delimiter=layout.delimiter, encoding=layout.encoding, skip_lines=layout.skip_lines,
-                              extra_columns=layout.extra_columns)
+                              extra_columns=layout.extra_columns, header=layout.header)
         self.size = self.table.size
         self.issues: list[ImportIssue] = list(self.table.issues)
         self.bound: BoundMapping | None = None
         if not self.issues:
-            self.bound, self.issues = bind(mapping, self.table.columns, self.table.width, layout.skip_lines + 1)
+            self.bound, self.issues = bind(mapping, self.table.columns if layout.header else None, self.table.width,
+                                           layout.skip_lines + 1)
         self.column_of = mapping.column_of()
 
     def records(self) -> Iterator[tuple[int, list[str] | None, ImportIssue | None]]:

@@ -220,6 +220,7 @@ class _FileLayoutSchema(_Schema):
     delimiter = _choice((";", ",", "\t", "|"), ";")
     skip_lines = fields.Integer(load_default=0, strict=True, validate=validate.Range(0, 100))
     extra_columns = _choice(("ignore", "refuse"), "ignore")
+    header = fields.Boolean(load_default=True, truthy={True}, falsy={False})
 
 
 class _ColumnsSchema(_Schema):
@@ -344,5 +345,11 @@ class _FileSchema(_Schema):
             missing.append("counter_account")
         if missing:
             raise ValidationError(f"Spalte fehlt für: {', '.join(missing)}", "columns")
+        if not data["file"]["header"]:
+            named = sorted(name for name, column in columns.items() if isinstance(column, str) and name != "optional")
+            named += sorted({str(c["column"]) for rule in data["rules"] for c in rule["if"]
+                             if isinstance(c["column"], str)})
+            if named:
+                raise ValidationError(f"ohne Kopfzeile nur Spaltennummern: {', '.join(named)}", "columns")
         if not paired and data["amount"]["sign"] == "side":
             raise ValidationError("ein Soll/Haben-Kennzeichen gehört zu Konto und Gegenkonto", "amount.sign")
