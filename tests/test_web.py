@@ -96,6 +96,8 @@ def _check_german_formats():
     assert date_de(date(2024, 4, 1)) == "01.04.2024"
     assert date_long(date(2024, 4, 1)) == "1. April 2024"
     assert datetime_de(datetime(2026, 1, 2, 10, 5)) == "02.01.2026, 10:05 Uhr"   # local time, not shifted
+    # a time recorded late in the evening stays on its day (was shifted into the next day as if UTC)
+    assert date_de(datetime(2026, 12, 6, 23, 30)) == "06.12.2026"
     assert percent(Decimal("0.125")) == "12,5\xa0%"
 
 

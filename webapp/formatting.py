@@ -58,24 +58,25 @@ def percent(rate: Decimal | None) -> str:
 
 
 def date_de(day: date | None) -> str:
-    """``date(2024, 4, 1)`` → ``"01.04.2024"``."""
+    """``date(2024, 4, 1)`` → ``"01.04.2024"``; a recorded time (``datetime``, local wall time
+    as written) gives its own day, not shifted to another time zone (as ``datetime_de``)."""
     if day is None:
         return DASH
-    return format_date(day, "dd.MM.yyyy")
+    return format_date(day, "dd.MM.yyyy", rebase=False)
 
 
 def date_long(day: date | None) -> str:
     """``date(2024, 4, 1)`` → ``"1. April 2024"``."""
     if day is None:
         return DASH
-    return format_date(day, format="long")
+    return format_date(day, format="long", rebase=False)
 
 
 def weekday(day: date | None) -> str:
     """``date(2024, 4, 1)`` → ``"Montag"``."""
     if day is None:
         return DASH
-    return format_date(day, "EEEE")
+    return format_date(day, "EEEE", rebase=False)
 
 
 def datetime_de(moment: datetime | None) -> str:
