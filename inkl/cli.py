@@ -883,7 +883,10 @@ def repayment_sepa(recipient_key, school_year, output: Path, execution_date, as_
     with db.session_scope(_engine(), write=True) as session:
         sepa = repayment_transfer(session, get_recipient(session, recipient_key), school_year, actor=_user(),
                                   now=_now(), execution_date=_day(execution_date))
-    output.write_bytes(sepa.xml)
+        try:   # before the audit event is committed: no event without its file
+            output.write_bytes(sepa.xml)
+        except OSError as exc:
+            raise Failure(f"die Datei {output} kann nicht geschrieben werden ({exc.strerror})") from exc
     if as_json:
         _print_json({**sepa.as_json(), "output": str(output)})
         return

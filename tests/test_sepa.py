@@ -286,6 +286,12 @@ def test_cli_writes_the_file_of_the_demos_open_repayment(session, cli, tmp_path)
     assert "52.206,21 EUR an Landeskasse Düsseldorf, IBAN DE59 3005 0000 0001 6835 15, BIC WELADEDD" in text
     past = cli(*args, "--execution-date", "2020-01-01", expect=1)
     assert "Ausführungstag 01.01.2020 liegt in der Vergangenheit" in past.stderr
+    written = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "repayment_sepa"))
+    unwritable = cli(*args[:-1], tmp_path / "fehlt" / "datei.xml", expect=1)
+    assert unwritable.stderr.startswith("Fehler: die Datei ") and "kann nicht geschrieben werden" in unwritable.stderr
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "repayment_sepa")) == written == 2   # no event without its file
 
 
 def test_cli_links_unlinks_and_lists_the_iban_of_bank_accounts(cli):
