@@ -24,6 +24,7 @@ from inkl import german
 from ledger.core import db
 from ledger.core.agreements import IN_FORCE, STATUSES, add_agreement, change_status, find_agreement, status_history
 from ledger.core.audit import verify_audit_log
+from ledger.core.bank import format_iban, set_account_iban
 from ledger.core.chain import verify_chain
 from ledger.core.errors import LedgerError
 from ledger.core.grants import add_payout, get_grant
@@ -74,7 +75,7 @@ from ledger.workflows.grants import record_grant
 from ledger.workflows.issued import issue_statement, preview_issue
 from ledger.workflows.masterdata import KINDS, Kind, add, import_master_data, list_items, list_rows
 from ledger.workflows.parked import book_parked, parked_entries
-from ledger.workflows.repayment import confirm_repayment, pay_repayment
+from ledger.workflows.repayment import confirm_repayment, pay_repayment, repayment_transfer
 from ledger.write.backup import backup, restore
 from ledger.write.gobd import export_gobd
 from ledger.write.hledger import export_hledger
@@ -254,30 +255,56 @@ def account() -> None:
               type=click.Choice(["asset", "liability", "revenue", "expense", "equity"]),
               help="Kontoart: Vermögen, Verbindlichkeit, Ertrag, Aufwand oder Eigenkapital")
 @click.option("--category", default=None, help="Kategorie der Ausgaben auf diesem Konto (Kennung im Regelwerk)")
-def account_add(recipient_key: str, number: str, name: str, type_: str, category: str | None) -> None:
+@click.option("--iban", default=None, metavar="IBAN",
+              help="IBAN des Bankkontos (nur Vermögenskonten), z. B. 'DE89 3704 0044 0532 0130 00'")
+def account_add(recipient_key: str, number: str, name: str, type_: str, category: str | None,
+                iban: str | None) -> None:
     """Konto NUMMER NAME anlegen."""
     known = frozenset(c.id for pack in load_packs() for c in pack.categories)
     with db.session_scope(_engine(), write=True) as session:
         created = add_account(session, get_recipient(session, recipient_key), number, name, type_, category, known,
-                              actor=_user(), now=_now())
-        click.echo(f"Konto {created.label} angelegt.")
+                              actor=_user(), now=_now(), iban=iban)
+        click.echo(f"Konto {created.label} angelegt"
+                   + (f", IBAN {format_iban(created.iban)}." if created.iban else "."))
+
+
+@account.command("set-iban")
+@recipient_option
+@click.argument("number", metavar="NUMMER")
+@click.argument("iban", metavar="IBAN", required=False)
+@click.option("--remove", is_flag=True, help="die IBAN des Kontos entfernen")
+def account_set_iban(recipient_key: str, number: str, iban: str | None, remove: bool) -> None:
+    """Dem Bankkonto NUMMER die IBAN zuordnen (oder sie mit --remove entfernen).
+
+    Ein Kontoauszug findet sein Konto im Kontenplan über diese IBAN; die
+    SEPA-Überweisung der Rückzahlung nennt sie als Konto des Auftraggebers.
+    """
+    if remove == bool(iban):
+        raise click.UsageError("entweder eine IBAN angeben oder --remove")
+    with db.session_scope(_engine(), write=True) as session:
+        changed = set_account_iban(session, get_recipient(session, recipient_key), number, None if remove else iban,
+                                   actor=_user(), now=_now())
+        click.echo(f"Konto {changed.label}: IBAN {format_iban(changed.iban)}." if changed.iban
+                   else f"Konto {changed.label}: keine IBAN mehr.")
 
 
 @account.command("list")
 @recipient_option
 @json_option
 def account_list(recipient_key: str, as_json: bool) -> None:
-    """Kontenplan eines Empfängers."""
+    """Kontenplan eines Empfängers (mit der IBAN der Bankkonten)."""
     with db.session_scope(_engine()) as session:
-        rows = [{"number": a.number, "name": a.name, "type": a.type, "category": a.category, "role": a.role}
-                for a in get_recipient(session, recipient_key).accounts]
+        rows = [{"number": a.number, "name": a.name, "type": a.type, "category": a.category, "role": a.role,
+                 "iban": a.iban} for a in get_recipient(session, recipient_key).accounts]
     if as_json:
         _print_json(rows)
     else:
         packs = load_packs()
         for row in rows:
             category = category_label(row["category"], packs) if row["category"] else ""
-            click.echo(f"{row['number']:<6} {ACCOUNT_TYPES[row['type']]:<15} {row['name']:<50} {category}")
+            iban = f"IBAN {format_iban(row['iban'])}" if row["iban"] else ""
+            click.echo(f"{row['number']:<6} {ACCOUNT_TYPES[row['type']]:<15} {row['name']:<50} "
+                       f"{category or iban}".rstrip())
 
 
 @main.group(cls=Group)
@@ -872,7 +899,7 @@ def override_list(recipient_key, school_year, as_json) -> None:
 
 @main.group(cls=Group)
 def repayment() -> None:
-    """Rückzahlung bestätigen und Zahlung buchen."""
+    """Rückzahlung bestätigen, als SEPA-Überweisung ausgeben und Zahlung buchen."""
 
 
 @repayment.command("confirm")
@@ -898,6 +925,38 @@ def repayment_pay(recipient_key, school_year, amount, day) -> None:
         entry = pay_repayment(session, get_recipient(session, recipient_key), school_year, amount,
                               day=day.date(), created_by=_user(), now=_now())
         click.echo(f"Rückzahlung {format_german(amount)} EUR gebucht (Buchung {entry.id}).")
+
+
+@repayment.command("sepa")
+@recipient_option
+@school_year_option
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="DATEI",
+              help="Datei für die SEPA-Überweisung (XML, pain.001.001.09)")
+@click.option("--execution-date", type=german.DATE, default=None,
+              help="gewünschter Ausführungstag der Überweisung (heute)")
+@json_option
+def repayment_sepa(recipient_key, school_year, output: Path, execution_date, as_json: bool) -> None:
+    """Offene bestätigte Rückzahlung als SEPA-Überweisung (pain.001) für den Zahllauf schreiben.
+
+    Auftraggeber ist das Bankkonto des Empfängers (mit seiner IBAN im Kontenplan), Empfänger
+    die Landeskasse laut Regelwerk; der Verwendungszweck ist der des Verwendungsnachweises.
+    Gebucht wird nichts: die Zahlung wird nach ihrer Ausführung als Rückzahlung gebucht.
+    """
+    with db.session_scope(_engine(), write=True) as session:
+        sepa = repayment_transfer(session, get_recipient(session, recipient_key), school_year, actor=_user(),
+                                  now=_now(), execution_date=_day(execution_date))
+        try:   # before the audit event is committed: no event without its file
+            output.write_bytes(sepa.xml)
+        except OSError as exc:
+            raise Failure(f"die Datei {output} kann nicht geschrieben werden ({exc.strerror})") from exc
+    if as_json:
+        _print_json({**sepa.as_json(), "output": str(output)})
+        return
+    t = sepa.transfer
+    click.echo(f"SEPA-Überweisung der Rückzahlung {sepa.school_year} geschrieben: {output}")
+    click.echo(f"{format_german(t.amount)} EUR an {t.creditor_name}, IBAN {format_iban(t.creditor_iban)}, "
+               f"BIC {t.creditor_bic}; ausführen am {t.execution_date:%d.%m.%Y}")
+    click.echo(f"Verwendungszweck: {t.remittance}")
 
 
 @main.group(cls=Group)

@@ -155,6 +155,17 @@ def client(app):
 
 
 @pytest.fixture
+def anna(app, session, kreis):
+    """A test client logged in as ``anna``, officer of Kreis Testland (``kreis``); ``paul`` is its
+    auditor (password ``PASSWORD``)."""
+    add_web_user(session, "anna", "officer", recipients=[kreis])
+    add_web_user(session, "paul", "auditor", recipients=[kreis])
+    client = app.test_client()
+    login(client, "anna")
+    return client
+
+
+@pytest.fixture
 def kreis(session):
     """A committed recipient "Kreis Testland" (key ``testland``) with the default chart."""
     from ledger.core.recipients import add_recipient

@@ -41,7 +41,7 @@ from ledger.reports.year_totals import year_totals
 from ledger.workflows.masterdata import import_master_data
 from tests.conftest import NOW, add_web_user, import_bytes, logged_in
 from tests.test_web_imports import _text, _upload, olga, users  # noqa: F401 (fixtures)
-from tests.test_web_journal import _entries, _entry_form, anna  # noqa: F401 (fixture)
+from tests.test_web_journal import _entries, _entry_form
 from tests.test_web_review import BASE, JUSTIFICATION, _override, _pid, books, officer  # noqa: F401 (fixtures)
 
 SY = SchoolYear(2023)

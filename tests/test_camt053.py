@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ledger.core import iso20022
+from ledger.core.errors import LedgerError
 from ledger.read import camt053
 from ledger.read.camt053 import BankEntry, TransactionCode, identities, read_camt053
 from ledger.read.csvfile import ImportIssue
@@ -74,9 +75,9 @@ def test_the_shipped_schema_is_the_official_one_unchanged():
 
 def test_schema_is_loaded_once_and_names_are_checked():
     assert iso20022.schema("camt.053.001.08") is iso20022.schema("camt.053.001.08")
-    with pytest.raises(ValueError):
+    with pytest.raises(LedgerError, match="kein ISO-20022-Schema"):
         iso20022.schema("../../etc/passwd")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(LedgerError, match="kein ISO-20022-Schema"):
         iso20022.schema("camt.099.001.01")
 
 

@@ -38,7 +38,7 @@ def test_recipients_accounts_and_json(cli):
         "--category", "training")
     accounts = {a["number"]: a for a in json.loads(cli("account", "list", "--recipient", "rhein-sieg", "--json").output)}
     assert accounts["5300"] == {"number": "5300", "name": "Fachtag Inklusion", "type": "expense",
-                                "category": "training", "role": None}
+                                "category": "training", "role": None, "iban": None}
     assert accounts["4141"]["role"] == "grant_revenue"
 
 

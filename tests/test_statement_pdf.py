@@ -23,7 +23,7 @@ from pypdf import PdfReader
 from ledger.core.chain import ChainHead
 from ledger.core.money import format_german
 from ledger.reports.forecast import Forecast
-from ledger.reports.settlement import AgreementFigures, CategoryAmount, RepaymentResult
+from ledger.reports.settlement import AgreementFigures, CategoryAmount, NoticeTerms, RepaymentResult
 from ledger.reports.statement import (
     BankAccount,
     PassThroughLine,
@@ -726,6 +726,15 @@ def test_payment_details_leave_a_field_for_the_kassenzeichen():
     section = _section(_text(render_statement(DATA)), "Zahlungsangaben", "Prüfvermerk")
     assert "Kassenzeichen ____" in section
     assert "Noch zu zahlen (Rückzahlung) 100.654,33 EUR" in section
+
+
+def test_a_notice_of_the_land_adds_its_aktenzeichen_to_the_verwendungszweck():
+    """Where the Land's notice decides, the Verwendungszweck names its Aktenzeichen (as the SEPA transfer
+    of ``inkl repayment sepa`` does), so that the Landeskasse matches the payment to its claim."""
+    notice = NoticeTerms(date(2024, 10, 1), "48.01-2023/24-17", D("100654.33"), date(2024, 12, 15), None, None, True)
+    text = _text(render_statement(replace(DATA, result=replace(RESULT, notice=notice))))
+    section = _section(text, "Zahlungsangaben", "Prüfvermerk")
+    assert "Verwendungszweck Rückzahlung Inklusionspauschale 2023/24 KR-MUS, Bescheid Az. 48.01-2023/24-17" in section
 
 
 def test_confirmation_with_place_date_name_function_and_signature_ends_the_statement():

@@ -10,16 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.core.models import JournalEntry
-from tests.conftest import add_web_user, csrf_token, login
-
-
-@pytest.fixture
-def anna(app, session, kreis):
-    add_web_user(session, "anna", "officer", recipients=[kreis])
-    add_web_user(session, "paul", "auditor", recipients=[kreis])
-    client = app.test_client()
-    login(client, "anna")
-    return client
+from tests.conftest import csrf_token, login
 
 
 def _entry_form(client, lines: list[tuple[str, str, str, str]], **fields) -> dict:

@@ -69,6 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from ledger.rules.packs import NoRulePack
     from webapp import auth, db, errors, formatting, jobs, views
     from webapp.views import (
+        accounts,
         admin,
         dashboard,
         home,
@@ -98,6 +99,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(notification.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(masterdata.bp)
+    app.register_blueprint(accounts.bp)
     app.register_blueprint(imports.bp)
     app.register_blueprint(admin.bp)
     return app

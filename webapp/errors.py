@@ -26,6 +26,13 @@ DEFAULT_MESSAGES = {
 }
 
 
+def as_sentence(exc: LedgerError) -> str:
+    """A core error's German message as a sentence for a page: ``"ungültige IBAN …"`` →
+    ``"Ungültige IBAN …."``."""
+    text = str(exc)
+    return f"{text[:1].upper()}{text[1:]}."
+
+
 def error_page(status: int, message: str | None = None):
     """Render the German error page for ``status`` with ``message``."""
     title = TITLES.get(status, "Fehler")

@@ -19,6 +19,7 @@ from decimal import Decimal
 from flask import Flask
 from flask_babel import Babel, format_date, format_datetime, format_percent
 
+from ledger.core.bank import format_iban
 from ledger.core.money import format_german, from_cents
 from ledger.core.users import ROLE_LABELS
 from ledger.rules.classify import rule_label
@@ -147,7 +148,7 @@ def init_app(app: Flask) -> None:
     for name, function in {
         "eur": eur, "percent": percent, "date_de": date_de, "date_long": date_long,
         "weekday": weekday, "datetime_de": datetime_de, "status_de": status_de, "kind_de": kind_de,
-        "cents": cents, "rule_de": rule_de, "pack_de": pack_de, "category_de": category_de,
+        "cents": cents, "rule_de": rule_de, "pack_de": pack_de, "category_de": category_de, "iban": format_iban,
     }.items():
         app.add_template_filter(function, name)
 

@@ -38,6 +38,7 @@ ACTION_LABELS = {
     "reversal": "Buchung storniert",
     "repayment_confirm": "Rückzahlung bestätigt",
     "repayment_pay": "Rückzahlung gezahlt",
+    "repayment_sepa": "SEPA-Überweisung der Rückzahlung erzeugt",
     "period_close": "Schuljahr abgeschlossen",
     "period_reopen": "Schuljahr wieder geöffnet",
     "evaluation": "Bewertungslauf aufgezeichnet",
@@ -89,6 +90,7 @@ FIELD_LABELS = {
     "interest_waived": "Verzicht auf Zinsen", "replaces": "ersetzt Bescheid", "notice": "Bescheid",
     "withdrawal_date": "aufgehoben am", "repayment": "vereinbarte Rückzahlung", "payment_date": "Zahlungstermin",
     "payment_reference": "Verwendungszweck", "effective_date": "wirksam seit",
+    "execution_date": "Ausführungstag", "message_id": "Nachrichtenkennung", "end_to_end_id": "Ende-zu-Ende-Referenz",
 }
 #: Detail fields that hold amounts in EUR (stored as plain decimal strings).
 AMOUNT_FIELDS = frozenset({"amount", "assessed", "deemed_conform", "conform", "repayment_due", "monthly_amount",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import schwifty
-from schwifty.exceptions import SchwiftyException
+from schwifty import exceptions as iban_errors
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,20 +20,51 @@ from ledger.core.errors import LedgerError, NotFound
 from ledger.core.models import Account, Recipient
 
 
+#: Why schwifty refuses an IBAN, in German, by its exception (the first that matches).
+_REASONS = (
+    (iban_errors.InvalidCountryCode, "unbekanntes Länderkennzeichen"),
+    (iban_errors.InvalidLength, "falsche Länge für das Land"),
+    (iban_errors.InvalidStructure, "Aufbau stimmt nicht: Länderkennzeichen, zwei Prüfziffern, Kontokennung"),
+    (iban_errors.InvalidChecksumDigits, "Prüfziffern stimmen nicht"),
+    (iban_errors.InvalidBBANChecksum, "Prüfziffer der Kontonummer stimmt nicht"),
+    (iban_errors.InvalidBankCode, "unbekannte Bankleitzahl"),
+)
+
+
 def normalise_iban(text: str) -> str:
     """``"DE59 3005 0000 0001 6835 15"`` → ``"DE59300500000001683515"``.
 
-    Raises LedgerError (German) naming the text if it is no valid IBAN.
+    Raises LedgerError (German) naming the text and why it is no valid IBAN, e.g.
+    ``ungültige IBAN 'DE00 3005 0000 0001 6835 15' (Prüfziffern stimmen nicht)``.
     """
     try:
         return schwifty.IBAN(text.strip()).compact
-    except SchwiftyException as exc:
-        raise LedgerError(f"ungültige IBAN {text.strip()!r} ({exc})") from None
+    except iban_errors.SchwiftyException as exc:
+        reason = next((german for error, german in _REASONS if isinstance(exc, error)), "keine gültige IBAN")
+        raise LedgerError(f"ungültige IBAN {text.strip()!r} ({reason})") from None
 
 
 def format_iban(iban: str) -> str:
     """A stored IBAN in groups of four, as printed: ``"DE59 3005 0000 0001 6835 15"``."""
     return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
+
+
+def checked_iban(session: Session, iban: str, *, account_type: str, account_label: str,
+                 account_id: int | None = None) -> str:
+    """``iban`` (any spacing) compact, if it may be linked to the account ``account_label``
+    of type ``account_type`` (the account ``account_id``, None for one not yet stored).
+
+    Raises LedgerError (German) for an invalid IBAN, an account that is not an asset
+    account, or an IBAN already linked to another account of any recipient.
+    """
+    if account_type != "asset":
+        raise LedgerError(f"Konto {account_label} ist kein Vermögenskonto; nur Bankkonten haben eine IBAN")
+    compact = normalise_iban(iban)
+    holder = session.scalar(select(Account).where(Account.iban == compact, Account.id != account_id))
+    if holder is not None:
+        raise LedgerError(f"die IBAN {format_iban(compact)} gehört bereits zu Konto {holder.label} "
+                          f"({holder.recipient.name})")
+    return compact
 
 
 def set_account_iban(session: Session, recipient: Recipient, number: str, iban: str | None, *,
@@ -47,14 +78,8 @@ def set_account_iban(session: Session, recipient: Recipient, number: str, iban: 
     account = session.scalar(select(Account).where(Account.recipient_id == recipient.id, Account.number == number))
     if account is None:
         raise NotFound(f"Konto {number} gibt es im Kontenplan von {recipient.name} nicht")
-    compact = None if iban is None or not iban.strip() else normalise_iban(iban)
-    if compact is not None:
-        if account.type != "asset":
-            raise LedgerError(f"Konto {account.label} ist kein Vermögenskonto; nur Bankkonten haben eine IBAN")
-        holder = session.scalar(select(Account).where(Account.iban == compact, Account.id != account.id))
-        if holder is not None:
-            raise LedgerError(f"die IBAN {format_iban(compact)} gehört bereits zu Konto {holder.label} "
-                              f"({holder.recipient.name})")
+    compact = None if iban is None or not iban.strip() else checked_iban(
+        session, iban, account_type=account.type, account_label=account.label, account_id=account.id)
     if account.iban == compact:
         return account
     previous = account.iban

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.core import audit
+from ledger.core.bank import checked_iban
 from ledger.core.chart import DEFAULT_CHART
 from ledger.core.errors import LedgerError, NotFound
 from ledger.core.models import ACCOUNT_TYPES, RECIPIENT_KINDS, Account, Recipient
@@ -58,12 +59,17 @@ def list_recipients(session: Session) -> list[Recipient]:
 def add_account(
     session: Session, recipient: Recipient, number: str, name: str, type_: str,
     category: str | None = None, known_categories: frozenset[str] | None = None, *, actor: str, now: datetime,
+    iban: str | None = None,
 ) -> Account:
     """Add an account to a recipient's chart.
 
     ``category`` (default category of expense postings) is only allowed on expense
-    accounts and must be one of ``known_categories`` (the rule packs' ids).
-    Raises LedgerError for a duplicate number, an unknown type or category.
+    accounts and must be one of ``known_categories`` (the rule packs' ids). ``iban`` (any
+    spacing, stored compact): the IBAN of a bank account, only on asset accounts and
+    linked to no other account (``ledger.core.bank.checked_iban``), so that a bank
+    statement naming it finds the account.
+    Raises LedgerError for a duplicate number, an unknown type or category, or an IBAN
+    refused by ``checked_iban``.
     """
     if type_ not in ACCOUNT_TYPES:
         raise LedgerError(f"unbekannte Kontoart {type_!r}: erlaubt sind {', '.join(ACCOUNT_TYPES)}")
@@ -76,11 +82,16 @@ def add_account(
             raise LedgerError(f"unbekannte Kategorie {category!r}")
     if find_account(session, recipient, number) is not None:
         raise LedgerError(f"Konto {number} existiert bei {recipient.key} bereits")
-    account = Account(recipient=recipient, number=number, name=name.strip(), type=type_, category=category)
+    compact = None if iban is None or not iban.strip() else checked_iban(
+        session, iban, account_type=type_, account_label=f"{number} {name.strip()}")
+    account = Account(recipient=recipient, number=number, name=name.strip(), type=type_, category=category,
+                      iban=compact)
     session.add(account)
     session.flush()
-    audit.record(session, actor=actor, action="account_add", now=now, recipient=recipient,
-                 details={"number": number, "name": account.name, "type": type_, "category": category})
+    details = {"number": number, "name": account.name, "type": type_, "category": category}
+    if compact is not None:
+        details["iban"] = compact
+    audit.record(session, actor=actor, action="account_add", now=now, recipient=recipient, details=details)
     return account
 
 

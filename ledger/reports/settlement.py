@@ -250,6 +250,19 @@ class RepaymentResult:
             return "agreement"
         return "computation"
 
+    def payment_reference(self, standard: str) -> str:
+        """The Verwendungszweck of the repayment, as the statement and the SEPA transfer name it:
+        the agreement's agreed reference where an agreement in force decides and fixes one
+        (Vereinbarung § 3), else ``standard`` (the rule pack's, ``Landeskasse.reference_for``),
+        followed by the notice's Aktenzeichen where a notice decides, e.g. ``"Rückzahlung
+        Inklusionspauschale 2023/24 Kreis Testland, Bescheid Az. 48.01-2023/24"``, so that the
+        Landeskasse can match the payment to its claim."""
+        if self.decided_by == "agreement" and self.agreement.payment_reference:
+            return self.agreement.payment_reference
+        if self.decided_by == "notice":
+            return f"{standard}, Bescheid Az. {self.notice.reference}"
+        return standard
+
     @property
     def late_interest(self) -> Decimal:
         """Interest on late repayment in EUR (sum of ``interest``, each rounded half up to cents)."""

@@ -723,11 +723,8 @@ def _payment(data: StatementData, sections: Sections) -> list:
     """Where, how much and under which reference to repay; the Kassenzeichen is a field to fill in
     (the Landeskasse assigns it in its payment request or the Land's notice)."""
     bank, result = data.bank, data.result
-    reference = data.payment_reference
-    if result.decided_by == "agreement" and result.agreement.payment_reference:
-        reference = result.agreement.payment_reference
     rows = [("Zahlungsempfänger", bank.payee), ("Kreditinstitut", bank.bank), ("IBAN", iban(bank.iban)),
-            ("BIC", bank.bic), ("Verwendungszweck", reference),
+            ("BIC", bank.bic), ("Verwendungszweck", result.payment_reference(data.payment_reference)),
             ("Kassenzeichen", "________________________ (aus der Zahlungsaufforderung der Landeskasse oder dem "
                               "Bescheid des Landes)")]
     amounts = [("Noch zu zahlen (Rückzahlung)", eur(max(result.outstanding, ZERO)))]

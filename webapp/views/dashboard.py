@@ -1,20 +1,28 @@
 """Dashboard of one recipient and school year: grant, spending, overhead cap, repayment, deadline,
-the cumulative spending chart, the forecast while the school year is open, and the link to the
-notification to the ministry while it is due."""
+the cumulative spending chart, the forecast while the school year is open, the link to the
+notification to the ministry while it is due, and, for the recipient's officers while a confirmed
+repayment is open, its SEPA credit transfer (pain.001) for the municipality's payment run."""
 from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, url_for
 from flask_babel import format_date
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField
+from wtforms.validators import DataRequired, ValidationError
 
 from ledger.core.agreements import STATUSES
 from ledger.core.errors import LedgerError
 from ledger.core.grants import INKLUSIONSPAUSCHALE, find_grant
+from ledger.core.models import Recipient
 from ledger.core.money import from_cents
 from ledger.core.notices import notice_history
+from ledger.core.recipients import role_account
 from ledger.core.schoolyear import SchoolYear
+from ledger.core.users import can_write
 from ledger.reports.forecast import forecast
 from ledger.reports.journal import UNCLASSIFIED
 from ledger.reports.repayment import YearError, compute_repayment
@@ -22,14 +30,30 @@ from ledger.reports.settlement import RepaymentResult
 from ledger.reports.spending import MonthPoint, cumulative_spending
 from ledger.rules.deadline import shift_reason
 from ledger.rules.packs import pack_for
+from ledger.workflows.repayment import repayment_transfer
 from webapp.auth import recipient_for
-from webapp.clock import today
-from webapp.db import get_packs, get_session
+from webapp.clock import timestamp, today
+from webapp.db import get_packs, get_session, write_session
+from webapp.errors import as_sentence
 from webapp.formatting import countdown
 from webapp.views import default_school_year, require_year
 from webapp.views.notification import due_notification
 
 bp = Blueprint("dashboard", __name__, url_prefix="/r/<key>")
+#: Status of the dashboard shown again with the SEPA form's error (nothing was written).
+FORM_ERROR_STATUS = 422
+
+
+def _not_past(_form, field) -> None:
+    if field.data is not None and field.data < today():
+        raise ValidationError("Der Ausführungstag darf nicht in der Vergangenheit liegen.")
+
+
+class SepaForm(FlaskForm):
+    """The requested execution date of the repayment's SEPA credit transfer (default today)."""
+
+    execution_date = DateField("Ausführungstag", format=["%Y-%m-%d", "%d.%m.%Y"], default=today, validators=[
+        DataRequired("Bitte ein gültiges Datum angeben (TT.MM.JJJJ)."), _not_past])
 
 
 @bp.get("/")
@@ -47,9 +71,41 @@ def show(key: str, start_year: int):
     A year whose figures cannot be computed (a LedgerError, e.g. no rule pack in force for
     it) shows its error in the page, with the links to the other years.
     """
-    session = get_session()
     recipient = recipient_for(key)
     year, years = require_year(recipient, start_year)
+    return _page(recipient, year, years)
+
+
+@bp.post("/<int:start_year>/rueckzahlung/sepa")
+def sepa(key: str, start_year: int):
+    """The open confirmed repayment of the school year as a SEPA credit transfer file
+    (pain.001.001.09, ``ledger.workflows.repayment.repayment_transfer``, audited), as an attachment
+    ``Rueckzahlung_<key>_<2023-24>_pain001.xml``. Officers only; a refusal (no IBAN of the bank
+    account, nothing open, a day in the past) shows the dashboard again with the reason at the form."""
+    recipient = recipient_for(key, write=True)
+    year, years = require_year(recipient, start_year)
+    form = SepaForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            with write_session() as session:
+                transfer = repayment_transfer(session, session.get(Recipient, recipient.id), year,
+                                              actor=current_user.username, now=timestamp(),
+                                              execution_date=form.execution_date.data, packs=get_packs())
+        except LedgerError as exc:
+            error = as_sentence(exc)
+        else:
+            name = f"Rueckzahlung_{recipient.key}_{str(year).replace('/', '-')}_pain001.xml"
+            return Response(transfer.xml, mimetype="application/xml", headers={
+                "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return _page(recipient, year, years, sepa_form=form, sepa_error=error), FORM_ERROR_STATUS
+
+
+def _page(recipient: Recipient, year: SchoolYear, years: list[SchoolYear], *, sepa_form: SepaForm | None = None,
+          sepa_error: str | None = None):
+    """The dashboard of ``year``; ``sepa_form`` and ``sepa_error``: the SEPA form as posted and the
+    reason it was refused."""
+    session = get_session()
     packs = get_packs()
     day = today()
     try:
@@ -87,7 +143,19 @@ def show(key: str, start_year: int):
         today=day,
         countdown=countdown(result.due_date, day),
         days_left=None if result.due_date is None else (result.due_date - day).days,
+        sepa=_sepa(recipient, result, sepa_form, sepa_error),
     )
+
+
+def _sepa(recipient: Recipient, result: RepaymentResult, form: SepaForm | None, error: str | None) -> dict | None:
+    """The SEPA download's part of the dashboard for an officer of ``recipient`` while a confirmed
+    repayment is open: ``open`` (EUR), the ``bank`` account (its ``iban`` may be missing), the
+    ``form`` and the ``error`` of a refused request; else None."""
+    open_amount = result.confirmed_obligation - result.already_repaid
+    if not can_write(current_user.user, recipient) or (open_amount <= 0 and error is None):
+        return None
+    return {"open": open_amount, "bank": role_account(get_session(), recipient, "bank"),
+            "form": form or SepaForm(), "error": error}
 
 
 def overhead_gauge(result: RepaymentResult) -> dict | None:

@@ -37,6 +37,7 @@ from webapp import jobs
 from webapp.auth import recipient_for
 from webapp.clock import timestamp
 from webapp.db import get_engine, get_packs, get_session, write_session
+from webapp.errors import as_sentence
 from webapp.views import pdf_response, require_year
 
 bp = Blueprint("statements", __name__, url_prefix="/r/<key>")
@@ -93,7 +94,7 @@ def _pack_missing(year: SchoolYear) -> str | None:
     try:
         pack_for(INKLUSIONSPAUSCHALE, year, get_packs())
     except NoRulePack as exc:
-        return f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+        return as_sentence(exc)
     return None
 
 
