@@ -71,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from webapp.views import (
         accounts,
         admin,
+        bank,
         dashboard,
         home,
         imports,
@@ -101,6 +102,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(masterdata.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(imports.bp)
+    app.register_blueprint(bank.bp)
     app.register_blueprint(admin.bp)
     return app
 
