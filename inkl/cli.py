@@ -972,7 +972,8 @@ def _token_json(item, today: date) -> dict:
 @token.command("create")
 @click.option("--user", "username", required=True, metavar="NAME", help="Benutzer, für den das Token handelt")
 @click.option("--name", required=True, metavar="TEXT", help="wofür das Skript das Token nutzt")
-@click.option("--expires", type=german.GERMAN_DATE, default=None, help="gültig bis einschließlich (leer: bis zum Widerruf)")
+@click.option("--expires", type=german.GERMAN_DATE, default=None,
+              help="gültig bis einschließlich (leer: bis zum Widerruf)")
 @json_option
 def token_create(username: str, name: str, expires, as_json: bool) -> None:
     """Zugangstoken für NAME erstellen; es wird nur dieses eine Mal angezeigt."""

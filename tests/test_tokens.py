@@ -136,18 +136,18 @@ def test_creating_and_revoking_are_audited_without_the_secret(session, olga):
 
 def test_inkl_token_create_list_revoke(cli, session, kreis):
     cli("user", "add", "batch-import", "--role", "officer", "--recipient", "testland", "--no-password")
-    created = cli("token", "create", "--user", "batch-import", "--name", "Monatsimport", "--expires", "31.12.2027")
+    created = cli("token", "create", "--user", "batch-import", "--name", "Monatsimport", "--expires", "31.12.2099")
     secret = created.stdout.strip()
     assert secret.startswith("inkl_") and "\n" not in secret                   # stdout: the secret alone
-    assert "nur dieses eine Mal angezeigt" in created.stderr and "gültig bis 31.12.2027" in created.stderr
+    assert "nur dieses eine Mal angezeigt" in created.stderr and "gültig bis 31.12.2099" in created.stderr
     as_json = json.loads(cli("token", "create", "--user", "batch-import", "--name", "Zweites", "--json").stdout)
     assert as_json["token"].startswith("inkl_") and as_json["state"] == "active" and as_json["expires_on"] is None
     listed = json.loads(cli("token", "list", "--user", "batch-import", "--json").stdout)
     assert [row["name"] for row in listed] == ["Zweites", "Monatsimport"]
-    assert all("token" not in row for row in listed) and listed[1]["expires_on"] == "2027-12-31"
+    assert all("token" not in row for row in listed) and listed[1]["expires_on"] == "2099-12-31"
     assert listed[1]["prefix"] == secret[:12]
     text = cli("token", "list", "--user", "batch-import").stdout
-    assert "Monatsimport" in text and "gültig" in text and "bis 31.12.2027" in text and secret not in text
+    assert "Monatsimport" in text and "gültig" in text and "bis 31.12.2099" in text and secret not in text
 
     revoked = cli("token", "revoke", "--user", "batch-import", str(listed[1]["id"]))
     assert "„Monatsimport“ von batch-import widerrufen" in revoked.stdout

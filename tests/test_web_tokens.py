@@ -29,17 +29,17 @@ def test_create_shows_the_secret_once_then_lists_and_revokes(app, session, kreis
     assert page.status_code == 200 and "Sie haben noch kein Zugangstoken" in _text(page)
     assert internal_terms(_text(page)) == []
     created = olga.post(PAGE, data={"csrf_token": csrf_token(olga, PAGE), "name": "Monatsimport",
-                                    "expires_on": "2027-12-31"})
+                                    "expires_on": "2099-12-31"})
     assert created.status_code == 200 and created.headers["Cache-Control"] == "no-store"
     secret = _secret(created)
     assert secret.startswith("inkl_") and "nur dieses eine Mal angezeigt" in _text(created)
     token = session.scalar(sa.select(ApiToken))
-    assert token.token_hash == hash_secret(secret) and token.expires_on.isoformat() == "2027-12-31"
+    assert token.token_hash == hash_secret(secret) and token.expires_on.isoformat() == "2099-12-31"
 
     listed = olga.get(PAGE)
     text = _text(listed)
     assert secret not in listed.get_data(as_text=True)                        # never shown again
-    assert "Monatsimport" in text and f"{token.prefix}…" in text and "31.12.2027" in text and "nie" in text
+    assert "Monatsimport" in text and f"{token.prefix}…" in text and "31.12.2099" in text and "nie" in text
     assert "gültig" in text
 
     form = f"{PAGE}/{token.id}/widerrufen"

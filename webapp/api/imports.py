@@ -76,7 +76,8 @@ def upload(form: dict, key: str):
     try:
         profile = profile_key(form["profile"])
     except LedgerError as exc:
-        return problem(422, DEFAULT_DETAILS[422], invalid_params=[{"name": "profile", "in": "body", "reason": str(exc)}])
+        return problem(422, DEFAULT_DETAILS[422],
+                       invalid_params=[{"name": "profile", "in": "body", "reason": str(exc)}])
     upload_file = form["file"]
     filename = display_name(upload_file.filename)
     path = stage(target, upload_file.stream, max_bytes(), meta={"file": filename, "profile": profile})
