@@ -307,6 +307,25 @@ def test_the_builtin_profile_is_accepted_and_others_only_once_profiles_exist(app
         assert "verfügbar ist nur 'inkl-csv'" in other.get_json()["invalid_params"][0]["reason"]
 
 
+def test_the_profile_of_the_dry_run_is_the_one_its_commit_books_with(app, books, monkeypatch):
+    """Where ``import_file`` takes a profile, the upload's profile reaches it, and the commit (by
+    hash alone) books with the profile the dry run was checked with."""
+    import webapp.staging as staging
+
+    real, given = staging.import_file, []
+
+    def with_profile(*args, profile=None, **kwargs):
+        given.append((kwargs["dry_run"], getattr(profile, "key", profile)))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(staging, "import_file", with_profile)
+    client = app.test_client()
+    dry = _upload(client, books.olga, MONTH, profile="inkl-csv").get_json()
+    assert dry["profile"] == "inkl-csv" and dry["id"]
+    assert client.post(dry["commit"], headers=_auth(books.olga)).status_code == 200
+    assert given == [(True, "inkl-csv"), (False, "inkl-csv")]
+
+
 def test_an_upload_over_the_limit_is_refused_before_it_is_read(app, books, session):
     app.config["IMPORT_MAX_BYTES"] = 100
     client = app.test_client()

@@ -16,6 +16,7 @@ the file only if it was a dry run that can be booked.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 import json
 import os
@@ -169,35 +170,52 @@ def bookable(summary: ImportSummary) -> bool:
 
 
 def profiles_supported() -> bool:
-    """Whether ``import_file`` takes an import profile (``profile=`` key); until it does, only the
+    """Whether ``import_file`` takes an import profile (``profile=``); until it does, only the
     built-in format (``BUILTIN_PROFILE``) is read."""
     return "profile" in inspect.signature(import_file).parameters
 
 
 def profile_key(profile: str | None) -> str | None:
-    """The profile to pass on: None for the built-in format (empty, or ``BUILTIN_PROFILE`` while
-    ``import_file`` takes no profile), else the key. Raises LedgerError (German) for another
-    key while only the built-in format is read."""
-    key = (profile or "").strip()
+    """The import profile's key to stage with a file: None for the built-in format (empty, or
+    ``BUILTIN_PROFILE`` while ``import_file`` takes no profile), else the key, checked to name a
+    profile. Raises LedgerError (German) for a key no profile has."""
+    key = (profile or "").strip() or None
     if profiles_supported():
-        return key or None
-    if key in ("", BUILTIN_PROFILE):
+        if key is not None:
+            _profile(key)
+        return key
+    if key in (None, BUILTIN_PROFILE):
         return None
     raise LedgerError(f"Unbekanntes Importprofil {key!r}: verfügbar ist nur {BUILTIN_PROFILE!r} "
                       "(das eingebaute Semikolon-Format)")
+
+
+def _profile(key: str):
+    """What ``import_file`` takes as ``profile`` for ``key``: the profile read by
+    ``ledger.read.profiles.get_profile`` where that module exists, else the key itself.
+    Raises LedgerError (German) for an unknown key."""
+    try:
+        profiles = importlib.import_module("ledger.read.profiles")
+    except ModuleNotFoundError:
+        return key
+    try:
+        return profiles.get_profile(key)
+    except LedgerError as exc:
+        raise LedgerError(f"Importprofil {key!r}: {getattr(exc, 'message', None) or exc}") from exc
 
 
 def run_import(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, path: Path, *, filename: str,
                username: str, now: datetime, dry_run: bool, profile: str | None = None,
                progress: Callable[[int, int], None] | None = None) -> ImportSummary:
     """Check (``dry_run``) or book the staged file ``path`` for recipient ``recipient_id`` as
-    ``filename`` by ``username`` at ``now``, with import ``profile`` (a key, ``profile_key``'s;
-    None: the built-in format). A booking is one write transaction, all or nothing. Afterwards
-    the staged file is kept only for a dry run that can be booked (``bookable``).
+    ``filename`` by ``username`` at ``now``, with the import profile ``profile`` (its key, as
+    ``profile_key`` gives it; None: the built-in format). A booking is one write transaction,
+    all or nothing. Afterwards the staged file is kept only for a dry run that can be booked
+    (``bookable``).
 
     Returns the summary (its errors, if any: nothing written). Raises LedgerError as
     ``import_file`` does; the staged file is then kept (a booking may be retried)."""
-    options = {} if profile is None else {"profile": profile}
+    options = {} if profile is None or not profiles_supported() else {"profile": _profile(profile)}
     with session_scope(engine, write=not dry_run) as session:
         summary = import_file(session, session.get(Recipient, recipient_id), path, filename=filename,
                               created_by=username, now=now, dry_run=dry_run, packs=packs, progress=progress,
