@@ -47,6 +47,7 @@ from ledger.core.recipients import (
     list_recipients,
 )
 from ledger.core.schoolyear import SchoolYear, SchoolYearError
+from ledger.core.tokens import STATE_LABELS, create_token, list_tokens, revoke_token, token_state
 from ledger.core.settings import database_url
 from ledger.core.users import (
     ROLE_LABELS,
@@ -62,7 +63,6 @@ from ledger.read.profiles import get_profile, load_profiles, read_rows
 from ledger.reports.forecast import forecast as compute_forecast
 from ledger.reports.notification import build_notification
 from ledger.reports.repayment import YearError, compute_all, compute_repayment
-from ledger.reports.settlement import NoticeTerms, RepaymentResult
 from ledger.reports.statement import build_statement
 from ledger.rules.classify import rule_label
 from ledger.rules.evaluate import review_queue
@@ -564,78 +564,6 @@ def profile_check(file: Path, profile_key: str | None, limit: int, as_json: bool
         raise Failure(f"{file}: {len(issues)} Fehler in den ersten {limit} Zeilen (Importprofil {chosen.title})")
 
 
-def _result_json(result: RepaymentResult) -> dict:
-    money = format_plain
-    agreement = result.agreement
-    return {
-        "recipient": result.recipient_key,
-        "school_year": result.school_year,
-        "rule_pack": {"id": result.rule_pack_id, "version": result.rule_pack_version},
-        "grant_assessed": None if result.grant_assessed is None else money(result.grant_assessed),
-        "grant_received": money(result.grant_received),
-        "permitted": money(result.permitted),
-        "by_category": [{"category": c.category, "status": c.status, "amount": money(c.amount)}
-                        for c in result.by_category],
-        "pool_personnel": money(result.pool_personnel),
-        "overhead_charged": money(result.overhead_charged),
-        "overhead_cap": None if result.overhead_cap is None else money(result.overhead_cap),
-        "overhead_excess": money(result.overhead_excess),
-        "excluded": money(result.excluded),
-        "unclassified": money(result.unclassified),
-        "uncategorised_open": money(result.uncategorised_open),
-        "uncategorised_decided": money(result.uncategorised_decided),
-        "total_spending": money(result.total_spending),
-        "unspent_grant": money(result.unspent_grant),
-        "computed_repayment_due": money(result.computed_repayment_due),
-        "repayment_due": money(result.repayment_due),
-        "confirmed_obligation": money(result.confirmed_obligation),
-        "already_repaid": money(result.already_repaid),
-        "outstanding": money(result.outstanding),
-        "late_interest": money(result.late_interest),
-        "interest_as_of": result.interest_as_of.isoformat() if result.interest_as_of else None,
-        "interest": [{"principal": money(i.principal), "from": i.due_date.isoformat(), "to": i.end_date.isoformat(),
-                      "days": i.days, "amount": money(i.interest),
-                      "rates": [f"{p.applied_rate:f}" for p in i.periods]} for i in result.interest],
-        "nominal_due_date": result.nominal_due_date.isoformat() if result.nominal_due_date else None,
-        "due_date": result.due_date.isoformat() if result.due_date else None,
-        "decided_by": result.decided_by,
-        "due_dates": [{"basis": t.basis, "payout_date": t.payout_date.isoformat() if t.payout_date else None,
-                       "payout": None if t.payout is None else money(t.payout), "due": money(t.due),
-                       "paid": money(t.paid), "outstanding": money(t.outstanding),
-                       "nominal_due_date": t.nominal_due_date.isoformat() if t.nominal_due_date else None,
-                       "due_date": t.due_date.isoformat() if t.due_date else None} for t in result.tranches],
-        "agreement": None if agreement is None else {
-            "waived": agreement.waived,
-            "deemed_conform": None if agreement.deemed_conform is None else money(agreement.deemed_conform),
-            "repayment_due": money(agreement.repayment_due),
-            "reference": agreement.reference,
-            "agreed_repayment": None if agreement.agreed_repayment is None else money(agreement.agreed_repayment),
-            "payment_date": _iso(agreement.payment_date),
-            "payment_reference": agreement.payment_reference,
-            "status": agreement.status,
-            "effective_date": _iso(agreement.effective_date),
-            "status_history": [{"status": step.status, "effective_date": _iso(step.effective_date),
-                                "recorded_at": step.recorded_at.isoformat()} for step in agreement.history],
-        },
-        "notice": None if result.notice is None else _notice_json(result.notice),
-    }
-
-
-def _iso(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
-
-
-def _notice_json(notice: NoticeTerms) -> dict:
-    """The Land's notice of a result in ``inkl repayments --json``."""
-    return {"notice_date": notice.notice_date.isoformat(), "reference": notice.reference,
-            "amount": format_plain(notice.amount), "due_date": notice.due_date.isoformat(),
-            "interest_start": _iso(notice.interest_start),
-            "interest_points": None if notice.interest_points is None else f"{notice.interest_points:f}",
-            "interest_waived": notice.interest_waived,
-            "replaces": None if notice.replaces is None else {"reference": notice.replaces[0],
-                                                              "notice_date": notice.replaces[1].isoformat()}}
-
-
 @main.command("repayments")
 @recipient_option
 @click.option("--school-year", callback=_school_year, default=None, help="nur dieses Schuljahr, z. B. 2023/24")
@@ -655,8 +583,7 @@ def repayments(recipient_key: str, school_year: SchoolYear | None, as_of, as_jso
                    else compute_all(session, target, as_of=day))
     errors = [r for r in results if isinstance(r, YearError)]
     if as_json:
-        _print_json([{"school_year": str(r.school_year), "error": r.message} if isinstance(r, YearError)
-                     else _result_json(r) for r in results])
+        _print_json([r.as_json() for r in results])
     else:
         _print_results([r for r in results if not isinstance(r, YearError)])
     for error in errors:
@@ -737,17 +664,6 @@ def notification_command(recipient_key: str, school_year: SchoolYear, output: Pa
         click.echo(f"  {payout}: {format_german(t.repayment)} EUR, {until}")
 
 
-def _item_json(item) -> dict:
-    c = item.classification
-    return {"posting_id": item.posting_id, "entry_id": item.entry_id, "date": item.day.isoformat(),
-            "voucher_number": item.voucher_number, "text": item.text, "account": item.account,
-            "amount": format_plain(item.amount), "category": item.category, "cost_centre": item.cost_centre,
-            "status": c.status, "conform": format_plain(c.conform), "excluded": format_plain(c.excluded),
-            "unclassified": format_plain(c.unclassified), "rule": c.rule, "reason": c.reason, "source": c.source,
-            "rule_pack": {"id": c.pack_id, "version": c.pack_version}, "review": c.review,
-            "override": item.override_id}
-
-
 @main.command("review")
 @recipient_option
 @school_year_option
@@ -757,7 +673,7 @@ def review_command(recipient_key: str, school_year: SchoolYear, as_json: bool) -
     with db.session_scope(_engine()) as session:
         items = review_queue(session, get_recipient(session, recipient_key), school_year)
     if as_json:
-        _print_json([_item_json(i) for i in items])
+        _print_json([i.as_json() for i in items])
         return
     for i in items:
         click.echo(f"{i.day:%d.%m.%Y} {i.voucher_number:<14} {format_german(i.amount):>14} EUR  {i.classification.review}")
@@ -776,7 +692,7 @@ def classification_command(recipient_key: str, school_year: SchoolYear, as_json:
     if as_json:
         _print_json({"school_year": str(school_year), "run": state.run.as_dict() if state.run else None,
                      "frozen": state.frozen, "current": state.current, "changed": state.changed,
-                     "postings": [_item_json(i) for i in basis.items]})
+                     "postings": [i.as_json() for i in basis.items]})
         return
     for i in basis.items:
         c = i.classification
@@ -1209,6 +1125,76 @@ def user_list(as_json: bool) -> None:
         for row in rows:
             scope = "alle Empfänger" if row["all_recipients"] else ", ".join(row["recipients"]) or "–"
             click.echo(f"{row['username']:<30} {ROLE_LABELS[row['role']]:<16} {scope}")
+
+
+@main.group(cls=Group)
+def token() -> None:
+    """Zugangstoken für Importskripte (Schnittstelle /api/v1): erstellen, auflisten, widerrufen."""
+
+
+def _token_json(item, today: date) -> dict:
+    return {"id": item.id, "name": item.name, "prefix": item.prefix, "created_at": item.created_at.isoformat(),
+            "expires_on": None if item.expires_on is None else item.expires_on.isoformat(),
+            "last_used_at": None if item.last_used_at is None else item.last_used_at.isoformat(),
+            "revoked_at": None if item.revoked_at is None else item.revoked_at.isoformat(),
+            "state": token_state(item, today)}
+
+
+@token.command("create")
+@click.option("--user", "username", required=True, metavar="NAME", help="Benutzer, für den das Token handelt")
+@click.option("--name", required=True, metavar="TEXT", help="wofür das Skript das Token nutzt")
+@click.option("--expires", type=german.GERMAN_DATE, default=None,
+              help="gültig bis einschließlich (leer: bis zum Widerruf)")
+@json_option
+def token_create(username: str, name: str, expires, as_json: bool) -> None:
+    """Zugangstoken für NAME erstellen; es wird nur dieses eine Mal angezeigt."""
+    now = _now()
+    with db.session_scope(_engine(), write=True) as session:
+        new = create_token(session, get_user(session, username), name, actor=_user(), now=now,
+                           expires_on=_day(expires))
+        data = {**_token_json(new.token, now.date()), "token": new.secret}
+    if as_json:
+        _print_json(data)
+        return
+    until = f"gültig bis {new.token.expires_on:%d.%m.%Y}" if new.token.expires_on else "gültig bis zum Widerruf"
+    click.echo(f"Zugangstoken Nr. {data['id']} „{data['name']}“ für {username} erstellt ({until}).", err=True)
+    click.echo("Es wird nur dieses eine Mal angezeigt; bitte jetzt sicher hinterlegen:", err=True)
+    click.echo(new.secret)
+
+
+@token.command("list")
+@click.option("--user", "username", required=True, metavar="NAME", help="Benutzer")
+@json_option
+def token_list(username: str, as_json: bool) -> None:
+    """Zugangstoken von NAME auflisten (ohne die Token selbst)."""
+    today = date.today()
+    with db.session_scope(_engine()) as session:
+        rows = [_token_json(item, today) for item in list_tokens(session, get_user(session, username))]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        used = _moment(row["last_used_at"]) or "nie genutzt"
+        until = f"bis {date.fromisoformat(row['expires_on']):%d.%m.%Y}" if row["expires_on"] else "bis zum Widerruf"
+        click.echo(f"{row['id']:>5}  {row['prefix']}…  {row['name']:<40} {STATE_LABELS[row['state']]:<11} "
+                   f"{until:<22} zuletzt: {used}")
+    if not rows:
+        click.echo(f"{username} hat kein Zugangstoken.", err=True)
+
+
+def _moment(iso: str | None) -> str | None:
+    return None if iso is None else f"{datetime.fromisoformat(iso):%d.%m.%Y %H:%M}"
+
+
+@token.command("revoke")
+@click.option("--user", "username", required=True, metavar="NAME", help="Benutzer, dem das Token gehört")
+@click.argument("token_id", metavar="NR", type=int)
+def token_revoke(username: str, token_id: int) -> None:
+    """Zugangstoken Nr. NR von NAME widerrufen: Skripte, die es nutzen, werden ab sofort abgewiesen."""
+    with db.session_scope(_engine(), write=True) as session:
+        revoked = revoke_token(session, get_user(session, username), token_id, actor=_user(), now=_now())
+        name = revoked.name
+    click.echo(f"Zugangstoken Nr. {token_id} „{name}“ von {username} widerrufen.")
 
 
 @main.group(cls=Group)

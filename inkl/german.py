@@ -101,8 +101,27 @@ class Date(click.DateTime):
             self.fail(f"{value!r} ist kein Datum der Form JJJJ-MM-TT (z. B. 2024-03-20)", param, ctx)
 
 
+class GermanDate(Date):
+    """A day as ``TT.MM.JJJJ`` (``31.12.2026``), also ``JJJJ-MM-TT``, converted like :class:`Date`."""
+
+    def get_metavar(self, param, ctx) -> str:
+        return "TT.MM.JJJJ"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        for layout in ("%d.%m.%Y", "%Y-%m-%d"):
+            try:
+                return datetime.strptime(value, layout)
+            except ValueError:
+                pass
+        self.fail(f"{value!r} ist kein Datum der Form TT.MM.JJJJ (z. B. 31.12.2026)", param, ctx)
+
+
 #: The date type of every date option of ``inkl``.
 DATE = Date()
+#: The date type of ``inkl token create --expires`` (German order, as on the web page).
+GERMAN_DATE = GermanDate()
 
 
 def metavar(param: click.Parameter) -> str | None:

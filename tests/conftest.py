@@ -10,8 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -223,3 +226,29 @@ def internal_terms(text: str) -> list[str]:
     ids |= {c.id for p in packs for c in p.categories if "_" in c.id}   # one-word ids are ordinary words
     found = re.findall(r"\d{3}_[0-9a-f]{16}\.txt|DOMAIN\.md|\bSeed\b|\bcategory\.\w+|\binkl [a-z]+", text)
     return found + sorted(i for i in ids if re.search(rf"(?<![\w.-]){re.escape(i)}(?![\w-])", text))
+
+
+@contextmanager
+def served(app) -> Iterator[str]:
+    """``app`` served by waitress on 127.0.0.1 and a free port, in a thread; yields its base URL
+    (``http://127.0.0.1:PORT``) and stops the server after the block."""
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=2)
+    stopping = threading.Event()
+
+    def serve() -> None:
+        try:
+            server.run()
+        except OSError:             # the socket closed under the loop's select() at shutdown
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        stopping.set()
+        server.close()
+        thread.join(timeout=5)

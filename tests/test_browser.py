@@ -29,34 +29,19 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from inkl.demo import DEMO_PASSWORD  # noqa: E402
 from tests import a11y  # noqa: E402
+from tests.conftest import served  # noqa: E402
 
 
 @pytest.fixture
 def live_server(app, engine):
     """The app with the demo data, served by waitress on 127.0.0.1 and a free port."""
-    from waitress.server import create_server
-
     from inkl.demo import load_demo
 
     with Session(engine) as session:
         list(load_demo(session, user="demo", now=datetime(2026, 11, 22, 9, 0)))
         session.commit()
-    server = create_server(app, host="127.0.0.1", port=0, threads=2)
-    stopping = threading.Event()
-
-    def serve() -> None:
-        try:
-            server.run()
-        except OSError:             # the socket closed under the loop's select() at shutdown
-            if not stopping.is_set():
-                raise
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    stopping.set()
-    server.close()
-    thread.join(timeout=5)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture
@@ -313,17 +298,17 @@ def test_a_long_import_shows_its_progress_and_then_its_result(live_server, app, 
                                                               monkeypatch):
     """An import that outlasts ``JOB_WAIT_SECONDS`` (0 here; a gate holds it) answers with its
     progress page at once; job.js polls the job and shows the dry run's result when it ends."""
-    import webapp.views.imports as imports_view
+    import webapp.staging as staging
 
     app.config["JOB_WAIT_SECONDS"] = 0
-    gate, real = threading.Event(), imports_view.import_file   # the page polls until the first report
+    gate, real = threading.Event(), staging.import_file   # the page polls until the first report
 
     def held(*args, progress, **kwargs):
         progress(0, 1)
         gate.wait(30)
         return real(*args, progress=progress, **kwargs)
 
-    monkeypatch.setattr(imports_view, "import_file", held)
+    monkeypatch.setattr(staging, "import_file", held)
     page = axe_page
     sign_in(page, live_server, "demo-sachbearbeitung")
     export = tmp_path / "2024-07-gross.csv"

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-import webapp.views.imports as imports_view
+import webapp.staging as staging
 from ledger.core.errors import LedgerError
 from ledger.core.models import ImportBatch, IssuedStatement, JournalEntry
 from tests.conftest import logged_in
@@ -44,7 +44,7 @@ def app(app):
 def gate(monkeypatch):
     """Holds every import after its first progress report (``gate.reached``) until ``gate.open``."""
     gate = SimpleNamespace(reached=threading.Event(), open=threading.Event())
-    real = imports_view.import_file
+    real = staging.import_file
 
     def held(*args, progress, **kwargs):
         progress(0, 3)
@@ -52,7 +52,7 @@ def gate(monkeypatch):
         assert gate.open.wait(30), "the test never opened the gate"
         return real(*args, progress=progress, **kwargs)
 
-    monkeypatch.setattr(imports_view, "import_file", held)
+    monkeypatch.setattr(staging, "import_file", held)
     yield gate
     gate.open.set()
 
@@ -118,7 +118,7 @@ def test_a_failed_job_reports_its_error_and_writes_nothing(app, users, session, 
     def broken(*_args, **_kwargs):
         raise failure
 
-    monkeypatch.setattr(imports_view, "import_file", broken)
+    monkeypatch.setattr(staging, "import_file", broken)
     olga = logged_in(app, "olga")
     location = _upload(olga, GOOD).headers["Location"]
     assert _job(app, location).wait(30)

@@ -67,7 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from ledger.rules.packs import NoRulePack
-    from webapp import auth, db, errors, formatting, jobs, views
+    from webapp import api, auth, db, errors, formatting, jobs, views
     from webapp.views import (
         accounts,
         admin,
@@ -80,9 +80,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         notification,
         review,
         statements,
+        tokens,
     )
 
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     auth.login_manager.init_app(app)
     auth.limiter.init_app(app)
     app.before_request(auth.require_login)
@@ -104,6 +105,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(imports.bp)
     app.register_blueprint(bank.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(tokens.bp)
+    api.init_app(app, csrf)
     return app
 
 

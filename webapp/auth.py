@@ -7,6 +7,9 @@ password hash. Log-in attempts are rate-limited per client address (Flask-Limite
 in each server process's memory).
 Every form carries a CSRF token (Flask-WTF, ``CSRFProtect`` in ``create_app``).
 
+The JSON API (``/api/v1``, ``webapp.api``) needs no log-in: it authenticates every request by
+its access token (``Authorization: Bearer …``) and answers in JSON.
+
 Access: ``recipient_for(key)`` gives the recipient if the user may read it, else 404
 (another Kreis's pages do not even reveal that it exists); ``recipient_for(key,
 write=True)`` additionally needs an officer assigned to it (else 403).
@@ -40,7 +43,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from ledger.core.errors import LedgerError, NotFound
 from ledger.core.models import Recipient, User
-from ledger.core.recipients import get_recipient
+from ledger.core.recipients import get_recipient, valid_key
 from ledger.core.users import (
     MIN_PASSWORD,
     can_read,
@@ -50,6 +53,7 @@ from ledger.core.users import (
 )
 from webapp.clock import timestamp
 from webapp.db import get_session, write_session
+from webapp.problems import is_api_request
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -92,15 +96,18 @@ def _load(session_id: str) -> WebUser | None:
     return WebUser(user)
 
 
-def recipient_for(key: str, *, write: bool = False) -> Recipient:
-    """The recipient ``key`` if the current user may read it (else 404) and, with ``write``,
-    write it (else 403)."""
+def recipient_for(key: str, *, write: bool = False, user: User | None = None) -> Recipient:
+    """The recipient ``key`` if the user may read it (else 404) and, with ``write``, write it
+    (else 403). ``user``: whose rights count; default the logged-in user (the API passes the
+    user its access token acts for)."""
     hidden = f"Empfänger {key!r} nicht gefunden"  # unknown and foreign recipients look the same
+    if not valid_key(key):  # no look-up for what cannot be a key (e.g. a NUL byte PostgreSQL refuses)
+        abort(404, hidden)
     try:
         recipient = get_recipient(get_session(), key)
     except NotFound:
         abort(404, hidden)
-    user = current_user.user
+    user = current_user.user if user is None else user
     if not can_read(user, recipient):
         abort(404, hidden)
     if write and not can_write(user, recipient):
@@ -177,8 +184,10 @@ def change_password():
 
 
 def require_login() -> None:
-    """``before_request``: every page but the log-in page and static files needs a user."""
-    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+    """``before_request``: every page but the log-in page and static files needs a user. The
+    JSON API (``webapp.api``) authenticates each request by its access token instead, and
+    never by the session cookie."""
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None or is_api_request():
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()

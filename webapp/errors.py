@@ -1,5 +1,7 @@
 """German error pages: 404 for unknown pages and ``NotFound``, 400 for other ledger errors, 500 for
-a faulty rule pack (a year no pack covers: ``webapp.views.year_error_page``, 409)."""
+a faulty rule pack (a year no pack covers: ``webapp.views.year_error_page``, 409). Under the
+JSON API's prefix, problem details instead (``webapp.problems``; the API's own blueprints
+answer their errors themselves, ``webapp.api.base``)."""
 from __future__ import annotations
 
 from flask import Flask, render_template
@@ -7,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from ledger.core.errors import LedgerError, NotFound
 from ledger.rules.packs import RulePackError
+from webapp.problems import http_problem, is_api_request
 
 TITLES = {
     400: "Ungültige Anfrage",
@@ -60,5 +63,7 @@ def init_app(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         status = exc.code or 500
         custom = exc.description if exc.description != type(exc).description else None
+        if is_api_request():  # e.g. an address under /api/v1 that no endpoint answers
+            return http_problem(exc)
         return error_page(status, custom or DEFAULT_MESSAGES.get(status))
 

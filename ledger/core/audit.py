@@ -1,7 +1,7 @@
 """The audit log: who wrote what to the books, and when; append-only and hash-chained.
 
 Every write the core performs (recipient, account, grant, payout, agreement, import,
-reversal, repayment, period close and re-open, user, restore) adds an event with the
+reversal, repayment, period close and re-open, user, API token, restore) adds an event with the
 actor, an action name and details (JSON). Events form one hash chain like the journal
 (``ledger.core.chain``); the database refuses to change or delete them (migration 0002).
 """
@@ -51,6 +51,8 @@ ACTION_LABELS = {
     "user_lock": "Benutzer gesperrt",
     "user_unlock": "Benutzer entsperrt",
     "user_assign": "Benutzer einem Empfänger zugeordnet",
+    "token_create": "Zugangstoken für Importskripte erstellt",
+    "token_revoke": "Zugangstoken für Importskripte widerrufen",
     "restore": "Sicherung eingespielt",
     **{f"{kind}_{verb}": f"{label} {done}" for kind, label in (
         ("school", "Schule"), ("provider", "Träger"), ("pool", "Pool"), ("municipality", "Gemeinde"),
@@ -91,6 +93,7 @@ FIELD_LABELS = {
     "withdrawal_date": "aufgehoben am", "repayment": "vereinbarte Rückzahlung", "payment_date": "Zahlungstermin",
     "payment_reference": "Verwendungszweck", "effective_date": "wirksam seit",
     "execution_date": "Ausführungstag", "message_id": "Nachrichtenkennung", "end_to_end_id": "Ende-zu-Ende-Referenz",
+    "token": "Zugangstoken Nr.", "prefix": "Anfang des Zugangstokens", "expires_on": "gültig bis",
 }
 #: Detail fields that hold amounts in EUR (stored as plain decimal strings).
 AMOUNT_FIELDS = frozenset({"amount", "assessed", "deemed_conform", "conform", "repayment_due", "monthly_amount",

@@ -13,7 +13,12 @@ from ledger.core.chart import DEFAULT_CHART
 from ledger.core.errors import LedgerError, NotFound
 from ledger.core.models import ACCOUNT_TYPES, RECIPIENT_KINDS, Account, Recipient
 
-_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+_KEY = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
+
+
+def valid_key(key: str) -> bool:
+    """Whether ``key`` can be a recipient's key: 2–40 characters of ``a-z0-9-``, not starting with ``-``."""
+    return isinstance(key, str) and _KEY.fullmatch(key) is not None
 
 
 def add_recipient(session: Session, key: str, name: str, kind: str, *, actor: str, now: datetime) -> Recipient:
@@ -27,7 +32,7 @@ def add_recipient(session: Session, key: str, name: str, kind: str, *, actor: st
     Raises:
         LedgerError: invalid key or kind, or the key exists already.
     """
-    if not _KEY.match(key):
+    if not valid_key(key):
         raise LedgerError(f"ungültiger Schlüssel {key!r}: 2–40 Zeichen aus a–z, 0–9 und '-'")
     if kind not in RECIPIENT_KINDS:
         raise LedgerError(f"unbekannte Art {kind!r}: erlaubt sind {', '.join(RECIPIENT_KINDS)}")

@@ -254,6 +254,11 @@ class YearError:
     school_year: str
     message: str
 
+    def as_json(self) -> dict:
+        """``{"school_year": "2012/13", "error": "…"}``: the year's place in ``inkl repayments --json``
+        and the API's repayments."""
+        return {"school_year": self.school_year, "error": self.message}
+
     @classmethod
     def of(cls, school_year: SchoolYear, error: LedgerError) -> "YearError":
         """The year's error from the LedgerError raised (a rule pack's without its file)."""

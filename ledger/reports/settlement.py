@@ -48,7 +48,7 @@ from functools import lru_cache
 
 from ledger.core.agreements import IN_FORCE, StatusStep
 from ledger.core.errors import LedgerError
-from ledger.core.money import ZERO
+from ledger.core.money import ZERO, format_plain
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.totals import Totals
 from ledger.rules.deadline import next_working_day, repayment_due_date
@@ -125,6 +125,25 @@ class NoticeTerms:
     interest_points: Decimal | None
     interest_waived: bool
     replaces: tuple[str, date] | None = None
+
+    def as_json(self) -> dict:
+        """A JSON-ready dict (the ``notice`` of ``RepaymentResult.as_json``): amount as a string with
+        two decimals, dates ISO, interest points as a decimal string."""
+        return {"notice_date": self.notice_date.isoformat(), "reference": self.reference,
+                "amount": format_plain(self.amount), "due_date": self.due_date.isoformat(),
+                "interest_start": _iso(self.interest_start),
+                "interest_points": None if self.interest_points is None else f"{self.interest_points:f}",
+                "interest_waived": self.interest_waived,
+                "replaces": None if self.replaces is None else {"reference": self.replaces[0],
+                                                                "notice_date": self.replaces[1].isoformat()}}
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else format_plain(value)
 
 
 @dataclass(frozen=True)
@@ -267,6 +286,65 @@ class RepaymentResult:
     def late_interest(self) -> Decimal:
         """Interest on late repayment in EUR (sum of ``interest``, each rounded half up to cents)."""
         return sum((i.interest for i in self.interest), ZERO)
+
+    def as_json(self) -> dict:
+        """A JSON-ready dict, the one shape of ``inkl repayments --json`` and the API's repayments:
+        amounts as strings with two decimals (``"45154.33"``), dates ISO, ids of rule pack,
+        categories and statuses (never labels); ``agreement`` and ``notice`` None where the year
+        has none."""
+        money = format_plain
+        agreement = self.agreement
+        return {
+            "recipient": self.recipient_key,
+            "school_year": self.school_year,
+            "rule_pack": {"id": self.rule_pack_id, "version": self.rule_pack_version},
+            "grant_assessed": _money(self.grant_assessed),
+            "grant_received": money(self.grant_received),
+            "permitted": money(self.permitted),
+            "by_category": [{"category": c.category, "status": c.status, "amount": money(c.amount)}
+                            for c in self.by_category],
+            "pool_personnel": money(self.pool_personnel),
+            "overhead_charged": money(self.overhead_charged),
+            "overhead_cap": _money(self.overhead_cap),
+            "overhead_excess": money(self.overhead_excess),
+            "excluded": money(self.excluded),
+            "unclassified": money(self.unclassified),
+            "uncategorised_open": money(self.uncategorised_open),
+            "uncategorised_decided": money(self.uncategorised_decided),
+            "total_spending": money(self.total_spending),
+            "unspent_grant": money(self.unspent_grant),
+            "computed_repayment_due": money(self.computed_repayment_due),
+            "repayment_due": money(self.repayment_due),
+            "confirmed_obligation": money(self.confirmed_obligation),
+            "already_repaid": money(self.already_repaid),
+            "outstanding": money(self.outstanding),
+            "late_interest": money(self.late_interest),
+            "interest_as_of": _iso(self.interest_as_of),
+            "interest": [{"principal": money(i.principal), "from": i.due_date.isoformat(), "to": i.end_date.isoformat(),
+                          "days": i.days, "amount": money(i.interest),
+                          "rates": [f"{p.applied_rate:f}" for p in i.periods]} for i in self.interest],
+            "nominal_due_date": _iso(self.nominal_due_date),
+            "due_date": _iso(self.due_date),
+            "decided_by": self.decided_by,
+            "due_dates": [{"basis": t.basis, "payout_date": _iso(t.payout_date), "payout": _money(t.payout),
+                           "due": money(t.due), "paid": money(t.paid), "outstanding": money(t.outstanding),
+                           "nominal_due_date": _iso(t.nominal_due_date), "due_date": _iso(t.due_date)}
+                          for t in self.tranches],
+            "agreement": None if agreement is None else {
+                "waived": agreement.waived,
+                "deemed_conform": _money(agreement.deemed_conform),
+                "repayment_due": money(agreement.repayment_due),
+                "reference": agreement.reference,
+                "agreed_repayment": _money(agreement.agreed_repayment),
+                "payment_date": _iso(agreement.payment_date),
+                "payment_reference": agreement.payment_reference,
+                "status": agreement.status,
+                "effective_date": _iso(agreement.effective_date),
+                "status_history": [{"status": step.status, "effective_date": _iso(step.effective_date),
+                                    "recorded_at": step.recorded_at.isoformat()} for step in agreement.history],
+            },
+            "notice": None if self.notice is None else self.notice.as_json(),
+        }
 
 
 @dataclass(frozen=True)

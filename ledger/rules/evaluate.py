@@ -30,7 +30,7 @@ from ledger.core.models import (
     School,
     pool_schools,
 )
-from ledger.core.money import ZERO, from_cents
+from ledger.core.money import ZERO, format_plain, from_cents
 from ledger.core.schoolyear import SchoolYear
 from ledger.rules.classify import (
     Classification,
@@ -64,6 +64,20 @@ class Evaluated:
     classification: Classification
     engine: Classification | None = None
     override_id: int | None = None
+
+    def as_json(self) -> dict:
+        """A JSON-ready dict, the one shape of a posting in ``inkl review --json``, ``inkl
+        classification --json`` and the API's review queue: amounts as strings with two
+        decimals, the date ISO, ids of rule, category, status and rule pack (never labels);
+        ``override`` the id of the officer's override that decides it, or None."""
+        c = self.classification
+        return {"posting_id": self.posting_id, "entry_id": self.entry_id, "date": self.day.isoformat(),
+                "voucher_number": self.voucher_number, "text": self.text, "account": self.account,
+                "amount": format_plain(self.amount), "category": self.category, "cost_centre": self.cost_centre,
+                "status": c.status, "conform": format_plain(c.conform), "excluded": format_plain(c.excluded),
+                "unclassified": format_plain(c.unclassified), "rule": c.rule, "reason": c.reason, "source": c.source,
+                "rule_pack": {"id": c.pack_id, "version": c.pack_version}, "review": c.review,
+                "override": self.override_id}
 
 
 def evaluate(session: Session, recipient: Recipient, school_year: SchoolYear,

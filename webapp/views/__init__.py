@@ -39,6 +39,13 @@ def pdf_response(data: bytes, filename: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
+def issued_pdf_response(recipient: Recipient, issued) -> Response:
+    """An issued statement (``IssuedStatement``) byte for byte as a download named
+    ``Verwendungsnachweis_<key>_<2023-24>_Nr<number>.pdf`` (the web page's and the API's)."""
+    name = f"Verwendungsnachweis_{recipient.key}_{issued.school_year.replace('/', '-')}_Nr{issued.number}.pdf"
+    return pdf_response(issued.pdf, name)
+
+
 #: The navigation entry of a year's page by its view (``year_error_page``), else the dashboard.
 _NAV = {"review.show": "review", "review.classification": "classification", "review.override": "classification",
         "review.withdraw": "classification", "review.record_run": "classification"}

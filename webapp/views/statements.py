@@ -38,7 +38,7 @@ from webapp.auth import recipient_for
 from webapp.clock import timestamp
 from webapp.db import get_engine, get_packs, get_session, write_session
 from webapp.errors import as_sentence
-from webapp.views import pdf_response, require_year
+from webapp.views import issued_pdf_response, pdf_response, require_year
 
 bp = Blueprint("statements", __name__, url_prefix="/r/<key>")
 #: Job kind: issuing a statement.
@@ -181,6 +181,4 @@ def _issued(recipient: Recipient, year: SchoolYear, job: jobs.Job):
 def issued_pdf(key: str, statement_id: int):
     """An issued statement, byte for byte as stored."""
     recipient = recipient_for(key)
-    issued = get_issued(get_session(), recipient, statement_id)
-    name = f"Verwendungsnachweis_{recipient.key}_{issued.school_year.replace('/', '-')}_Nr{issued.number}.pdf"
-    return pdf_response(issued.pdf, name)
+    return issued_pdf_response(recipient, get_issued(get_session(), recipient, statement_id))
