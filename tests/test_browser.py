@@ -227,7 +227,7 @@ def test_officer_imports_overrides_and_issues_then_the_auditor_only_reads(live_s
     export.write_text("Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag\n"
                       "15.07.2024;F-2024-0999;Fachtag Autismus;5292;1810;1.000,00\n", encoding="utf-8")
     page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Import").click()
-    page.get_by_label("Exportdatei aus dem Finanzverfahren").set_input_files(str(export))
+    page.get_by_label("Exportdatei oder Kontoauszug").set_input_files(str(export))
     page.get_by_role("button", name="Datei prüfen").click()
     expect(main).to_contain_text("Probelauf")
     page.get_by_role("button", name="Jetzt buchen").click()
@@ -315,7 +315,7 @@ def test_a_long_import_shows_its_progress_and_then_its_result(live_server, app, 
     export.write_text("Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag\n"
                       "16.07.2024;F-2024-1000;Fachtag Inklusion;5292;1810;500,00\n", encoding="utf-8")
     page.goto(live_server + "/r/musterhausen/import")
-    page.get_by_label("Exportdatei aus dem Finanzverfahren").set_input_files(str(export))
+    page.get_by_label("Exportdatei oder Kontoauszug").set_input_files(str(export))
     page.get_by_role("button", name="Datei prüfen").click()
     main = page.locator("main")
     expect(main).to_contain_text("Der Vorgang läuft")

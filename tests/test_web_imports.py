@@ -10,12 +10,15 @@ import hashlib
 import html
 import io
 import re
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from ledger.core.bank import set_account_iban
+from ledger.core.grants import add_grant, add_payout
 from ledger.core.models import ImportBatch, JournalEntry
 from ledger.core.recipients import add_recipient
 from ledger.core.schoolyear import SchoolYear
@@ -46,9 +49,12 @@ def _count(session, model) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-def _upload(client, data: bytes, name: str = "export-2023-11.csv", token: str | None = None):
-    return client.post(PAGE, data={"csrf_token": token or csrf_token(client, PAGE), "file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")
+def _upload(client, data: bytes, name: str = "export-2023-11.csv", token: str | None = None,
+            profile: str | None = None):
+    form = {"csrf_token": token or csrf_token(client, PAGE), "file": (io.BytesIO(data), name)}
+    if profile is not None:
+        form["profile"] = profile
+    return client.post(PAGE, data=form, content_type="multipart/form-data")
 
 
 def _confirm_fields(response) -> dict[str, str]:
@@ -83,7 +89,7 @@ def test_dry_run_then_commit_books_the_file_and_lists_it_in_the_history(app, olg
     page = olga.get(PAGE)
     assert page.status_code == 200
     text = _text(page)
-    assert "Monatsexport hochladen" in text and "noch keine Datei importiert" in text
+    assert "Monatsexport oder Kontoauszug hochladen" in text and "noch keine Datei importiert" in text
     assert 'enctype="multipart/form-data"' in page.get_data(as_text=True)
 
     dry = _upload(olga, GOOD)
@@ -93,6 +99,10 @@ def test_dry_run_then_commit_books_the_file_and_lists_it_in_the_history(app, olg
     assert "Buchungszeilen in der Datei 3" in text and "davon neu zu buchen 3" in text
     assert "bereits vorhanden (werden übersprungen) 0" in text and "Fehler 0" in text
     assert "Jetzt buchen" in text
+    # the preview: each row with what the import does and its classification, and the year's repayment
+    assert "2023/24 0,00 € 0,00 €" in text          # no grant recorded: nothing to repay before or after
+    assert "B-2 Workshop Autismus 5292 1810 1.250,00 € 2023/24 wird gebucht zulässig – " in text
+    assert "B-3 Fall 2023-017 Schulbegleitung 5291 1810 5.000,00 € 2023/24 wird gebucht ausgeschlossen – " in text
     assert _count(session, JournalEntry) == 0 and _count(session, ImportBatch) == 0   # nothing booked yet
     sha256 = hashlib.sha256(GOOD).hexdigest()
     assert [p.name for p in _staged(app)] == [f"{sha256}.csv"]                        # named by hash only
@@ -116,7 +126,8 @@ def test_dry_run_then_commit_books_the_file_and_lists_it_in_the_history(app, olg
     assert sha256 in text and "olga" in text and "Bisherige Importe" in text
     row = re.search(r"<tbody>\s*<tr>(.*?)</tr>", history.get_data(as_text=True), re.S).group(1)
     cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-    assert cells[1:] == ["export-2023-11.csv", sha256, "3", "3", "0", "olga"]
+    assert cells[1:] == ["export-2023-11.csv", "Journalexport dieser Buchführung (Semikolon-CSV)", sha256, "3", "3", "0",
+                         "olga"]
 
 
 def test_the_same_file_again_books_nothing_new(app, olga, session):
@@ -173,7 +184,7 @@ def test_the_upload_form_checks_file_presence_type_and_size(app, olga):
     assert 'id="datei-fehler"' in page and '<label for="file">' in page
 
     wrong = _upload(olga, GOOD, name="export.pdf")
-    assert wrong.status_code == 400 and "Nur CSV- oder Textdateien" in _text(wrong)
+    assert wrong.status_code == 400 and "Nur Exportdateien (.csv, .txt) und Kontoauszüge" in _text(wrong)
 
     app.config["IMPORT_MAX_BYTES"] = 100
     too_big = _upload(olga, GOOD)
@@ -209,7 +220,7 @@ def test_an_auditor_sees_the_history_but_cannot_upload(app, client, users, sessi
     text = _text(page)
     assert page.status_code == 200 and "aus-der-cli.csv" in text and hashlib.sha256(GOOD).hexdigest() in text
     assert "22.11.2026, 10:00 Uhr" in text
-    assert 'type="file"' not in page.get_data(as_text=True) and "Monatsexport hochladen" not in text
+    assert 'type="file"' not in page.get_data(as_text=True) and "Monatsexport oder Kontoauszug hochladen" not in text
     token = csrf_token(client, "/passwort")
     assert _upload(client, GOOD, token=token).status_code == 403
     assert client.post("/r/testland/import/buchen", data={"csrf_token": token, "sha256": "0" * 64,
@@ -255,3 +266,43 @@ def test_the_page_needs_a_log_in_and_has_no_inline_code(client, users):
     assert login(client, "olga").status_code == 302
     page = client.get(PAGE).get_data(as_text=True)
     assert "<script" not in page and "style=" not in page and " on" + "click=" not in page
+
+
+# --- profiles, bank statements and the paged preview ---------------------------------------------
+
+STATEMENT = Path(__file__).parent / "samples" / "camt053" / "auszug_2024-11-28_bis_2024-12-02.xml"
+
+
+def test_a_bank_statement_with_its_profile_previews_payout_and_parked_entries(app, olga, session, users):
+    set_account_iban(session, users, "1810", "DE89370502990000123456", actor="test", now=NOW)
+    grant = add_grant(session, users, SchoolYear(2024), Decimal("824700.00"), actor="test", now=NOW)
+    add_payout(session, grant, date(2024, 11, 27), Decimal("412350.00"), created_by="test", now=NOW)
+    session.commit()
+    page = olga.get(PAGE).get_data(as_text=True)
+    assert '<option value="camt053">Kontoauszug camt.053 (ISO 20022)</option>' in page
+    dry = _upload(olga, STATEMENT.read_bytes(), name=STATEMENT.name, profile="camt053")
+    text = _text(dry)
+    assert dry.status_code == 200, text
+    assert "Importprofil: Kontoauszug camt.053 (ISO 20022)" in text
+    assert "davon als erfasste Auszahlung der Pauschale erkannt 1" in text
+    assert "davon zur Klärung zurückgestellt (kein Gegenkonto) 4" in text
+    assert "Landeskasse Düsseldorf: Inklusionspauschale 2024/25 1. Rate 1810 4141 412.350,00 € 2024/25 " \
+           "erfasste Auszahlung" in text
+    assert "zur Klärung zurückgestellt" in text
+    booked = olga.post("/r/testland/import/buchen", data=_confirm_fields(dry))
+    assert booked.status_code == 302
+    history = _text(olga.get(PAGE))
+    assert "4 Kontoumsätze sind zur Klärung zurückgestellt" in history
+    assert "1 als erfasste Auszahlung erkannt, 4 zur Klärung zurückgestellt" in history
+    assert "Kontoauszug camt.053 (ISO 20022)" in history   # the profile in the history
+
+
+def test_the_preview_is_paged(app, olga, session):
+    rows = "".join(f"{1 + n % 28:02d}.10.2023;B-{n};Pool Oktober;5291;1810;{n + 1},00;;;\n" for n in range(150))
+    app.config["JOB_WAIT_SECONDS"] = 30
+    dry = _upload(olga, (HEADER + rows).encode())
+    text = _text(dry)
+    assert "Zeilen der Datei, Seite 1 von 2" in text and "nächste Seite" in text
+    link = re.search(r'href="([^"]*seite=2)"', dry.get_data(as_text=True)).group(1)
+    second = _text(olga.get(html.unescape(link)))
+    assert "Seite 2 von 2" in second and "B-149 " in second and "B-0 " not in second

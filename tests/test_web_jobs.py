@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 import webapp.staging as staging
+from ledger.workflows import import_preview
 from ledger.core.errors import LedgerError
 from ledger.core.models import ImportBatch, IssuedStatement, JournalEntry
 from tests.conftest import logged_in
@@ -52,7 +53,8 @@ def gate(monkeypatch):
         assert gate.open.wait(30), "the test never opened the gate"
         return real(*args, progress=progress, **kwargs)
 
-    monkeypatch.setattr(staging, "import_file", held)
+    monkeypatch.setattr(staging, "import_file", held)          # the booking
+    monkeypatch.setattr(import_preview, "import_file", held)    # the dry run's preview
     yield gate
     gate.open.set()
 
@@ -119,6 +121,7 @@ def test_a_failed_job_reports_its_error_and_writes_nothing(app, users, session, 
         raise failure
 
     monkeypatch.setattr(staging, "import_file", broken)
+    monkeypatch.setattr(import_preview, "import_file", broken)
     olga = logged_in(app, "olga")
     location = _upload(olga, GOOD).headers["Location"]
     assert _job(app, location).wait(30)

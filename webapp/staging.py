@@ -33,6 +33,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.models import Recipient
 from ledger.read.importer import ImportSummary, import_file
 from ledger.read.profiles import get_profile
+from ledger.workflows.import_preview import ImportPreview, preview_import
 from ledger.rules.packs import RulePack
 
 #: Default upload limit (bytes); config ``IMPORT_MAX_BYTES`` overrides it.
@@ -192,6 +193,21 @@ def run_import(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, p
     if not (dry_run and bookable(summary)):
         discard(path)
     return summary
+
+
+def run_preview(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, path: Path, *, filename: str,
+                username: str, now: datetime, profile: str | None = None,
+                progress: Callable[[int, int], None] | None = None) -> ImportPreview:
+    """The dry run the web shows (``ledger.workflows.import_preview.preview_import``): each row's
+    outcome and classification and the repayment before and after, computed by booking the
+    file in a transaction that is rolled back. Keeps the staged file only if it can be booked."""
+    with session_scope(engine, write=True) as session:
+        preview = preview_import(session, session.get(Recipient, recipient_id), path, profile=get_profile(profile),
+                                 created_by=username, now=now, filename=filename, packs=packs, progress=progress)
+        session.rollback()
+    if not bookable(preview.summary):
+        discard(path)
+    return preview
 
 
 def _write_meta(path: Path, meta: dict) -> None:

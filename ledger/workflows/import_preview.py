@@ -11,7 +11,7 @@ recipient's write lock for its duration, like the booking.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core.errors import LedgerError
 from ledger.core.models import ImportBatch, ImportedRow, Posting, Recipient
+from ledger.core.money import format_plain
 from ledger.core.schoolyear import SchoolYear
 from ledger.read.importer import ImportSummary, import_file
 from ledger.read.profiles import Profile
@@ -37,8 +38,10 @@ MAX_PREVIEW_ROWS = 10_000
 @dataclass(frozen=True)
 class PreviewRow:
     """One valid row of the file and what the import does with it: ``outcome`` ``"new"``
-    (booked), ``"duplicate"`` (imported before) or ``"payout"`` (recognised as a recorded
-    payout); for new rows on an expense account the rules engine's ``status`` (a
+    (booked), ``"duplicate"`` (imported before), ``"payout"`` (recognised as a recorded
+    payout), ``"repayment"`` (a payment to the Landeskasse matched to the confirmed
+    repayment) or ``"parked"`` (a bank entry kept for the officer); for new rows on an
+    expense account the category as booked and the rules engine's ``status`` (a
     ``ledger.rules.status.Status`` value), its ``rule`` id and German ``reason``."""
 
     line: int
@@ -77,6 +80,36 @@ class ImportPreview:
     rows: tuple[PreviewRow, ...] = ()
     rows_total: int = 0
     effects: tuple[YearEffect, ...] = field(default=())
+
+    def as_dict(self) -> dict:
+        """JSON-ready: the summary as ``ImportSummary.as_dict``, dates ISO, amounts plain decimal text."""
+        return {
+            "summary": self.summary.as_dict(), "rows_total": self.rows_total,
+            "rows": [{**asdict(row), "day": row.day.isoformat(), "amount": format_plain(row.amount)}
+                     for row in self.rows],
+            "effects": [{"school_year": e.school_year, "error": e.error,
+                         "repayment_before": _plain(e.repayment_before), "repayment_after": _plain(e.repayment_after)}
+                        for e in self.effects],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ImportPreview":
+        """The preview ``as_dict`` gave (a background job's result)."""
+        return cls(
+            ImportSummary.from_dict(data["summary"]),
+            tuple(PreviewRow(**{**row, "day": date.fromisoformat(row["day"]), "amount": Decimal(row["amount"])})
+                  for row in data["rows"]),
+            data["rows_total"],
+            tuple(YearEffect(e["school_year"], _decimal(e["repayment_before"]), _decimal(e["repayment_after"]),
+                             e["error"]) for e in data["effects"]))
+
+
+def _plain(amount: Decimal | None) -> str | None:
+    return None if amount is None else format_plain(amount)
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
 
 
 def preview_import(session: Session, recipient: Recipient, path: Path, *, profile: Profile | None = None,
@@ -139,10 +172,11 @@ def _years_of(session: Session, lines: dict[int, int]) -> list[SchoolYear]:
 
 
 def _classified(session: Session, recipient: Recipient, years: list[SchoolYear], lines: dict[int, int],
-                packs: tuple[RulePack, ...]) -> dict[int, tuple[str, str, str]]:
-    """File line → (status, rule, reason) of the expense posting of each row booked in the
-    savepoint (the first, where a row has two)."""
-    found: dict[int, tuple[str, str, str]] = {}
+                packs: tuple[RulePack, ...]) -> dict[int, tuple[str, str, str, str | None]]:
+    """File line → (status, rule, reason, category) of the expense posting of each row booked in
+    the savepoint (the first, where a row has two); the category as booked (the row's, or its
+    account's)."""
+    found: dict[int, tuple[str, str, str, str | None]] = {}
     for year in years:
         try:
             evaluated = evaluate(session, recipient, year, packs)
@@ -152,7 +186,7 @@ def _classified(session: Session, recipient: Recipient, years: list[SchoolYear],
             line = lines.get(item.entry_id)
             if line is not None and line not in found:
                 c = item.classification
-                found[line] = (c.status.value, c.rule, c.reason)
+                found[line] = (c.status.value, c.rule, c.reason, item.category)
     return found
 
 
@@ -164,7 +198,7 @@ def _repayment(session: Session, recipient: Recipient, year: SchoolYear, packs: 
         return None, str(exc)
 
 
-def _preview_row(row: ImportRow, outcome: str, classified: tuple[str, str, str] | None) -> PreviewRow:
-    status, rule, reason = classified or (None, None, None)
+def _preview_row(row: ImportRow, outcome: str, classified: tuple[str, str, str, str | None] | None) -> PreviewRow:
+    status, rule, reason, category = classified or (None, None, None, row.category)
     return PreviewRow(row.line, row.day, row.voucher_number, row.text, row.debit, row.credit, row.amount,
-                      str(row.school_year), outcome, row.category, row.cost_centre, status, rule, reason)
+                      str(row.school_year), outcome, category, row.cost_centre, status, rule, reason)

@@ -44,12 +44,15 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from sqlalchemy import Engine, select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from wtforms import HiddenField
+from wtforms import HiddenField, SelectField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from ledger.core.models import ImportBatch, Recipient
 from ledger.core.users import can_write
 from ledger.read.importer import ImportSummary
+from ledger.read.profiles import DEFAULT_PROFILE, load_profiles
+from ledger.workflows.import_preview import ImportPreview
+from ledger.workflows.parked import parked_entries
 from ledger.rules.packs import RulePack
 from webapp import jobs
 from webapp.auth import recipient_for
@@ -63,9 +66,11 @@ from webapp.staging import (
     display_name,
     max_bytes,
     run_import,
+    run_preview,
     size_de,
     stage,
     staged_file,
+    staged_meta,
     too_large_message,
 )
 from webapp.views import default_school_year
@@ -76,15 +81,26 @@ bp = Blueprint("imports", __name__, url_prefix="/r/<key>")
 MAX_LISTED_ERRORS = 5000
 #: Job kinds: the dry run and the booking.
 CHECK, BOOK = "import_check", "import_book"
+#: Rows of the dry run shown per page.
+ROWS_PER_PAGE = 100
+#: What the import does with a row, in German (``ledger.workflows.import_preview.PreviewRow.outcome``).
+OUTCOMES = {"new": "wird gebucht", "duplicate": "bereits vorhanden", "payout": "erfasste Auszahlung",
+            "repayment": "Rückzahlung an die Landeskasse", "parked": "zur Klärung zurückgestellt"}
 
 
 class UploadForm(FlaskForm):
-    """The export file to check (dry run)."""
+    """The file to check (dry run) and the import profile to read it with."""
 
-    file = FileField("Exportdatei aus dem Finanzverfahren", validators=[
+    profile = SelectField("Importprofil", default=DEFAULT_PROFILE)
+    file = FileField("Exportdatei oder Kontoauszug", validators=[
         FileRequired("Bitte eine Datei auswählen."),
-        FileAllowed(["csv", "txt"], "Nur CSV- oder Textdateien (Endung .csv oder .txt) können importiert werden."),
-    ], render_kw={"accept": ".csv,.txt,text/csv,text/plain"})
+        FileAllowed(["csv", "txt", "xml", "zip"], "Nur Exportdateien (.csv, .txt) und Kontoauszüge (.xml, .zip) "
+                                                  "können importiert werden."),
+    ], render_kw={"accept": ".csv,.txt,.xml,.zip,text/csv,text/plain,application/xml,application/zip"})
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.profile.choices = [(p.key, p.title) for p in load_profiles().values()]
 
 
 class ConfirmForm(FlaskForm):
@@ -131,14 +147,14 @@ def upload(key: str):
     form = UploadForm()
     if not form.validate_on_submit():
         return _page(recipient, form), 400
-    staged = stage(recipient, form.file.data.stream, max_bytes())
+    filename = display_name(form.file.data.filename)
+    staged = stage(recipient, form.file.data.stream, max_bytes(), meta={"file": filename, "profile": form.profile.data})
     if staged is None:
         form.file.errors.append(too_large_message())
         return _page(recipient, form), 413
-    filename = display_name(form.file.data.filename)
     job = jobs.start(CHECK, f"Probelauf: {filename}", recipient.key,
                      partial(_check_file, get_engine(), get_packs(), recipient.id, staged,
-                             filename, current_user.username, timestamp()))
+                             filename, current_user.username, timestamp(), form.profile.data))
     return _outcome(recipient, job)
 
 
@@ -157,7 +173,7 @@ def commit(key: str):
     filename = display_name(form.filename.data)
     job = jobs.start(BOOK, f"Buchung: {filename}", recipient.key,
                      partial(_book_file, get_engine(), get_packs(), recipient.id, path,
-                             filename, current_user.username, timestamp()))
+                             filename, current_user.username, timestamp(), staged_meta(path).get("profile")))
     return _outcome(recipient, job)
 
 
@@ -169,19 +185,21 @@ def job(key: str, job_id: str):
 
 
 def _check_file(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, path: Path, filename: str,
-                username: str, now: datetime, job: jobs.Job) -> dict:
-    """The dry-run job: check the staged file; keep it staged only if it can be booked.
-    Returns the summary as ``ImportSummary.as_dict``."""
-    return run_import(engine, packs, recipient_id, path, filename=filename, username=username, now=now, dry_run=True,
-                      progress=lambda done, total: job.report("Zeilen geprüft", done, total)).as_dict()
+                username: str, now: datetime, profile: str, job: jobs.Job) -> dict:
+    """The dry-run job: the staged file's preview with ``profile`` (``webapp.staging.run_preview``);
+    the file stays staged only if it can be booked. Returns ``ImportPreview.as_dict``."""
+    job.report("wartet auf die Schreibsperre der Bücher")
+    return run_preview(engine, packs, recipient_id, path, filename=filename, username=username, now=now,
+                       profile=profile, progress=lambda done, total: job.report("Zeilen geprüft", done, total)).as_dict()
 
 
 def _book_file(engine: Engine, packs: tuple[RulePack, ...], recipient_id: int, path: Path, filename: str,
-               username: str, now: datetime, job: jobs.Job) -> dict:
-    """The booking job: import the staged file in one write transaction, then remove it.
-    Returns the summary as ``ImportSummary.as_dict``."""
+               username: str, now: datetime, profile: str | None, job: jobs.Job) -> dict:
+    """The booking job: import the staged file with the dry run's ``profile`` in one write
+    transaction, then remove it. Returns the summary as ``ImportSummary.as_dict``."""
     job.report("wartet auf die Schreibsperre der Bücher")
     return run_import(engine, packs, recipient_id, path, filename=filename, username=username, now=now, dry_run=False,
+                      profile=profile,
                       progress=lambda done, total: job.report("Zeilen gebucht", done, total)).as_dict()
 
 
@@ -198,14 +216,17 @@ def _job_page(recipient: Recipient, job: jobs.Job):
 def _result(recipient: Recipient, job: jobs.Job):
     """A finished dry run: its counts and errors (and the confirm form); a finished booking:
     back to the history with a message, or its errors (409)."""
-    summary = ImportSummary.from_dict(job.result)
     log = current_app.logger
     if job.kind == CHECK:
+        preview = ImportPreview.from_dict(job.result)
+        summary = preview.summary
         log.info("Import-Probelauf %s für %s durch %s: %s Zeilen, %s neu, %s Fehler", summary.sha256,
                  recipient.key, job.username, summary.rows, summary.imported, len(summary.errors))
         confirm = (ConfirmForm(formdata=None, sha256=summary.sha256, filename=summary.file)
                    if bookable(summary) else None)
-        return _page(recipient, UploadForm(formdata=None), summary=summary, confirm=confirm)
+        return _page(recipient, UploadForm(formdata=None, profile=summary.profile), summary=summary, confirm=confirm,
+                     preview=preview, page=_page_of(preview), job_id=job.id)
+    summary = ImportSummary.from_dict(job.result)
     if not summary.ok:
         log.warning("Import %s für %s abgelehnt: %s Fehler", summary.sha256, recipient.key, len(summary.errors))
         return _page(recipient, UploadForm(formdata=None), summary=summary), 409
@@ -213,18 +234,33 @@ def _result(recipient: Recipient, job: jobs.Job):
              job.username, summary.rows, summary.imported, summary.duplicates)
     message = (f"{summary.file}: {summary.rows} Zeilen, {summary.imported} neu gebucht, "
                f"{summary.duplicates} bereits vorhanden")
-    if summary.payouts_recognised:
-        message += f", {summary.payouts_recognised} als erfasste Auszahlung erkannt"
+    for count, text in ((summary.payouts_recognised, "als erfasste Auszahlung erkannt"),
+                        (summary.repayments_recognised, "der bestätigten Rückzahlung zugeordnet"),
+                        (summary.parked, "zur Klärung zurückgestellt"),
+                        (summary.skipped, "nach dem Importprofil übersprungen")):
+        if count:
+            message += f", {count} {text}"
     flash(message + ".")
     return redirect(url_for("imports.index", key=recipient.key))
 
 
+def _page_of(preview: ImportPreview) -> int:
+    """The page of the preview's rows to show (``?seite=``), within its pages."""
+    last = max((len(preview.rows) + ROWS_PER_PAGE - 1) // ROWS_PER_PAGE, 1)
+    return min(max(request.args.get("seite", 1, type=int), 1), last)
+
+
 def _page(recipient: Recipient, form: UploadForm | None, *, summary: ImportSummary | None = None,
-          confirm: ConfirmForm | None = None) -> str:
-    batches = get_session().scalars(
+          confirm: ConfirmForm | None = None, preview: ImportPreview | None = None, page: int = 1,
+          job_id: str | None = None) -> str:
+    session = get_session()
+    batches = session.scalars(
         select(ImportBatch).where(ImportBatch.recipient_id == recipient.id)
         .order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc())).all()
     return render_template(
         "imports.html", recipient=recipient, year=default_school_year(recipient), form=form, summary=summary,
         confirm=confirm, batches=batches, max_size=size_de(max_bytes()), max_errors=MAX_LISTED_ERRORS,
+        preview=preview, page=page, per_page=ROWS_PER_PAGE, job_id=job_id,
+        profiles={p.key: p.title for p in load_profiles().values()},
+        parked=len(parked_entries(session, recipient)), outcomes=OUTCOMES,
     )
