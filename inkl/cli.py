@@ -547,13 +547,15 @@ def profile_check(file: Path, profile_key: str | None, limit: int, as_json: bool
                      "rows": [{"line": r.line, "date": r.day.isoformat(), "voucher": r.voucher_number, "text": r.text,
                                "debit": r.debit, "credit": r.credit, "amount": format_plain(r.amount),
                                "cost_centre": r.cost_centre, "category": r.category,
-                               "school_year": str(r.school_year)} for r in rows]})
+                               "school_year": str(r.school_year),
+                               "parked": bool(r.bank and r.bank.park_reason)} for r in rows]})
     else:
         packs = load_packs()
         click.echo(f"Importprofil: {chosen.title}")
         for r in rows:
             category = f"  [{category_label(r.category, packs)}]" if r.category else ""
             cost_centre = f"  KSt {r.cost_centre}" if r.cost_centre else ""
+            cost_centre += "  [zur Klärung zurückgestellt]" if r.bank and r.bank.park_reason else ""
             click.echo(f"Zeile {r.line:>5}  {r.day:%d.%m.%Y}  {r.voucher_number:<14} {r.debit:>6} an {r.credit:<6} "
                        f"{format_german(r.amount):>14} EUR  {r.school_year}  {r.text}{cost_centre}{category}")
         if skipped:

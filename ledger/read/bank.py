@@ -97,14 +97,17 @@ class BankSource:
                  "school_year": "Schuljahr"}
 
     def __init__(self, open_binary: Callable[[], BinaryIO], settings: BankSettings, rules: tuple[Rule, ...],
-                 defaults: Mapping[str, str], context: BankContext, name: str = "Kontoauszug") -> None:
+                 defaults: Mapping[str, str], context: BankContext | None, name: str = "Kontoauszug") -> None:
+        """``context`` None: read without the books (a profile check), the statement's IBAN
+        standing for its bank account."""
         with open_binary() as stream:
             data = stream.read()
         self.size = len(data)
-        self.settings, self.rules, self.defaults, self.context = settings, rules, defaults, context
+        self.settings, self.rules, self.defaults = settings, rules, defaults
+        self.context = context or BankContext("", {}, None, None)
         self.file = read_camt053(data, name)
         self.issues: list[ImportIssue] = [_in_member(member, issue, name) for member, issue in self.file.all_issues()]
-        if not self.issues:
+        if not self.issues and context is not None:
             self.issues = [issue for statement in self.file.statements for issue in self._account_issues(statement)]
 
     def records(self) -> Iterator[tuple[int, tuple[Statement, BankEntry, str], None]]:
@@ -143,7 +146,7 @@ class BankSource:
             park_reason = reason
         if issues:
             return None, issues
-        bank_account = self.context.accounts_by_iban[statement.iban]
+        bank_account = self.context.accounts_by_iban.get(statement.iban, statement.iban)
         debit, credit = (bank_account, counter or "") if entry.signed_cents > 0 else (counter or "", bank_account)
         text = values.get("text") or _text(self.settings.text, fields)
         day = entry.booking_date

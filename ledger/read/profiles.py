@@ -79,13 +79,12 @@ class Profile:
     def open(self, open_binary: Callable[[], BinaryIO], context: BankContext | None = None) -> RowSource:
         """The file whose bytes ``open_binary()`` opens, read in this profile's format. A bank
         statement needs the books' ``context`` (``ledger.read.bank.BankContext``); without it
-        its entries are read against an empty chart (every statement's account unknown)."""
+        its entries are read without the books (a profile check), the IBAN standing for the account."""
         if self.format == "delimited":
             return DelimitedSource(open_binary, self.layout, self.mapping)
         if self.format == "datev":
             return DatevSource(open_binary, self.mapping, self.layout.encoding)
-        return BankSource(open_binary, self.bank, self.mapping.rules, self.mapping.defaults,
-                          context or BankContext("", {}, None, None))
+        return BankSource(open_binary, self.bank, self.mapping.rules, self.mapping.defaults, context)
 
 
 def read_rows(profile: Profile, open_binary: Callable[[], BinaryIO], limit: int | None = None
