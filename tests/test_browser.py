@@ -298,17 +298,17 @@ def test_a_long_import_shows_its_progress_and_then_its_result(live_server, app, 
                                                               monkeypatch):
     """An import that outlasts ``JOB_WAIT_SECONDS`` (0 here; a gate holds it) answers with its
     progress page at once; job.js polls the job and shows the dry run's result when it ends."""
-    import webapp.staging as staging
+    from ledger.workflows import import_preview
 
     app.config["JOB_WAIT_SECONDS"] = 0
-    gate, real = threading.Event(), staging.import_file   # the page polls until the first report
+    gate, real = threading.Event(), import_preview.import_file   # the page polls until the first report
 
     def held(*args, progress, **kwargs):
         progress(0, 1)
         gate.wait(30)
         return real(*args, progress=progress, **kwargs)
 
-    monkeypatch.setattr(staging, "import_file", held)
+    monkeypatch.setattr(import_preview, "import_file", held)   # the dry run's preview books in a savepoint
     page = axe_page
     sign_in(page, live_server, "demo-sachbearbeitung")
     export = tmp_path / "2024-07-gross.csv"
