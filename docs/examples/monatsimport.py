@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="Adresse der Buchführung, z. B. https://inkl.kreis.example (oder INKL_API_URL)")
     parser.add_argument("--recipient", default=os.environ.get("INKL_RECIPIENT"),
                         help="Schlüssel des Empfängers, z. B. musterhausen (oder INKL_RECIPIENT)")
-    parser.add_argument("--profile", default="", help="Importprofil (leer: das eingebaute Semikolon-Format)")
+    parser.add_argument("--profile", default="", help="Importprofil, z. B. datev-extf oder camt053 (leer: der Journalexport der Buchführung)")
     parser.add_argument("--nur-pruefen", action="store_true", help="nur den Probelauf, nichts buchen")
     args = parser.parse_args(argv)
     if not args.url or not args.recipient:
