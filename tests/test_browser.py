@@ -327,3 +327,40 @@ def test_a_long_import_shows_its_progress_and_then_its_result(live_server, app, 
     gate.set()
     expect(main).to_contain_text("davon neu zu buchen", timeout=15_000)    # reloaded by job.js, no click
     expect(page.get_by_role("button", name="Jetzt buchen")).to_be_visible()
+
+
+def test_officer_imports_a_bank_statement_and_books_a_parked_entry(live_server, engine, axe_page, database_url):
+    """The bank statement sample (camt.053) on Musterhausen's account: the profile chosen on the
+    import page, the dry run's rows and effect, the booking, then the parked entries page where
+    the officer books the provider's invoice; axe-core on the dry run and the parked page."""
+    from ledger.core.bank import set_account_iban
+    from ledger.core.recipients import get_recipient
+
+    with Session(engine) as session:
+        set_account_iban(session, get_recipient(session, "musterhausen"), "1810", "DE89370502990000123456",
+                         actor="test", now=datetime(2026, 11, 22, 9, 0))
+        session.commit()
+    statement = Path(__file__).parent / "samples" / "camt053" / "auszug_2024-11-28_bis_2024-12-02.xml"
+    page = axe_page
+    sign_in(page, live_server, "demo-sachbearbeitung")
+    page.goto(live_server + "/r/musterhausen/import")
+    page.get_by_label("Importprofil").select_option(label="Kontoauszug camt.053 (ISO 20022)")
+    page.get_by_label("Exportdatei oder Kontoauszug").set_input_files(str(statement))
+    page.get_by_role("button", name="Datei prüfen").click()
+    main = page.locator("main")
+    expect(main).to_contain_text("davon zur Klärung zurückgestellt (kein Gegenkonto)", timeout=15_000)
+    expect(main).to_contain_text("Wirkung auf die Rückzahlung")
+    shot(page, "import-statement-preview", database_url)
+    serious = a11y.serious(a11y.violations(page))
+    assert not serious, a11y.report("Probelauf Kontoauszug", serious)
+    page.get_by_role("button", name="Jetzt buchen").click()
+    expect(main).to_contain_text("zur Klärung zurückgestellt", timeout=15_000)
+    main.get_by_role("link", name="zurückgestellte Kontoumsätze buchen").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Zurückgestellte Kontoumsätze")
+    serious = a11y.serious(a11y.violations(page))
+    assert not serious, a11y.report("Zurückgestellte Kontoumsätze", serious)
+    invoice = page.locator("section.parked", has_text="Inklusionsdienste Rhein-Sieg gGmbH")
+    invoice.get_by_label("Gegenkonto").select_option("5291")
+    invoice.get_by_role("button", name="Buchen").click()
+    expect(main).to_contain_text("Kontoumsatz gebucht (Buchung Nr.")
+    expect(main).not_to_contain_text("Inklusionsdienste Rhein-Sieg gGmbH")
