@@ -111,10 +111,13 @@ def cli(database_url, engine, monkeypatch):
 
 @pytest.fixture
 def app(database_url, engine):
-    """The Flask application on the test database (CSRF on, session cookie over plain HTTP)."""
+    """The Flask application on the test database (CSRF on, session cookie over plain HTTP); its
+    background jobs have ended when the test ends."""
     from webapp import create_app
 
-    return create_app({"TESTING": True, "DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": False})
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": False})
+    yield app
+    app.extensions["inkl_jobs"].shutdown()   # no job of this test may write while the next one empties the tables
 
 
 PASSWORD = "Sicheres-Passwort-2026"

@@ -200,6 +200,10 @@ class JobRunner:
         self._pool.submit(self._run, job, work)
         return job
 
+    def shutdown(self) -> None:
+        """Wait for this process's running jobs to end; start no new ones (the server stops)."""
+        self._pool.shutdown(wait=True)
+
     def get(self, job_id: str) -> Job | None:
         """The job with ``job_id``, if it is still known: this process's own, else from its state file."""
         if not JOB_ID.fullmatch(job_id):
