@@ -112,3 +112,15 @@ def test_the_statements_page_offers_no_issue_button_and_says_why(app, officer):
     assert "Kein Regelwerk gilt für das Schuljahr 2012/13" in text
     assert "Ein Verwendungsnachweis kann für dieses Schuljahr nicht ausgestellt werden." in text
     assert "ausstellen …" not in text and internal_terms(text) == []
+
+
+def test_the_journal_names_a_category_by_its_label_even_in_a_year_without_pack():
+    """A posting of 2012/13 (no rule pack) with the category "training": the journal shows the
+    label of the newest pack that has it, never the id."""
+    from ledger.reports.journal import category_label
+    from ledger.rules.packs import load_packs
+
+    packs = load_packs()
+    label = next(c.label for c in packs[-1].categories if c.id == "training")
+    assert category_label("training", "2012/13", packs) == label != "training"
+    assert category_label("no_such_category", "2012/13", packs) == "no_such_category"

@@ -18,6 +18,7 @@ from ledger.core.models import Account, JournalEntry, Posting, Recipient
 from ledger.core.money import from_cents
 from ledger.core.schoolyear import SchoolYear, SchoolYearError
 from ledger.rules.packs import UNCLASSIFIED_LABEL, RulePack, RulePackError, pack_for
+from ledger.rules.packs import category_label as any_pack_label
 
 #: ``category`` filter value for expense postings without a category (not yet classified).
 UNCLASSIFIED = "none"
@@ -140,16 +141,17 @@ def entry_amount(entry: JournalEntry) -> Decimal:
 def category_label(category: str | None, school_year: str, packs: tuple[RulePack, ...]) -> str:
     """German label of ``category`` in the rule pack judging ``school_year`` (``"2023/24"``).
 
-    ``"nicht klassifiziert"`` for None; the id itself if no pack covers the year or
-    the pack lacks the category.
+    ``"nicht klassifiziert"`` for None; where no pack covers the year or the pack lacks the
+    category, its label in the newest pack that has it (``ledger.rules.packs.category_label``),
+    and only an id no pack knows stays as entered.
     """
     if category is None:
         return UNCLASSIFIED_LABEL
     try:
         pack = pack_for(INKLUSIONSPAUSCHALE, SchoolYear.parse(school_year), packs)
     except (RulePackError, SchoolYearError):
-        return category
-    return pack.category(category).label if pack.has_category(category) else category
+        return any_pack_label(category, packs)
+    return pack.category(category).label if pack.has_category(category) else any_pack_label(category, packs)
 
 
 def entry_categories(entry: JournalEntry, packs: tuple[RulePack, ...]) -> tuple[CategoryRef, ...]:
