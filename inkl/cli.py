@@ -1314,7 +1314,7 @@ def backup_command(file: Path, as_json: bool) -> None:
         _print_json({"file": str(file), "bytes": file.stat().st_size, "total_rows": manifest.total_rows,
                      **manifest.to_json()})
     else:
-        click.echo(f"Sicherung geschrieben: {file} ({manifest.total_rows} Zeilen, Schema {manifest.schema_revision}).")
+        click.echo(f"Sicherung geschrieben: {file} ({manifest.total_rows} Zeilen, Schemastand {manifest.schema_revision}).")
 
 
 @main.command("restore")
