@@ -60,6 +60,7 @@ from ledger.core.users import (
 )
 from ledger.read.importer import import_file
 from ledger.read.profiles import get_profile, load_profiles, read_rows
+from ledger.reports.allocation import COLUMN_TITLES, compute_allocation
 from ledger.reports.forecast import forecast as compute_forecast
 from ledger.reports.notification import build_notification
 from ledger.reports.repayment import YearError, compute_all, compute_repayment
@@ -1416,6 +1417,40 @@ def demo(no_serve: bool, host: str, port: int) -> None:
             click.echo(line, err=True)
     if not no_serve:
         _serve(host, port)
+
+
+@main.group(cls=Group)
+def allocation() -> None:
+    """Mittelverteilung nach Formel (Verteilungspläne eines Regelwerks)."""
+
+
+@allocation.command("compute")
+@click.option("--plan", "plan_key", required=True, metavar="PLAN", help="Kennung des Verteilungsplans, z. B. mettmann-2014")
+@click.option("--helpers-rounding", type=click.Choice(["half_up", "down"]), default=None,
+              help="Rundung der Helferzahl abweichend vom Regelwerk (half_up: kaufmännisch, down: abrunden)")
+@json_option
+def allocation_compute(plan_key: str, helpers_rounding: str | None, as_json: bool) -> None:
+    """Höchstbeträge je Empfänger eines Verteilungsplans berechnen (Zeilen, Summen, Abweichungen)."""
+    result = compute_allocation(plan_key, helpers_rounding=helpers_rounding)
+    if as_json:
+        _print_json(result.as_json())
+        return
+    plan = result.plan
+    click.echo(f"{plan.title} – Mittelgeber: {plan.grantor_name}; Zeitraum: {plan.period}")
+    click.echo(f"Regelwerk: „{result.pack.title}“, Version {result.pack.version}")
+    click.echo(f"{'Empfänger':<20} {'Schüler':>8} {'Kinder':>7} {'Helfer':>7} {'je Schuljahr':>14} {'Zeitraum':>14}")
+    for row in result.rows:
+        click.echo(f"{row.name:<20} {row.pupils:>8} {row.children:>7} {row.helpers:>7} "
+                   f"{format_german(row.amount_year):>14} {format_german(row.amount_period):>14}")
+    sums = result.sums
+    click.echo(f"{'Summe der Zeilen':<20} {sums['pupils']:>8} {sums['children']:>7} {sums['helpers']:>7} "
+               f"{format_german(sums['amount_year']):>14} {format_german(sums['amount_period']):>14}")
+    for difference in result.differences:
+        def shown(value):
+            return format_german(value) if isinstance(value, Decimal) else str(value)
+        click.echo(f"Abweichung in der Summenzeile der Quelle, Spalte „{COLUMN_TITLES[difference.column]}“: "
+                   f"Tabelle {shown(difference.table)}, Summe der Zeilen {shown(difference.rows)}, "
+                   f"Formel auf die Gesamtzahl {shown(difference.on_total)}.")
 
 
 @main.command("serve")
