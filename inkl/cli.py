@@ -60,7 +60,7 @@ from ledger.core.users import (
 )
 from ledger.read.importer import import_file
 from ledger.read.profiles import get_profile, load_profiles, read_rows
-from ledger.reports.allocation import COLUMN_TITLES, compute_allocation
+from ledger.reports.allocation import COLUMN_TITLES, claim_json, claims_overview, compute_allocation
 from ledger.reports.forecast import forecast as compute_forecast
 from ledger.reports.notification import build_notification
 from ledger.reports.repayment import YearError, compute_all, compute_repayment
@@ -71,6 +71,7 @@ from ledger.rules.evaluation_runs import Run, classified, list_runs, record_eval
 from ledger.rules.overrides import add_override, list_overrides, withdraw_override
 from ledger.rules.packs import category_label, load_packs, pack_name
 from ledger.rules.status import Status
+from ledger.workflows.allocation import add_claim
 from ledger.workflows.closing import close_year, reopen_year
 from ledger.workflows.grants import record_grant
 from ledger.workflows.issued import issue_statement, preview_issue
@@ -1451,6 +1452,71 @@ def allocation_compute(plan_key: str, helpers_rounding: str | None, as_json: boo
         click.echo(f"Abweichung in der Summenzeile der Quelle, Spalte „{COLUMN_TITLES[difference.column]}“: "
                    f"Tabelle {shown(difference.table)}, Summe der Zeilen {shown(difference.rows)}, "
                    f"Formel auf die Gesamtzahl {shown(difference.on_total)}.")
+
+
+def _amounts(ctx, param, values):
+    """A repeatable amount option: each value read like ``_amount``."""
+    return [_amount(ctx, param, value) for value in values]
+
+
+plan_option = click.option("--plan", "plan_key", required=True, metavar="PLAN",
+                           help="Kennung des Verteilungsplans, z. B. mettmann-2014")
+
+
+@main.group(cls=Group)
+def claim() -> None:
+    """Mittelabrufe gegen einen Verteilungsplan."""
+
+
+@claim.command("add")
+@plan_option
+@recipient_option
+@click.option("--date", "day", required=True, type=german.DATE, help="Tag des Mittelabrufs")
+@click.option("--helper-cost", "helper_costs", multiple=True, callback=_amounts, metavar="BETRAG",
+              help="Personalkosten eines eingesetzten Inklusionshelfers (je Helfer einmal angeben)")
+@click.option("--material-costs", callback=_amount, default=None, help="abgerechnete Sachkosten (werden nicht erstattet)")
+@click.option("--declaration", required=True, help="Fundstelle der verbindlichen Erklärung des Schulträgers (Anlage 2)")
+@json_option
+def claim_add(plan_key, recipient_key, day, helper_costs, material_costs, declaration, as_json) -> None:
+    """Einen Mittelabruf prüfen, erfassen und buchen."""
+    with db.session_scope(_engine()) as session:
+        added = add_claim(session, plan_key, recipient_key, _day(day), list(helper_costs), declaration,
+                          material_costs=material_costs, actor=_user(), now=_now())
+        data = claim_json(added)
+    if as_json:
+        _print_json(data)
+        return
+    click.echo(f"Mittelabruf erfasst: beantragt {format_german(Decimal(data['claimed']))} EUR, anerkannt "
+               f"{format_german(Decimal(data['accepted']))} EUR, abgelehnt {format_german(Decimal(data['refused']))} EUR.")
+    for refusal in data["refusals"]:
+        click.echo(f"  Position {refusal['line']}: {format_german(Decimal(refusal['refused']))} EUR abgelehnt – "
+                   f"{refusal['reason']}")
+
+
+@main.command("claims", cls=Command)
+@plan_option
+@click.option("--recipient", "recipient_key", default=None, metavar="SCHLÜSSEL", help="nur dieser Empfänger")
+@json_option
+def claims_list(plan_key, recipient_key, as_json) -> None:
+    """Mittelabrufe eines Verteilungsplans mit Höchstbetrag, anerkannter Summe und Rest je Empfänger."""
+    with db.session_scope(_engine()) as session:
+        try:
+            overview = claims_overview(session, plan_key, recipient_key)
+        except KeyError:
+            raise Failure(f"{recipient_key!r} ist kein Empfänger dieses Verteilungsplans") from None
+        data = [entry.as_json() for entry in overview]
+        names = {entry.recipient: entry.name for entry in overview}
+    if as_json:
+        _print_json(data)
+        return
+    for entry in data:
+        click.echo(f"{names[entry['recipient']]}: Höchstbetrag {format_german(Decimal(entry['ceiling']))} EUR, "
+                   f"anerkannt {format_german(Decimal(entry['accepted']))} EUR, Rest {format_german(Decimal(entry['rest']))} EUR "
+                   f"(verbleibt beim Mittelgeber, wenn nicht abgerufen)")
+        for item in entry["claims"]:
+            click.echo(f"  Abruf vom {date.fromisoformat(item['date']):%d.%m.%Y} (Erklärung {item['declaration']}): "
+                       f"beantragt {format_german(Decimal(item['claimed']))} EUR, anerkannt "
+                       f"{format_german(Decimal(item['accepted']))} EUR")
 
 
 @main.command("serve")

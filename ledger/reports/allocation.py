@@ -19,7 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-from ledger.core.money import format_plain
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger.core.models import AllocationClaim, Recipient
+from ledger.core.money import format_plain, from_cents
 from ledger.rules.packs import AllocationPlan, AllocationRule, RulePack, allocation_plan
 
 #: The rounding names of a pack (ledger.rules.packs.ALLOCATION_ROUNDINGS) → decimal rounding modes.
@@ -153,3 +157,66 @@ def compute_allocation(plan_key: str, packs: tuple[RulePack, ...] | None = None,
         for column in COLUMNS if column in plan.table_sums and plan.table_sums[column] != sums[column]
     )
     return Allocation(pack=pack, plan=plan, rows=rows, sums=sums, on_total=on_total, differences=differences)
+
+
+def accepted_cents(session: Session, plan_key: str, recipient_id: int) -> int:
+    """The accepted cents of all claims of the recipient (by id) against the plan ``plan_key``."""
+    return session.scalar(select(func.coalesce(func.sum(AllocationClaim.accepted_cents), 0)).where(
+        AllocationClaim.plan_key == plan_key, AllocationClaim.recipient_id == recipient_id))
+
+
+@dataclass(frozen=True)
+class RecipientClaims:
+    """The claims of one recipient against a plan: ``recipient`` key, ``name``, ``ceiling``
+    (its row's amount for the period, EUR), ``accepted`` (EUR, all its claims), ``rest``
+    (ceiling − accepted: stays with the grantor if unclaimed) and its ``claims`` (AllocationClaim
+    rows, oldest first)."""
+
+    recipient: str
+    name: str
+    ceiling: Decimal
+    accepted: Decimal
+    rest: Decimal
+    claims: tuple[AllocationClaim, ...]
+
+    def as_json(self) -> dict:
+        """``{"recipient", "ceiling", "accepted", "rest", "claims": [{"id", "date", "declaration",
+        "claimed", "accepted", "refused", "refusals": [{"line", "kind", "amount", "refused",
+        "reason"}]}]}``; amounts as strings with two decimals."""
+        return {
+            "recipient": self.recipient, "ceiling": format_plain(self.ceiling),
+            "accepted": format_plain(self.accepted), "rest": format_plain(self.rest),
+            "claims": [claim_json(claim) for claim in self.claims],
+        }
+
+
+def claim_json(claim: AllocationClaim) -> dict:
+    """One claim as JSON (see RecipientClaims.as_json); ``entry_id``: its journal entry or None."""
+    return {
+        "id": claim.id, "date": claim.claim_date.isoformat(), "declaration": claim.declaration,
+        "claimed": format_plain(from_cents(claim.claimed_cents)),
+        "accepted": format_plain(from_cents(claim.accepted_cents)),
+        "refused": format_plain(from_cents(claim.refused_cents)), "entry_id": claim.entry_id,
+        "refusals": [{"line": line.position, "kind": line.kind, "amount": format_plain(from_cents(line.amount_cents)),
+                      "refused": format_plain(from_cents(line.amount_cents - line.accepted_cents)),
+                      "reason": line.reason} for line in claim.lines if line.accepted_cents < line.amount_cents],
+    }
+
+
+def claims_overview(session: Session, plan_key: str, recipient_key: str | None = None,
+                    packs: tuple[RulePack, ...] | None = None) -> list[RecipientClaims]:
+    """Each recipient of the plan (or only ``recipient_key``) with its ceiling, accepted total,
+    rest and claims, in the plan's order. Recipients not yet in the ledger show no claims.
+    Raises NoRulePack for an unknown plan, KeyError for a recipient not in the plan."""
+    allocation = compute_allocation(plan_key, packs)
+    rows = [allocation.row(recipient_key)] if recipient_key else list(allocation.rows)
+    result = []
+    for row in rows:
+        recipient = session.scalar(select(Recipient).where(Recipient.key == row.recipient))
+        claims = () if recipient is None else tuple(session.scalars(
+            select(AllocationClaim).where(AllocationClaim.plan_key == plan_key,
+                                          AllocationClaim.recipient_id == recipient.id).order_by(AllocationClaim.id)))
+        accepted = from_cents(sum(claim.accepted_cents for claim in claims))
+        result.append(RecipientClaims(recipient=row.recipient, name=row.name, ceiling=row.amount_period,
+                                      accepted=accepted, rest=row.amount_period - accepted, claims=claims))
+    return result

@@ -771,6 +771,8 @@ class _AllocationSchema(_Schema):
     claims_from = _text(validate_with=_check_iso_date)
     claims_until = _text(validate_with=_check_iso_date)
     claims_source = _text()
+    per_helper_source = _text()
+    ceiling_source = _text()
     declaration_source = _text()
     unclaimed_source = _text()
     plans = fields.List(

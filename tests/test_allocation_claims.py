@@ -1,0 +1,159 @@
+"""Claims (Mittelabruf) against plan mettmann-2014, each rule at its boundary.
+
+Source: seed 003_dcbc53400bdc01b8.txt, "Bereitstellung von Inklusionshelfern in den allgemeinen
+Schulen im Kreis Mettmann – Rahmenbedingungen": Nr. 2.2 (the amounts of Anlage 1 are maxima),
+Nr. 4.1 (claims from the start of the 2014 summer holidays – in NRW Monday 07.07.2014 – until
+15.11.2014), Nr. 4.2 (only personnel costs, no material costs; binding declaration), Nr. 4.3
+(at most 5.000 € per deployed helper; Anlage 2 as evidence), Nr. 4.4 (unclaimed money stays
+with the Kreis).
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from ledger.core.chain import verify_chain
+from ledger.core.errors import LedgerError
+from ledger.core.models import AllocationClaim, AllocationClaimLine, JournalEntry
+from ledger.core.recipients import add_recipient, get_recipient
+from ledger.reports.allocation import claims_overview
+from ledger.rules.packs import allocation_plan
+from ledger.workflows.allocation import add_claim
+
+NOW = datetime(2026, 12, 7, 9, 0)
+PLAN = "mettmann-2014"
+OPEN = date(2014, 7, 7)        # first day of the NRW summer holidays 2014 (Nr. 4.1)
+LAST = date(2014, 11, 15)      # "Der Abruf muss bis zum 15.11.2014 erfolgt sein" (Nr. 4.1)
+
+
+@pytest.fixture
+def cities(session):
+    """The Kreis Mettmann and its ten cities as the plan names them."""
+    _pack, plan = allocation_plan(PLAN)
+    add_recipient(session, plan.grantor_key, plan.grantor_name, "kreis", actor="test", now=NOW)
+    for recipient in plan.recipients:
+        add_recipient(session, recipient.key, recipient.name, "stadt", actor="test", now=NOW)
+    session.commit()
+    return plan
+
+
+def _claim(session, city, day, *costs, material=None, declaration="Erklärung nach Anlage 2 vom 07.07.2014"):
+    claim = add_claim(session, PLAN, city, day, [Decimal(c) for c in costs], declaration,
+                      material_costs=None if material is None else Decimal(material), actor="test", now=NOW)
+    session.commit()
+    return claim
+
+
+@pytest.mark.parametrize("day,accepted", [
+    (date(2014, 7, 6), 0),            # the day before the summer holidays: refused
+    (OPEN, 500000),
+    (LAST, 500000),
+    (date(2014, 11, 16), 0),          # the day after the deadline: refused
+])
+def test_claim_window_boundaries(session, cities, day, accepted):
+    claim = _claim(session, "erkrath", day, "5000.00")
+    assert claim.accepted_cents == accepted
+    assert claim.refused_cents == 500000 - accepted
+    if not accepted:
+        assert "außerhalb der Abruffrist vom 07.07.2014 bis 15.11.2014" in claim.lines[0].reason
+        assert claim.entry_id is None
+
+
+def test_5000_00_per_helper_accepted_5000_01_cut_to_5000(session, cities):
+    """Nr. 4.3: up to 5.000 € per deployed helper: 5.000,00 in full, 5.000,01 → 0,01 refused."""
+    claim = _claim(session, "erkrath", OPEN, "5000.00", "5000.01")
+    assert [(line.amount_cents, line.accepted_cents) for line in claim.lines] == [(500000, 500000), (500001, 500000)]
+    assert claim.lines[0].reason is None
+    assert "höchstens 5.000,00 EUR je eingesetztem Inklusionshelfer" in claim.lines[1].reason
+    assert "Nr. 4.3" in claim.lines[1].reason
+    assert (claim.claimed_cents, claim.accepted_cents, claim.refused_cents) == (1000001, 1000000, 1)
+
+
+def test_material_costs_are_refused(session, cities):
+    """Nr. 4.2: "Eine Erstattung für entstandene Sachkosten ist nicht möglich."."""
+    claim = _claim(session, "haan", OPEN, "1000.00", material="0.01")
+    material = claim.lines[-1]
+    assert (material.kind, material.amount_cents, material.accepted_cents) == ("material", 1, 0)
+    assert "Sachkosten werden nicht erstattet" in material.reason
+    assert claim.accepted_cents == 100000
+
+
+def test_ceiling_reached_over_several_claims_and_the_rest_stays_with_the_kreis(session, cities):
+    """Wülfrath: 678 pupils → 10 children → 2 helpers → ceiling 10.000 € (Anlage 1, Nr. 2.2)."""
+    first = _claim(session, "wuelfrath", OPEN, "5000.00", "4999.99")
+    assert first.accepted_cents == 999999
+    second = _claim(session, "wuelfrath", date(2014, 8, 1), "5000.00")
+    assert (second.accepted_cents, second.refused_cents) == (1, 499999)
+    assert "Höchstbetrag von 10.000,00 EUR nach Anlage 1 erreicht" in second.lines[0].reason
+    third = _claim(session, "wuelfrath", date(2014, 8, 2), "1.00")
+    assert third.accepted_cents == 0
+    overview = {entry.recipient: entry for entry in claims_overview(session, PLAN)}
+    assert (overview["wuelfrath"].ceiling, overview["wuelfrath"].accepted, overview["wuelfrath"].rest) == (
+        Decimal("10000.00"), Decimal("10000.00"), Decimal("0.00"))
+    # Nr. 4.4: nothing moves to another city; Haan's ceiling and rest are untouched
+    assert (overview["haan"].accepted, overview["haan"].rest) == (Decimal("0.00"), Decimal("15000.00"))
+    assert sum(entry.rest for entry in overview.values()) == Decimal("240000.00")
+
+
+def test_accepted_amount_is_booked_in_the_kreis_books(session, cities):
+    claim = _claim(session, "ratingen", OPEN, "4000.00", "3000.50")
+    entry = session.get(JournalEntry, claim.entry_id)
+    kreis = get_recipient(session, "kreis-mettmann")
+    assert entry.recipient_id == kreis.id and entry.kind == "manual"
+    assert sorted((p.account.number, p.amount_cents) for p in entry.postings) == [("3520", -700050), ("5318", 700050)]
+    assert entry.date == OPEN
+    assert verify_chain(session, kreis).ok
+
+
+def test_claims_are_append_only(session, cities):
+    claim = _claim(session, "hilden", OPEN, "100.00")
+    for statement in (sa.update(AllocationClaim).values(accepted_cents=0),
+                      sa.update(AllocationClaimLine).values(accepted_cents=0),
+                      sa.delete(AllocationClaimLine)):
+        with pytest.raises(sa.exc.DBAPIError):
+            session.execute(statement)
+        session.rollback()
+    assert session.scalar(select(AllocationClaim.accepted_cents).where(AllocationClaim.id == claim.id)) == 10000
+
+
+@pytest.mark.parametrize("city,costs,declaration,message", [
+    ("kreis-mettmann", ["100"], "E", "kein Empfänger des Verteilungsplans"),
+    ("haan", ["100"], "  ", "verbindliche Erklärung"),
+    ("haan", ["0"], "E", "nur Beträge größer 0"),
+    ("haan", [], "E", "mindestens die Personalkosten"),
+])
+def test_invalid_claims_are_refused_and_nothing_is_recorded(session, cities, city, costs, declaration, message):
+    with pytest.raises(LedgerError, match=message):
+        add_claim(session, PLAN, city, OPEN, [Decimal(c) for c in costs], declaration, actor="test", now=NOW)
+    session.rollback()
+    assert session.scalar(select(sa.func.count()).select_from(AllocationClaim)) == 0
+
+
+def test_cli_claim_add_and_claims_json(cli, session, cities):
+    """issue 16, Interfaces: `inkl claim add … --json` and `inkl claims --plan … --json`."""
+    data = json.loads(cli("claim", "add", "--plan", PLAN, "--recipient", "haan", "--date", "2014-11-15",
+                          "--helper-cost", "5.000,00", "--helper-cost", "5000.01", "--material-costs", "250,00",
+                          "--declaration", "Anlage 2 Haan vom 14.11.2014", "--json").stdout)
+    assert (data["claimed"], data["accepted"], data["refused"]) == ("10250.01", "10000.00", "250.01")
+    assert [(r["line"], r["kind"], r["refused"]) for r in data["refusals"]] == [(2, "helper", "0.01"),
+                                                                                (3, "material", "250.00")]
+    assert all(r["reason"] for r in data["refusals"])
+    listed = json.loads(cli("claims", "--plan", PLAN, "--recipient", "haan", "--json").stdout)
+    assert [(e["recipient"], e["ceiling"], e["accepted"], e["rest"]) for e in listed] == [
+        ("haan", "15000.00", "10000.00", "5000.00")]
+    assert listed[0]["claims"][0]["declaration"] == "Anlage 2 Haan vom 14.11.2014"
+    plain = cli("claim", "add", "--plan", PLAN, "--recipient", "haan", "--date", "2014-07-06",
+                "--helper-cost", "100", "--declaration", "E").stdout
+    assert "abgelehnt 100,00 EUR" in plain and "außerhalb der Abruffrist" in plain
+    assert len(json.loads(cli("claims", "--plan", PLAN, "--json").stdout)) == 10
+
+
+def test_cli_claim_for_a_city_outside_the_plan_fails(cli, cities):
+    result = cli("claim", "add", "--plan", PLAN, "--recipient", "kreis-mettmann", "--date", "2014-08-01",
+                 "--helper-cost", "100", "--declaration", "E", expect=1)
+    assert "kein Empfänger des Verteilungsplans" in result.output
