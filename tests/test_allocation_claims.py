@@ -157,3 +157,32 @@ def test_cli_claim_for_a_city_outside_the_plan_fails(cli, cities):
     result = cli("claim", "add", "--plan", PLAN, "--recipient", "kreis-mettmann", "--date", "2014-08-01",
                  "--helper-cost", "100", "--declaration", "E", expect=1)
     assert "kein Empfänger des Verteilungsplans" in result.output
+
+
+def _page_text(response) -> str:
+    import re
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+
+
+def test_plan_page_shows_anlage_1_differences_and_claims(app, session, cities):
+    """The page of plan mettmann-2014 (German): the Anlage 1 rows, the sum of the rows, the sum
+    row's difference (256 vs 257) and each city's ceiling, accepted claims and rest; readable by
+    the Kreis's officer, not by another Kreis's officer (404)."""
+    from tests.conftest import add_web_user, internal_terms, logged_in
+
+    kreis = get_recipient(session, "kreis-mettmann")
+    other = add_recipient(session, "anderer-kreis", "Anderer Kreis", "kreis", actor="test", now=NOW)
+    session.commit()
+    add_web_user(session, "mara", "officer", recipients=[kreis])
+    add_web_user(session, "otto", "officer", recipients=[other])
+    _claim(session, "velbert", OPEN, "5000.00", "4000.00")
+    text = _page_text(logged_in(app, "mara").get("/verteilung/mettmann-2014"))
+    assert "Monheim am Rhein 1.468 22 4 40.000,00 € 20.000,00 €" in text
+    assert "Ratingen 3.314 50 10 100.000,00 € 50.000,00 €" in text
+    assert "Summe der Zeilen 17.082 257 50 500.000,00 € 250.000,00 €" in text
+    assert "Die Tabelle der Quelle nennt 256, ihre Zeilen ergeben zusammen 257" in text
+    assert "Velbert 40.000,00 € 1 9.000,00 € 31.000,00 €" in text
+    assert internal_terms(text) == [] and "mettmann-2014" not in text and ".toml" not in text
+    otto = logged_in(app, "otto")
+    assert otto.get("/verteilung/mettmann-2014").status_code == 404
+    assert otto.get("/verteilung/unbekannt").status_code == 404
