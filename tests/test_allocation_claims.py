@@ -17,9 +17,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
+from ledger.core.audit import ACTION_LABELS, readable_details
 from ledger.core.chain import verify_chain
 from ledger.core.errors import LedgerError
-from ledger.core.models import AllocationClaim, AllocationClaimLine, JournalEntry
+from ledger.core.models import AllocationClaim, AllocationClaimLine, AuditEvent, JournalEntry
 from ledger.core.recipients import add_recipient, get_recipient
 from ledger.reports.allocation import claims_overview
 from ledger.rules.packs import allocation_plan
@@ -108,6 +109,11 @@ def test_accepted_amount_is_booked_in_the_kreis_books(session, cities):
     assert sorted((p.account.number, p.amount_cents) for p in entry.postings) == [("3520", -700050), ("5318", 700050)]
     assert entry.date == OPEN
     assert verify_chain(session, kreis).ok
+    event = session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()))
+    assert ACTION_LABELS[event.action] == "Mittelabruf geprüft und erfasst"
+    details = dict(readable_details(event.details))
+    assert details["Verteilungsplan"] == "Inklusionshilfe Kreis Mettmann, 2. Schulhalbjahr 2013/2014"
+    assert (details["beantragt"], details["anerkannt"], details["Datum"]) == ("7.000,50 €", "7.000,50 €", "07.07.2014")
 
 
 def test_claims_are_append_only(session, cities):

@@ -162,7 +162,7 @@ def add_claim(session: Session, plan_key: str, recipient_key: str, claim_date: d
     session.add(claim)
     session.flush()
     audit.record(session, actor=actor, action="allocation_claim_add", now=now, recipient=recipient,
-                 details={"plan": plan_key, "claim_id": claim.id, "date": claim_date.isoformat(),
+                 details={"plan": plan.title, "claim_id": claim.id, "date": claim_date.isoformat(),
                           "claimed": str(claimed), "accepted": str(accepted), "declaration": declaration})
     return claim
 
