@@ -71,7 +71,7 @@ from ledger.rules.evaluation_runs import Run, classified, list_runs, record_eval
 from ledger.rules.overrides import add_override, list_overrides, withdraw_override
 from ledger.rules.packs import category_label, load_packs, pack_name
 from ledger.rules.status import Status
-from ledger.workflows.allocation import add_claim
+from ledger.workflows.allocation import add_claim, pay_claim
 from ledger.workflows.closing import close_year, reopen_year
 from ledger.workflows.grants import record_grant
 from ledger.workflows.issued import issue_statement, preview_issue
@@ -1491,6 +1491,16 @@ def claim_add(plan_key, recipient_key, day, helper_costs, material_costs, declar
     for refusal in data["refusals"]:
         click.echo(f"  Position {refusal['line']}: {format_german(Decimal(refusal['refused']))} EUR abgelehnt – "
                    f"{refusal['reason']}")
+
+
+@claim.command("pay")
+@click.argument("claim_id", metavar="NUMMER", type=int)
+@click.option("--date", "day", required=True, type=german.DATE, help="Tag der Auszahlung an den Empfänger")
+def claim_pay(claim_id: int, day) -> None:
+    """Den anerkannten Betrag eines Mittelabrufs an den Empfänger auszahlen (buchen)."""
+    with db.session_scope(_engine()) as session:
+        payment = pay_claim(session, claim_id, _day(day), actor=_user(), now=_now())
+        click.echo(f"Mittelabruf Nr. {claim_id} am {payment.date:%d.%m.%Y} ausgezahlt (Buchung Nr. {payment.entry_id}).")
 
 
 @main.command("claims", cls=Command)

@@ -24,7 +24,7 @@ from ledger.core.models import AllocationClaim, AllocationClaimLine, AuditEvent,
 from ledger.core.recipients import add_recipient, get_recipient
 from ledger.reports.allocation import claims_overview
 from ledger.rules.packs import allocation_plan
-from ledger.workflows.allocation import add_claim
+from ledger.workflows.allocation import add_claim, pay_claim
 
 NOW = datetime(2026, 12, 7, 9, 0)
 PLAN = "mettmann-2014"
@@ -192,3 +192,30 @@ def test_plan_page_shows_anlage_1_differences_and_claims(app, session, cities):
     otto = logged_in(app, "otto")
     assert otto.get("/verteilung/mettmann-2014").status_code == 404
     assert otto.get("/verteilung/unbekannt").status_code == 404
+
+
+def test_paying_a_claim_books_liability_against_bank_once(session, cities):
+    """The accepted amount is paid to the city (Nr. 4.3: "erstattet"): 3520 liability against 1810
+    bank in the Kreis's books; a second payment and a payment of a fully refused claim are refused."""
+    claim = _claim(session, "langenfeld", OPEN, "5000.00", "5000.01")
+    payment = pay_claim(session, claim.id, date(2014, 8, 15), actor="test", now=NOW)
+    session.commit()
+    entry = session.get(JournalEntry, payment.entry_id)
+    assert sorted((p.account.number, p.amount_cents) for p in entry.postings) == [("1810", -1000000), ("3520", 1000000)]
+    with pytest.raises(LedgerError, match="bereits ausgezahlt"):
+        pay_claim(session, claim.id, date(2014, 8, 16), actor="test", now=NOW)
+    session.rollback()
+    refused = _claim(session, "langenfeld", date(2014, 11, 16), "100.00")
+    with pytest.raises(LedgerError, match="nichts anerkannt"):
+        pay_claim(session, refused.id, date(2014, 11, 20), actor="test", now=NOW)
+    session.rollback()
+    listed = claims_overview(session, PLAN, "langenfeld")[0].as_json()
+    assert [c["paid_on"] for c in listed["claims"]] == ["2014-08-15", None]
+    assert verify_chain(session, get_recipient(session, "kreis-mettmann")).ok
+
+
+def test_cli_claim_pay(cli, session, cities):
+    claim = _claim(session, "mettmann", OPEN, "2500.00")
+    out = cli("claim", "pay", str(claim.id), "--date", "2014-08-01").stdout
+    assert f"Mittelabruf Nr. {claim.id} am 01.08.2014 ausgezahlt" in out
+    assert "bereits ausgezahlt" in cli("claim", "pay", str(claim.id), "--date", "2014-08-02", expect=1).output

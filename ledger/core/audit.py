@@ -55,6 +55,7 @@ ACTION_LABELS = {
     "token_revoke": "Zugangstoken für Importskripte widerrufen",
     "restore": "Sicherung eingespielt",
     "allocation_claim_add": "Mittelabruf geprüft und erfasst",
+    "allocation_claim_pay": "Mittelabruf ausgezahlt",
     **{f"{kind}_{verb}": f"{label} {done}" for kind, label in (
         ("school", "Schule"), ("provider", "Träger"), ("pool", "Pool"), ("municipality", "Gemeinde"),
         ("commitment", "Verpflichtung"), ("costcentre", "Kostenstelle"))

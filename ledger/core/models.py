@@ -492,6 +492,21 @@ class AllocationClaimLine(Base):
     claim: Mapped[AllocationClaim] = relationship(back_populates="lines")
 
 
+class AllocationPayment(Base):
+    """The payment of a claim's accepted amount to its recipient (append-only, migration 0017):
+    at most one per claim, booked on ``date`` as journal entry ``entry_id`` in the grantor's books."""
+
+    __tablename__ = "allocation_payments"
+    __table_args__ = (UniqueConstraint("claim_id", name="uq_allocation_payment_claim"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("allocation_claims.id"))
+    date: Mapped[date] = mapped_column(Date)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 user_recipients = Table(
     "user_recipients", Base.metadata,
     Column("user_id", ForeignKey("users.id"), primary_key=True),

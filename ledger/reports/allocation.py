@@ -22,7 +22,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.core.models import AllocationClaim, Recipient
+from ledger.core.models import AllocationClaim, AllocationPayment, Recipient
 from ledger.core.money import format_plain, from_cents
 from ledger.rules.packs import AllocationPlan, AllocationRule, RulePack, allocation_plan
 
@@ -191,8 +191,13 @@ class RecipientClaims:
 
 
 def claim_json(claim: AllocationClaim) -> dict:
-    """One claim as JSON (see RecipientClaims.as_json); ``entry_id``: its journal entry or None."""
+    """One claim as JSON (see RecipientClaims.as_json); ``entry_id``: its journal entry or None;
+    ``paid_on``: the day its accepted amount was paid (ISO date) or None."""
+    session = Session.object_session(claim)
+    paid_on = None if session is None else session.scalar(
+        select(AllocationPayment.date).where(AllocationPayment.claim_id == claim.id))
     return {
+        "paid_on": None if paid_on is None else paid_on.isoformat(),
         "id": claim.id, "date": claim.claim_date.isoformat(), "declaration": claim.declaration,
         "claimed": format_plain(from_cents(claim.claimed_cents)),
         "accepted": format_plain(from_cents(claim.accepted_cents)),

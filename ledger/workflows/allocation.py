@@ -19,7 +19,8 @@ Inklusionshelfern in den allgemeinen Schulen im Kreis Mettmann – Rahmenbedingu
 
 The accepted amount is booked in the grantor's books (kind ``manual``, the journal's kind for
 entries made in the ledger itself): debit the expense account CLAIM_EXPENSE, credit the
-liability account CLAIM_LIABILITY (both added to the grantor's chart on first use).
+liability account CLAIM_LIABILITY (both added to the grantor's chart on first use). Its payment
+to the recipient (:func:`pay_claim`) debits the liability and credits the grantor's bank account.
 """
 from __future__ import annotations
 
@@ -31,11 +32,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.core import audit
-from ledger.core.errors import LedgerError
-from ledger.core.models import AllocationClaim, AllocationClaimLine
+from ledger.core.errors import LedgerError, NotFound
+from ledger.core.models import AllocationClaim, AllocationClaimLine, AllocationPayment, JournalEntry
 from ledger.core.money import checked_cents, format_german, from_cents
 from ledger.core.posting import PostingLine, post_entry
-from ledger.core.recipients import add_account, find_account, get_recipient
+from ledger.core.recipients import add_account, find_account, get_recipient, role_account
+from ledger.core.schoolyear import SchoolYear
 from ledger.reports.allocation import accepted_cents, compute_allocation
 from ledger.rules.packs import RulePack
 
@@ -172,3 +174,41 @@ def _account(session: Session, recipient, spec: tuple[str, str, str], *, actor: 
     number, name, type_ = spec
     return find_account(session, recipient, number) or add_account(session, recipient, number, name, type_,
                                                                    actor=actor, now=now)
+
+
+def pay_claim(session: Session, claim_id: int, day: date, *, actor: str, now: datetime) -> AllocationPayment:
+    """Book the payment of claim ``claim_id``'s accepted amount to its recipient on ``day``, in
+    the grantor's books (debit CLAIM_LIABILITY, credit the bank account), and record it.
+    The caller commits.
+
+    Raises:
+        NotFound: no such claim.
+        LedgerError: nothing was accepted, the claim is paid already, or ``day`` is before the claim.
+    """
+    claim = session.get(AllocationClaim, claim_id)
+    if claim is None:
+        raise NotFound(f"Mittelabruf Nr. {claim_id} nicht gefunden")
+    if claim.accepted_cents == 0:
+        raise LedgerError(f"Mittelabruf Nr. {claim_id}: nichts anerkannt, nichts auszuzahlen")
+    if session.scalar(select(AllocationPayment.id).where(AllocationPayment.claim_id == claim_id)) is not None:
+        raise LedgerError(f"Mittelabruf Nr. {claim_id} ist bereits ausgezahlt")
+    if day < claim.claim_date:
+        raise LedgerError(f"Auszahlung am {day:%d.%m.%Y} liegt vor dem Mittelabruf vom {claim.claim_date:%d.%m.%Y}")
+    entry = session.get(JournalEntry, claim.entry_id)
+    grantor = entry.recipient
+    amount = from_cents(claim.accepted_cents)
+    year = SchoolYear.parse(entry.postings[0].school_year)
+    liability = _account(session, grantor, CLAIM_LIABILITY, actor=actor, now=now)
+    payment_entry = post_entry(
+        session, grantor, day=day, voucher_number=f"AZ-{entry.voucher_number}"[:60],
+        text=f"Auszahlung Mittelabruf Nr. {claim.id} an {claim.recipient.name}",
+        lines=[PostingLine(liability, amount, year), PostingLine(role_account(session, grantor, "bank"), -amount, year)],
+        kind="manual", created_by=actor, now=now)
+    payment = AllocationPayment(claim_id=claim.id, date=day, entry_id=payment_entry.id, created_by=actor,
+                                created_at=now)
+    session.add(payment)
+    session.flush()
+    audit.record(session, actor=actor, action="allocation_claim_pay", now=now, recipient=claim.recipient,
+                 details={"claim_id": claim.id, "date": day.isoformat(), "amount": str(amount),
+                          "entry": payment_entry.id})
+    return payment

@@ -9,7 +9,9 @@ are the claims and how its rules judged them:
   binding declaration, claimed/accepted/refused in cents, the journal entry of the accepted
   amount, the pack and version that judged it);
 - ``allocation_claim_lines``: its lines (each deployed helper's personnel costs, material costs),
-  with the accepted part and the reason of any refusal.
+  with the accepted part and the reason of any refusal;
+- ``allocation_payments``: the payment of a claim's accepted amount to its recipient (one per
+  claim), with its journal entry.
 
 Both are append-only (triggers refuse UPDATE and DELETE, and TRUNCATE on PostgreSQL), like the
 other evidence tables.
@@ -29,7 +31,7 @@ branch_labels = None
 depends_on = None
 
 MESSAGE = "inkl: gebuchte Daten werden nie geändert oder gelöscht (Storno statt Änderung)"
-TABLES = ("allocation_claims", "allocation_claim_lines")
+TABLES = ("allocation_claims", "allocation_claim_lines", "allocation_payments")
 
 
 def upgrade() -> None:
@@ -72,6 +74,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("claim_id", "position", name="uq_claim_line_position"),
     )
+    op.create_table(
+        "allocation_payments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("claim_id", sa.Integer(), nullable=False),
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("created_by", sa.String(length=80), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["claim_id"], ["allocation_claims.id"]),
+        sa.ForeignKeyConstraint(["entry_id"], ["journal_entries.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("claim_id", name="uq_allocation_payment_claim"),
+    )
     for table in TABLES:
         _create_triggers(table, postgresql)
 
@@ -80,6 +95,7 @@ def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     for table in reversed(TABLES):
         _drop_triggers(table, postgresql)
+    op.drop_table("allocation_payments")
     op.drop_table("allocation_claim_lines")
     op.drop_index("ix_allocation_claims_plan_recipient", table_name="allocation_claims")
     op.drop_table("allocation_claims")
