@@ -60,7 +60,13 @@ from ledger.core.users import (
 )
 from ledger.read.importer import import_file
 from ledger.read.profiles import get_profile, load_profiles, read_rows
-from ledger.reports.allocation import COLUMN_TITLES, claim_json, claims_overview, compute_allocation
+from ledger.reports.allocation import (
+    COLUMN_TITLES,
+    claim_json,
+    claims_overview,
+    compute_allocation,
+    paid_claim_ids,
+)
 from ledger.reports.forecast import forecast as compute_forecast
 from ledger.reports.notification import build_notification
 from ledger.reports.repayment import YearError, compute_all, compute_repayment
@@ -78,6 +84,7 @@ from ledger.workflows.issued import issue_statement, preview_issue
 from ledger.workflows.masterdata import KINDS, Kind, add, import_master_data, list_items, list_rows
 from ledger.workflows.parked import book_parked, parked_entries
 from ledger.workflows.repayment import confirm_repayment, pay_repayment, repayment_transfer
+from ledger.write.allocation_pdf import render_claims_statement
 from ledger.write.backup import backup, restore
 from ledger.write.gobd import export_gobd
 from ledger.write.hledger import export_hledger
@@ -1506,8 +1513,10 @@ def claim_pay(claim_id: int, day) -> None:
 @main.command("claims", cls=Command)
 @plan_option
 @click.option("--recipient", "recipient_key", default=None, metavar="SCHLÜSSEL", help="nur dieser Empfänger")
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="die Abrechnung (Empfänger oder alle) als PDF in diese Datei schreiben")
 @json_option
-def claims_list(plan_key, recipient_key, as_json) -> None:
+def claims_list(plan_key, recipient_key, pdf_path, as_json) -> None:
     """Mittelabrufe eines Verteilungsplans mit Höchstbetrag, anerkannter Summe und Rest je Empfänger."""
     with db.session_scope(_engine()) as session:
         try:
@@ -1516,6 +1525,12 @@ def claims_list(plan_key, recipient_key, as_json) -> None:
             raise Failure(f"{recipient_key!r} ist kein Empfänger dieses Verteilungsplans") from None
         data = [entry.as_json() for entry in overview]
         names = {entry.recipient: entry.name for entry in overview}
+        if pdf_path is not None:
+            allocation = compute_allocation(plan_key)
+            paid = paid_claim_ids(session, [claim for entry in overview for claim in entry.claims])
+            pdf_path.write_bytes(render_claims_statement(allocation, overview, paid, as_of=_now().date(),
+                                                         grantor_name=allocation.plan.grantor_name))
+            click.echo(f"Abrechnung gespeichert: {pdf_path}", err=True)
     if as_json:
         _print_json(data)
         return

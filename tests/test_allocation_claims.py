@@ -219,3 +219,43 @@ def test_cli_claim_pay(cli, session, cities):
     out = cli("claim", "pay", str(claim.id), "--date", "2014-08-01").stdout
     assert f"Mittelabruf Nr. {claim.id} am 01.08.2014 ausgezahlt" in out
     assert "bereits ausgezahlt" in cli("claim", "pay", str(claim.id), "--date", "2014-08-02", expect=1).output
+
+
+def _pdf_text(data: bytes) -> str:
+    import io
+    import re
+
+    from pypdf import PdfReader
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages))
+
+
+def test_statements_per_city_and_for_the_kreis(cli, session, cities, tmp_path):
+    """The city's statement: ceiling, claimed, accepted, refused with reasons, paid, rest; the
+    Kreis's: every city and the total left with the Kreis (Nr. 4.4)."""
+    claim = _claim(session, "haan", OPEN, "5000.00", "5000.01", material="120.00")
+    pay_claim(session, claim.id, date(2014, 8, 1), actor="test", now=NOW)
+    session.commit()
+    city_pdf, kreis_pdf = tmp_path / "haan.pdf", tmp_path / "kreis.pdf"
+    cli("claims", "--plan", PLAN, "--recipient", "haan", "--pdf", city_pdf)
+    cli("claims", "--plan", PLAN, "--pdf", kreis_pdf)
+    city = _pdf_text(city_pdf.read_bytes())
+    # Haan: ceiling 15.000; claimed 5.000,00 + 5.000,01 + 120,00 = 10.120,01; accepted 10.000,00;
+    # refused 0,01 + 120,00 = 120,01; paid 10.000,00; rest 5.000,00
+    assert "Abrechnung der Mittelabrufe: Inklusionshilfe Kreis Mettmann, 2. Schulhalbjahr 2013/2014, Haan" in city
+    assert "Haan 15.000,00 EUR 10.120,01 EUR 10.000,00 EUR 120,01 EUR 10.000,00 EUR 5.000,00 EUR" in city
+    assert "Sachkosten werden nicht erstattet" in city and "je eingesetztem Inklusionshelfer" in city
+    kreis = _pdf_text(kreis_pdf.read_bytes())
+    assert "Summe 250.000,00 EUR 10.120,01 EUR 10.000,00 EUR 120,01 EUR 10.000,00 EUR 240.000,00 EUR" in kreis
+    assert "Wülfrath 10.000,00 EUR 0,00 EUR 0,00 EUR 0,00 EUR 0,00 EUR 10.000,00 EUR" in kreis
+    assert ".toml" not in kreis and "mettmann-2014" not in kreis
+
+
+def test_statement_pdf_on_the_web(app, session, cities):
+    from tests.conftest import add_web_user, logged_in
+
+    add_web_user(session, "mara", "officer", recipients=[get_recipient(session, "kreis-mettmann")])
+    client = logged_in(app, "mara")
+    response = client.get("/verteilung/mettmann-2014/abrechnung.pdf?empfaenger=velbert")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "Velbert 40.000,00 EUR" in _pdf_text(response.data)
+    assert client.get("/verteilung/mettmann-2014/abrechnung.pdf?empfaenger=kreis-mettmann").status_code == 404

@@ -225,3 +225,11 @@ def claims_overview(session: Session, plan_key: str, recipient_key: str | None =
         result.append(RecipientClaims(recipient=row.recipient, name=row.name, ceiling=row.amount_period,
                                       accepted=accepted, rest=row.amount_period - accepted, claims=claims))
     return result
+
+
+def paid_claim_ids(session: Session, claims) -> set[int]:
+    """The ids of those of ``claims`` (AllocationClaim rows) whose accepted amount was paid."""
+    ids = [claim.id for claim in claims]
+    if not ids:
+        return set()
+    return set(session.scalars(select(AllocationPayment.claim_id).where(AllocationPayment.claim_id.in_(ids))))
