@@ -31,6 +31,14 @@ A category may name the ``kind`` of rule the engine judges it by (``ledger.rules
 ``pass_through`` (forwarding to a member municipality); without one the category's status
 decides. The engine dispatches on the kind, never on the category's id.
 
+A pack may instead pass money by a formula (``[allocation]``, :class:`AllocationRule`): the
+formula's parameters, the rounding of each step, the claim window and the allocation plans
+(``[[allocation.plans]]``: grantor, period, recipients with their pupil counts, the source
+table's printed sum row), each with its source. Such a pack needs no ``[landeskasse]``. Shipped:
+``kreis-mettmann-inklusionshilfe`` (programme ``kreis_mettmann_schulbegleitung``, seed
+003_dcbc53400bdc01b8.txt, Hildener Modellrechnung, plan ``mettmann-2014``); computed by
+``ledger.reports.allocation``, claims checked by ``ledger.workflows.allocation``.
+
 Every validation error is a :class:`RulePackError` naming the file and the key path
 (``"overhead.rate"``, ``"categories[3].status"``, ``"rates[12].valid_from"``; list indexes
 count from 0).
