@@ -60,6 +60,13 @@ from ledger.core.users import (
 )
 from ledger.read.importer import import_file
 from ledger.read.profiles import get_profile, load_profiles, read_rows
+from ledger.reports.allocation import (
+    COLUMN_TITLES,
+    claim_json,
+    claims_overview,
+    compute_allocation,
+    paid_claim_ids,
+)
 from ledger.reports.forecast import forecast as compute_forecast
 from ledger.reports.notification import build_notification
 from ledger.reports.repayment import YearError, compute_all, compute_repayment
@@ -70,12 +77,14 @@ from ledger.rules.evaluation_runs import Run, classified, list_runs, record_eval
 from ledger.rules.overrides import add_override, list_overrides, withdraw_override
 from ledger.rules.packs import category_label, load_packs, pack_name
 from ledger.rules.status import Status
+from ledger.workflows.allocation import add_claim, pay_claim
 from ledger.workflows.closing import close_year, reopen_year
 from ledger.workflows.grants import record_grant
 from ledger.workflows.issued import issue_statement, preview_issue
 from ledger.workflows.masterdata import KINDS, Kind, add, import_master_data, list_items, list_rows
 from ledger.workflows.parked import book_parked, parked_entries
 from ledger.workflows.repayment import confirm_repayment, pay_repayment, repayment_transfer
+from ledger.write.allocation_pdf import render_claims_statement
 from ledger.write.backup import backup, restore
 from ledger.write.gobd import export_gobd
 from ledger.write.hledger import export_hledger
@@ -1416,6 +1425,123 @@ def demo(no_serve: bool, host: str, port: int) -> None:
             click.echo(line, err=True)
     if not no_serve:
         _serve(host, port)
+
+
+@main.group(cls=Group)
+def allocation() -> None:
+    """Mittelverteilung nach Formel (Verteilungspläne eines Regelwerks)."""
+
+
+@allocation.command("compute")
+@click.option("--plan", "plan_key", required=True, metavar="PLAN", help="Kennung des Verteilungsplans, z. B. mettmann-2014")
+@click.option("--helpers-rounding", type=click.Choice(["half_up", "down"]), default=None,
+              help="Rundung der Helferzahl abweichend vom Regelwerk (half_up: kaufmännisch, down: abrunden)")
+@json_option
+def allocation_compute(plan_key: str, helpers_rounding: str | None, as_json: bool) -> None:
+    """Höchstbeträge je Empfänger eines Verteilungsplans berechnen (Zeilen, Summen, Abweichungen)."""
+    result = compute_allocation(plan_key, helpers_rounding=helpers_rounding)
+    if as_json:
+        _print_json(result.as_json())
+        return
+    plan = result.plan
+    click.echo(f"{plan.title} – Mittelgeber: {plan.grantor_name}; Zeitraum: {plan.period}")
+    click.echo(f"Regelwerk: „{result.pack.title}“, Version {result.pack.version}")
+    click.echo(f"{'Empfänger':<20} {'Schüler':>8} {'Kinder':>7} {'Helfer':>7} {'je Schuljahr':>14} {'Zeitraum':>14}")
+    for row in result.rows:
+        click.echo(f"{row.name:<20} {row.pupils:>8} {row.children:>7} {row.helpers:>7} "
+                   f"{format_german(row.amount_year):>14} {format_german(row.amount_period):>14}")
+    sums = result.sums
+    click.echo(f"{'Summe der Zeilen':<20} {sums['pupils']:>8} {sums['children']:>7} {sums['helpers']:>7} "
+               f"{format_german(sums['amount_year']):>14} {format_german(sums['amount_period']):>14}")
+    for difference in result.differences:
+        def shown(value):
+            return format_german(value) if isinstance(value, Decimal) else str(value)
+        click.echo(f"Abweichung in der Summenzeile der Quelle, Spalte „{COLUMN_TITLES[difference.column]}“: "
+                   f"Tabelle {shown(difference.table)}, Summe der Zeilen {shown(difference.rows)}, "
+                   f"Formel auf die Gesamtzahl {shown(difference.on_total)}.")
+
+
+def _amounts(ctx, param, values):
+    """A repeatable amount option: each value read like ``_amount``."""
+    return [_amount(ctx, param, value) for value in values]
+
+
+plan_option = click.option("--plan", "plan_key", required=True, metavar="PLAN",
+                           help="Kennung des Verteilungsplans, z. B. mettmann-2014")
+
+
+@main.group(cls=Group)
+def claim() -> None:
+    """Mittelabrufe gegen einen Verteilungsplan."""
+
+
+@claim.command("add")
+@plan_option
+@recipient_option
+@click.option("--date", "day", required=True, type=german.DATE, help="Tag des Mittelabrufs")
+@click.option("--helper-cost", "helper_costs", multiple=True, callback=_amounts, metavar="BETRAG",
+              help="Personalkosten eines eingesetzten Inklusionshelfers (je Helfer einmal angeben)")
+@click.option("--material-costs", callback=_amount, default=None, help="abgerechnete Sachkosten (werden nicht erstattet)")
+@click.option("--declaration", required=True, help="Fundstelle der verbindlichen Erklärung des Schulträgers (Anlage 2)")
+@json_option
+def claim_add(plan_key, recipient_key, day, helper_costs, material_costs, declaration, as_json) -> None:
+    """Einen Mittelabruf prüfen, erfassen und buchen."""
+    with db.session_scope(_engine()) as session:
+        added = add_claim(session, plan_key, recipient_key, _day(day), list(helper_costs), declaration,
+                          material_costs=material_costs, actor=_user(), now=_now())
+        data = claim_json(added)
+    if as_json:
+        _print_json(data)
+        return
+    click.echo(f"Mittelabruf erfasst: beantragt {format_german(Decimal(data['claimed']))} EUR, anerkannt "
+               f"{format_german(Decimal(data['accepted']))} EUR, abgelehnt {format_german(Decimal(data['refused']))} EUR.")
+    for refusal in data["refusals"]:
+        click.echo(f"  Position {refusal['line']}: {format_german(Decimal(refusal['refused']))} EUR abgelehnt – "
+                   f"{refusal['reason']}")
+
+
+@claim.command("pay")
+@click.argument("claim_id", metavar="NUMMER", type=int)
+@click.option("--date", "day", required=True, type=german.DATE, help="Tag der Auszahlung an den Empfänger")
+def claim_pay(claim_id: int, day) -> None:
+    """Den anerkannten Betrag eines Mittelabrufs an den Empfänger auszahlen (buchen)."""
+    with db.session_scope(_engine()) as session:
+        payment = pay_claim(session, claim_id, _day(day), actor=_user(), now=_now())
+        click.echo(f"Mittelabruf Nr. {claim_id} am {payment.date:%d.%m.%Y} ausgezahlt (Buchung Nr. {payment.entry_id}).")
+
+
+@main.command("claims", cls=Command)
+@plan_option
+@click.option("--recipient", "recipient_key", default=None, metavar="SCHLÜSSEL", help="nur dieser Empfänger")
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="die Abrechnung (Empfänger oder alle) als PDF in diese Datei schreiben")
+@json_option
+def claims_list(plan_key, recipient_key, pdf_path, as_json) -> None:
+    """Mittelabrufe eines Verteilungsplans mit Höchstbetrag, anerkannter Summe und Rest je Empfänger."""
+    with db.session_scope(_engine()) as session:
+        try:
+            overview = claims_overview(session, plan_key, recipient_key)
+        except KeyError:
+            raise Failure(f"{recipient_key!r} ist kein Empfänger dieses Verteilungsplans") from None
+        data = [entry.as_json() for entry in overview]
+        names = {entry.recipient: entry.name for entry in overview}
+        if pdf_path is not None:
+            allocation = compute_allocation(plan_key)
+            paid = paid_claim_ids(session, [claim for entry in overview for claim in entry.claims])
+            pdf_path.write_bytes(render_claims_statement(allocation, overview, paid, as_of=_now().date(),
+                                                         grantor_name=allocation.plan.grantor_name))
+            click.echo(f"Abrechnung gespeichert: {pdf_path}", err=True)
+    if as_json:
+        _print_json(data)
+        return
+    for entry in data:
+        click.echo(f"{names[entry['recipient']]}: Höchstbetrag {format_german(Decimal(entry['ceiling']))} EUR, "
+                   f"anerkannt {format_german(Decimal(entry['accepted']))} EUR, Rest {format_german(Decimal(entry['rest']))} EUR "
+                   f"(verbleibt beim Mittelgeber, wenn nicht abgerufen)")
+        for item in entry["claims"]:
+            click.echo(f"  Abruf vom {date.fromisoformat(item['date']):%d.%m.%Y} (Erklärung {item['declaration']}): "
+                       f"beantragt {format_german(Decimal(item['claimed']))} EUR, anerkannt "
+                       f"{format_german(Decimal(item['accepted']))} EUR")
 
 
 @main.command("serve")

@@ -30,6 +30,13 @@
    computation), due 02.04.2024 (1 April 2024 is Easter Monday). The year has a short
    Sachbericht (``MUSTERHAUSEN_NARRATIVE``, ANBest-G NRW) written by the demo officer.
 
+3. **Kreis Mettmann** (``kreis-mettmann``, Kreis) and its ten cities (``erkrath``, ``haan``,
+   ``heiligenhaus``, ``hilden``, ``langenfeld``, ``mettmann``, ``monheim-am-rhein``,
+   ``ratingen``, ``velbert``, ``wuelfrath``; kind ``stadt``; "Wülfrath" keyed without umlaut, as
+   recipient keys are a-z, 0-9 and "-"), the recipients of allocation plan ``mettmann-2014``
+   (seed 003_dcbc53400bdc01b8.txt, Hildener Modellrechnung). The plan itself (formula,
+   pupil counts) is rule-pack data: ``inkl allocation compute --plan mettmann-2014``.
+
 ``load_demo`` is idempotent: a recipient that already exists is left untouched.
 All bookings go through the ledger core; this module only supplies the data.
 """
@@ -53,6 +60,7 @@ from ledger.core.recipients import add_recipient, get_recipient
 from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import add_user
 from ledger.read.importer import import_file
+from ledger.rules.packs import allocation_plan
 from ledger.workflows.masterdata import import_master_data
 
 #: The finance-system exports of Kreis Musterhausen (``demo/musterhausen/*.csv`` in the repository).
@@ -128,6 +136,7 @@ def load_demo(session: Session, *, user: str, now: datetime, directory: Path | N
             yield f"Empfänger {MUSTERHAUSEN_KEY} ist bereits vorhanden; übersprungen."
     else:
         yield from _load_musterhausen(session, user=user, now=now, directory=directory or DEMO_DIR)
+    yield from _load_mettmann(session, user=user, now=now)
     yield from _demo_users(session, user=user, now=now)
     if MUSTERHAUSEN_KEY not in existing:
         officer = session.scalar(select(User).where(User.username == DEMO_USERS[0][0]))
@@ -169,6 +178,27 @@ def _load_rhein_sieg(session: Session, *, user: str, now: datetime) -> Iterator[
         add_agreement(session, recipient, year, waive=True, reference=f"{AGREEMENT_NAME}, § 2",
                       created_by=user, now=now)
     yield f"Verzicht des Landes für {RHEIN_SIEG_WAIVED[0]} bis {RHEIN_SIEG_WAIVED[-1]} erfasst."
+
+
+#: The allocation plan of the Kreis Mettmann (seed 003_dcbc53400bdc01b8.txt, Anlage 1 zu den
+#: Rahmenbedingungen „Bereitstellung von Inklusionshelfern in den allgemeinen Schulen im Kreis
+#: Mettmann“); its formula, grantor and recipients with their pupil counts are rule-pack data.
+METTMANN_PLAN = "mettmann-2014"
+
+
+def _load_mettmann(session: Session, *, user: str, now: datetime) -> Iterator[str]:
+    """The grantor (Kreis Mettmann, kind ``kreis``) and the ten cities of plan ``mettmann-2014``
+    (kind ``stadt``, keyed as the plan names them) as recipients; existing ones are kept."""
+    _pack, plan = allocation_plan(METTMANN_PLAN)
+    added = []
+    for key, name, kind in ((plan.grantor_key, plan.grantor_name, "kreis"),
+                            *((r.key, r.name, "stadt") for r in plan.recipients)):
+        if not _exists(session, key):
+            add_recipient(session, key, name, kind, actor=user, now=now)
+            added.append(name)
+    if added:
+        yield (f"Verteilungsplan {plan.title}: {len(added)} Empfänger angelegt "
+               f"({', '.join(added)}).")
 
 
 #: The master-data files in ``demo/musterhausen/stammdaten/``, in the order they depend on each other.

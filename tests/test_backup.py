@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from inkl.demo import load_demo
+from inkl.demo import METTMANN_PLAN, load_demo
 from ledger.core import db
 from ledger.core.audit import verify_audit_log
 from ledger.core.chain import verify_chain
@@ -35,6 +35,8 @@ from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import add_user
 from ledger.reports.repayment import compute_all, compute_repayment
 from ledger.rules.overrides import add_override
+from ledger.rules.packs import allocation_plan
+from ledger.workflows.allocation import add_claim, pay_claim
 from ledger.workflows.closing import close_year, reopen_year
 from ledger.workflows.issued import issue_statement
 from ledger.workflows.masterdata import add as add_master_data
@@ -52,6 +54,10 @@ from tests.conftest import BACKENDS, NOW, POSTGRES_URL
 
 RHEIN_SIEG_YEAR = SchoolYear(2020)
 MUSTERHAUSEN_YEAR = SchoolYear(2023)
+
+#: The demo's recipients of allocation plan mettmann-2014 (the grantor and its ten cities).
+_PLAN = allocation_plan(METTMANN_PLAN)[1]
+METTMANN_KEYS = (_PLAN.grantor_key, *(r.key for r in _PLAN.recipients))
 
 
 # --- fixtures and helpers -------------------------------------------------------------
@@ -128,6 +134,10 @@ def books(session) -> None:
     issue_statement(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, now=NOW)  # a PDF: binary column
     write_narrative(session, musterhausen, SchoolYear(2023), "Pools an drei Grundschulen.", user=admin, now=NOW)
     _bank_and_api(session, musterhausen, admin)
+    # a claim of Haan against plan mettmann-2014 (rows of migration 0017's tables), one helper cut to 5.000 EUR
+    claim = add_claim(session, METTMANN_PLAN, "haan", date(2014, 7, 7), [Decimal("5000.00"), Decimal("5000.01")],
+                      "Anlage 2 Haan vom 07.07.2014", material_costs=Decimal("10.00"), actor="test", now=NOW)
+    pay_claim(session, claim.id, date(2014, 8, 1), actor="test", now=NOW)
     session.commit()
 
 
@@ -234,7 +244,9 @@ def test_round_trip_restores_every_row_chain_and_repayment(engine, books, target
     assert target["chains"] == source["chains"]
     assert target["audit_log"] == source["audit_log"] and target["audit_log"][2] is None
     assert target["repayments"] == source["repayments"]
-    assert target["closed"] == source["closed"] == {"musterhausen": set(), "rhein-sieg": {"2020/21"}}
+    # the demo's Kreis Mettmann and its ten cities (allocation plan mettmann-2014) have no closed year
+    assert target["closed"] == source["closed"] == {"musterhausen": set(), "rhein-sieg": {"2020/21"},
+                                                    **{key: set() for key in METTMANN_KEYS}}
 
     assert report.rows == manifest.tables == {name: len(rows) for name, rows in source["rows"].items()}
     assert report.chains == manifest.chains == {key: r.head for key, r in source["chains"].items()}
@@ -314,7 +326,7 @@ def test_backup_file_format(engine, books):
     assert head["schema_revision"] == manifest.schema_revision and head["schema_revision"]
     assert head["created_at"] == NOW.isoformat()
     assert BackupManifest.from_json(head) == manifest
-    assert set(head["chains"]) == {"musterhausen", "rhein-sieg"}
+    assert set(head["chains"]) == {"musterhausen", "rhein-sieg", *METTMANN_KEYS}
     for line in lines:
         _assert_no_floats(line)
 

@@ -207,6 +207,20 @@ def test_main_pages_have_no_serious_accessibility_violations(live_server, axe_pa
         a11y.report(name, v) for name, v in failing.items())
 
 
+def test_allocation_plan_page_has_no_serious_accessibility_violations(live_server, axe_page, database_url):
+    """axe-core on the page of the demo's allocation plan (Kreis Mettmann, seed 003), as the
+    auditor with access to all recipients sees it, reached from the rule packs' page."""
+    page = axe_page
+    sign_in(page, live_server, "demo-pruefung")
+    page.goto(live_server + "/regelwerke")
+    page.get_by_role("link", name="Inklusionshilfe Kreis Mettmann, 2. Schulhalbjahr 2013/2014").click()
+    expect(page.locator("main h1")).to_contain_text("Inklusionshilfe Kreis Mettmann")
+    expect(page.locator("main")).to_contain_text("Summe der Zeilen")
+    page.wait_for_load_state("load")
+    violations = a11y.violations(page)
+    print(a11y.report("Verteilungsplan", violations) or "Verteilungsplan: keine Verstöße")
+    assert not a11y.serious(violations), a11y.report("Verteilungsplan", violations)
+
 def test_officer_imports_overrides_and_issues_then_the_auditor_only_reads(live_server, page, database_url, tmp_path):
     """The whole job in the browser, demo Kreis Musterhausen 2023/24 (repayment 112.206,21 EUR):
 

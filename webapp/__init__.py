@@ -70,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from webapp import api, auth, db, errors, formatting, jobs, views
     from webapp.views import (
         accounts,
+        allocation,
         admin,
         bank,
         dashboard,
@@ -106,6 +107,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(bank.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(tokens.bp)
+    app.register_blueprint(allocation.bp)
     api.init_app(app, csrf)
     return app
 

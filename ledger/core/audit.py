@@ -54,6 +54,8 @@ ACTION_LABELS = {
     "token_create": "Zugangstoken für Importskripte erstellt",
     "token_revoke": "Zugangstoken für Importskripte widerrufen",
     "restore": "Sicherung eingespielt",
+    "allocation_claim_add": "Mittelabruf geprüft und erfasst",
+    "allocation_claim_pay": "Mittelabruf ausgezahlt",
     **{f"{kind}_{verb}": f"{label} {done}" for kind, label in (
         ("school", "Schule"), ("provider", "Träger"), ("pool", "Pool"), ("municipality", "Gemeinde"),
         ("commitment", "Verpflichtung"), ("costcentre", "Kostenstelle"))
@@ -94,10 +96,12 @@ FIELD_LABELS = {
     "payment_reference": "Verwendungszweck", "effective_date": "wirksam seit",
     "execution_date": "Ausführungstag", "message_id": "Nachrichtenkennung", "end_to_end_id": "Ende-zu-Ende-Referenz",
     "token": "Zugangstoken Nr.", "prefix": "Anfang des Zugangstokens", "expires_on": "gültig bis",
+    "plan": "Verteilungsplan", "claim_id": "Mittelabruf Nr.", "claimed": "beantragt", "accepted": "anerkannt",
+    "declaration": "verbindliche Erklärung (Anlage 2)",
 }
 #: Detail fields that hold amounts in EUR (stored as plain decimal strings).
 AMOUNT_FIELDS = frozenset({"amount", "assessed", "deemed_conform", "conform", "repayment_due", "monthly_amount",
-                           "repayment"})
+                           "repayment", "claimed", "accepted"})
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}$")
 _ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 

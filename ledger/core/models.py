@@ -426,6 +426,87 @@ class ParkedBankEntry(Base):
     account: Mapped[Account] = relationship()
 
 
+#: Kinds of the lines of an allocation claim (Mittelabruf): one ``helper`` line per deployed
+#: helper (personnel costs) and at most one ``material`` line (material costs, always refused).
+CLAIM_LINE_KINDS = {"helper": "Personalkosten eines eingesetzten Inklusionshelfers", "material": "Sachkosten"}
+
+
+class AllocationClaim(Base):
+    """A claim (Mittelabruf) of a recipient against an allocation plan, as checked and booked
+    (append-only evidence, migration 0017; ``ledger.workflows.allocation``).
+
+    ``plan_key`` names the plan in the rule pack (``"mettmann-2014"``); ``pack_id`` and
+    ``pack_version`` the pack whose rules judged it. ``declaration``: the reference of the
+    recipient's binding declaration (Anlage 2 of seed 003's Rahmenbedingungen, Nr. 4.2/4.3).
+    Amounts in cents: ``claimed_cents`` = ``accepted_cents`` + ``refused_cents``.
+    ``entry_id``: the journal entry booking the accepted amount (None if nothing was accepted).
+    """
+
+    __tablename__ = "allocation_claims"
+    __table_args__ = (
+        CheckConstraint("accepted_cents >= 0 AND refused_cents >= 0", name="ck_claim_amounts"),
+        CheckConstraint("claimed_cents = accepted_cents + refused_cents", name="ck_claim_balance"),
+        Index("ix_allocation_claims_plan_recipient", "plan_key", "recipient_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_key: Mapped[str] = mapped_column(String(60))
+    pack_id: Mapped[str] = mapped_column(String(60))
+    pack_version: Mapped[str] = mapped_column(String(20))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    claim_date: Mapped[date] = mapped_column(Date)
+    declaration: Mapped[str] = mapped_column(String(200))
+    claimed_cents: Mapped[int] = mapped_column(BigInteger)
+    accepted_cents: Mapped[int] = mapped_column(BigInteger)
+    refused_cents: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    recipient: Mapped[Recipient] = relationship()
+    lines: Mapped[list["AllocationClaimLine"]] = relationship(back_populates="claim",
+                                                              order_by="AllocationClaimLine.position")
+
+
+class AllocationClaimLine(Base):
+    """One line of an AllocationClaim (append-only, migration 0017): its ``position`` (1, 2, …),
+    ``kind`` (CLAIM_LINE_KINDS), the claimed ``amount_cents``, the ``accepted_cents`` and, where
+    less was accepted, the German ``reason`` citing the rule's source."""
+
+    __tablename__ = "allocation_claim_lines"
+    __table_args__ = (
+        UniqueConstraint("claim_id", "position", name="uq_claim_line_position"),
+        CheckConstraint("kind IN ('helper', 'material')", name="ck_claim_line_kind"),
+        CheckConstraint("amount_cents > 0 AND accepted_cents >= 0 AND accepted_cents <= amount_cents",
+                        name="ck_claim_line_amounts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("allocation_claims.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    accepted_cents: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    claim: Mapped[AllocationClaim] = relationship(back_populates="lines")
+
+
+class AllocationPayment(Base):
+    """The payment of a claim's accepted amount to its recipient (append-only, migration 0017):
+    at most one per claim, booked on ``date`` as journal entry ``entry_id`` in the grantor's books."""
+
+    __tablename__ = "allocation_payments"
+    __table_args__ = (UniqueConstraint("claim_id", name="uq_allocation_payment_claim"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("allocation_claims.id"))
+    date: Mapped[date] = mapped_column(Date)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 user_recipients = Table(
     "user_recipients", Base.metadata,
     Column("user_id", ForeignKey("users.id"), primary_key=True),

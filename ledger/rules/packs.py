@@ -31,6 +31,14 @@ A category may name the ``kind`` of rule the engine judges it by (``ledger.rules
 ``pass_through`` (forwarding to a member municipality); without one the category's status
 decides. The engine dispatches on the kind, never on the category's id.
 
+A pack may instead pass money by a formula (``[allocation]``, :class:`AllocationRule`): the
+formula's parameters, the rounding of each step, the claim window and the allocation plans
+(``[[allocation.plans]]``: grantor, period, recipients with their pupil counts, the source
+table's printed sum row), each with its source. Such a pack needs no ``[landeskasse]``. Shipped:
+``kreis-mettmann-inklusionshilfe`` (programme ``kreis_mettmann_schulbegleitung``, seed
+003_dcbc53400bdc01b8.txt, Hildener Modellrechnung, plan ``mettmann-2014``); computed by
+``ledger.reports.allocation``, claims checked by ``ledger.workflows.allocation``.
+
 Every validation error is a :class:`RulePackError` naming the file and the key path
 (``"overhead.rate"``, ``"categories[3].status"``, ``"rates[12].valid_from"``; list indexes
 count from 0).
@@ -287,6 +295,86 @@ class NotificationRule:
     source: str
 
 
+#: How a step of an allocation formula rounds to whole numbers: "half_up" (kaufmännisch,
+#: ROUND_HALF_UP) or "down" (abrunden, ROUND_DOWN; counts are never negative).
+ALLOCATION_ROUNDINGS = ("half_up", "down")
+
+
+@dataclass(frozen=True)
+class PlanRecipient:
+    """One recipient of an allocation plan: its ``key`` (the ledger's recipient key, e.g.
+    ``"monheim-am-rhein"``), German ``name`` and the ``pupils`` (a whole number) the formula
+    starts from."""
+
+    key: str
+    name: str
+    pupils: int
+
+
+@dataclass(frozen=True)
+class AllocationPlan:
+    """An allocation plan of a pack's ``[[allocation.plans]]``: ``key`` (``"mettmann-2014"``),
+    German ``title``, the grantor (``grantor_key``/``grantor_name``, e.g. the Kreis), the
+    ``period`` as users see it (``"2. Schulhalbjahr 2013/2014"``), its ``school_year``, the
+    ``recipients`` in the table's order, ``source`` (where the pupil counts come from), and
+    ``table_sums``: the source table's own sum row as printed (keys ``pupils``,
+    ``children``, ``helpers`` as int and ``amount_year``, ``amount_period`` as Decimal EUR),
+    kept as evidence to compare with the sum of the rows (``ledger.reports.allocation``)."""
+
+    key: str
+    title: str
+    grantor_key: str
+    grantor_name: str
+    period: str
+    school_year: SchoolYear
+    recipients: tuple[PlanRecipient, ...]
+    source: str
+    table_sums: dict = field(default_factory=dict)
+
+    def recipient(self, key: str) -> PlanRecipient:
+        """The plan's recipient with ``key``. Raises KeyError if it is not in the plan."""
+        for recipient in self.recipients:
+            if recipient.key == key:
+                return recipient
+        raise KeyError(key)
+
+
+@dataclass(frozen=True)
+class AllocationRule:
+    """A formula allocation (``[allocation]`` of a pack), computed by ``ledger.reports.allocation``:
+
+    children = pupils × ``share`` rounded by ``children_rounding`` to a whole number;
+    helpers = children ÷ ``children_per_helper`` rounded by ``helpers_rounding``;
+    amount for a year = helpers × ``amount_per_helper_year`` EUR, for the plan's period =
+    helpers × ``amount_per_helper_period`` EUR (whole amounts, no rounding).
+    ``helpers_rounding_alternative`` records another reading of the source (applied only when
+    asked for). Roundings are ALLOCATION_ROUNDINGS.
+
+    Claims (Mittelabruf): from ``claims_from`` to ``claims_until`` (both inclusive), at most
+    ``amount_per_helper_period`` per deployed helper, only personnel costs.
+    Each ``*_source`` cites the document and section (seed 003_dcbc53400bdc01b8.txt).
+    """
+
+    share: Decimal
+    children_per_helper: int
+    amount_per_helper_year: Decimal
+    amount_per_helper_period: Decimal
+    children_rounding: str
+    helpers_rounding: str
+    helpers_rounding_alternative: str
+    claims_from: date
+    claims_until: date
+    plans: tuple[AllocationPlan, ...]
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def plan(self, key: str) -> AllocationPlan:
+        """The plan with ``key``. Raises KeyError if the pack has none of that key."""
+        for plan in self.plans:
+            if plan.key == key:
+                return plan
+        raise KeyError(key)
+
+
 @dataclass(frozen=True)
 class RulePack:
     """One validated rule pack (see the module docstring).
@@ -303,6 +391,9 @@ class RulePack:
     ``interest`` is None where the pack sets no interest on late repayment.
     ``notification`` is None where the pack sets no duty to notify the ministry (the
     statute's years before 2021/22, which have no deadline either).
+    ``allocation`` is the formula allocation of a programme that passes money by a formula
+    (``[allocation]``), else None; ``landeskasse`` is None only in such a pack (nothing is
+    repaid to the Land there).
     ``digest`` is the SHA-256 (hex) of the pack file: an evaluation run records it, so a
     changed file shows even where its version was not raised.
     ``rule_sources`` maps the rules engine's rule ids (``pool.systemic``, ``pass_through``,
@@ -322,7 +413,7 @@ class RulePack:
     categories: tuple[Category, ...]
     overhead: OverheadRule | None
     deadline: DeadlineRule | None
-    landeskasse: Landeskasse
+    landeskasse: Landeskasse | None
     path: Path
     holidays: HolidayCalendar
     interest: InterestRule | None = None
@@ -330,6 +421,7 @@ class RulePack:
     notification: NotificationRule | None = None
     rule_sources: dict[str, str] = field(default_factory=dict)
     digest: str = ""
+    allocation: AllocationRule | None = None
 
     def category(self, category_id: str) -> Category:
         """The category with that id. Raises KeyError (German message naming the id)."""
@@ -612,12 +704,109 @@ def _nested(schema: type[Schema], **kwargs) -> fields.Nested:
     return fields.Nested(schema, error_messages=_FIELD_MESSAGES, **kwargs)
 
 
+def _check_iso_date(value: str) -> None:
+    try:
+        if not _ISO_DATE.match(value):
+            raise ValueError
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"ungültiges Datum {value!r} (erwartet JJJJ-MM-TT)") from None
+
+
+def _check_amount(value: str) -> None:
+    if not re.fullmatch(r"\d+(\.\d{1,2})?", value) or Decimal(value) <= 0:
+        raise ValidationError(f"ungültiger Betrag {value!r} (Dezimaltext in EUR größer 0, z. B. \"5000.00\")")
+
+
+def _count(**kwargs) -> fields.Integer:
+    return _integer(validate=validate.Range(min=0, error="Nicht negativ."), **kwargs)
+
+
+def _rounding() -> fields.String:
+    return _text(validate_with=validate.OneOf(ALLOCATION_ROUNDINGS, error="Rundung muss eine von {choices} sein."))
+
+
+class _PlanRecipientSchema(_Schema):
+    key = _text(validate_with=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$", error="Schlüssel aus a-z, 0-9 und -"))
+    name = _text()
+    pupils = _count()
+
+
+class _TableSumsSchema(_Schema):
+    pupils = _count()
+    children = _count()
+    helpers = _count()
+    amount_year = _text(validate_with=_check_amount)
+    amount_period = _text(validate_with=_check_amount)
+
+
+class _PlanSchema(_Schema):
+    key = _text(validate_with=_check_pack_id)
+    title = _text()
+    grantor_key = _text(validate_with=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,39}$", error="Schlüssel aus a-z, 0-9 und -"))
+    grantor_name = _text()
+    period = _text()
+    school_year = _text(validate_with=_check_school_year)
+    source = _text()
+    table_sums = _nested(_TableSumsSchema, required=False, load_default=None)
+    recipients = fields.List(
+        _nested(_PlanRecipientSchema), required=True,
+        validate=validate.Length(min=1, error="Mindestens einen Empfänger angeben."),
+        error_messages={**_FIELD_MESSAGES, "invalid": "Liste von Empfängern erwartet."},
+    )
+
+    @validates_schema
+    def _unique(self, data, **kwargs):
+        keys = [recipient["key"] for recipient in data["recipients"]]
+        for index, key in enumerate(keys):
+            if key in keys[:index] or key == data["grantor_key"]:
+                raise ValidationError({"recipients": {index: {"key": [f"Empfänger {key!r} ist doppelt"]}}})
+
+
+class _AllocationSchema(_Schema):
+    share = _text(validate_with=_check_rate)
+    share_source = _text()
+    children_per_helper = _integer(validate=validate.Range(min=1, error="Mindestens 1."))
+    children_per_helper_source = _text()
+    amount_per_helper_year = _text(validate_with=_check_amount)
+    amount_per_helper_period = _text(validate_with=_check_amount)
+    amount_source = _text()
+    children_rounding = _rounding()
+    helpers_rounding = _rounding()
+    rounding_source = _text()
+    helpers_rounding_alternative = _rounding()
+    helpers_rounding_alternative_source = _text()
+    claims_from = _text(validate_with=_check_iso_date)
+    claims_until = _text(validate_with=_check_iso_date)
+    claims_source = _text()
+    per_helper_source = _text()
+    ceiling_source = _text()
+    declaration_source = _text()
+    unclaimed_source = _text()
+    plans = fields.List(
+        _nested(_PlanSchema), required=True,
+        validate=validate.Length(min=1, error="Mindestens einen Plan angeben."),
+        error_messages={**_FIELD_MESSAGES, "invalid": "Liste von Tabellen [[allocation.plans]] erwartet."},
+    )
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        if data["claims_until"] < data["claims_from"]:
+            raise ValidationError({"claims_until": [f"{data['claims_until']} liegt vor claims_from {data['claims_from']}"]})
+        keys = [plan["key"] for plan in data["plans"]]
+        for index, key in enumerate(keys):
+            if key in keys[:index]:
+                raise ValidationError({"plans": {index: {"key": [f"Plan {key!r} ist doppelt"]}}})
+
+
+
 class _FileSchema(_Schema):
     pack = _nested(_PackSchema, required=True)
     overhead = _nested(_OverheadSchema, required=False, load_default=None)
     deadline = _nested(_DeadlineSchema, required=False, load_default=None)
     holidays = _nested(_HolidaysSchema, required=True)
-    landeskasse = _nested(_LandeskasseSchema, required=True)
+    landeskasse = _nested(_LandeskasseSchema, required=False, load_default=None)
+    allocation = _nested(_AllocationSchema, required=False, load_default=None)
     interest = _nested(_InterestSchema, required=False, load_default=None)
     accrual = _nested(_AccrualSchema, required=False, load_default=None)
     notification = _nested(_NotificationSchema, required=False, load_default=None)
@@ -661,6 +850,8 @@ class _FileSchema(_Schema):
                 found.setdefault("category", []).append(f"Kategorie {others[0]!r} ist \"capped\" ohne Obergrenze")
             if found:
                 errors["overhead"] = found
+        if data.get("landeskasse") is None and data.get("allocation") is None:
+            errors["landeskasse"] = ["Pflichtangabe fehlt."]
         if data.get("notification") is not None and data.get("deadline") is None:
             errors["notification"] = ["nur mit [deadline]: die Anzeige geht der Rückzahlung bis zur Frist voraus"]
         if errors:
@@ -709,7 +900,7 @@ def load_pack(path: Path) -> RulePack:
             base_source=overhead["base_source"],
         ),
         deadline=None if deadline is None else DeadlineRule(**deadline, calendar=calendar),
-        landeskasse=Landeskasse(**{**kasse, "iban": schwifty.IBAN(kasse["iban"]).formatted}),
+        landeskasse=None if kasse is None else Landeskasse(**{**kasse, "iban": schwifty.IBAN(kasse["iban"]).formatted}),
         path=path,
         holidays=calendar,
         accrual=None if data["accrual"] is None else AccrualRule(**data["accrual"]),
@@ -726,7 +917,53 @@ def load_pack(path: Path) -> RulePack:
         ),
         rule_sources=dict(data["rule_sources"]),
         digest=hashlib.sha256(path.read_bytes()).hexdigest(),
+        allocation=None if data["allocation"] is None else _allocation_rule(data["allocation"]),
     )
+
+
+def _allocation_rule(data: dict) -> AllocationRule:
+    """The validated ``[allocation]`` table as an AllocationRule."""
+    plans = []
+    for plan in data["plans"]:
+        sums = plan["table_sums"]
+        if sums is not None:
+            sums = {**sums, "amount_year": Decimal(sums["amount_year"]), "amount_period": Decimal(sums["amount_period"])}
+        plans.append(AllocationPlan(
+            key=plan["key"], title=plan["title"], grantor_key=plan["grantor_key"], grantor_name=plan["grantor_name"],
+            period=plan["period"], school_year=SchoolYear.parse(plan["school_year"]), source=plan["source"],
+            recipients=tuple(PlanRecipient(**recipient) for recipient in plan["recipients"]),
+            table_sums=sums or {},
+        ))
+    return AllocationRule(
+        share=Decimal(data["share"]),
+        children_per_helper=data["children_per_helper"],
+        amount_per_helper_year=Decimal(data["amount_per_helper_year"]),
+        amount_per_helper_period=Decimal(data["amount_per_helper_period"]),
+        children_rounding=data["children_rounding"],
+        helpers_rounding=data["helpers_rounding"],
+        helpers_rounding_alternative=data["helpers_rounding_alternative"],
+        claims_from=date.fromisoformat(data["claims_from"]),
+        claims_until=date.fromisoformat(data["claims_until"]),
+        plans=tuple(plans),
+        sources={key: value for key, value in data.items() if key.endswith("_source")},
+    )
+
+
+def allocation_plan(plan_key: str, packs: tuple[RulePack, ...] | None = None) -> tuple[RulePack, AllocationPlan]:
+    """The pack whose ``[allocation]`` holds the plan ``plan_key`` (``"mettmann-2014"``), and the plan.
+
+    ``packs`` defaults to ``load_packs()``. Raises NoRulePack (German message naming the
+    plans there are) if no pack has such a plan.
+    """
+    if packs is None:
+        packs = load_packs()
+    for pack in packs:
+        if pack.allocation is not None:
+            for plan in pack.allocation.plans:
+                if plan.key == plan_key:
+                    return pack, plan
+    known = ", ".join(plan.key for pack in packs if pack.allocation for plan in pack.allocation.plans) or "keine"
+    raise NoRulePack(f"kein Verteilungsplan {plan_key!r} (vorhanden: {known})")
 
 
 def load_base_rates(path: Path) -> tuple[BaseRate, ...]:
