@@ -234,7 +234,8 @@ def test_round_trip_restores_every_row_chain_and_repayment(engine, books, target
     assert target["chains"] == source["chains"]
     assert target["audit_log"] == source["audit_log"] and target["audit_log"][2] is None
     assert target["repayments"] == source["repayments"]
-    assert target["closed"] == source["closed"] == {"musterhausen": set(), "rhein-sieg": {"2020/21"}}
+    assert target["closed"] == source["closed"] == {"bremerhaven": set(), "musterhausen": set(),
+                                                     "rhein-sieg": {"2020/21"}}
 
     assert report.rows == manifest.tables == {name: len(rows) for name, rows in source["rows"].items()}
     assert report.chains == manifest.chains == {key: r.head for key, r in source["chains"].items()}
@@ -314,7 +315,7 @@ def test_backup_file_format(engine, books):
     assert head["schema_revision"] == manifest.schema_revision and head["schema_revision"]
     assert head["created_at"] == NOW.isoformat()
     assert BackupManifest.from_json(head) == manifest
-    assert set(head["chains"]) == {"musterhausen", "rhein-sieg"}
+    assert set(head["chains"]) == {"bremerhaven", "musterhausen", "rhein-sieg"}
     for line in lines:
         _assert_no_floats(line)
 

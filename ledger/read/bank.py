@@ -86,7 +86,7 @@ class BankContext:
             recipient_name=recipient.name,
             accounts_by_iban={a.iban: n for n, a in accounts.items() if a.iban},
             grant_revenue=roles.get("grant_revenue"), repayment_liability=roles.get("repayment_liability"),
-            landeskasse_ibans=frozenset(p.landeskasse.iban.replace(" ", "") for p in packs))
+            landeskasse_ibans=frozenset(p.landeskasse.iban.replace(" ", "") for p in packs if p.landeskasse))
 
 
 class BankSource:
@@ -261,7 +261,7 @@ def _references(session: Session, recipient: Recipient, year: str, packs: tuple[
                                                              Notice.school_year == year))
     agreements = session.scalars(select(Agreement.payment_reference).where(Agreement.recipient_id == recipient.id,
                                                                            Agreement.school_year == year))
-    templates = [p.landeskasse.reference_for(year, recipient.name, recipient.key) for p in packs]
+    templates = [p.landeskasse.reference_for(year, recipient.name, recipient.key) for p in packs if p.landeskasse]
     return [*notices, *agreements, *templates]
 
 

@@ -288,6 +288,43 @@ class NotificationRule:
 
 
 @dataclass(frozen=True)
+class BudgetRule:
+    """The rules of a provider budget (Trägerbudget, programme ``traegerbudget``; seed 004,
+    DOMAIN.md "Bremerhaven Trägerbudget"), the pack's ``[budget]`` table.
+
+    ``advance_day``: day of the month an advance is paid (1: "monatlich im Voraus").
+    ``trigger_share``: share of the agreed hours below which a quarter falls short (0.90; exactly
+    0.90 is not short); ``consecutive_quarters``: how many short quarters in a row trigger the
+    renegotiation (3). ``direct_share``/``indirect_share``: 0.80 and 0.20 of the seed's hours
+    wording. ``expected_extra_share``: the up to 15 % more services expected for the same budget.
+    ``first_report``: the provider's first report; ``case_report_months``: case reports every
+    so many months; ``report_weeks_before_meeting``: at least so many weeks before a Hilfeplan
+    meeting; ``action_plan_weeks``: action plan within so many weeks of a case's start.
+    ``budget_category``/``outside_category``: the pack's categories of the advances and of the
+    costs outside the budget (§ 39 SGB VIII). Each ``*_source`` cites title and section.
+    """
+
+    advance_day: int
+    advance_source: str
+    trigger_share: Decimal
+    consecutive_quarters: int
+    trigger_source: str
+    direct_share: Decimal
+    indirect_share: Decimal
+    hours_source: str
+    expected_extra_share: Decimal
+    extra_source: str
+    first_report: date
+    case_report_months: int
+    report_weeks_before_meeting: int
+    action_plan_weeks: int
+    reports_source: str
+    budget_category: str
+    outside_category: str
+    outside_source: str
+
+
+@dataclass(frozen=True)
 class RulePack:
     """One validated rule pack (see the module docstring).
 
@@ -301,6 +338,8 @@ class RulePack:
     repayment due). ``holidays``: the calendar that moves any payment date of its years
     (§ 193 BGB). ``path`` is the TOML file.
     ``interest`` is None where the pack sets no interest on late repayment.
+    ``landeskasse`` is None only in a pack with ``budget`` (a provider budget pays no Land).
+    ``budget``: the rules of a provider budget (:class:`BudgetRule`), None in other packs.
     ``notification`` is None where the pack sets no duty to notify the ministry (the
     statute's years before 2021/22, which have no deadline either).
     ``digest`` is the SHA-256 (hex) of the pack file: an evaluation run records it, so a
@@ -322,7 +361,7 @@ class RulePack:
     categories: tuple[Category, ...]
     overhead: OverheadRule | None
     deadline: DeadlineRule | None
-    landeskasse: Landeskasse
+    landeskasse: Landeskasse | None
     path: Path
     holidays: HolidayCalendar
     interest: InterestRule | None = None
@@ -330,6 +369,7 @@ class RulePack:
     notification: NotificationRule | None = None
     rule_sources: dict[str, str] = field(default_factory=dict)
     digest: str = ""
+    budget: BudgetRule | None = None
 
     def category(self, category_id: str) -> Category:
         """The category with that id. Raises KeyError (German message naming the id)."""
@@ -594,6 +634,44 @@ class _BaseRateFileSchema(_Schema):
             raise ValidationError(errors)
 
 
+def _share(value: str) -> None:
+    if not _RATE.match(value) or not Decimal(0) < Decimal(value) <= Decimal(1):
+        raise ValidationError("Anteil wie \"0.90\" erwartet (größer 0, höchstens 1).")
+
+
+def _iso_date(value: str) -> None:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("Datum wie \"2026-03-31\" erwartet.")
+
+
+class _BudgetSchema(_Schema):
+    advance_day = _integer(validate=validate.Range(min=1, max=28, error="Tag 1–28 erwartet."))
+    advance_source = _text()
+    trigger_share = _text(validate_with=_share)
+    consecutive_quarters = _integer(validate=validate.Range(min=1, max=20, error="1 bis 20 Quartale erwartet."))
+    trigger_source = _text()
+    direct_share = _text(validate_with=_share)
+    indirect_share = _text(validate_with=_share)
+    hours_source = _text()
+    expected_extra_share = _text(validate_with=_share)
+    extra_source = _text()
+    first_report = _text(validate_with=_iso_date)
+    case_report_months = _integer(validate=validate.Range(min=1, max=24, error="1 bis 24 Monate erwartet."))
+    report_weeks_before_meeting = _integer(validate=validate.Range(min=0, max=52, error="0 bis 52 Wochen erwartet."))
+    action_plan_weeks = _integer(validate=validate.Range(min=1, max=52, error="1 bis 52 Wochen erwartet."))
+    reports_source = _text()
+    budget_category = _text(validate_with=_check_id)
+    outside_category = _text(validate_with=_check_id)
+    outside_source = _text()
+
+    @validates_schema
+    def _whole(self, data, **kwargs):
+        if Decimal(data["direct_share"]) + Decimal(data["indirect_share"]) != 1:
+            raise ValidationError({"indirect_share": ["direkter und indirekter Anteil müssen zusammen 1 ergeben"]})
+
+
 class _CategorySchema(_Schema):
     id = _text(validate_with=_check_id)
     status = _text(validate_with=validate.OneOf(CATEGORY_STATUSES, error="Status muss einer von {choices} sein."))
@@ -617,7 +695,8 @@ class _FileSchema(_Schema):
     overhead = _nested(_OverheadSchema, required=False, load_default=None)
     deadline = _nested(_DeadlineSchema, required=False, load_default=None)
     holidays = _nested(_HolidaysSchema, required=True)
-    landeskasse = _nested(_LandeskasseSchema, required=True)
+    landeskasse = _nested(_LandeskasseSchema, required=False, load_default=None)
+    budget = _nested(_BudgetSchema, required=False, load_default=None)
     interest = _nested(_InterestSchema, required=False, load_default=None)
     accrual = _nested(_AccrualSchema, required=False, load_default=None)
     notification = _nested(_NotificationSchema, required=False, load_default=None)
@@ -661,6 +740,13 @@ class _FileSchema(_Schema):
                 found.setdefault("category", []).append(f"Kategorie {others[0]!r} ist \"capped\" ohne Obergrenze")
             if found:
                 errors["overhead"] = found
+        if data.get("landeskasse") is None and data.get("budget") is None:
+            errors["landeskasse"] = ["Pflichtangabe fehlt."]
+        budget = data.get("budget")
+        if budget is not None:
+            for key in ("budget_category", "outside_category"):
+                if budget[key] not in status:
+                    errors.setdefault("budget", {})[key] = [f"Kategorie {budget[key]!r} ist nicht definiert"]
         if data.get("notification") is not None and data.get("deadline") is None:
             errors["notification"] = ["nur mit [deadline]: die Anzeige geht der Rückzahlung bis zur Frist voraus"]
         if errors:
@@ -709,7 +795,8 @@ def load_pack(path: Path) -> RulePack:
             base_source=overhead["base_source"],
         ),
         deadline=None if deadline is None else DeadlineRule(**deadline, calendar=calendar),
-        landeskasse=Landeskasse(**{**kasse, "iban": schwifty.IBAN(kasse["iban"]).formatted}),
+        landeskasse=None if kasse is None else Landeskasse(**{**kasse, "iban": schwifty.IBAN(kasse["iban"]).formatted}),
+        budget=None if data["budget"] is None else _budget_rule(data["budget"]),
         path=path,
         holidays=calendar,
         accrual=None if data["accrual"] is None else AccrualRule(**data["accrual"]),
@@ -727,6 +814,13 @@ def load_pack(path: Path) -> RulePack:
         rule_sources=dict(data["rule_sources"]),
         digest=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
+
+
+def _budget_rule(budget: dict) -> BudgetRule:
+    """The validated ``[budget]`` table as a BudgetRule (shares as Decimal, the date parsed)."""
+    shares = ("trigger_share", "direct_share", "indirect_share", "expected_extra_share")
+    return BudgetRule(**{**budget, **{key: Decimal(budget[key]) for key in shares},
+                         "first_report": date.fromisoformat(budget["first_report"])})
 
 
 def load_base_rates(path: Path) -> tuple[BaseRate, ...]:
