@@ -1,6 +1,7 @@
 """Provider budgets (Trägerbudget, seed 004_5ecf31517f7fd061.txt, DOMAIN.md "Bremerhaven Trägerbudget")."""
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from decimal import Decimal
@@ -200,3 +201,43 @@ def test_only_a_budget_pack_may_lack_the_landeskasse(tmp_path):
     path.write_text(without, encoding="utf-8")
     with pytest.raises(RulePackError, match="landeskasse"):
         load_pack(path)
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def test_cli_books_the_advances_and_reports_hours_and_the_trigger(cli, session):
+    """`inkl budget advances|hours add|status` (issue 16 "Interfaces")."""
+    _agreement(session)
+    session.commit()
+    shown = json.loads(cli("budget", "advances", "--agreement", "bremerhaven-2025", "--json").stdout)
+    assert len(shown["advances"]) == 60 and shown["sum"] == shown["budget"] == "9876543.21"
+    assert shown["booked_now"] == 0 and all(a["entry"] is None for a in shown["advances"])
+    assert shown["advances"][0] == {"number": 1, "due": "2025-01-01", "amount": "164609.06", "entry": None}
+    assert shown["advances"][59]["amount"] == "164609.05"
+    booked = json.loads(cli("budget", "advances", "--agreement", "bremerhaven-2025", "--book-until", "2029-12-31",
+                            "--json").stdout)
+    assert booked["booked_now"] == 60 and all(a["entry"] for a in booked["advances"])
+    for quarter in ("2025-Q1", "2025-Q2", "2025-Q3"):
+        cli("budget", "hours", "add", "--agreement", "bremerhaven-2025", "--quarter", quarter,
+            "--specialist", "1799,99", "--semi-professional", "450")
+    status = json.loads(cli("budget", "status", "--agreement", "bremerhaven-2025", "--json").stdout)
+    assert [q["delivered"]["total"] for q in status["quarters"]] == ["2249.99"] * 3
+    assert status["trigger"]["reached"] is True and status["trigger"]["renegotiate"] is False
+    assert status["advances"]["booked_total"] == "9876543.21"
+    text = cli("budget", "status", "--agreement", "bremerhaven-2025").stdout
+    assert "2.249,99 von 2.500,00 Stunden" in text and "Einschätzung, ob die Unterschreitung anhält, steht aus" in text
+    cli("budget", "judgement", "--agreement", "bremerhaven-2025", "--quarter", "2025-Q3", "--persists",
+        "--reasoning", "Stellen bleiben unbesetzt")
+    status = json.loads(cli("budget", "status", "--agreement", "bremerhaven-2025", "--json").stdout)
+    assert status["trigger"]["renegotiate"] is True
+
+
+def test_cli_refuses_in_german_on_stderr(cli, session):
+    _agreement(session)
+    session.commit()
+    failed = cli("budget", "hours", "add", "--agreement", "bremerhaven-2025", "--quarter", "2025-Q5",
+                 "--specialist", "1", "--semi-professional", "1", expect=1)
+    assert failed.stdout == "" and "ungültiges Quartal" in failed.stderr
+    missing = cli("budget", "status", "--agreement", "nirgendwo", expect=1)
+    assert "Trägerbudget 'nirgendwo' nicht gefunden" in missing.stderr
