@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 from decimal import Decimal
@@ -25,7 +26,7 @@ from ledger.workflows.budget import (
     indirect_hours,
     record_judgement,
 )
-from tests.conftest import NOW
+from tests.conftest import NOW, add_web_user, logged_in
 
 BUDGET = Decimal("9876543.21")  # fictional; 987.654.321 cents / 60 months leaves 21 cents
 
@@ -241,3 +242,36 @@ def test_cli_refuses_in_german_on_stderr(cli, session):
     assert failed.stdout == "" and "ungültiges Quartal" in failed.stderr
     missing = cli("budget", "status", "--agreement", "nirgendwo", expect=1)
     assert "Trägerbudget 'nirgendwo' nicht gefunden" in missing.stderr
+
+
+# --- web page ----------------------------------------------------------------------------------
+
+
+def test_the_budget_page_shows_hours_trigger_judgement_and_deadlines_in_german(app, session):
+    agreement = _agreement(session)
+    book_advances(session, agreement, until=date(2025, 3, 31), created_by="test", now=NOW)
+    for quarter in ("2025-Q1", "2025-Q2", "2025-Q3"):
+        _report(session, agreement, quarter, "2249.95")
+    record_judgement(session, agreement, "2025-Q3", persists=True, reasoning="Personal fehlt dauerhaft",
+                     created_by="officer", now=NOW)
+    add_web_user(session, "bea", "officer", recipients=[agreement.recipient])
+    client = logged_in(app, "bea")
+    journal = client.get("/r/bremerhaven/journal").get_data(as_text=True)
+    assert 'href="/r/bremerhaven/traegerbudgets"' in journal
+    response = client.get("/r/bremerhaven/traegerbudgets")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<h1>Trägerbudgets</h1>" in page
+    assert "9.876.543,21" in page and "01.01.2025 bis 31.12.2029" in page
+    assert "3 über 493.827,18" in page
+    row = re.search(r'<th scope="row">2025-Q1</th>(.*?)</tr>', page, re.S).group(1)
+    assert "2.500,00" in row and "2.249,95" in row and "unterschritten" in row
+    assert "über eine Anpassung wird verhandelt" in page and "Personal fehlt dauerhaft" in page
+    assert "Erster Bericht des Trägers bis 31.03.2026" in page
+    assert "§ 39 SGB VIII" in page and "Abschnitt II.5" in page
+    for internal in ("provider_budget", "special_needs_sgb_viii_39", ".toml", "traegerbudget-bremerhaven",
+                     "client_hours"):
+        assert internal not in page
+
+
+def test_a_recipient_without_budget_has_no_budget_link(anna):
+    assert "traegerbudgets" not in anna.get("/r/testland/journal").get_data(as_text=True)

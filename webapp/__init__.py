@@ -72,6 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         accounts,
         admin,
         bank,
+        budget,
         dashboard,
         home,
         imports,
@@ -102,6 +103,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(review.bp)
     app.register_blueprint(masterdata.bp)
     app.register_blueprint(accounts.bp)
+    app.register_blueprint(budget.bp)
     app.register_blueprint(imports.bp)
     app.register_blueprint(bank.bp)
     app.register_blueprint(admin.bp)
