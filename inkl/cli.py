@@ -71,6 +71,8 @@ from ledger.rules.overrides import add_override, list_overrides, withdraw_overri
 from ledger.rules.packs import category_label, load_packs, pack_name
 from ledger.rules.status import Status
 from ledger.workflows.budget import (
+    INDIRECT_READINGS,
+    add_budget_agreement,
     add_hours_report,
     book_advances,
     book_outside_cost,
@@ -1418,6 +1420,39 @@ def budget() -> None:
 
 agreement_option = click.option("--agreement", "agreement_key", required=True, metavar="SCHLÜSSEL",
                                 help="Schlüssel des Trägerbudgets, z. B. bremerhaven-2025")
+
+
+@budget.command("add")
+@recipient_option
+@click.option("--key", "key", required=True, metavar="SCHLÜSSEL", help="Schlüssel des Trägerbudgets, z. B. bremerhaven-2025")
+@click.option("--title", required=True, metavar="TEXT", help="Bezeichnung der Vereinbarung")
+@click.option("--provider", "provider_name", required=True, metavar="NAME", help="freier Träger")
+@click.option("--start", required=True, type=german.DATE, help="Beginn der Laufzeit (Monatserster)")
+@click.option("--end", required=True, type=german.DATE, help="Ende der Laufzeit (Monatsletzter)")
+@click.option("--amount", required=True, callback=_amount, help="Trägerbudget für die ganze Laufzeit")
+@click.option("--specialist-hours", required=True, metavar="STUNDEN", help="vereinbarte Stunden am Klient je Jahr, Fachkräfte")
+@click.option("--semi-professional-hours", required=True, metavar="STUNDEN",
+              help="vereinbarte Stunden am Klient je Jahr, semiprofessionelle Mitarbeitende")
+@click.option("--indirect-reading", type=click.Choice(list(INDIRECT_READINGS)), default="client_hours",
+              help="Lesart der indirekten Zeiten: client_hours (20 % der Stunden am Klient) oder working_time "
+                   "(Stunden am Klient = 80 % der Arbeitszeit)")
+@click.option("--reference", required=True, metavar="TEXT", help="Fundstelle der Vereinbarung")
+@json_option
+def budget_add(recipient_key, key, title, provider_name, start, end, amount, specialist_hours,
+               semi_professional_hours, indirect_reading, reference, as_json) -> None:
+    """Trägerbudget eines öffentlichen Trägers mit einem freien Träger erfassen."""
+    with db.session_scope(_engine(), write=True) as session:
+        created = add_budget_agreement(
+            session, get_recipient(session, recipient_key), key, title=title, provider_name=provider_name,
+            start=start.date(), end=end.date(), budget=amount, specialist_hours_year=specialist_hours,
+            semi_professional_hours_year=semi_professional_hours, indirect_reading=indirect_reading,
+            reference=reference, created_by=_user(), now=_now())
+        data = {"agreement": created.key, "budget": format_plain(from_cents(created.budget_cents)),
+                "start": created.start_date.isoformat(), "end": created.end_date.isoformat()}
+    if as_json:
+        _print_json(data)
+    else:
+        click.echo(f"Trägerbudget {data['agreement']} über {format_german(amount)} EUR erfasst.")
 
 
 @budget.command("advances")

@@ -275,3 +275,21 @@ def test_the_budget_page_shows_hours_trigger_judgement_and_deadlines_in_german(a
 
 def test_a_recipient_without_budget_has_no_budget_link(anna):
     assert "traegerbudgets" not in anna.get("/r/testland/journal").get_data(as_text=True)
+
+
+def test_cli_adds_a_budget_with_the_reading_of_the_indirect_hours(cli, session):
+    cli("recipient", "add", "bremerhaven", "--name", "Stadt Bremerhaven", "--kind", "stadt")
+    added = json.loads(cli("budget", "add", "--recipient", "bremerhaven", "--key", "b-2025", "--title", "Vereinbarung",
+                           "--provider", "Träger Nord e.V.", "--start", "2025-01-01", "--end", "2029-12-31",
+                           "--amount", "6000000,00", "--specialist-hours", "8000", "--semi-professional-hours",
+                           "2000,5", "--indirect-reading", "working_time", "--reference", "§ 3", "--json").stdout)
+    assert added == {"agreement": "b-2025", "budget": "6000000.00", "start": "2025-01-01", "end": "2029-12-31"}
+    cli("budget", "hours", "add", "--agreement", "b-2025", "--quarter", "2025-Q1", "--specialist", "1024",
+        "--semi-professional", "256")
+    status = json.loads(cli("budget", "status", "--agreement", "b-2025", "--json").stdout)
+    assert status["indirect_reading"] == "working_time"
+    assert status["quarters"][0]["indirect_hours"] == "320.00"   # 1.280 client hours = 80 % of 1.600
+    refused = cli("budget", "add", "--recipient", "bremerhaven", "--key", "b-2026", "--title", "x", "--provider", "y",
+                  "--start", "2025-01-15", "--end", "2029-12-31", "--amount", "1,00", "--specialist-hours", "1",
+                  "--semi-professional-hours", "1", "--reference", "r", expect=1)
+    assert "Monatsersten" in refused.stderr
