@@ -154,7 +154,8 @@ def test_duplicate_and_gap_messages(tmp_path):
 
 def test_load_packs_skips_the_table():
     assert TABLE in set(RULES_DIR.glob("*.toml"))
-    assert [pack.id for pack in load_packs()] == ["inklfoeg-nrw-gesetz", "inklfoeg-nrw-hinweise"]
+    assert [pack.id for pack in load_packs()] == [
+        "inklfoeg-nrw-gesetz", "inklfoeg-nrw-hinweise", "traegerbudget-bremerhaven"]
 
 
 # --- the rule packs' [interest] ----------------------------------------------------------
