@@ -78,6 +78,18 @@ from ledger.rules.overrides import add_override, list_overrides, withdraw_overri
 from ledger.rules.packs import category_label, load_packs, pack_name
 from ledger.rules.status import Status
 from ledger.workflows.allocation import add_claim, pay_claim
+from ledger.workflows.budget import (
+    INDIRECT_READINGS,
+    add_budget_agreement,
+    add_hours_report,
+    book_advances,
+    book_outside_cost,
+    budget_status,
+    format_advance,
+    get_budget_agreement,
+    record_judgement,
+)
+from ledger.workflows.budget import advances as budget_advances_of
 from ledger.workflows.closing import close_year, reopen_year
 from ledger.workflows.grants import record_grant
 from ledger.workflows.issued import issue_statement, preview_issue
@@ -1408,6 +1420,165 @@ def _cell(column: str, text: str, packs) -> str:
 
 for _kind in KINDS.values():
     main.add_command(_master_data_group(_kind))
+
+
+@main.group(cls=Group)
+def budget() -> None:
+    """Trägerbudgets: Abschläge, Stundenberichte und Stand (Modellprojekt ambulante Hilfen zur Erziehung)."""
+
+
+agreement_option = click.option("--agreement", "agreement_key", required=True, metavar="SCHLÜSSEL",
+                                help="Schlüssel des Trägerbudgets, z. B. bremerhaven-2025")
+
+
+@budget.command("add")
+@recipient_option
+@click.option("--key", "key", required=True, metavar="SCHLÜSSEL", help="Schlüssel des Trägerbudgets, z. B. bremerhaven-2025")
+@click.option("--title", required=True, metavar="TEXT", help="Bezeichnung der Vereinbarung")
+@click.option("--provider", "provider_name", required=True, metavar="NAME", help="freier Träger")
+@click.option("--start", required=True, type=german.DATE, help="Beginn der Laufzeit (Monatserster)")
+@click.option("--end", required=True, type=german.DATE, help="Ende der Laufzeit (Monatsletzter)")
+@click.option("--amount", required=True, callback=_amount, help="Trägerbudget für die ganze Laufzeit")
+@click.option("--specialist-hours", required=True, metavar="STUNDEN", help="vereinbarte Stunden am Klient je Jahr, Fachkräfte")
+@click.option("--semi-professional-hours", required=True, metavar="STUNDEN",
+              help="vereinbarte Stunden am Klient je Jahr, semiprofessionelle Mitarbeitende")
+@click.option("--indirect-reading", type=click.Choice(list(INDIRECT_READINGS)), default="client_hours",
+              help="Lesart der indirekten Zeiten: client_hours (20 % der Stunden am Klient) oder working_time "
+                   "(Stunden am Klient = 80 % der Arbeitszeit)")
+@click.option("--reference", required=True, metavar="TEXT", help="Fundstelle der Vereinbarung")
+@json_option
+def budget_add(recipient_key, key, title, provider_name, start, end, amount, specialist_hours,
+               semi_professional_hours, indirect_reading, reference, as_json) -> None:
+    """Trägerbudget eines öffentlichen Trägers mit einem freien Träger erfassen."""
+    with db.session_scope(_engine(), write=True) as session:
+        created = add_budget_agreement(
+            session, get_recipient(session, recipient_key), key, title=title, provider_name=provider_name,
+            start=start.date(), end=end.date(), budget=amount, specialist_hours_year=specialist_hours,
+            semi_professional_hours_year=semi_professional_hours, indirect_reading=indirect_reading,
+            reference=reference, created_by=_user(), now=_now())
+        data = {"agreement": created.key, "budget": format_plain(from_cents(created.budget_cents)),
+                "start": created.start_date.isoformat(), "end": created.end_date.isoformat()}
+    if as_json:
+        _print_json(data)
+    else:
+        click.echo(f"Trägerbudget {data['agreement']} über {format_german(amount)} EUR erfasst.")
+
+
+@budget.command("advances")
+@agreement_option
+@click.option("--book-until", "until", type=german.DATE, default=None,
+              help="alle bis zu diesem Tag fälligen Abschläge buchen (sonst nur anzeigen)")
+@json_option
+def budget_advances(agreement_key: str, until, as_json: bool) -> None:
+    """Monatliche Abschläge des Trägerbudgets anzeigen und fällige buchen."""
+    with db.session_scope(_engine(), write=until is not None) as session:
+        agreement = get_budget_agreement(session, agreement_key)
+        new = [] if until is None else book_advances(session, agreement, until=until.date(), created_by=_user(),
+                                                     now=_now())
+        schedule = budget_advances_of(session, agreement)
+        total = agreement.budget_cents
+    rows = [{"number": a.number, "due": a.due.isoformat(), "amount": format_plain(from_cents(a.cents)),
+             "entry": a.entry_id} for a in schedule]
+    if as_json:
+        _print_json({"agreement": agreement_key, "budget": format_plain(from_cents(total)),
+                     "sum": format_plain(from_cents(sum(a.cents for a in schedule))), "booked_now": len(new),
+                     "advances": rows})
+        return
+    if until is not None:
+        click.echo(f"{len(new)} Abschläge gebucht.")
+    for advance in schedule:
+        click.echo(format_advance(advance))
+    click.echo(f"Summe {format_german(from_cents(sum(a.cents for a in schedule)))} EUR "
+               f"(Trägerbudget {format_german(from_cents(total))} EUR)")
+
+
+@budget.group("hours", cls=Group)
+def budget_hours() -> None:
+    """Stundenberichte des Trägers je Quartal."""
+
+
+@budget_hours.command("add")
+@agreement_option
+@click.option("--quarter", required=True, metavar="QUARTAL", help="z. B. 2025-Q1")
+@click.option("--specialist", required=True, metavar="STUNDEN", help="erbrachte Stunden am Klient, Fachkräfte")
+@click.option("--semi-professional", "semi", required=True, metavar="STUNDEN",
+              help="erbrachte Stunden am Klient, semiprofessionelle Mitarbeitende")
+@json_option
+def budget_hours_add(agreement_key: str, quarter: str, specialist: str, semi: str, as_json: bool) -> None:
+    """Erbrachte Stunden eines Quartals erfassen (ein neuer Bericht ersetzt den früheren des Quartals)."""
+    with db.session_scope(_engine(), write=True) as session:
+        report = add_hours_report(session, get_budget_agreement(session, agreement_key), quarter,
+                                  specialist=specialist, semi_professional=semi, created_by=_user(), now=_now())
+        data = {"agreement": agreement_key, "quarter": report.quarter,
+                "specialist": format_plain(report.specialist_hours),
+                "semi_professional": format_plain(report.semi_professional_hours)}
+    if as_json:
+        _print_json(data)
+    else:
+        click.echo(f"Stundenbericht {data['quarter']} erfasst: {format_german(report.specialist_hours)} Stunden "
+                   f"Fachkräfte, {format_german(report.semi_professional_hours)} Stunden semiprofessionell.")
+
+
+@budget.command("judgement")
+@agreement_option
+@click.option("--quarter", required=True, metavar="QUARTAL", help="Quartal, in dem die Schwelle erreicht wurde")
+@click.option("--persists/--not-persists", required=True,
+              help="ob die Unterschreitung voraussichtlich anhält (dann Verhandlung über eine Anpassung)")
+@click.option("--reasoning", required=True, metavar="TEXT", help="Begründung der Einschätzung")
+def budget_judgement(agreement_key: str, quarter: str, persists: bool, reasoning: str) -> None:
+    """Einschätzung festhalten, ob die Unterschreitung der Stunden anhalten wird."""
+    with db.session_scope(_engine(), write=True) as session:
+        record_judgement(session, get_budget_agreement(session, agreement_key), quarter, persists=persists,
+                         reasoning=reasoning, created_by=_user(), now=_now())
+    click.echo("Einschätzung gespeichert.")
+
+
+@budget.command("outside")
+@agreement_option
+@click.option("--date", "day", required=True, type=german.DATE, help="Buchungsdatum")
+@click.option("--amount", required=True, callback=_amount)
+@click.option("--voucher", required=True, metavar="BELEG", help="Belegnummer")
+@click.option("--text", required=True, metavar="TEXT", help="Buchungstext (nur pseudonyme Fallbezeichnung)")
+def budget_outside(agreement_key: str, day, amount: Decimal, voucher: str, text: str) -> None:
+    """Sonderbedarf nach § 39 SGB VIII außerhalb des Trägerbudgets buchen."""
+    with db.session_scope(_engine(), write=True) as session:
+        entry = book_outside_cost(session, get_budget_agreement(session, agreement_key), day=day.date(),
+                                  amount=amount, voucher_number=voucher, text=text, created_by=_user(), now=_now())
+        click.echo(f"Sonderbedarf {format_german(amount)} EUR außerhalb des Trägerbudgets gebucht (Buchung {entry.id}).")
+
+
+@budget.command("status")
+@agreement_option
+@json_option
+def budget_status_command(agreement_key: str, as_json: bool) -> None:
+    """Erbrachte gegenüber vereinbarten Stunden je Quartal, Stand der Schwelle, Abschläge, Fristen."""
+    with db.session_scope(_engine()) as session:
+        data = budget_status(session, get_budget_agreement(session, agreement_key))
+    if as_json:
+        _print_json(data)
+        return
+    click.echo(f"Trägerbudget {data['agreement']} ({data['provider']}): {format_german(Decimal(data['budget']))} EUR, "
+               f"{data['advances']['booked']} Abschläge über {format_german(Decimal(data['advances']['booked_total']))} "
+               "EUR gebucht.")
+    for quarter in data["quarters"]:
+        share = Decimal(quarter["share"]) * 100
+        click.echo(f"{quarter['quarter']}: {format_german(Decimal(quarter['delivered']['total']))} von "
+                   f"{format_german(Decimal(quarter['agreed']['total']))} Stunden "
+                   f"({format_german(share)} %)" + (", unter der Schwelle" if quarter["short"] else ""))
+    trigger = data["trigger"]
+    if trigger["reached"]:
+        click.echo(f"Schwelle erreicht: {', '.join(trigger['quarters'])} jeweils unter "
+                   f"{format_german(Decimal(trigger['share']) * 100)} % der vereinbarten Stunden.")
+        judgement = trigger["judgement"]
+        if judgement is None:
+            click.echo("Einschätzung, ob die Unterschreitung anhält, steht aus.")
+        else:
+            click.echo("Verhandlung über eine Anpassung: " + ("ja" if trigger["renegotiate"] else "nein")
+                       + f" (Einschätzung: {judgement['reasoning']})")
+    else:
+        click.echo("Schwelle nicht erreicht.")
+    for reminder in data["reminders"]:
+        click.echo(f"Frist: {reminder['text']}")
 
 
 @main.command("demo")

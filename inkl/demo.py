@@ -36,6 +36,15 @@
    recipient keys are a-z, 0-9 and "-"), the recipients of allocation plan ``mettmann-2014``
    (seed 003_dcbc53400bdc01b8.txt, Hildener Modellrechnung). The plan itself (formula,
    pupil counts) is rule-pack data: ``inkl allocation compute --plan mettmann-2014``.
+4. **Stadt Bremerhaven** (``bremerhaven``, kreisfreie Stadt) with the fictional provider budget
+   ``bremerhaven-2025`` of seed 004_5ecf31517f7fd061.txt (Trägerbudget, rule pack of programme
+   ``traegerbudget``): term 01.01.2025–31.12.2029 (seed II.4); the budget of 9.876.543,21 EUR,
+   the provider "Jugendhilfe Weserufer gGmbH" and the agreed 8.000 specialist and 2.000
+   semi-professional client hours a year are **fictional** (the seed names none). The twelve
+   advances of 2025 are booked, one § 39 SGB VIII special need beside the budget, and the four
+   quarterly hours reports of 2025 (92 %, 88 %, 86 %, 89,6 % of the agreed hours): the
+   renegotiation trigger is reached in 2025-Q4, and the officer judged that the shortfall will
+   not persist.
 
 ``load_demo`` is idempotent: a recipient that already exists is left untouched.
 All bookings go through the ledger core; this module only supplies the data.
@@ -61,6 +70,13 @@ from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import add_user
 from ledger.read.importer import import_file
 from ledger.rules.packs import allocation_plan
+from ledger.workflows.budget import (
+    add_budget_agreement,
+    add_hours_report,
+    book_advances,
+    book_outside_cost,
+    record_judgement,
+)
 from ledger.workflows.masterdata import import_master_data
 
 #: The finance-system exports of Kreis Musterhausen (``demo/musterhausen/*.csv`` in the repository).
@@ -105,6 +121,14 @@ ist nicht zweckentsprechend und im Verwendungsnachweis als ausgeschlossen ausgew
 Koordinierung liegen über der Obergrenze für Overhead; der übersteigende Teil zählt nicht als \
 zweckentsprechend. Eine Rechnung ohne Kategorie wird noch geklärt."""
 
+BREMERHAVEN_KEY = "bremerhaven"
+BUDGET_KEY = "bremerhaven-2025"
+BUDGET_AMOUNT = Decimal("9876543.21")  # fictional: the seed names no amount
+BUDGET_START, BUDGET_END = date(2025, 1, 1), date(2029, 12, 31)  # seed 004, II.4
+#: Fictional quarterly reports of 2025: (quarter, specialist hours, semi-professional hours).
+BUDGET_HOURS = (("2025-Q1", "1840", "460"), ("2025-Q2", "1760", "440"), ("2025-Q3", "1720", "430"),
+                ("2025-Q4", "1792", "448"))
+
 #: Demo log-ins for the web UI, one per role; printed by ``inkl demo``. Only for the demo.
 DEMO_PASSWORD = "Inklusion-Demo-2026"
 DEMO_USERS = (
@@ -124,18 +148,17 @@ def load_demo(session: Session, *, user: str, now: datetime, directory: Path | N
         LedgerError: an export of the demo data cannot be imported (the message lists
             every error); the demo data must always be valid.
     """
-    existing = {key for key in (RHEIN_SIEG_KEY, MUSTERHAUSEN_KEY) if _exists(session, key)}
-    if len(existing) == 2:
-        yield "Demodaten sind bereits geladen (Rhein-Sieg-Kreis, Kreis Musterhausen); nichts geändert."
-    elif RHEIN_SIEG_KEY in existing:
-        yield f"Empfänger {RHEIN_SIEG_KEY} ist bereits vorhanden; übersprungen."
-    else:
-        yield from _load_rhein_sieg(session, user=user, now=now)
-    if MUSTERHAUSEN_KEY in existing:
-        if len(existing) == 1:
-            yield f"Empfänger {MUSTERHAUSEN_KEY} ist bereits vorhanden; übersprungen."
-    else:
-        yield from _load_musterhausen(session, user=user, now=now, directory=directory or DEMO_DIR)
+    existing = {key for key in (RHEIN_SIEG_KEY, MUSTERHAUSEN_KEY, BREMERHAVEN_KEY) if _exists(session, key)}
+    if len(existing) == 3:
+        yield "Demodaten sind bereits geladen (Rhein-Sieg-Kreis, Kreis Musterhausen, Stadt Bremerhaven); nichts geändert."
+    for key, load in ((RHEIN_SIEG_KEY, lambda: _load_rhein_sieg(session, user=user, now=now)),
+                      (MUSTERHAUSEN_KEY, lambda: _load_musterhausen(session, user=user, now=now,
+                                                                    directory=directory or DEMO_DIR)),
+                      (BREMERHAVEN_KEY, lambda: _load_bremerhaven(session, user=user, now=now))):
+        if key not in existing:
+            yield from load()
+        elif len(existing) < 3:
+            yield f"Empfänger {key} ist bereits vorhanden; übersprungen."
     yield from _load_mettmann(session, user=user, now=now)
     yield from _demo_users(session, user=user, now=now)
     if MUSTERHAUSEN_KEY not in existing:
@@ -243,3 +266,27 @@ def _load_musterhausen(session: Session, *, user: str, now: datetime, directory:
         if summary.payouts_recognised:
             line += f", {summary.payouts_recognised} als Auszahlung erkannt"
         yield line
+
+
+def _load_bremerhaven(session: Session, *, user: str, now: datetime) -> Iterator[str]:
+    """Stadt Bremerhaven and its fictional provider budget ``bremerhaven-2025`` (see the module docstring)."""
+    city = add_recipient(session, BREMERHAVEN_KEY, "Stadt Bremerhaven", "stadt", actor=user, now=now)
+    yield "Empfänger bremerhaven (Stadt Bremerhaven) angelegt."
+    agreement = add_budget_agreement(
+        session, city, BUDGET_KEY, title="Trägerbudgetvereinbarung ambulante Hilfen zur Erziehung 2025–2029",
+        provider_name="Jugendhilfe Weserufer gGmbH", start=BUDGET_START, end=BUDGET_END, budget=BUDGET_AMOUNT,
+        specialist_hours_year=Decimal("8000"), semi_professional_hours_year=Decimal("2000"),
+        reference="Trägerbudgetvereinbarung (Beispiel)", created_by=user, now=now)
+    booked = book_advances(session, agreement, until=date(2025, 12, 31), created_by=user, now=now)
+    yield (f"Trägerbudget {BUDGET_KEY}: {format_german(BUDGET_AMOUNT)} EUR für {BUDGET_START:%d.%m.%Y} bis "
+           f"{BUDGET_END:%d.%m.%Y} (Betrag und Träger erfunden), {len(booked)} Abschläge des Jahres 2025 gebucht.")
+    book_outside_cost(session, agreement, day=date(2025, 9, 15), amount=Decimal("2480.00"), voucher_number="SB-2025-01",
+                      text="Sonderbedarf § 39 SGB VIII, Fall 2025-B07 (außerhalb des Trägerbudgets)",
+                      created_by=user, now=now)
+    for quarter, specialist, semi in BUDGET_HOURS:
+        add_hours_report(session, agreement, quarter, specialist=Decimal(specialist), semi_professional=Decimal(semi),
+                         created_by=user, now=now)
+    record_judgement(session, agreement, "2025-Q4", persists=False,
+                     reasoning="Zwei Fachkraftstellen sind zum 01.02.2026 wieder besetzt; die Unterschreitung "
+                               "wird sich voraussichtlich nicht fortsetzen.", created_by=user, now=now)
+    yield "Stundenberichte 2025 und Einschätzung zur Unterschreitung erfasst."

@@ -244,8 +244,8 @@ def test_round_trip_restores_every_row_chain_and_repayment(engine, books, target
     assert target["chains"] == source["chains"]
     assert target["audit_log"] == source["audit_log"] and target["audit_log"][2] is None
     assert target["repayments"] == source["repayments"]
-    # the demo's Kreis Mettmann and its ten cities (allocation plan mettmann-2014) have no closed year
-    assert target["closed"] == source["closed"] == {"musterhausen": set(), "rhein-sieg": {"2020/21"},
+    # the demo's Kreis Mettmann and its ten cities (plan mettmann-2014) and Bremerhaven have no closed year
+    assert target["closed"] == source["closed"] == {"bremerhaven": set(), "musterhausen": set(), "rhein-sieg": {"2020/21"},
                                                     **{key: set() for key in METTMANN_KEYS}}
 
     assert report.rows == manifest.tables == {name: len(rows) for name, rows in source["rows"].items()}
@@ -326,7 +326,7 @@ def test_backup_file_format(engine, books):
     assert head["schema_revision"] == manifest.schema_revision and head["schema_revision"]
     assert head["created_at"] == NOW.isoformat()
     assert BackupManifest.from_json(head) == manifest
-    assert set(head["chains"]) == {"musterhausen", "rhein-sieg", *METTMANN_KEYS}
+    assert set(head["chains"]) == {"bremerhaven", "musterhausen", "rhein-sieg", *METTMANN_KEYS}
     for line in lines:
         _assert_no_floats(line)
 

@@ -378,3 +378,19 @@ def test_officer_imports_a_bank_statement_and_books_a_parked_entry(live_server, 
     invoice.get_by_role("button", name="Buchen").click()
     expect(main).to_contain_text("Kontoumsatz gebucht (Buchung Nr.")
     expect(main).not_to_contain_text("Inklusionsdienste Rhein-Sieg gGmbH")
+
+
+def test_the_provider_budget_page_of_the_demo_passes_axe(live_server, axe_page, database_url):
+    """The auditor (all recipients) reaches the demo's provider budget of Stadt Bremerhaven from
+    the navigation; axe-core (WCAG 2.x A/AA) finds no serious or critical violation."""
+    page = axe_page
+    sign_in(page, live_server, "demo-pruefung")
+    page.goto(live_server + "/r/bremerhaven/journal")
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Trägerbudgets").click()
+    expect(page.locator("main h1")).to_have_text("Trägerbudgets")
+    expect(page.locator("main")).to_contain_text("9.876.543,21")
+    expect(page.locator("main")).to_contain_text("hält voraussichtlich nicht an")
+    page.wait_for_load_state("load")
+    violations = a11y.violations(page)
+    print(a11y.report("Trägerbudgets", violations) or "Trägerbudgets: keine Verstöße")
+    assert not a11y.serious(violations), a11y.report("Trägerbudgets", a11y.serious(violations))

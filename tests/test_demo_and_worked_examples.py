@@ -67,10 +67,11 @@ ROWS_PER_FILE = {
 #   Musterhausen: 84 rows − 2 repeated rows (2024-03) − 1 bank receipt (recognised as the payout,
 #                 not booked again) = 81 import entries, + 1 payout entry (grant add)  = 82
 #   Rhein-Sieg:   1 payout entry (15.10.2020)                                           =  1
-#   entries 83; each has two postings (debit and credit)                 → postings 166
+#   Bremerhaven:  12 advances of 2025 + 1 § 39 SGB VIII cost beside the budget        = 13
+#   entries 96; each has two postings (debit and credit)                 → postings 192
 #   imported rows remembered: 81 booked + 1 receipt linked to the payout             = 82
-DEMO_ENTRIES = 83
-DEMO_POSTINGS = 166
+DEMO_ENTRIES = 96
+DEMO_POSTINGS = 192
 DEMO_IMPORTED_ROWS = 82
 
 
@@ -259,11 +260,11 @@ def test_loading_the_demo_twice_changes_nothing(session):
     _load(session)
     first = (_count(session, JournalEntry), _count(session, Posting), _count(session, ImportedRow),
              _count(session, ImportBatch), _count(session, Agreement))
-    # 83 entries, 166 postings, 82 imported rows, 12 import batches, 7 agreements (Rhein-Sieg)
+    # 96 entries, 192 postings, 82 imported rows, 12 import batches, 7 agreements (Rhein-Sieg)
     assert first == (DEMO_ENTRIES, DEMO_POSTINGS, DEMO_IMPORTED_ROWS, 12, 7)
 
     assert _load(session) == [
-        "Demodaten sind bereits geladen (Rhein-Sieg-Kreis, Kreis Musterhausen); nichts geändert.",
+        "Demodaten sind bereits geladen (Rhein-Sieg-Kreis, Kreis Musterhausen, Stadt Bremerhaven); nichts geändert.",
         "Anmeldung: demo-sachbearbeitung / Inklusion-Demo-2026  (Sachbearbeitung, Kreis Musterhausen)",
         "Anmeldung: demo-pruefung / Inklusion-Demo-2026  (Prüfung, alle Empfänger, nur lesend)",
         "Anmeldung: demo-admin / Inklusion-Demo-2026  (Administration)"]

@@ -156,7 +156,7 @@ def test_load_packs_skips_the_table():
     assert TABLE in set(RULES_DIR.glob("*.toml"))
     # the base-rate table is no pack; the Kreis Mettmann allocation pack (2013/14) sorts first
     assert [pack.id for pack in load_packs()] == ["kreis-mettmann-inklusionshilfe", "inklfoeg-nrw-gesetz",
-                                                  "inklfoeg-nrw-hinweise"]
+                                                  "inklfoeg-nrw-hinweise", "traegerbudget-bremerhaven"]
 
 
 # --- the rule packs' [interest] ----------------------------------------------------------

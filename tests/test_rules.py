@@ -60,11 +60,13 @@ def gesetz():
 
 def test_shipped_packs_load_sorted_by_validity(packs):
     # the Kreis Mettmann allocation pack (its own programme, 2013/14) sorts first
-    assert [p.id for p in packs] == ["kreis-mettmann-inklusionshilfe", "inklfoeg-nrw-gesetz", "inklfoeg-nrw-hinweise"]
+    assert [p.id for p in packs] == ["kreis-mettmann-inklusionshilfe", "inklfoeg-nrw-gesetz", "inklfoeg-nrw-hinweise",
+                                     "traegerbudget-bremerhaven"]
     assert packs[0].programme == "kreis_mettmann_schulbegleitung"
     packs = packs[1:]
     assert packs[0].valid_from == SchoolYear(2014) and packs[0].valid_until == SchoolYear(2020)
     assert packs[1].valid_from == SchoolYear(2021) and packs[1].valid_until is None
+    assert packs[2].programme == "traegerbudget" and packs[2].landeskasse is None and packs[2].budget is not None
 
 
 @pytest.mark.parametrize("path", [HINWEISE, GESETZ])

@@ -73,6 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         allocation,
         admin,
         bank,
+        budget,
         dashboard,
         home,
         imports,
@@ -103,6 +104,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(review.bp)
     app.register_blueprint(masterdata.bp)
     app.register_blueprint(accounts.bp)
+    app.register_blueprint(budget.bp)
     app.register_blueprint(imports.bp)
     app.register_blueprint(bank.bp)
     app.register_blueprint(admin.bp)

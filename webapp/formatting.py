@@ -51,6 +51,13 @@ def eur(amount: Decimal | None) -> str:
     return f"{format_german(amount)}\u00a0€"
 
 
+def hours(value: Decimal | None) -> str:
+    """``Decimal("2300.5")`` → ``"2.300,50"`` (hours to two places, German separators)."""
+    if value is None:
+        return DASH
+    return format_german(value)
+
+
 def percent(rate: Decimal | None) -> str:
     """``Decimal("0.15")`` → ``"15 %"``, ``Decimal("0.125")`` → ``"12,5 %"``."""
     if rate is None:
@@ -146,7 +153,7 @@ def init_app(app: Flask) -> None:
     """Set up Flask-Babel (German, ``Europe/Berlin``) and register the filters with Jinja."""
     Babel(app, default_locale=LOCALE, default_timezone=TIMEZONE)
     for name, function in {
-        "eur": eur, "percent": percent, "date_de": date_de, "date_long": date_long,
+        "eur": eur, "hours": hours, "percent": percent, "date_de": date_de, "date_long": date_long,
         "weekday": weekday, "datetime_de": datetime_de, "status_de": status_de, "kind_de": kind_de,
         "cents": cents, "rule_de": rule_de, "pack_de": pack_de, "category_de": category_de, "iban": format_iban,
     }.items():

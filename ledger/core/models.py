@@ -122,7 +122,7 @@ class JournalEntry(Base):
     """A journal entry (Buchung): date, voucher number, text, two or more postings.
 
     ``kind`` tells where it came from (import, manual, payout, repayment obligation or
-    payment, reversal). ``reverses_id`` points to the entry a reversal cancels; an entry
+    payment, reversal, a provider budget's advance or a cost outside the budget, migration 0018). ``reverses_id`` points to the entry a reversal cancels; an entry
     can be reversed once. ``seq``, ``prev_hash`` and ``entry_hash`` link the recipient's
     entries into a hash chain (``ledger.core.chain``). Postings are inserted before their
     entry; the database checks balance when the entry row arrives (migration 0002).
@@ -133,7 +133,8 @@ class JournalEntry(Base):
         Index("ix_journal_entries_recipient_date", "recipient_id", "date"),
         UniqueConstraint("recipient_id", "seq", name="uq_entry_seq"),
         CheckConstraint(
-            "kind IN ('import', 'manual', 'payout', 'repayment_obligation', 'repayment_payment', 'reversal')",
+            "kind IN ('import', 'manual', 'payout', 'repayment_obligation', 'repayment_payment', 'reversal', "
+            "'budget_advance', 'budget_outside')",
             name="ck_entry_kind",
         ),
     )
@@ -887,9 +888,106 @@ class NarrativeVersion(Base):
     written_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class BudgetAgreement(Base):
+    """A provider budget (Trägerbudget, seed 004, DOMAIN.md "Bremerhaven Trägerbudget"): the public
+    body ``recipient`` pays ``provider_name`` a fixed ``budget_cents`` for the term
+    ``start_date``–``end_date`` in equal monthly advances (``ledger.workflows.budget``).
+
+    ``replaces``/``outside``: the services the budget replaces and those outside it, one per line.
+    ``specialist_hours_year``/``semi_professional_hours_year``: agreed client hours per year
+    (Decimal hours; a quarter's are a fourth). ``indirect_reading``: ``client_hours`` (indirect
+    time = 20 % of the client hours) or ``working_time`` (client hours = 80 % of the working
+    time). ``pack_id``: the rule pack of programme ``traegerbudget`` it follows.
+    Append-only (migration 0018).
+    """
+
+    __tablename__ = "budget_agreements"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_budget_key"),
+        CheckConstraint("budget_cents > 0", name="ck_budget_positive"),
+        CheckConstraint("end_date > start_date", name="ck_budget_term"),
+        CheckConstraint("specialist_hours_year >= 0 AND semi_professional_hours_year >= 0", name="ck_budget_hours"),
+        CheckConstraint("indirect_reading IN ('client_hours', 'working_time')", name="ck_budget_reading"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    key: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    provider_name: Mapped[str] = mapped_column(String(200))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    budget_cents: Mapped[int] = mapped_column(BigInteger)
+    replaces: Mapped[str] = mapped_column(Text)
+    outside: Mapped[str] = mapped_column(Text)
+    specialist_hours_year: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    semi_professional_hours_year: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    indirect_reading: Mapped[str] = mapped_column(String(20))
+    pack_id: Mapped[str] = mapped_column(String(60))
+    reference: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    recipient: Mapped[Recipient] = relationship()
+
+
+class BudgetAdvance(Base):
+    """A booked monthly advance of a provider budget: due day, cents, its journal entry."""
+
+    __tablename__ = "budget_advances"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "due_date", name="uq_budget_advance_day"),
+        UniqueConstraint("entry_id", name="uq_budget_advance_entry"),
+        CheckConstraint("amount_cents > 0", name="ck_budget_advance_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("budget_agreements.id"))
+    due_date: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class BudgetHoursReport(Base):
+    """A provider's report of delivered client hours for one quarter (``"2025-Q1"``), Decimal
+    hours of specialist and semi-professional staff; a correction is a new row (latest counts)."""
+
+    __tablename__ = "budget_hours_reports"
+    __table_args__ = (
+        Index("ix_budget_hours_reports_quarter", "agreement_id", "quarter"),
+        CheckConstraint("specialist_hours >= 0 AND semi_professional_hours >= 0", name="ck_budget_report_hours"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("budget_agreements.id"))
+    quarter: Mapped[str] = mapped_column(String(7))
+    specialist_hours: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    semi_professional_hours: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class BudgetJudgement(Base):
+    """The officer's recorded judgement, for the quarter a shortfall trigger was reached, whether
+    the shortfall will persist (``persists``: then the parties renegotiate, seed 004 II.5)."""
+
+    __tablename__ = "budget_judgements"
+    __table_args__ = (Index("ix_budget_judgements_agreement", "agreement_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("budget_agreements.id"))
+    quarter: Mapped[str] = mapped_column(String(7))
+    persists: Mapped[bool] = mapped_column(Boolean)
+    reasoning: Mapped[str] = mapped_column(String(1000))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 APPEND_ONLY = (JournalEntry, Posting, AuditEvent, PeriodEvent, PassThroughVerification, Override, EvaluationRun,
                StoredClassification, IssuedStatement, Agreement, AgreementStatusEvent, Notice, NoticeWithdrawal,
-               NarrativeVersion)
+               NarrativeVersion, BudgetAgreement, BudgetAdvance, BudgetHoursReport, BudgetJudgement)
 
 
 @event.listens_for(Session, "before_flush")
@@ -903,3 +1001,4 @@ def _refuse_changes_to_posted_entries(session: Session, _context, _instances) ->
     for obj in session.dirty:
         if isinstance(obj, APPEND_ONLY) and session.is_modified(obj, include_collections=False):
             raise ImmutableEntry("gebuchte Buchungen dürfen nicht geändert werden; bitte stornieren")
+

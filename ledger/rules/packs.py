@@ -376,6 +376,43 @@ class AllocationRule:
 
 
 @dataclass(frozen=True)
+class BudgetRule:
+    """The rules of a provider budget (Trägerbudget, programme ``traegerbudget``; seed 004,
+    DOMAIN.md "Bremerhaven Trägerbudget"), the pack's ``[budget]`` table.
+
+    ``advance_day``: day of the month an advance is paid (1: "monatlich im Voraus").
+    ``trigger_share``: share of the agreed hours below which a quarter falls short (0.90; exactly
+    0.90 is not short); ``consecutive_quarters``: how many short quarters in a row trigger the
+    renegotiation (3). ``direct_share``/``indirect_share``: 0.80 and 0.20 of the seed's hours
+    wording. ``expected_extra_share``: the up to 15 % more services expected for the same budget.
+    ``first_report``: the provider's first report; ``case_report_months``: case reports every
+    so many months; ``report_weeks_before_meeting``: at least so many weeks before a Hilfeplan
+    meeting; ``action_plan_weeks``: action plan within so many weeks of a case's start.
+    ``budget_category``/``outside_category``: the pack's categories of the advances and of the
+    costs outside the budget (§ 39 SGB VIII). Each ``*_source`` cites title and section.
+    """
+
+    advance_day: int
+    advance_source: str
+    trigger_share: Decimal
+    consecutive_quarters: int
+    trigger_source: str
+    direct_share: Decimal
+    indirect_share: Decimal
+    hours_source: str
+    expected_extra_share: Decimal
+    extra_source: str
+    first_report: date
+    case_report_months: int
+    report_weeks_before_meeting: int
+    action_plan_weeks: int
+    reports_source: str
+    budget_category: str
+    outside_category: str
+    outside_source: str
+
+
+@dataclass(frozen=True)
 class RulePack:
     """One validated rule pack (see the module docstring).
 
@@ -389,6 +426,8 @@ class RulePack:
     repayment due). ``holidays``: the calendar that moves any payment date of its years
     (§ 193 BGB). ``path`` is the TOML file.
     ``interest`` is None where the pack sets no interest on late repayment.
+    ``landeskasse`` is None only in a pack with ``budget`` (a provider budget pays no Land).
+    ``budget``: the rules of a provider budget (:class:`BudgetRule`), None in other packs.
     ``notification`` is None where the pack sets no duty to notify the ministry (the
     statute's years before 2021/22, which have no deadline either).
     ``allocation`` is the formula allocation of a programme that passes money by a formula
@@ -422,6 +461,7 @@ class RulePack:
     rule_sources: dict[str, str] = field(default_factory=dict)
     digest: str = ""
     allocation: AllocationRule | None = None
+    budget: BudgetRule | None = None
 
     def category(self, category_id: str) -> Category:
         """The category with that id. Raises KeyError (German message naming the id)."""
@@ -686,6 +726,44 @@ class _BaseRateFileSchema(_Schema):
             raise ValidationError(errors)
 
 
+def _share(value: str) -> None:
+    if not _RATE.match(value) or not Decimal(0) < Decimal(value) <= Decimal(1):
+        raise ValidationError("Anteil wie \"0.90\" erwartet (größer 0, höchstens 1).")
+
+
+def _iso_date(value: str) -> None:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("Datum wie \"2026-03-31\" erwartet.")
+
+
+class _BudgetSchema(_Schema):
+    advance_day = _integer(validate=validate.Range(min=1, max=28, error="Tag 1–28 erwartet."))
+    advance_source = _text()
+    trigger_share = _text(validate_with=_share)
+    consecutive_quarters = _integer(validate=validate.Range(min=1, max=20, error="1 bis 20 Quartale erwartet."))
+    trigger_source = _text()
+    direct_share = _text(validate_with=_share)
+    indirect_share = _text(validate_with=_share)
+    hours_source = _text()
+    expected_extra_share = _text(validate_with=_share)
+    extra_source = _text()
+    first_report = _text(validate_with=_iso_date)
+    case_report_months = _integer(validate=validate.Range(min=1, max=24, error="1 bis 24 Monate erwartet."))
+    report_weeks_before_meeting = _integer(validate=validate.Range(min=0, max=52, error="0 bis 52 Wochen erwartet."))
+    action_plan_weeks = _integer(validate=validate.Range(min=1, max=52, error="1 bis 52 Wochen erwartet."))
+    reports_source = _text()
+    budget_category = _text(validate_with=_check_id)
+    outside_category = _text(validate_with=_check_id)
+    outside_source = _text()
+
+    @validates_schema
+    def _whole(self, data, **kwargs):
+        if Decimal(data["direct_share"]) + Decimal(data["indirect_share"]) != 1:
+            raise ValidationError({"indirect_share": ["direkter und indirekter Anteil müssen zusammen 1 ergeben"]})
+
+
 class _CategorySchema(_Schema):
     id = _text(validate_with=_check_id)
     status = _text(validate_with=validate.OneOf(CATEGORY_STATUSES, error="Status muss einer von {choices} sein."))
@@ -807,6 +885,7 @@ class _FileSchema(_Schema):
     holidays = _nested(_HolidaysSchema, required=True)
     landeskasse = _nested(_LandeskasseSchema, required=False, load_default=None)
     allocation = _nested(_AllocationSchema, required=False, load_default=None)
+    budget = _nested(_BudgetSchema, required=False, load_default=None)
     interest = _nested(_InterestSchema, required=False, load_default=None)
     accrual = _nested(_AccrualSchema, required=False, load_default=None)
     notification = _nested(_NotificationSchema, required=False, load_default=None)
@@ -850,8 +929,13 @@ class _FileSchema(_Schema):
                 found.setdefault("category", []).append(f"Kategorie {others[0]!r} ist \"capped\" ohne Obergrenze")
             if found:
                 errors["overhead"] = found
-        if data.get("landeskasse") is None and data.get("allocation") is None:
+        if data.get("landeskasse") is None and data.get("allocation") is None and data.get("budget") is None:
             errors["landeskasse"] = ["Pflichtangabe fehlt."]
+        budget = data.get("budget")
+        if budget is not None:
+            for key in ("budget_category", "outside_category"):
+                if budget[key] not in status:
+                    errors.setdefault("budget", {})[key] = [f"Kategorie {budget[key]!r} ist nicht definiert"]
         if data.get("notification") is not None and data.get("deadline") is None:
             errors["notification"] = ["nur mit [deadline]: die Anzeige geht der Rückzahlung bis zur Frist voraus"]
         if errors:
@@ -901,6 +985,7 @@ def load_pack(path: Path) -> RulePack:
         ),
         deadline=None if deadline is None else DeadlineRule(**deadline, calendar=calendar),
         landeskasse=None if kasse is None else Landeskasse(**{**kasse, "iban": schwifty.IBAN(kasse["iban"]).formatted}),
+        budget=None if data["budget"] is None else _budget_rule(data["budget"]),
         path=path,
         holidays=calendar,
         accrual=None if data["accrual"] is None else AccrualRule(**data["accrual"]),
@@ -964,6 +1049,11 @@ def allocation_plan(plan_key: str, packs: tuple[RulePack, ...] | None = None) ->
                     return pack, plan
     known = ", ".join(plan.key for pack in packs if pack.allocation for plan in pack.allocation.plans) or "keine"
     raise NoRulePack(f"kein Verteilungsplan {plan_key!r} (vorhanden: {known})")
+def _budget_rule(budget: dict) -> BudgetRule:
+    """The validated ``[budget]`` table as a BudgetRule (shares as Decimal, the date parsed)."""
+    shares = ("trigger_share", "direct_share", "indirect_share", "expected_extra_share")
+    return BudgetRule(**{**budget, **{key: Decimal(budget[key]) for key in shares},
+                         "first_report": date.fromisoformat(budget["first_report"])})
 
 
 def load_base_rates(path: Path) -> tuple[BaseRate, ...]:
