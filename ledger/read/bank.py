@@ -124,12 +124,14 @@ class BankSource:
         statement, entry, identity = record
         values = dict(self.defaults)
         fields = {name: read(entry) for name, read in FIELDS.items()}
+        ruled = False   # a rule set the counter account: it overrides the Landeskasse
         for rule in self.rules:
             if all(c.pattern.search(fields.get(str(c.column), "")) for c in rule.conditions):
                 values.update(rule.values)
+                ruled = ruled or "counter_account" in rule.values
         landeskasse = (entry.counterparty_iban or "") in self.context.landeskasse_ibans
         counter = values.get("counter_account")
-        if landeskasse and not _ruled(self.rules, fields):
+        if landeskasse and not ruled:
             counter = self.context.grant_revenue if entry.signed_cents > 0 else self.context.repayment_liability
         issues = []
         school_year = None
@@ -175,12 +177,6 @@ class BankSource:
         return [ImportIssue(statement.line, "Stmt/Acct/Id/IBAN", f"das Konto {format_iban(statement.iban)} ist keinem "
                             f"Bankkonto im Kontenplan von {self.context.recipient_name} zugeordnet (IBAN beim Konto "
                             "hinterlegen)")]
-
-
-def _ruled(rules: tuple[Rule, ...], fields: Mapping[str, str]) -> bool:
-    """Whether a rule set the counter account of this entry (a rule overrides the Landeskasse)."""
-    return any("counter_account" in rule.values and all(c.pattern.search(fields.get(str(c.column), ""))
-                                                         for c in rule.conditions) for rule in rules)
 
 
 def _in_member(member: str, issue: ImportIssue, name: str) -> ImportIssue:

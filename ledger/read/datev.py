@@ -198,7 +198,7 @@ class DatevSource:
         if record[CURRENCY - 1] not in ("", "EUR"):
             own.append(ImportIssue(line, COLUMNS[CURRENCY - 1], f"Währung {record[CURRENCY - 1]} wird nicht "
                                    "unterstützt (nur EUR)"))
-        if own and (row is not None or issues):
+        if own and (row is not None or issues):   # a row a rule skips is not judged
             return None, issues + own
         return row, issues
 
