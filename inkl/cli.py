@@ -70,6 +70,7 @@ from ledger.reports.allocation import (
 from ledger.reports.forecast import forecast as compute_forecast
 from ledger.reports.notification import build_notification
 from ledger.reports.repayment import YearError, compute_all, compute_repayment
+from ledger.reports.overview import overview
 from ledger.reports.statement import build_statement
 from ledger.rules.classify import rule_label
 from ledger.rules.evaluate import review_queue
@@ -627,6 +628,32 @@ def _print_results(results) -> None:
 _DECIDED_BY = {"notice": " (laut Bescheid)", "agreement": " (laut Vereinbarung)", "computation": ""}
 
 
+@main.command("overview")
+@click.option("--as-of", "as_of", type=german.DATE, default=None, help="Stichtag der Zinsen und Fälligkeiten (heute)")
+@json_option
+def overview_command(as_of, as_json: bool) -> None:
+    """Landesübersicht: alle Empfänger und Schuljahre der Inklusionspauschale mit Zuweisung,
+    zweckgerechter Verwendung, Rückzahlung, Fälligkeit, Zahlung, Zinsen, Nachweis und Abschluss."""
+    day = as_of.date() if as_of else date.today()
+    with db.session_scope(_engine()) as session:
+        result = overview(session, list_recipients(session), load_packs(), as_of=day)
+    if as_json:
+        _print_json({"as_of": day.isoformat(), "rows": [r.as_json() for r in result.rows],
+                     "totals": {k: str(v) for k, v in result.totals().items()},
+                     "upcoming": [{"recipient": r.recipient_key, "school_year": r.school_year,
+                                   "due_date": r.due_date.isoformat(), "outstanding": str(r.outstanding)}
+                                  for r in result.upcoming()]})
+        return
+    for r in result.rows:
+        if r.error:
+            click.echo(f"{r.recipient_name}, {r.school_year}: nicht berechenbar: {r.error}")
+            continue
+        due = f"{r.due_date:%d.%m.%Y}" if r.due_date else "–"
+        click.echo(f"{r.recipient_name}, {r.school_year}: erhalten {format_german(r.grant_received)}, zweckgerecht "
+                   f"{format_german(r.permitted)}, Rückzahlung {format_german(r.repayment_due)}, fällig {due}, offen "
+                   f"{format_german(r.outstanding)} EUR" + (" (überfällig)" if r.overdue else ""))
+
+
 @main.command("forecast")
 @recipient_option
 @school_year_option
@@ -1094,8 +1121,9 @@ def _password(password_stdin: bool) -> str:
 
 @user.command("add")
 @click.argument("username", metavar="NAME")
-@click.option("--role", required=True, type=click.Choice(["officer", "auditor", "admin"]),
-              help="Sachbearbeitung (officer), Prüfung (auditor) oder Administration (admin)")
+@click.option("--role", required=True, type=click.Choice(["officer", "auditor", "ministry", "admin"]),
+              help="Sachbearbeitung (officer), Prüfung (auditor), Land: Ministerium oder Bezirksregierung "
+                   "(ministry, liest alle Empfänger) oder Administration (admin)")
 @click.option("--recipient", "recipient_keys", multiple=True, metavar="SCHLÜSSEL", help="Empfänger, für den der Benutzer arbeitet (mehrfach)")
 @click.option("--all-recipients", is_flag=True, help="Prüfung: Lesezugriff auf alle Empfänger")
 @click.option("--password-stdin", is_flag=True, help="Passwort aus einer Zeile der Standardeingabe lesen")
@@ -1146,7 +1174,8 @@ def user_list(as_json: bool) -> None:
         _print_json(rows)
     else:
         for row in rows:
-            scope = "alle Empfänger" if row["all_recipients"] else ", ".join(row["recipients"]) or "–"
+            scope = ("alle Empfänger" if row["all_recipients"] or row["role"] in ("ministry", "admin")
+                     else ", ".join(row["recipients"]) or "–")
             click.echo(f"{row['username']:<30} {ROLE_LABELS[row['role']]:<16} {scope}")
 
 

@@ -134,6 +134,7 @@ DEMO_PASSWORD = "Inklusion-Demo-2026"
 DEMO_USERS = (
     ("demo-sachbearbeitung", "officer", (MUSTERHAUSEN_KEY,), False, "Sachbearbeitung, Kreis Musterhausen"),
     ("demo-pruefung", "auditor", (), True, "Prüfung, alle Empfänger, nur lesend"),
+    ("demo-land", "ministry", (), False, "Land (Ministerium, Bezirksregierung), Landesübersicht, nur lesend"),
     ("demo-admin", "admin", (), False, "Administration"),
 )
 

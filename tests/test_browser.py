@@ -221,6 +221,22 @@ def test_allocation_plan_page_has_no_serious_accessibility_violations(live_serve
     print(a11y.report("Verteilungsplan", violations) or "Verteilungsplan: keine Verstöße")
     assert not a11y.serious(violations), a11y.report("Verteilungsplan", violations)
 
+def test_the_lands_overview_lists_the_demo_recipients_and_passes_axe(live_server, axe_page, database_url):
+    """The Land's user opens the Landesübersicht from the navigation, sorts by the amount open
+    and filters the overdue years; axe-core (WCAG 2.x A/AA) finds no serious or critical violation."""
+    page = axe_page
+    sign_in(page, live_server, "demo-land")
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Landesübersicht").click()
+    expect(page.locator("main h1")).to_have_text("Landesübersicht der Inklusionspauschale")
+    expect(page.locator("main table")).to_contain_text("Kreis Musterhausen")
+    page.get_by_role("link", name="offen", exact=True).click()
+    expect(page.locator("th[aria-sort]")).to_have_attribute("aria-sort", "ascending")
+    page.wait_for_load_state("load")
+    violations = a11y.violations(page)
+    print(a11y.report("Landesübersicht", violations) or "Landesübersicht: keine Verstöße")
+    assert not a11y.serious(violations), a11y.report("Landesübersicht", a11y.serious(violations))
+
+
 def test_officer_imports_overrides_and_issues_then_the_auditor_only_reads(live_server, page, database_url, tmp_path):
     """The whole job in the browser, demo Kreis Musterhausen 2023/24 (repayment 112.206,21 EUR):
 

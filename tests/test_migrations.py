@@ -250,3 +250,38 @@ def test_0014_downgrade_refuses_while_a_sachbericht_is_stored_and_keeps_the_stat
     with engine.begin() as conn:
         assert conn.execute(sa.text("SELECT id, number FROM issued_statements")).all() == [(1, 1)]
     engine.dispose()
+
+
+# --- 0023: the Land's role ------------------------------------------------------------------
+
+
+def test_0023_downgrade_keeps_users_and_their_access_and_the_land_becomes_an_auditor_of_all(database_url, engine,
+                                                                                              session, kreis):
+    from ledger.core.models import User
+    from ledger.core.users import add_user, can_read
+    from tests.conftest import NOW
+
+    add_user(session, "anna", "officer", actor="test", now=NOW, password="Sicheres-Passwort-2026", recipients=(kreis,))
+    add_user(session, "land", "ministry", actor="test", now=NOW)
+    session.commit()
+    session.close()
+    engine.dispose()
+    db.downgrade(database_url, "0018")
+    engine.dispose()
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT username, role, all_recipients FROM users ORDER BY username")).all()
+        assigned = conn.execute(sa.text("SELECT COUNT(*) FROM user_recipients")).scalar()
+    assert [(u, r, bool(a)) for u, r, a in rows] == [("anna", "officer", False), ("land", "auditor", True)]
+    assert assigned == 1
+    with pytest.raises(sa.exc.IntegrityError):
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE users SET role = 'ministry' WHERE username = 'land'"))
+    engine.dispose()
+    db.upgrade(database_url)
+    engine.dispose()
+    from sqlalchemy.orm import Session
+    with Session(engine) as fresh:
+        anna = fresh.scalar(sa.select(User).where(User.username == "anna"))
+        assert anna.password_hash and can_read(anna, anna.recipients[0])
+        fresh.execute(sa.update(User).where(User.username == "land").values(role="ministry"))
+        fresh.commit()

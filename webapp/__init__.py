@@ -79,6 +79,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         imports,
         journal,
         masterdata,
+        ministry,
         notification,
         review,
         statements,
@@ -110,6 +111,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(tokens.bp)
     app.register_blueprint(allocation.bp)
+    app.register_blueprint(ministry.bp)
     api.init_app(app, csrf)
     return app
 

@@ -525,7 +525,7 @@ class User(Base):
     """
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('officer', 'auditor', 'admin')", name="ck_user_role"),)
+    __table_args__ = (CheckConstraint("role IN ('officer', 'auditor', 'ministry', 'admin')", name="ck_user_role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)

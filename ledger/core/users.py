@@ -2,8 +2,9 @@
 
 Roles: ``officer`` reads and writes the books of the recipients assigned to them;
 ``auditor`` reads the assigned recipients (or all, with ``all_recipients``) and never
-writes; ``admin`` manages users and rule packs, re-opens closed years and may read every
-recipient. The core refuses what a role may not do (``require_role``) and the audit log
+writes; ``ministry`` (the Land: Ministerium or Bezirksregierung) reads every recipient and the
+overview across them (``ledger.reports.overview``) and never writes; ``admin`` manages users
+and rule packs, re-opens closed years and may read every recipient. The core refuses what a role may not do (``require_role``) and the audit log
 names who did what. Passwords are hashed with Argon2id (argon2-cffi); a password needs
 at least ``MIN_PASSWORD`` characters.
 """
@@ -21,8 +22,9 @@ from ledger.core import audit
 from ledger.core.errors import LedgerError, NotFound
 from ledger.core.models import Recipient, User
 
-ROLES = ("officer", "auditor", "admin")
-ROLE_LABELS = {"officer": "Sachbearbeitung", "auditor": "Prüfung", "admin": "Administration"}
+ROLES = ("officer", "auditor", "ministry", "admin")
+ROLE_LABELS = {"officer": "Sachbearbeitung", "auditor": "Prüfung", "ministry": "Land (Ministerium, Bezirksregierung)",
+               "admin": "Administration"}
 MIN_PASSWORD = 12
 _USERNAME = re.compile(r"^[A-Za-z0-9._@-]{2,80}$")
 _HASHER = PasswordHasher()
@@ -92,9 +94,15 @@ def assign_recipient(session: Session, user: User, recipient: Recipient, *, acto
                  details={"username": user.username, "recipient": recipient.key})
 
 
+def reads_all(user: User) -> bool:
+    """Whether ``user`` may see every recipient's books: an admin, the Land (``ministry``), or an
+    auditor with ``all_recipients``; False for a locked user."""
+    return user.active and (user.role in ("admin", "ministry") or user.all_recipients)
+
+
 def can_read(user: User, recipient: Recipient) -> bool:
-    """Whether ``user`` may see ``recipient``'s books: assigned, an admin, or an auditor for all."""
-    return user.active and (user.role == "admin" or user.all_recipients or recipient in user.recipients)
+    """Whether ``user`` may see ``recipient``'s books: assigned, or one who reads all (``reads_all``)."""
+    return user.active and (reads_all(user) or recipient in user.recipients)
 
 
 def can_write(user: User, recipient: Recipient) -> bool:
@@ -106,7 +114,7 @@ def readable_recipients(session: Session, user: User) -> list[Recipient]:
     """The recipients ``user`` may see, by key."""
     if not user.active:
         return []
-    if user.role == "admin" or user.all_recipients:
+    if reads_all(user):
         return list(session.scalars(select(Recipient).order_by(Recipient.key)))
     return list(user.recipients)
 

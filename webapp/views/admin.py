@@ -38,6 +38,7 @@ from ledger.core.users import (
     add_user,
     list_users,
     readable_recipients,
+    reads_all,
     set_active,
     set_password,
 )
@@ -141,7 +142,7 @@ def audit_log():
     ``von``/``bis`` (days, TT.MM.JJJJ or JJJJ-MM-TT, inclusive). Actions and details in German."""
     session = get_session()
     user = current_user.user
-    everything = user.role == "admin" or user.all_recipients
+    everything = reads_all(user)
     readable = sorted(session.scalars(select(Recipient)) if everything else readable_recipients(session, user),
                       key=lambda r: r.key)
     args, errors = request.args, {}
