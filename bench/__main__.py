@@ -11,6 +11,8 @@ database (SQLite file under the work directory, PostgreSQL ``inkl_bench``):
 - web:       ``inkl serve --workers 2 --threads 4`` under 8 clients: dashboard and journal latency (ms);
 - statement: ``build_statement`` + ``render_statement`` of a year with >= 10 000 voucher
              lines (sizes >= 100 000): seconds, pages, peak RSS;
+- overview:  the Land's overview over 53 recipients × 10 school years (``bench.overview``):
+             the core function (best of 3) and the page ``/land/`` (p95 of 20 requests);
 
 and once per size ``hledger balance`` over the same CSV (hledger). It prints a table on
 stdout and writes JSON (``--json``). Progress and errors go to stderr.
@@ -30,6 +32,7 @@ from typing import Callable
 
 from bench import data as bench_data
 from bench import hledger
+from bench import overview as bench_overview
 from bench.data import DataSet
 from bench.dbs import (
     BACKENDS,
@@ -57,8 +60,8 @@ from ledger.rules.packs import load_packs
 
 #: The creation time recorded on everything the harness books (fixed: no clock in the books).
 BOOKED_AT = datetime(2026, 1, 15, 8, 0, 0)
-MEASUREMENTS = ("peak", "import", "repayment", "web", "statement", "hledger")
-NEEDS_IMPORT = {"repayment", "web", "statement"}
+MEASUREMENTS = ("peak", "import", "repayment", "web", "statement", "overview", "hledger")
+NEEDS_IMPORT = {"repayment", "web", "statement", "overview"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -168,6 +171,8 @@ class Run:
             self.web(backend, data, url)
         if "statement" in measure:
             self.statement(backend, data, url)
+        if "overview" in measure:
+            self.overview(backend, data, url)
 
     def peak(self, backend: str, data: DataSet, hledger_totals: dict[str, int] | None) -> None:
         label = f"{backend} {data.size} peak"
@@ -258,6 +263,21 @@ class Run:
             self.add(backend, data.size, "statement peak RSS", outcome["peak_rss_mb"], "MB")
 
         self.guarded(backend, data.size, [("statement", "s")], step)
+
+    def overview(self, backend: str, data: DataSet, url: str) -> None:
+        label = f"{backend} {data.size} overview"
+        note(f"== {label}: {bench_overview.RECIPIENTS} recipients × {len(bench_data.YEARS)} school years")
+
+        def step() -> None:
+            recipients = bench_overview.add_recipients(url, now=BOOKED_AT)
+            if self.args.analyze:
+                analyze(url)
+            core = bench_overview.time_overview(url, packs=self.packs)
+            self.add(backend, data.size, "overview, best of 3", core["best_s"], "s", recipients=recipients, **core)
+            page = bench_overview.time_page(url)
+            self.add(backend, data.size, "overview page p95", page["p95_ms"], "ms", recipients=recipients, **page)
+
+        self.guarded(backend, data.size, [("overview, best of 3", "s"), ("overview page p95", "ms")], step)
 
 
 def _machine_line(facts: dict) -> str:

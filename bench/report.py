@@ -35,6 +35,7 @@ TARGETS = {
     "repayments, best of 3": Target("< 0.5 s at 1000000", lambda v: v < 0.5, lambda db, size: size == MILLION),
     "dashboard p95": Target("< 200 ms at 1000000", lambda v: v < 200, lambda db, size: size == MILLION),
     "statement": Target("< 5 s (>= 10000 lines)", lambda v: v < 5, lambda db, size: True),
+    "overview page p95": Target("< 300 ms at 1000000", lambda v: v < 300, lambda db, size: size == MILLION),
 }
 PASS, FAIL, NONE, ERROR = "PASS", "FAIL", "-", "ERROR"
 
