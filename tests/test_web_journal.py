@@ -72,15 +72,66 @@ def test_reversal_from_the_entry_page(anna, session):
     empty = anna.post(f"/r/testland/journal/{entry_id}/storno", data={"csrf_token": token, "day": "2023-11-20",
                                                                      "reason": ""})
     assert empty.status_code == 400 and "Bitte die Begründung angeben." in empty.get_data(as_text=True)
+    asked = anna.post(f"/r/testland/journal/{entry_id}/storno",
+                      data={"csrf_token": token, "day": "2023-11-20", "reason": "doppelt gebucht"})
+    text = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Storno jetzt buchen" in text and "-800,00" in text
+    assert "außerhalb des Schuljahres" not in text and _entries(session) == 1       # nothing booked yet
     done = anna.post(f"/r/testland/journal/{entry_id}/storno",
-                     data={"csrf_token": token, "day": "2023-11-20", "reason": "doppelt gebucht"})
+                     data={"csrf_token": token, "day": "2023-11-20", "reason": "doppelt gebucht", "confirmed": "ja"})
     assert done.status_code == 302
     reversal = anna.get(done.headers["Location"]).get_data(as_text=True)
     assert "Diese Buchung ist ein Storno von" in reversal and "stornieren</button>" not in reversal
+    assert "-800,00" in reversal                                                     # a reversal's sign
+    journal = anna.get("/r/testland/journal").get_data(as_text=True)
+    assert f"storniert durch Buchung {entry_id + 1}" in journal
     again = anna.post(f"/r/testland/journal/{entry_id}/storno",
-                      data={"csrf_token": token, "day": "2023-11-21", "reason": "nochmals"})
+                      data={"csrf_token": token, "day": "2023-11-21", "reason": "nochmals", "confirmed": "ja"})
     assert again.status_code == 400 and "bereits storniert" in again.get_data(as_text=True)
     assert _entries(session) == 2
+
+
+def test_reversal_date_defaults_to_the_entrys_school_year_and_warns_outside(anna, session):
+    from datetime import date
+
+    from webapp.views.journal import default_reversal_day
+    anna.post("/r/testland/journal/neu",
+              data=_entry_form(anna, [("5292", "800,00", "", "training"), ("1810", "", "800,00", "")]))
+    entry = session.scalar(sa.select(JournalEntry).where(JournalEntry.voucher_number == "M-1"))   # 15.11.2023
+    assert default_reversal_day(entry, date(2024, 3, 1)) == date(2024, 3, 1)        # within 2023/24
+    assert default_reversal_day(entry, date(2024, 8, 1)) == date(2024, 7, 31)       # the year is over
+    assert default_reversal_day(entry, date(2023, 7, 31)) == date(2023, 11, 15)     # (clock before the entry)
+    token = csrf_token(anna, f"/r/testland/journal/{entry.id}")
+    asked = anna.post(f"/r/testland/journal/{entry.id}/storno",
+                      data={"csrf_token": token, "day": "2024-08-01", "reason": "doppelt gebucht"})
+    assert "liegt außerhalb des Schuljahres 2023/24" in asked.get_data(as_text=True)
+
+
+def test_journal_filters_by_cost_centre_amount_and_state_and_shows_the_signed_sum(anna, session, kreis):
+    from tests.conftest import add_master_data
+    add_master_data(session, kreis)
+    for number, amount, centre in (("M-1", "800,00", "POOL-A"), ("M-2", "1.200,00", ""), ("M-3", "50,00", "POOL-A")):
+        data = _entry_form(anna, [("5292", amount, "", "training"), ("1810", "", amount, "")], voucher_number=number)
+        data["lines-0-cost_centre"] = centre
+        assert anna.post("/r/testland/journal/neu", data=data).status_code == 302
+    first = session.scalar(sa.select(JournalEntry.id).where(JournalEntry.voucher_number == "M-1"))
+    token = csrf_token(anna, f"/r/testland/journal/{first}")
+    anna.post(f"/r/testland/journal/{first}/storno",
+              data={"csrf_token": token, "day": "2023-11-20", "reason": "doppelt gebucht", "confirmed": "ja"})
+
+    def count_and_sum(query):
+        text = anna.get("/r/testland/journal?" + query).get_data(as_text=True)
+        return re.search(r"(\d+) Buchung(?:en)? \(gefiltert\), Summe (-?[\d.,]+)\xa0€", text).groups()
+
+    # 800,00 + 1.200,00 + 50,00, and M-1's Storno ST-M-1 (−800,00) cancels M-1: 1.250,00
+    assert count_and_sum("q=M-") == ("4", "1.250,00")
+    assert count_and_sum("kst=POOL-A") == ("3", "50,00")
+    assert count_and_sum("betrag_von=100&betrag_bis=1.000,00") == ("2", "0,00")
+    assert count_and_sum("stand=reversed") == ("1", "800,00")
+    assert count_and_sum("stand=reversal") == ("1", "-800,00")
+    assert count_and_sum("stand=active") == ("2", "1.250,00")
+    bad = anna.get("/r/testland/journal?betrag_von=zwölf&kst=NIRGENDS").get_data(as_text=True)
+    assert "kein gültiger Betrag" in bad and "gibt es in den Stammdaten nicht" in bad
 
 
 def test_auditors_and_other_kreise_cannot_write(app, anna, session):

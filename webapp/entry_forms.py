@@ -11,6 +11,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     SelectField,
     StringField,
     TextAreaField,
@@ -62,9 +63,11 @@ class ManualEntryForm(FlaskForm):
 
 
 class ReversalForm(FlaskForm):
-    """Reverse an entry: date and reason (both logged)."""
+    """Reverse an entry: date and reason (both logged); ``confirmed`` is set by the confirmation
+    step, which shows what will be booked before anything is."""
 
     day = DateField("Storno-Datum", validators=[DataRequired("Bitte ein gültiges Datum angeben (TT.MM.JJJJ).")],
                     format=["%Y-%m-%d", "%d.%m.%Y"])
     reason = TextAreaField("Begründung", validators=[DataRequired("Bitte die Begründung angeben."),
                                                      Length(min=5, max=400)])
+    confirmed = HiddenField(default="")

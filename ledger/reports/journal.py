@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import Account, JournalEntry, Posting, Recipient
-from ledger.core.money import from_cents
+from ledger.core.money import from_cents, to_cents
 from ledger.core.schoolyear import SchoolYear, SchoolYearError
 from ledger.rules.packs import UNCLASSIFIED_LABEL, RulePack, RulePackError, pack_for
 from ledger.rules.packs import category_label as any_pack_label
@@ -32,6 +32,10 @@ class CategoryRef:
     label: str
 
 
+#: ``state`` filter values: entries neither reversed nor reversals, reversed entries, reversals.
+STATES = ("active", "reversed", "reversal")
+
+
 def list_entries(
     session: Session,
     recipient: Recipient,
@@ -42,6 +46,10 @@ def list_entries(
     account_number: str | None = None,
     school_year: SchoolYear | None = None,
     search: str | None = None,
+    cost_centre: str | None = None,
+    amount_min: Decimal | None = None,
+    amount_max: Decimal | None = None,
+    state: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[JournalEntry], int]:
@@ -58,18 +66,53 @@ def list_entries(
             ``category``, the categorised expense posting must be of that year.
         search: text the voucher number or the booking text contains (case-insensitive,
             taken literally: ``%`` and ``_`` are no wildcards); None = any.
+        cost_centre: entries with a posting on that cost centre (code, exact); None = any.
+        amount_min, amount_max: the entry's amount (EUR, the sum of its debits), both
+            inclusive; None = open.
+        state: one of ``STATES``; None = any.
         limit, offset: the page, in entries (``limit`` ≥ 1, ``offset`` ≥ 0).
     Returns:
         ``(entries, total)``: the entries of the page in booking order (date, then id),
         each with its postings and their accounts loaded; ``total`` counts every
         matching entry regardless of ``limit``/``offset``.
     Raises:
-        ValueError: ``limit`` < 1 or ``offset`` < 0.
+        ValueError: ``limit`` < 1 or ``offset`` < 0, an unknown ``state``.
     """
     if limit < 1 or offset < 0:
         raise ValueError("limit must be ≥ 1 and offset ≥ 0")
-    if school_year is not None and category is None and account_number is None and not search:
+    only_year = category is None and account_number is None and not search and cost_centre is None \
+        and amount_min is None and amount_max is None and state is None
+    if school_year is not None and only_year:
         return _year_page(session, recipient, school_year, date_from, date_to, limit, offset)
+    where = _conditions(recipient, date_from=date_from, date_to=date_to, category=category,
+                        account_number=account_number, school_year=school_year, search=search,
+                        cost_centre=cost_centre, amount_min=amount_min, amount_max=amount_max, state=state)
+    total = session.scalar(select(func.count(JournalEntry.id)).where(where)) or 0
+    entries = session.scalars(
+        select(JournalEntry).where(where)
+        .order_by(JournalEntry.date, JournalEntry.id)
+        .limit(limit).offset(offset)
+        .options(selectinload(JournalEntry.postings).selectinload(Posting.account))
+    )
+    return list(entries), int(total)
+
+
+def journal_sum(session: Session, recipient: Recipient, **filters) -> Decimal:
+    """The sum (EUR) of the signed amounts (``signed_amount``) of every entry ``list_entries``
+    finds with the same ``filters`` (its keyword arguments except ``limit``/``offset``): a
+    reversed entry and its reversal add up to zero."""
+    where = _conditions(recipient, **filters)
+    debits = (select(func.coalesce(func.sum(Posting.amount_cents), 0))
+              .where(Posting.entry_id == JournalEntry.id, Posting.amount_cents > 0).scalar_subquery())
+    sign = case((JournalEntry.reverses_id.is_not(None), -1), else_=1)
+    return from_cents(session.scalar(select(func.coalesce(func.sum(sign * debits), 0)).where(where)) or 0)
+
+
+def _conditions(recipient: Recipient, *, date_from: date | None = None, date_to: date | None = None,
+                category: str | None = None, account_number: str | None = None,
+                school_year: SchoolYear | None = None, search: str | None = None, cost_centre: str | None = None,
+                amount_min: Decimal | None = None, amount_max: Decimal | None = None, state: str | None = None):
+    """The SQL condition on JournalEntry of ``list_entries``' filters."""
     conditions = [JournalEntry.recipient_id == recipient.id]
     if date_from is not None:
         conditions.append(JournalEntry.date >= date_from)
@@ -90,19 +133,36 @@ def list_entries(
             .where(Posting.entry_id == JournalEntry.id, Account.recipient_id == recipient.id,
                    Account.number == account_number)
         ))
+    if cost_centre is not None:
+        conditions.append(exists(select(Posting.id).where(Posting.entry_id == JournalEntry.id,
+                                                          Posting.cost_centre == cost_centre)))
+    if amount_min is not None or amount_max is not None:
+        debits = (select(func.sum(Posting.amount_cents))
+                  .where(Posting.entry_id == JournalEntry.id, Posting.amount_cents > 0).scalar_subquery())
+        if amount_min is not None:
+            conditions.append(debits >= to_cents(amount_min))
+        if amount_max is not None:
+            conditions.append(debits <= to_cents(amount_max))
+    if state is not None:
+        conditions.append(_state_condition(state))
     if search:
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conditions.append(or_(JournalEntry.voucher_number.ilike(pattern, escape="\\"),
                               JournalEntry.text.ilike(pattern, escape="\\")))
-    where = and_(*conditions)
-    total = session.scalar(select(func.count(JournalEntry.id)).where(where)) or 0
-    entries = session.scalars(
-        select(JournalEntry).where(where)
-        .order_by(JournalEntry.date, JournalEntry.id)
-        .limit(limit).offset(offset)
-        .options(selectinload(JournalEntry.postings).selectinload(Posting.account))
-    )
-    return list(entries), int(total)
+    return and_(*conditions)
+
+
+def _state_condition(state: str):
+    """The condition of a ``STATES`` value. Raises ValueError for another."""
+    reversal = aliased(JournalEntry)
+    reversed_ = exists(select(reversal.id).where(reversal.reverses_id == JournalEntry.id))
+    if state == "active":
+        return and_(JournalEntry.reverses_id.is_(None), ~reversed_)
+    if state == "reversed":
+        return reversed_
+    if state == "reversal":
+        return JournalEntry.reverses_id.is_not(None)
+    raise ValueError(f"unknown state {state!r}")
 
 
 def _year_page(session: Session, recipient: Recipient, school_year: SchoolYear, date_from: date | None,
@@ -136,6 +196,22 @@ def _year_page(session: Session, recipient: Recipient, school_year: SchoolYear, 
 def entry_amount(entry: JournalEntry) -> Decimal:
     """The entry's amount in EUR: the sum of its debits (equal to the sum of its credits)."""
     return from_cents(sum(p.amount_cents for p in entry.postings if p.amount_cents > 0))
+
+
+def reversals_of(session: Session, entries: list[JournalEntry]) -> dict[int, int]:
+    """Entry id → the id of the entry that reverses it, for those of ``entries`` reversed."""
+    ids = [entry.id for entry in entries]
+    if not ids:
+        return {}
+    rows = session.execute(select(JournalEntry.reverses_id, JournalEntry.id).where(JournalEntry.reverses_id.in_(ids)))
+    return {reversed_id: reversal_id for reversed_id, reversal_id in rows}
+
+
+def signed_amount(entry: JournalEntry) -> Decimal:
+    """The entry's amount in EUR with its sign: negative for a reversal (Storno), which cancels
+    the entry it reverses; else ``entry_amount``."""
+    amount = entry_amount(entry)
+    return -amount if entry.reverses_id is not None else amount
 
 
 def category_label(category: str | None, school_year: str, packs: tuple[RulePack, ...]) -> str:

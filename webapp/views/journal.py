@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ledger.core.errors import LedgerError
-from ledger.core.money import parse_amount
+from ledger.core.money import parse_amount, to_cents
 from ledger.core.posting import (
     PostingLine,
     find_reversal,
@@ -25,12 +26,16 @@ from ledger.reports.journal import (
     category_label,
     entry_amount,
     entry_categories,
+    journal_sum,
     list_entries,
+    reversals_of,
+    signed_amount,
 )
 from ledger.reports.repayment import school_years
 from ledger.rules.evaluate import evaluate
 from ledger.rules.packs import RulePackError
 from ledger.rules.status import STATUS_LABELS
+from ledger.workflows.masterdata import list_rows
 from webapp.auth import recipient_for
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
@@ -74,51 +79,85 @@ def index(key: str):
         school_year = next((y for y in years if str(y.start_year) == year_arg), None)
         if school_year is None:
             errors["year"] = f"Für das Schuljahr „{year_arg}“ gibt es keine Buchungen."
+    centres = [row["Kostenstelle"] for row in list_rows(session, recipient, "costcentre")]
+    cost_centre = request.args.get("kst", "").strip() or None
+    if cost_centre is not None and cost_centre not in centres:
+        errors["kst"] = f"Kostenstelle „{cost_centre}“ gibt es in den Stammdaten nicht."
+        cost_centre = None
+    amount_min, amount_max = _amount_arg("betrag_von", errors), _amount_arg("betrag_bis", errors)
+    state = request.args.get("stand", "").strip() or None
+    if state is not None and state not in STATE_LABELS:
+        errors["stand"] = "Unbekannter Stand."
+        state = None
     page = request.args.get("page", 1, type=int)
     if page < 1:
         abort(404)
 
     search = request.args.get("q", "").strip()[:100] or None
-    entries, total = list_entries(
-        session, recipient, date_from=date_from, date_to=date_to, category=category,
-        account_number=account, school_year=school_year, search=search, limit=PER_PAGE,
-        offset=(page - 1) * PER_PAGE)
+    chosen = {"date_from": date_from, "date_to": date_to, "category": category, "account_number": account,
+              "school_year": school_year, "search": search, "cost_centre": cost_centre, "amount_min": amount_min,
+              "amount_max": amount_max, "state": state}
+    entries, total = list_entries(session, recipient, **chosen, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     if page > pages:
         abort(404, f"Seite {page} gibt es nicht; das Journal hat {pages} Seite(n).")
-    rows = [(entry, entry_amount(entry), entry_categories(entry, packs)) for entry in entries]
-    filters = {name: request.args.get(name, "") for name in ("q", "from", "to", "year", "category", "account")}
+    reversed_by = reversals_of(session, entries)
+    rows = [(entry, signed_amount(entry), entry_categories(entry, packs), reversed_by.get(entry.id))
+            for entry in entries]
+    filters = {name: request.args.get(name, "") for name in FILTERS}
     active = {name: value for name, value in filters.items() if value and name not in errors}
     return render_template(
         "journal.html", recipient=recipient, rows=rows, total=total, page=page, pages=pages,
         per_page=PER_PAGE, filters=filters, active=active, errors=errors, categories=categories,
         accounts=accounts, years=years, unclassified=UNCLASSIFIED, year=default_school_year(recipient, years),
-        may_write=can_write(current_user.user, recipient),
+        may_write=can_write(current_user.user, recipient), centres=centres, states=STATE_LABELS,
+        total_amount=journal_sum(session, recipient, **chosen) if active else None,
         page_url=lambda n: url_for("journal.index", key=recipient.key, page=n, **active),
     )
+
+
+#: The journal's query arguments that filter.
+FILTERS = ("q", "from", "to", "year", "category", "account", "kst", "betrag_von", "betrag_bis", "stand")
+#: ``stand`` filter values (``ledger.reports.journal.STATES``) → German labels.
+STATE_LABELS = {"active": "gebucht (nicht storniert)", "reversed": "storniert", "reversal": "Storno-Buchungen"}
 
 
 @bp.get("/<int:entry_id>")
 def detail(key: str, entry_id: int):
     """One journal entry with its postings; another recipient's entry is not found (404).
-    Officers who may write see the reversal form (unless it is a reversal or reversed)."""
+    Officers who may write see the reversal form (unless it is a reversal or reversed), its
+    date defaulting to a day of the entry's school year (``default_reversal_day``)."""
     session = get_session()
     recipient = recipient_for(key)
     entry = get_entry(session, recipient, entry_id)
     form = None
     reversed_by = find_reversal(session, entry)
     if can_write(current_user.user, recipient) and entry.reverses_id is None and reversed_by is None:
-        form = ReversalForm(day=today())
+        form = ReversalForm(day=default_reversal_day(entry, today()))
     return _detail_page(recipient, entry, reversed_by, form)
+
+
+def default_reversal_day(entry, day: date) -> date:
+    """The reversal's default booking date: ``day`` (today) while it lies in the school year of
+    the entry's postings, else the last day of that school year once it is over, else the
+    entry's own date; so that by default the Storno is booked in the year it corrects."""
+    year = SchoolYear.parse(entry.postings[0].school_year) if entry.postings else SchoolYear.of(entry.date)
+    if year.contains(day):
+        return day
+    return year.last_day if day > year.last_day else max(entry.date, year.first_day)
 
 
 @bp.post("/<int:entry_id>/storno")
 def reverse(key: str, entry_id: int):
-    """Reverse the entry (Storno) with date and reason; then show the reversal."""
+    """Reverse the entry (Storno) with date and reason in two steps: the first shows what will be
+    booked (with a warning when the date lies outside the entry's school year), the second
+    (``confirmed``) books it and shows the reversal."""
     recipient = recipient_for(key, write=True)
     entry = get_entry(get_session(), recipient, entry_id)
     form = ReversalForm()
     if form.validate_on_submit():
+        if form.confirmed.data != "ja":
+            return _confirm_page(recipient, entry, form)
         try:
             with write_session() as session:
                 reversal = reverse_entry(session, session.get(type(entry), entry.id), day=form.day.data,
@@ -130,6 +169,16 @@ def reverse(key: str, entry_id: int):
             flash(f"Buchung {entry.id} ist storniert (Storno-Buchung {reversal_id}).")
             return redirect(url_for("journal.detail", key=recipient.key, entry_id=reversal_id))
     return _detail_page(recipient, entry, find_reversal(get_session(), entry), form), 400
+
+
+def _confirm_page(recipient, entry, form: ReversalForm):
+    """The confirmation step of a reversal: the lines with opposite signs, date, reason."""
+    years = sorted({p.school_year for p in entry.postings})
+    outside = [y for y in years if not SchoolYear.parse(y).contains(form.day.data)]
+    form.confirmed.data = "ja"
+    return render_template("entry_reverse_confirm.html", recipient=recipient, entry=entry, form=form,
+                           amount=entry_amount(entry), years=years, outside=outside,
+                           year=default_school_year(recipient))
 
 
 @bp.route("/neu", methods=["GET", "POST"])
@@ -196,11 +245,25 @@ def _detail_page(recipient, entry, reversed_by, form):
             continue  # no pack judges that year: the entry page still shows the postings
         decisions.update({item.posting_id: item for item in items})
     return render_template(
-        "entry.html", recipient=recipient, entry=entry, postings=postings, amount=entry_amount(entry),
+        "entry.html", recipient=recipient, entry=entry, postings=postings, amount=signed_amount(entry),
         reversed_by=reversed_by, year=default_school_year(recipient), form=form, decisions=decisions,
         labels=STATUS_LABELS,
     )
 
+
+
+def _amount_arg(name: str, errors: dict[str, str]) -> Decimal | None:
+    """The query argument ``name`` as an amount in EUR (``1.234,56`` or ``1234.56``); an error note if invalid."""
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        amount = parse_amount(text)
+        to_cents(amount)
+        return amount
+    except LedgerError:
+        errors[name] = f"„{text[:30]}“ ist kein gültiger Betrag (z. B. 1.234,56)."
+        return None
 
 
 def _date_arg(name: str, errors: dict[str, str]) -> date | None:
