@@ -51,6 +51,8 @@ ACTION_LABELS = {
     "user_lock": "Benutzer gesperrt",
     "user_unlock": "Benutzer entsperrt",
     "user_assign": "Benutzer einem Empfänger zugeordnet",
+    "login_directory": "Anmeldung über das Verzeichnis",
+    "login_refused": "Anmeldung abgelehnt",
     "token_create": "Zugangstoken für Importskripte erstellt",
     "token_revoke": "Zugangstoken für Importskripte widerrufen",
     "restore": "Sicherung eingespielt",

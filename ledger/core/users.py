@@ -5,7 +5,8 @@ Roles: ``officer`` reads and writes the books of the recipients assigned to them
 writes; ``admin`` manages users and rule packs, re-opens closed years and may read every
 recipient. The core refuses what a role may not do (``require_role``) and the audit log
 names who did what. Passwords are hashed with Argon2id (argon2-cffi); a password needs
-at least ``MIN_PASSWORD`` characters.
+at least ``MIN_PASSWORD`` characters. Directory accounts (``User.directory_dn``) keep no
+password; the directory checks it and sets their role (``ledger.core.directory``).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def add_user(session: Session, username: str, role: str, *, actor: str, now: dat
     LedgerError for an invalid name or role, a name taken, a password that is too short,
     or ``all_recipients`` for another role than auditor. Audited (without the password).
     """
-    if not _USERNAME.match(username):
+    if not valid_username(username):
         raise LedgerError(f"ungültiger Benutzername {username!r} (2–80 Zeichen aus A–Z, a–z, 0–9, . _ @ -)")
     if role not in ROLES:
         raise LedgerError(f"unbekannte Rolle {role!r}: erlaubt sind {', '.join(ROLES)}")
@@ -52,6 +53,11 @@ def add_user(session: Session, username: str, role: str, *, actor: str, now: dat
                  details={"username": username, "role": role, "recipients": [r.key for r in recipients],
                           "all_recipients": all_recipients, "password_set": password is not None})
     return user
+
+
+def valid_username(username: str) -> bool:
+    """Whether ``username`` is a valid user name: 2–80 characters of A–Z, a–z, 0–9, ``. _ @ -``."""
+    return bool(_USERNAME.match(username))
 
 
 def set_password(session: Session, user: User, password: str, *, actor: str, now: datetime) -> None:
