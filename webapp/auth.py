@@ -185,11 +185,11 @@ def login():
 def _directory_log_in(config, name: str, password: str) -> tuple[User | None, str, int]:
     """Log ``name`` in at the directory: ``(user, message, status)``, the user None if refused
     (with the German message and HTTP status to show)."""
-    refused = user_id = None
+    refused = user = None
     try:
-        with write_session() as writer:
+        with write_session() as writer:   # its objects stay loaded after the block (expire_on_commit off)
             try:
-                user_id = directory.log_in(writer, config, name, password, now=timestamp()).id
+                user = directory.log_in(writer, config, name, password, now=timestamp())
             except directory.NoRole:
                 refused = NO_ROLE              # the refusal's audit event is committed with the block
     except directory.DirectoryUnavailable:
@@ -200,7 +200,7 @@ def _directory_log_in(config, name: str, password: str) -> tuple[User | None, st
     if refused:
         current_app.logger.warning("Verzeichnis-Anmeldung %r: keine Rolle", name)
         return None, refused, 403
-    return get_session().get(User, user_id), WRONG, 401
+    return user, WRONG, 401
 
 
 @bp.post("/abmelden")
