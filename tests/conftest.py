@@ -154,6 +154,17 @@ def logged_in(app, username: str, password: str = PASSWORD):
     return client
 
 
+@pytest.fixture(scope="session")
+def slapd_uri(tmp_path_factory) -> Iterator[str]:
+    """Debian's slapd on ``ldap://127.0.0.1:PORT``, once per test session, with the people and
+    groups of ``tests.slapd`` (skipped without slapd locally, failing in CI)."""
+    from tests import slapd
+
+    slapd.require_slapd()
+    with slapd.running_slapd(tmp_path_factory.mktemp("slapd")) as uri:
+        yield uri
+
+
 @pytest.fixture
 def client(app):
     """A Flask test client."""

@@ -28,13 +28,6 @@ NO_ROLE = "keiner Ihrer Gruppen ist hier eine Rolle zugeordnet"
 UNAVAILABLE = "Das Verzeichnis für die Anmeldung ist gerade nicht erreichbar"
 
 
-@pytest.fixture(scope="session")
-def slapd_uri(tmp_path_factory):
-    """One slapd for the test session, filled with ``tests.slapd.entries()``."""
-    with slapd.running_slapd(tmp_path_factory.mktemp("slapd")) as uri:
-        yield uri
-
-
 def directory_config(tmp_path: Path, monkeypatch, text: str):
     monkeypatch.setenv("INKL_TEST_LDAP_PASSWORD", slapd.SERVICE_PASSWORD)
     path = tmp_path / "inkl.toml"
