@@ -187,3 +187,14 @@ def test_dn_template_bind_with_groups_searched_by_member(database_url, engine, k
     assert login(client.application.test_client(), "dora", "Falsches-Passwort-2026").status_code == 401
     assert [r.key for r in users(session)["dora"].recipients] == ["testland"]
 
+
+
+def test_the_administration_sees_directory_accounts_and_sets_no_password_for_them(web, session, cli):
+    add_web_user(session, "admin", "admin")
+    assert login(web.application.test_client(), "dora", slapd.PASSWORDS["dora"]).status_code == 302
+    assert login(web, "admin", PASSWORD).status_code == 302
+    page = web.get("/admin/benutzer").get_data(as_text=True)
+    assert "über das Verzeichnis" in page and "Neues Passwort für dora" not in page
+    refused = cli("user", "password", "dora", "--password-stdin", input="Lokales-Passwort-2026\n", expect=1)
+    assert "meldet sich über das Verzeichnis an" in refused.stderr
+    assert users(session)["dora"].password_hash is None

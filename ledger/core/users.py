@@ -61,7 +61,10 @@ def valid_username(username: str) -> bool:
 
 
 def set_password(session: Session, user: User, password: str, *, actor: str, now: datetime) -> None:
-    """Replace ``user``'s password (hashed). Raises LedgerError if it is too short. Audited."""
+    """Replace ``user``'s password (hashed). Raises LedgerError if it is too short or ``user``
+    is a directory account (its password is the directory's and never stored here). Audited."""
+    if user.directory_dn is not None:
+        raise LedgerError(f"{user.username} meldet sich über das Verzeichnis an; das Passwort wird dort geändert")
     user.password_hash = _hash(password)
     session.flush()
     audit.record(session, actor=actor, action="user_password", now=now, details={"username": user.username})
