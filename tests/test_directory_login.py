@@ -198,3 +198,13 @@ def test_the_administration_sees_directory_accounts_and_sets_no_password_for_the
     refused = cli("user", "password", "dora", "--password-stdin", input="Lokales-Passwort-2026\n", expect=1)
     assert "meldet sich über das Verzeichnis an" in refused.stderr
     assert users(session)["dora"].password_hash is None
+
+
+def test_the_audit_log_shows_directory_log_ins_and_refusals_in_german(web, session):
+    add_web_user(session, "admin", "admin")
+    assert login(web.application.test_client(), "dora", slapd.PASSWORDS["dora"]).status_code == 302
+    assert login(web.application.test_client(), "otto", slapd.PASSWORDS["otto"]).status_code == 403
+    assert login(web, "admin", PASSWORD).status_code == 302
+    page = web.get("/protokoll").get_data(as_text=True)
+    assert "Anmeldung über das Verzeichnis" in page and "Anmeldung abgelehnt" in page
+    assert "keine Rolle" in page and "Konto gesperrt" in page

@@ -80,7 +80,7 @@ FIELD_LABELS = {
     "content_sha256": "Prüfsumme des Inhalts", "version": "Fassung Nr.", "characters": "Zeichen",
     "repayment_due": "Rückzahlung fällig", "chain_seq": "Buchungskette bis Nr.",
     "username": "Benutzer", "role": "Rolle", "recipients": "Empfänger", "all_recipients": "Lesezugriff auf alle",
-    "password_set": "Passwort gesetzt", "recipient": "Empfänger", "key": "Schlüssel", "name": "Name",
+    "password_set": "Passwort gesetzt", "locked": "Konto gesperrt", "recipient": "Empfänger", "key": "Schlüssel", "name": "Name",
     "kind": "Art", "number": "Nummer", "iban": "IBAN", "previous": "bisher",
     "parked_entry": "zurückgestellter Kontoumsatz Nr.", "profile": "Importprofil", "type": "Kontoart", "category": "Kategorie",
     "backup_created_at": "Sicherung vom", "schema_revision": "Schemastand", "source_dialect": "Quelldatenbank",
