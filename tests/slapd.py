@@ -1,6 +1,8 @@
 """A real directory for the tests: Debian's OpenLDAP server (``/usr/sbin/slapd``, package
-slapd; ``ldapadd`` from ldap-utils) started on 127.0.0.1 and a free port with a temporary
-``slapd.conf`` (mdb backend, memberof overlay), filled with the users and groups below.
+slapd; ``ldapadd`` from ldap-utils) started on 127.0.0.1 and two free ports (``ldap://``
+with StartTLS, ``ldaps://``) with a temporary ``slapd.conf`` (mdb backend, memberof
+overlay) and a server certificate for IP 127.0.0.1 signed by a test CA made with
+``openssl``, filled with the users and groups below.
 
 Without slapd the directory tests are skipped locally and fail in CI (``.ci/run`` installs it).
 
@@ -16,6 +18,7 @@ import socket
 import subprocess
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -35,6 +38,9 @@ MEMBERS = {OFFICERS: ("dora", "fritz"), AUDITORS: ("pia", "fritz"), CANTEEN: ("o
 
 CONFIG = """\
 include /etc/ldap/schema/core.schema
+TLSCACertificateFile {folder}/ca.pem
+TLSCertificateFile {folder}/server.pem
+TLSCertificateKeyFile {folder}/server.key
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 modulepath /usr/lib/ldap
@@ -54,12 +60,13 @@ overlay memberof
 
 
 def require_slapd() -> None:
-    """Skip the calling test module without slapd; in CI (``CI`` set) fail instead."""
-    if SLAPD.exists() and Path(LDAPADD).exists():
+    """Skip the calling test module without slapd, ldapadd or openssl; in CI (``CI`` set) fail instead."""
+    if SLAPD.exists() and Path(LDAPADD).exists() and shutil.which("openssl"):
         return
     if os.environ.get("CI"):
-        pytest.fail("CI: /usr/sbin/slapd or ldapadd is missing (Debian packages slapd, ldap-utils)", pytrace=False)
-    pytest.skip("Debian's slapd (and ldap-utils) is not installed", allow_module_level=True)
+        pytest.fail("CI: /usr/sbin/slapd, ldapadd or openssl is missing (Debian packages slapd, ldap-utils, openssl)",
+                    pytrace=False)
+    pytest.skip("Debian's slapd (with ldap-utils and openssl) is not installed", allow_module_level=True)
 
 
 def free_port() -> int:
@@ -69,23 +76,36 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Directory:
+    """A running slapd: ``uri`` (``ldap://``, StartTLS offered), ``ldaps_uri``, and the PEM
+    file of the test CA that signed its certificate (``ca_file``)."""
+
+    uri: str
+    ldaps_uri: str
+    ca_file: Path
+
+
 @contextmanager
-def running_slapd(folder: Path) -> Iterator[str]:
-    """slapd serving ``SUFFIX`` on ``ldap://127.0.0.1:PORT`` (yielded) from ``folder``, filled
+def running_slapd(folder: Path) -> Iterator[Directory]:
+    """slapd serving ``SUFFIX`` on 127.0.0.1 (yielded ``Directory``) from ``folder``, filled
     with ``entries()``; stopped (and waited for) after the block."""
     (folder / "data").mkdir(parents=True)
+    make_certificates(folder)
     (folder / "slapd.conf").write_text(CONFIG.format(folder=folder, suffix=SUFFIX, root_dn=ROOT_DN,
                                                      root_password=ROOT_PASSWORD), encoding="utf-8")
-    uri = f"ldap://127.0.0.1:{free_port()}"
+    directory = Directory(f"ldap://127.0.0.1:{free_port()}", f"ldaps://127.0.0.1:{free_port()}", folder / "ca.pem")
     log = (folder / "slapd.log").open("wb")
-    process = subprocess.Popen([str(SLAPD), "-f", str(folder / "slapd.conf"), "-h", f"{uri}/", "-d", "0"],
+    process = subprocess.Popen([str(SLAPD), "-f", str(folder / "slapd.conf"), "-h",
+                                f"{directory.uri}/ {directory.ldaps_uri}/", "-d", "0"],
                                stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_until_listening(uri, process, folder)
+        for uri in (directory.uri, directory.ldaps_uri):
+            _wait_until_listening(uri, process, folder)
         (folder / "entries.ldif").write_text(entries(), encoding="utf-8")
-        subprocess.run([LDAPADD, "-x", "-H", uri, "-D", ROOT_DN, "-w", ROOT_PASSWORD, "-f",
+        subprocess.run([LDAPADD, "-x", "-H", directory.uri, "-D", ROOT_DN, "-w", ROOT_PASSWORD, "-f",
                         str(folder / "entries.ldif")], check=True, capture_output=True, timeout=30)
-        yield uri
+        yield directory
     finally:
         process.terminate()
         try:
@@ -94,6 +114,23 @@ def running_slapd(folder: Path) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+
+
+def make_certificates(folder: Path) -> None:
+    """``ca.pem`` (a test CA, valid two days) and ``server.pem``/``server.key`` (signed by it,
+    for IP 127.0.0.1) in ``folder``, made with the ``openssl`` command."""
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=Test-CA Kreis", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+            "-subj", "/CN=127.0.0.1")
+    (folder / "server.ext").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                                       "extendedKeyUsage=serverAuth\n", encoding="ascii")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
 
 
 def _wait_until_listening(uri: str, process: subprocess.Popen, folder: Path) -> None:
@@ -128,10 +165,11 @@ def entries() -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def config_toml(uri: str, *, bind: str = "search", groups_from: str = "memberof") -> str:
+def config_toml(uri: str, *, bind: str = "search", groups_from: str = "memberof", tls: str = "") -> str:
     """An instance configuration file's text with the ``[directory]`` table for this directory:
     search-then-bind with the service account (password in ``INKL_TEST_LDAP_PASSWORD``) or a
-    DN template; officers of Testland, auditors of all recipients; kantine maps to nothing."""
+    DN template; officers of Testland, auditors of all recipients; kantine maps to nothing.
+    ``tls``: further lines of the table (``starttls``, ``ca_file``)."""
     how = {"search": f'bind_dn = "{SERVICE_DN}"\nbind_password_env = "INKL_TEST_LDAP_PASSWORD"',
            "template": f'bind = "template"\nuser_dn_template = "uid={{username}},ou=personen,{SUFFIX}"'}[bind]
     return f"""\
@@ -141,6 +179,7 @@ base_dn = "{SUFFIX}"
 user_filter = "(&(objectClass=inetOrgPerson)(uid={{username}}))"
 {how}
 groups_from = "{groups_from}"
+{tls}
 group_base_dn = "ou=gruppen,{SUFFIX}"
 timeout = 3
 

@@ -58,6 +58,13 @@ def test_an_active_directory_configuration_is_read_with_defaults(tmp_path):
         ("admin", (), False)]
 
 
+def test_plain_ldap_needs_starttls_unless_the_directory_runs_on_this_machine(tmp_path):
+    remote = BASE.replace('uri = "ldaps://dc1.kreis.example:636"', 'uri = "ldap://dc1.kreis.example:389"')
+    assert load(tmp_path, remote.replace('bind = "upn"', 'bind = "upn"\nstarttls = true')).starttls is True
+    for local in ("ldap://127.0.0.1:389", "ldap://localhost", "ldap://[::1]:389"):
+        assert load(tmp_path, BASE.replace("ldaps://dc1.kreis.example:636", local)).uri == local
+
+
 def test_no_file_or_no_directory_table_means_local_accounts_only(tmp_path):
     assert load_directory_config(tmp_path / "fehlt.toml") is None
     assert load(tmp_path, "") is None
@@ -92,6 +99,8 @@ def test_group_dns_compare_without_case_and_spaces():
     (('role = "administration"', 'role = "administration"\nall_recipients = true'),
      "directory.groups[3].all_recipients", "nur für die Prüfung"),
     (('bind = "upn"', 'bind = "upn"\nstarttls = true'), "directory.starttls", "StartTLS nur mit ldap://"),
+    (('uri = "ldaps://dc1.kreis.example:636"', 'uri = "ldap://dc1.kreis.example:389"'), "directory.starttls",
+     "Passwörter im Klartext"),
     (('bind = "upn"', 'bind = "upn"\nca_file = "/gibt/es/nicht.pem"'), "directory.ca_file", "nicht gefunden"),
     (('bind = "upn"', 'bind = "upn"\ntimeout = 0'), "directory.timeout", "1 bis 60"),
     (('bind = "upn"', 'bind = "upn"\nbind_dn = "CN=inkl,DC=kreis,DC=example"'), "directory.bind_password_env",

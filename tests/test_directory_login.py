@@ -208,3 +208,22 @@ def test_the_audit_log_shows_directory_log_ins_and_refusals_in_german(web, sessi
     page = web.get("/protokoll").get_data(as_text=True)
     assert "Anmeldung über das Verzeichnis" in page and "Anmeldung abgelehnt" in page
     assert "keine Rolle" in page and "Konto gesperrt" in page
+
+
+@pytest.mark.parametrize("how", ["starttls", "ldaps"])
+def test_tls_with_the_directorys_ca_and_never_without_it(database_url, engine, kreis, slapd_server, tmp_path,
+                                                         monkeypatch, session, how):
+    """StartTLS on ldap:// and ldaps:// verify the server's certificate against ``ca_file``;
+    without that CA (the system's CAs do not know the test CA) the log-in cannot proceed."""
+    uri = slapd_server.uri if how == "starttls" else slapd_server.ldaps_uri
+    starttls = "starttls = true\n" if how == "starttls" else ""
+    trusted = directory_config(tmp_path, monkeypatch, slapd.config_toml(
+        uri, tls=f'{starttls}ca_file = "{slapd_server.ca_file}"'))
+    assert directory.authenticate(trusted, "dora", slapd.PASSWORDS["dora"]).dn.startswith("uid=dora,")
+    client = directory_app(database_url, trusted).test_client()
+    assert login(client, "dora", slapd.PASSWORDS["dora"]).status_code == 302
+    untrusted = directory_config(tmp_path, monkeypatch, slapd.config_toml(uri, tls=starttls))
+    with pytest.raises(directory.DirectoryUnavailable):
+        directory.authenticate(untrusted, "dora", slapd.PASSWORDS["dora"])
+    response = login(directory_app(database_url, untrusted).test_client(), "dora", slapd.PASSWORDS["dora"])
+    assert response.status_code == 503 and UNAVAILABLE in response.get_data(as_text=True)

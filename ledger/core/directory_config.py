@@ -5,7 +5,8 @@ Read with ``tomllib`` and validated with marshmallow like the rule packs; every 
 the key (``"directory.groups[0].role"``, list indexes from 0) in German. Without a
 ``[directory]`` table only local accounts log in. Keys (``docs/directory-login.md``):
 
-- ``uri``: ``ldap://host:389`` or ``ldaps://host:636``; ``starttls`` (``ldap://`` only),
+- ``uri``: ``ldap://host:389`` or ``ldaps://host:636``; ``starttls`` (``ldap://`` only, and
+  required for it unless the host is this machine: no password goes over the network in clear),
   ``ca_file`` (PEM of the CA that signed the server's certificate; certificates are always
   verified), ``timeout`` (seconds, 1–60, default 5).
 - ``bind``: how the user's password is checked —
@@ -27,6 +28,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ldap3.core.exceptions import LDAPInvalidDnError
 from ldap3.utils.dn import parse_dn
@@ -203,14 +205,23 @@ class _DirectorySchema(_Schema):
     @validates_schema
     def _complete(self, data, **kwargs):
         errors = _missing_for_bind(data)
-        if data.get("starttls") and str(data.get("uri", "")).startswith("ldaps://"):
+        uri = str(data.get("uri", ""))
+        if data.get("starttls") and uri.startswith("ldaps://"):
             errors["starttls"] = ["StartTLS nur mit ldap://; ldaps:// ist bereits verschlüsselt."]
+        if uri.startswith("ldap://") and not data.get("starttls") and not _loopback(uri):
+            errors["starttls"] = ["Ohne Verschlüsselung gingen Passwörter im Klartext über das Netz: "
+                                  "starttls = true oder ldaps:// (ldap:// ohne StartTLS nur auf diesem Rechner)."]
         if data.get("ca_file") and not Path(data["ca_file"]).is_file():
             errors["ca_file"] = [f"Datei {data['ca_file']} nicht gefunden."]
         if data.get("bind_dn") and not data.get("bind_password_env"):
             errors["bind_password_env"] = ["Pflichtangabe zu bind_dn (das Passwort kommt aus der Umgebung)."]
         if errors:
             raise ValidationError(errors)
+
+
+def _loopback(uri: str) -> bool:
+    """Whether ``uri``'s host is this machine (127.0.0.1, ::1, localhost)."""
+    return urlsplit(uri).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def _missing_for_bind(data: dict) -> dict[str, list[str]]:
