@@ -37,6 +37,11 @@ LOG = logging.getLogger(__name__)
 #: of that role's groups only (an auditor's recipients never become an officer's).
 PRECEDENCE = ("admin", "officer", "auditor")
 
+#: Bind results that refuse the credentials (RFC 4511: invalidDNSyntax, inappropriateAuthentication,
+#: invalidCredentials, insufficientAccessRights, unwillingToPerform); any other result is a
+#: directory error (busy, unavailable, …).
+REFUSING_RESULTS = (34, 48, 49, 50, 53)
+
 
 class DirectoryRefused(LedgerError):
     """The directory did not confirm the user name and password (unknown user, wrong or
@@ -166,8 +171,11 @@ def _connect(config: DirectoryConfig, user: str | None, password: str | None) ->
     if config.starttls and not connection.start_tls():
         raise LDAPException(f"StartTLS abgelehnt: {connection.result.get('description')}")
     if not connection.bind():
-        LOG.info("Verzeichnis: Bindung abgelehnt: %s", connection.result.get("description"))
+        result = connection.result or {}
         connection.unbind()
+        if result.get("result") not in REFUSING_RESULTS:
+            raise LDAPException(f"Bindung gescheitert: {result.get('description')}")
+        LOG.info("Verzeichnis: Bindung abgelehnt: %s", result.get("description"))
         return None
     return connection
 
