@@ -154,6 +154,24 @@ def logged_in(app, username: str, password: str = PASSWORD):
     return client
 
 
+@pytest.fixture(scope="session")
+def slapd_server(tmp_path_factory):
+    """Debian's slapd on 127.0.0.1 (``tests.slapd.Directory``: ``ldap://`` with StartTLS,
+    ``ldaps://``, the test CA), once per test session, with the people and groups of
+    ``tests.slapd`` (skipped without slapd locally, failing in CI)."""
+    from tests import slapd
+
+    slapd.require_slapd()
+    with slapd.running_slapd(tmp_path_factory.mktemp("slapd")) as directory:
+        yield directory
+
+
+@pytest.fixture(scope="session")
+def slapd_uri(slapd_server) -> str:
+    """The ``ldap://127.0.0.1:PORT`` of ``slapd_server``."""
+    return slapd_server.uri
+
+
 @pytest.fixture
 def client(app):
     """A Flask test client."""

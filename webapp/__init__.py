@@ -18,6 +18,10 @@ HTML. Every page needs a log-in (``webapp.auth``); every form carries a CSRF tok
   sent over HTTPS only, as behind a TLS reverse proxy; ``0`` for plain HTTP on
   127.0.0.1, which ``inkl serve`` sets for a loopback address). The cookie is always
   HttpOnly and SameSite=Lax.
+- ``DIRECTORY``: the directory log-in (``ledger.core.directory_config.DirectoryConfig``) or
+  None for local accounts only; default the ``[directory]`` table of the instance's
+  configuration file (``INKL_CONFIG``, else ``instance/inkl.toml``); an invalid table stops
+  the start with an error naming the key.
 - ``INKL_TRUSTED_PROXIES`` (default 0): the number of reverse proxies in front of the app;
   their ``X-Forwarded-For``/``-Proto`` headers are then trusted (werkzeug's ProxyFix), so
   the log-in rate limit counts per client, not per proxy.
@@ -54,6 +58,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = settings.database_url()
+    if "DIRECTORY" not in app.config:
+        from ledger.core.directory_config import load_directory_config
+
+        app.config["DIRECTORY"] = load_directory_config(settings.config_path())
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app)
 

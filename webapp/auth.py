@@ -7,6 +7,13 @@ password hash. Log-in attempts are rate-limited per client address (Flask-Limite
 in each server process's memory).
 Every form carries a CSRF token (Flask-WTF, ``CSRFProtect`` in ``create_app``).
 
+Directory log-in (``DIRECTORY`` in the app's configuration, ``ledger.core.directory``): a
+user with a local password logs in locally only (the first admin, small installations);
+any other name is checked by binding to the directory, whose groups set the role and
+recipients at each log-in. A directory account keeps no password; its session lasts while
+the account is active. A user whose groups grant no role is refused (and audited); a
+directory that cannot be reached gives a German message, not an error page.
+
 The JSON API (``/api/v1``, ``webapp.api``) needs no log-in: it authenticates every request by
 its access token (``Authorization: Bearer …``) and answers in JSON.
 
@@ -41,6 +48,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from ledger.core import directory
 from ledger.core.errors import LedgerError, NotFound
 from ledger.core.models import Recipient, User
 from ledger.core.recipients import get_recipient, valid_key
@@ -70,6 +78,12 @@ def _client_key() -> str:
 limiter = Limiter(key_func=_client_key, storage_uri="memory://", default_limits=[])
 
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
+WRONG = "Benutzername oder Passwort ist falsch."
+NO_ROLE = ("Ihre Anmeldung im Verzeichnis war erfolgreich, aber keiner Ihrer Gruppen ist hier eine Rolle zugeordnet. "
+           "Bitte wenden Sie sich an die Administration.")
+UNAVAILABLE = ("Das Verzeichnis für die Anmeldung ist gerade nicht erreichbar. Bitte versuchen Sie es später "
+               "erneut oder wenden Sie sich an die Administration.")
+DIRECTORY_SESSION = "verzeichnis"
 
 
 class WebUser(UserMixin):
@@ -81,8 +95,15 @@ class WebUser(UserMixin):
         self.role = user.role
 
     def get_id(self) -> str:
-        """``"<id>:<last 16 characters of the password hash>"``: a new password ends old sessions."""
-        return f"{self.user.id}:{(self.user.password_hash or '')[-16:]}"
+        """``"<id>:<last 16 characters of the password hash>"``: a new password ends old sessions;
+        ``"<id>:verzeichnis"`` for a directory account without password."""
+        return f"{self.user.id}:{_session_fragment(self.user)}"
+
+
+def _session_fragment(user: User) -> str | None:
+    if user.password_hash:
+        return user.password_hash[-16:]
+    return DIRECTORY_SESSION if user.directory_dn else None
 
 
 @login_manager.user_loader
@@ -91,7 +112,7 @@ def _load(session_id: str) -> WebUser | None:
     if not user_id.isdigit():
         return None
     user = get_session().get(User, int(user_id))
-    if user is None or not user.active or not user.password_hash or user.password_hash[-16:] != fragment:
+    if user is None or not user.active or _session_fragment(user) != fragment:
         return None
     return WebUser(user)
 
@@ -138,16 +159,48 @@ class PasswordForm(FlaskForm):
 def login():
     """The log-in form; on success back to the page asked for (same site only)."""
     form = LoginForm()
+    status = 401 if request.method == "POST" else 200
     if form.validate_on_submit():
-        user = get_session().scalar(select(User).where(User.username == form.username.data.strip()))
-        if user is not None and check_password(user, form.password.data):
+        name = form.username.data.strip()
+        user = get_session().scalar(select(User).where(User.username == name))
+        config = current_app.config.get("DIRECTORY")
+        message = WRONG
+        if user is not None and user.password_hash:      # a local account: its own password only
+            if not check_password(user, form.password.data):
+                user = None
+        elif config is not None:
+            user, message, status = _directory_log_in(config, name, form.password.data)
+        else:
+            user = None
+        if user is not None:
             login_user(WebUser(user))
             current_app.logger.info("Anmeldung %s", user.username)
             return redirect(_safe_next(request.args.get("next")))
         current_app.logger.warning("fehlgeschlagene Anmeldung für %r von %s", form.username.data,
                                    request.remote_addr)
-        form.password.errors.append("Benutzername oder Passwort ist falsch.")
-    return render_template("login.html", form=form), 401 if request.method == "POST" else 200
+        form.password.errors.append(message)
+    return render_template("login.html", form=form), status
+
+
+def _directory_log_in(config, name: str, password: str) -> tuple[User | None, str, int]:
+    """Log ``name`` in at the directory: ``(user, message, status)``, the user None if refused
+    (with the German message and HTTP status to show)."""
+    refused = user = None
+    try:
+        with write_session() as writer:   # its objects stay loaded after the block (expire_on_commit off)
+            try:
+                user = directory.log_in(writer, config, name, password, now=timestamp())
+            except directory.NoRole:
+                refused = NO_ROLE              # the refusal's audit event is committed with the block
+    except directory.DirectoryUnavailable:
+        return None, UNAVAILABLE, 503
+    except LedgerError as exc:                 # wrong password, unknown, a local or locked account
+        current_app.logger.info("Verzeichnis-Anmeldung %r abgelehnt: %s", name, exc)
+        return None, WRONG, 401
+    if refused:
+        current_app.logger.warning("Verzeichnis-Anmeldung %r: keine Rolle", name)
+        return None, refused, 403
+    return user, WRONG, 401
 
 
 @bp.post("/abmelden")
@@ -164,6 +217,8 @@ def logout():
 def change_password():
     """Change one's own password; other sessions of the user end with it."""
     form = PasswordForm()
+    if not current_user.user.password_hash:           # a directory account: the directory keeps the password
+        return render_template("password.html", form=None)
     if form.validate_on_submit():
         if not check_password(current_user.user, form.current.data):
             form.current.errors.append("Das bisherige Passwort ist falsch.")

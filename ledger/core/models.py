@@ -521,7 +521,9 @@ class User(Base):
     ``password_hash``: Argon2id hash (``ledger.core.users``), None until a password is set (then
     the user cannot log in to the web UI). ``recipients``: the recipients the user works
     on; ``all_recipients``: an auditor who may read every recipient. ``active``: False
-    locks the account without deleting it (the audit log keeps naming it).
+    locks the account without deleting it (the audit log keeps naming it). ``directory_dn``:
+    the distinguished name of a directory account (LDAP / Active Directory log-in,
+    ``ledger.core.directory``), which keeps no password hash; None for a local account.
     """
 
     __tablename__ = "users"
@@ -534,6 +536,7 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     all_recipients: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    directory_dn: Mapped[str | None] = mapped_column(String(1000))
 
     recipients: Mapped[list[Recipient]] = relationship(secondary=user_recipients, order_by="Recipient.key")
 

@@ -1,4 +1,5 @@
-"""Where the database lives: ``INKL_DATABASE_URL`` or a SQLite file in the instance folder."""
+"""Where the database lives: ``INKL_DATABASE_URL`` or a SQLite file in the instance folder;
+where the instance's configuration file lives: ``INKL_CONFIG`` or ``inkl.toml`` there."""
 from __future__ import annotations
 
 import os
@@ -15,3 +16,10 @@ def database_url() -> str:
         return url
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{INSTANCE_DIR / 'inkl.sqlite'}"
+
+
+def config_path() -> Path:
+    """The instance's configuration file (TOML; today its ``[directory]`` table, the directory
+    log-in of ``ledger.core.directory_config``): ``INKL_CONFIG``, else ``instance/inkl.toml``.
+    The file need not exist."""
+    return Path(os.environ.get("INKL_CONFIG", INSTANCE_DIR / "inkl.toml"))

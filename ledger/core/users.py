@@ -6,7 +6,8 @@ writes; ``ministry`` (the Land: Ministerium or Bezirksregierung) reads every rec
 overview across them (``ledger.reports.overview``) and never writes; ``admin`` manages users
 and rule packs, re-opens closed years and may read every recipient. The core refuses what a role may not do (``require_role``) and the audit log
 names who did what. Passwords are hashed with Argon2id (argon2-cffi); a password needs
-at least ``MIN_PASSWORD`` characters.
+at least ``MIN_PASSWORD`` characters. Directory accounts (``User.directory_dn``) keep no
+password; the directory checks it and sets their role (``ledger.core.directory``).
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def add_user(session: Session, username: str, role: str, *, actor: str, now: dat
     LedgerError for an invalid name or role, a name taken, a password that is too short,
     or ``all_recipients`` for another role than auditor. Audited (without the password).
     """
-    if not _USERNAME.match(username):
+    if not valid_username(username):
         raise LedgerError(f"ungültiger Benutzername {username!r} (2–80 Zeichen aus A–Z, a–z, 0–9, . _ @ -)")
     if role not in ROLES:
         raise LedgerError(f"unbekannte Rolle {role!r}: erlaubt sind {', '.join(ROLES)}")
@@ -56,8 +57,16 @@ def add_user(session: Session, username: str, role: str, *, actor: str, now: dat
     return user
 
 
+def valid_username(username: str) -> bool:
+    """Whether ``username`` is a valid user name: 2–80 characters of A–Z, a–z, 0–9, ``. _ @ -``."""
+    return bool(_USERNAME.match(username))
+
+
 def set_password(session: Session, user: User, password: str, *, actor: str, now: datetime) -> None:
-    """Replace ``user``'s password (hashed). Raises LedgerError if it is too short. Audited."""
+    """Replace ``user``'s password (hashed). Raises LedgerError if it is too short or ``user``
+    is a directory account (its password is the directory's and never stored here). Audited."""
+    if user.directory_dn is not None:
+        raise LedgerError(f"{user.username} meldet sich über das Verzeichnis an; das Passwort wird dort geändert")
     user.password_hash = _hash(password)
     session.flush()
     audit.record(session, actor=actor, action="user_password", now=now, details={"username": user.username})
