@@ -252,10 +252,10 @@ def test_0014_downgrade_refuses_while_a_sachbericht_is_stored_and_keeps_the_stat
     engine.dispose()
 
 
-# --- 0023: the Land's role ------------------------------------------------------------------
+# --- 0020: the Land's role ------------------------------------------------------------------
 
 
-def test_0023_downgrade_keeps_users_and_their_access_and_the_land_becomes_an_auditor_of_all(database_url, engine,
+def test_0020_downgrade_keeps_users_and_their_access_and_the_land_becomes_an_auditor_of_all(database_url, engine,
                                                                                               session, kreis):
     from ledger.core.models import User
     from ledger.core.users import add_user, can_read
@@ -266,7 +266,7 @@ def test_0023_downgrade_keeps_users_and_their_access_and_the_land_becomes_an_aud
     session.commit()
     session.close()
     engine.dispose()
-    db.downgrade(database_url, "0018")
+    db.downgrade(database_url, "0019")
     engine.dispose()
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT username, role, all_recipients FROM users ORDER BY username")).all()

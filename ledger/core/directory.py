@@ -35,7 +35,7 @@ from ledger.core.users import valid_username
 LOG = logging.getLogger(__name__)
 #: Roles by precedence: a user in groups of several roles gets the first, with the recipients
 #: of that role's groups only (an auditor's recipients never become an officer's).
-PRECEDENCE = ("admin", "officer", "auditor")
+PRECEDENCE = ("admin", "officer", "ministry", "auditor")
 
 #: Bind results that refuse the credentials (RFC 4511: invalidDNSyntax, inappropriateAuthentication,
 #: invalidCredentials, insufficientAccessRights, unwillingToPerform); any other result is a
@@ -68,7 +68,7 @@ class DirectoryIdentity:
 
 @dataclass(frozen=True)
 class Grant:
-    """What the groups grant: ``role`` (officer, auditor, admin), ``recipients`` (keys, sorted)
+    """What the groups grant: ``role`` (officer, auditor, ministry, admin), ``recipients`` (keys, sorted)
     and ``all_recipients`` (auditors)."""
 
     role: str

@@ -19,7 +19,7 @@ the key (``"directory.groups[0].role"``, list indexes from 0) in German. Without
   OpenLDAP's memberof overlay) or ``member`` (a search under ``group_base_dn`` for groups
   with ``group_filter`` whose ``member`` is the user's DN).
 - ``[[directory.groups]]``: ``dn`` of a directory group, ``role`` (``sachbearbeitung`` /
-  ``officer``, ``pruefung`` / ``auditor``, ``administration`` / ``admin``), ``recipients``
+  ``officer``, ``pruefung`` / ``auditor``, ``land`` / ``ministry``, ``administration`` / ``admin``), ``recipients``
   (keys of the recipients it works on), ``all_recipients`` (auditors: read every recipient).
 """
 from __future__ import annotations
@@ -39,7 +39,8 @@ from ledger.core.tomldata import DataFileError, read_toml, validated
 
 #: Role names a group may grant: the German ones of the user interface and the stored ones.
 ROLE_NAMES = {"sachbearbeitung": "officer", "officer": "officer", "pruefung": "auditor", "prüfung": "auditor",
-              "auditor": "auditor", "administration": "admin", "admin": "admin"}
+              "auditor": "auditor", "land": "ministry", "ministry": "ministry", "administration": "admin",
+              "admin": "admin"}
 BIND_STYLES = ("search", "template", "upn")
 GROUP_SOURCES = ("memberof", "member")
 USERNAME = "{username}"
@@ -53,7 +54,7 @@ class DirectoryConfigError(DataFileError):
 @dataclass(frozen=True)
 class GroupGrant:
     """What membership of the directory group ``dn`` (normalised, ``normal_dn``) grants:
-    ``role`` (stored name: officer, auditor, admin), the ``recipients`` (keys) and, for
+    ``role`` (stored name: officer, auditor, ministry, admin), the ``recipients`` (keys) and, for
     auditors, ``all_recipients``."""
 
     dn: str

@@ -13,8 +13,8 @@ finds its user again before COMMIT checks.
 The downgrade turns the Land's users into auditors with read access to all recipients: they
 keep exactly what they could see, and nothing is deleted.
 
-Revision ID: 0023
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-07
 """
 from __future__ import annotations
@@ -22,8 +22,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
@@ -53,10 +53,10 @@ def _replace_check(old: str, new: str) -> None:
     extras = bind.execute(sa.text("SELECT sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
                                   "AND tbl_name = 'users' AND sql IS NOT NULL")).scalars().all()
     op.execute("PRAGMA defer_foreign_keys = ON")
-    op.execute("CREATE TABLE users_0023 AS SELECT * FROM users")
+    op.execute("CREATE TABLE users_0020 AS SELECT * FROM users")
     op.execute("DROP TABLE users")  # deletes the rows first: the references wait for COMMIT
     op.execute(table_sql.replace(old, new))
     for sql in extras:
         op.execute(sql)
-    op.execute("INSERT INTO users SELECT * FROM users_0023")
-    op.execute("DROP TABLE users_0023")
+    op.execute("INSERT INTO users SELECT * FROM users_0020")
+    op.execute("DROP TABLE users_0020")
