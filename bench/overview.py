@@ -41,7 +41,7 @@ def add_recipients(url: str, *, now: datetime) -> int:
             for number in range(have + 1, RECIPIENTS + 1):
                 bench_data.setup_recipient(session, (f"bench-land-{number:02d}", f"Kreis Nummer {number}", "LD"),
                                            grants, actor="bench", now=now)
-            add_user(session, "bench-land", "ministry", actor="bench", now=now, password=PASSWORD)
+            add_user(session, "bench-land", "ministry", actor="bench", now=now, password=PASSWORD, initial_password=False)
             return len(list_recipients(session))
     finally:
         engine.dispose()

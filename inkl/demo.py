@@ -175,7 +175,7 @@ def _demo_users(session: Session, *, user: str, now: datetime) -> Iterator[str]:
         if session.scalar(select(User.id).where(User.username == username)) is None:
             recipients = tuple(get_recipient(session, key) for key in keys)
             add_user(session, username, role, actor=user, now=now, password=DEMO_PASSWORD, recipients=recipients,
-                     all_recipients=everything)
+                     all_recipients=everything, initial_password=False)
         yield f"Anmeldung: {username} / {DEMO_PASSWORD}  ({description})"
 
 

@@ -124,11 +124,12 @@ PASSWORD = "Sicheres-Passwort-2026"
 
 
 def add_web_user(session, username: str, role: str, recipients=(), all_recipients: bool = False):
-    """A committed user with password ``PASSWORD`` working on ``recipients``."""
+    """A committed user with password ``PASSWORD`` working on ``recipients`` (a password of their
+    own, not an initial one: no change is required at log-in)."""
     from ledger.core.users import add_user
 
     user = add_user(session, username, role, actor="test", now=NOW, password=PASSWORD, recipients=tuple(recipients),
-                    all_recipients=all_recipients)
+                    all_recipients=all_recipients, initial_password=False)
     session.commit()
     return user
 

@@ -146,9 +146,20 @@ def test_users_through_the_cli(cli, client, kreis):
     assert "nur für die Prüfung" in cli("user", "add", "emil", "--role", "officer", "--all-recipients",
                                         "--no-password", expect=1).stderr
     assert login(client, "carla", "Carlas-Passwort-2026").status_code == 302
+    # the administration's password is an initial one: nothing but its change and log-out is reachable
+    forced = client.get("/r/testland/journal")
+    assert forced.status_code == 302 and forced.headers["Location"].endswith("/passwort")
+    assert "von der Administration vergeben" in client.get("/passwort").get_data(as_text=True)
+    assert client.get("/land/").status_code == 302 and client.get("/").status_code == 302
+    token = csrf_token(client, "/passwort")
+    changed = client.post("/passwort", data={"csrf_token": token, "current": "Carlas-Passwort-2026",
+                                             "new": "Carlas-eigenes-Passwort", "repeat": "Carlas-eigenes-Passwort"})
+    assert changed.status_code == 302
     assert client.get("/r/testland/journal").status_code == 200
     cli("user", "password", "carla", "--password-stdin", input="Carlas-neues-Passwort\n")
     assert client.get("/").status_code == 302                   # the old session ended
+    assert login(client, "carla", "Carlas-neues-Passwort").status_code == 302
+    assert client.get("/r/testland/journal").headers["Location"].endswith("/passwort")   # a reset is initial too
 
 
 def test_behind_a_trusted_proxy_the_rate_limit_counts_per_client(monkeypatch, database_url, engine, session, kreis):

@@ -36,6 +36,9 @@ def test_admin_creates_locks_and_resets_users(app, people):
                                                   "password": "Carlas-Passwort-2026", "recipients": ["nachbar"]})
     assert created.status_code == 302
     carla = logged_in(app, "carla", "Carlas-Passwort-2026")
+    assert carla.get("/r/nachbar/journal").headers["Location"].endswith("/passwort")   # initial: change it first
+    carla.post("/passwort", data={"csrf_token": csrf_token(carla, "/passwort"), "current": "Carlas-Passwort-2026",
+                                  "new": "Carlas-eigenes-Passwort", "repeat": "Carlas-eigenes-Passwort"})
     assert carla.get("/r/nachbar/journal").status_code == 200 and carla.get("/r/testland/journal").status_code == 404
     short = admin.post("/admin/benutzer", data={"csrf_token": token, "username": "dora", "role": "officer",
                                                 "password": "kurz"})
@@ -46,7 +49,7 @@ def test_admin_creates_locks_and_resets_users(app, people):
 
     assert admin.post("/admin/benutzer/carla/sperren", data={"csrf_token": token, "active": "0"}).status_code == 302
     assert carla.get("/").status_code == 302                     # locked: the session no longer loads
-    assert login(app.test_client(), "carla", "Carlas-Passwort-2026").status_code == 401
+    assert login(app.test_client(), "carla", "Carlas-eigenes-Passwort").status_code == 401
     admin.post("/admin/benutzer/carla/sperren", data={"csrf_token": token, "active": "1"})
     admin.post("/admin/benutzer/carla/passwort", data={"csrf_token": token, "password": "Neues-Carla-Passwort"})
     assert login(app.test_client(), "carla", "Neues-Carla-Passwort").status_code == 302

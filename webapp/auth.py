@@ -78,6 +78,10 @@ def _client_key() -> str:
 limiter = Limiter(key_func=_client_key, storage_uri="memory://", default_limits=[])
 
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
+#: What a user whose password must be changed (an initial password) may reach: nothing else.
+PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout"}
+INITIAL_PASSWORD = ("Ihr Passwort wurde von der Administration vergeben. Bitte ändern Sie es jetzt; erst dann "
+                    "sind die übrigen Seiten erreichbar.")
 WRONG = "Benutzername oder Passwort ist falsch."
 NO_ROLE = ("Ihre Anmeldung im Verzeichnis war erfolgreich, aber keiner Ihrer Gruppen ist hier eine Rolle zugeordnet. "
            "Bitte wenden Sie sich an die Administration.")
@@ -239,13 +243,17 @@ def change_password():
 
 
 def require_login() -> None:
-    """``before_request``: every page but the log-in page and static files needs a user. The
-    JSON API (``webapp.api``) authenticates each request by its access token instead, and
-    never by the session cookie."""
+    """``before_request``: every page but the log-in page and static files needs a user, and a
+    user with an initial password (``User.password_change_required``) reaches only the password
+    page and log-out until it is changed. The JSON API (``webapp.api``) authenticates each
+    request by its access token instead, and never by the session cookie."""
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None or is_api_request():
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    if current_user.user.password_change_required and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        flash(INITIAL_PASSWORD)
+        return redirect(url_for("auth.change_password"))
     return None
 
 

@@ -516,7 +516,7 @@ user_recipients = Table(
 
 
 class User(Base):
-    """A person using the ledger, with a role: ``officer``, ``auditor`` or ``admin``.
+    """A person using the ledger, with a role: ``officer``, ``auditor``, ``ministry`` or ``admin``.
 
     ``password_hash``: Argon2id hash (``ledger.core.users``), None until a password is set (then
     the user cannot log in to the web UI). ``recipients``: the recipients the user works
@@ -524,6 +524,8 @@ class User(Base):
     locks the account without deleting it (the audit log keeps naming it). ``directory_dn``:
     the distinguished name of a directory account (LDAP / Active Directory log-in,
     ``ledger.core.directory``), which keeps no password hash; None for a local account.
+    ``password_change_required``: the password was set by someone else (an initial password or
+    a reset by the administration); the web UI lets the user do nothing but change it.
     """
 
     __tablename__ = "users"
@@ -537,6 +539,7 @@ class User(Base):
     all_recipients: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     directory_dn: Mapped[str | None] = mapped_column(String(1000))
+    password_change_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     recipients: Mapped[list[Recipient]] = relationship(secondary=user_recipients, order_by="Recipient.key")
 

@@ -32,10 +32,14 @@ _HASHER = PasswordHasher()
 
 
 def add_user(session: Session, username: str, role: str, *, actor: str, now: datetime, password: str | None = None,
-             recipients: tuple[Recipient, ...] = (), all_recipients: bool = False) -> User:
+             recipients: tuple[Recipient, ...] = (), all_recipients: bool = False,
+             initial_password: bool = True) -> User:
     """Create a user, optionally with a password and the recipients they work on.
 
-    ``all_recipients`` (auditors only) lets the user read every recipient. Raises
+    ``all_recipients`` (auditors only) lets the user read every recipient. A ``password`` set
+    by another person than the user is an initial password (``initial_password``, default):
+    the user must change it at the first log-in (``User.password_change_required``); only the
+    demo's log-ins are created without. Raises
     LedgerError for an invalid name or role, a name taken, a password that is too short,
     or ``all_recipients`` for another role than auditor. Audited (without the password).
     """
@@ -48,7 +52,8 @@ def add_user(session: Session, username: str, role: str, *, actor: str, now: dat
     if session.scalar(select(User).where(User.username == username)):
         raise LedgerError(f"Benutzer {username!r} existiert bereits")
     user = User(username=username, role=role, created_at=now, all_recipients=all_recipients, active=True,
-                password_hash=None if password is None else _hash(password), recipients=list(recipients))
+                password_hash=None if password is None else _hash(password), recipients=list(recipients),
+                password_change_required=password is not None and initial_password and actor != username)
     session.add(user)
     session.flush()
     audit.record(session, actor=actor, action="user_add", now=now,
@@ -63,11 +68,14 @@ def valid_username(username: str) -> bool:
 
 
 def set_password(session: Session, user: User, password: str, *, actor: str, now: datetime) -> None:
-    """Replace ``user``'s password (hashed). Raises LedgerError if it is too short or ``user``
+    """Replace ``user``'s password (hashed). Set by another person (``actor``, e.g. a reset by
+    the administration), it is an initial password the user must change at the next log-in;
+    set by the user, that requirement ends. Raises LedgerError if it is too short or ``user``
     is a directory account (its password is the directory's and never stored here). Audited."""
     if user.directory_dn is not None:
         raise LedgerError(f"{user.username} meldet sich über das Verzeichnis an; das Passwort wird dort geändert")
     user.password_hash = _hash(password)
+    user.password_change_required = actor != user.username
     session.flush()
     audit.record(session, actor=actor, action="user_password", now=now, details={"username": user.username})
 
