@@ -378,3 +378,29 @@ def test_downloads_show_in_the_audit_log_in_german(auditor):
     assert "Daten heruntergeladen" in page and "Konto" in page
 
 
+
+
+# --- command line ---------------------------------------------------------------------
+
+
+def test_the_command_line_writes_the_tables_and_audits_them(cli, session, book, tmp_path):
+    out = tmp_path / "susa.csv"
+    result = cli("export", "trial-balance", "--recipient", "testland", "--format", "csv", "--school-year", "2023/24",
+                 "--from", "2023-12-01", "-o", out, "--json")
+    assert json.loads(result.output) == {"file": str(out), "format": "csv", "rows": 4}
+    assert _csv(out.read_bytes())[-1] == ["Summe", "", "", "0,00", "200,00", "200,00", "0,00"]
+    cli("export", "journal", "--recipient", "testland", "-o", tmp_path / "journal.xlsx")
+    assert _xlsx((tmp_path / "journal.xlsx").read_bytes()).max_row == 11
+    result = cli("export", "account-ledger", "--recipient", "testland", "--account", "1810", "--format", "csv",
+                 "-o", tmp_path / "konto.csv")
+    assert "Kontoblatt 1810 alle Buchungen geschrieben" in result.output
+    cli("export", "classification", "--recipient", "testland", "--school-year", "2023/24", "-o", tmp_path / "e.xlsx")
+    result = cli("export", "account-ledger", "--recipient", "testland", "--account", "9999", "-o",
+                 tmp_path / "x.csv", expect=1)
+    assert "Konto 9999 gibt es im Kontenplan von Kreis Testland nicht" in result.output
+    assert not (tmp_path / "x.csv").exists()
+    assert [(d["actor"], d["kind"]) for d in _downloads(session)] == [
+        ("test-officer", "summen-und-salden"), ("test-officer", "journal"), ("test-officer", "kontoblatt"),
+        ("test-officer", "einstufung")]
+    assert _downloads(session)[0] == {"actor": "test-officer", "kind": "summen-und-salden", "format": "csv",
+                                      "school_year": "2023/24", "date_from": "2023-12-01"}
