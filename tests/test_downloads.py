@@ -216,6 +216,10 @@ def test_journal_csv_for_german_excel(session, book):
     assert next(r for r in records if r["Belegnummer"] == "RE-3")["Buchungstext"] == "'-Rabatt"
     storno = next(r for r in records if r["Belegnummer"] == "ST-+RE-2")
     assert storno["Storno von Buchung Nr."].isdigit()
+    winter = to_csv(journal_sheet(session, book, load_packs(), date_from=date(2023, 11, 16), date_to=date(2024, 1, 31)))
+    assert [(r[2], r[6], r[7]) for r in _csv(winter)[1:]] == [
+        ("'+RE-2", "100,00", ""), ("'+RE-2", "", "100,00"), ("ST-+RE-2", "", "100,00"), ("ST-+RE-2", "100,00", "")]
+    assert len(_csv(to_csv(journal_sheet(session, book, load_packs(), school_year=Y2024)))) == 3
 
 
 def test_trial_balance_files_write_negative_balances_as_numbers(session, book):

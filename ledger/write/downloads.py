@@ -11,21 +11,20 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, selectinload
 
-from ledger.core.models import ACCOUNT_TYPES, Recipient
+from ledger.core.models import ACCOUNT_TYPES, JournalEntry, Posting, Recipient
 from ledger.core.money import from_cents
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.account_ledger import AccountLedger
-from ledger.reports.journal import category_label, list_entries
+from ledger.reports.journal import category_label
 from ledger.reports.trial_balance import TrialBalance
 from ledger.rules.classify import rule_label
 from ledger.rules.evaluation_runs import classified
 from ledger.rules.packs import RulePack, pack_name
 from ledger.rules.status import STATUS_LABELS
 from ledger.write.tabular import Sheet
-
-_PAGE = 1000
 
 JOURNAL_HEADINGS = ("Buchung Nr.", "Buchungsdatum", "Belegnummer", "Buchungstext", "Konto", "Kontobezeichnung",
                     "Soll", "Haben", "Schuljahr", "Kategorie", "Kostenstelle", "Storno von Buchung Nr.",
@@ -52,23 +51,27 @@ def scope_text(school_year: SchoolYear | None, date_from: date | None, date_to: 
 def journal_sheet(session: Session, recipient: Recipient, packs: tuple[RulePack, ...], *,
                   school_year: SchoolYear | None = None, date_from: date | None = None,
                   date_to: date | None = None) -> Sheet:
-    """The journal, one row per posting, entries in booking order (date, id). Filters as in
-    ``ledger.reports.journal.list_entries``: entries with a posting of ``school_year`` (with all
-    their postings) dated ``date_from``..``date_to`` (inclusive; None = open)."""
+    """The journal, one row per posting, entries in booking order (date, id): the entries with a
+    posting of ``school_year`` (None: any; with all their postings, so each entry balances)
+    dated ``date_from``..``date_to`` (inclusive; None = open). One query (a consistent list even
+    while someone books); postings are loaded in batches."""
+    query = select(JournalEntry).where(JournalEntry.recipient_id == recipient.id)
+    if school_year is not None:
+        query = query.where(exists(select(Posting.id).where(
+            Posting.entry_id == JournalEntry.id, Posting.school_year == str(school_year))))
+    if date_from is not None:
+        query = query.where(JournalEntry.date >= date_from)
+    if date_to is not None:
+        query = query.where(JournalEntry.date <= date_to)
+    entries = session.scalars(query.order_by(JournalEntry.date, JournalEntry.id).options(
+        selectinload(JournalEntry.postings).selectinload(Posting.account)))
     rows = []
-    offset = 0
-    while True:
-        entries, total = list_entries(session, recipient, school_year=school_year, date_from=date_from,
-                                      date_to=date_to, limit=_PAGE, offset=offset)
-        for entry in entries:
-            for p in entry.postings:
-                category = category_label(p.category, p.school_year, packs) if p.account.type == "expense" else None
-                rows.append([entry.id, entry.date, entry.voucher_number, entry.text, p.account.number, p.account.name,
-                             _debit(p.amount_cents), _credit(p.amount_cents), p.school_year, category,
-                             p.cost_centre, entry.reverses_id, entry.created_by, entry.created_at.date()])
-        offset += _PAGE
-        if offset >= total:
-            break
+    for entry in entries:
+        for p in entry.postings:
+            category = category_label(p.category, p.school_year, packs) if p.account.type == "expense" else None
+            rows.append([entry.id, entry.date, entry.voucher_number, entry.text, p.account.number, p.account.name,
+                         _debit(p.amount_cents), _credit(p.amount_cents), p.school_year, category,
+                         p.cost_centre, entry.reverses_id, entry.created_by, entry.created_at.date()])
     return Sheet(f"Journal {scope_text(school_year, date_from, date_to)}", JOURNAL_HEADINGS, rows)
 
 
