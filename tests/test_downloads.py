@@ -39,7 +39,7 @@ from ledger.write.cells import csv_amount, csv_value, neutralise, sheet_value
 from ledger.write.downloads import account_ledger_sheet, journal_sheet, trial_balance_sheet
 from ledger.write.gobd import gobd_zip
 from ledger.write.tabular import Sheet, to_csv, to_xlsx
-from tests.conftest import NOW, add_web_user, logged_in
+from tests.conftest import NOW, add_web_user, internal_terms, logged_in
 from tests.test_exports import _tables, _validate_with_dtd
 
 HYPERLINK = '=HYPERLINK("http://x.invalid";"Beleg")'
@@ -329,6 +329,8 @@ def test_the_classification_file_lists_the_decisions(auditor):
     re1 = next(r for r in rows if r["Belegnummer"] == "'@RE-1")
     assert (re1["Buchungstext"], re1["Betrag"], re1["Kostenstelle"]) == ("'" + HYPERLINK, 250, "'@SUM(A1)")
     assert re1["Einstufung"] and re1["Regelwerk"].startswith("„")
+    text = " ".join(str(v) for r in rows for v in r.values() if v is not None)
+    assert internal_terms(text) == []
 
 
 @pytest.mark.parametrize("query, message", [
@@ -361,6 +363,7 @@ def test_the_page_offers_every_download_to_officers_and_auditors(app, session, b
                      "Kontoblatt als CSV herunterladen", "1810"):
             assert text in page
         assert 'aria-current="page">Downloads' in page
+        assert internal_terms(page) == []
 
 
 def test_another_recipients_downloads_are_not_found(app, session, book):
