@@ -411,3 +411,13 @@ def test_the_command_line_writes_the_tables_and_audits_them(cli, session, book, 
         ("test-officer", "einstufung")]
     assert _downloads(session)[0] == {"actor": "test-officer", "kind": "summen-und-salden", "format": "csv",
                                       "school_year": "2023/24", "date_from": "2023-12-01"}
+
+
+def test_more_rows_than_a_worksheet_holds_are_refused(monkeypatch):
+    """XlsxWriter would drop rows past Excel's limit silently; the writer refuses instead."""
+    import ledger.write.tabular as tabular
+
+    monkeypatch.setattr(tabular, "XLSX_MAX_ROWS", 3)
+    assert _xlsx(to_xlsx(Sheet("Journal", ("A",), [["x"], ["y"]]))).max_row == 3
+    with pytest.raises(LedgerError, match="Journal: 3 Zeilen passen nicht in ein Tabellenblatt"):
+        to_xlsx(Sheet("Journal", ("A",), [["x"], ["y"], ["z"]]))

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from xlsxwriter import Workbook
 
+from ledger.core.errors import LedgerError
 from ledger.write.cells import csv_value, sheet_value
 
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -28,6 +29,8 @@ CONTENT_TYPES = {"csv": CSV_TYPE, "xlsx": XLSX_TYPE}
 _AMOUNT_FORMAT = "#,##0.00"
 _DATE_FORMAT = "DD.MM.YYYY"
 _MAX_WIDTH = 60
+#: Rows of an XLSX worksheet (Excel's limit), the heading row included.
+XLSX_MAX_ROWS = 1_048_576
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,14 @@ def to_xlsx(sheet: Sheet, *, now: datetime | None = None) -> bytes:
     Written with XlsxWriter, every cell with its type's own call (``write_string``,
     ``write_number``, ``write_datetime``): a text is never read as a formula, number or link
     by the writer itself (a school year's journal of some 40 000 postings in a few seconds).
+
+    Raises:
+        LedgerError: more rows than a worksheet holds (``XLSX_MAX_ROWS``; CSV has no limit).
     """
+    if len(sheet.rows) + 1 > XLSX_MAX_ROWS:
+        raise LedgerError(f"{sheet.title}: {len(sheet.rows):,} Zeilen passen nicht in ein Tabellenblatt "
+                          f"(höchstens {XLSX_MAX_ROWS - 1:,}); bitte den Zeitraum verkleinern oder CSV wählen."
+                          .replace(",", "."))
     out = io.BytesIO()
     workbook = Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
                               "strings_to_urls": False})
