@@ -23,7 +23,7 @@ import sqlalchemy.exc
 from inkl import german
 from ledger.core import db
 from ledger.core.agreements import IN_FORCE, STATUSES, add_agreement, change_status, find_agreement, status_history
-from ledger.core.audit import verify_audit_log
+from ledger.core.audit import record, verify_audit_log
 from ledger.core.bank import format_iban, set_account_iban
 from ledger.core.chain import verify_chain
 from ledger.core.errors import LedgerError
@@ -60,6 +60,7 @@ from ledger.core.users import (
 )
 from ledger.read.importer import import_file
 from ledger.read.profiles import get_profile, load_profiles, read_rows
+from ledger.reports.account_ledger import account_ledger
 from ledger.reports.allocation import (
     COLUMN_TITLES,
     claim_json,
@@ -72,6 +73,7 @@ from ledger.reports.notification import build_notification
 from ledger.reports.repayment import YearError, compute_all, compute_repayment
 from ledger.reports.overview import overview
 from ledger.reports.statement import build_statement
+from ledger.reports.trial_balance import trial_balance
 from ledger.rules.classify import rule_label
 from ledger.rules.evaluate import review_queue
 from ledger.rules.evaluation_runs import Run, classified, list_runs, record_evaluation
@@ -99,8 +101,15 @@ from ledger.workflows.parked import book_parked, parked_entries
 from ledger.workflows.repayment import confirm_repayment, pay_repayment, repayment_transfer
 from ledger.write.allocation_pdf import render_claims_statement
 from ledger.write.backup import backup, restore
+from ledger.write.downloads import (
+    account_ledger_sheet,
+    classification_sheet,
+    journal_sheet,
+    trial_balance_sheet,
+)
 from ledger.write.gobd import export_gobd
 from ledger.write.hledger import export_hledger
+from ledger.write.tabular import render as render_table
 from ledger.write.notification_pdf import render_notification
 from ledger.write.statement_pdf import render_statement
 
@@ -1311,7 +1320,7 @@ def verify(recipient_key: str | None, as_json: bool) -> None:
 
 @main.group("export", cls=Group)
 def export_group() -> None:
-    """Bücher exportieren: GoBD-Datenträgerüberlassung, hledger-Journal."""
+    """Bücher exportieren: GoBD-Datenträgerüberlassung, hledger-Journal, Tabellen als CSV oder XLSX."""
 
 
 @export_group.command("gobd")
@@ -1342,6 +1351,94 @@ def export_hledger_command(recipient_key: str, school_year: SchoolYear | None, o
     else:
         output.write_text(journal.getvalue(), encoding="utf-8")
         click.echo(f"hledger-Journal geschrieben: {output} ({count} Buchungen).")
+
+
+def _export_table(kind: str, recipient_key: str, fmt: str, output: Path, as_json: bool, build) -> None:
+    """Write the table ``build(session, recipient, packs)`` gives (a ``Sheet`` and the audit details)
+    to ``output`` in ``fmt`` and record the download in the audit log (action ``download``, as on
+    the web page). ``--json``: ``{"file", "format", "rows"}`` (rows without the heading row)."""
+    with db.session_scope(_engine(), write=True) as session:
+        recipient = get_recipient(session, recipient_key)
+        sheet, details = build(session, recipient, load_packs())
+        data = render_table(sheet, fmt, now=_now())
+        record(session, actor=_user(), action="download", now=_now(), recipient=recipient,
+               details={"kind": kind, "format": fmt, **{k: v for k, v in details.items() if v is not None}})
+        output.write_bytes(data)
+    if as_json:
+        _print_json({"file": str(output), "format": fmt, "rows": len(sheet.rows)})
+    else:
+        click.echo(f"{sheet.title} geschrieben: {output} ({len(sheet.rows)} Zeilen).")
+
+
+def _scope(school_year, date_from, date_to) -> dict:
+    return {"school_year": None if school_year is None else str(school_year),
+            "date_from": None if date_from is None else _day(date_from).isoformat(),
+            "date_to": None if date_to is None else _day(date_to).isoformat()}
+
+
+def _table_options(command):
+    """The options every table export shares: recipient, format, output file."""
+    for option in reversed((
+            recipient_option,
+            click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="xlsx", show_default=True,
+                         help="CSV (UTF-8 mit BOM, Semikolon) oder XLSX"),
+            click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                         help="Zieldatei"),
+            json_option)):
+        command = option(command)
+    return command
+
+
+def _range_options(command):
+    """Optional school year and date range."""
+    for option in reversed((
+            click.option("--school-year", callback=_school_year, default=None, help="nur dieses Schuljahr, z. B. 2023/24"),
+            click.option("--from", "date_from", type=german.DATE, default=None, help="Buchungsdatum von"),
+            click.option("--to", "date_to", type=german.DATE, default=None, help="Buchungsdatum bis"))):
+        command = option(command)
+    return command
+
+
+@export_group.command("journal")
+@_table_options
+@_range_options
+def export_journal_command(recipient_key, fmt, output, as_json, school_year, date_from, date_to) -> None:
+    """Journal als CSV oder XLSX: eine Zeile je Buchungszeile."""
+    _export_table("journal", recipient_key, fmt, output, as_json, lambda session, recipient, packs: (
+        journal_sheet(session, recipient, packs, school_year=school_year, date_from=_day(date_from),
+                      date_to=_day(date_to)), _scope(school_year, date_from, date_to)))
+
+
+@export_group.command("classification")
+@_table_options
+@click.option("--school-year", callback=_school_year, required=True, help="Schuljahr, z. B. 2023/24")
+def export_classification_command(recipient_key, fmt, output, as_json, school_year) -> None:
+    """Einstufung eines Schuljahres als CSV oder XLSX: jede Ausgabe mit Regel, Begründung und Quelle."""
+    _export_table("einstufung", recipient_key, fmt, output, as_json, lambda session, recipient, packs: (
+        classification_sheet(session, recipient, school_year, packs), _scope(school_year, None, None)))
+
+
+@export_group.command("trial-balance")
+@_table_options
+@_range_options
+def export_trial_balance_command(recipient_key, fmt, output, as_json, school_year, date_from, date_to) -> None:
+    """Summen- und Saldenliste als CSV oder XLSX: je Konto Saldovortrag, Soll, Haben, Saldo."""
+    _export_table("summen-und-salden", recipient_key, fmt, output, as_json, lambda session, recipient, _packs: (
+        trial_balance_sheet(trial_balance(session, recipient, school_year=school_year, date_from=_day(date_from),
+                                          date_to=_day(date_to))), _scope(school_year, date_from, date_to)))
+
+
+@export_group.command("account-ledger")
+@_table_options
+@click.option("--account", "account_number", required=True, metavar="KONTONUMMER", help="Konto, z. B. 1810")
+@_range_options
+def export_account_ledger_command(recipient_key, fmt, output, as_json, account_number, school_year, date_from,
+                                  date_to) -> None:
+    """Kontoblatt als CSV oder XLSX: die Buchungen eines Kontos mit laufendem Saldo."""
+    _export_table("kontoblatt", recipient_key, fmt, output, as_json, lambda session, recipient, packs: (
+        account_ledger_sheet(account_ledger(session, recipient, account_number, school_year=school_year,
+                                            date_from=_day(date_from), date_to=_day(date_to)), packs),
+        {**_scope(school_year, date_from, date_to), "account": account_number}))
 
 
 @main.command("backup")

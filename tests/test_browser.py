@@ -410,3 +410,69 @@ def test_the_provider_budget_page_of_the_demo_passes_axe(live_server, axe_page, 
     violations = a11y.violations(page)
     print(a11y.report("Trägerbudgets", violations) or "Trägerbudgets: keine Verstöße")
     assert not a11y.serious(violations), a11y.report("Trägerbudgets", a11y.serious(violations))
+
+
+def test_the_auditor_takes_the_books_along(live_server, axe_page, database_url, tmp_path):
+    """The auditor (all recipients) opens the downloads of demo Kreis Musterhausen from the
+    navigation (axe: no serious violation), downloads the journal 2023/24 as XLSX (opened with
+    openpyxl: headings, the payout of 750.000,00 as a number, dates as dates), the trial
+    balance as CSV (debit total = credit total) and the GoBD data set as ZIP (index.xml valid
+    against the GDPdU DTD); each download is in the audit log."""
+    import csv
+    import io
+    import zipfile
+
+    import openpyxl
+
+    from tests.test_exports import _validate_with_dtd
+
+    page = axe_page
+    sign_in(page, live_server, "demo-pruefung")
+    page.goto(live_server + "/r/musterhausen/2023/")
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Downloads").click()
+    expect(page.locator("main h1")).to_have_text("Downloads Kreis Musterhausen")
+    page.wait_for_load_state("load")
+    violations = a11y.violations(page)
+    print(a11y.report("Downloads", violations) or "Downloads: keine Verstöße")
+    assert not a11y.serious(violations), a11y.report("Downloads", a11y.serious(violations))
+    shot(page, "downloads", database_url)
+
+    def download(button: str, name: str) -> Path:
+        with page.expect_download() as info:
+            page.get_by_role("button", name=button).click()
+        path = tmp_path / info.value.suggested_filename
+        info.value.save_as(path)
+        assert path.name == name
+        return path
+
+    journal = page.get_by_role("group", name="Journal")
+    journal.get_by_label("Schuljahr").select_option("2023")
+    workbook = openpyxl.load_workbook(download("Journal als XLSX herunterladen", "Journal_musterhausen_2023-24.xlsx"))
+    sheet = workbook.active
+    header = [c.value for c in sheet[1]]
+    assert header[:8] == ["Buchung Nr.", "Buchungsdatum", "Belegnummer", "Buchungstext", "Konto", "Kontobezeichnung",
+                          "Soll", "Haben"]
+    rows = [dict(zip(header, row)) for row in sheet.iter_rows(min_row=2)]
+    assert any(r["Soll"].value == 750000 and r["Soll"].data_type == "n" for r in rows)
+    assert all(isinstance(r["Buchungsdatum"].value, datetime) for r in rows)
+    assert {r["Schuljahr"].value for r in rows} >= {"2023/24"}
+
+    saldenliste = page.get_by_role("group", name="Summen- und Saldenliste")
+    saldenliste.get_by_label("Schuljahr").select_option("2023")
+    path = download("Summen- und Saldenliste als CSV herunterladen",
+                    "Summen-und-Saldenliste_musterhausen_2023-24.csv")
+    lines = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert lines[0][:3] == ["Konto", "Kontobezeichnung", "Kontoart"] and lines[-1][0] == "Summe"
+    assert lines[-1][4] == lines[-1][5]                       # Soll = Haben
+
+    page.get_by_role("group", name="Datenträgerüberlassung").get_by_label("Schuljahr").select_option("2023")
+    path = download("GoBD-Datenträgerüberlassung als ZIP herunterladen",
+                    "GoBD-Datenueberlassung_musterhausen_2023-24.zip")
+    folder = tmp_path / "gobd"
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(folder)
+    _validate_with_dtd(folder)
+
+    page.locator(".user-menu").get_by_role("link", name="Protokoll").click()
+    expect(page.locator("main")).to_contain_text("Daten heruntergeladen")
+    expect(page.locator("main tbody tr").filter(has_text="Daten heruntergeladen")).to_have_count(3)

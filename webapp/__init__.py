@@ -83,6 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         bank,
         budget,
         dashboard,
+        downloads,
         home,
         imports,
         journal,
@@ -120,6 +121,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(tokens.bp)
     app.register_blueprint(allocation.bp)
     app.register_blueprint(ministry.bp)
+    app.register_blueprint(downloads.bp)
     api.init_app(app, csrf)
     return app
 

@@ -58,6 +58,7 @@ ACTION_LABELS = {
     "restore": "Sicherung eingespielt",
     "allocation_claim_add": "Mittelabruf geprüft und erfasst",
     "allocation_claim_pay": "Mittelabruf ausgezahlt",
+    "download": "Daten heruntergeladen",
     **{f"{kind}_{verb}": f"{label} {done}" for kind, label in (
         ("school", "Schule"), ("provider", "Träger"), ("pool", "Pool"), ("municipality", "Gemeinde"),
         ("commitment", "Verpflichtung"), ("costcentre", "Kostenstelle"))
@@ -100,6 +101,7 @@ FIELD_LABELS = {
     "token": "Zugangstoken Nr.", "prefix": "Anfang des Zugangstokens", "expires_on": "gültig bis",
     "plan": "Verteilungsplan", "claim_id": "Mittelabruf Nr.", "claimed": "beantragt", "accepted": "anerkannt",
     "declaration": "verbindliche Erklärung (Anlage 2)",
+    "format": "Format", "date_from": "von", "date_to": "bis", "account": "Konto",
 }
 #: Detail fields that hold amounts in EUR (stored as plain decimal strings).
 AMOUNT_FIELDS = frozenset({"amount", "assessed", "deemed_conform", "conform", "repayment_due", "monthly_amount",

@@ -17,7 +17,9 @@ books as such a set:
 Data files: UTF-8 without BOM, declared per table with ``<UTF8/>`` (the DTD's default
 code page is ANSI); fields separated by ``;``, records by CR LF; a text is put in ``"``
 where it needs it (a ``"`` inside is doubled; a line break inside a booking text stays,
-within the quotes: the books are exported as they are). Each file starts with one header
+within the quotes). A text that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return gets an apostrophe in front, so that no spreadsheet program runs it as a formula
+(``ledger.write.cells``); apart from that the books are exported as they are. Each file starts with one header
 row of column names, which ``<Range><From>2</From></Range>`` tells the reader to skip (as
 the DSFinV-K index files do). Dates ``DD.MM.YYYY``; amounts with a decimal comma, two
 places and no digit grouping (``1234,56``), from integer cents, never float.
@@ -32,7 +34,10 @@ with an equivalent deterministic form of it.)
 from __future__ import annotations
 
 import csv
+import io
+import tempfile
 import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -45,6 +50,7 @@ from ledger.core.models import Account, JournalEntry, Posting, Recipient
 from ledger.core.money import from_cents
 from ledger.core.schoolyear import SchoolYear
 from ledger.rules.packs import load_packs
+from ledger.write.cells import neutralise
 
 DTD_NAME = "gdpdu-01-09-2004.dtd"
 DATE_FORMAT = "DD.MM.YYYY"
@@ -133,9 +139,30 @@ def export_gobd(
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, delimiter=";", quotechar='"', lineterminator="\r\n")
             writer.writerow([column.name for column in table.columns])
-            writer.writerows(table.rows)
+            writer.writerows(_safe_row(row, table.columns) for row in table.rows)
         paths.append(path)
     return paths
+
+
+def gobd_zip(session: Session, recipient: Recipient, *, school_year: SchoolYear | None = None,
+             now: datetime, location: str = "Nordrhein-Westfalen") -> bytes:
+    """The data set of ``export_gobd`` as one ZIP file (bytes, deflated): ``index.xml``, the DTD
+    and the CSV files at its top level, as an auditor's software reads them once unpacked.
+    Arguments as for ``export_gobd``."""
+    with tempfile.TemporaryDirectory(prefix="inkl-gobd-") as folder:
+        paths = export_gobd(session, recipient, Path(folder), school_year=school_year, now=now, location=location)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in paths:
+                info = zipfile.ZipInfo(path.name, date_time=now.timetuple()[:6])
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes())
+    return out.getvalue()
+
+
+def _safe_row(row: list[str], columns: tuple[Column, ...]) -> list[str]:
+    """The row with every text column neutralised against formula injection."""
+    return [neutralise(value) if column.kind == "text" else value for value, column in zip(row, columns)]
 
 
 def german_amount(cents: int) -> str:
