@@ -90,3 +90,24 @@ def test_filter_and_sort(app, session, paid):
     assert "0 von 1 Zeilen" in land.get("/land/?schuljahr=2023/24").get_data(as_text=True)
     page = land.get("/land/?sortierung=offen&richtung=ab").get_data(as_text=True)
     assert 'aria-sort="descending"' in page
+
+
+def test_the_table_downloads_as_xlsx_and_csv_as_shown_and_audited(app, session, paid):
+    import io
+
+    import openpyxl
+
+    add_web_user(session, "land", "ministry")
+    land = logged_in(app, "land")
+    response = land.get("/land/uebersicht.xlsx?status=offen")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:4] == ("Schlüssel", "Empfänger", "Schuljahr", "Zuweisung erhalten")
+    assert rows[1][0:3] == ("testland", "Kreis Testland", "2022/23") and rows[1][3] == 500000
+    assert rows[-1][0] == "Summe" and len(rows) == 3
+    csv_text = land.get("/land/uebersicht.csv?q=xyz").data.decode("utf-8-sig")
+    assert csv_text.splitlines()[1].startswith("Summe;")          # filtered out: only the sum row
+    assert land.get("/land/uebersicht.pdf").status_code == 404
+    log = land.get("/protokoll").get_data(as_text=True)
+    assert "landesuebersicht" in log and "Suche" in log

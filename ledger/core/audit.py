@@ -83,6 +83,7 @@ FIELD_LABELS = {
     "username": "Benutzer", "role": "Rolle", "recipients": "Empfänger", "all_recipients": "Lesezugriff auf alle",
     "password_set": "Passwort gesetzt", "locked": "Konto gesperrt", "recipient": "Empfänger", "key": "Schlüssel", "name": "Name",
     "kind": "Art", "number": "Nummer", "iban": "IBAN", "previous": "bisher",
+    "search": "Suche", "filter": "Filter", "sort": "Sortierung", "direction": "Richtung",
     "parked_entry": "zurückgestellter Kontoumsatz Nr.", "profile": "Importprofil", "type": "Kontoart", "category": "Kategorie",
     "backup_created_at": "Sicherung vom", "schema_revision": "Schemastand", "source_dialect": "Quelldatenbank",
     "audit_head": "Protokoll bis", "seq": "Nr.", "hash": "SHA-256", "before": "vorher", "after": "nachher",

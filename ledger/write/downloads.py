@@ -1,6 +1,7 @@
 """The tables auditors and officers download: journal, classification (Einstufung), trial
-balance (Summen- und Saldenliste) and account ledger (Kontoblatt), each as a ``Sheet``
-(``ledger.write.tabular``) for CSV or XLSX.
+balance (Summen- und Saldenliste) and account ledger (Kontoblatt), and the Land's overview
+across recipients (Landesübersicht), each as a ``Sheet`` (``ledger.write.tabular``) for CSV
+or XLSX.
 
 German column headings; dates as dates, amounts as EUR ``Decimal`` from integer cents (numbers
 in the file, never text); category and status by their German labels. Debit and credit
@@ -19,6 +20,7 @@ from ledger.core.money import from_cents
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.account_ledger import AccountLedger
 from ledger.reports.journal import category_label
+from ledger.reports.overview import OverviewRow
 from ledger.reports.trial_balance import TrialBalance
 from ledger.rules.classify import rule_label
 from ledger.rules.evaluation_runs import classified
@@ -127,3 +129,25 @@ def _debit(cents: int):
 
 def _credit(cents: int):
     return from_cents(-cents) if cents < 0 else None
+
+
+OVERVIEW_HEADINGS = ("Schlüssel", "Empfänger", "Schuljahr", "Zuweisung erhalten", "zweckgerecht verwendet",
+                     "Rückzahlung", "fällig am", "gezahlt", "offen", "überfällig", "Zinsen bis Stichtag",
+                     "Verwendungsnachweis Nr.", "Verwendungsnachweis vom", "Schuljahr abgeschlossen",
+                     "nicht berechenbar")
+
+
+def overview_sheet(rows: list[OverviewRow], as_of: date) -> Sheet:
+    """The Landesübersicht: one row per recipient and school year (as ``rows`` are given,
+    filtered and sorted), and a last row ``Summe`` over the computed rows."""
+    table = [[r.recipient_key, r.recipient_name, r.school_year, r.grant_received, r.permitted, r.repayment_due,
+              r.due_date, r.already_repaid, r.outstanding, "ja" if r.overdue else "nein", r.interest,
+              r.statement_number, r.statement_date, "ja" if r.closed else "nein", r.error] for r in rows]
+    computed = [r for r in rows if r.error is None]
+
+    def total(name: str):
+        return sum((getattr(r, name) for r in computed), from_cents(0))
+
+    table.append(["Summe", None, None, total("grant_received"), total("permitted"), total("repayment_due"), None,
+                  total("already_repaid"), total("outstanding"), None, total("interest"), None, None, None, None])
+    return Sheet(f"Landesübersicht {as_of:%d.%m.%Y}", OVERVIEW_HEADINGS, table, frozenset({len(table) - 1}))

@@ -8,13 +8,16 @@ Bezirksregierung), the administration and auditors with access to all recipients
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
+from ledger.core.audit import record
 from ledger.core.users import readable_recipients, reads_all
 from ledger.reports.overview import Overview, OverviewRow, overview
-from webapp.clock import today
-from webapp.db import get_packs, get_session
+from ledger.write.downloads import overview_sheet
+from ledger.write.tabular import CONTENT_TYPES, render
+from webapp.clock import timestamp, today
+from webapp.db import get_packs, get_session, write_session
 
 bp = Blueprint("ministry", __name__, url_prefix="/land")
 
@@ -40,6 +43,11 @@ STATUS_FILTERS = {
     "nicht-abgeschlossen": ("Schuljahr nicht abgeschlossen", lambda r: not r.closed),
     "fehler": ("nicht berechenbar", lambda r: r.error is not None),
 }
+
+
+#: The filters' names in the audit log's details (``ledger.core.audit.FIELD_LABELS``).
+AUDIT_KEYS = {"q": "search", "schuljahr": "school_year", "status": "filter", "sortierung": "sort",
+              "richtung": "direction"}
 
 
 def land_overview() -> Overview:
@@ -83,6 +91,25 @@ def index():
     return render_template("ministry.html", overview=result, rows=rows, filters=filters, columns=COLUMNS,
                            status_filters=STATUS_FILTERS, years=years, upcoming=result.upcoming(),
                            totals=_totals(rows))
+
+
+@bp.get("/uebersicht.<fmt>")
+def download(fmt: str):
+    """The table as shown (same filters and order) as ``csv`` or ``xlsx``, named
+    ``Landesuebersicht_<YYYY-MM-DD>.<fmt>``; audited (action ``download``, kind
+    ``landesuebersicht``); 404 for another format."""
+    if fmt not in CONTENT_TYPES:
+        abort(404)
+    result = land_overview()
+    rows, filters = filtered(result.rows, request.args)
+    data = render(overview_sheet(rows, result.as_of), fmt, now=timestamp())
+    with write_session() as session:
+        record(session, actor=current_user.username, action="download", now=timestamp(),
+               details={"kind": "landesuebersicht", "format": fmt, "rows": len(rows),
+                        **{AUDIT_KEYS[name]: value for name, value in filters.items() if value}})
+    name = f"Landesuebersicht_{result.as_of.isoformat()}.{fmt}"
+    return Response(data, content_type=CONTENT_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 def _totals(rows: list[OverviewRow]) -> dict:
