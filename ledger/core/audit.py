@@ -56,6 +56,8 @@ ACTION_LABELS = {
     "restore": "Sicherung eingespielt",
     "allocation_claim_add": "Mittelabruf geprüft und erfasst",
     "allocation_claim_pay": "Mittelabruf ausgezahlt",
+    "allocation_commit": "Mittel eines Verteilungsplans gebunden",
+    "allocation_release": "nicht abgerufene Mittel eines Verteilungsplans freigegeben",
     **{f"{kind}_{verb}": f"{label} {done}" for kind, label in (
         ("school", "Schule"), ("provider", "Träger"), ("pool", "Pool"), ("municipality", "Gemeinde"),
         ("commitment", "Verpflichtung"), ("costcentre", "Kostenstelle"))
