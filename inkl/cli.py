@@ -78,6 +78,7 @@ from ledger.rules.overrides import add_override, list_overrides, withdraw_overri
 from ledger.rules.packs import category_label, load_packs, pack_name
 from ledger.rules.status import Status
 from ledger.workflows.allocation import add_claim, pay_claim
+from ledger.workflows.allocation_commitment import commit_plan, release_plan
 from ledger.workflows.budget import (
     INDIRECT_READINGS,
     add_budget_agreement,
@@ -1641,6 +1642,40 @@ plan_option = click.option("--plan", "plan_key", required=True, metavar="PLAN",
                            help="Kennung des Verteilungsplans, z. B. mettmann-2014")
 
 
+@allocation.command("commit")
+@plan_option
+@click.option("--date", "day", required=True, type=german.DATE, help="Tag der Mittelbindung")
+@json_option
+def allocation_commit(plan_key: str, day, as_json: bool) -> None:
+    """Die Höchstbeträge eines Verteilungsplans in den Büchern des Mittelgebers binden (Mittelbindung)."""
+    with db.session_scope(_engine()) as session:
+        record = commit_plan(session, plan_key, _day(day), actor=_user(), now=_now())
+        data = {"plan": plan_key, "kind": "commit", "date": record.date.isoformat(),
+                "amount": format_plain(from_cents(record.amount_cents)), "entry_id": record.entry_id}
+    if as_json:
+        _print_json(data)
+        return
+    click.echo(f"Mittel gebunden am {record.date:%d.%m.%Y}: {format_german(from_cents(record.amount_cents))} EUR "
+               f"(Buchung Nr. {record.entry_id}).")
+
+
+@allocation.command("release")
+@plan_option
+@click.option("--date", "day", required=True, type=german.DATE, help="Tag der Freigabe (nach Ende der Abruffrist)")
+@json_option
+def allocation_release(plan_key: str, day, as_json: bool) -> None:
+    """Nicht abgerufene Mittel eines Verteilungsplans nach Ende der Abruffrist freigeben (verbleiben beim Mittelgeber)."""
+    with db.session_scope(_engine()) as session:
+        record = release_plan(session, plan_key, _day(day), actor=_user(), now=_now())
+        data = {"plan": plan_key, "kind": "release", "date": record.date.isoformat(),
+                "amount": format_plain(from_cents(record.amount_cents)), "entry_id": record.entry_id}
+    if as_json:
+        _print_json(data)
+        return
+    click.echo(f"Nicht abgerufene Mittel freigegeben am {record.date:%d.%m.%Y}: "
+               f"{format_german(from_cents(record.amount_cents))} EUR verbleiben beim Mittelgeber.")
+
+
 @main.group(cls=Group)
 def claim() -> None:
     """Mittelabrufe gegen einen Verteilungsplan."""
@@ -1654,12 +1689,21 @@ def claim() -> None:
               help="Personalkosten eines eingesetzten Inklusionshelfers (je Helfer einmal angeben)")
 @click.option("--material-costs", callback=_amount, default=None, help="abgerechnete Sachkosten (werden nicht erstattet)")
 @click.option("--declaration", required=True, help="Fundstelle der verbindlichen Erklärung des Schulträgers (Anlage 2)")
+@click.option("--school", "schools", multiple=True, metavar="SCHULNUMMER",
+              help="Schulnummer der Schule, an der der Inklusionshelfer eingesetzt ist (der Reihe nach zu "
+                   "--helper-cost; leer lassen: die Erklärung deckt es ab)")
+@click.option("--case", "cases", multiple=True, metavar="FALLZEICHEN",
+              help="pseudonyme Fallzeichen der unterstützten Schülerinnen und Schüler, mehrere durch Komma "
+                   "getrennt (der Reihe nach zu --helper-cost); keine Namen")
 @json_option
-def claim_add(plan_key, recipient_key, day, helper_costs, material_costs, declaration, as_json) -> None:
+def claim_add(plan_key, recipient_key, day, helper_costs, material_costs, declaration, schools, cases,
+              as_json) -> None:
     """Einen Mittelabruf prüfen, erfassen und buchen."""
     with db.session_scope(_engine()) as session:
         added = add_claim(session, plan_key, recipient_key, _day(day), list(helper_costs), declaration,
-                          material_costs=material_costs, actor=_user(), now=_now())
+                          material_costs=material_costs, schools=[school or None for school in schools],
+                          cases=[[ref for ref in refs.split(",") if ref.strip()] for refs in cases],
+                          actor=_user(), now=_now())
         data = claim_json(added)
     if as_json:
         _print_json(data)

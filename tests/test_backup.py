@@ -37,6 +37,7 @@ from ledger.reports.repayment import compute_all, compute_repayment
 from ledger.rules.overrides import add_override
 from ledger.rules.packs import allocation_plan
 from ledger.workflows.allocation import add_claim, pay_claim
+from ledger.workflows.allocation_commitment import commit_plan
 from ledger.workflows.closing import close_year, reopen_year
 from ledger.workflows.issued import issue_statement
 from ledger.workflows.masterdata import add as add_master_data
@@ -134,9 +135,12 @@ def books(session) -> None:
     issue_statement(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, now=NOW)  # a PDF: binary column
     write_narrative(session, musterhausen, SchoolYear(2023), "Pools an drei Grundschulen.", user=admin, now=NOW)
     _bank_and_api(session, musterhausen, admin)
-    # a claim of Haan against plan mettmann-2014 (rows of migration 0017's tables), one helper cut to 5.000 EUR
+    # the commitment of plan mettmann-2014 and a claim of Haan against it (rows of migration 0017's and
+    # 0019's tables), one helper cut to 5.000 EUR, one with a pseudonymous case reference
+    commit_plan(session, METTMANN_PLAN, date(2014, 7, 1), actor="test", now=NOW)
     claim = add_claim(session, METTMANN_PLAN, "haan", date(2014, 7, 7), [Decimal("5000.00"), Decimal("5000.01")],
-                      "Anlage 2 Haan vom 07.07.2014", material_costs=Decimal("10.00"), actor="test", now=NOW)
+                      "Anlage 2 Haan vom 07.07.2014", material_costs=Decimal("10.00"), cases=[["HA-2014-01"]],
+                      actor="test", now=NOW)
     pay_claim(session, claim.id, date(2014, 8, 1), actor="test", now=NOW)
     session.commit()
 
