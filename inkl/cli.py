@@ -68,6 +68,7 @@ from ledger.reports.allocation import (
     paid_claim_ids,
 )
 from ledger.reports.forecast import forecast as compute_forecast
+from ledger.reports.pass_through import pass_through_shares
 from ledger.reports.notification import build_notification
 from ledger.reports.repayment import YearError, compute_all, compute_repayment
 from ledger.reports.statement import build_statement
@@ -76,9 +77,11 @@ from ledger.rules.evaluate import review_queue
 from ledger.rules.evaluation_runs import Run, classified, list_runs, record_evaluation
 from ledger.rules.overrides import add_override, list_overrides, withdraw_override
 from ledger.rules.packs import category_label, load_packs, pack_name
+from ledger.rules.pass_through_plan import load_pass_through_plan
 from ledger.rules.status import Status
 from ledger.workflows.allocation import add_claim, pay_claim
 from ledger.workflows.allocation_commitment import commit_plan, release_plan
+from ledger.workflows.pass_through import add_pass_through_claim
 from ledger.workflows.budget import (
     INDIRECT_READINGS,
     add_budget_agreement,
@@ -1676,6 +1679,27 @@ def allocation_release(plan_key: str, day, as_json: bool) -> None:
                f"{format_german(from_cents(record.amount_cents))} EUR verbleiben beim Mittelgeber.")
 
 
+plan_file_option = click.option("--plan-file", "plan_file", required=True,
+                                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                                help="Verteilungsplan eines Kreises für die Weiterleitung an Gemeinden (TOML)")
+
+
+@allocation.command("pass-through")
+@plan_file_option
+@json_option
+def allocation_pass_through(plan_file: Path, as_json: bool) -> None:
+    """Anteile der Gemeinden an der Weiterleitung eines Kreises nach Schülerzahlen berechnen."""
+    plan = load_pass_through_plan(plan_file)
+    rows = pass_through_shares(plan)
+    if as_json:
+        _print_json({"plan": plan.key, "grantor": plan.grantor_key, "amount": format_plain(plan.amount),
+                     "rows": [row.as_json() for row in rows]})
+        return
+    click.echo(f"{plan.title}: {format_german(plan.amount)} EUR")
+    for row in rows:
+        click.echo(f"  {row.name:<30} {row.pupils:>7} Schüler  {format_german(row.share):>14} EUR")
+
+
 @main.group(cls=Group)
 def claim() -> None:
     """Mittelabrufe gegen einen Verteilungsplan."""
@@ -1723,6 +1747,33 @@ def claim_pay(claim_id: int, day) -> None:
     with db.session_scope(_engine()) as session:
         payment = pay_claim(session, claim_id, _day(day), actor=_user(), now=_now())
         click.echo(f"Mittelabruf Nr. {claim_id} am {payment.date:%d.%m.%Y} ausgezahlt (Buchung Nr. {payment.entry_id}).")
+
+
+@claim.command("pass-through")
+@plan_file_option
+@click.option("--municipality", required=True, metavar="NAME", help="Gemeinde, wie in den Stammdaten des Kreises benannt")
+@click.option("--date", "day", required=True, type=german.DATE, help="Tag des Mittelabrufs")
+@click.option("--amount", required=True, callback=_amount, help="abgerufener Betrag")
+@click.option("--reference", required=True, help="Fundstelle des Mittelabrufs der Gemeinde")
+@json_option
+def claim_pass_through(plan_file: Path, municipality: str, day, amount, reference: str, as_json: bool) -> None:
+    """Einen Mittelabruf einer Gemeinde gegen den Verteilungsplan des Kreises prüfen und als Weiterleitung buchen."""
+    plan = load_pass_through_plan(plan_file)
+    with db.session_scope(_engine()) as session:
+        added = add_pass_through_claim(session, plan, municipality, _day(day), amount, reference,
+                                       actor=_user(), now=_now())
+        data = {"id": added.id, "plan": plan.key, "municipality": municipality, "date": added.claim_date.isoformat(),
+                "claimed": format_plain(from_cents(added.claimed_cents)),
+                "accepted": format_plain(from_cents(added.accepted_cents)),
+                "refused": format_plain(from_cents(added.refused_cents)), "reason": added.reason,
+                "entry_id": added.entry_id}
+    if as_json:
+        _print_json(data)
+        return
+    click.echo(f"Mittelabruf {municipality}: beantragt {format_german(Decimal(data['claimed']))} EUR, als Weiterleitung "
+               f"gebucht {format_german(Decimal(data['accepted']))} EUR, abgelehnt {format_german(Decimal(data['refused']))} EUR.")
+    if data["reason"]:
+        click.echo(f"  Grund: {data['reason']}")
 
 
 @main.command("claims", cls=Command)

@@ -767,6 +767,41 @@ class PassThroughVerification(Base):
     verified_by: Mapped[str] = mapped_column(String(120))
 
 
+class PassThroughClaim(Base):
+    """A member municipality's claim against a Kreis's pass-through plan (Weiterleitung nach
+    Verteilungsschlüssel, ``ledger.workflows.pass_through``; append-only, migration 0019).
+
+    ``recipient_id``: the Kreis; ``plan_key`` its plan; ``reference`` the municipality's
+    claim document. Cents: ``claimed_cents`` = ``accepted_cents`` + ``refused_cents``;
+    ``reason`` why anything was refused (German, citing the source); ``entry_id`` the
+    pass-through booking of the accepted amount in the Kreis's books (None if nothing was accepted).
+    """
+
+    __tablename__ = "pass_through_claims"
+    __table_args__ = (
+        CheckConstraint("claimed_cents > 0 AND accepted_cents >= 0 AND refused_cents >= 0",
+                        name="ck_pass_through_claim_amounts"),
+        CheckConstraint("claimed_cents = accepted_cents + refused_cents", name="ck_pass_through_claim_balance"),
+        Index("ix_pass_through_claims_plan_municipality", "plan_key", "municipality_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_key: Mapped[str] = mapped_column(String(60))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    claim_date: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(200))
+    claimed_cents: Mapped[int] = mapped_column(BigInteger)
+    accepted_cents: Mapped[int] = mapped_column(BigInteger)
+    refused_cents: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    municipality: Mapped[Municipality] = relationship()
+
+
 class Commitment(Base):
     """An obligation (pool contract, other contract) with a monthly amount in cents over a term."""
 

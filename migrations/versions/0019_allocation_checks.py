@@ -13,7 +13,10 @@ Kreis Mettmann require (Nr. 3 and 4.4):
   per line and reference, with the plan key for the look-up across recipients;
 - ``allocation_commitments``: the booking of a plan's ceilings as a commitment
   (Mittelbindung, ``kind`` ``commit``) and the release of its rest at the end of the claim
-  window (``release``), each at most once per plan, with its journal entry.
+  window (``release``), each at most once per plan, with its journal entry;
+- ``pass_through_claims``: a member municipality's claim against a Kreis's pass-through plan
+  (Weiterleitung nach Verteilungsschlüssel; the plan is an instance plan file): claimed,
+  accepted, refused in cents with the reason, and the pass-through booking of the accepted part.
 
 The new tables are append-only (triggers, as migration 0017 does). Adding nullable columns
 keeps the existing lines and their triggers.
@@ -33,7 +36,7 @@ branch_labels = None
 depends_on = None
 
 MESSAGE = "inkl: gebuchte Daten werden nie geändert oder gelöscht (Storno statt Änderung)"
-TABLES = ("allocation_claim_cases", "allocation_commitments")
+TABLES = ("allocation_claim_cases", "allocation_commitments", "pass_through_claims")
 
 
 def upgrade() -> None:
@@ -71,6 +74,30 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("plan_key", "kind", name="uq_allocation_commitment_plan_kind"),
     )
+    op.create_table(
+        "pass_through_claims",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("plan_key", sa.String(length=60), nullable=False),
+        sa.Column("recipient_id", sa.Integer(), nullable=False),
+        sa.Column("municipality_id", sa.Integer(), nullable=False),
+        sa.Column("claim_date", sa.Date(), nullable=False),
+        sa.Column("reference", sa.String(length=200), nullable=False),
+        sa.Column("claimed_cents", sa.BigInteger(), nullable=False),
+        sa.Column("accepted_cents", sa.BigInteger(), nullable=False),
+        sa.Column("refused_cents", sa.BigInteger(), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=True),
+        sa.Column("entry_id", sa.Integer(), nullable=True),
+        sa.Column("created_by", sa.String(length=80), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.CheckConstraint("claimed_cents > 0 AND accepted_cents >= 0 AND refused_cents >= 0",
+                           name="ck_pass_through_claim_amounts"),
+        sa.CheckConstraint("claimed_cents = accepted_cents + refused_cents", name="ck_pass_through_claim_balance"),
+        sa.ForeignKeyConstraint(["recipient_id"], ["recipients.id"]),
+        sa.ForeignKeyConstraint(["municipality_id"], ["municipalities.id"]),
+        sa.ForeignKeyConstraint(["entry_id"], ["journal_entries.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_pass_through_claims_plan_municipality", "pass_through_claims", ["plan_key", "municipality_id"])
     for table in TABLES:
         _create_triggers(table, postgresql)
 
@@ -79,6 +106,8 @@ def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     for table in reversed(TABLES):
         _drop_triggers(table, postgresql)
+    op.drop_index("ix_pass_through_claims_plan_municipality", table_name="pass_through_claims")
+    op.drop_table("pass_through_claims")
     op.drop_table("allocation_commitments")
     op.drop_index("ix_allocation_claim_cases_plan_ref", table_name="allocation_claim_cases")
     op.drop_table("allocation_claim_cases")
