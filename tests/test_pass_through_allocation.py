@@ -22,7 +22,9 @@ from inkl.demo import DEMO_DIR, _load_master_data
 from ledger.core.errors import LedgerError
 from ledger.core.models import JournalEntry, PassThroughClaim
 from ledger.core.recipients import add_recipient
+from ledger.core.schoolyear import SchoolYear
 from ledger.reports.pass_through import pass_through_shares
+from ledger.rules.evaluate import evaluate
 from ledger.rules.packs import RulePackError
 from ledger.rules.pass_through_plan import PassThroughMunicipality, load_pass_through_plan
 from ledger.workflows.pass_through import add_pass_through_claim
@@ -70,6 +72,9 @@ def test_a_verified_municipality_is_paid_as_pass_through_up_to_its_share(session
     entry = session.get(JournalEntry, first.entry_id)
     assert sorted((p.account.number, p.amount_cents, p.category, p.cost_centre) for p in entry.postings) == [
         ("1810", -3000000, None, None), ("5314", 3000000, "pass_through", "3631-WEI")]
+    # the Inklusionspauschale's classification shows it as a verified pass-through (Hinweise Teil II)
+    [judged] = evaluate(session, musterhausen, SchoolYear(2023), entry_id=first.entry_id)
+    assert (judged.classification.rule, judged.classification.conform) == ("pass_through.verified", Decimal("30000.00"))
     second = _claim(session, "Stadt Lindental", date(2023, 10, 1), "20000.00")
     # 41.110,49 − 30.000,00 = 11.110,49 accepted, 8.889,51 refused
     assert (second.accepted_cents, second.refused_cents) == (1111049, 888951)
