@@ -1651,15 +1651,7 @@ plan_option = click.option("--plan", "plan_key", required=True, metavar="PLAN",
 @json_option
 def allocation_commit(plan_key: str, day, as_json: bool) -> None:
     """Die Höchstbeträge eines Verteilungsplans in den Büchern des Mittelgebers binden (Mittelbindung)."""
-    with db.session_scope(_engine()) as session:
-        record = commit_plan(session, plan_key, _day(day), actor=_user(), now=_now())
-        data = {"plan": plan_key, "kind": "commit", "date": record.date.isoformat(),
-                "amount": format_plain(from_cents(record.amount_cents)), "entry_id": record.entry_id}
-    if as_json:
-        _print_json(data)
-        return
-    click.echo(f"Mittel gebunden am {record.date:%d.%m.%Y}: {format_german(from_cents(record.amount_cents))} EUR "
-               f"(Buchung Nr. {record.entry_id}).")
+    _commitment(commit_plan, plan_key, day, as_json, "Mittel gebunden am {date}: {amount} EUR.")
 
 
 @allocation.command("release")
@@ -1668,15 +1660,21 @@ def allocation_commit(plan_key: str, day, as_json: bool) -> None:
 @json_option
 def allocation_release(plan_key: str, day, as_json: bool) -> None:
     """Nicht abgerufene Mittel eines Verteilungsplans nach Ende der Abruffrist freigeben (verbleiben beim Mittelgeber)."""
+    _commitment(release_plan, plan_key, day, as_json,
+                "Nicht abgerufene Mittel freigegeben am {date}: {amount} EUR verbleiben beim Mittelgeber.")
+
+
+def _commitment(action, plan_key: str, day, as_json: bool, done: str) -> None:
+    """Run ``commit_plan`` or ``release_plan`` and print its record (JSON: ``{"plan", "kind",
+    "date", "amount", "entry_id"}``) or the German sentence ``done``."""
     with db.session_scope(_engine()) as session:
-        record = release_plan(session, plan_key, _day(day), actor=_user(), now=_now())
-        data = {"plan": plan_key, "kind": "release", "date": record.date.isoformat(),
+        record = action(session, plan_key, _day(day), actor=_user(), now=_now())
+        data = {"plan": plan_key, "kind": record.kind, "date": record.date.isoformat(),
                 "amount": format_plain(from_cents(record.amount_cents)), "entry_id": record.entry_id}
     if as_json:
         _print_json(data)
         return
-    click.echo(f"Nicht abgerufene Mittel freigegeben am {record.date:%d.%m.%Y}: "
-               f"{format_german(from_cents(record.amount_cents))} EUR verbleiben beim Mittelgeber.")
+    click.echo(done.format(date=f"{record.date:%d.%m.%Y}", amount=format_german(from_cents(record.amount_cents))))
 
 
 plan_file_option = click.option("--plan-file", "plan_file", required=True,

@@ -39,6 +39,7 @@ from ledger.rules.packs import allocation_plan
 from ledger.workflows.allocation import CASE_REF_PATTERN, add_claim
 from ledger.workflows.allocation_commitment import commit_plan, release_plan
 from ledger.workflows.masterdata import add as add_master
+from tests.test_allocation_claims import _page_text, _pdf_text
 
 NOW = datetime(2026, 12, 7, 9, 0)
 PLAN = "mettmann-2014"
@@ -221,8 +222,10 @@ def test_commit_consume_release_and_the_rest_stays_with_the_kreis(session, citie
     cities_ids = [get_recipient(session, r.key).id for r in cities.recipients]
     assert session.scalar(select(func.count()).select_from(JournalEntry)
                           .where(JournalEntry.recipient_id.in_(cities_ids))) == 0
-    # after the window a city's claim is refused, its rest stays with the Kreis
-    assert _claim(session, "haan", date(2014, 11, 20), "100.00").accepted_cents == 0
+    # after the release no claim is possible any more, not even one dated inside the window
+    with pytest.raises(LedgerError, match="bereits freigegeben; ein Mittelabruf ist nicht mehr möglich"):
+        _claim(session, "haan", LAST, "100.00")
+    session.rollback()
     assert verify_chain(session, get_recipient(session, "kreis-mettmann")).ok
 
 
@@ -336,14 +339,6 @@ def test_property_totals_add_up_over_random_claim_sequences(session, cities, cla
         session.rollback()
 
 
-def _pdf_text(data: bytes) -> str:
-    import io
-    import re
-
-    from pypdf import PdfReader
-    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages))
-
-
 def test_statements_show_commitment_and_release(cli, session, cities, tmp_path):
     commit_plan(session, PLAN, date(2014, 7, 1), actor="test", now=NOW)
     session.commit()
@@ -365,11 +360,6 @@ def test_statements_show_commitment_and_release(cli, session, cities, tmp_path):
 # --- web ------------------------------------------------------------------------------------
 
 
-def _page_text(response) -> str:
-    import re
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
-
-
 def test_plan_page_commit_button_for_the_kreis_officer_only(app, session, cities):
     from tests.conftest import add_web_user, csrf_token, internal_terms, logged_in
 
@@ -378,7 +368,9 @@ def test_plan_page_commit_button_for_the_kreis_officer_only(app, session, cities
     add_web_user(session, "aldo", "auditor", recipients=[kreis])
     mara, aldo = logged_in(app, "mara"), logged_in(app, "aldo")
     assert "Höchstbeträge binden" not in _page_text(aldo.get("/verteilung/mettmann-2014"))
-    assert aldo.post("/verteilung/mettmann-2014/mittelbindung", data={"day": "01.07.2014"}).status_code in (400, 403)
+    refused = aldo.post("/verteilung/mettmann-2014/mittelbindung",
+                        data={"day": "01.07.2014", "csrf_token": csrf_token(aldo, "/verteilung/mettmann-2014")})
+    assert refused.status_code == 403   # the auditor only reads
     page = mara.get("/verteilung/mettmann-2014")
     text = _page_text(page)
     assert "Höchstbeträge binden (Mittelbindung)" in text and "noch nicht gebunden" in text

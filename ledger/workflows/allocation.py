@@ -32,7 +32,8 @@ The accepted amount is booked in the grantor's books (kind ``manual``, the journ
 entries made in the ledger itself): debit the expense account CLAIM_EXPENSE, credit the
 liability account CLAIM_LIABILITY (both added to the grantor's chart on first use). If the plan's
 ceilings are committed (``ledger.workflows.allocation_commitment``) and not yet released, the
-same entry consumes the commitment by the accepted amount. Its payment to the recipient
+same entry consumes the commitment by the accepted amount; once the rest is released, no claim
+is accepted for recording any more (the released amount would no longer match). Its payment to the recipient
 (:func:`pay_claim`) debits the liability and credits the grantor's bank account.
 """
 from __future__ import annotations
@@ -64,7 +65,7 @@ from ledger.core.recipients import add_account, find_account, get_recipient, rol
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.allocation import accepted_cents, compute_allocation
 from ledger.rules.packs import RulePack
-from ledger.workflows.allocation_commitment import consumption_lines
+from ledger.workflows.allocation_commitment import commitment, consumption_lines
 
 #: The grantor's accounts for accepted claims: (number, German name, type).
 CLAIM_EXPENSE = ("5318", "Zuweisungen Inklusionshilfe an kreisangehörige Städte (Mittelabruf)", "expense")
@@ -256,8 +257,8 @@ def add_claim(session: Session, plan_key: str, recipient_key: str, claim_date: d
     Raises:
         NoRulePack: no pack has the plan.
         NotFound: the recipient or the grantor is not in the ledger.
-        LedgerError: the recipient is not in the plan, no declaration, no or non-positive amounts,
-            more schools or case lists than helpers, a school not in the recipient's master
+        LedgerError: the recipient is not in the plan, the plan's rest is released already, no
+            declaration, no or non-positive amounts, more schools or case lists than helpers, a school not in the recipient's master
             data, a case reference that is not pseudonymous (CASE_REF_PATTERN).
     """
     allocation = compute_allocation(plan_key, packs)
@@ -282,6 +283,9 @@ def add_claim(session: Session, plan_key: str, recipient_key: str, claim_date: d
     recipient = get_recipient(session, recipient_key)
     grantor = get_recipient(session, plan.grantor_key)
     lock_recipient(session, grantor)  # claims of one plan are judged one after the other
+    if commitment(session, plan_key, "release") is not None:
+        raise LedgerError(f"Die nicht abgerufenen Mittel des Verteilungsplans „{plan.title}“ sind bereits "
+                          f"freigegeben; ein Mittelabruf ist nicht mehr möglich ({pack.allocation.sources['unclaimed_source']})")
     helpers = []
     for index, cost in enumerate(helper_costs):
         school_number = schools[index] if index < len(schools) else None
