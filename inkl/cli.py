@@ -68,7 +68,7 @@ from ledger.reports.allocation import (
     paid_claim_ids,
 )
 from ledger.reports.forecast import forecast as compute_forecast
-from ledger.reports.pass_through import pass_through_shares
+from ledger.reports.pass_through import pass_through_overview
 from ledger.reports.notification import build_notification
 from ledger.reports.repayment import YearError, compute_all, compute_repayment
 from ledger.reports.statement import build_statement
@@ -1686,16 +1686,18 @@ plan_file_option = click.option("--plan-file", "plan_file", required=True,
 @plan_file_option
 @json_option
 def allocation_pass_through(plan_file: Path, as_json: bool) -> None:
-    """Anteile der Gemeinden an der Weiterleitung eines Kreises nach Schülerzahlen berechnen."""
+    """Anteile der Gemeinden an der Weiterleitung eines Kreises nach Schülerzahlen, mit ihren Mittelabrufen."""
     plan = load_pass_through_plan(plan_file)
-    rows = pass_through_shares(plan)
+    with db.session_scope(_engine()) as session:
+        rows = pass_through_overview(session, plan)
     if as_json:
         _print_json({"plan": plan.key, "grantor": plan.grantor_key, "amount": format_plain(plan.amount),
                      "rows": [row.as_json() for row in rows]})
         return
     click.echo(f"{plan.title}: {format_german(plan.amount)} EUR")
-    for row in rows:
-        click.echo(f"  {row.name:<30} {row.pupils:>7} Schüler  {format_german(row.share):>14} EUR")
+    for item in rows:
+        click.echo(f"  {item.row.name:<30} {item.row.pupils:>7} Schüler  Anteil {format_german(item.row.share):>12} EUR  "
+                   f"weitergeleitet {format_german(item.accepted):>12} EUR  Rest {format_german(item.rest):>12} EUR")
 
 
 @main.group(cls=Group)

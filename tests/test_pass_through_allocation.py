@@ -132,6 +132,9 @@ def test_cli_pass_through_shares_and_claim(cli, session, musterhausen):
                           "--date", "2023-09-28", "--amount", "60.000,00", "--reference", "Abruf 28.09.2023",
                           "--json").stdout)
     assert (data["claimed"], data["accepted"], data["refused"]) == ("60000.00", "41110.49", "18889.51")
+    after = json.loads(cli("allocation", "pass-through", "--plan-file", str(PLAN_FILE), "--json").stdout)["rows"]
+    assert [(r["accepted"], r["refused"], r["rest"]) for r in after] == [("41110.49", "18889.51", "0.00"),
+                                                                         ("0.00", "0.00", "18889.51")]
     failed = cli("claim", "pass-through", "--plan-file", str(PLAN_FILE), "--municipality", "Stadt Anderswo",
                  "--date", "2023-09-28", "--amount", "1", "--reference", "X", expect=1)
     assert "keine Gemeinde des Verteilungsplans" in failed.stderr

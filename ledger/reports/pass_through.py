@@ -19,7 +19,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.core.models import Municipality, PassThroughClaim
+from ledger.core.models import Municipality, PassThroughClaim, Recipient
 from ledger.core.money import format_plain, from_cents
 from ledger.rules.pass_through_plan import PassThroughPlan
 
@@ -54,3 +54,44 @@ def accepted_cents(session: Session, plan_key: str, municipality: Municipality) 
     """The accepted cents of all claims of ``municipality`` against plan ``plan_key``."""
     return session.scalar(select(func.coalesce(func.sum(PassThroughClaim.accepted_cents), 0)).where(
         PassThroughClaim.plan_key == plan_key, PassThroughClaim.municipality_id == municipality.id))
+
+
+@dataclass(frozen=True)
+class ShareClaims:
+    """A municipality's ``row`` (ShareRow) with the sums of its claims (EUR): ``claimed``,
+    ``accepted`` (booked as pass-through), ``refused``, and ``rest`` (share − accepted: stays
+    with the Kreis if unclaimed)."""
+
+    row: ShareRow
+    claimed: Decimal
+    accepted: Decimal
+    refused: Decimal
+
+    @property
+    def rest(self) -> Decimal:
+        """The share not (yet) passed through, EUR."""
+        return self.row.share - self.accepted
+
+    def as_json(self) -> dict:
+        """ShareRow.as_json with ``claimed``, ``accepted``, ``refused``, ``rest`` (strings, two decimals)."""
+        return {**self.row.as_json(), **{key: format_plain(getattr(self, key))
+                                         for key in ("claimed", "accepted", "refused", "rest")}}
+
+
+def pass_through_overview(session: Session, plan: PassThroughPlan) -> list[ShareClaims]:
+    """Each municipality of the plan with its share and the sums of its claims, in the plan's
+    order (all claims 0 if the Kreis or the municipality is not in the ledger)."""
+    kreis = session.scalar(select(Recipient).where(Recipient.key == plan.grantor_key))
+    result = []
+    for row in pass_through_shares(plan):
+        sums = (0, 0, 0)
+        if kreis is not None:
+            sums = session.execute(
+                select(func.coalesce(func.sum(PassThroughClaim.claimed_cents), 0),
+                       func.coalesce(func.sum(PassThroughClaim.accepted_cents), 0),
+                       func.coalesce(func.sum(PassThroughClaim.refused_cents), 0))
+                .join(Municipality, Municipality.id == PassThroughClaim.municipality_id)
+                .where(PassThroughClaim.plan_key == plan.key, PassThroughClaim.recipient_id == kreis.id,
+                       Municipality.name == row.name)).one()
+        result.append(ShareClaims(row, *(from_cents(cents) for cents in sums)))
+    return result
