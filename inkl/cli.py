@@ -1803,7 +1803,8 @@ def claims_list(plan_key, recipient_key, pdf_path, as_json) -> None:
     for entry in data:
         click.echo(f"{names[entry['recipient']]}: Höchstbetrag {format_german(Decimal(entry['ceiling']))} EUR, "
                    f"anerkannt {format_german(Decimal(entry['accepted']))} EUR, Rest {format_german(Decimal(entry['rest']))} EUR "
-                   f"(verbleibt beim Mittelgeber, wenn nicht abgerufen)")
+                   f"(verbleibt beim Mittelgeber, wenn nicht abgerufen); gebunden {format_german(Decimal(entry['committed']))} "
+                   f"EUR, freigegeben {format_german(Decimal(entry['released']))} EUR")
         for item in entry["claims"]:
             click.echo(f"  Abruf vom {date.fromisoformat(item['date']):%d.%m.%Y} (Erklärung {item['declaration']}): "
                        f"beantragt {format_german(Decimal(item['claimed']))} EUR, anerkannt "
