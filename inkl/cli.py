@@ -69,6 +69,7 @@ from ledger.reports.allocation import (
     paid_claim_ids,
 )
 from ledger.reports.forecast import forecast as compute_forecast
+from ledger.reports.pass_through import pass_through_overview
 from ledger.reports.notification import build_notification
 from ledger.reports.repayment import YearError, compute_all, compute_repayment
 from ledger.reports.overview import overview
@@ -79,8 +80,11 @@ from ledger.rules.evaluate import review_queue
 from ledger.rules.evaluation_runs import Run, classified, list_runs, record_evaluation
 from ledger.rules.overrides import add_override, list_overrides, withdraw_override
 from ledger.rules.packs import category_label, load_packs, pack_name
+from ledger.rules.pass_through_plan import load_pass_through_plan
 from ledger.rules.status import Status
 from ledger.workflows.allocation import add_claim, pay_claim
+from ledger.workflows.allocation_commitment import commit_plan, release_plan
+from ledger.workflows.pass_through import add_pass_through_claim
 from ledger.workflows.budget import (
     INDIRECT_READINGS,
     add_budget_agreement,
@@ -1767,6 +1771,61 @@ plan_option = click.option("--plan", "plan_key", required=True, metavar="PLAN",
                            help="Kennung des Verteilungsplans, z. B. mettmann-2014")
 
 
+@allocation.command("commit")
+@plan_option
+@click.option("--date", "day", required=True, type=german.DATE, help="Tag der Mittelbindung")
+@json_option
+def allocation_commit(plan_key: str, day, as_json: bool) -> None:
+    """Die Höchstbeträge eines Verteilungsplans in den Büchern des Mittelgebers binden (Mittelbindung)."""
+    _commitment(commit_plan, plan_key, day, as_json, "Mittel gebunden am {date}: {amount} EUR.")
+
+
+@allocation.command("release")
+@plan_option
+@click.option("--date", "day", required=True, type=german.DATE, help="Tag der Freigabe (nach Ende der Abruffrist)")
+@json_option
+def allocation_release(plan_key: str, day, as_json: bool) -> None:
+    """Nicht abgerufene Mittel eines Verteilungsplans nach Ende der Abruffrist freigeben (verbleiben beim Mittelgeber)."""
+    _commitment(release_plan, plan_key, day, as_json,
+                "Nicht abgerufene Mittel freigegeben am {date}: {amount} EUR verbleiben beim Mittelgeber.")
+
+
+def _commitment(action, plan_key: str, day, as_json: bool, done: str) -> None:
+    """Run ``commit_plan`` or ``release_plan`` and print its record (JSON: ``{"plan", "kind",
+    "date", "amount", "entry_id"}``) or the German sentence ``done``."""
+    with db.session_scope(_engine()) as session:
+        record = action(session, plan_key, _day(day), actor=_user(), now=_now())
+        data = {"plan": plan_key, "kind": record.kind, "date": record.date.isoformat(),
+                "amount": format_plain(from_cents(record.amount_cents)), "entry_id": record.entry_id}
+    if as_json:
+        _print_json(data)
+        return
+    click.echo(done.format(date=f"{record.date:%d.%m.%Y}", amount=format_german(from_cents(record.amount_cents))))
+
+
+plan_file_option = click.option("--plan-file", "plan_file", required=True,
+                                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                                help="Verteilungsplan eines Kreises für die Weiterleitung an Gemeinden (TOML)")
+
+
+@allocation.command("pass-through")
+@plan_file_option
+@json_option
+def allocation_pass_through(plan_file: Path, as_json: bool) -> None:
+    """Anteile der Gemeinden an der Weiterleitung eines Kreises nach Schülerzahlen, mit ihren Mittelabrufen."""
+    plan = load_pass_through_plan(plan_file)
+    with db.session_scope(_engine()) as session:
+        rows = pass_through_overview(session, plan)
+    if as_json:
+        _print_json({"plan": plan.key, "grantor": plan.grantor_key, "amount": format_plain(plan.amount),
+                     "rows": [row.as_json() for row in rows]})
+        return
+    click.echo(f"{plan.title}: {format_german(plan.amount)} EUR")
+    for item in rows:
+        click.echo(f"  {item.row.name:<30} {item.row.pupils:>7} Schüler  Anteil {format_german(item.row.share):>12} EUR  "
+                   f"weitergeleitet {format_german(item.accepted):>12} EUR  Rest {format_german(item.rest):>12} EUR")
+
+
 @main.group(cls=Group)
 def claim() -> None:
     """Mittelabrufe gegen einen Verteilungsplan."""
@@ -1780,12 +1839,21 @@ def claim() -> None:
               help="Personalkosten eines eingesetzten Inklusionshelfers (je Helfer einmal angeben)")
 @click.option("--material-costs", callback=_amount, default=None, help="abgerechnete Sachkosten (werden nicht erstattet)")
 @click.option("--declaration", required=True, help="Fundstelle der verbindlichen Erklärung des Schulträgers (Anlage 2)")
+@click.option("--school", "schools", multiple=True, metavar="SCHULNUMMER",
+              help="Schulnummer der Schule, an der der Inklusionshelfer eingesetzt ist (der Reihe nach zu "
+                   "--helper-cost; leer lassen: die Erklärung deckt es ab)")
+@click.option("--case", "cases", multiple=True, metavar="FALLZEICHEN",
+              help="pseudonyme Fallzeichen der unterstützten Schülerinnen und Schüler, mehrere durch Komma "
+                   "getrennt (der Reihe nach zu --helper-cost); keine Namen")
 @json_option
-def claim_add(plan_key, recipient_key, day, helper_costs, material_costs, declaration, as_json) -> None:
+def claim_add(plan_key, recipient_key, day, helper_costs, material_costs, declaration, schools, cases,
+              as_json) -> None:
     """Einen Mittelabruf prüfen, erfassen und buchen."""
     with db.session_scope(_engine()) as session:
         added = add_claim(session, plan_key, recipient_key, _day(day), list(helper_costs), declaration,
-                          material_costs=material_costs, actor=_user(), now=_now())
+                          material_costs=material_costs, schools=[school or None for school in schools],
+                          cases=[[ref for ref in refs.split(",") if ref.strip()] for refs in cases],
+                          actor=_user(), now=_now())
         data = claim_json(added)
     if as_json:
         _print_json(data)
@@ -1805,6 +1873,33 @@ def claim_pay(claim_id: int, day) -> None:
     with db.session_scope(_engine()) as session:
         payment = pay_claim(session, claim_id, _day(day), actor=_user(), now=_now())
         click.echo(f"Mittelabruf Nr. {claim_id} am {payment.date:%d.%m.%Y} ausgezahlt (Buchung Nr. {payment.entry_id}).")
+
+
+@claim.command("pass-through")
+@plan_file_option
+@click.option("--municipality", required=True, metavar="NAME", help="Gemeinde, wie in den Stammdaten des Kreises benannt")
+@click.option("--date", "day", required=True, type=german.DATE, help="Tag des Mittelabrufs")
+@click.option("--amount", required=True, callback=_amount, help="abgerufener Betrag")
+@click.option("--reference", required=True, help="Fundstelle des Mittelabrufs der Gemeinde")
+@json_option
+def claim_pass_through(plan_file: Path, municipality: str, day, amount, reference: str, as_json: bool) -> None:
+    """Einen Mittelabruf einer Gemeinde gegen den Verteilungsplan des Kreises prüfen und als Weiterleitung buchen."""
+    plan = load_pass_through_plan(plan_file)
+    with db.session_scope(_engine()) as session:
+        added = add_pass_through_claim(session, plan, municipality, _day(day), amount, reference,
+                                       actor=_user(), now=_now())
+        data = {"id": added.id, "plan": plan.key, "municipality": municipality, "date": added.claim_date.isoformat(),
+                "claimed": format_plain(from_cents(added.claimed_cents)),
+                "accepted": format_plain(from_cents(added.accepted_cents)),
+                "refused": format_plain(from_cents(added.refused_cents)), "reason": added.reason,
+                "entry_id": added.entry_id}
+    if as_json:
+        _print_json(data)
+        return
+    click.echo(f"Mittelabruf {municipality}: beantragt {format_german(Decimal(data['claimed']))} EUR, als Weiterleitung "
+               f"gebucht {format_german(Decimal(data['accepted']))} EUR, abgelehnt {format_german(Decimal(data['refused']))} EUR.")
+    if data["reason"]:
+        click.echo(f"  Grund: {data['reason']}")
 
 
 @main.command("claims", cls=Command)
@@ -1834,7 +1929,8 @@ def claims_list(plan_key, recipient_key, pdf_path, as_json) -> None:
     for entry in data:
         click.echo(f"{names[entry['recipient']]}: Höchstbetrag {format_german(Decimal(entry['ceiling']))} EUR, "
                    f"anerkannt {format_german(Decimal(entry['accepted']))} EUR, Rest {format_german(Decimal(entry['rest']))} EUR "
-                   f"(verbleibt beim Mittelgeber, wenn nicht abgerufen)")
+                   f"(verbleibt beim Mittelgeber, wenn nicht abgerufen); gebunden {format_german(Decimal(entry['committed']))} "
+                   f"EUR, freigegeben {format_german(Decimal(entry['released']))} EUR")
         for item in entry["claims"]:
             click.echo(f"  Abruf vom {date.fromisoformat(item['date']):%d.%m.%Y} (Erklärung {item['declaration']}): "
                        f"beantragt {format_german(Decimal(item['claimed']))} EUR, anerkannt "

@@ -27,7 +27,10 @@
    recognises as the recorded payout. 2024-03.csv repeats the last two rows of
    2024-02.csv; they are counted as already imported. The year ends with a repayment
    due of 112.206,21 EUR (see tests/test_demo_and_worked_examples.py for the hand
-   computation), due 02.04.2024 (1 April 2024 is Easter Monday). The year has a short
+   computation), due 02.04.2024 (1 April 2024 is Easter Monday). A fictional plan to pass
+   60.000,00 EUR through to its municipalities by pupils lies in
+   ``demo/musterhausen/verteilung/weiterleitung-2023.toml`` (``inkl allocation pass-through``);
+   the demo loads no claims against it. The year has a short
    Sachbericht (``MUSTERHAUSEN_NARRATIVE``, ANBest-G NRW) written by the demo officer.
 
 3. **Kreis Mettmann** (``kreis-mettmann``, Kreis) and its ten cities (``erkrath``, ``haan``,

@@ -187,7 +187,8 @@ def test_plan_page_shows_anlage_1_differences_and_claims(app, session, cities):
     assert "Ratingen 3.314 50 10 100.000,00 € 50.000,00 €" in text
     assert "Summe der Zeilen 17.082 257 50 500.000,00 € 250.000,00 €" in text
     assert "Die Tabelle der Quelle nennt 256, ihre Zeilen ergeben zusammen 257" in text
-    assert "Velbert 40.000,00 € 1 9.000,00 € 31.000,00 €" in text
+    # ceiling, claims, claimed, accepted, refused, paid, rest
+    assert "Velbert 40.000,00 € 1 9.000,00 € 9.000,00 € 0,00 € 0,00 € 31.000,00 €" in text
     assert internal_terms(text) == [] and "mettmann-2014" not in text and ".toml" not in text
     otto = logged_in(app, "otto")
     assert otto.get("/verteilung/mettmann-2014").status_code == 404

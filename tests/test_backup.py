@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from inkl.demo import METTMANN_PLAN, load_demo
+from inkl.demo import DEMO_DIR, METTMANN_PLAN, load_demo
 from ledger.core import db
 from ledger.core.audit import verify_audit_log
 from ledger.core.chain import verify_chain
@@ -36,7 +36,10 @@ from ledger.core.users import add_user
 from ledger.reports.repayment import compute_all, compute_repayment
 from ledger.rules.overrides import add_override
 from ledger.rules.packs import allocation_plan
+from ledger.rules.pass_through_plan import load_pass_through_plan
 from ledger.workflows.allocation import add_claim, pay_claim
+from ledger.workflows.allocation_commitment import commit_plan
+from ledger.workflows.pass_through import add_pass_through_claim
 from ledger.workflows.closing import close_year, reopen_year
 from ledger.workflows.issued import issue_statement
 from ledger.workflows.masterdata import add as add_master_data
@@ -134,10 +137,17 @@ def books(session) -> None:
     issue_statement(session, rhein_sieg, RHEIN_SIEG_YEAR, user=admin, now=NOW)  # a PDF: binary column
     write_narrative(session, musterhausen, SchoolYear(2023), "Pools an drei Grundschulen.", user=admin, now=NOW)
     _bank_and_api(session, musterhausen, admin)
-    # a claim of Haan against plan mettmann-2014 (rows of migration 0017's tables), one helper cut to 5.000 EUR
+    # the commitment of plan mettmann-2014 and a claim of Haan against it (rows of migration 0017's and
+    # 0019's tables), one helper cut to 5.000 EUR, one with a pseudonymous case reference
+    commit_plan(session, METTMANN_PLAN, date(2014, 7, 1), actor="test", now=NOW)
     claim = add_claim(session, METTMANN_PLAN, "haan", date(2014, 7, 7), [Decimal("5000.00"), Decimal("5000.01")],
-                      "Anlage 2 Haan vom 07.07.2014", material_costs=Decimal("10.00"), actor="test", now=NOW)
+                      "Anlage 2 Haan vom 07.07.2014", material_costs=Decimal("10.00"), cases=[["HA-2014-01"]],
+                      actor="test", now=NOW)
     pay_claim(session, claim.id, date(2014, 8, 1), actor="test", now=NOW)
+    # a pass-through claim of Stadt Lindental against the demo plan of Kreis Musterhausen (migration 0019)
+    add_pass_through_claim(session, load_pass_through_plan(DEMO_DIR / "verteilung" / "weiterleitung-2023.toml"),
+                           "Stadt Lindental", date(2023, 10, 2), Decimal("100.00"), "Abruf vom 02.10.2023",
+                           actor="test", now=NOW)
     session.commit()
 
 

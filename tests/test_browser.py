@@ -217,9 +217,16 @@ def test_allocation_plan_page_has_no_serious_accessibility_violations(live_serve
     expect(page.locator("main h1")).to_contain_text("Inklusionshilfe Kreis Mettmann")
     expect(page.locator("main")).to_contain_text("Summe der Zeilen")
     page.wait_for_load_state("load")
+    expect(page.locator("main")).to_contain_text("Mittelbindung")
     violations = a11y.violations(page)
     print(a11y.report("Verteilungsplan", violations) or "Verteilungsplan: keine Verstöße")
     assert not a11y.serious(violations), a11y.report("Verteilungsplan", violations)
+    # the navigation's entry leads to the list of the plans the user may read
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Verteilungspläne").click()
+    expect(page.locator("main h1")).to_have_text("Verteilungspläne")
+    page.wait_for_load_state("load")
+    violations = a11y.violations(page)
+    assert not a11y.serious(violations), a11y.report("Verteilungspläne", violations)
 
 def test_the_lands_overview_lists_the_demo_recipients_and_passes_axe(live_server, axe_page, database_url):
     """The Land's user opens the Landesübersicht from the navigation, sorts by the amount open

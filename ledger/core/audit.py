@@ -59,6 +59,9 @@ ACTION_LABELS = {
     "allocation_claim_add": "Mittelabruf geprüft und erfasst",
     "allocation_claim_pay": "Mittelabruf ausgezahlt",
     "download": "Daten heruntergeladen",
+    "allocation_commit": "Mittel eines Verteilungsplans gebunden",
+    "allocation_release": "nicht abgerufene Mittel eines Verteilungsplans freigegeben",
+    "pass_through_claim_add": "Mittelabruf einer Gemeinde (Weiterleitung) geprüft und erfasst",
     **{f"{kind}_{verb}": f"{label} {done}" for kind, label in (
         ("school", "Schule"), ("provider", "Träger"), ("pool", "Pool"), ("municipality", "Gemeinde"),
         ("commitment", "Verpflichtung"), ("costcentre", "Kostenstelle"))

@@ -489,8 +489,63 @@ class AllocationClaimLine(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     accepted_cents: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str | None] = mapped_column(String(500))
+    #: The school where the helper is deployed (a school of the recipient's master data), or None
+    #: if the claim names none (migration 0019).
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    #: How the line's school was found to be a mainstream school (Rahmenbedingungen Nr. 3):
+    #: ``master_data`` (its school form checked), ``declaration`` (no school named: the binding
+    #: declaration covers it), None on material lines and lines recorded before migration 0019.
+    mainstream_basis: Mapped[str | None] = mapped_column(String(20))
 
     claim: Mapped[AllocationClaim] = relationship(back_populates="lines")
+    school: Mapped["School | None"] = relationship()
+    cases: Mapped[list["AllocationClaimCase"]] = relationship(order_by="AllocationClaimCase.case_ref")
+
+
+class AllocationClaimCase(Base):
+    """A pseudonymous case reference (``case_ref``, e.g. ``"2023-017"``; never a name) of a pupil
+    supported by the helper of claim line ``line_id`` (append-only, migration 0019). ``plan_key``
+    repeats the claim's plan, so that a reference counted in one recipient's claim is found when
+    another recipient claims it (Rahmenbedingungen Nr. 3: no pupil counted twice)."""
+
+    __tablename__ = "allocation_claim_cases"
+    __table_args__ = (
+        UniqueConstraint("line_id", "case_ref", name="uq_claim_case_line"),
+        Index("ix_allocation_claim_cases_plan_ref", "plan_key", "case_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("allocation_claim_lines.id"))
+    plan_key: Mapped[str] = mapped_column(String(60))
+    case_ref: Mapped[str] = mapped_column(String(40))
+
+
+#: Kinds of a plan's commitment events: the booking of its ceilings and the release of the rest.
+COMMITMENT_KINDS = {"commit": "Mittelbindung", "release": "Freigabe des Restes"}
+
+
+class AllocationCommitment(Base):
+    """The commitment (Mittelbindung) of an allocation plan's ceilings in the grantor's books
+    (``kind`` ``commit``) and the release of what was not claimed at the end of the claim window
+    (``release``; Rahmenbedingungen Nr. 4.4: it stays with the Kreis). At most one of each kind
+    per plan (append-only, migration 0019); ``amount_cents`` the amount committed or released,
+    ``entry_id`` its journal entry (None if the amount is 0)."""
+
+    __tablename__ = "allocation_commitments"
+    __table_args__ = (
+        UniqueConstraint("plan_key", "kind", name="uq_allocation_commitment_plan_kind"),
+        CheckConstraint("kind IN ('commit', 'release')", name="ck_allocation_commitment_kind"),
+        CheckConstraint("amount_cents >= 0", name="ck_allocation_commitment_amount"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_key: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(10))
+    date: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class AllocationPayment(Base):
@@ -716,6 +771,41 @@ class PassThroughVerification(Base):
     verified_on: Mapped[date] = mapped_column(Date)
     document_reference: Mapped[str] = mapped_column(String(200))
     verified_by: Mapped[str] = mapped_column(String(120))
+
+
+class PassThroughClaim(Base):
+    """A member municipality's claim against a Kreis's pass-through plan (Weiterleitung nach
+    Verteilungsschlüssel, ``ledger.workflows.pass_through``; append-only, migration 0019).
+
+    ``recipient_id``: the Kreis; ``plan_key`` its plan; ``reference`` the municipality's
+    claim document. Cents: ``claimed_cents`` = ``accepted_cents`` + ``refused_cents``;
+    ``reason`` why anything was refused (German, citing the source); ``entry_id`` the
+    pass-through booking of the accepted amount in the Kreis's books (None if nothing was accepted).
+    """
+
+    __tablename__ = "pass_through_claims"
+    __table_args__ = (
+        CheckConstraint("claimed_cents > 0 AND accepted_cents >= 0 AND refused_cents >= 0",
+                        name="ck_pass_through_claim_amounts"),
+        CheckConstraint("claimed_cents = accepted_cents + refused_cents", name="ck_pass_through_claim_balance"),
+        Index("ix_pass_through_claims_plan_municipality", "plan_key", "municipality_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_key: Mapped[str] = mapped_column(String(60))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    claim_date: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(200))
+    claimed_cents: Mapped[int] = mapped_column(BigInteger)
+    accepted_cents: Mapped[int] = mapped_column(BigInteger)
+    refused_cents: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    municipality: Mapped[Municipality] = relationship()
 
 
 class Commitment(Base):

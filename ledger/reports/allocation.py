@@ -4,7 +4,7 @@ The formula and its roundings are data of the programme's rule pack (``[allocati
 ``ledger.rules.packs.AllocationRule``); the plan (grantor, period, recipients with their pupil
 counts) is pack data too (``[[allocation.plans]]``). Nothing here is specific to one Kreis.
 
-Worked example (seed 003_dcbc53400bdc01b8.txt, Anlage 1 zu den Rahmenbedingungen
+Worked example (Anlage 1 zu den Rahmenbedingungen
 „Bereitstellung von Inklusionshelfern in den allgemeinen Schulen im Kreis Mettmann“): Erkrath,
 1.574 pupils × 1,5 % = 23,61 → 24 children (kaufmännisch gerundet); 24 ÷ 5 = 4,8 → 5 helpers;
 5 × 10.000 EUR = 50.000 EUR per school year, 5 × 5.000 EUR = 25.000 EUR for the 2nd half-year.
@@ -22,7 +22,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.core.models import AllocationClaim, AllocationPayment, Recipient
+from ledger.core.models import AllocationClaim, AllocationCommitment, AllocationPayment, Recipient
 from ledger.core.money import format_plain, from_cents
 from ledger.rules.packs import AllocationPlan, AllocationRule, RulePack, allocation_plan
 
@@ -169,8 +169,10 @@ def accepted_cents(session: Session, plan_key: str, recipient_id: int) -> int:
 class RecipientClaims:
     """The claims of one recipient against a plan: ``recipient`` key, ``name``, ``ceiling``
     (its row's amount for the period, EUR), ``accepted`` (EUR, all its claims), ``rest``
-    (ceiling − accepted: stays with the grantor if unclaimed) and its ``claims`` (AllocationClaim
-    rows, oldest first)."""
+    (ceiling − accepted: stays with the grantor if unclaimed, Rahmenbedingungen Nr. 4.4) and its
+    ``claims`` (AllocationClaim rows, oldest first). ``claimed``, ``refused`` and ``paid``: the
+    sums of its claims (EUR); ``committed``: its ceiling once the plan is committed, else 0;
+    ``released``: its rest once the plan's rest is released, else 0."""
 
     recipient: str
     name: str
@@ -178,16 +180,31 @@ class RecipientClaims:
     accepted: Decimal
     rest: Decimal
     claims: tuple[AllocationClaim, ...]
+    claimed: Decimal = Decimal("0.00")
+    refused: Decimal = Decimal("0.00")
+    paid: Decimal = Decimal("0.00")
+    committed: Decimal = Decimal("0.00")
+    released: Decimal = Decimal("0.00")
 
     def as_json(self) -> dict:
-        """``{"recipient", "ceiling", "accepted", "rest", "claims": [{"id", "date", "declaration",
-        "claimed", "accepted", "refused", "refusals": [{"line", "kind", "amount", "refused",
-        "reason"}]}]}``; amounts as strings with two decimals."""
+        """``{"recipient", "ceiling", "accepted", "rest", "claimed", "refused", "paid",
+        "committed", "released", "claims": [{"id", "date", "declaration", "claimed", "accepted",
+        "refused", "refusals": [{"line", "kind", "amount", "refused", "reason"}], "helpers":
+        [...]}]}``; amounts as strings with two decimals."""
         return {
             "recipient": self.recipient, "ceiling": format_plain(self.ceiling),
             "accepted": format_plain(self.accepted), "rest": format_plain(self.rest),
+            "claimed": format_plain(self.claimed), "refused": format_plain(self.refused),
+            "paid": format_plain(self.paid), "committed": format_plain(self.committed),
+            "released": format_plain(self.released),
             "claims": [claim_json(claim) for claim in self.claims],
         }
+
+
+def plan_commitments(session: Session, plan_key: str) -> dict[str, AllocationCommitment]:
+    """The plan's commitment records by kind (``"commit"``, ``"release"``; absent if not booked)."""
+    return {row.kind: row for row in session.scalars(
+        select(AllocationCommitment).where(AllocationCommitment.plan_key == plan_key))}
 
 
 def claim_json(claim: AllocationClaim) -> dict:
@@ -205,6 +222,12 @@ def claim_json(claim: AllocationClaim) -> dict:
         "refusals": [{"line": line.position, "kind": line.kind, "amount": format_plain(from_cents(line.amount_cents)),
                       "refused": format_plain(from_cents(line.amount_cents - line.accepted_cents)),
                       "reason": line.reason} for line in claim.lines if line.accepted_cents < line.amount_cents],
+        "helpers": [{"line": line.position, "amount": format_plain(from_cents(line.amount_cents)),
+                     "accepted": format_plain(from_cents(line.accepted_cents)),
+                     "school": None if line.school is None else line.school.school_number,
+                     "mainstream_basis": line.mainstream_basis,
+                     "cases": [case.case_ref for case in line.cases]}
+                    for line in claim.lines if line.kind == "helper"],
     }
 
 
@@ -215,6 +238,7 @@ def claims_overview(session: Session, plan_key: str, recipient_key: str | None =
     Raises NoRulePack for an unknown plan, KeyError for a recipient not in the plan."""
     allocation = compute_allocation(plan_key, packs)
     rows = [allocation.row(recipient_key)] if recipient_key else list(allocation.rows)
+    kinds = plan_commitments(session, plan_key)
     result = []
     for row in rows:
         recipient = session.scalar(select(Recipient).where(Recipient.key == row.recipient))
@@ -222,8 +246,15 @@ def claims_overview(session: Session, plan_key: str, recipient_key: str | None =
             select(AllocationClaim).where(AllocationClaim.plan_key == plan_key,
                                           AllocationClaim.recipient_id == recipient.id).order_by(AllocationClaim.id)))
         accepted = from_cents(sum(claim.accepted_cents for claim in claims))
-        result.append(RecipientClaims(recipient=row.recipient, name=row.name, ceiling=row.amount_period,
-                                      accepted=accepted, rest=row.amount_period - accepted, claims=claims))
+        paid = paid_claim_ids(session, claims)
+        result.append(RecipientClaims(
+            recipient=row.recipient, name=row.name, ceiling=row.amount_period, accepted=accepted,
+            rest=row.amount_period - accepted, claims=claims,
+            claimed=from_cents(sum(claim.claimed_cents for claim in claims)),
+            refused=from_cents(sum(claim.refused_cents for claim in claims)),
+            paid=from_cents(sum(claim.accepted_cents for claim in claims if claim.id in paid)),
+            committed=row.amount_period if "commit" in kinds else Decimal("0.00"),
+            released=row.amount_period - accepted if "release" in kinds else Decimal("0.00")))
     return result
 
 

@@ -351,8 +351,11 @@ class AllocationRule:
     asked for). Roundings are ALLOCATION_ROUNDINGS.
 
     Claims (Mittelabruf): from ``claims_from`` to ``claims_until`` (both inclusive), at most
-    ``amount_per_helper_period`` per deployed helper, only personnel costs.
-    Each ``*_source`` cites the document and section (seed 003_dcbc53400bdc01b8.txt).
+    ``amount_per_helper_period`` per deployed helper, only personnel costs; helpers only at
+    mainstream schools: a school whose form contains one of ``not_mainstream_school_forms``
+    (compared case-insensitively, e.g. ``"Förderschule"`` matches "Förderschule Lernen") is not
+    one (``mainstream_source``); no pupil counted twice (``double_counting_source``).
+    Each ``*_source`` cites the document and section (Rahmenbedingungen of the Kreis Mettmann).
     """
 
     share: Decimal
@@ -366,6 +369,14 @@ class AllocationRule:
     claims_until: date
     plans: tuple[AllocationPlan, ...]
     sources: dict[str, str] = field(default_factory=dict)
+    not_mainstream_school_forms: tuple[str, ...] = ()
+
+    def is_mainstream(self, school_form: str) -> bool:
+        """Whether a school of form ``school_form`` ("Grundschule", "Förderschule Lernen") is a
+        mainstream school (allgemeine Schule): its form contains none of
+        ``not_mainstream_school_forms`` (case-insensitive)."""
+        form = school_form.casefold()
+        return not any(term.casefold() in form for term in self.not_mainstream_school_forms)
 
     def plan(self, key: str) -> AllocationPlan:
         """The plan with ``key``. Raises KeyError if the pack has none of that key."""
@@ -861,6 +872,12 @@ class _AllocationSchema(_Schema):
     ceiling_source = _text()
     declaration_source = _text()
     unclaimed_source = _text()
+    not_mainstream_school_forms = fields.List(
+        _text(), required=False, load_default=list,
+        error_messages={**_FIELD_MESSAGES, "invalid": "Liste von Schulformen erwartet."},
+    )
+    mainstream_source = _text(required=False, load_default="")
+    double_counting_source = _text(required=False, load_default="")
     plans = fields.List(
         _nested(_PlanSchema), required=True,
         validate=validate.Length(min=1, error="Mindestens einen Plan angeben."),
@@ -871,6 +888,8 @@ class _AllocationSchema(_Schema):
     def _consistent(self, data, **kwargs):
         if data["claims_until"] < data["claims_from"]:
             raise ValidationError({"claims_until": [f"{data['claims_until']} liegt vor claims_from {data['claims_from']}"]})
+        if data["not_mainstream_school_forms"] and not data["mainstream_source"]:
+            raise ValidationError({"mainstream_source": ["Quelle der Schulformen angeben, die keine allgemeinen Schulen sind."]})
         keys = [plan["key"] for plan in data["plans"]]
         for index, key in enumerate(keys):
             if key in keys[:index]:
@@ -1031,6 +1050,7 @@ def _allocation_rule(data: dict) -> AllocationRule:
         claims_until=date.fromisoformat(data["claims_until"]),
         plans=tuple(plans),
         sources={key: value for key, value in data.items() if key.endswith("_source")},
+        not_mainstream_school_forms=tuple(data["not_mainstream_school_forms"]),
     )
 
 

@@ -2,8 +2,9 @@
 or for the grantor (the Kreis, all recipients with a total row).
 
 It shows per recipient the ceiling, claimed, accepted, refused (with each refusal's reason),
-paid, and what is left with the grantor (unclaimed money stays there: seed 003_dcbc53400bdc01b8.txt,
-Rahmenbedingungen Nr. 4.4). Figures come from ``ledger.reports.allocation`` (``claims_overview``).
+paid, and what is left with the grantor (unclaimed money stays there: Rahmenbedingungen Nr. 4.4),
+then the commitment (Mittelbindung): committed, consumed by accepted claims, released, still
+bound. Figures come from ``ledger.reports.allocation`` (``claims_overview``).
 """
 from __future__ import annotations
 
@@ -35,6 +36,26 @@ _COLUMNS = ("Empfänger", "Höchstbetrag", "beantragt", "anerkannt", "abgelehnt"
 def _paid(entry: RecipientClaims, paid_claims: set[int]) -> Decimal:
     """EUR paid of ``entry``'s claims (those whose id is in ``paid_claims``)."""
     return from_cents(sum(claim.accepted_cents for claim in entry.claims if claim.id in paid_claims))
+
+
+def _commitment_table(overview: list[RecipientClaims], whole: bool) -> list:
+    """The story of the commitment section: per recipient committed, consumed (accepted while
+    committed), released, still bound; a total row for the grantor's statement."""
+    story = [Spacer(1, 5 * mm), paragraph("Mittelbindung", HEADING)]
+    if not any(entry.committed for entry in overview):
+        return story + [paragraph("Die Mittel des Plans sind nicht gebunden.", BODY)]
+    rows = [header_row("Empfänger", "gebunden", "in Anspruch genommen", "freigegeben", "noch gebunden",
+                       right=(1, 2, 3, 4))]
+    totals = [Decimal(0)] * 4
+    for entry in overview:
+        values = [entry.committed, entry.accepted, entry.released, entry.committed - entry.accepted - entry.released]
+        totals = [a + b for a, b in zip(totals, values)]
+        rows.append([paragraph(entry.name), *(eur(v) for v in values)])
+    if whole:
+        rows.append(["Summe", *(eur(v) for v in totals)])
+    width = (CONTENT_WIDTH - 40 * mm) / 4
+    return story + [ruled_table(rows, [40 * mm, *[width] * 4], amount_cols=(1, 2, 3, 4),
+                                total_rows=1 if whole else 0)]
 
 
 def render_claims_statement(allocation: Allocation, overview: list[RecipientClaims], paid_claims: set[int],
@@ -73,6 +94,7 @@ def render_claims_statement(allocation: Allocation, overview: list[RecipientClai
     width = (CONTENT_WIDTH - 40 * mm) / 6
     story.append(ruled_table(rows, [40 * mm, *[width] * 6], amount_cols=(1, 2, 3, 4, 5, 6),
                              total_rows=1 if whole else 0))
+    story += _commitment_table(overview, whole)
     refusals = [(entry.name, claim, line) for entry in overview for claim in entry.claims for line in claim.lines
                 if line.accepted_cents < line.amount_cents]
     story += [Spacer(1, 5 * mm), paragraph("Abgelehnte Beträge und ihre Gründe", HEADING)]
