@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core import audit
 from ledger.core.errors import LedgerError, NotFound
+from ledger.core.hours import to_centihours
 from ledger.core.models import (
     Account,
     BudgetAdvance,
@@ -143,8 +144,8 @@ def add_budget_agreement(
     agreement = BudgetAgreement(
         recipient_id=recipient.id, key=key, title=title.strip(), provider_name=provider_name.strip(), start_date=start,
         end_date=end, budget_cents=cents, replaces="\n".join(REPLACES), outside="\n".join(OUTSIDE),
-        specialist_hours_year=_hours(specialist_hours_year, "Fachkräfte"),
-        semi_professional_hours_year=_hours(semi_professional_hours_year, "Semiprofessionelle"),
+        specialist_centihours_year=to_centihours(_hours(specialist_hours_year, "Fachkräfte")),
+        semi_professional_centihours_year=to_centihours(_hours(semi_professional_hours_year, "Semiprofessionelle")),
         indirect_reading=indirect_reading, pack_id=pack.id, reference=reference.strip(), created_by=created_by,
         created_at=now)
     session.add(agreement)
@@ -262,8 +263,9 @@ def add_hours_report(session: Session, agreement: BudgetAgreement, quarter: str,
     if label not in _quarters(agreement):
         raise LedgerError(f"das Quartal {label} liegt außerhalb der Laufzeit des Trägerbudgets")
     report = BudgetHoursReport(agreement_id=agreement.id, quarter=label,
-                               specialist_hours=_hours(specialist, "Fachkräfte"),
-                               semi_professional_hours=_hours(semi_professional, "Semiprofessionelle"),
+                               specialist_centihours=to_centihours(_hours(specialist, "Fachkräfte")),
+                               semi_professional_centihours=to_centihours(_hours(semi_professional,
+                                                                                 "Semiprofessionelle")),
                                created_by=created_by, created_at=now)
     session.add(report)
     session.flush()
