@@ -16,6 +16,7 @@ from ledger.core.models import BudgetAgreement, Recipient
 from ledger.rules.packs import load_packs
 from ledger.workflows.budget import INDIRECT_READINGS, budget_rule, budget_status
 from webapp.auth import recipient_for
+from webapp.clock import today
 from webapp.db import get_session
 from webapp.views import default_school_year
 
@@ -41,7 +42,7 @@ def index(key: str):
     session, packs = get_session(), load_packs()
     budgets = []
     for agreement in _agreements(recipient):
-        status = budget_status(session, agreement, packs)
+        status = budget_status(session, agreement, packs, as_of=today())
         budgets.append({"agreement": agreement, "status": status, "rule": budget_rule(agreement, packs),
                         "reading": INDIRECT_READINGS[agreement.indirect_reading],
                         "replaces": agreement.replaces.splitlines(), "outside": agreement.outside.splitlines(),
