@@ -100,8 +100,11 @@ def budget_rule(agreement: BudgetAgreement, packs: tuple[RulePack, ...] | None =
 
 
 def _hours(value: Decimal | str, label: str) -> Decimal:
+    text = str(value).strip()
+    if "," in text:  # German: "1.799,99"
+        text = text.replace(".", "").replace(",", ".")
     try:
-        hours = Decimal(str(value).strip().replace(",", "."))
+        hours = Decimal(text)
     except InvalidOperation as exc:
         raise LedgerError(f"{label}: {value!r} ist keine Stundenzahl") from exc
     if not hours.is_finite() or hours < 0 or hours != hours.quantize(Decimal("0.01")):
