@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from ledger.core.models import AuditEvent, BudgetCase, BudgetHoursReport, BudgetRecord
@@ -118,3 +120,43 @@ def test_readers_see_no_forms_and_may_not_post_other_recipients_see_nothing(app,
     assert stranger.get(PAGE).status_code == 404
     assert stranger.post(SAVE + "stunden", data={"csrf_token": csrf_token(stranger, "/r/andere/traegerbudgets")}
                          ).status_code == 404
+
+
+# --- pool contracts financed by a provider budget ------------------------------------------------
+
+
+def test_a_kreis_sees_its_pool_contract_financed_by_its_provider_budget_with_the_hours(app, session):
+    """Issue 16: a Kreis's Inklusionspauschale pool contract (a commitment) can be such a budget."""
+    from ledger.core.recipients import add_recipient as add
+    from ledger.workflows.budget import add_budget_agreement, add_hours_report
+    from ledger.workflows.masterdata import MasterDataError, add as add_item, list_items
+    from tests.conftest import NOW
+
+    kreis = add(session, "kreis-nord", "Kreis Nord", "kreis", actor="t", now=NOW)
+    agreement = add_budget_agreement(
+        session, kreis, "pool-budget-2025", title="Trägerbudget Schulbegleitung Pool Nord", provider_name="Träger Nord",
+        start=date(2025, 1, 1), end=date(2029, 12, 31), budget=Decimal("600000"),
+        specialist_hours_year=Decimal("4000"),
+        semi_professional_hours_year=Decimal("0"), reference="§ 3", created_by="t", now=NOW)
+    add_hours_report(session, agreement, "2025-Q1", specialist="1100", semi_professional="0", created_by="t", now=NOW)
+    add_item(session, kreis, "provider", {"Name": "Träger Nord"}, actor="t", now=NOW)
+    add_item(session, kreis, "commitment", {"Referenz": "PV-2025", "Beschreibung": "Poolvertrag Schulbegleitung",
+                                            "Kategorie": "pool_personnel", "Monatsbetrag": "10.000,00",
+                                            "Beginn": "01.01.2025", "Ende": "31.12.2029",
+                                            "Trägerbudget": "pool-budget-2025"}, actor="t", now=NOW)
+    other = _agreement(session)   # Stadt Bremerhaven's budget: not the Kreis's
+    with pytest.raises(MasterDataError) as refused:
+        add_item(session, kreis, "commitment", {"Referenz": "PV-X", "Beschreibung": "x", "Kategorie": "pool_personnel",
+                                                "Monatsbetrag": "1,00", "Beginn": "01.01.2025", "Ende": "31.12.2025",
+                                                "Trägerbudget": other.key}, actor="t", now=NOW)
+    assert [issue.column for issue in refused.value.issues] == ["Trägerbudget"]
+    session.commit()
+    assert list_items(session, kreis, "commitment")[0]["budget"] == "pool-budget-2025"
+    add_web_user(session, "kai", "officer", recipients=[kreis])
+    client = logged_in(app, "kai")
+    masterdata = client.get("/r/kreis-nord/stammdaten").get_data(as_text=True)
+    assert 'href="/r/kreis-nord/traegerbudgets#budget-pool-budget-2025">Trägerbudget Schulbegleitung Pool Nord</a>' \
+        in masterdata
+    page = client.get("/r/kreis-nord/traegerbudgets").get_data(as_text=True)
+    assert "PV-2025: Poolvertrag Schulbegleitung" in page
+    assert "Die erbrachten Stunden dieser Pool-Verträge sind die des Trägerbudgets: 1.100,00 Stunden" in page
