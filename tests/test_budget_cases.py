@@ -177,3 +177,14 @@ def test_cli_status_shows_the_extra_services(cli, session):
     assert "Mehrleistung: 2.875,00 von 2.500,00 vereinbarten Stunden, 15,00 % (erwartet bis zu 15,00 %)." in text
     assert Decimal(json.loads(cli("budget", "status", "--agreement", "bremerhaven-2025", "--json").stdout)
                    ["extra"]["cumulative"]["extra_share"]) == Decimal("0.15")
+
+
+def test_every_budget_action_and_its_details_read_in_german():
+    from ledger.core.audit import ACTION_LABELS, FIELD_LABELS
+
+    for action in ("budget_agreement_add", "budget_advances", "budget_hours", "budget_judgement", "budget_case_add",
+                   "budget_record"):
+        assert action in ACTION_LABELS
+    for field in ("key", "budget", "start", "end", "quarter", "persists", "specialist", "semi_professional", "case",
+                  "record", "date", "count", "total", "pack"):
+        assert field in FIELD_LABELS

@@ -109,7 +109,7 @@ def add_record(session: Session, agreement: BudgetAgreement, kind: str, day: dat
     session.flush()
     audit.record(session, actor=created_by, action="budget_record", now=now,
                  recipient=session.get(Recipient, agreement.recipient_id),
-                 details={"key": agreement.key, "kind": kind, "date": day.isoformat(),
+                 details={"key": agreement.key, "record": RECORD_KINDS[kind], "date": day.isoformat(),
                           "case": None if case is None else case.reference})
     return record
 
