@@ -97,6 +97,9 @@ from ledger.workflows.budget import (
     record_judgement,
 )
 from ledger.workflows.budget import advances as budget_advances_of
+from ledger.workflows.budget import budget_rule as budget_rule_of
+from ledger.workflows.budget_cases import RECORD_KINDS, add_case, add_record, get_case
+from ledger.workflows.budget_cases import reminders as budget_reminders
 from ledger.workflows.closing import close_year, reopen_year
 from ledger.workflows.grants import record_grant
 from ledger.workflows.issued import issue_statement, preview_issue
@@ -1683,7 +1686,7 @@ def budget_outside(agreement_key: str, day, amount: Decimal, voucher: str, text:
 def budget_status_command(agreement_key: str, as_json: bool) -> None:
     """Erbrachte gegenüber vereinbarten Stunden je Quartal, Stand der Schwelle, Abschläge, Fristen."""
     with db.session_scope(_engine()) as session:
-        data = budget_status(session, get_budget_agreement(session, agreement_key))
+        data = budget_status(session, get_budget_agreement(session, agreement_key), as_of=_now().date())
     if as_json:
         _print_json(data)
         return
@@ -1707,8 +1710,95 @@ def budget_status_command(agreement_key: str, as_json: bool) -> None:
                        + f" (Einschätzung: {judgement['reasoning']})")
     else:
         click.echo("Schwelle nicht erreicht.")
+    extra = data["extra"]["cumulative"]
+    if extra["extra_share"] is not None:
+        click.echo(f"Mehrleistung: {format_german(Decimal(extra['delivered']))} von "
+                   f"{format_german(Decimal(extra['agreed']))} vereinbarten Stunden, "
+                   f"{format_german(Decimal(extra['extra_share']) * 100)} % (erwartet bis zu "
+                   f"{format_german(Decimal(data['extra']['expected_share']) * 100)} %).")
     for reminder in data["reminders"]:
-        click.echo(f"Frist: {reminder['text']}")
+        click.echo(f"Frist ({reminder['state_label']}): {reminder['text']}")
+
+
+@budget.group("case", cls=Group)
+def budget_case() -> None:
+    """Fälle des Trägerbudgets (nur pseudonymes Fallzeichen) mit Hilfeplangesprächen, Berichten und Handlungsplänen."""
+
+
+case_option = click.option("--case", "reference", required=True, metavar="FALLZEICHEN",
+                           help="pseudonymes Fallzeichen, z. B. 2025-B07 (keine Namen)")
+date_option = click.option("--date", "day", required=True, type=german.DATE, help="Datum")
+
+
+@budget_case.command("add")
+@agreement_option
+@case_option
+@click.option("--start", required=True, type=german.DATE, help="Hilfebeginn")
+@json_option
+def budget_case_add(agreement_key: str, reference: str, start, as_json: bool) -> None:
+    """Fall mit Hilfebeginn erfassen."""
+    with db.session_scope(_engine(), write=True) as session:
+        case = add_case(session, get_budget_agreement(session, agreement_key), reference, start=start.date(),
+                        created_by=_user(), now=_now())
+        data = {"agreement": agreement_key, "case": case.reference, "start": case.start_date.isoformat()}
+    if as_json:
+        _print_json(data)
+    else:
+        click.echo(f"Fall {data['case']} mit Hilfebeginn {start:%d.%m.%Y} erfasst.")
+
+
+def _case_record_command(name: str, kind: str, summary: str) -> None:
+    @budget_case.command(name, help=summary)
+    @agreement_option
+    @case_option
+    @date_option
+    @json_option
+    def command(agreement_key: str, reference: str, day, as_json: bool) -> None:
+        with db.session_scope(_engine(), write=True) as session:
+            agreement = get_budget_agreement(session, agreement_key)
+            add_record(session, agreement, kind, day.date(), case=get_case(session, agreement, reference),
+                       created_by=_user(), now=_now())
+        if as_json:
+            _print_json({"agreement": agreement_key, "case": reference, "kind": kind, "date": day.date().isoformat()})
+        else:
+            click.echo(f"Fall {reference}: {RECORD_KINDS[kind]} am {day:%d.%m.%Y} erfasst.")
+
+
+for _name, _kind, _summary in (("meeting", "meeting", "Anberaumtes Hilfeplangespräch eines Falls erfassen."),
+                               ("report", "case_report", "Eingegangenen Fallbericht erfassen."),
+                               ("plan", "action_plan", "Eingegangenen Handlungsplan erfassen."),
+                               ("end", "case_end", "Ende der Hilfe erfassen.")):
+    _case_record_command(_name, _kind, _summary)
+
+
+@budget.command("report")
+@agreement_option
+@date_option
+def budget_provider_report(agreement_key: str, day) -> None:
+    """Eingang des Berichts des Trägers zum Trägerbudget erfassen."""
+    with db.session_scope(_engine(), write=True) as session:
+        add_record(session, get_budget_agreement(session, agreement_key), "provider_report", day.date(),
+                   created_by=_user(), now=_now())
+    click.echo(f"Bericht des Trägers vom {day:%d.%m.%Y} erfasst.")
+
+
+@budget.command("reminders")
+@agreement_option
+@click.option("--date", "day", type=german.DATE, default=None, help="Stichtag (sonst heute)")
+@json_option
+def budget_reminders_command(agreement_key: str, day, as_json: bool) -> None:
+    """Offene Fristen des Trägerbudgets: erster Bericht, Handlungspläne, Fallberichte."""
+    as_of = day.date() if day is not None else _now().date()
+    with db.session_scope(_engine()) as session:
+        agreement = get_budget_agreement(session, agreement_key)
+        found = budget_reminders(session, agreement, budget_rule_of(agreement), as_of)
+    if as_json:
+        _print_json({"agreement": agreement_key, "as_of": as_of.isoformat(), "reminders": [r.as_json() for r in found]})
+        return
+    if not found:
+        click.echo("Keine offenen Fristen.")
+    for reminder in found:
+        click.echo(f"{reminder.due:%d.%m.%Y} ({reminder.as_json()['state_label']}): {reminder.text}")
 
 
 @main.command("demo")

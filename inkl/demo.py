@@ -47,7 +47,9 @@
    advances of 2025 are booked, one § 39 SGB VIII special need beside the budget, and the four
    quarterly hours reports of 2025 (92 %, 88 %, 86 %, 89,6 % of the agreed hours): the
    renegotiation trigger is reached in 2025-Q4, and the officer judged that the shortfall will
-   not persist.
+   not persist. The provider's first report came on 30.03.2026; two pseudonymous cases
+   (``BUDGET_CASES``, fictional) carry their action plans, case reports and Hilfeplan meetings,
+   so the page and the dashboard show open deadlines.
 
 ``load_demo`` is idempotent: a recipient that already exists is left untouched.
 All bookings go through the ledger core; this module only supplies the data.
@@ -80,6 +82,7 @@ from ledger.workflows.budget import (
     book_outside_cost,
     record_judgement,
 )
+from ledger.workflows.budget_cases import add_case, add_record
 from ledger.workflows.masterdata import import_master_data
 
 #: The finance-system exports of Kreis Musterhausen (``demo/musterhausen/*.csv`` in the repository).
@@ -131,6 +134,12 @@ BUDGET_START, BUDGET_END = date(2025, 1, 1), date(2029, 12, 31)  # seed 004, II.
 #: Fictional quarterly reports of 2025: (quarter, specialist hours, semi-professional hours).
 BUDGET_HOURS = (("2025-Q1", "1840", "460"), ("2025-Q2", "1760", "440"), ("2025-Q3", "1720", "430"),
                 ("2025-Q4", "1792", "448"))
+#: Fictional pseudonymous cases: (reference, start, [(record kind, day)]).
+BUDGET_CASES = (
+    ("2025-B07", date(2025, 9, 1), (("action_plan", date(2025, 10, 10)), ("case_report", date(2026, 2, 27)),
+                                    ("case_report", date(2026, 8, 20)), ("meeting", date(2027, 1, 18)))),
+    ("2026-B02", date(2026, 10, 5), (("meeting", date(2027, 4, 12)),)),
+)
 
 #: Demo log-ins for the web UI, one per role; printed by ``inkl demo``. Only for the demo.
 DEMO_PASSWORD = "Inklusion-Demo-2026"
@@ -294,3 +303,9 @@ def _load_bremerhaven(session: Session, *, user: str, now: datetime) -> Iterator
                      reasoning="Zwei Fachkraftstellen sind zum 01.02.2026 wieder besetzt; die Unterschreitung "
                                "wird sich voraussichtlich nicht fortsetzen.", created_by=user, now=now)
     yield "Stundenberichte 2025 und Einschätzung zur Unterschreitung erfasst."
+    add_record(session, agreement, "provider_report", date(2026, 3, 30), created_by=user, now=now)
+    for reference, start, records in BUDGET_CASES:
+        case = add_case(session, agreement, reference, start=start, created_by=user, now=now)
+        for kind, day in records:
+            add_record(session, agreement, kind, day, case=case, created_by=user, now=now)
+    yield f"Bericht des Trägers und {len(BUDGET_CASES)} Fälle (pseudonym) mit Terminen erfasst."

@@ -25,7 +25,7 @@ from ledger.core.audit import verify_audit_log
 from ledger.core.chain import verify_chain
 from ledger.core.errors import LedgerError
 from ledger.core.bank import set_account_iban
-from ledger.core.models import ApiToken, Base, ImportBatch, JournalEntry, ParkedBankEntry, Posting, Recipient
+from ledger.core.models import ApiToken, Base, Commitment, ImportBatch, JournalEntry, ParkedBankEntry, Posting, Recipient
 from ledger.core.narrative import write_narrative
 from ledger.core.notices import add_notice, withdraw_notice
 from ledger.core.periods import closed_years
@@ -138,17 +138,38 @@ def books(session) -> None:
     write_narrative(session, musterhausen, SchoolYear(2023), "Pools an drei Grundschulen.", user=admin, now=NOW)
     _bank_and_api(session, musterhausen, admin)
     # the commitment of plan mettmann-2014 and a claim of Haan against it (rows of migration 0017's and
-    # 0019's tables), one helper cut to 5.000 EUR, one with a pseudonymous case reference
+    # 0022's tables), one helper cut to 5.000 EUR, one with a pseudonymous case reference
     commit_plan(session, METTMANN_PLAN, date(2014, 7, 1), actor="test", now=NOW)
     claim = add_claim(session, METTMANN_PLAN, "haan", date(2014, 7, 7), [Decimal("5000.00"), Decimal("5000.01")],
                       "Anlage 2 Haan vom 07.07.2014", material_costs=Decimal("10.00"), cases=[["HA-2014-01"]],
                       actor="test", now=NOW)
     pay_claim(session, claim.id, date(2014, 8, 1), actor="test", now=NOW)
-    # a pass-through claim of Stadt Lindental against the demo plan of Kreis Musterhausen (migration 0019)
+    # a pass-through claim of Stadt Lindental against the demo plan of Kreis Musterhausen (migration 0022)
     add_pass_through_claim(session, load_pass_through_plan(DEMO_DIR / "verteilung" / "weiterleitung-2023.toml"),
                            "Stadt Lindental", date(2023, 10, 2), Decimal("100.00"), "Abruf vom 02.10.2023",
                            actor="test", now=NOW)
+    _provider_budget(session, musterhausen)
     session.commit()
+
+
+def _provider_budget(session, recipient) -> None:
+    """A provider budget with an advance, hours, a judgement, a case with a record, financing the
+    pool contract V-1 (rows of migrations 0018 and 0020)."""
+    from ledger.workflows.budget import add_budget_agreement, add_hours_report, book_advances, record_judgement
+    from ledger.workflows.budget_cases import add_case, add_record
+
+    agreement = add_budget_agreement(
+        session, recipient, "tb-2025", title="Trägerbudget", provider_name="Träger", start=date(2025, 1, 1),
+        end=date(2029, 12, 31), budget=Decimal("600000.00"), specialist_hours_year=Decimal("1000.5"),
+        semi_professional_hours_year=Decimal("0"), reference="§ 3", created_by="test", now=NOW)
+    book_advances(session, agreement, until=date(2025, 1, 31), created_by="test", now=NOW)
+    add_hours_report(session, agreement, "2025-Q1", specialist="200,25", semi_professional="0", created_by="test",
+                     now=NOW)
+    record_judgement(session, agreement, "2025-Q1", persists=False, reasoning="Anlauf", created_by="test", now=NOW)
+    case = add_case(session, agreement, "F-1", start=date(2025, 2, 3), created_by="test", now=NOW)
+    add_record(session, agreement, "meeting", date(2025, 8, 4), case=case, created_by="test", now=NOW)
+    commitment = session.scalar(sa.select(Commitment).where(Commitment.recipient_id == recipient.id))
+    commitment.budget_agreement_id = agreement.id
 
 
 def _bank_and_api(session, recipient, user) -> None:

@@ -483,3 +483,44 @@ def test_the_auditor_takes_the_books_along(live_server, axe_page, database_url, 
     page.locator(".user-menu").get_by_role("link", name="Protokoll").click()
     expect(page.locator("main")).to_contain_text("Daten heruntergeladen")
     expect(page.locator("main tbody tr").filter(has_text="Daten heruntergeladen")).to_have_count(3)
+
+
+def test_the_provider_budget_forms_and_the_dashboard_deadlines_pass_axe(live_server, axe_page, engine, database_url):
+    """An officer of Stadt Bremerhaven: the budget page with its forms, a refused hours report (the
+    error at the form) and the dashboard with the deadlines pass axe-core (WCAG 2.x A/AA)."""
+    from ledger.core.recipients import get_recipient
+    from ledger.core.users import add_user
+
+    with Session(engine) as session:
+        add_user(session, "bremerhaven-sb", "officer", actor="test", now=datetime(2026, 11, 22, 9, 0),
+                 password=DEMO_PASSWORD, recipients=(get_recipient(session, "bremerhaven"),), initial_password=False)
+        session.commit()
+    page = axe_page
+    found: dict[str, list[dict]] = {}
+
+    def check(name: str) -> None:
+        page.wait_for_load_state("load")
+        found[name] = a11y.violations(page)
+
+    sign_in(page, live_server, "bremerhaven-sb")
+    page.goto(live_server + "/r/bremerhaven/traegerbudgets")
+    expect(page.locator("main")).to_contain_text("2025-B07")
+    check("Trägerbudgets mit Formularen")
+    section = page.locator("main section", has_text="Stundenbericht eines Quartals")
+    section.get_by_label("Quartal (z. B. 2025-Q1)").fill("2026-Q5")
+    section.get_by_label("Erbrachte Stunden Fachkräfte").fill("1.800,00")
+    section.get_by_label("Erbrachte Stunden semiprofessionell").fill("450")
+    section.get_by_role("button", name="Stundenbericht speichern").click()
+    expect(page.locator("main [role=alert]")).to_contain_text("Stundenbericht nicht gespeichert")
+    check("Trägerbudgets (Fehler)")
+    section = page.locator("main section", has_text="Stundenbericht eines Quartals")
+    section.get_by_label("Quartal (z. B. 2025-Q1)").fill("2026-Q1")
+    section.get_by_role("button", name="Stundenbericht speichern").click()
+    expect(page.locator("main")).to_contain_text("Stundenbericht gespeichert.")
+    page.goto(live_server + "/r/bremerhaven/")
+    check("Übersicht Bremerhaven")
+    for name, violations in found.items():
+        print(a11y.report(name, violations) or f"{name}: keine Verstöße")
+    failing = {name: a11y.serious(v) for name, v in found.items() if a11y.serious(v)}
+    assert not failing, "axe-core: serious/critical violations\n" + "\n".join(
+        a11y.report(name, v) for name, v in failing.items())

@@ -28,6 +28,7 @@ from ledger.workflows.budget import (
 )
 from tests.conftest import NOW, add_web_user, logged_in
 
+TODAY = date(2025, 10, 1)  # the day the status is asked for
 BUDGET = Decimal("9876543.21")  # fictional; 987.654.321 cents / 60 months leaves 21 cents
 
 
@@ -80,7 +81,7 @@ def test_section_39_costs_are_booked_apart_and_never_charged_to_the_budget(sessi
     assert account_balance(session, budget_account) == Decimal("493827.18")  # 3 × 164.609,06
     categories = {p.category for p in session.scalars(sa.select(Posting).where(Posting.entry_id == entry.id))}
     assert "provider_budget" not in categories and "special_needs_sgb_viii_39" in categories
-    status = budget_status(session, agreement)
+    status = budget_status(session, agreement, as_of=TODAY)
     assert status["advances"]["booked_total"] == "493827.18"
 
 
@@ -110,17 +111,17 @@ def test_exactly_90_percent_does_not_trigger_but_three_quarters_below_do(session
     _report(session, agreement, "2025-Q1", "2249.95")
     _report(session, agreement, "2025-Q2", "2249.95")
     _report(session, agreement, "2025-Q3", "2250.00")  # exactly 90 %: not short, the run breaks
-    status = budget_status(session, agreement)
+    status = budget_status(session, agreement, as_of=TODAY)
     assert [q["short"] for q in status["quarters"]] == [True, True, False]
     assert status["trigger"]["reached"] is False
     _report(session, agreement, "2025-Q3", "2249.95")  # a corrected report: the latest counts
-    status = budget_status(session, agreement)
+    status = budget_status(session, agreement, as_of=TODAY)
     assert status["trigger"]["reached"] is True
     assert status["trigger"]["quarters"] == ["2025-Q1", "2025-Q2", "2025-Q3"]
     assert status["trigger"]["renegotiate"] is False
     record_judgement(session, agreement, "2025-Q3", persists=True, reasoning="Personal fehlt dauerhaft",
                      created_by="officer", now=NOW)
-    status = budget_status(session, agreement)
+    status = budget_status(session, agreement, as_of=TODAY)
     assert status["trigger"]["renegotiate"] is True
     assert status["trigger"]["judgement"]["by"] == "officer"
 
@@ -129,7 +130,7 @@ def test_a_missing_quarter_breaks_the_run(session):
     agreement = _agreement(session)
     for quarter in ("2025-Q1", "2025-Q2", "2025-Q4"):
         _report(session, agreement, quarter, "100")
-    assert budget_status(session, agreement)["trigger"]["reached"] is False
+    assert budget_status(session, agreement, as_of=TODAY)["trigger"]["reached"] is False
 
 
 def test_the_two_readings_of_the_indirect_hours(session):
@@ -159,7 +160,7 @@ def test_refusals(session):
 
 def test_status_names_the_first_report_deadline(session):
     """Seed 004 II.5: "Der erste Bericht durch den Träger wird zum 31.03.2026 vorgelegt"."""
-    status = budget_status(session, _agreement(session))
+    status = budget_status(session, _agreement(session), as_of=TODAY)
     assert status["reminders"][0]["due"] == "2026-03-31"
     assert status["extra"]["expected_share"] == "0.15"
 

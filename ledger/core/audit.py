@@ -62,6 +62,12 @@ ACTION_LABELS = {
     "allocation_commit": "Mittel eines Verteilungsplans gebunden",
     "allocation_release": "nicht abgerufene Mittel eines Verteilungsplans freigegeben",
     "pass_through_claim_add": "Mittelabruf einer Gemeinde (Weiterleitung) geprüft und erfasst",
+    "budget_agreement_add": "Trägerbudget erfasst",
+    "budget_advances": "Abschläge des Trägerbudgets gebucht",
+    "budget_hours": "Stundenbericht zum Trägerbudget erfasst",
+    "budget_judgement": "Einschätzung zur Unterschreitung der Stunden erfasst",
+    "budget_case_add": "Fall des Trägerbudgets erfasst",
+    "budget_record": "Termin oder Eingang zum Trägerbudget erfasst",
     **{f"{kind}_{verb}": f"{label} {done}" for kind, label in (
         ("school", "Schule"), ("provider", "Träger"), ("pool", "Pool"), ("municipality", "Gemeinde"),
         ("commitment", "Verpflichtung"), ("costcentre", "Kostenstelle"))
@@ -106,10 +112,14 @@ FIELD_LABELS = {
     "plan": "Verteilungsplan", "claim_id": "Mittelabruf Nr.", "claimed": "beantragt", "accepted": "anerkannt",
     "declaration": "verbindliche Erklärung (Anlage 2)",
     "format": "Format", "date_from": "von", "date_to": "bis", "account": "Konto",
+    "budget": "Trägerbudget", "start": "Beginn", "end": "Ende", "quarter": "Quartal",
+    "persists": "Unterschreitung hält an", "specialist": "Stunden Fachkräfte",
+    "semi_professional": "Stunden semiprofessionell", "case": "Fall", "record": "erfasst", "count": "Anzahl",
+    "total": "Summe",
 }
 #: Detail fields that hold amounts in EUR (stored as plain decimal strings).
 AMOUNT_FIELDS = frozenset({"amount", "assessed", "deemed_conform", "conform", "repayment_due", "monthly_amount",
-                           "repayment", "claimed", "accepted"})
+                           "repayment", "claimed", "accepted", "budget", "total"})
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}$")
 _ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 

@@ -39,6 +39,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from ledger.core.hours import from_centihours
+
 RECIPIENT_KINDS = {
     "kreis": "Kreis",
     "stadt": "kreisfreie Stadt",
@@ -490,11 +492,11 @@ class AllocationClaimLine(Base):
     accepted_cents: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str | None] = mapped_column(String(500))
     #: The school where the helper is deployed (a school of the recipient's master data), or None
-    #: if the claim names none (migration 0019).
+    #: if the claim names none (migration 0022).
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
     #: How the line's school was found to be a mainstream school (Rahmenbedingungen Nr. 3):
     #: ``master_data`` (its school form checked), ``declaration`` (no school named: the binding
-    #: declaration covers it), None on material lines and lines recorded before migration 0019.
+    #: declaration covers it), None on material lines and lines recorded before migration 0022.
     mainstream_basis: Mapped[str | None] = mapped_column(String(20))
 
     claim: Mapped[AllocationClaim] = relationship(back_populates="lines")
@@ -504,7 +506,7 @@ class AllocationClaimLine(Base):
 
 class AllocationClaimCase(Base):
     """A pseudonymous case reference (``case_ref``, e.g. ``"2023-017"``; never a name) of a pupil
-    supported by the helper of claim line ``line_id`` (append-only, migration 0019). ``plan_key``
+    supported by the helper of claim line ``line_id`` (append-only, migration 0022). ``plan_key``
     repeats the claim's plan, so that a reference counted in one recipient's claim is found when
     another recipient claims it (Rahmenbedingungen Nr. 3: no pupil counted twice)."""
 
@@ -528,7 +530,7 @@ class AllocationCommitment(Base):
     """The commitment (Mittelbindung) of an allocation plan's ceilings in the grantor's books
     (``kind`` ``commit``) and the release of what was not claimed at the end of the claim window
     (``release``; Rahmenbedingungen Nr. 4.4: it stays with the Kreis). At most one of each kind
-    per plan (append-only, migration 0019); ``amount_cents`` the amount committed or released,
+    per plan (append-only, migration 0022); ``amount_cents`` the amount committed or released,
     ``entry_id`` its journal entry (None if the amount is 0)."""
 
     __tablename__ = "allocation_commitments"
@@ -775,7 +777,7 @@ class PassThroughVerification(Base):
 
 class PassThroughClaim(Base):
     """A member municipality's claim against a Kreis's pass-through plan (Weiterleitung nach
-    Verteilungsschlüssel, ``ledger.workflows.pass_through``; append-only, migration 0019).
+    Verteilungsschlüssel, ``ledger.workflows.pass_through``; append-only, migration 0022).
 
     ``recipient_id``: the Kreis; ``plan_key`` its plan; ``reference`` the municipality's
     claim document. Cents: ``claimed_cents`` = ``accepted_cents`` + ``refused_cents``;
@@ -809,7 +811,10 @@ class PassThroughClaim(Base):
 
 
 class Commitment(Base):
-    """An obligation (pool contract, other contract) with a monthly amount in cents over a term."""
+    """An obligation (pool contract, other contract) with a monthly amount in cents over a term.
+
+    ``budget_agreement``: the provider budget (Trägerbudget) of the same recipient that finances
+    the contract, or None (migration 0023)."""
 
     __tablename__ = "commitments"
     __table_args__ = (
@@ -827,8 +832,11 @@ class Commitment(Base):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
     pool_id: Mapped[int | None] = mapped_column(ForeignKey("pools.id"))
+    budget_agreement_id: Mapped[int | None] = mapped_column(ForeignKey("budget_agreements.id",
+                                                                       name="fk_commitment_budget"))
 
     pool: Mapped[Pool | None] = relationship()
+    budget_agreement: Mapped["BudgetAgreement | None"] = relationship()
 
 
 class CostCentre(Base):
@@ -990,8 +998,8 @@ class BudgetAgreement(Base):
     ``start_date``–``end_date`` in equal monthly advances (``ledger.workflows.budget``).
 
     ``replaces``/``outside``: the services the budget replaces and those outside it, one per line.
-    ``specialist_hours_year``/``semi_professional_hours_year``: agreed client hours per year
-    (Decimal hours; a quarter's are a fourth). ``indirect_reading``: ``client_hours`` (indirect
+    ``specialist_centihours_year``/``semi_professional_centihours_year``: agreed client hours per
+    year in hundredths of an hour (integers, as money is cents; a quarter's are a fourth). ``indirect_reading``: ``client_hours`` (indirect
     time = 20 % of the client hours) or ``working_time`` (client hours = 80 % of the working
     time). ``pack_id``: the rule pack of programme ``traegerbudget`` it follows.
     Append-only (migration 0018).
@@ -1002,7 +1010,8 @@ class BudgetAgreement(Base):
         UniqueConstraint("key", name="uq_budget_key"),
         CheckConstraint("budget_cents > 0", name="ck_budget_positive"),
         CheckConstraint("end_date > start_date", name="ck_budget_term"),
-        CheckConstraint("specialist_hours_year >= 0 AND semi_professional_hours_year >= 0", name="ck_budget_hours"),
+        CheckConstraint("specialist_centihours_year >= 0 AND semi_professional_centihours_year >= 0",
+                        name="ck_budget_hours"),
         CheckConstraint("indirect_reading IN ('client_hours', 'working_time')", name="ck_budget_reading"),
     )
 
@@ -1016,8 +1025,8 @@ class BudgetAgreement(Base):
     budget_cents: Mapped[int] = mapped_column(BigInteger)
     replaces: Mapped[str] = mapped_column(Text)
     outside: Mapped[str] = mapped_column(Text)
-    specialist_hours_year: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    semi_professional_hours_year: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    specialist_centihours_year: Mapped[int] = mapped_column(BigInteger)
+    semi_professional_centihours_year: Mapped[int] = mapped_column(BigInteger)
     indirect_reading: Mapped[str] = mapped_column(String(20))
     pack_id: Mapped[str] = mapped_column(String(60))
     reference: Mapped[str] = mapped_column(String(300))
@@ -1025,6 +1034,16 @@ class BudgetAgreement(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
     recipient: Mapped[Recipient] = relationship()
+
+    @property
+    def specialist_hours_year(self) -> Decimal:
+        """Agreed client hours per year of specialist staff (Decimal hours)."""
+        return from_centihours(self.specialist_centihours_year)
+
+    @property
+    def semi_professional_hours_year(self) -> Decimal:
+        """Agreed client hours per year of semi-professional staff (Decimal hours)."""
+        return from_centihours(self.semi_professional_centihours_year)
 
 
 class BudgetAdvance(Base):
@@ -1047,22 +1066,33 @@ class BudgetAdvance(Base):
 
 
 class BudgetHoursReport(Base):
-    """A provider's report of delivered client hours for one quarter (``"2025-Q1"``), Decimal
-    hours of specialist and semi-professional staff; a correction is a new row (latest counts)."""
+    """A provider's report of delivered client hours for one quarter (``"2025-Q1"``), in hundredths
+    of an hour of specialist and semi-professional staff; a correction is a new row (latest counts)."""
 
     __tablename__ = "budget_hours_reports"
     __table_args__ = (
         Index("ix_budget_hours_reports_quarter", "agreement_id", "quarter"),
-        CheckConstraint("specialist_hours >= 0 AND semi_professional_hours >= 0", name="ck_budget_report_hours"),
+        CheckConstraint("specialist_centihours >= 0 AND semi_professional_centihours >= 0",
+                        name="ck_budget_report_hours"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("budget_agreements.id"))
     quarter: Mapped[str] = mapped_column(String(7))
-    specialist_hours: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    semi_professional_hours: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    specialist_centihours: Mapped[int] = mapped_column(BigInteger)
+    semi_professional_centihours: Mapped[int] = mapped_column(BigInteger)
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    @property
+    def specialist_hours(self) -> Decimal:
+        """Delivered client hours of specialist staff (Decimal hours)."""
+        return from_centihours(self.specialist_centihours)
+
+    @property
+    def semi_professional_hours(self) -> Decimal:
+        """Delivered client hours of semi-professional staff (Decimal hours)."""
+        return from_centihours(self.semi_professional_centihours)
 
 
 class BudgetJudgement(Base):
@@ -1081,9 +1111,48 @@ class BudgetJudgement(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class BudgetCase(Base):
+    """A case of a provider budget by its pseudonymous ``reference`` only (no personal data), with
+    its start day (Hilfebeginn); its dated records are ``BudgetRecord`` rows (migration 0023)."""
+
+    __tablename__ = "budget_cases"
+    __table_args__ = (UniqueConstraint("agreement_id", "reference", name="uq_budget_case_reference"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("budget_agreements.id"))
+    reference: Mapped[str] = mapped_column(String(40))
+    start_date: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class BudgetRecord(Base):
+    """A dated record of a provider budget the reporting deadlines need (migration 0023):
+    ``provider_report`` (the provider's report on the budget, no case) or, of a case,
+    ``meeting`` (a scheduled Hilfeplan meeting), ``case_report`` (a case report received),
+    ``action_plan`` (the action plan received), ``case_end`` (the case ended)."""
+
+    __tablename__ = "budget_records"
+    __table_args__ = (
+        CheckConstraint("kind IN ('provider_report', 'meeting', 'case_report', 'action_plan', 'case_end')",
+                        name="ck_budget_record_kind"),
+        CheckConstraint("(kind = 'provider_report') = (case_id IS NULL)", name="ck_budget_record_case"),
+        Index("ix_budget_records_agreement", "agreement_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("budget_agreements.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("budget_cases.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    record_date: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 APPEND_ONLY = (JournalEntry, Posting, AuditEvent, PeriodEvent, PassThroughVerification, Override, EvaluationRun,
                StoredClassification, IssuedStatement, Agreement, AgreementStatusEvent, Notice, NoticeWithdrawal,
-               NarrativeVersion, BudgetAgreement, BudgetAdvance, BudgetHoursReport, BudgetJudgement)
+               NarrativeVersion, BudgetAgreement, BudgetAdvance, BudgetHoursReport, BudgetJudgement,
+               BudgetCase, BudgetRecord)
 
 
 @event.listens_for(Session, "before_flush")

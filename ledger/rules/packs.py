@@ -398,7 +398,10 @@ class BudgetRule:
     wording. ``expected_extra_share``: the up to 15 % more services expected for the same budget.
     ``first_report``: the provider's first report; ``case_report_months``: case reports every
     so many months; ``report_weeks_before_meeting``: at least so many weeks before a Hilfeplan
-    meeting; ``action_plan_weeks``: action plan within so many weeks of a case's start.
+    meeting; ``action_plan_weeks``: action plan within so many weeks of a case's start; each of
+    the three deadlines cites its own source (``first_report_source``, ``case_reports_source``,
+    ``action_plan_source``). ``reminder_lead_days``: a reminder counts as due so many days before
+    its deadline (a choice of this bookkeeping, ``reminder_source``).
     ``budget_category``/``outside_category``: the pack's categories of the advances and of the
     costs outside the budget (§ 39 SGB VIII). Each ``*_source`` cites title and section.
     """
@@ -418,6 +421,11 @@ class BudgetRule:
     report_weeks_before_meeting: int
     action_plan_weeks: int
     reports_source: str
+    first_report_source: str
+    case_reports_source: str
+    action_plan_source: str
+    reminder_lead_days: int
+    reminder_source: str
     budget_category: str
     outside_category: str
     outside_source: str
@@ -765,6 +773,11 @@ class _BudgetSchema(_Schema):
     report_weeks_before_meeting = _integer(validate=validate.Range(min=0, max=52, error="0 bis 52 Wochen erwartet."))
     action_plan_weeks = _integer(validate=validate.Range(min=1, max=52, error="1 bis 52 Wochen erwartet."))
     reports_source = _text()
+    first_report_source = _text()
+    case_reports_source = _text()
+    action_plan_source = _text()
+    reminder_lead_days = _integer(validate=validate.Range(min=0, max=90, error="0 bis 90 Tage erwartet."))
+    reminder_source = _text()
     budget_category = _text(validate_with=_check_id)
     outside_category = _text(validate_with=_check_id)
     outside_source = _text()

@@ -23,7 +23,7 @@ liability, it only shows how much of the plan is still bound.
   the released money stays with the grantor (nothing is booked to any recipient).
 
 Committing or releasing twice is refused (German message); the records are append-only
-(``allocation_commitments``, migration 0019).
+(``allocation_commitments``, migration 0022).
 """
 from __future__ import annotations
 

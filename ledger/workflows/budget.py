@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core import audit
 from ledger.core.errors import LedgerError, NotFound
+from ledger.core.hours import to_centihours
 from ledger.core.models import (
     Account,
     BudgetAdvance,
@@ -50,6 +51,7 @@ from ledger.core.posting import PostingLine, post_entry
 from ledger.core.recipients import add_account, find_account, role_account
 from ledger.core.schoolyear import SchoolYear
 from ledger.rules.packs import BudgetRule, RulePack, load_packs, pack_for
+from ledger.workflows.budget_cases import reminders
 
 PROGRAMME = "traegerbudget"
 #: Readings of the seed's indirect-hours wording → German label.
@@ -98,8 +100,11 @@ def budget_rule(agreement: BudgetAgreement, packs: tuple[RulePack, ...] | None =
 
 
 def _hours(value: Decimal | str, label: str) -> Decimal:
+    text = str(value).strip()
+    if "," in text:  # German: "1.799,99"
+        text = text.replace(".", "").replace(",", ".")
     try:
-        hours = Decimal(str(value).strip().replace(",", "."))
+        hours = Decimal(text)
     except InvalidOperation as exc:
         raise LedgerError(f"{label}: {value!r} ist keine Stundenzahl") from exc
     if not hours.is_finite() or hours < 0 or hours != hours.quantize(Decimal("0.01")):
@@ -143,8 +148,8 @@ def add_budget_agreement(
     agreement = BudgetAgreement(
         recipient_id=recipient.id, key=key, title=title.strip(), provider_name=provider_name.strip(), start_date=start,
         end_date=end, budget_cents=cents, replaces="\n".join(REPLACES), outside="\n".join(OUTSIDE),
-        specialist_hours_year=_hours(specialist_hours_year, "Fachkräfte"),
-        semi_professional_hours_year=_hours(semi_professional_hours_year, "Semiprofessionelle"),
+        specialist_centihours_year=to_centihours(_hours(specialist_hours_year, "Fachkräfte")),
+        semi_professional_centihours_year=to_centihours(_hours(semi_professional_hours_year, "Semiprofessionelle")),
         indirect_reading=indirect_reading, pack_id=pack.id, reference=reference.strip(), created_by=created_by,
         created_at=now)
     session.add(agreement)
@@ -262,8 +267,9 @@ def add_hours_report(session: Session, agreement: BudgetAgreement, quarter: str,
     if label not in _quarters(agreement):
         raise LedgerError(f"das Quartal {label} liegt außerhalb der Laufzeit des Trägerbudgets")
     report = BudgetHoursReport(agreement_id=agreement.id, quarter=label,
-                               specialist_hours=_hours(specialist, "Fachkräfte"),
-                               semi_professional_hours=_hours(semi_professional, "Semiprofessionelle"),
+                               specialist_centihours=to_centihours(_hours(specialist, "Fachkräfte")),
+                               semi_professional_centihours=to_centihours(_hours(semi_professional,
+                                                                                 "Semiprofessionelle")),
                                created_by=created_by, created_at=now)
     session.add(report)
     session.flush()
@@ -301,7 +307,8 @@ def indirect_hours(client_hours: Decimal, reading: str, rule: BudgetRule) -> Dec
     return value.quantize(Decimal("0.01"))
 
 
-def budget_status(session: Session, agreement: BudgetAgreement, packs: tuple[RulePack, ...] | None = None) -> dict:
+def budget_status(session: Session, agreement: BudgetAgreement, packs: tuple[RulePack, ...] | None = None, *,
+                  as_of: date) -> dict:
     """The agreement's state as a JSON-ready dict (amounts and hours as strings):
 
     ``quarters``: one per reported quarter, in order, with agreed and delivered hours
@@ -309,7 +316,10 @@ def budget_status(session: Session, agreement: BudgetAgreement, packs: tuple[Rul
     and indirect hours; ``trigger``: ``reached`` (the pack's number of consecutive short
     quarters), ``quarters`` (the run that reached it), ``judgement`` (the latest recorded one,
     or None) and ``renegotiate`` (reached and judged to persist); ``advances``: booked count
-    and total against the budget; ``extra``: the expected extra share; ``reminders``.
+    and total against the budget; ``extra``: the expected extra share and the delivered against
+    the agreed hours per year and cumulative (:func:`extra_services`); ``reminders``: the open
+    deadlines on the day ``as_of`` (``ledger.workflows.budget_cases.reminders``), each
+    with ``kind``, ``case``, ``due``, ``state``, German ``text`` and ``source``.
     A quarter without a report breaks a run of short quarters.
     """
     rule = budget_rule(agreement, packs)
@@ -360,20 +370,27 @@ def budget_status(session: Session, agreement: BudgetAgreement, packs: tuple[Rul
         },
         "advances": {"booked": len(booked), "booked_total": str(from_cents(sum(a.cents for a in booked))),
                      "budget": str(from_cents(agreement.budget_cents))},
-        "extra": {"expected_share": str(rule.expected_extra_share)},
-        "reminders": reminders(rule),
+        "extra": extra_services(quarters, rule),
+        "reminders": [r.as_json() for r in reminders(session, agreement, rule, as_of)],
     }
 
 
-def reminders(rule: BudgetRule) -> list[dict]:
-    """The reporting deadlines of the pack as reminders (``due`` ISO date or None, German ``text``)."""
-    return [
-        {"due": rule.first_report.isoformat(),
-         "text": f"Erster Bericht des Trägers bis {rule.first_report:%d.%m.%Y}"},
-        {"due": None, "text": f"Fallberichte alle {rule.case_report_months} Monate und mindestens "
-                              f"{rule.report_weeks_before_meeting} Wochen vor dem Hilfeplangespräch"},
-        {"due": None, "text": f"Handlungsplan spätestens {rule.action_plan_weeks} Wochen nach Hilfebeginn"},
-    ]
+def extra_services(quarters: list[dict], rule: BudgetRule) -> dict:
+    """The "up to 15 % more services for the same budget" as a figure (seed 004 II.5, the pack's
+    ``expected_extra_share``): delivered against agreed client hours of the reported quarters,
+    per year and cumulative. ``quarters`` as in :func:`budget_status`. Each figure has ``agreed``
+    and ``delivered`` hours, ``quarters`` (count) and ``extra_share`` = delivered / agreed − 1
+    (4 places; negative for a shortfall; None without agreed hours)."""
+    def figure(rows: list[dict]) -> dict:
+        agreed = sum((Decimal(q["agreed"]["total"]) for q in rows), Decimal(0))
+        delivered = sum((Decimal(q["delivered"]["total"]) for q in rows), Decimal(0))
+        share = None if not agreed else str((delivered / agreed - 1).quantize(Decimal("0.0001")))
+        return {"quarters": len(rows), "agreed": _h(agreed), "delivered": _h(delivered), "extra_share": share}
+
+    years = sorted({q["quarter"][:4] for q in quarters})
+    return {"expected_share": str(rule.expected_extra_share), "source": rule.extra_source,
+            "years": [{"year": int(y), **figure([q for q in quarters if q["quarter"][:4] == y])} for y in years],
+            "cumulative": figure(quarters)}
 
 
 def _h(hours: Decimal) -> str:

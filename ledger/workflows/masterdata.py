@@ -24,6 +24,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.models import (
     FINANCING_BASES,
     Base,
+    BudgetAgreement,
     Commitment,
     CostCentre,
     Municipality,
@@ -148,6 +149,7 @@ class CommitmentSchema(Schema):
     start_date = GermanDate(data_key="Beginn", required=True)
     end_date = GermanDate(data_key="Ende", required=True)
     pool = _text("Pool", 40, required=False)
+    budget = _text("Trägerbudget", 40, required=False)
 
 
 class CostCentreSchema(Schema):
@@ -409,11 +411,18 @@ def _commitment(session, recipient, data):
             pool = _one(session, Pool, recipient, "Pool", "Pool", key=data["pool"])
         except MasterDataError as exc:
             problems += exc.issues
+    budget = None
+    if data["budget"]:  # a pool contract financed by a provider budget of the same recipient
+        try:
+            budget = _one(session, BudgetAgreement, recipient, "Trägerbudget", "Trägerbudget", key=data["budget"])
+        except MasterDataError as exc:
+            problems += exc.issues
     if problems:
         raise MasterDataError(problems)
     return {"reference": data["reference"], "description": data["description"], "category": data["category"],
             "monthly_cents": to_cents(data["monthly_amount"]), "start_date": data["start_date"],
-            "end_date": data["end_date"], "pool_id": None if pool is None else pool.id}
+            "end_date": data["end_date"], "pool_id": None if pool is None else pool.id,
+            "budget_agreement_id": None if budget is None else budget.id}
 
 
 def _cost_centre(session, recipient, data):
@@ -446,7 +455,8 @@ def _describe_municipality(m: Municipality) -> dict:
 def _describe_commitment(c: Commitment) -> dict:
     return {"reference": c.reference, "description": c.description, "category": c.category,
             "monthly_amount": format_plain(from_cents(c.monthly_cents)), "start_date": c.start_date.isoformat(),
-            "end_date": c.end_date.isoformat(), "pool": c.pool.key if c.pool else None}
+            "end_date": c.end_date.isoformat(), "pool": c.pool.key if c.pool else None,
+            "budget": c.budget_agreement.key if c.budget_agreement else None}
 
 
 def _describe_cost_centre(c: CostCentre) -> dict:
