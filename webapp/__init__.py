@@ -84,6 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         review,
         statements,
         tokens,
+        year,
     )
 
     csrf = CSRFProtect(app)
@@ -112,6 +113,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(tokens.bp)
     app.register_blueprint(allocation.bp)
     app.register_blueprint(ministry.bp)
+    app.register_blueprint(year.bp)
     api.init_app(app, csrf)
     return app
 
