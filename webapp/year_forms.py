@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ledger.core.agreements import STATUSES
@@ -88,14 +89,14 @@ class AgreementForm(FlaskForm):
     payment_reference = StringField("Vereinbarter Verwendungszweck", validators=[Optional(), Length(max=140)])
     reference = StringField("Fundstelle (z. B. „Vereinbarung vom 01.03.2024, § 1“)",
                             validators=[Optional(), Length(max=200)])
-    status = SelectField("Stand der Vereinbarung", choices=list(STATUSES.items()), default="in_force")
+    status = SelectField("Stand der Vereinbarung", choices=[SelectChoice(k, v) for k, v in STATUSES.items()], default="in_force")
     effective_date = _date("Wirksam seit (nur wenn wirksam)", required=False)
 
 
 class AgreementStatusForm(FlaskForm):
     """A new status of the agreement (§ 9) and, once in force, since when."""
 
-    status = SelectField("Neuer Stand", choices=list(STATUSES.items())[1:])
+    status = SelectField("Neuer Stand", choices=[SelectChoice(k, v) for k, v in list(STATUSES.items())[1:]])
     effective_date = _date("Wirksam seit (nur wenn wirksam)", required=False)
 
 
