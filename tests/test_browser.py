@@ -410,3 +410,69 @@ def test_the_provider_budget_page_of_the_demo_passes_axe(live_server, axe_page, 
     violations = a11y.violations(page)
     print(a11y.report("Trägerbudgets", violations) or "Trägerbudgets: keine Verstöße")
     assert not a11y.serious(violations), a11y.report("Trägerbudgets", a11y.serious(violations))
+
+
+def test_officer_walks_a_school_year_through_the_web_and_the_admin_reopens_it(live_server, axe_page, database_url):
+    """Kreis Musterhausen's school year 2025/26, empty in the demo, only through the web: the
+    start page, the assessment notice, a payout refused above the grant (its error summary gets
+    the focus) and then booked, the repayment confirmed and paid, the year closed; the
+    administration re-opens it. axe-core on the start page and on the year's page with an error."""
+    page = axe_page
+    found: dict[str, list[dict]] = {}
+
+    def check(name: str) -> None:
+        page.wait_for_load_state("load")
+        found[name] = a11y.violations(page)
+
+    main = page.locator("main")
+    sign_in(page, live_server, "demo-sachbearbeitung")
+    page.goto(live_server + "/r/musterhausen/2025/")
+    expect(main).to_contain_text("Noch keine Daten für das Schuljahr 2025/26")
+    check("Schuljahr ohne Daten")
+    main.get_by_role("link", name="Festsetzungsbescheid erfassen").click()
+    expect(page.locator("main h1")).to_have_text("Schuljahr 2025/26 verwalten")
+    page.get_by_label("Festgesetzter Betrag (EUR)").fill("100.000,00")
+    page.get_by_label("Datum des Festsetzungsbescheids").fill("2025-09-15")
+    page.get_by_role("button", name="Festsetzung erfassen").click()
+    expect(main).to_contain_text("Inklusionspauschale 2025/26: 100.000,00 EUR festgesetzt.")
+
+    page.get_by_label("Tag der Auszahlung").fill("2025-10-01")
+    page.get_by_label("Auszahlungsbetrag (EUR)").fill("100.000,01")
+    page.get_by_role("button", name="Auszahlung buchen").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("übersteigen den festgesetzten Betrag (100.000,00 EUR)")
+    expect(page.get_by_label("Auszahlungsbetrag (EUR)")).to_have_attribute("aria-invalid", "true")
+    check("Schuljahr verwalten (Fehler)")
+    shot(page, "year-error", database_url)
+    page.get_by_label("Auszahlungsbetrag (EUR)").fill("100.000,00")
+    page.get_by_role("button", name="Auszahlung buchen").click()
+    expect(main).to_contain_text("Auszahlung 100.000,00 EUR am 01.10.2025 gebucht")
+
+    page.get_by_label("Buchungsdatum").fill("2026-09-30")
+    page.get_by_role("button", name="Rückzahlung bestätigen").click()
+    expect(main).to_contain_text("Rückzahlungsverpflichtung gebucht")
+    page.get_by_label("Tag der Zahlung an die Landeskasse").fill("2026-10-15")
+    page.get_by_label("Zahlbetrag (EUR)").fill("100.000,00")
+    page.get_by_role("button", name="Zahlung buchen", exact=True).click()
+    expect(main).to_contain_text("Rückzahlung 100.000,00 EUR gebucht")
+    expect(main).to_contain_text("kann abgeschlossen werden")
+    check("Schuljahr verwalten")
+    page.get_by_role("button", name="Schuljahr 2025/26 abschließen").click()
+    expect(main).to_contain_text("Schuljahr 2025/26 abgeschlossen.")
+    expect(page.get_by_role("button", name="Zahlung buchen", exact=True)).to_have_count(0)
+    shot(page, "year-closed", database_url)
+
+    page.get_by_role("button", name="Abmelden").click()
+    sign_in(page, live_server, "demo-admin")
+    page.goto(live_server + "/r/musterhausen/2025/schuljahr")
+    page.get_by_label("Begründung (wird protokolliert)").fill("Nachbuchung einer Rechnung")
+    page.get_by_role("button", name="Schuljahr wieder öffnen").click()
+    expect(main).to_contain_text("Schuljahr 2025/26 wieder geöffnet.")
+    check("Schuljahr verwalten (Administration)")
+
+    for name, violations in found.items():
+        print(a11y.report(name, violations) or f"{name}: keine Verstöße")
+    failing = {name: a11y.serious(v) for name, v in found.items() if a11y.serious(v)}
+    assert not failing, "axe-core: serious/critical violations\n" + "\n".join(
+        a11y.report(name, v) for name, v in failing.items())
