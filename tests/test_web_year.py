@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.core.models import AuditEvent, Grant, JournalEntry
-from tests.conftest import add_web_user, csrf_token, logged_in
+from tests.conftest import add_web_user, csrf_token, internal_terms, logged_in
 
 PAGE = "/r/testland/2023/schuljahr"
 
@@ -153,6 +153,7 @@ def test_a_reader_sees_the_year_but_no_forms_and_may_not_post(anna, paul, sessio
     assert page.status_code == 200
     text = _text(page)
     assert "Festgesetzte Pauschale 100.000,00 €" in text and "Auszahlung buchen" not in text
+    assert internal_terms(text) == [] and internal_terms(_text(anna.get(PAGE))) == []
     token = csrf_token(paul, PAGE)
     for path in ("/festsetzung", "/auszahlung", "/rueckzahlung/bestaetigen", "/rueckzahlung/zahlung",
                  "/vereinbarung", "/vereinbarung/stand", "/bescheid", "/bescheid/aufhebung", "/abschluss",
