@@ -495,6 +495,14 @@ def test_the_provider_budget_forms_and_the_dashboard_deadlines_pass_axe(live_ser
         add_user(session, "bremerhaven-sb", "officer", actor="test", now=datetime(2026, 11, 22, 9, 0),
                  password=DEMO_PASSWORD, recipients=(get_recipient(session, "bremerhaven"),), initial_password=False)
         session.commit()
+
+
+
+def test_officer_walks_a_school_year_through_the_web_and_the_admin_reopens_it(live_server, axe_page, database_url):
+    """Kreis Musterhausen's school year 2025/26, empty in the demo, only through the web: the
+    start page, the assessment notice, a payout refused above the grant (its error summary gets
+    the focus) and then booked, the repayment confirmed and paid, the year closed; the
+    administration re-opens it. axe-core on the start page and on the year's page with an error."""
     page = axe_page
     found: dict[str, list[dict]] = {}
 
@@ -519,6 +527,56 @@ def test_the_provider_budget_forms_and_the_dashboard_deadlines_pass_axe(live_ser
     expect(page.locator("main")).to_contain_text("Stundenbericht gespeichert.")
     page.goto(live_server + "/r/bremerhaven/")
     check("Übersicht Bremerhaven")
+
+
+
+    main = page.locator("main")
+    sign_in(page, live_server, "demo-sachbearbeitung")
+    page.goto(live_server + "/r/musterhausen/2025/")
+    expect(main).to_contain_text("Noch keine Daten für das Schuljahr 2025/26")
+    check("Schuljahr ohne Daten")
+    main.get_by_role("link", name="Festsetzungsbescheid erfassen").click()
+    expect(page.locator("main h1")).to_have_text("Schuljahr 2025/26 verwalten")
+    page.get_by_label("Festgesetzter Betrag (EUR)").fill("100.000,00")
+    page.get_by_label("Datum des Festsetzungsbescheids").fill("2025-09-15")
+    page.get_by_role("button", name="Festsetzung erfassen").click()
+    expect(main).to_contain_text("Inklusionspauschale 2025/26: 100.000,00 EUR festgesetzt.")
+
+    page.get_by_label("Tag der Auszahlung").fill("2025-10-01")
+    page.get_by_label("Auszahlungsbetrag (EUR)").fill("100.000,01")
+    page.get_by_role("button", name="Auszahlung buchen").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("übersteigen den festgesetzten Betrag (100.000,00 EUR)")
+    expect(page.get_by_label("Auszahlungsbetrag (EUR)")).to_have_attribute("aria-invalid", "true")
+    check("Schuljahr verwalten (Fehler)")
+    shot(page, "year-error", database_url)
+    page.get_by_label("Auszahlungsbetrag (EUR)").fill("100.000,00")
+    page.get_by_role("button", name="Auszahlung buchen").click()
+    expect(main).to_contain_text("Auszahlung 100.000,00 EUR am 01.10.2025 gebucht")
+
+    page.get_by_label("Buchungsdatum").fill("2026-09-30")
+    page.get_by_role("button", name="Rückzahlung bestätigen").click()
+    expect(main).to_contain_text("Rückzahlungsverpflichtung gebucht")
+    page.get_by_label("Tag der Zahlung an die Landeskasse").fill("2026-10-15")
+    page.get_by_label("Zahlbetrag (EUR)").fill("100.000,00")
+    page.get_by_role("button", name="Zahlung buchen", exact=True).click()
+    expect(main).to_contain_text("Rückzahlung 100.000,00 EUR gebucht")
+    expect(main).to_contain_text("kann abgeschlossen werden")
+    check("Schuljahr verwalten")
+    page.get_by_role("button", name="Schuljahr 2025/26 abschließen").click()
+    expect(main).to_contain_text("Schuljahr 2025/26 abgeschlossen.")
+    expect(page.get_by_role("button", name="Zahlung buchen", exact=True)).to_have_count(0)
+    shot(page, "year-closed", database_url)
+
+    page.get_by_role("button", name="Abmelden").click()
+    sign_in(page, live_server, "demo-admin")
+    page.goto(live_server + "/r/musterhausen/2025/schuljahr")
+    page.get_by_label("Begründung (wird protokolliert)").fill("Nachbuchung einer Rechnung")
+    page.get_by_role("button", name="Schuljahr wieder öffnen").click()
+    expect(main).to_contain_text("Schuljahr 2025/26 wieder geöffnet.")
+    check("Schuljahr verwalten (Administration)")
+
     for name, violations in found.items():
         print(a11y.report(name, violations) or f"{name}: keine Verstöße")
     failing = {name: a11y.serious(v) for name, v in found.items() if a11y.serious(v)}

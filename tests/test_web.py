@@ -211,8 +211,11 @@ def test_dashboard_shows_agreement_next_to_computed_figures(web, books, session)
     assert "Rückzahlung fällig (laut Vereinbarung) 10.000,00 €" in text
 
 
-def test_dashboard_of_year_without_data_is_404(web):
+def test_dashboard_of_year_without_data_says_how_to_start(web):
     response = web.get("/r/musterhausen/2016/")
+    assert response.status_code == 200
+    assert "Noch keine Daten für das Schuljahr 2016/17" in _text(response)
+    response = web.get("/r/musterhausen/1990/")    # before any rule pack's first school year
     assert response.status_code == 404
     assert "keine Daten" in _text(response)
 

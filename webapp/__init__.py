@@ -93,6 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         review,
         statements,
         tokens,
+        year,
     )
 
     csrf = CSRFProtect(app)
@@ -122,6 +123,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(allocation.bp)
     app.register_blueprint(ministry.bp)
     app.register_blueprint(downloads.bp)
+    app.register_blueprint(year.bp)
     api.init_app(app, csrf)
     return app
 

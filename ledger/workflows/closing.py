@@ -38,6 +38,20 @@ def close_year(session: Session, recipient: Recipient, school_year: SchoolYear, 
         raise LedgerError(f"Schuljahr {school_year} ist bereits abgeschlossen")
     record_evaluation(session, recipient, school_year, actor=user.username, now=now,
                       reason="Abschluss des Schuljahres", packs=packs)
+    problems = closing_problems(session, recipient, school_year, now=now, packs=packs)
+    if problems:
+        raise LedgerError(f"Schuljahr {school_year} kann nicht abgeschlossen werden: " + "; ".join(problems))
+    return _event(session, recipient, school_year, "close", user, reason, now)
+
+
+def closing_problems(session: Session, recipient: Recipient, school_year: SchoolYear, *, now: datetime,
+                     packs: tuple[RulePack, ...] | None = None) -> list[str]:
+    """What keeps ``school_year`` of ``recipient`` from being closed at ``now``, as German
+    phrases (empty: nothing does): the year is not over yet (``now`` on or before 31 July),
+    spending is unclassified (EUR), the repayment due is not confirmed as booked, or an amount
+    is still open. Reads only; ``close_year`` refuses with exactly these.
+    Raises LedgerError (e.g. RulePackError) when the year's figures cannot be computed.
+    """
     result = compute_repayment(session, recipient, school_year, packs)
     problems = []
     if now.date() <= school_year.last_day:
@@ -49,9 +63,7 @@ def close_year(session: Session, recipient: Recipient, school_year: SchoolYear, 
                         f"(bestätigt: {format_german(result.confirmed_obligation)} EUR)")
     if result.outstanding:
         problems.append(f"{format_german(result.outstanding)} EUR sind noch offen")
-    if problems:
-        raise LedgerError(f"Schuljahr {school_year} kann nicht abgeschlossen werden: " + "; ".join(problems))
-    return _event(session, recipient, school_year, "close", user, reason, now)
+    return problems
 
 
 def reopen_year(session: Session, recipient: Recipient, school_year: SchoolYear, *, user: User, reason: str,

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask import Response, abort, render_template, request
 
+from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import Recipient
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.repayment import school_years
 from ledger.rules.packs import NoRulePack
 from webapp.auth import recipient_for
 from webapp.clock import today
-from webapp.db import get_session
+from webapp.db import get_packs, get_session
 from webapp.errors import error_page
 
 
@@ -31,6 +32,25 @@ def require_year(recipient: Recipient, start_year: int) -> tuple[SchoolYear, lis
     if year not in years and year != SchoolYear.of(today()):
         abort(404, f"Für {recipient.name} gibt es im Schuljahr {year} keine Daten.")
     return year, sorted({*years, year})
+
+
+def known_year(recipient: Recipient, start_year: int) -> tuple[SchoolYear, list[SchoolYear], bool]:
+    """School year ``start_year``/``start_year + 1``, the recipient's school years (with it) and
+    whether the recipient has data in it (a grant, an agreement, a notice or postings).
+
+    A year without data is known from the first school year a rule pack of the
+    Inklusionspauschale judges up to the school year after the current one: its page says how
+    to start it. Aborts with 404 for a year without data outside that range.
+    """
+    year = SchoolYear(start_year)
+    years = school_years(get_session(), recipient)
+    if year in years:
+        return year, years, True
+    starts = [p.valid_from for p in get_packs() if p.programme == INKLUSIONSPAUSCHALE]
+    first = min([*starts, SchoolYear.of(today())])
+    if not first <= year <= SchoolYear(SchoolYear.of(today()).start_year + 1):
+        abort(404, f"Für {recipient.name} gibt es im Schuljahr {year} keine Daten.")
+    return year, sorted({*years, year}), False
 
 
 def pdf_response(data: bytes, filename: str) -> Response:

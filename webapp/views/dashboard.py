@@ -36,7 +36,7 @@ from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
 from webapp.errors import as_sentence
 from webapp.formatting import countdown
-from webapp.views import default_school_year, require_year
+from webapp.views import default_school_year, known_year, require_year
 from webapp.views.notification import due_notification
 
 bp = Blueprint("dashboard", __name__, url_prefix="/r/<key>")
@@ -69,10 +69,14 @@ def show(key: str, start_year: int):
     """The dashboard of school year ``start_year``/``start_year + 1`` (``/r/musterhausen/2023/``).
 
     A year whose figures cannot be computed (a LedgerError, e.g. no rule pack in force for
-    it) shows its error in the page, with the links to the other years.
+    it) shows its error in the page, with the links to the other years. A year without data
+    (``known_year``) shows how to start it: the assessment notice, then payouts and imports.
     """
     recipient = recipient_for(key)
-    year, years = require_year(recipient, start_year)
+    year, years, has_data = known_year(recipient, start_year)
+    if not has_data:
+        return render_template("year_empty.html", recipient=recipient, year=year, years=years,
+                               may_write=can_write(current_user.user, recipient))
     return _page(recipient, year, years)
 
 
