@@ -526,11 +526,16 @@ def test_the_provider_budget_forms_and_the_dashboard_deadlines_pass_axe(live_ser
         a11y.report(name, v) for name, v in failing.items())
 
 
-def test_officer_walks_a_school_year_through_the_web_and_the_admin_reopens_it(live_server, axe_page, database_url):
+def test_officer_walks_a_whole_school_year_through_the_web_and_the_admin_reopens_it(live_server, axe_page, database_url,
+                                                                             tmp_path):
     """Kreis Musterhausen's school year 2025/26, empty in the demo, only through the web: the
-    start page, the assessment notice, a payout refused above the grant (its error summary gets
-    the focus) and then booked, the repayment confirmed and paid, the year closed; the
-    administration re-opens it. axe-core on the start page and on the year's page with an error."""
+    start page, the assessment notice of 100.000,00 EUR, a payout refused above the grant (its
+    error summary gets the focus) and then booked; the import of a training day (20.000,00,
+    permitted) and an invoice without category (500,00, unclassified); the review, where the
+    officer decides the invoice is permitted: conform 20.500,00, repayment 100.000,00 −
+    20.500,00 = 79.500,00 EUR; the statement of use issued; the repayment confirmed and paid,
+    the year closed; the administration re-opens it. axe-core on the start page and on the
+    year's page with an error."""
     page = axe_page
     found: dict[str, list[dict]] = {}
 
@@ -563,13 +568,41 @@ def test_officer_walks_a_school_year_through_the_web_and_the_admin_reopens_it(li
     page.get_by_role("button", name="Auszahlung buchen").click()
     expect(main).to_contain_text("Auszahlung 100.000,00 EUR am 01.10.2025 gebucht")
 
+    export = tmp_path / "2025-11.csv"
+    export.write_text("Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag\n"
+                      "15.10.2025;F-2025-0001;Fachtag Inklusion an Grundschulen;5292;1810;20.000,00\n"
+                      "20.11.2025;S-2025-0002;Rechnung ohne Zuordnung;5299;1810;500,00\n", encoding="utf-8")
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Import").click()
+    page.get_by_label("Exportdatei oder Kontoauszug").set_input_files(str(export))
+    page.get_by_role("button", name="Datei prüfen").click()
+    expect(main).to_contain_text("Probelauf")
+    page.get_by_role("button", name="Jetzt buchen").click()
+    expect(main).to_contain_text("2 neu gebucht")
+    page.goto(live_server + "/r/musterhausen/2025/pruefliste")
+    page.get_by_role("link", name="abweichend einstufen").first.click()
+    page.get_by_label("zulässig", exact=True).check()
+    page.get_by_label("Begründung").fill("Rechnung über Fahrtkosten des Fachtags vom 15.10.2025")
+    page.get_by_role("button", name="Abweichend einstufen").click()
+    expect(main).to_contain_text("Keine offenen Punkte")
+    page.goto(live_server + "/r/musterhausen/2025/")
+    expect(main).to_contain_text("79.500,00")
+
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Verwendungsnachweise").click()
+    page.get_by_role("textbox", name="Sachbericht").fill("Fachtag Inklusion für alle Grundschulen des Kreises.")
+    page.get_by_role("button", name="Sachbericht speichern").click()
+    page.get_by_role("button", name="Verwendungsnachweis 2025/26 ausstellen …").click()
+    expect(main).to_contain_text("79.500,00")
+    page.get_by_role("button", name="Jetzt verbindlich ausstellen").click()
+    expect(main).to_contain_text("Verwendungsnachweis Nr. 1 ausgestellt")
+    page.goto(live_server + "/r/musterhausen/2025/schuljahr")
+
     page.get_by_label("Buchungsdatum").fill("2026-09-30")
     page.get_by_role("button", name="Rückzahlung bestätigen").click()
     expect(main).to_contain_text("Rückzahlungsverpflichtung gebucht")
     page.get_by_label("Tag der Zahlung an die Landeskasse").fill("2026-10-15")
-    page.get_by_label("Zahlbetrag (EUR)").fill("100.000,00")
+    page.get_by_label("Zahlbetrag (EUR)").fill("79.500,00")
     page.get_by_role("button", name="Zahlung buchen", exact=True).click()
-    expect(main).to_contain_text("Rückzahlung 100.000,00 EUR gebucht")
+    expect(main).to_contain_text("Rückzahlung 79.500,00 EUR gebucht")
     expect(main).to_contain_text("kann abgeschlossen werden")
     check("Schuljahr verwalten")
     page.get_by_role("button", name="Schuljahr 2025/26 abschließen").click()
