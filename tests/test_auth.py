@@ -175,3 +175,50 @@ def test_behind_a_trusted_proxy_the_rate_limit_counts_per_client(monkeypatch, da
     assert login(client, "anna", "falsches-passwort-1").status_code == 429
     client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.8"          # another client behind the proxy
     assert login(client, "anna").status_code == 302
+
+
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\r\n/evil.example", "//evil.example", "/\\evil.example",
+                                    "https://evil.example/", "/ä/../evil", " /journal"])
+def test_next_never_leads_off_site_nor_into_a_header_break(client, two_kreise, target):
+    """Open redirect after log-in (issue 18): a browser drops tab and line breaks from a URL, so
+    ``/<TAB>/evil.example`` would become ``//evil.example``; only same-site paths are followed."""
+    response = client.post("/anmelden", query_string={"next": target},
+                           data={"csrf_token": csrf_token(client), "username": "anna", "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_an_unknown_name_takes_as_long_as_a_wrong_password(client, two_kreise):
+    """No user enumeration by timing (issue 18): before, an unknown name answered in ~7 ms and a
+    wrong password in ~240 ms (Argon2id). Now both verify a hash: the mean times of five tries
+    each lie within a factor of two of each other."""
+    import time
+
+    def mean(name: str) -> float:
+        started = time.perf_counter()
+        for _ in range(5):
+            assert login(client, name, "falsches-passwort-1").status_code == 401
+        return (time.perf_counter() - started) / 5
+
+    wrong, unknown = mean("anna"), mean("niemand")
+    assert 0.5 < unknown / wrong < 2, (unknown, wrong)
+
+
+@pytest.mark.parametrize("password", ["aaaaaaaaaaaa", "passwort1234", "Inklusionspauschale1", "anna12345678",
+                                      "qwertzuiop123", "Musterhausen2026",
+                                      "inklusion2026!"])   # zxcvbn score 2, one below MIN_STRENGTH
+def test_common_and_context_passwords_are_refused(session, kreis, password):
+    """OWASP ASVS 2.1.7 (issue 18): length alone is not enough; common passwords, words with digits,
+    keyboard patterns and the user's name, recipient or the application's words are refused."""
+    from ledger.core.errors import LedgerError
+    from ledger.core.users import add_user
+
+    musterhausen = add_recipient(session, "musterhausen", "Kreis Musterhausen", "kreis", actor="test", now=NOW)
+
+    with pytest.raises(LedgerError, match="zu leicht zu erraten"):
+        add_user(session, "anna", "officer", actor="test", now=NOW, password=password, recipients=(musterhausen,))
+
+
+def test_a_passphrase_is_accepted(session, kreis):
+    from ledger.core.users import add_user
+
+    assert add_user(session, "anna", "officer", actor="test", now=NOW, password="Fichte Lampe Ozean 7").password_hash

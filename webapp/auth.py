@@ -23,6 +23,8 @@ write=True)`` additionally needs an officer assigned to it (else 403).
 """
 from __future__ import annotations
 
+import re
+
 from flask import (
     Blueprint,
     abort,
@@ -58,6 +60,7 @@ from ledger.core.users import (
     can_write,
     check_password,
     set_password,
+    spend_check_time,
 )
 from webapp.clock import timestamp
 from webapp.db import get_session, write_session
@@ -175,6 +178,7 @@ def login():
         elif config is not None:
             user, message, status = _directory_log_in(config, name, form.password.data)
         else:
+            spend_check_time(form.password.data)         # an unknown name takes as long as a wrong password
             user = None
         if user is not None:
             login_user(WebUser(user))
@@ -272,7 +276,15 @@ def security_headers(response):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """``target`` if it is a path on this site, else the start page. Only printable ASCII
+    without backslash, starting with one ``/`` followed by something other than ``/``: a
+    browser drops tabs and line breaks from a URL (``/\t/evil.example`` would become
+    ``//evil.example``, another site) and a line break in a header is refused by the server."""
+    if target and _SAME_SITE_PATH.fullmatch(target):
         return target
     return url_for("home.index")
+
+
+#: A same-site path: "/" alone or "/" and a character other than "/" and "\", then printable ASCII.
+_SAME_SITE_PATH = re.compile(r"/(?:[!-.0-\[\]-~][!-\[\]-~]*)?")
 

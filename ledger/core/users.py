@@ -6,7 +6,9 @@ writes; ``ministry`` (the Land: Ministerium or Bezirksregierung) reads every rec
 overview across them (``ledger.reports.overview``) and never writes; ``admin`` manages users
 and rule packs, re-opens closed years and may read every recipient. The core refuses what a role may not do (``require_role``) and the audit log
 names who did what. Passwords are hashed with Argon2id (argon2-cffi); a password needs
-at least ``MIN_PASSWORD`` characters. Directory accounts (``User.directory_dn``) keep no
+at least ``MIN_PASSWORD`` characters and must not be easy to guess (``check_strength``:
+zxcvbn's estimate, which knows common passwords, dictionary words, keyboard patterns and
+dates, and is given the user's name and the application's own words; OWASP ASVS 2.1.7). Directory accounts (``User.directory_dn``) keep no
 password; the directory checks it and sets their role (``ledger.core.directory``).
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -52,7 +55,8 @@ def add_user(session: Session, username: str, role: str, *, actor: str, now: dat
     if session.scalar(select(User).where(User.username == username)):
         raise LedgerError(f"Benutzer {username!r} existiert bereits")
     user = User(username=username, role=role, created_at=now, all_recipients=all_recipients, active=True,
-                password_hash=None if password is None else _hash(password), recipients=list(recipients),
+                password_hash=None if password is None else _hash(password, username, recipients),
+                recipients=list(recipients),
                 password_change_required=password is not None and initial_password and actor != username)
     session.add(user)
     session.flush()
@@ -74,7 +78,7 @@ def set_password(session: Session, user: User, password: str, *, actor: str, now
     is a directory account (its password is the directory's and never stored here). Audited."""
     if user.directory_dn is not None:
         raise LedgerError(f"{user.username} meldet sich über das Verzeichnis an; das Passwort wird dort geändert")
-    user.password_hash = _hash(password)
+    user.password_hash = _hash(password, user.username, user.recipients)
     user.password_change_required = actor != user.username
     session.flush()
     audit.record(session, actor=actor, action="user_password", now=now, details={"username": user.username})
@@ -92,8 +96,10 @@ def set_active(session: Session, user: User, active: bool, *, actor: str, now: d
 
 
 def check_password(user: User, password: str) -> bool:
-    """Whether ``password`` is ``user``'s password. False for a user without password or inactive."""
+    """Whether ``password`` is ``user``'s password. False for a user without password or inactive,
+    after the same time a wrong password takes (``spend_check_time``)."""
     if not user.active or not user.password_hash:
+        spend_check_time(password)
         return False
     try:
         return _HASHER.verify(user.password_hash, password)
@@ -136,10 +142,46 @@ def readable_recipients(session: Session, user: User) -> list[Recipient]:
     return list(user.recipients)
 
 
-def _hash(password: str) -> str:
+def _hash(password: str, username: str, recipients=()) -> str:
+    check_strength(password, username, [word for r in recipients for word in (r.key, *r.name.split())])
+    return _HASHER.hash(password)
+
+
+#: zxcvbn's score a password needs (0–4; 3: about 10^8 guesses, "safely unguessable" against
+#: online attacks and moderately against an offline attack on a slow hash such as Argon2id).
+MIN_STRENGTH = 3
+#: Words of this application an attacker would try first; the user's name is added.
+CONTEXT_WORDS = ("inklusionspauschale", "inklusion", "pauschale", "schulbegleitung", "schulassistenz",
+                 "kreis", "stadt", "nrw", "passwort", "password", "kennwort", "ledger", "inkl")
+
+
+def check_strength(password: str, username: str = "", words: list[str] = ()) -> None:
+    """Raise LedgerError unless ``password`` has at least ``MIN_PASSWORD`` characters and a
+    zxcvbn score of ``MIN_STRENGTH``, with ``CONTEXT_WORDS``, the user's name and ``words`` (the
+    names of the user's recipients) as words an attacker knows (so ``passwort1234``,
+    ``aaaaaaaaaaaa``, ``Inklusionspauschale1`` or ``Musterhausen2026`` fail)."""
     if len(password) < MIN_PASSWORD:
         raise LedgerError(f"das Passwort braucht mindestens {MIN_PASSWORD} Zeichen")
-    return _HASHER.hash(password)
+    context = [*CONTEXT_WORDS, *(part for part in re.split(r"[._@-]", username.lower()) if part),
+               *(word.lower() for word in words if len(word) > 2)]
+    if zxcvbn(password[:100], user_inputs=context)["score"] < MIN_STRENGTH:
+        raise LedgerError("das Passwort ist zu leicht zu erraten (ein häufiges Passwort, ein Wort mit Zahlen, ein "
+                          "Muster oder der Benutzername); bitte ein längeres, weniger vorhersehbares wählen, "
+                          "z. B. mehrere unzusammenhängende Wörter")
+
+
+#: A hash to verify against when a user is unknown, so that a log-in takes as long for an
+#: unknown name as for a wrong password (no user enumeration by timing).
+_DUMMY_HASH = _HASHER.hash("kein Benutzer dieses Namens")
+
+
+def spend_check_time(password: str) -> None:
+    """Verify ``password`` against a dummy hash and discard the result: call it where a log-in
+    fails before any password was verified (unknown user, locked or password-less account)."""
+    try:
+        _HASHER.verify(_DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        pass
 
 
 def get_user(session: Session, username: str) -> User:
