@@ -222,3 +222,50 @@ def test_a_passphrase_is_accepted(session, kreis):
     from ledger.core.users import add_user
 
     assert add_user(session, "anna", "officer", actor="test", now=NOW, password="Fichte Lampe Ozean 7").password_hash
+
+
+def _copy_session_cookie(source, target) -> None:
+    cookie = source.get_cookie("session")
+    target.set_cookie(cookie.key, cookie.value, domain=cookie.domain or "localhost")
+
+
+def test_a_cookie_copied_before_log_out_opens_nothing_afterwards(app, two_kreise):
+    """Sessions survived log-out for 31 days (issue 18): now the session ends in the database."""
+    browser, thief = app.test_client(), app.test_client()
+    login(browser, "anna")
+    _copy_session_cookie(browser, thief)
+    assert thief.get("/r/testland/journal").status_code == 200            # the copy works while logged in
+    browser.post("/abmelden", data={"csrf_token": csrf_token(browser, "/")})
+    assert thief.get("/r/testland/journal").status_code == 302            # and not after log-out
+
+
+def test_sessions_end_when_idle_and_after_a_working_day_and_when_locked(app, session, two_kreise, monkeypatch):
+    from datetime import datetime, timedelta
+
+    import webapp.auth
+    from ledger.core.sessions import IDLE, MAX_AGE
+    from ledger.core.users import get_user, set_active
+
+    start = datetime(2026, 12, 7, 8, 0, 0)
+    clock = {"now": start}
+    monkeypatch.setattr(webapp.auth, "timestamp", lambda: clock["now"])
+    client = app.test_client()
+    login(client, "anna")
+    for minutes in range(0, 12 * 60, 29):                                # active all day, never idle 30 min
+        clock["now"] = start + timedelta(minutes=minutes)
+        assert client.get("/").status_code == 200, minutes
+    clock["now"] = start + MAX_AGE + timedelta(seconds=1)
+    assert client.get("/").status_code == 302                           # 12 hours after the log-in
+
+    login(client, "anna")
+    clock["now"] += IDLE
+    assert client.get("/").status_code == 200                           # exactly 30 minutes idle: still open
+    clock["now"] += IDLE + timedelta(seconds=1)
+    assert client.get("/").status_code == 302                           # 30 minutes and a second
+
+    login(client, "anna")
+    set_active(session, get_user(session, "anna"), False, actor="root", now=clock["now"])
+    session.commit()
+    set_active(session, get_user(session, "anna"), True, actor="root", now=clock["now"])
+    session.commit()
+    assert client.get("/").status_code == 302                           # the lock ended the session for good

@@ -46,6 +46,7 @@ from ledger.workflows.masterdata import add as add_master_data
 from ledger.workflows.repayment import confirm_repayment, pay_repayment
 from ledger.write.backup import (
     FORMAT_NAME,
+    NOT_BACKED_UP,
     FORMAT_VERSION,
     BackupManifest,
     RestoreReport,
@@ -217,11 +218,12 @@ def _restore(engine: sa.Engine, data: bytes, **kwargs) -> RestoreReport:
 
 
 def _snapshot(engine: sa.Engine) -> dict[str, Any]:
-    """Every row of every table (in primary-key order), the verified chains, the audit log
-    and every recipient's repayment figures for every school year."""
+    """Every row of every table a backup holds (``table_order``: all but the log-in sessions, in
+    primary-key order), the verified chains, the audit log and every recipient's repayment
+    figures for every school year."""
     with Session(engine) as session:
         rows = {t.name: [tuple(r) for r in session.execute(sa.select(t).order_by(*t.primary_key.columns))]
-                for t in Base.metadata.sorted_tables}
+                for t in table_order()}
         recipients = session.scalars(sa.select(Recipient).order_by(Recipient.key)).all()
         return {
             "rows": rows,
@@ -234,7 +236,7 @@ def _snapshot(engine: sa.Engine) -> dict[str, Any]:
 
 def _row_counts(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t.name: conn.scalar(sa.select(sa.func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+        return {t.name: conn.scalar(sa.select(sa.func.count()).select_from(t)) for t in table_order()}
 
 
 def _lines(data: bytes) -> list[dict]:
@@ -339,7 +341,7 @@ def test_empty_database_round_trip(engine, target_engine):
     data, manifest = _backup_bytes(engine)
     assert manifest.total_rows == 0 and manifest.chains == {} and manifest.audit_head.seq == 0
     report = _restore(target_engine, data)
-    assert report.total_rows == 0 and set(report.rows) == {t.name for t in Base.metadata.sorted_tables}
+    assert report.total_rows == 0 and set(report.rows) == set(Base.metadata.tables) - NOT_BACKED_UP
     with db.session_scope(target_engine, write=True) as session:
         recipient = add_recipient(session, "testland", "Kreis Testland", "kreis", actor="test", now=NOW)
         assert recipient.id == 1
@@ -362,7 +364,7 @@ def test_backup_file_format(engine, books):
         _assert_no_floats(line)
 
     order = [t.name for t in table_order()]
-    assert set(order) == set(Base.metadata.tables)
+    assert set(order) == set(Base.metadata.tables) - NOT_BACKED_UP == set(Base.metadata.tables) - {"login_sessions"}
     assert order.index("postings") < order.index("journal_entries") < order.index("period_events")
     assert order[-1] == "audit_log"
     rows = lines[1:]
@@ -520,3 +522,17 @@ def test_restore_refuses_an_unmigrated_target(engine, books, tmp_path):
             _restore(target, data)
     finally:
         target.dispose()
+
+
+def test_a_restore_opens_no_log_in_session(engine, target_engine, session, kreis):
+    """Log-in sessions are not backed up: a cookie of the source never opens the restored database."""
+    from ledger.core.models import LoginSession
+    from ledger.core.sessions import start_session
+    from ledger.core.users import add_user
+
+    start_session(session, add_user(session, "anna", "officer", actor="test", now=NOW), now=NOW)
+    session.commit()
+    data, _ = _backup_bytes(engine)
+    _restore(target_engine, data)
+    with Session(target_engine) as restored:
+        assert restored.scalar(sa.select(sa.func.count()).select_from(LoginSession)) == 0

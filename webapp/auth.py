@@ -1,17 +1,18 @@
 """Log-in, log-out and password change; who may see and write which recipient.
 
 Every page except the log-in page needs a logged-in user (Flask-Login). Passwords are
-checked by ``ledger.core.users.check_password`` (Argon2id). A session stays valid only while
-the password it was opened with is unchanged: the session id carries a fragment of the
-password hash. Log-in attempts are rate-limited per client address (Flask-Limiter, counted
+checked by ``ledger.core.users.check_password`` (Argon2id). Log-in sessions live in the
+database (``ledger.core.sessions``): the signed cookie carries only a random token, and a
+session ends at log-out, when the password is set or the account locked, after 30 minutes
+without a request and 12 hours after the log-in, so a copied cookie opens nothing afterwards.
+Log-in attempts are rate-limited per client address (Flask-Limiter, counted
 in each server process's memory).
 Every form carries a CSRF token (Flask-WTF, ``CSRFProtect`` in ``create_app``).
 
 Directory log-in (``DIRECTORY`` in the app's configuration, ``ledger.core.directory``): a
 user with a local password logs in locally only (the first admin, small installations);
 any other name is checked by binding to the directory, whose groups set the role and
-recipients at each log-in. A directory account keeps no password; its session lasts while
-the account is active. A user whose groups grant no role is refused (and audited); a
+recipients at each log-in. A directory account keeps no password. A user whose groups grant no role is refused (and audited); a
 directory that cannot be reached gives a German message, not an error page.
 
 The JSON API (``/api/v1``, ``webapp.api``) needs no log-in: it authenticates every request by
@@ -50,7 +51,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from ledger.core import directory
+from ledger.core import directory, sessions
 from ledger.core.errors import LedgerError, NotFound
 from ledger.core.models import Recipient, User
 from ledger.core.recipients import get_recipient, valid_key
@@ -90,38 +91,52 @@ NO_ROLE = ("Ihre Anmeldung im Verzeichnis war erfolgreich, aber keiner Ihrer Gru
            "Bitte wenden Sie sich an die Administration.")
 UNAVAILABLE = ("Das Verzeichnis für die Anmeldung ist gerade nicht erreichbar. Bitte versuchen Sie es später "
                "erneut oder wenden Sie sich an die Administration.")
-DIRECTORY_SESSION = "verzeichnis"
 
 
 class WebUser(UserMixin):
-    """The logged-in user for Flask-Login: the ``User`` row of this request."""
+    """The logged-in user for Flask-Login: the ``User`` row of this request and the token of
+    its log-in session (``ledger.core.sessions``)."""
 
-    def __init__(self, user: User):
+    def __init__(self, user: User, token: str):
         self.user = user
         self.username = user.username
         self.role = user.role
+        self.token = token
 
     def get_id(self) -> str:
-        """``"<id>:<last 16 characters of the password hash>"``: a new password ends old sessions;
-        ``"<id>:verzeichnis"`` for a directory account without password."""
-        return f"{self.user.id}:{_session_fragment(self.user)}"
-
-
-def _session_fragment(user: User) -> str | None:
-    if user.password_hash:
-        return user.password_hash[-16:]
-    return DIRECTORY_SESSION if user.directory_dn else None
+        """``"<user id>:<session token>"``, kept in the signed session cookie."""
+        return f"{self.user.id}:{self.token}"
 
 
 @login_manager.user_loader
 def _load(session_id: str) -> WebUser | None:
-    user_id, _, fragment = session_id.partition(":")
-    if not user_id.isdigit():
+    """The user of a live log-in session (not ended, not idle, not too old, account active)."""
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
         return None
-    user = get_session().get(User, int(user_id))
-    if user is None or not user.active or _session_fragment(user) != fragment:
+    db = get_session()
+    user = db.get(User, int(user_id))
+    if user is None or not user.active:
         return None
-    return WebUser(user)
+    row = sessions.find_session(db, user.id, token)
+    if row is None:
+        return None
+    now = timestamp()
+    if sessions.expired(row, now):
+        with write_session() as writer:
+            sessions.end_session(writer, user.id, token, now=now, reason="expired")
+        return None
+    if sessions.needs_touch(row, now):
+        with write_session() as writer:
+            sessions.touch(writer, row.id, now=now)
+    return WebUser(user, token)
+
+
+def _log_in(user: User) -> None:
+    """Open a log-in session for ``user`` and put its token into the session cookie."""
+    with write_session() as writer:
+        token = sessions.start_session(writer, writer.get(User, user.id), now=timestamp()).token
+    login_user(WebUser(user, token))
 
 
 def recipient_for(key: str, *, write: bool = False, user: User | None = None) -> Recipient:
@@ -181,7 +196,7 @@ def login():
             spend_check_time(form.password.data)         # an unknown name takes as long as a wrong password
             user = None
         if user is not None:
-            login_user(WebUser(user))
+            _log_in(user)
             current_app.logger.info("Anmeldung %s", user.username)
             return redirect(_safe_next(request.args.get("next")))
         current_app.logger.warning("fehlgeschlagene Anmeldung für %r von %s", form.username.data,
@@ -214,7 +229,10 @@ def _directory_log_in(config, name: str, password: str) -> tuple[User | None, st
 @bp.post("/abmelden")
 @login_required
 def logout():
-    """End the session (POST with CSRF token, so no other site can log a user out)."""
+    """End the session, in the database too, so that a copy of the cookie opens nothing (POST
+    with CSRF token, so no other site can log a user out)."""
+    with write_session() as writer:
+        sessions.end_session(writer, current_user.user.id, current_user.token, now=timestamp())
     logout_user()
     flash("Sie sind abgemeldet.")
     return redirect(url_for("auth.login"))
@@ -240,9 +258,10 @@ def change_password():
                     session.rollback()
                 else:
                     session.flush()
-                    login_user(WebUser(user))
-                    flash("Das Passwort ist geändert.")
-                    return redirect(url_for("home.index"))
+            if not form.new.errors:
+                _log_in(current_user.user)        # set_password ended every session of the user
+                flash("Das Passwort ist geändert.")
+                return redirect(url_for("home.index"))
     return render_template("password.html", form=form)
 
 

@@ -601,6 +601,24 @@ class User(Base):
     recipients: Mapped[list[Recipient]] = relationship(secondary=user_recipients, order_by="Recipient.key")
 
 
+class LoginSession(Base):
+    """A log-in session of the web UI (``ledger.core.sessions``): the SHA-256 of its random
+    token (the token itself lives only in the browser's signed cookie), when it began and was
+    last used, and when and why it ended (``logout``, ``password``, ``locked``, ``expired``)."""
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (UniqueConstraint("token_sha256", name="uq_login_session_token"),
+                      Index("ix_login_sessions_user", "user_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+
+
 class ApiToken(Base):
     """A personal access token of the API (``/api/v1``), acting for ``user`` with the user's
     role and recipients. Only ``token_hash`` (SHA-256 hex of the secret) is stored; ``prefix``

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from ledger.core import audit
 from ledger.core.errors import LedgerError, NotFound
 from ledger.core.models import Recipient, User
+from ledger.core.sessions import end_user_sessions
 
 ROLES = ("officer", "auditor", "ministry", "admin")
 ROLE_LABELS = {"officer": "Sachbearbeitung", "auditor": "Prüfung", "ministry": "Land (Ministerium, Bezirksregierung)",
@@ -72,7 +73,7 @@ def valid_username(username: str) -> bool:
 
 
 def set_password(session: Session, user: User, password: str, *, actor: str, now: datetime) -> None:
-    """Replace ``user``'s password (hashed). Set by another person (``actor``, e.g. a reset by
+    """Replace ``user``'s password (hashed) and end all of ``user``'s log-in sessions. Set by another person (``actor``, e.g. a reset by
     the administration), it is an initial password the user must change at the next log-in;
     set by the user, that requirement ends. Raises LedgerError if it is too short or ``user``
     is a directory account (its password is the directory's and never stored here). Audited."""
@@ -80,16 +81,20 @@ def set_password(session: Session, user: User, password: str, *, actor: str, now
         raise LedgerError(f"{user.username} meldet sich über das Verzeichnis an; das Passwort wird dort geändert")
     user.password_hash = _hash(password, user.username, user.recipients)
     user.password_change_required = actor != user.username
+    end_user_sessions(session, user, now=now, reason="password")
     session.flush()
     audit.record(session, actor=actor, action="user_password", now=now, details={"username": user.username})
 
 
 def set_active(session: Session, user: User, active: bool, *, actor: str, now: datetime) -> None:
-    """Lock (``active=False``) or unlock ``user``; a locked user cannot log in. Audited.
+    """Lock (``active=False``, ending all of ``user``'s log-in sessions) or unlock ``user``; a
+    locked user cannot log in. Audited.
     Raises LedgerError if ``actor`` would lock themselves out."""
     if not active and user.username == actor:
         raise LedgerError("das eigene Konto kann nicht gesperrt werden")
     user.active = active
+    if not active:
+        end_user_sessions(session, user, now=now, reason="locked")
     session.flush()
     audit.record(session, actor=actor, action="user_unlock" if active else "user_lock", now=now,
                  details={"username": user.username})

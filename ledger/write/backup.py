@@ -20,7 +20,8 @@ A gzip-compressed text file of JSON lines (UTF-8, one JSON object per line, ``\\
   ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` (naive, as stored), binary columns (the PDF of an
   issued statement) base64 text.
 
-The rows come table by table (every table of ``ledger.core.models.Base.metadata``; see
+The rows come table by table (every table of ``ledger.core.models.Base.metadata`` but the
+web UI's log-in sessions, ``NOT_BACKED_UP``: a restore must never open a session again; see
 ``table_order``) in an order a restore can insert as it reads: parents before children;
 ``postings`` before ``journal_entries`` (the database checks an entry's balance when the
 entry arrives, so its postings must be there already; their foreign key to the entry is
@@ -184,14 +185,20 @@ class RestoreReport:
         }
 
 
+#: Tables a backup leaves out: log-in sessions (``ledger.core.sessions``) end with the database
+#: they were opened on; a restored database starts without any.
+NOT_BACKED_UP = frozenset({"login_sessions"})
+
+
 def table_order() -> list[sa.Table]:
-    """Every table of ``Base.metadata`` in the order a backup writes and a restore inserts.
+    """Every table of ``Base.metadata`` but ``NOT_BACKED_UP`` in the order a backup writes and a
+    restore inserts.
 
     Foreign keys decide (parents first), except that an initially deferred foreign key
     (``postings.entry_id``) is reversed: the referring rows come first. ``period_events``
     and ``audit_log`` come last.
     """
-    tables = list(Base.metadata.sorted_tables)
+    tables = [t for t in Base.metadata.sorted_tables if t.name not in NOT_BACKED_UP]
     deferred = [fk for table in tables for fk in table.foreign_key_constraints
                 if fk.initially and fk.initially.upper() == "DEFERRED"]
     ordered = sort_tables(

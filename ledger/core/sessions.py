@@ -1,0 +1,85 @@
+"""Log-in sessions of the web UI, kept in the database so that they can end.
+
+A session is a random token (``secrets.token_urlsafe``, 256 bits) handed to the browser inside
+the signed session cookie; the database keeps only its SHA-256 (``LoginSession``). A session
+ends at log-out, when the user's password is set or the account is locked (every session of
+the user), after ``IDLE`` without a request and at the latest ``MAX_AGE`` after the log-in. A
+cookie copied before any of these no longer opens anything (OWASP ASVS 3.3.1–3.3.4).
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ledger.core.models import LoginSession, User
+
+#: A session ends after this long without a request (BSI IT-Grundschutz ORP.4: screens lock
+#: after 15 minutes; a finance officer's form may take longer to fill in).
+IDLE = timedelta(minutes=30)
+#: A session ends this long after its log-in, however active (one working day).
+MAX_AGE = timedelta(hours=12)
+#: ``last_seen_at`` is written at most this often, so most requests only read.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Started:
+    """A new session: the ``token`` for the cookie (shown once, never stored) and its row."""
+
+    token: str
+    session: LoginSession
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def start_session(db: Session, user: User, *, now: datetime) -> Started:
+    """Open a session for ``user`` at ``now``; the caller commits."""
+    token = secrets.token_urlsafe(32)
+    row = LoginSession(user_id=user.id, token_sha256=_digest(token), created_at=now, last_seen_at=now)
+    db.add(row)
+    db.flush()
+    return Started(token, row)
+
+
+def find_session(db: Session, user_id: int, token: str) -> LoginSession | None:
+    """The session of ``user_id`` with ``token`` that has not ended, or None. Reads only."""
+    row = db.scalar(select(LoginSession).where(LoginSession.token_sha256 == _digest(token),
+                                               LoginSession.user_id == user_id))
+    return row if row is not None and row.ended_at is None else None
+
+
+def expired(row: LoginSession, now: datetime) -> bool:
+    """Whether ``row`` was idle for longer than ``IDLE`` or began more than ``MAX_AGE`` before ``now``."""
+    return now - row.last_seen_at > IDLE or now - row.created_at > MAX_AGE
+
+
+def needs_touch(row: LoginSession, now: datetime) -> bool:
+    """Whether ``row.last_seen_at`` is older than ``TOUCH_INTERVAL`` (then ``touch`` it)."""
+    return now - row.last_seen_at >= TOUCH_INTERVAL
+
+
+def touch(db: Session, session_id: int, *, now: datetime) -> None:
+    """Record a request of session ``session_id`` at ``now``; the caller commits."""
+    db.execute(update(LoginSession).where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
+               .values(last_seen_at=now))
+
+
+def end_session(db: Session, user_id: int, token: str, *, now: datetime, reason: str = "logout") -> None:
+    """End the session of ``user_id`` with ``token`` (log-out); no-op if it ended already."""
+    db.execute(update(LoginSession).where(LoginSession.token_sha256 == _digest(token),
+                                          LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+               .values(ended_at=now, end_reason=reason))
+
+
+def end_user_sessions(db: Session, user: User, *, now: datetime, reason: str) -> int:
+    """End every live session of ``user`` (password set, account locked); the number ended."""
+    result = db.execute(update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+                        .values(ended_at=now, end_reason=reason))
+    return result.rowcount or 0
