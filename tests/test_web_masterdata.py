@@ -1,6 +1,7 @@
 """Master data from the web UI: officers add and edit with the import's columns; changes logged."""
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -38,7 +39,8 @@ def test_errors_are_shown_by_column_and_nothing_is_written(officer, session):
         "Systemischer Anteil": ""})
     text = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "Nicht gespeichert" in text and "unbekannte(r) Träger" in text and "Ende liegt vor dem Beginn" in text
+    assert "Nicht gespeichert" in text and "Ende liegt vor dem Beginn" in text
+    assert "„Unbekannter Träger“ steht bei Träger nicht zur Auswahl" in html.unescape(text)  # not offered
     assert 'aria-invalid="true"' in text
     session.rollback()
     assert session.scalar(sa.select(Pool).where(Pool.key == "P9")) is None
