@@ -239,3 +239,11 @@ def test_master_data_page_lists_providers_and_the_chart_of_accounts(officer):
     assert "Kontenplan Die Konten nach den Kontenklassen" in text
     assert 'href="/r/testland/kontenplan"' in body
     assert re.search(r"<td>5291</td><td>[^<]+</td><td>Aufwand</td>", body)
+
+
+def test_an_empty_form_names_every_missing_column_in_german(officer):
+    response = _post(officer, "/r/testland/stammdaten/commitment/neu", {})
+    text = _visible(response.get_data(as_text=True))
+    assert response.status_code == 400
+    assert text.count("Pflichtfeld fehlt oder ist leer") == 6   # Referenz … Ende, dates and amount too
+    assert "Missing" not in text
