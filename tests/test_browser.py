@@ -207,6 +207,21 @@ def test_main_pages_have_no_serious_accessibility_violations(live_server, axe_pa
         a11y.report(name, v) for name, v in failing.items())
 
 
+def _axe(page) -> list[dict]:
+    """axe-core's violations on ``page`` once it has loaded."""
+    page.wait_for_load_state("load")
+    return a11y.violations(page)
+
+
+def _assert_no_serious(found: dict[str, list[dict]]) -> None:
+    """Print every page's findings (all impacts, for the log); fail listing the serious or critical ones."""
+    for name, violations in found.items():
+        print(a11y.report(name, violations) or f"{name}: keine Verstöße")
+    failing = {name: a11y.serious(v) for name, v in found.items() if a11y.serious(v)}
+    assert not failing, "axe-core: serious/critical violations\n" + "\n".join(
+        a11y.report(name, v) for name, v in failing.items())
+
+
 def test_filtered_einstufung_and_a_master_data_form_pass_axe(live_server, axe_page, database_url):
     """axe-core on the Einstufung filtered by status and amount (and with an invalid amount,
     its error next to the field), and on the master-data form of a pool (its choices, then its
@@ -215,8 +230,7 @@ def test_filtered_einstufung_and_a_master_data_form_pass_axe(live_server, axe_pa
     found: dict[str, list[dict]] = {}
 
     def check(name: str) -> None:
-        page.wait_for_load_state("load")
-        found[name] = a11y.violations(page)
+        found[name] = _axe(page)
 
     sign_in(page, live_server, "demo-sachbearbeitung")
     main = page.locator("main")
@@ -245,11 +259,7 @@ def test_filtered_einstufung_and_a_master_data_form_pass_axe(live_server, axe_pa
     shot(page, "masterdata-form-errors", database_url)
     check("Pool anlegen (Fehler)")
 
-    for name, violations in found.items():
-        print(a11y.report(name, violations) or f"{name}: keine Verstöße")
-    failing = {name: a11y.serious(v) for name, v in found.items() if a11y.serious(v)}
-    assert not failing, "axe-core: serious/critical violations\n" + "\n".join(
-        a11y.report(name, v) for name, v in failing.items())
+    _assert_no_serious(found)
 
 
 def test_allocation_plan_page_has_no_serious_accessibility_violations(live_server, axe_page, database_url):
