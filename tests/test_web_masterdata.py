@@ -236,6 +236,8 @@ def test_master_data_page_lists_providers_and_the_chart_of_accounts(officer):
     text = _visible(body)
     assert "Träger Name Pools Träger A POOL-A Pool POOL-A, POOL-B Pool POOL-B" in text
     assert 'href="/r/testland/stammdaten/provider/Tr%C3%A4ger%20A/bearbeiten"' in body
+    provider = officer.get("/r/testland/stammdaten/provider/Tr%C3%A4ger%20A/bearbeiten")
+    assert provider.status_code == 200 and 'value="Träger A" readonly' in provider.get_data(as_text=True)
     assert "Kontenplan Die Konten nach den Kontenklassen" in text
     assert 'href="/r/testland/kontenplan"' in body
     assert re.search(r"<td>5291</td><td>[^<]+</td><td>Aufwand</td>", body)
