@@ -207,6 +207,61 @@ def test_main_pages_have_no_serious_accessibility_violations(live_server, axe_pa
         a11y.report(name, v) for name, v in failing.items())
 
 
+def _axe(page) -> list[dict]:
+    """axe-core's violations on ``page`` once it has loaded."""
+    page.wait_for_load_state("load")
+    return a11y.violations(page)
+
+
+def _assert_no_serious(found: dict[str, list[dict]]) -> None:
+    """Print every page's findings (all impacts, for the log); fail listing the serious or critical ones."""
+    for name, violations in found.items():
+        print(a11y.report(name, violations) or f"{name}: keine Verstöße")
+    failing = {name: a11y.serious(v) for name, v in found.items() if a11y.serious(v)}
+    assert not failing, "axe-core: serious/critical violations\n" + "\n".join(
+        a11y.report(name, v) for name, v in failing.items())
+
+
+def test_filtered_einstufung_and_a_master_data_form_pass_axe(live_server, axe_page, database_url):
+    """axe-core on the Einstufung filtered by status and amount (and with an invalid amount,
+    its error next to the field), and on the master-data form of a pool (its choices, then its
+    errors), as the officer of Musterhausen sees them."""
+    page = axe_page
+    found: dict[str, list[dict]] = {}
+
+    def check(name: str) -> None:
+        found[name] = _axe(page)
+
+    sign_in(page, live_server, "demo-sachbearbeitung")
+    main = page.locator("main")
+    page.goto(live_server + "/r/musterhausen/2023/einstufung")
+    page.get_by_label("Einstufung", exact=True).select_option(label="ausgeschlossen")
+    page.get_by_label("Betrag ab (EUR)").fill("100,00")
+    page.get_by_role("button", name="Filtern").click()
+    expect(main.locator(".result-count")).to_contain_text("(gefiltert aus")
+    expect(main.locator("table tbody tr").first).to_contain_text("ausgeschlossen")
+    shot(page, "classification-filtered", database_url)
+    check("Einstufung (gefiltert)")
+    page.get_by_label("Betrag ab (EUR)").fill("zehn")
+    page.get_by_role("button", name="Filtern").click()
+    expect(main).to_contain_text("„zehn“ ist kein gültiger Betrag")
+    check("Einstufung (Filterfehler)")
+
+    page.goto(live_server + "/r/musterhausen/stammdaten")
+    expect(main).to_contain_text("Kontenplan")
+    page.get_by_role("link", name="Pool anlegen").click()
+    expect(page.get_by_label("Träger *")).to_be_visible()
+    check("Pool anlegen")
+    page.get_by_label("Kennung *").fill("POOL-TEST")
+    page.get_by_role("button", name="Speichern").click()
+    expect(main).to_contain_text("Nicht gespeichert")
+    expect(main).not_to_contain_text("Missing data")   # marshmallow's own words never reach the user
+    shot(page, "masterdata-form-errors", database_url)
+    check("Pool anlegen (Fehler)")
+
+    _assert_no_serious(found)
+
+
 def test_allocation_plan_page_has_no_serious_accessibility_violations(live_server, axe_page, database_url):
     """axe-core on the page of the demo's allocation plan (Kreis Mettmann, seed 003), as the
     auditor with access to all recipients sees it, reached from the rule packs' page."""

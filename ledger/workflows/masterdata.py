@@ -57,8 +57,14 @@ class MasterDataError(LedgerError):
         super().__init__("; ".join(f"{i.column}: {i.message}" if i.column else i.message for i in issues))
 
 
+#: marshmallow's message for a missing required value, in German (as the text columns say it).
+REQUIRED = {"required": "Pflichtfeld fehlt oder ist leer"}
+
+
 class GermanDate(fields.Field):
     """A date as ``TT.MM.JJJJ`` or ``JJJJ-MM-TT``."""
+
+    default_error_messages = REQUIRED
 
     def _deserialize(self, value, attr, data, **kwargs):
         for pattern in ("%d.%m.%Y", "%Y-%m-%d"):
@@ -71,6 +77,8 @@ class GermanDate(fields.Field):
 
 class Amount(fields.Field):
     """EUR in German (``1.234,56``) or plain (``1234.56``) notation → Decimal; must be positive."""
+
+    default_error_messages = REQUIRED
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:

@@ -1,9 +1,13 @@
 """Blueprints of the web UI: one per area (home, dashboard, journal, statements, notification)."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Response, abort, render_template, request
 
+from ledger.core.errors import LedgerError
 from ledger.core.grants import INKLUSIONSPAUSCHALE
+from ledger.core.money import parse_amount, to_cents
 from ledger.core.models import Recipient
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.repayment import school_years
@@ -84,3 +88,17 @@ def year_error_page(exc: NoRulePack):
     nav = "statements" if request.blueprint == "statements" else _NAV.get(request.endpoint, "dashboard")
     return render_template("dashboard_year_error.html", recipient=recipient, year=year, years=years,
                            year_error=exc.message, nav=nav), 409
+
+
+def amount_arg(name: str, errors: dict[str, str]) -> Decimal | None:
+    """The query argument ``name`` as an amount in EUR (``1.234,56`` or ``1234.56``); an error note if invalid."""
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        amount = parse_amount(text)
+        to_cents(amount)
+        return amount
+    except LedgerError:
+        errors[name] = f"„{text[:30]}“ ist kein gültiger Betrag (z. B. 1.234,56)."
+        return None

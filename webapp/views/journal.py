@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ledger.core.errors import LedgerError
-from ledger.core.money import parse_amount, to_cents
+from ledger.core.money import parse_amount
 from ledger.core.posting import (
     PostingLine,
     find_reversal,
@@ -40,7 +39,7 @@ from webapp.auth import recipient_for
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
 from webapp.entry_forms import ManualEntryForm, ReversalForm
-from webapp.views import default_school_year
+from webapp.views import amount_arg, default_school_year
 
 bp = Blueprint("journal", __name__, url_prefix="/r/<key>/journal")
 
@@ -84,7 +83,7 @@ def index(key: str):
     if cost_centre is not None and cost_centre not in centres:
         errors["kst"] = f"Kostenstelle „{cost_centre}“ gibt es in den Stammdaten nicht."
         cost_centre = None
-    amount_min, amount_max = _amount_arg("betrag_von", errors), _amount_arg("betrag_bis", errors)
+    amount_min, amount_max = amount_arg("betrag_von", errors), amount_arg("betrag_bis", errors)
     state = request.args.get("stand", "").strip() or None
     if state is not None and state not in STATE_LABELS:
         errors["stand"] = "Unbekannter Stand."
@@ -250,20 +249,6 @@ def _detail_page(recipient, entry, reversed_by, form):
         labels=STATUS_LABELS,
     )
 
-
-
-def _amount_arg(name: str, errors: dict[str, str]) -> Decimal | None:
-    """The query argument ``name`` as an amount in EUR (``1.234,56`` or ``1234.56``); an error note if invalid."""
-    text = request.args.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        amount = parse_amount(text)
-        to_cents(amount)
-        return amount
-    except LedgerError:
-        errors[name] = f"„{text[:30]}“ ist kein gültiger Betrag (z. B. 1.234,56)."
-        return None
 
 
 def _date_arg(name: str, errors: dict[str, str]) -> date | None:
