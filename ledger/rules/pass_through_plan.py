@@ -152,3 +152,25 @@ def load_pass_through_plan(path: Path) -> PassThroughPlan:
         claims_from=date.fromisoformat(plan["claims_from"]), claims_until=date.fromisoformat(plan["claims_until"]),
         source=plan["source"],
         municipalities=tuple(PassThroughMunicipality(m["name"], m["pupils"]) for m in plan["municipalities"]))
+
+
+def load_pass_through_plans(directories: tuple[Path, ...]) -> dict[str, tuple[PassThroughPlan, Path]]:
+    """Every pass-through plan (``*.toml``) of ``directories`` (folders that do not exist are
+    skipped), by plan key in the folders' and the file names' order, each with its file.
+
+    Where the plans lie is the caller's choice: the command line takes a file (``--plan-file``),
+    the web app the instance folder's ``verteilung/`` and, for the demo, the demo's folder.
+    Raises RulePackError (German, naming the file) for an invalid plan or a key found twice.
+    """
+    plans: dict[str, tuple[PassThroughPlan, Path]] = {}
+    for directory in directories:
+        directory = Path(directory)
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.glob("*.toml")):
+            plan = load_pass_through_plan(path)
+            if plan.key in plans:
+                raise RulePackError(path, "plan.key", f"Verteilungsplan {plan.key!r} gibt es bereits "
+                                    f"({plans[plan.key][1].name})")
+            plans[plan.key] = (plan, path)
+    return plans
