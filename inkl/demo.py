@@ -38,7 +38,9 @@
    ``ratingen``, ``velbert``, ``wuelfrath``; kind ``stadt``; "Wülfrath" keyed without umlaut, as
    recipient keys are a-z, 0-9 and "-"), the recipients of allocation plan ``mettmann-2014``
    (seed 003_dcbc53400bdc01b8.txt, Hildener Modellrechnung). The plan itself (formula,
-   pupil counts) is rule-pack data: ``inkl allocation compute --plan mettmann-2014``.
+   pupil counts) is rule-pack data: ``inkl allocation compute --plan mettmann-2014``. The demo
+   officer ``demo-mettmann`` may write the Kreis's books: it enters the cities' claims on the
+   plan's page (the demo loads no claims).
 4. **Stadt Bremerhaven** (``bremerhaven``, kreisfreie Stadt) with the fictional provider budget
    ``bremerhaven-2025`` of seed 004_5ecf31517f7fd061.txt (Trägerbudget, rule pack of programme
    ``traegerbudget``): term 01.01.2025–31.12.2029 (seed II.4); the budget of 9.876.543,21 EUR,
@@ -145,6 +147,8 @@ BUDGET_CASES = (
 DEMO_PASSWORD = "Inklusion-Demo-2026"
 DEMO_USERS = (
     ("demo-sachbearbeitung", "officer", (MUSTERHAUSEN_KEY,), False, "Sachbearbeitung, Kreis Musterhausen"),
+    ("demo-mettmann", "officer", ("kreis-mettmann",), False,
+     "Sachbearbeitung, Kreis Mettmann, Mittelabrufe des Verteilungsplans"),
     ("demo-pruefung", "auditor", (), True, "Prüfung, alle Empfänger, nur lesend"),
     ("demo-land", "ministry", (), False, "Land (Ministerium, Bezirksregierung), Landesübersicht, nur lesend"),
     ("demo-admin", "admin", (), False, "Administration"),

@@ -266,11 +266,13 @@ def test_loading_the_demo_twice_changes_nothing(session):
     assert _load(session) == [
         "Demodaten sind bereits geladen (Rhein-Sieg-Kreis, Kreis Musterhausen, Stadt Bremerhaven); nichts geändert.",
         "Anmeldung: demo-sachbearbeitung / Inklusion-Demo-2026  (Sachbearbeitung, Kreis Musterhausen)",
+        "Anmeldung: demo-mettmann / Inklusion-Demo-2026  (Sachbearbeitung, Kreis Mettmann, Mittelabrufe des "
+        "Verteilungsplans)",
         "Anmeldung: demo-pruefung / Inklusion-Demo-2026  (Prüfung, alle Empfänger, nur lesend)",
         "Anmeldung: demo-land / Inklusion-Demo-2026  (Land (Ministerium, Bezirksregierung), Landesübersicht, "
         "nur lesend)",
         "Anmeldung: demo-admin / Inklusion-Demo-2026  (Administration)"]
-    assert _count(session, User) == 4
+    assert _count(session, User) == 5
     second = (_count(session, JournalEntry), _count(session, Posting), _count(session, ImportedRow),
               _count(session, ImportBatch), _count(session, Agreement))
     assert second == first
