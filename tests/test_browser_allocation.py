@@ -60,7 +60,7 @@ def test_the_kreis_officer_enters_a_claim_for_wuelfrath_and_the_pages_pass_axe(p
     expect(decision).to_contain_text("höchstens 5.000,00 EUR je eingesetztem Inklusionshelfer")
     check("Entscheidung über den Mittelabruf")
     shot(page, "mittelabruf-entscheidung", database_url)
-    page.get_by_role("button", name="Auszahlen").click()
+    page.locator("tr", has_text="vom 01.08.2014").get_by_role("button", name="Auszahlen").click()
     expect(main).to_contain_text("ausgezahlt am")
     page.get_by_role("button", name="Abmelden").click()
 
