@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -109,7 +110,7 @@ def test_a_school_of_another_city_is_refused_at_the_form(officer, session):
 
 
 def test_a_case_counted_twice_is_refused(officer, session):
-    add_claim(session, "mettmann-2014", "haan", date(2014, 7, 20), [__import__("decimal").Decimal("1000.00")],
+    add_claim(session, "mettmann-2014", "haan", date(2014, 7, 20), [Decimal("1000.00")],
               "Anlage 2", cases=[["HI-2014-07"]], actor="test", now=NOW)
     session.commit()
     response = _claim(officer, cost_1="2.000,00", cases_1="hi-2014-07")
