@@ -1815,6 +1815,10 @@ def demo(no_serve: bool, host: str, port: int) -> None:
         for line in load_demo(session, user=_user(), now=_now()):
             click.echo(line, err=True)
     if not no_serve:
+        from inkl.demo import DEMO_DIR
+
+        # the web app lists the demo Kreis's pass-through plan too (webapp: PASS_THROUGH_DIRS)
+        os.environ.setdefault("INKL_PASS_THROUGH_DIRS", str(DEMO_DIR / "verteilung"))
         _serve(host, port)
 
 

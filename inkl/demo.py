@@ -38,7 +38,10 @@
    ``ratingen``, ``velbert``, ``wuelfrath``; kind ``stadt``; "Wülfrath" keyed without umlaut, as
    recipient keys are a-z, 0-9 and "-"), the recipients of allocation plan ``mettmann-2014``
    (seed 003_dcbc53400bdc01b8.txt, Hildener Modellrechnung). The plan itself (formula,
-   pupil counts) is rule-pack data: ``inkl allocation compute --plan mettmann-2014``.
+   pupil counts) is rule-pack data: ``inkl allocation compute --plan mettmann-2014``. The demo
+   officer ``demo-mettmann`` may write the Kreis's books: it enters the cities' claims on the
+   plan's page. The demo loads one example claim of Erkrath (``METTMANN_DEMO_CLAIM``, fictional),
+   so the page shows a decision: a helper cut to 5.000 EUR and refused material costs.
 4. **Stadt Bremerhaven** (``bremerhaven``, kreisfreie Stadt) with the fictional provider budget
    ``bremerhaven-2025`` of seed 004_5ecf31517f7fd061.txt (Trägerbudget, rule pack of programme
    ``traegerbudget``): term 01.01.2025–31.12.2029 (seed II.4); the budget of 9.876.543,21 EUR,
@@ -68,7 +71,7 @@ from ledger.core.agreements import add_agreement
 from ledger.core.errors import LedgerError
 from ledger.core.grants import add_grant, add_payout
 from ledger.core.models import Recipient, User
-from ledger.core.money import format_german
+from ledger.core.money import format_german, from_cents
 from ledger.core.narrative import write_narrative
 from ledger.core.recipients import add_recipient, get_recipient
 from ledger.core.schoolyear import SchoolYear
@@ -83,6 +86,7 @@ from ledger.workflows.budget import (
     record_judgement,
 )
 from ledger.workflows.budget_cases import add_case, add_record
+from ledger.workflows.allocation import add_claim
 from ledger.workflows.masterdata import import_master_data
 
 #: The finance-system exports of Kreis Musterhausen (``demo/musterhausen/*.csv`` in the repository).
@@ -145,6 +149,8 @@ BUDGET_CASES = (
 DEMO_PASSWORD = "Inklusion-Demo-2026"
 DEMO_USERS = (
     ("demo-sachbearbeitung", "officer", (MUSTERHAUSEN_KEY,), False, "Sachbearbeitung, Kreis Musterhausen"),
+    ("demo-mettmann", "officer", ("kreis-mettmann",), False,
+     "Sachbearbeitung, Kreis Mettmann, Mittelabrufe des Verteilungsplans"),
     ("demo-pruefung", "auditor", (), True, "Prüfung, alle Empfänger, nur lesend"),
     ("demo-land", "ministry", (), False, "Land (Ministerium, Bezirksregierung), Landesübersicht, nur lesend"),
     ("demo-admin", "admin", (), False, "Administration"),
@@ -220,12 +226,18 @@ def _load_rhein_sieg(session: Session, *, user: str, now: datetime) -> Iterator[
 #: Rahmenbedingungen „Bereitstellung von Inklusionshelfern in den allgemeinen Schulen im Kreis
 #: Mettmann“); its formula, grantor and recipients with their pupil counts are rule-pack data.
 METTMANN_PLAN = "mettmann-2014"
+#: The demo's example claim (fictional): Erkrath on 15.09.2014, two helpers of 5.000,00 and
+#: 5.300,00 EUR and 250,00 EUR material costs. Rahmenbedingungen Nr. 4.3 cuts the second helper
+#: to 5.000,00 EUR, Nr. 4.2 refuses the material costs: 10.000,00 EUR accepted, 550,00 refused.
+METTMANN_DEMO_CLAIM = ("erkrath", date(2014, 9, 15), (Decimal("5000.00"), Decimal("5300.00")), Decimal("250.00"),
+                       "Erklärung nach Anlage 2 vom 15.09.2014 (Beispiel)")
 
 
 def _load_mettmann(session: Session, *, user: str, now: datetime) -> Iterator[str]:
     """The grantor (Kreis Mettmann, kind ``kreis``) and the ten cities of plan ``mettmann-2014``
     (kind ``stadt``, keyed as the plan names them) as recipients; existing ones are kept."""
     _pack, plan = allocation_plan(METTMANN_PLAN)
+    new_grantor = not _exists(session, plan.grantor_key)
     added = []
     for key, name, kind in ((plan.grantor_key, plan.grantor_name, "kreis"),
                             *((r.key, r.name, "stadt") for r in plan.recipients)):
@@ -235,6 +247,12 @@ def _load_mettmann(session: Session, *, user: str, now: datetime) -> Iterator[st
     if added:
         yield (f"Verteilungsplan {plan.title}: {len(added)} Empfänger angelegt "
                f"({', '.join(added)}).")
+    if new_grantor:
+        city, day, costs, material, declaration = METTMANN_DEMO_CLAIM
+        claim = add_claim(session, METTMANN_PLAN, city, day, list(costs), declaration, material_costs=material,
+                          actor=user, now=now)
+        yield (f"Beispiel-Mittelabruf Erkrath vom {day:%d.%m.%Y}: anerkannt {format_german(from_cents(claim.accepted_cents))} "
+               f"EUR, abgelehnt {format_german(from_cents(claim.refused_cents))} EUR.")
 
 
 #: The master-data files in ``demo/musterhausen/stammdaten/``, in the order they depend on each other.

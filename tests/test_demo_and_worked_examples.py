@@ -68,10 +68,11 @@ ROWS_PER_FILE = {
 #                 not booked again) = 81 import entries, + 1 payout entry (grant add)  = 82
 #   Rhein-Sieg:   1 payout entry (15.10.2020)                                           =  1
 #   Bremerhaven:  12 advances of 2025 + 1 § 39 SGB VIII cost beside the budget        = 13
-#   entries 96; each has two postings (debit and credit)                 → postings 192
+#   Kreis Mettmann: 1 example claim of Erkrath (accepted 10.000,00 EUR)              =  1
+#   entries 97; each has two postings (debit and credit)                 → postings 194
 #   imported rows remembered: 81 booked + 1 receipt linked to the payout             = 82
-DEMO_ENTRIES = 96
-DEMO_POSTINGS = 192
+DEMO_ENTRIES = 97
+DEMO_POSTINGS = 194
 DEMO_IMPORTED_ROWS = 82
 
 
@@ -260,17 +261,19 @@ def test_loading_the_demo_twice_changes_nothing(session):
     _load(session)
     first = (_count(session, JournalEntry), _count(session, Posting), _count(session, ImportedRow),
              _count(session, ImportBatch), _count(session, Agreement))
-    # 96 entries, 192 postings, 82 imported rows, 12 import batches, 7 agreements (Rhein-Sieg)
+    # 97 entries, 194 postings, 82 imported rows, 12 import batches, 7 agreements (Rhein-Sieg)
     assert first == (DEMO_ENTRIES, DEMO_POSTINGS, DEMO_IMPORTED_ROWS, 12, 7)
 
     assert _load(session) == [
         "Demodaten sind bereits geladen (Rhein-Sieg-Kreis, Kreis Musterhausen, Stadt Bremerhaven); nichts geändert.",
         "Anmeldung: demo-sachbearbeitung / Inklusion-Demo-2026  (Sachbearbeitung, Kreis Musterhausen)",
+        "Anmeldung: demo-mettmann / Inklusion-Demo-2026  (Sachbearbeitung, Kreis Mettmann, Mittelabrufe des "
+        "Verteilungsplans)",
         "Anmeldung: demo-pruefung / Inklusion-Demo-2026  (Prüfung, alle Empfänger, nur lesend)",
         "Anmeldung: demo-land / Inklusion-Demo-2026  (Land (Ministerium, Bezirksregierung), Landesübersicht, "
         "nur lesend)",
         "Anmeldung: demo-admin / Inklusion-Demo-2026  (Administration)"]
-    assert _count(session, User) == 4
+    assert _count(session, User) == 5
     second = (_count(session, JournalEntry), _count(session, Posting), _count(session, ImportedRow),
               _count(session, ImportBatch), _count(session, Agreement))
     assert second == first
@@ -462,3 +465,18 @@ def test_the_issued_demo_statement_reads_as_a_statement_of_use(session):
     for label in ("Ort, Datum", "Unterschrift", "Name (in Druckschrift)", "Funktion / Dienststelle"):
         assert label in last, label
     assert internal_terms(text) == []
+
+
+def test_the_demo_claim_of_erkrath_is_cut_and_refused_by_the_rules(session):
+    """Rahmenbedingungen Kreis Mettmann Nr. 4.3 (at most 5.000 € per helper: 5.300,00 → 5.000,00)
+    and Nr. 4.2 (no material costs: 250,00 refused): 10.000,00 accepted, 550,00 refused of
+    Erkrath's ceiling of 25.000,00 (Anlage 1: 5 helpers); loading again adds no second claim."""
+    from ledger.core.models import AllocationClaim
+    from ledger.reports.allocation import claims_overview
+
+    _load(session)
+    _load(session)
+    [erkrath] = claims_overview(session, "mettmann-2014", "erkrath")
+    assert [(c.claimed_cents, c.accepted_cents, c.refused_cents) for c in erkrath.claims] == [(1055000, 1000000, 55000)]
+    assert (erkrath.accepted, erkrath.rest) == (Decimal("10000.00"), Decimal("15000.00"))
+    assert _count(session, AllocationClaim) == 1

@@ -22,6 +22,9 @@ HTML. Every page needs a log-in (``webapp.auth``); every form carries a CSRF tok
   None for local accounts only; default the ``[directory]`` table of the instance's
   configuration file (``INKL_CONFIG``, else ``instance/inkl.toml``); an invalid table stops
   the start with an error naming the key.
+- ``PASS_THROUGH_DIRS``: the folders of the Kreise's pass-through plans (TOML) shown under
+  Verteilungspläne; default ``ledger.core.settings.pass_through_dirs()`` (the instance folder's
+  ``verteilung/`` and ``INKL_PASS_THROUGH_DIRS``).
 - ``INKL_TRUSTED_PROXIES`` (default 0): the number of reverse proxies in front of the app;
   their ``X-Forwarded-For``/``-Proto`` headers are then trusted (werkzeug's ProxyFix), so
   the log-in rate limit counts per client, not per proxy.
@@ -62,6 +65,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         from ledger.core.directory_config import load_directory_config
 
         app.config["DIRECTORY"] = load_directory_config(settings.config_path())
+    if "PASS_THROUGH_DIRS" not in app.config:
+        app.config["PASS_THROUGH_DIRS"] = settings.pass_through_dirs()
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app)
 

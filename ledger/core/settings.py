@@ -23,3 +23,12 @@ def config_path() -> Path:
     log-in of ``ledger.core.directory_config``): ``INKL_CONFIG``, else ``instance/inkl.toml``.
     The file need not exist."""
     return Path(os.environ.get("INKL_CONFIG", INSTANCE_DIR / "inkl.toml"))
+
+
+def pass_through_dirs() -> tuple[Path, ...]:
+    """The folders of the Kreise's pass-through plans (``ledger.rules.pass_through_plan``) the
+    web app lists: the instance folder's ``verteilung/`` and the folders named in
+    ``INKL_PASS_THROUGH_DIRS`` (separated by ``os.pathsep``; ``inkl demo`` adds the demo's).
+    The folders need not exist."""
+    extra = [Path(part) for part in os.environ.get("INKL_PASS_THROUGH_DIRS", "").split(os.pathsep) if part]
+    return (INSTANCE_DIR / "verteilung", *extra)

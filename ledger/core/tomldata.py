@@ -75,3 +75,12 @@ def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
         for sub_key, sub_messages in flatten(value, path).items():
             flat.setdefault(sub_key, []).extend(sub_messages)
     return flat
+
+
+def folder_state(directory: Path) -> tuple[Path, tuple[tuple[str, float, int], ...]]:
+    """The folder and (name, modification time, size) of each ``*.toml`` in it, by name (no files
+    if the folder does not exist): a cache key, so that data files are validated again only when
+    one was added, removed or changed."""
+    if not directory.is_dir():
+        return directory, ()
+    return directory, tuple((p.name, p.stat().st_mtime, p.stat().st_size) for p in sorted(directory.glob("*.toml")))

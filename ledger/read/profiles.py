@@ -33,7 +33,7 @@ from typing import BinaryIO, Callable
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ledger.core import settings
-from ledger.core.tomldata import DataFileError, read_toml, validated
+from ledger.core.tomldata import DataFileError, folder_state, read_toml, validated
 from ledger.read.datev import DATEV_MAPPING, DatevSource
 from ledger.read.delimited import DelimitedSource, FileLayout
 from ledger.read.mapping import FIELDS, SETTABLE, SIGN_MODES, Condition, RecordMapping, Rule
@@ -114,15 +114,7 @@ def load_profiles(directories: tuple[Path, ...] | None = None) -> dict[str, Prof
     """
     if directories is None:
         directories = (PROFILES_DIR, settings.INSTANCE_DIR / "profiles")
-    return dict(_profiles_of(tuple(_folder_state(directory) for directory in directories)))
-
-
-def _folder_state(directory: Path) -> tuple[Path, tuple[tuple[str, float, int], ...]]:
-    """The folder and (name, modification time, size) of each profile in it: profiles are
-    validated again only when a file was added, removed or changed."""
-    if not directory.is_dir():
-        return directory, ()
-    return directory, tuple((p.name, p.stat().st_mtime, p.stat().st_size) for p in sorted(directory.glob("*.toml")))
+    return dict(_profiles_of(tuple(folder_state(directory) for directory in directories)))
 
 
 @lru_cache(maxsize=16)

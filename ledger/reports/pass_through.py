@@ -95,3 +95,13 @@ def pass_through_overview(session: Session, plan: PassThroughPlan) -> list[Share
                        Municipality.name == row.name)).one()
         result.append(ShareClaims(row, *(from_cents(cents) for cents in sums)))
     return result
+
+
+def plan_claims(session: Session, plan: PassThroughPlan) -> list[PassThroughClaim]:
+    """The claims against ``plan`` in the books of its Kreis, oldest first (none if the Kreis is
+    not in the ledger); each with its ``municipality``, cents and ``reason``."""
+    kreis = session.scalar(select(Recipient).where(Recipient.key == plan.grantor_key))
+    if kreis is None:
+        return []
+    return list(session.scalars(select(PassThroughClaim).where(
+        PassThroughClaim.plan_key == plan.key, PassThroughClaim.recipient_id == kreis.id).order_by(PassThroughClaim.id)))

@@ -30,12 +30,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ledger.core.schoolyear import SchoolYear
-from ledger.core.tomldata import read_toml, validated
+from ledger.core.tomldata import folder_state, read_toml, validated
 from ledger.rules.packs import RulePackError
 
 #: The formulas a pass-through plan may use.
@@ -152,3 +153,30 @@ def load_pass_through_plan(path: Path) -> PassThroughPlan:
         claims_from=date.fromisoformat(plan["claims_from"]), claims_until=date.fromisoformat(plan["claims_until"]),
         source=plan["source"],
         municipalities=tuple(PassThroughMunicipality(m["name"], m["pupils"]) for m in plan["municipalities"]))
+
+
+def load_pass_through_plans(directories: tuple[Path, ...]) -> dict[str, tuple[PassThroughPlan, Path]]:
+    """Every pass-through plan (``*.toml``) of ``directories`` (folders that do not exist are
+    skipped), by plan key in the folders' and the file names' order, each with its file.
+    Files are validated again only when one was added, removed or changed (the web app's
+    navigation asks on every page).
+
+    Where the plans lie is the caller's choice: the command line takes a file (``--plan-file``),
+    the web app the instance folder's ``verteilung/`` and, for the demo, the demo's folder.
+    Raises RulePackError (German, naming the file) for an invalid plan or a key found twice.
+    """
+    return dict(_plans_of(tuple(folder_state(Path(directory)) for directory in directories)))
+
+
+@lru_cache(maxsize=16)
+def _plans_of(states: tuple[tuple[Path, tuple], ...]) -> dict[str, tuple[PassThroughPlan, Path]]:
+    plans: dict[str, tuple[PassThroughPlan, Path]] = {}
+    for directory, files in states:
+        for name, _mtime, _size in files:
+            path = directory / name
+            plan = load_pass_through_plan(path)
+            if plan.key in plans:
+                raise RulePackError(path, "plan.key", f"Verteilungsplan {plan.key!r} gibt es bereits "
+                                    f"({plans[plan.key][1].name})")
+            plans[plan.key] = (plan, path)
+    return plans
