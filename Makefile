@@ -15,16 +15,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# SQLite database in instance/, demo data, web UI on http://127.0.0.1:5000
+# SQLite database in instance/, demo data, web UI on http://127.0.0.1:5000 (another port: make demo PORT=5001)
+PORT ?= 5000
 demo: $(STAMP)
-	$(BIN)/inkl demo
+	$(BIN)/inkl demo --port $(PORT)
 
 # The whole suite on SQLite; also on PostgreSQL when INKL_TEST_POSTGRES_URL is set (CI sets it).
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 serve: $(STAMP)
-	$(BIN)/inkl serve
+	$(BIN)/inkl serve --port $(PORT)
 
 # Benchmarks (not part of `test`): data sets of 10 000, 100 000 and 1 000 000 postings on
 # SQLite and PostgreSQL (database inkl_bench, dropped and recreated); table on stdout,

@@ -1809,6 +1809,8 @@ def demo(no_serve: bool, host: str, port: int) -> None:
     """Demodaten laden (Rhein-Sieg-Kreis, Kreis Musterhausen) und die Weboberfläche starten."""
     from inkl.demo import load_demo
 
+    if not no_serve:
+        _check_port(host, port)     # before loading: a taken port is known at once
     url = database_url()
     db.upgrade(url)
     with db.session_scope(db.make_engine(url), write=True) as session:
@@ -2042,10 +2044,34 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     _serve(host, port, workers=workers, threads=threads)
 
 
+def _check_port(host: str, port: int) -> None:
+    """Raise a German ClickException if the web server could not listen on ``host``:``port``
+    (taken by another program, e.g. a running web UI, or not allowed)."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise click.ClickException(f"Adresse {host!r} ist unbekannt ({exc.strerror})") from None
+    family, _type, _proto, _name, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as the server does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"Port {port} auf {host} ist belegt (läuft die Weboberfläche schon?); mit --port einen freien "
+                    f"Port wählen, bei make demo mit PORT=…") from None
+            raise click.ClickException(f"Port {port} auf {host} ist nicht nutzbar: {exc.strerror}") from None
+
+
 def _serve(host: str, port: int, *, workers: int | None = None, threads: int = 4) -> None:
     from webapp import create_app, warm_up
     from webapp.server import run
 
+    _check_port(host, port)
     if host in ("127.0.0.1", "localhost", "::1") and "INKL_COOKIE_SECURE" not in os.environ:
         os.environ["INKL_COOKIE_SECURE"] = "0"  # plain HTTP on the loopback: no HTTPS-only cookie
     workers = workers or min(len(os.sched_getaffinity(0)), 4)

@@ -80,3 +80,19 @@ def test_serve_runs_two_worker_processes_and_stops_cleanly(database_url, session
     assert server.returncode == 0, log
     assert len(re.findall(r"Booting worker with pid", log)) == 2, log
     assert "2 Prozesse mit je 2 Threads" in log
+
+
+def test_a_taken_port_is_named_before_anything_starts(cli, tmp_path, monkeypatch):
+    """``make demo`` on a port in use (issue 18): a German error naming the port, exit 1, and no
+    demo data loaded (the check comes first)."""
+    import socket
+
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        demo = cli("demo", "--port", str(port), expect=1)
+        serve = cli("serve", "--port", str(port), expect=1)
+    assert f"Port {port} auf 127.0.0.1 ist belegt" in demo.stderr and "Demodaten" not in demo.stderr
+    assert f"Port {port} auf 127.0.0.1 ist belegt" in serve.stderr
