@@ -30,11 +30,21 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL or os.environ.get("CI") 
 NOW = datetime(2026, 11, 22, 10, 0, 0)
 
 
+def is_test_database(url: str) -> bool:
+    """Whether the PostgreSQL database of ``url`` is named as a test database (its name contains
+    ``test``, e.g. ``test`` or ``inkl_test_ci``): the fixtures drop its whole schema."""
+    name = sa.engine.make_url(url).database or ""
+    return "test" in name.lower()
+
+
 def _migrated(backend: str, tmp_path_factory) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('template') / 'template.sqlite'}"
     if not POSTGRES_URL:
         pytest.fail("CI: INKL_TEST_POSTGRES_URL is not set, the PostgreSQL tests cannot run")
+    if not is_test_database(POSTGRES_URL):
+        pytest.fail(f"INKL_TEST_POSTGRES_URL names the database {sa.engine.make_url(POSTGRES_URL).database!r}: the "
+                    "tests drop its whole schema, so only a database whose name contains 'test' is used")
     engine = sa.create_engine(POSTGRES_URL)
     try:
         with engine.begin() as conn:

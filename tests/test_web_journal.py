@@ -173,3 +173,21 @@ def test_entry_page_shows_the_classification_with_rule_and_source(anna, session)
     assert "zitiert in den Hinweisen zur zweckentsprechenden Verwendung der Inklusionspauschale, Teil I" in page
     assert "Version 2021.1" in page
     assert "category." not in page and "inklfoeg-nrw-hinweise" not in page and "Seed" not in page
+
+
+def test_a_lost_race_to_reverse_says_already_reversed(anna, session, monkeypatch):
+    """Issue 18: two officers reverse the same entry at once; the second one's check ran before
+    the first one's commit, so the database's unique reversal refuses it. It reads as German."""
+    import ledger.core.posting
+
+    anna.post("/r/testland/journal/neu",
+              data=_entry_form(anna, [("5292", "800,00", "", "training"), ("1810", "", "800,00", "")]))
+    entry_id = session.scalar(sa.select(JournalEntry.id).where(JournalEntry.voucher_number == "M-1"))
+    token = csrf_token(anna, f"/r/testland/journal/{entry_id}")
+    data = {"csrf_token": token, "day": "2023-11-20", "reason": "doppelt gebucht", "confirmed": "ja"}
+    assert anna.post(f"/r/testland/journal/{entry_id}/storno", data=data).status_code == 302
+    monkeypatch.setattr(ledger.core.posting, "find_reversal", lambda _session, _entry: None)  # the race
+    late = anna.post(f"/r/testland/journal/{entry_id}/storno", data=data)
+    text = late.get_data(as_text=True)
+    assert late.status_code == 400 and f"Buchung {entry_id} wurde bereits storniert" in text
+    assert "UNIQUE" not in text and "unique" not in text and _entries(session) == 2

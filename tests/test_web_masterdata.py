@@ -249,3 +249,16 @@ def test_an_empty_form_names_every_missing_column_in_german(officer):
     assert response.status_code == 400
     assert text.count("Pflichtfeld fehlt oder ist leer") == 6   # Referenz … Ende, dates and amount too
     assert "Missing" not in text
+
+
+def test_posting_to_the_edit_address_of_an_unknown_key_creates_nothing(officer, session):
+    """Issue 18: the edit address of a key that does not exist answered by creating it."""
+    from ledger.core.models import School
+
+    token = csrf_token(officer, "/r/testland/stammdaten/school/neu")
+    response = officer.post("/r/testland/stammdaten/school/999999/bearbeiten", data={
+        "csrf_token": token, "Name": "GGS Nirgendwo", "Schulträger": "Stadt Beispielheim",
+        "Schulform": "Grundschule", "GL-Schule": "ja"})
+    assert response.status_code == 404
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(School).where(School.school_number == "999999")) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.exc import IntegrityError
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -164,6 +165,9 @@ def reverse(key: str, entry_id: int):
                 reversal_id = reversal.id
         except LedgerError as exc:
             form.reason.errors.append(str(exc))
+        except IntegrityError:
+            # another request reversed it between our check and our commit (journal_entries.reverses_id is unique)
+            form.reason.errors.append(f"Buchung {entry.id} wurde bereits storniert")
         else:
             flash(f"Buchung {entry.id} ist storniert (Storno-Buchung {reversal_id}).")
             return redirect(url_for("journal.detail", key=recipient.key, entry_id=reversal_id))

@@ -68,6 +68,8 @@ def edit(key: str, kind: str, item_key: str | None = None):
     key_column = spec.schema().fields[spec.key].data_key
     fields = form_fields(get_session(), recipient, spec, get_packs())
     errors: dict[str, str] = {}
+    if item_key is not None and as_row(get_session(), recipient, kind, item_key) is None:
+        abort(404)           # the edit address of an unknown key never creates it (a new one: …/neu)
     if request.method == "POST":
         row, refused = read_form(fields, request.form)
         if item_key is not None:
@@ -87,7 +89,7 @@ def edit(key: str, kind: str, item_key: str | None = None):
             flash(f"{spec.label} {row[key_column]} {OUTCOME[outcome]}.")
             return redirect(url_for("masterdata.index", key=recipient.key))
     elif item_key is not None:
-        row = as_row(get_session(), recipient, kind, item_key) or abort(404)
+        row = as_row(get_session(), recipient, kind, item_key)
     else:
         row = {column: "" for column in spec.columns}
     return render_template("masterdata_form.html", recipient=recipient, year=default_school_year(recipient),
