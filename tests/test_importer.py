@@ -340,6 +340,15 @@ def test_the_error_list_is_capped_and_says_how_many_more(session, kreis, monkeyp
     assert summary.errors[-1].message.startswith("… und 3 weitere Fehler")
 
 
+def test_the_headers_errors_count_against_the_cap_too(session, kreis):
+    """Issue 18: a header of 100 000 columns printed 100 000 errors; the header's errors are
+    capped like the rows' (1 000 listed, then how many more)."""
+    header = HEADER.rstrip("\n") + ";" * 100_000 + "\n"
+    summary = run(session, kreis, header + "31.10.2023;B;t;5291;1810;1,00;;;\n")
+    assert len(summary.errors) == importer.MAX_ISSUES + 1
+    assert summary.errors[-1].message.startswith("… und 9900")           # 99 000 and more not listed
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(picks=st.lists(st.tuples(st.integers(1, 28), st.integers(0, 3), st.integers(1, 3)), min_size=1, max_size=40),
        chunk=st.integers(1, 7))

@@ -162,8 +162,10 @@ class _Issues:
     """The errors of one file: the first ``MAX_ISSUES`` and a count of the rest."""
 
     def __init__(self, first: Iterable[ImportIssue] = ()) -> None:
-        self.listed: list[ImportIssue] = list(first)
+        self.listed: list[ImportIssue] = []
         self.more = 0
+        for issue in first:          # the reader's own errors (e.g. a header's) count against the limit too
+            self.add(issue)
 
     def add(self, issue: ImportIssue) -> None:
         if len(self.listed) < MAX_ISSUES:
