@@ -1337,9 +1337,12 @@ def export_group() -> None:
               help="neues oder leeres Verzeichnis")
 def export_gobd_command(recipient_key: str, school_year: SchoolYear | None, directory: Path) -> None:
     """GoBD-Datenträgerüberlassung: index.xml, DTD und CSV-Dateien (GDPdU) in ein Verzeichnis schreiben."""
-    with db.session_scope(_engine()) as session:
-        paths = export_gobd(session, get_recipient(session, recipient_key), directory,
-                            school_year=school_year, now=_now())
+    with db.session_scope(_engine(), write=True) as session:
+        recipient = get_recipient(session, recipient_key)
+        paths = export_gobd(session, recipient, directory, school_year=school_year, now=_now())
+        record(session, actor=_user(), action="download", now=_now(), recipient=recipient,
+               details={"kind": "gobd", "format": "gdpdu",
+                        **({"school_year": str(school_year)} if school_year else {})})
     click.echo(f"GoBD-Export geschrieben: {directory} ({len(paths)} Dateien).")
 
 
@@ -1351,8 +1354,12 @@ def export_gobd_command(recipient_key: str, school_year: SchoolYear | None, dire
 def export_hledger_command(recipient_key: str, school_year: SchoolYear | None, output: Path) -> None:
     """hledger-Journal schreiben: eine Transaktion je Buchung, Beträge in EUR."""
     journal = io.StringIO()
-    with db.session_scope(_engine()) as session:
-        count = export_hledger(session, get_recipient(session, recipient_key), journal, school_year=school_year)
+    with db.session_scope(_engine(), write=True) as session:
+        recipient = get_recipient(session, recipient_key)
+        count = export_hledger(session, recipient, journal, school_year=school_year)
+        record(session, actor=_user(), action="download", now=_now(), recipient=recipient,
+               details={"kind": "hledger", "format": "journal",
+                        **({"school_year": str(school_year)} if school_year else {})})
     if str(output) == "-":
         click.echo(journal.getvalue(), nl=False)
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import shutil
@@ -367,3 +368,20 @@ def test_hledger_journal_survives_special_characters(session, awkward, hledger, 
         account_name(odd): Decimal("-0.11"), "aktiva:1810 Girokonto (liquide Mittel)": Decimal("0.11")}
     assert _balances(hledger, journal, "-E", "tag:kostenstelle=KST 1;x") == {account_name(odd): Decimal(0)}
     assert _balances(hledger, journal, "-E", "tag:schuljahr=2024/25") == {account_name(odd): Decimal(0)}
+
+
+def test_the_export_commands_write_their_files_and_are_audited(cli, session, awkward, tmp_path):
+    """``inkl export gobd`` and ``inkl export hledger`` end to end (issue 18: never run in a
+    test before): the files are written and each export is in the audit log as a download."""
+    from ledger.core.models import AuditEvent
+
+    out = cli("export", "gobd", "--recipient", "testland", "-o", tmp_path / "gobd").output
+    assert "GoBD-Export geschrieben" in out and (tmp_path / "gobd" / "index.xml").exists()
+    _validate_with_dtd(tmp_path / "gobd")
+    out = cli("export", "hledger", "--recipient", "testland", "--school-year", "2023/24",
+              "-o", tmp_path / "books.journal").output
+    assert "hledger-Journal geschrieben" in out and "Auszahlung" in (tmp_path / "books.journal").read_text()
+    session.rollback()
+    events = session.scalars(select(AuditEvent).where(AuditEvent.action == "download").order_by(AuditEvent.seq)).all()
+    assert [(e.actor, json.loads(e.details)["kind"]) for e in events] == [("test-officer", "gobd"),
+                                                                          ("test-officer", "hledger")]
