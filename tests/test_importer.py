@@ -379,3 +379,12 @@ def test_a_receipt_matches_a_payout_at_most_14_days_apart(session, kreis, receip
     session.commit()
     summary = run(session, kreis, HEADER + f"{receipt_day};KA-77;Eingang Inklusionspauschale;1810;4141;750.000,00;;;\n")
     assert summary.ok is recognised and summary.payouts_recognised == (1 if recognised else 0)
+
+
+def test_a_thousand_errors_are_all_listed_the_thousand_and_first_is_counted(session, kreis):
+    """The limit is 1 000 listed errors (pinned at its boundary, issue 18)."""
+    bad = "31.10.2023;B;t;5291;1810;abc;;;\n"
+    exactly = run(session, kreis, HEADER + bad * 1000)
+    assert len(exactly.errors) == 1000 and "weitere" not in exactly.errors[-1].message
+    one_more = run(session, kreis, HEADER + bad * 1001)
+    assert len(one_more.errors) == 1001 and one_more.errors[-1].message.startswith("… und 1 weitere Fehler")
