@@ -275,6 +275,7 @@ class Run:
             core = bench_overview.time_overview(url, packs=self.packs)
             self.add(backend, data.size, "overview, best of 3", core["best_s"], "s", recipients=recipients, **core)
             page = bench_overview.time_page(url)
+            self.add(backend, data.size, "overview page first", page["first_ms"], "ms", recipients=recipients)
             self.add(backend, data.size, "overview page p95", page["p95_ms"], "ms", recipients=recipients, **page)
 
         self.guarded(backend, data.size, [("overview, best of 3", "s"), ("overview page p95", "ms")], step)

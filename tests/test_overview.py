@@ -111,3 +111,16 @@ def test_the_table_downloads_as_xlsx_and_csv_as_shown_and_audited(app, session, 
     assert land.get("/land/uebersicht.pdf").status_code == 404
     log = land.get("/protokoll").get_data(as_text=True)
     assert "landesuebersicht" in log and "Suche" in log
+
+
+def test_the_page_shows_a_change_of_the_books_at_once(app, session, year):  # noqa: F811
+    """Each server process keeps the computed overview until the books may have changed: a
+    payment (journal entry and audit event) shows on the next request."""
+    app.config["TODAY"] = date(2023, 7, 3)
+    add_web_user(session, "land", "ministry")
+    land = logged_in(app, "land")
+    assert "116.453,01" in land.get("/land/").get_data(as_text=True)          # open, nothing paid
+    confirm_repayment(session, year, SY, day=date(2023, 3, 1), created_by="t", now=NOW)
+    pay_repayment(session, year, SY, D("50000.00"), day=date(2023, 5, 3), created_by="t", now=NOW)
+    session.commit()
+    assert "66.453,01" in land.get("/land/").get_data(as_text=True)
