@@ -35,7 +35,8 @@ MAX_CENTS = int(MAX_AMOUNT * 100)
 """``MAX_AMOUNT`` in cents (99.999.999.999)."""
 _MAX_WHOLE_DIGITS = len(str(MAX_CENTS // 100))
 
-_GERMAN_AMOUNT = re.compile(r"^-?(\d{1,3}(\.\d{3})*|\d+)(,\d{1,2})?$")
+#: ASCII digits only: ``\d`` would also take Arabic-Indic or full-width digits (``١٢٣``, ``１２３``).
+_GERMAN_AMOUNT = re.compile(r"^-?([0-9]{1,3}(\.[0-9]{3})*|[0-9]+)(,[0-9]{1,2})?$")
 
 
 class AmountError(LedgerError, ValueError):
@@ -103,6 +104,8 @@ def parse_decimal(text: str) -> Decimal:
     ``MAX_AMOUNT`` (either sign), AmountError on anything that is not a finite number
     with at most two decimal places.
     """
+    if not str(text).isascii():   # Decimal() would read Arabic-Indic or full-width digits
+        raise AmountError(f"ungültiger Betrag {text!r} (nur die Ziffern 0–9)")
     try:
         value = Decimal(str(text).strip())
     except InvalidOperation as exc:

@@ -69,6 +69,8 @@ def post_entry(
         raise LedgerError("Belegnummer und Buchungstext sind Pflichtangaben")
     if len(voucher_number) > 60 or len(text) > 500:
         raise LedgerError("Belegnummer höchstens 60, Buchungstext höchstens 500 Zeichen")
+    if "\x00" in voucher_number or "\x00" in text or any("\x00" in (line.cost_centre or "") for line in lines):
+        raise LedgerError("Belegnummer, Buchungstext und Kostenstelle dürfen kein Nullzeichen (NUL) enthalten")
     for line in lines:
         if line.account.recipient_id != recipient.id:
             raise LedgerError(f"Konto {line.account.number} gehört nicht zu {recipient.key}")

@@ -68,12 +68,16 @@ class CsvTable:
                         "cp1252": "nicht Windows-1252"}[encoding]
             self.issues.append(ImportIssue(1, None, f"Zeichenkodierung {expected}"))
             return
+        line = skip_lines + 1
         with self._text() as text:
             reader = csv.reader(text, delimiter=delimiter)
-            for _ in range(skip_lines):
-                next(reader, None)
-            header = next(reader, None)
-        line = skip_lines + 1
+            try:
+                for _ in range(skip_lines):
+                    next(reader, None)
+                header = next(reader, None)
+            except csv.Error as exc:
+                self.issues = [ImportIssue(reader.line_num or line, None, csv_problem(exc))]
+                return
         if not self.has_header:
             self.width = len(header or ())
             if not header:
@@ -97,14 +101,21 @@ class CsvTable:
             reader = csv.reader(text, delimiter=self.delimiter)
             for _ in range(self.skip_lines + self.has_header):
                 next(reader, None)
-            for fields in reader:
-                if not fields:
-                    continue
-                if len(fields) != width:
-                    message = "zu viele Felder in der Zeile" if len(fields) > width else "zu wenige Felder in der Zeile"
-                    yield reader.line_num, None, ImportIssue(reader.line_num, None, message)
-                else:
-                    yield reader.line_num, [field.strip() for field in fields], None
+            try:
+                for fields in reader:
+                    if not fields:
+                        continue
+                    if len(fields) != width:
+                        message = "zu viele Felder in der Zeile" if len(fields) > width else "zu wenige Felder in der Zeile"
+                        yield reader.line_num, None, ImportIssue(reader.line_num, None, message)
+                    elif any("\x00" in field for field in fields):
+                        column = next(i for i, field in enumerate(fields) if "\x00" in field)
+                        name = self.header[column] if column < len(self.header) else f"Spalte {column + 1}"
+                        yield reader.line_num, None, ImportIssue(reader.line_num, name, NUL_MESSAGE)
+                    else:
+                        yield reader.line_num, [field.strip() for field in fields], None
+            except csv.Error as exc:     # a field over the limit: the rest of the file cannot be read
+                yield reader.line_num, None, ImportIssue(reader.line_num, None, csv_problem(exc))
 
     def preamble(self) -> list[list[str]]:
         """The ``skip_lines`` lines before the header, split into fields (a format's own header)."""
@@ -116,6 +127,21 @@ class CsvTable:
 
     def _text(self) -> io.TextIOWrapper:
         return io.TextIOWrapper(self._open(), encoding=self.encoding, newline="")
+
+
+#: The longest field a delimited file may hold (the csv module's limit, characters).
+MAX_FIELD_CHARS = csv.field_size_limit()
+NUL_MESSAGE = "enthält ein Nullzeichen (NUL), das in keinem Feld stehen darf"
+
+
+def csv_problem(exc: csv.Error) -> str:
+    """The German message of the csv module's error ``exc`` (a field over ``MAX_FIELD_CHARS``,
+    an unclosed quote at the end of the file, …)."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return (f"ein Feld ist länger als {MAX_FIELD_CHARS:,} Zeichen (ein nicht geschlossenes Anführungszeichen "
+                f"oder keine Exportdatei?)").replace(",", ".")
+    return f"die Zeile ist kein gültiger Datensatz ({text})"
 
 
 def read_table(data: bytes, required: tuple[str, ...], optional: tuple[str, ...] = ()
