@@ -164,10 +164,12 @@ def test_any_server_process_answers_for_a_job(app, users, gate, session, databas
     """``inkl serve`` runs several processes: the progress page and the result of a job
     started in one are answered by another, from the job's state file."""
     olga = logged_in(app, "olga")
+    # log in there first: a log-in writes its session, and on SQLite it would wait for the held
+    # job's write transaction (one writer at a time); reading pages never waits
+    elsewhere = logged_in(_second_process(app, database_url), "olga")
     location = _upload(olga, GOOD).headers["Location"]
     job_id = location.rsplit("/", 1)[-1]
     assert gate.reached.wait(30)
-    elsewhere = logged_in(_second_process(app, database_url), "olga")
     assert elsewhere.get(f"/vorgang/{job_id}").get_json() == {
         "id": job_id, "status": "running", "phase": "Zeilen geprüft", "done": 0, "total": 3, "error": None}
     running = _text(elsewhere.get(location))

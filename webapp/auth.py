@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import re
 
+from datetime import datetime
+
 from flask import (
     Blueprint,
     abort,
@@ -36,6 +38,7 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as cookie_session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import (
@@ -122,21 +125,25 @@ def _load(session_id: str) -> WebUser | None:
     if row is None:
         return None
     now = timestamp()
-    if sessions.expired(row, now):
-        with write_session() as writer:
-            sessions.end_session(writer, user.id, token, now=now, reason="expired")
-        return None
-    if sessions.needs_touch(row, now):
-        with write_session() as writer:
-            sessions.touch(writer, row.id, now=now)
+    seen = cookie_session.get(LAST_REQUEST)
+    last_request = datetime.fromtimestamp(seen) if isinstance(seen, (int, float)) else row.created_at
+    if sessions.expired(row, last_request, now):
+        return None                       # stays refused: its times never become younger
+    cookie_session[LAST_REQUEST] = now.timestamp()
     return WebUser(user, token)
+
+
+#: Key of the last request's time (seconds since the epoch) in the signed session cookie.
+LAST_REQUEST = "seen"
 
 
 def _log_in(user: User) -> None:
     """Open a log-in session for ``user`` and put its token into the session cookie."""
+    now = timestamp()
     with write_session() as writer:
-        token = sessions.start_session(writer, writer.get(User, user.id), now=timestamp()).token
+        token = sessions.start_session(writer, writer.get(User, user.id), now=now).token
     login_user(WebUser(user, token))
+    cookie_session[LAST_REQUEST] = now.timestamp()
 
 
 def recipient_for(key: str, *, write: bool = False, user: User | None = None) -> Recipient:

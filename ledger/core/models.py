@@ -603,8 +603,9 @@ class User(Base):
 
 class LoginSession(Base):
     """A log-in session of the web UI (``ledger.core.sessions``): the SHA-256 of its random
-    token (the token itself lives only in the browser's signed cookie), when it began and was
-    last used, and when and why it ended (``logout``, ``password``, ``locked``, ``expired``)."""
+    token (the token itself lives only in the browser's signed cookie), when it began
+    (``last_seen_at``: the log-in; later requests are counted in the cookie, not written), and
+    when and why it ended (``logout``, ``password``, ``locked``)."""
 
     __tablename__ = "login_sessions"
     __table_args__ = (UniqueConstraint("token_sha256", name="uq_login_session_token"),

@@ -5,6 +5,10 @@ the signed session cookie; the database keeps only its SHA-256 (``LoginSession``
 ends at log-out, when the user's password is set or the account is locked (every session of
 the user), after ``IDLE`` without a request and at the latest ``MAX_AGE`` after the log-in. A
 cookie copied before any of these no longer opens anything (OWASP ASVS 3.3.1–3.3.4).
+
+The database is written at log-in, log-out, a new password and a lock, never per request: the
+time of the last request travels in the signed cookie (the web UI's), so that pages stay
+readers while an import writes (SQLite has one writer at a time).
 """
 from __future__ import annotations
 
@@ -23,8 +27,6 @@ from ledger.core.models import LoginSession, User
 IDLE = timedelta(minutes=30)
 #: A session ends this long after its log-in, however active (one working day).
 MAX_AGE = timedelta(hours=12)
-#: ``last_seen_at`` is written at most this often, so most requests only read.
-TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -55,20 +57,10 @@ def find_session(db: Session, user_id: int, token: str) -> LoginSession | None:
     return row if row is not None and row.ended_at is None else None
 
 
-def expired(row: LoginSession, now: datetime) -> bool:
-    """Whether ``row`` was idle for longer than ``IDLE`` or began more than ``MAX_AGE`` before ``now``."""
-    return now - row.last_seen_at > IDLE or now - row.created_at > MAX_AGE
-
-
-def needs_touch(row: LoginSession, now: datetime) -> bool:
-    """Whether ``row.last_seen_at`` is older than ``TOUCH_INTERVAL`` (then ``touch`` it)."""
-    return now - row.last_seen_at >= TOUCH_INTERVAL
-
-
-def touch(db: Session, session_id: int, *, now: datetime) -> None:
-    """Record a request of session ``session_id`` at ``now``; the caller commits."""
-    db.execute(update(LoginSession).where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
-               .values(last_seen_at=now))
+def expired(row: LoginSession, last_request: datetime, now: datetime) -> bool:
+    """Whether the session ``row``, last used at ``last_request``, was idle for longer than
+    ``IDLE`` or began more than ``MAX_AGE`` before ``now``."""
+    return now - last_request > IDLE or now - row.created_at > MAX_AGE
 
 
 def end_session(db: Session, user_id: int, token: str, *, now: datetime, reason: str = "logout") -> None:
