@@ -22,6 +22,10 @@ HTML. Every page needs a log-in (``webapp.auth``); every form carries a CSRF tok
   None for local accounts only; default the ``[directory]`` table of the instance's
   configuration file (``INKL_CONFIG``, else ``instance/inkl.toml``); an invalid table stops
   the start with an error naming the key.
+- ``ACCESSIBILITY``: the feedback contact of the accessibility statement
+  (``ledger.core.accessibility_config.AccessibilityContact``); default the ``[accessibility]``
+  table of the instance's configuration file, each key overridable by an ``INKL_A11Y_…``
+  environment variable; an invalid value stops the start with an error naming the key.
 - ``INKL_TRUSTED_PROXIES`` (default 0): the number of reverse proxies in front of the app;
   their ``X-Forwarded-For``/``-Proto`` headers are then trusted (werkzeug's ProxyFix), so
   the log-in rate limit counts per client, not per proxy.
@@ -62,6 +66,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         from ledger.core.directory_config import load_directory_config
 
         app.config["DIRECTORY"] = load_directory_config(settings.config_path())
+    if "ACCESSIBILITY" not in app.config:
+        from ledger.core.accessibility_config import load_accessibility_contact
+
+        app.config["ACCESSIBILITY"] = load_accessibility_contact(settings.config_path())
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app)
 
@@ -77,6 +85,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from ledger.rules.packs import NoRulePack
     from webapp import api, auth, db, errors, formatting, jobs, views
     from webapp.views import (
+        accessibility,
         accounts,
         allocation,
         admin,
@@ -124,6 +133,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(ministry.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(year.bp)
+    app.register_blueprint(accessibility.bp)
     api.init_app(app, csrf)
     return app
 
