@@ -83,7 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from ledger.rules.packs import NoRulePack
-    from webapp import api, auth, db, errors, formatting, jobs, views
+    from webapp import api, auth, db, errors, form_errors, formatting, jobs, views
     from webapp.views import (
         accessibility,
         accounts,
@@ -113,6 +113,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     db.init_app(app)
     formatting.init_app(app)
+    app.jinja_env.globals["form_error_items"] = form_errors.error_items
     errors.init_app(app)
     app.register_error_handler(NoRulePack, views.year_error_page)
     jobs.init_app(app)
