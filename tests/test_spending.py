@@ -149,6 +149,8 @@ def test_chart_geometry(german, session, books):
     # 0 … 500.000,00 in steps of 100.000,00 (raw step 500.000 / 5)
     assert [amount for _, amount in chart["ticks"]] == [D(k * 100000) for k in range(6)]
     assert chart["ticks"][0][0] == chart["zero"] == bottom and chart["ticks"][-1][0] == top
+    # phones: whole thousands as "T€", one label per tick
+    assert chart["short_ticks"] == ["0\xa0T€", "100\xa0T€", "200\xa0T€", "300\xa0T€", "400\xa0T€", "500\xa0T€"]
     assert [label for _, label in chart["months"]] == [
         "Aug", "Sep", "Okt", "Nov", "Dez", "Jan", "Feb", "Mär", "Apr", "Mai", "Jun", "Jul"]
     band = D(right - left) / 12
@@ -171,6 +173,7 @@ def test_chart_covers_negative_values_and_small_amounts(german):
     # span 10,00 → raw step 2,00; −3,00 rounds down to −4,00, 7,00 up to 8,00
     assert [amount for _, amount in chart["ticks"]] == [D(k) for k in range(-4, 10, 2)]
     assert chart["ticks"][0][0] == CHART_PLOT[3] and chart["ticks"][-1][0] == CHART_PLOT[1]
+    assert chart["short_ticks"][0] == "-4,00\xa0€" and chart["short_ticks"][2] == "0,00\xa0€"   # not thousands
     assert len(chart["markers"]) == 2 and len(chart["months"]) == 12
 
 

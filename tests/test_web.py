@@ -294,9 +294,13 @@ def test_dashboard_shows_the_forecast_while_the_year_is_open(web):
 
 
 def test_journal_invalid_filter_is_reported(web):
+    page = web.get("/r/musterhausen/journal?from=31.10.2023&category=erfunden").get_data(as_text=True)
     text = _text(web.get("/r/musterhausen/journal?from=31.10.2023&category=erfunden"))
     assert "ist kein gültiges Datum" in text
     assert "Unbekannte Kategorie" in text
+    # the error summary at the top links to both fields (WCAG 3.3.1)
+    assert "Filter nicht angewendet: bitte die markierten Angaben prüfen" in text
+    assert '<a href="#f-from">Buchungsdatum von: ' in page and '<a href="#f-category">Kategorie: Unbekannte Kategorie' in page
 
 
 def test_journal_paginates_fifty_per_page(web, books, session):

@@ -49,7 +49,8 @@ def test_a_refused_form_shows_the_reason_in_german_at_the_form(app, session):
     response = _post(client, "stunden", agreement, quarter="2025-Q5", specialist="1", semi_professional="1")
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert re.search(r'role="alert" id="stunden-\d+-fehler">Stundenbericht nicht gespeichert: Ungültiges Quartal', page)
+    assert re.search(r'class="error-summary" role="alert" tabindex="-1" id="stunden-\d+-fehler"[^>]*>\s*'
+                     r'<h5 [^>]*>Stundenbericht nicht gespeichert: Ungültiges Quartal', page)
     assert 'aria-describedby="stunden-' in page
     response = _post(client, "stunden", agreement, quarter="2025-Q1", specialist="", semi_professional="1")
     page = response.get_data(as_text=True)

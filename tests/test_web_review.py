@@ -173,7 +173,7 @@ def test_split_needs_a_conform_amount_within_the_posting(officer, session):
     text = _text(answer)
     assert answer.status_code == 422
     assert "Nicht gespeichert: Der zulässige Betrag 40.000,01 EUR muss zwischen 0 und 40.000,00 EUR liegen" in text
-    assert 'role="alert" id="einstufung-fehler"' in answer.get_data(as_text=True)
+    assert 'role="alert" tabindex="-1" id="einstufung-fehler"' in answer.get_data(as_text=True)
     missing = _override(officer, hannover, status="split", conform=" ", justification=JUSTIFICATION)
     assert "Bei „teilweise zulässig“ bitte den zulässigen Betrag angeben." in _text(missing)
     invalid = _override(officer, hannover, status="split", conform="viel", justification=JUSTIFICATION)

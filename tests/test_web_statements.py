@@ -198,7 +198,7 @@ def test_a_sachbericht_with_control_characters_is_refused_with_the_text_kept(app
     response = _save(anna, "Text mit Glocke \x07")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Nicht gespeichert:</strong> Der Sachbericht enthält Steuerzeichen: U+0007" in page
+    assert "Nicht gespeichert: Der Sachbericht enthält Steuerzeichen: U+0007</h3>" in page
     assert "Text mit Glocke" in page
     assert _save(anna, "   ").status_code == 422
     assert anna.post("/r/testland/2023/sachbericht", data={"text": REPORT}).status_code == 400   # no CSRF token

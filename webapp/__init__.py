@@ -25,6 +25,10 @@ HTML. Every page needs a log-in (``webapp.auth``); every form carries a CSRF tok
 - ``PASS_THROUGH_DIRS``: the folders of the Kreise's pass-through plans (TOML) shown under
   Verteilungspläne; default ``ledger.core.settings.pass_through_dirs()`` (the instance folder's
   ``verteilung/`` and ``INKL_PASS_THROUGH_DIRS``).
+- ``ACCESSIBILITY``: the feedback contact of the accessibility statement
+  (``ledger.core.accessibility_config.AccessibilityContact``); default the ``[accessibility]``
+  table of the instance's configuration file, each key overridable by an ``INKL_A11Y_…``
+  environment variable; an invalid value stops the start with an error naming the key.
 - ``INKL_TRUSTED_PROXIES`` (default 0): the number of reverse proxies in front of the app;
   their ``X-Forwarded-For``/``-Proto`` headers are then trusted (werkzeug's ProxyFix), so
   the log-in rate limit counts per client, not per proxy.
@@ -67,6 +71,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["DIRECTORY"] = load_directory_config(settings.config_path())
     if "PASS_THROUGH_DIRS" not in app.config:
         app.config["PASS_THROUGH_DIRS"] = settings.pass_through_dirs()
+    if "ACCESSIBILITY" not in app.config:
+        from ledger.core.accessibility_config import load_accessibility_contact
+
+        app.config["ACCESSIBILITY"] = load_accessibility_contact(settings.config_path())
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app)
 
@@ -80,8 +88,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
     from ledger.rules.packs import NoRulePack
-    from webapp import api, auth, db, errors, formatting, jobs, views
+    from webapp import api, auth, db, errors, form_errors, formatting, jobs, views
     from webapp.views import (
+        accessibility,
         accounts,
         allocation,
         admin,
@@ -109,6 +118,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     db.init_app(app)
     formatting.init_app(app)
+    app.jinja_env.globals["form_error_items"] = form_errors.error_items
     errors.init_app(app)
     app.register_error_handler(NoRulePack, views.year_error_page)
     jobs.init_app(app)
@@ -129,6 +139,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(ministry.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(year.bp)
+    app.register_blueprint(accessibility.bp)
     api.init_app(app, csrf)
     return app
 

@@ -84,7 +84,7 @@ def _client_key() -> str:
 
 limiter = Limiter(key_func=_client_key, storage_uri="memory://", default_limits=[])
 
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "accessibility.statement"}
 #: What a user whose password must be changed (an initial password) may reach: nothing else.
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout"}
 INITIAL_PASSWORD = ("Ihr Passwort wurde von der Administration vergeben. Bitte ändern Sie es jetzt; erst dann "

@@ -104,7 +104,7 @@ def load_directory_config(path: Path) -> DirectoryConfig | None:
     if not path.exists():
         return None
     raw = read_toml(path, DirectoryConfigError)
-    unknown = sorted(set(raw) - {"directory"})
+    unknown = sorted(set(raw) - {"directory", "accessibility"})   # accessibility: ledger.core.accessibility_config
     if unknown:
         raise DirectoryConfigError(path, unknown[0], "Unbekannter Schlüssel.")
     if "directory" not in raw:

@@ -35,7 +35,7 @@ from webapp.auth import recipient_for
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
 from webapp.errors import as_sentence
-from webapp.formatting import countdown
+from webapp.formatting import countdown, eur
 from webapp.views import default_school_year, known_year, require_year
 from webapp.views.notification import due_notification
 
@@ -203,6 +203,9 @@ def spending_chart(points: list[MonthPoint], year: SchoolYear) -> dict | None:
     (at least one cent) covering 0 and every value. ``spent`` (SVG ``points`` text) and
     ``markers`` [(x, y)]: cumulative spending at the band centres; ``grant``: step line of
     the grant received, level across each month's band; ``zero``: y of 0 EUR.
+    ``short_ticks``: the tick amounts as short German text for narrow screens, one per tick
+    (``"500 T€"`` when every tick is a whole thousand, else ``"2,50 €"``), where the full
+    ``eur`` labels would be too small to read.
     """
     values = [v for p in points for v in (p.spent, p.grant_received)]
     if not any(values):
@@ -227,11 +230,20 @@ def spending_chart(points: list[MonthPoint], year: SchoolYear) -> dict | None:
               for i in range(12)]
     markers = [(x(i), y(p.spent)) for i, p in enumerate(points)]
     grant = [(x(i, at), y(p.grant_received)) for i, p in enumerate(points) for at in (Decimal(0), Decimal(1))]
+    ticks = [(y(k * step), (k * step).quantize(Decimal("0.01"))) for k in range(int(first), int(last) + 1)]
     return {
         "size": CHART_SIZE, "plot": CHART_PLOT, "months": months, "zero": y(Decimal(0)),
-        "ticks": [(y(k * step), (k * step).quantize(Decimal("0.01"))) for k in range(int(first), int(last) + 1)],
+        "ticks": ticks, "short_ticks": _short_ticks([amount for _, amount in ticks]),
         "markers": markers, "spent": _points(markers), "grant": _points(grant),
     }
+
+
+def _short_ticks(amounts: list[Decimal]) -> list[str]:
+    """Tick amounts (EUR) as short labels: thousands with ``T€`` if all are whole thousands
+    (``Decimal(500000)`` → ``"500 T€"``, ``Decimal(1250000)`` → ``"1.250 T€"``), else ``eur``."""
+    if all(amount % 1000 == 0 for amount in amounts):
+        return [f"{int(amount / 1000):,}".replace(",", ".") + "\u00a0T€" for amount in amounts]
+    return [eur(amount) for amount in amounts]
 
 
 def _points(pairs: list[tuple[Decimal, Decimal]]) -> str:
