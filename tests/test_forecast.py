@@ -285,3 +285,17 @@ def test_bookings_after_the_reference_day_are_not_counted_twice(cli, session, kr
 def _codes(f) -> tuple[str, ...]:
     """The codes of a forecast's warnings, in order."""
     return tuple(code for code, _text in f.warnings)
+
+
+@pytest.mark.parametrize(("as_of", "soon"), [
+    (date(2024, 2, 2), True),    # 02.02.2024 → 02.04.2024 = 27 + 31 + 2 = 60 days: warned
+    (date(2024, 2, 1), False),   # 61 days: not yet
+    (date(2024, 4, 2), True),    # the deadline's own day (0 days) still counts as soon
+])
+def test_the_deadline_warning_starts_60_days_before_the_deadline(session, actuals, as_of, soon):
+    """The boundary of ``DEADLINE_WARNING_DAYS`` (ledger.reports.forecast): at most 60 days, inclusive
+    (deadline 02.04.2024 as in the module docstring; the repayment is positive on each day)."""
+    f = forecast(session, actuals, SY, as_of=as_of)
+    assert f.projected_repayment > 0
+    assert ("deadline_soon" in _codes(f)) is soon
+    assert "deadline_passed" not in _codes(f)
