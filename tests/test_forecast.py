@@ -299,3 +299,31 @@ def test_the_deadline_warning_starts_60_days_before_the_deadline(session, actual
     assert f.projected_repayment > 0
     assert ("deadline_soon" in _codes(f)) is soon
     assert "deadline_passed" not in _codes(f)
+
+
+def test_forecast_as_text(cli, session, kreis):
+    """``inkl forecast`` without --json, the figures of ``test_forecast_through_the_cli``: 5 open months
+    × 1.000,00 = 5.000,00 pool personnel; cap 15 % × 5.000,00 = 750,00; repayment
+    10.000,00 − 5.000,00 = 5.000,00 due 02.04.2024; one day before it: "in 1 Tag", not "in 1 Tagen"."""
+    add_master_data(session, kreis)
+    cli("grant", "add", "--recipient", "testland", "--school-year", "2023/24", "--amount", "10000,00",
+        "--payout-date", "2023-10-16")
+    cli("commitment", "add", "--recipient", "testland", "--reference", "V-1", "--description", "Poolvertrag",
+        "--category", "pool_personnel", "--monthly-amount", "1.000,00", "--start-date", "01.08.2023",
+        "--end-date", "31.07.2024", "--pool", "POOL-A")
+    lines = cli("forecast", "--recipient", "testland", "--school-year", "2023/24", "--as-of", "2024-02-15"
+                ).stdout.splitlines()
+    assert lines[0].startswith("Prognose 2023/24 für testland, Stichtag 15.02.2024 (Regelwerk „")
+    assert lines[1:] == [
+        "  offen V-1 (Personalkosten systemischer Pool-Modelle (Schulassistenz im Infrastrukturmodell, "
+        "antragsunabhängig und losgelöst von Einzelfällen)): 5 × 1.000,00 = 5.000,00 EUR",
+        "Pool-Personal 5.000,00, Overhead 0,00 (Obergrenze 750,00), zweckentsprechend 5.000,00 (Ist 0,00), "
+        "ausgeschlossen 0,00 EUR",
+        "Pauschale (erhalten) 10.000,00 EUR, voraussichtliche Rückzahlung 5.000,00 EUR, fällig 02.04.2024 "
+        "(in 47 Tagen)",
+        "Warnung: Die Rückzahlungsfrist endet am 02.04.2024 (in 47 Tagen); voraussichtliche Rückzahlung "
+        "5.000,00 EUR. Mitteilung an das Ministerium und Rückzahlung vorbereiten."]
+    eve = cli("forecast", "--recipient", "testland", "--school-year", "2023/24", "--as-of", "2024-04-01").stdout
+    assert "fällig 02.04.2024 (in 1 Tag)\n" in eve and "endet am 02.04.2024 (in 1 Tag);" in eve
+    late = cli("forecast", "--recipient", "testland", "--school-year", "2023/24", "--as-of", "2024-04-03").stdout
+    assert "ist am 02.04.2024 abgelaufen (vor 1 Tag);" in late
