@@ -58,6 +58,7 @@ from ledger.core.users import (
     require_role,
     set_password,
 )
+from ledger.core.wording import counted
 from ledger.read.importer import import_file
 from ledger.read.profiles import get_profile, load_profiles, read_rows
 from ledger.reports.account_ledger import account_ledger
@@ -547,7 +548,7 @@ def import_command(file: Path, recipient_key: str, profile_key: str | None, dry_
             (summary.repayments_recognised, f", {summary.repayments_recognised} der bestätigten Rückzahlung zugeordnet"),
             (summary.parked, f", {summary.parked} zur Klärung zurückgestellt"),
             (summary.skipped, f", {summary.skipped} nach dem Importprofil übersprungen")) if count)
-        click.echo(f"{mode}{file.name}: {summary.rows} Zeilen, {summary.imported} neu gebucht, "
+        click.echo(f"{mode}{file.name}: {counted(summary.rows, 'Zeile', 'Zeilen')}, {summary.imported} neu gebucht, "
                    f"{summary.duplicates} bereits vorhanden, {summary.payouts_recognised} als Auszahlung erkannt"
                    f"{extra}.")
 
@@ -597,7 +598,7 @@ def profile_check(file: Path, profile_key: str | None, limit: int, as_json: bool
             click.echo(f"Zeile {r.line:>5}  {r.day:%d.%m.%Y}  {r.voucher_number:<14} {r.debit:>6} an {r.credit:<6} "
                        f"{format_german(r.amount):>14} EUR  {r.school_year}  {r.text}{cost_centre}{category}")
         if skipped:
-            click.echo(f"{skipped} Zeilen nach den Regeln des Profils übersprungen.")
+            click.echo(f"{counted(skipped, 'Zeile', 'Zeilen')} nach den Regeln des Profils übersprungen.")
     for issue in issues:
         click.echo(issue.render(str(file)), err=True)
     if issues:
@@ -697,7 +698,8 @@ def forecast_command(recipient_key: str, school_year: SchoolYear, as_of, as_json
                f"{format_german(result.projected_overhead)} (Obergrenze {cap}), zweckentsprechend "
                f"{format_german(result.projected_permitted)} (Ist {format_german(actual.permitted)}), ausgeschlossen "
                f"{format_german(result.projected_excluded)} EUR")
-    due = f"{result.due_date:%d.%m.%Y} (in {result.days_until_due} Tagen)" if result.due_date else "–"
+    due = (f"{result.due_date:%d.%m.%Y} (in {counted(result.days_until_due, 'Tag', 'Tagen')})" if result.due_date
+           else "–")
     click.echo(f"Pauschale ({basis}) {format_german(result.grant_basis)} EUR, voraussichtliche Rückzahlung "
                f"{format_german(result.projected_repayment)} EUR, fällig {due}")
     for _code, text in result.warnings:
@@ -743,7 +745,7 @@ def review_command(recipient_key: str, school_year: SchoolYear, as_json: bool) -
         return
     for i in items:
         click.echo(f"{i.day:%d.%m.%Y} {i.voucher_number:<14} {format_german(i.amount):>14} EUR  {i.classification.review}")
-    click.echo(f"{len(items)} Buchungen zu prüfen.", err=True)
+    click.echo(f"{counted(len(items), 'Buchung', 'Buchungen')} zu prüfen.", err=True)
 
 
 @main.command("classification")
@@ -775,7 +777,7 @@ def _run_state_text(state) -> str:
             f"Regelwerk {pack_name(run.pack_id, run.pack_version, load_packs())}): ")
     if state.current:
         return text + "entspricht der heutigen Einstufung."
-    return text + f"heute abweichend bei {state.changed} Buchungen" + (
+    return text + f"heute abweichend bei {counted(state.changed, 'Buchung', 'Buchungen')}" + (
         " (abgeschlossenes Jahr: es gilt der Lauf)." if state.frozen else ".")
 
 
@@ -794,7 +796,7 @@ def evaluate_command(recipient_key: str, school_year: SchoolYear, reason: str, a
         _print_json({"created": created, "run": value.as_dict()})
         return
     if created:
-        click.echo(f"Bewertungslauf Nr. {value.id} aufgezeichnet: {value.postings} Buchungen, davon {value.changed} "
+        click.echo(f"Bewertungslauf Nr. {value.id} aufgezeichnet: {counted(value.postings, 'Buchung', 'Buchungen')}, davon {value.changed} "
                    f"gegenüber dem vorigen Lauf geändert (Regelwerk "
                    f"{pack_name(value.pack_id, value.pack_version, load_packs())}).")
     else:
@@ -815,7 +817,7 @@ def evaluations_command(recipient_key: str, school_year: SchoolYear, as_json: bo
     packs = load_packs()
     for run in runs:
         click.echo(f"Nr. {run.id:<4} {run.created_at:%d.%m.%Y %H:%M} {run.created_by:<12} "
-                   f"{pack_name(run.pack_id, run.pack_version, packs)}  {run.postings} Buchungen, "
+                   f"{pack_name(run.pack_id, run.pack_version, packs)}  {counted(run.postings, 'Buchung', 'Buchungen')}, "
                    f"{run.changed} geändert  {run.reason}")
 
 
@@ -1040,7 +1042,7 @@ def statement_issue(recipient_key: str, school_year: SchoolYear, output: Path | 
         raise Failure(preview.refusal)
     facts = [f"Verwendungsnachweis {preview.school_year} für {recipient_key}: wird Nr. {preview.number}",
              f"Rückzahlung fällig: {format_german(preview.repayment_due)} EUR",
-             f"Buchungskette: {preview.chain_head.seq} Buchung{'' if preview.chain_head.seq == 1 else 'en'}, "
+             f"Buchungskette: {counted(preview.chain_head.seq, 'Buchung', 'Buchungen')}, "
              f"zuletzt {preview.chain_head.entry_hash}",
              "Sachbericht: geschrieben" if preview.has_narrative else
              "Sachbericht: fehlt (zum Verwendungsnachweis gehört ein Sachbericht, ANBest-G NRW)"]
@@ -1318,9 +1320,10 @@ def verify(recipient_key: str | None, as_json: bool) -> None:
     else:
         for r in reports:
             state = "in Ordnung" if r.ok else f"GEBROCHEN bei Nr. {r.broken_seq} (Buchung {r.broken_entry_id}): {r.reason}"
-            click.echo(f"{r.recipient_key}: {r.entries} Buchungen, Kette {state}; Kopf Nr. {r.head.seq} {r.head.entry_hash}")
+            click.echo(f"{r.recipient_key}: {counted(r.entries, 'Buchung', 'Buchungen')}, Kette {state}; "
+                       f"Kopf Nr. {r.head.seq} {r.head.entry_hash}")
         state = "in Ordnung" if audit_broken is None else f"GEBROCHEN bei Nr. {audit_broken}: {audit_reason}"
-        click.echo(f"Protokoll: {audit_count} Einträge, Kette {state}")
+        click.echo(f"Protokoll: {counted(audit_count, 'Eintrag', 'Einträge')}, Kette {state}")
     if not data["ok"]:
         raise Failure("Hash-Kette gebrochen: die Bücher wurden außerhalb der Anwendung verändert")
 
@@ -1343,7 +1346,7 @@ def export_gobd_command(recipient_key: str, school_year: SchoolYear | None, dire
         record(session, actor=_user(), action="download", now=_now(), recipient=recipient,
                details={"kind": "gobd", "format": "gdpdu",
                         **({"school_year": str(school_year)} if school_year else {})})
-    click.echo(f"GoBD-Export geschrieben: {directory} ({len(paths)} Dateien).")
+    click.echo(f"GoBD-Export geschrieben: {directory} ({counted(len(paths), 'Datei', 'Dateien')}).")
 
 
 @export_group.command("hledger")
@@ -1364,7 +1367,7 @@ def export_hledger_command(recipient_key: str, school_year: SchoolYear | None, o
         click.echo(journal.getvalue(), nl=False)
     else:
         output.write_text(journal.getvalue(), encoding="utf-8")
-        click.echo(f"hledger-Journal geschrieben: {output} ({count} Buchungen).")
+        click.echo(f"hledger-Journal geschrieben: {output} ({counted(count, 'Buchung', 'Buchungen')}).")
 
 
 def _export_table(kind: str, recipient_key: str, fmt: str, output: Path, as_json: bool, build) -> None:
@@ -1381,7 +1384,7 @@ def _export_table(kind: str, recipient_key: str, fmt: str, output: Path, as_json
     if as_json:
         _print_json({"file": str(output), "format": fmt, "rows": len(sheet.rows)})
     else:
-        click.echo(f"{sheet.title} geschrieben: {output} ({len(sheet.rows)} Zeilen).")
+        click.echo(f"{sheet.title} geschrieben: {output} ({counted(len(sheet.rows), 'Zeile', 'Zeilen')}).")
 
 
 def _scope(school_year, date_from, date_to) -> dict:
@@ -1475,7 +1478,7 @@ def backup_command(file: Path, as_json: bool) -> None:
         _print_json({"file": str(file), "bytes": file.stat().st_size, "total_rows": manifest.total_rows,
                      **manifest.to_json()})
     else:
-        click.echo(f"Sicherung geschrieben: {file} ({manifest.total_rows} Zeilen, Schemastand {manifest.schema_revision}).")
+        click.echo(f"Sicherung geschrieben: {file} ({counted(manifest.total_rows, 'Zeile', 'Zeilen')}, Schemastand {manifest.schema_revision}).")
 
 
 @main.command("restore")
@@ -1492,8 +1495,8 @@ def restore_command(file: Path, as_json: bool) -> None:
     if as_json:
         _print_json({"file": str(file), **report.to_json()})
     else:
-        click.echo(f"Sicherung {file} wiederhergestellt: {report.total_rows} Zeilen, "
-                   f"{len(report.chains)} Journale geprüft, Protokoll bis Nr. {report.audit_head.seq}.")
+        click.echo(f"Sicherung {file} wiederhergestellt: {counted(report.total_rows, 'Zeile', 'Zeilen')}, "
+                   f"{counted(len(report.chains), 'Journal', 'Journale')} geprüft, Protokoll bis Nr. {report.audit_head.seq}.")
 
 
 def _progress(line: str) -> None:
@@ -1533,7 +1536,7 @@ def _master_data_group(kind: Kind) -> click.Group:
                 click.echo(issue.render(str(file)), err=True)
             raise Failure(f"{file}: {len(summary.errors)} Fehler, nichts geändert")
         if not as_json:
-            click.echo(f"{'Probelauf: ' if dry_run else ''}{file.name}: {summary.rows} Zeilen, {summary.added} neu, "
+            click.echo(f"{'Probelauf: ' if dry_run else ''}{file.name}: {counted(summary.rows, 'Zeile', 'Zeilen')}, {summary.added} neu, "
                        f"{summary.updated} geändert, {summary.unchanged} unverändert.")
 
     options = [click.Option([f"--{name.replace('_', '-')}"], required=field.required,

@@ -536,3 +536,29 @@ def test_a_restore_opens_no_log_in_session(engine, target_engine, session, kreis
     _restore(target_engine, data)
     with Session(target_engine) as restored:
         assert restored.scalar(sa.select(sa.func.count()).select_from(LoginSession)) == 0
+
+
+def test_backup_and_restore_through_the_cli(cli, engine, books, target_url, target_engine, tmp_path, monkeypatch):
+    """``inkl backup DATEI`` writes the file whole (no ``.part`` left); ``inkl restore DATEI`` into an
+    empty database restores every row (plus its own event in the audit log) and says so in German."""
+    file = tmp_path / "sicherung.jsonl.gz"
+    source = _row_counts(engine)
+    total = sum(source.values())
+    written = cli("backup", file)
+    assert file.exists() and not file.with_name(file.name + ".part").exists()
+    assert written.stdout.startswith(f"Sicherung geschrieben: {file} ({total} Zeilen, Schemastand ")
+    assert "postings" in written.stderr   # progress on stderr
+
+    monkeypatch.setenv("INKL_DATABASE_URL", target_url)
+    restored = cli("restore", file)
+    target = _row_counts(target_engine)
+    assert target == {**source, "audit_log": source["audit_log"] + 1}
+    with Session(engine) as session:
+        journals = session.scalar(sa.select(sa.func.count()).select_from(Recipient))   # one chain each
+        audit_head = verify_audit_log(session)[1].seq
+    assert restored.stdout == (f"Sicherung {file} wiederhergestellt: {total} Zeilen, {journals} Journale geprüft, "
+                               f"Protokoll bis Nr. {audit_head}.\n")
+    # a second restore into the now filled database is refused, on stderr, and changes nothing
+    again = cli("restore", file, expect=1)
+    assert again.stdout == "" and "Zieldatenbank ist nicht leer" in again.stderr
+    assert _row_counts(target_engine) == target

@@ -232,3 +232,25 @@ def test_a_parked_entry_is_not_booked_against_the_bank_or_the_grant_accounts(ses
     first = parked_entries(session, books)[0]
     with pytest.raises(Error, match=message):
         book_parked(session, books, first.parked.id, counter_account=account, user="x", now=NOW)
+
+
+@pytest.mark.parametrize("recorded_day, recognised", [
+    (date(2024, 11, 19), True),    # 14 days before the bank's booking of 03.12.2024
+    (date(2024, 11, 18), False),   # 15 days before
+    (date(2024, 12, 17), True),    # 14 days after
+    (date(2024, 12, 18), False),   # 15 days after
+])
+def test_a_repayment_recorded_by_hand_matches_at_most_14_days_apart(session, books, recorded_day, recognised):
+    """The boundary of ``PAYOUT_MATCH_DAYS`` (ledger.core.grants) for repayments (ledger.read.bank):
+    14 days either side of the statement's booking day, inclusive. Outside the window the debit is
+    not the recorded payment; as the obligation is paid already, it is parked, not booked twice."""
+    _confirmed_2023(session, books)
+    pay_repayment(session, books, SchoolYear(2023), Decimal("23456.78"), day=recorded_day, created_by="test",
+                  now=NOW)
+    session.commit()
+    summary = _import(session, books, SECOND)
+    session.commit()
+    assert summary.ok and summary.repayments_recognised == (1 if recognised else 0)
+    assert session.query(JournalEntry).filter_by(kind="repayment_payment").count() == 1
+    reasons = {p.line: p.reason for p in session.query(ParkedBankEntry)}
+    assert (165 in reasons) is not recognised

@@ -169,3 +169,71 @@ def test_help_of_every_command_is_german():
         assert text.startswith("Aufruf: "), path
         for english in ("Usage", "Options:", "Commands:", "Show this message", "[required]", "[default:"):
             assert english not in text, (path, english)
+
+
+def test_grant_payout_books_a_partial_payout(cli, session):
+    """``inkl grant payout``: a second instalment of 250.000,00 of an assessed 500.000,00 EUR is booked
+    (debit the bank 1810, credit grant revenue 4141) and counts as received."""
+    cli("recipient", "add", "testland", "--name", "Kreis Testland", "--kind", "kreis")
+    cli("grant", "add", "--recipient", "testland", "--school-year", "2023/24", "--amount", "500000,00",
+        "--payout-date", "2023-10-16")
+    [before] = json.loads(cli("repayments", "--recipient", "testland", "--school-year", "2023/24", "--json").output)
+    assert before["grant_received"] == "500000.00"
+    cli("recipient", "add", "zweiter", "--name", "Kreis Zwei", "--kind", "kreis")
+    cli("grant", "add", "--recipient", "zweiter", "--school-year", "2023/24", "--amount", "500000,00")
+    result = cli("grant", "payout", "--recipient", "zweiter", "--school-year", "2023/24", "--amount", "250.000,00",
+                 "--date", "2024-02-15", "--voucher", "KA-2024-7")
+    assert result.stdout == "Auszahlung 250.000,00 EUR am 15.02.2024 gebucht.\n"
+    [year] = json.loads(cli("repayments", "--recipient", "zweiter", "--school-year", "2023/24", "--json").output)
+    assert year["grant_received"] == "250000.00"
+    from ledger.core.models import JournalEntry
+
+    entry = session.query(JournalEntry).filter_by(kind="payout", voucher_number="KA-2024-7").one()
+    assert (entry.date.isoformat(), entry.created_by) == ("2024-02-15", "test-officer")
+    assert sorted((p.account.number, p.amount_cents) for p in entry.postings) == [
+        ("1810", 25_000_000), ("4141", -25_000_000)]
+    # no payout without an assessed grant of that year
+    failed = cli("grant", "payout", "--recipient", "zweiter", "--school-year", "2022/23", "--amount", "1,00",
+                 "--date", "2024-02-15", expect=1)
+    assert failed.stdout == "" and failed.stderr.startswith("Fehler: ")
+
+
+def test_user_assign_lets_a_user_work_for_a_recipient(cli):
+    cli("recipient", "add", "testland", "--name", "Kreis Testland", "--kind", "kreis")
+    cli("user", "add", "bea", "--role", "auditor", "--no-password")
+    [bea] = json.loads(cli("user", "list", "--json").output)
+    assert bea["recipients"] == []
+    assert cli("user", "assign", "bea", "--recipient", "testland").stdout == "bea arbeitet für testland.\n"
+    [bea] = json.loads(cli("user", "list", "--json").output)
+    assert bea["recipients"] == ["testland"]
+    assert "nicht gefunden" in cli("user", "assign", "niemand", "--recipient", "testland", expect=1).stderr
+
+
+def test_demo_without_server_loads_the_demo_books_once(cli):
+    first = cli("demo", "--no-serve")
+    assert first.stdout == ""   # progress and log-ins on stderr
+    assert "Anmeldung: demo-admin / " in first.stderr and "Sachbericht 2023/24 für musterhausen geschrieben." in first.stderr
+    keys = {r["key"] for r in json.loads(cli("recipient", "list", "--json").output)}
+    assert {"rhein-sieg", "musterhausen", "bremerhaven"} <= keys
+    again = cli("demo", "--no-serve")
+    assert again.stderr.startswith("Demodaten sind bereits geladen (Rhein-Sieg-Kreis, Kreis Musterhausen, "
+                                   "Stadt Bremerhaven); nichts geändert.\n")
+    assert {r["key"] for r in json.loads(cli("recipient", "list", "--json").output)} == keys
+
+
+def test_verify_as_text_counts_in_german(cli):
+    """``inkl verify`` without --json: one line per journal, one for the audit log; "1 Buchung", "2 Buchungen"."""
+    cli("recipient", "add", "testland", "--name", "Kreis Testland", "--kind", "kreis")
+    cli("grant", "add", "--recipient", "testland", "--school-year", "2023/24", "--amount", "500000,00")
+    cli("grant", "payout", "--recipient", "testland", "--school-year", "2023/24", "--amount", "250000,00",
+        "--date", "2023-10-16")
+    data = json.loads(cli("verify", "--json").output)
+    [journal] = data["journals"]
+    events = data["audit_log"]["events"]
+    assert (journal["entries"], journal["head"]["seq"]) == (1, 1)
+    text = cli("verify").stdout
+    assert text == (f"testland: 1 Buchung, Kette in Ordnung; Kopf Nr. 1 {journal['head']['hash']}\n"
+                    f"Protokoll: {events} Einträge, Kette in Ordnung\n")
+    cli("grant", "payout", "--recipient", "testland", "--school-year", "2023/24", "--amount", "1,00",
+        "--date", "2023-10-17")
+    assert cli("verify", "--recipient", "testland").stdout.startswith("testland: 2 Buchungen, Kette in Ordnung; Kopf Nr. 2 ")

@@ -25,6 +25,7 @@ from inkl.cli import main
 from ledger.core.grants import add_grant, add_payout
 from ledger.core.recipients import add_recipient
 from ledger.core.schoolyear import SchoolYear
+from ledger.core.wording import counted
 from ledger.workflows.masterdata import add
 from tests.conftest import NOW, add_master_data, import_bytes, internal_terms
 
@@ -265,3 +266,10 @@ def test_human_output_shows_labels_not_ids(cli, musterhausen):
     assert "Referenz: V-1; Beschreibung: Poolvertrag;" in outputs["commitment list"]
     assert "Monatsbetrag: 1.000,00; Beginn: 01.08.2023" in outputs["commitment list"]
     assert "GL-Schule: ja" in outputs["school list"]
+
+
+@pytest.mark.parametrize(("number", "text"), [(0, "0 Buchungen"), (1, "1 Buchung"), (2, "2 Buchungen"),
+                                              (21, "21 Buchungen")])
+def test_counted_uses_the_singular_for_exactly_one(number, text):
+    """German takes the singular for exactly one only ("1 Buchung", "0 Buchungen", "21 Buchungen")."""
+    assert counted(number, "Buchung", "Buchungen") == text

@@ -246,12 +246,7 @@ def test_open_months(start, end, as_of, months):
 
 def test_forecast_through_the_cli(cli, session, kreis):
     """The command line gives the same projection as JSON, with the warning codes."""
-    add_master_data(session, kreis)
-    cli("grant", "add", "--recipient", "testland", "--school-year", "2023/24", "--amount", "10000,00",
-        "--payout-date", "2023-10-16")
-    cli("commitment", "add", "--recipient", "testland", "--reference", "V-1", "--description", "Poolvertrag",
-        "--category", "pool_personnel", "--monthly-amount", "1.000,00", "--start-date", "01.08.2023",
-        "--end-date", "31.07.2024", "--pool", "POOL-A")
+    _grant_and_pool_contract(cli, session, kreis)
     # as of 15.02.2024 the months March to July are open: 5 × 1.000,00 = 5.000,00 projected pool personnel;
     # nothing booked yet, so 10.000,00 − 5.000,00 = 5.000,00 projected repayment, deadline in 47 days
     data = json.loads(cli("forecast", "--recipient", "testland", "--school-year", "2023/24",
@@ -263,12 +258,7 @@ def test_forecast_through_the_cli(cli, session, kreis):
 
 def test_bookings_after_the_reference_day_are_not_counted_twice(cli, session, kreis, tmp_path):
     """A pool invoice dated after as_of is left out of the actuals; its month comes from the commitment."""
-    add_master_data(session, kreis)
-    cli("grant", "add", "--recipient", "testland", "--school-year", "2023/24", "--amount", "10000,00",
-        "--payout-date", "2023-10-16")
-    cli("commitment", "add", "--recipient", "testland", "--reference", "V-1", "--description", "Poolvertrag",
-        "--category", "pool_personnel", "--monthly-amount", "1.000,00", "--start-date", "01.08.2023",
-        "--end-date", "31.07.2024", "--pool", "POOL-A")
+    _grant_and_pool_contract(cli, session, kreis)
     later = tmp_path / "2024-03.csv"
     later.write_text("Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle\n"
                      "01.03.2024;P-3;Pool März;5291;1810;1.000,00;POOL-A\n", encoding="utf-8")
@@ -282,6 +272,54 @@ def test_bookings_after_the_reference_day_are_not_counted_twice(cli, session, kr
     assert (after["actual"]["pool_personnel"], after["projected"]["pool_personnel"]) == ("1000.00", "5000.00")
 
 
+def _grant_and_pool_contract(cli, session, kreis) -> None:
+    """Through the command line: 10.000,00 EUR granted for 2023/24 and paid on 16.10.2023, and a pool
+    contract of 1.000,00 EUR a month from 01.08.2023 to 31.07.2024."""
+    add_master_data(session, kreis)
+    cli("grant", "add", "--recipient", "testland", "--school-year", "2023/24", "--amount", "10000,00",
+        "--payout-date", "2023-10-16")
+    cli("commitment", "add", "--recipient", "testland", "--reference", "V-1", "--description", "Poolvertrag",
+        "--category", "pool_personnel", "--monthly-amount", "1.000,00", "--start-date", "01.08.2023",
+        "--end-date", "31.07.2024", "--pool", "POOL-A")
+
+
 def _codes(f) -> tuple[str, ...]:
     """The codes of a forecast's warnings, in order."""
     return tuple(code for code, _text in f.warnings)
+
+
+@pytest.mark.parametrize(("as_of", "soon"), [
+    (date(2024, 2, 2), True),    # 02.02.2024 → 02.04.2024 = 27 + 31 + 2 = 60 days: warned
+    (date(2024, 2, 1), False),   # 61 days: not yet
+    (date(2024, 4, 2), True),    # the deadline's own day (0 days) still counts as soon
+])
+def test_the_deadline_warning_starts_60_days_before_the_deadline(session, actuals, as_of, soon):
+    """The boundary of ``DEADLINE_WARNING_DAYS`` (ledger.reports.forecast): at most 60 days, inclusive
+    (deadline 02.04.2024 as in the module docstring; the repayment is positive on each day)."""
+    f = forecast(session, actuals, SY, as_of=as_of)
+    assert f.projected_repayment > 0
+    assert ("deadline_soon" in _codes(f)) is soon
+    assert "deadline_passed" not in _codes(f)
+
+
+def test_forecast_as_text(cli, session, kreis):
+    """``inkl forecast`` without --json, the figures of ``test_forecast_through_the_cli``: 5 open months
+    × 1.000,00 = 5.000,00 pool personnel; cap 15 % × 5.000,00 = 750,00; repayment
+    10.000,00 − 5.000,00 = 5.000,00 due 02.04.2024; one day before it: "in 1 Tag", not "in 1 Tagen"."""
+    _grant_and_pool_contract(cli, session, kreis)
+    lines = cli("forecast", "--recipient", "testland", "--school-year", "2023/24", "--as-of", "2024-02-15"
+                ).stdout.splitlines()
+    assert lines[0].startswith("Prognose 2023/24 für testland, Stichtag 15.02.2024 (Regelwerk „")
+    assert lines[1:] == [
+        "  offen V-1 (Personalkosten systemischer Pool-Modelle (Schulassistenz im Infrastrukturmodell, "
+        "antragsunabhängig und losgelöst von Einzelfällen)): 5 × 1.000,00 = 5.000,00 EUR",
+        "Pool-Personal 5.000,00, Overhead 0,00 (Obergrenze 750,00), zweckentsprechend 5.000,00 (Ist 0,00), "
+        "ausgeschlossen 0,00 EUR",
+        "Pauschale (erhalten) 10.000,00 EUR, voraussichtliche Rückzahlung 5.000,00 EUR, fällig 02.04.2024 "
+        "(in 47 Tagen)",
+        "Warnung: Die Rückzahlungsfrist endet am 02.04.2024 (in 47 Tagen); voraussichtliche Rückzahlung "
+        "5.000,00 EUR. Mitteilung an das Ministerium und Rückzahlung vorbereiten."]
+    eve = cli("forecast", "--recipient", "testland", "--school-year", "2023/24", "--as-of", "2024-04-01").stdout
+    assert "fällig 02.04.2024 (in 1 Tag)\n" in eve and "endet am 02.04.2024 (in 1 Tag);" in eve
+    late = cli("forecast", "--recipient", "testland", "--school-year", "2023/24", "--as-of", "2024-04-03").stdout
+    assert "ist am 02.04.2024 abgelaufen (vor 1 Tag);" in late

@@ -12,6 +12,8 @@ import time
 import urllib.parse
 from http.client import HTTPConnection
 
+import pytest
+
 from tests.conftest import PASSWORD, add_web_user
 
 
@@ -96,3 +98,44 @@ def test_a_taken_port_is_named_before_anything_starts(cli, tmp_path, monkeypatch
         serve = cli("serve", "--port", str(port), expect=1)
     assert f"Port {port} auf 127.0.0.1 ist belegt" in demo.stderr and "Demodaten" not in demo.stderr
     assert f"Port {port} auf 127.0.0.1 ist belegt" in serve.stderr
+
+
+@pytest.mark.parametrize(("host", "preset", "secure"), [
+    ("127.0.0.1", None, "0"),         # plain HTTP on the loopback: the cookie must travel without HTTPS
+    ("localhost", None, "0"),
+    ("::1", None, "0"),
+    ("0.0.0.0", None, None),          # any other address: left alone, so the app's default (secure) holds
+    ("192.0.2.10", None, None),
+    ("127.0.0.1", "1", "1"),          # an operator's own setting always wins
+])
+def test_serve_turns_the_secure_cookie_off_only_on_a_loopback_address(monkeypatch, host, preset, secure):
+    """``inkl serve`` sets ``INKL_COOKIE_SECURE=0`` for 127.0.0.1, localhost and ::1 unless it is set
+    already (the server itself is not started: its start is replaced)."""
+    import webapp
+    import webapp.server
+    from inkl import cli
+
+    started = {}
+    monkeypatch.setattr(cli, "_check_port", lambda host, port: None)
+    monkeypatch.setattr(webapp, "create_app", lambda: "app")
+    monkeypatch.setattr(webapp, "warm_up", lambda app: None)
+    monkeypatch.setattr(webapp.server, "run", lambda app, **options: started.update(options, app=app))
+    monkeypatch.delenv("INKL_COOKIE_SECURE", raising=False)
+    if preset is not None:
+        monkeypatch.setenv("INKL_COOKIE_SECURE", preset)
+    cli._serve(host, 8000, workers=1, threads=1)
+    assert started == {"app": "app", "host": host, "port": 8000, "workers": 1, "threads": 1}
+    assert os.environ.get("INKL_COOKIE_SECURE") == secure
+
+
+@pytest.mark.parametrize(("value", "secure"), [(None, True), ("1", True), ("0", False)])
+def test_the_app_sends_its_session_cookie_over_https_only_unless_told_otherwise(monkeypatch, database_url, value,
+                                                                                secure):
+    """``webapp.create_app`` reads ``INKL_COOKIE_SECURE``: secure by default, plain HTTP only with ``0``."""
+    from webapp import create_app
+
+    monkeypatch.delenv("INKL_COOKIE_SECURE", raising=False)
+    if value is not None:
+        monkeypatch.setenv("INKL_COOKIE_SECURE", value)
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    assert app.config["SESSION_COOKIE_SECURE"] is secure

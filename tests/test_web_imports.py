@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+import os
 import re
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -25,6 +27,7 @@ from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import get_user
 from ledger.workflows.closing import close_year
 from tests.conftest import NOW, add_web_user, csrf_token, login
+import webapp.staging as staging
 
 HEADER = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"
 GOOD = (HEADER
@@ -306,3 +309,23 @@ def test_the_preview_is_paged(app, olga, session):
     link = re.search(r'href="([^"]*seite=2)"', dry.get_data(as_text=True)).group(1)
     second = _text(olga.get(html.unescape(link)))
     assert "Seite 2 von 2" in second and "B-149 " in second and "B-0 " not in second
+
+
+def test_a_staged_upload_is_dropped_a_day_after_it_was_staged(app, kreis, tmp_path, monkeypatch):
+    """The boundary of ``STAGE_MAX_AGE`` (webapp.staging): when the next upload is staged, a file
+    staged exactly 24 hours ago stays (it can still be booked), one a second older is removed
+    together with its metadata."""
+    app.instance_path = str(tmp_path)
+    clock = 2_000_000_000
+    with app.app_context():
+        folder = staging.stage_dir(kreis)
+        folder.mkdir(parents=True)
+        kept, dropped = folder / f"{'a' * 64}.csv", folder / f"{'b' * 64}.csv"
+        for path, age in ((kept, 86400), (kept.with_suffix(".json"), 86400),
+                          (dropped, 86401), (dropped.with_suffix(".json"), 86401)):
+            path.write_text("{}", encoding="utf-8")
+            os.utime(path, (clock - age, clock - age))
+        monkeypatch.setattr(staging, "time", SimpleNamespace(time=lambda: clock))
+        new = staging.stage(kreis, io.BytesIO(GOOD), 1024 * 1024)
+    assert sorted(path.name for path in folder.iterdir()) == sorted(
+        [kept.name, kept.with_suffix(".json").name, new.name])

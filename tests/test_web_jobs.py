@@ -7,14 +7,17 @@ gate holds the import until the test has looked at the running job.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
+from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
+import webapp.jobs as jobs
 import webapp.staging as staging
 from ledger.workflows import import_preview
 from ledger.core.errors import LedgerError
@@ -198,3 +201,24 @@ def test_a_job_whose_process_ended_is_reported_as_interrupted(app, users):
     page = olga.get(f"{JOB_PAGE}{job_id}")
     assert page.status_code == 500 and "mit seinem Serverprozess beendet" in _text(page)
     assert "Importhistorie" in _text(page)
+
+
+def test_a_finished_job_is_kept_an_hour_then_forgotten(app, tmp_path, monkeypatch):
+    """The boundary of ``KEEP_SECONDS`` (webapp.jobs): when the next job starts, a finished job whose
+    state file was last written exactly an hour ago is kept, one written a second earlier is
+    removed; a running job is kept however old it is."""
+    app.instance_path = str(tmp_path)
+    runner = app.extensions["inkl_jobs"]
+    folder = runner.folder
+    clock = 2_000_000_000
+    for job_id, status, age in (("A" * 22, jobs.DONE, 3600), ("B" * 22, jobs.FAILED, 3601),
+                                ("C" * 22, jobs.RUNNING, 7200)):
+        job = jobs.Job(id=job_id, kind="import_check", username="olga", recipient_key="testland",
+                       title="Probelauf: x.csv", started_at=datetime(2026, 11, 22, 9), status=status, folder=folder)
+        job._save()
+        os.utime(folder / f"{job_id}.json", (clock - age, clock - age))
+    monkeypatch.setattr(jobs, "time", SimpleNamespace(time=lambda: clock))
+    new = runner.start("import_check", "Probelauf: y.csv", username="olga", recipient_key="testland",
+                       work=lambda job: None)
+    assert new.wait(30)
+    assert sorted(path.stem for path in folder.glob("*.json")) == sorted(["A" * 22, "C" * 22, new.id])

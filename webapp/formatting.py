@@ -22,6 +22,7 @@ from flask_babel import Babel, format_date, format_datetime, format_percent
 from ledger.core.bank import format_iban
 from ledger.core.money import format_german, from_cents
 from ledger.core.users import ROLE_LABELS
+from ledger.core.wording import counted
 from ledger.rules.classify import rule_label
 from ledger.rules.packs import category_label, pack_name
 from ledger.rules.status import Status
@@ -129,7 +130,7 @@ def category_de(category_id: str | None) -> str:
 
 def days_word(days: int) -> str:
     """``1`` → ``"1 Tag"``, ``3`` → ``"3 Tage"``."""
-    return f"{days} Tag" if days == 1 else f"{days} Tage"
+    return counted(days, "Tag", "Tage")
 
 
 def countdown(due: date | None, today: date) -> str:

@@ -52,6 +52,7 @@ from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import Commitment, Pool, Recipient
 from ledger.core.money import ZERO, format_german, format_plain, from_cents, to_cents
 from ledger.core.schoolyear import SchoolYear
+from ledger.core.wording import counted
 from ledger.reports.repayment import compute_repayment
 from ledger.reports.settlement import RepaymentResult, judge_use
 from ledger.reports.totals import Totals, TotalsBuilder
@@ -289,13 +290,13 @@ def forecast(session: Session, recipient: Recipient, school_year: SchoolYear, *,
     if days is not None and repayment > 0:
         if 0 <= days <= DEADLINE_WARNING_DAYS:
             warnings.append(("deadline_soon",
-                             f"Die Rückzahlungsfrist endet am {actuals.due_date:%d.%m.%Y} (in {days} Tagen); "
+                             f"Die Rückzahlungsfrist endet am {actuals.due_date:%d.%m.%Y} (in {counted(days, 'Tag', 'Tagen')}); "
                              f"voraussichtliche Rückzahlung {format_german(repayment)} EUR. Mitteilung an das "
                              f"Ministerium und Rückzahlung vorbereiten."))
         elif days < 0:
             warnings.append(("deadline_passed",
-                             f"Die Rückzahlungsfrist ist am {actuals.due_date:%d.%m.%Y} abgelaufen (vor {-days} "
-                             f"Tagen); voraussichtliche Rückzahlung {format_german(repayment)} EUR."))
+                             f"Die Rückzahlungsfrist ist am {actuals.due_date:%d.%m.%Y} abgelaufen (vor "
+                             f"{counted(-days, 'Tag', 'Tagen')}); voraussichtliche Rückzahlung {format_german(repayment)} EUR."))
     if actuals.excluded > 0 or committed_excluded > 0:
         warnings.append(("excluded_spending",
                          f"Ausgaben für ausgeschlossene Zwecke: gebucht {format_german(actuals.excluded)} EUR, "
