@@ -247,7 +247,10 @@ def test_an_empty_form_names_every_missing_column_in_german(officer):
     response = _post(officer, "/r/testland/stammdaten/commitment/neu", {})
     text = _visible(response.get_data(as_text=True))
     assert response.status_code == 400
-    assert text.count("Pflichtfeld fehlt oder ist leer") == 6   # Referenz … Ende, dates and amount too
+    # Referenz … Ende, dates and amount too: each at its field and in the error summary at the top
+    assert text.count("Pflichtfeld fehlt oder ist leer") == 2 * 6
+    summary = response.get_data(as_text=True).split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert summary.count("Pflichtfeld fehlt oder ist leer") == 6
     assert "Missing" not in text
 
 
