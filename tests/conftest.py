@@ -119,6 +119,30 @@ def cli(database_url, engine, monkeypatch):
     return run
 
 
+@pytest.fixture(autouse=True)
+def _apps_let_go_of_their_connections(monkeypatch):
+    """Every Flask application a test creates (``webapp.create_app``, also a second "server
+    process" or ``inkl serve`` with its server replaced) has its background jobs ended and its
+    engine's connections closed when the test ends; otherwise each app keeps its pool open and
+    PostgreSQL runs out of connections (max_connections) in a long run."""
+    import webapp
+
+    created = []
+    original = webapp.create_app
+
+    def tracking(*args, **kwargs):
+        created.append(original(*args, **kwargs))
+        return created[-1]
+
+    monkeypatch.setattr(webapp, "create_app", tracking)
+    yield
+    for made in created:
+        jobs = made.extensions.get("inkl_jobs")
+        if jobs is not None:
+            jobs.shutdown()
+        made.extensions["inkl_engine"].dispose()
+
+
 @pytest.fixture
 def app(database_url, engine):
     """The Flask application on the test database (CSRF on, session cookie over plain HTTP); its

@@ -33,7 +33,7 @@ from tests.test_web_imports import (
     users,  # noqa: F401  (fixture)
 )
 from tests.test_web_statements import confirmation_fields, kreise  # noqa: F401  (fixture)
-from webapp import create_app
+import webapp
 
 JOB_PAGE = "/r/testland/import/vorgang/"
 
@@ -157,7 +157,7 @@ def test_a_statement_issued_in_the_background_appears_in_the_list(app, kreise, s
 def _second_process(app, database_url):
     """Another server process of the same installation: its own application object (own
     job runner, own memory) on the same database, instance folder and secret key."""
-    other = create_app({"TESTING": True, "DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": False,
+    other = webapp.create_app({"TESTING": True, "DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": False,
                         "SECRET_KEY": app.config["SECRET_KEY"]})
     other.instance_path = app.instance_path
     return other
