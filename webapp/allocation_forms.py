@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from ledger.core.errors import LedgerError
 from ledger.workflows.allocation import checked_case_refs
-from webapp.year_forms import _date, _money, amount_of
+from webapp.year_forms import amount_of, date_field, money_field
 
 #: Helper rows of a new claim form, and the most a form may have (``?zeilen=N`` adds rows).
 HELPER_ROWS = 3
@@ -29,23 +29,23 @@ BY_DECLARATION = ("", "laut Erklärung (Anlage 2)")
 class CommitmentForm(FlaskForm):
     """The day of a commitment or of the release of the rest."""
 
-    day = _date("Buchungsdatum")
+    day = date_field("Buchungsdatum")
 
 
 class PayForm(FlaskForm):
     """The payment of a claim's accepted amount to its recipient: the day."""
 
-    day = _date("Tag der Auszahlung")
+    day = date_field("Tag der Auszahlung")
 
 
 class _ClaimBase(FlaskForm):
     """The fields of a claim besides its helper rows (see :func:`claim_form`)."""
 
     recipient = SelectField("Stadt (Empfänger)", validators=[InputRequired("Bitte die Stadt wählen.")])
-    claim_date = _date("Tag des Mittelabrufs")
+    claim_date = date_field("Tag des Mittelabrufs")
     declaration = StringField("Fundstelle der verbindlichen Erklärung des Schulträgers (Anlage 2)", validators=[
         DataRequired("Bitte die Fundstelle der Erklärung angeben."), Length(max=200)])
-    material_costs = _money("Abgerechnete Sachkosten (EUR, optional)", required=False)
+    material_costs = money_field("Abgerechnete Sachkosten (EUR, optional)", required=False)
     rows = HiddenField()
 
     def helper_rows(self) -> list[tuple]:
@@ -99,7 +99,7 @@ def claim_form(rows: int, recipients: list[tuple[str, str]], schools: dict[str, 
     rows = max(1, min(rows, MAX_HELPER_ROWS))
     fields = {}
     for i in range(1, rows + 1):
-        fields[f"cost_{i}"] = _money(f"Personalkosten Inklusionshelfer {i} (EUR)", required=False)
+        fields[f"cost_{i}"] = money_field(f"Personalkosten Inklusionshelfer {i} (EUR)", required=False)
         fields[f"school_{i}"] = SelectField(f"Schule von Inklusionshelfer {i}", default="")
         fields[f"cases_{i}"] = StringField(f"Fallzeichen zu Inklusionshelfer {i} (z. B. HI-2014-03; mehrere mit Komma)",
                                            validators=[Length(max=400)])
@@ -119,8 +119,8 @@ class PassThroughClaimForm(FlaskForm):
     """A municipality's claim against a pass-through plan: municipality, day, amount, reference."""
 
     municipality = SelectField("Gemeinde", validators=[InputRequired("Bitte die Gemeinde wählen.")])
-    claim_date = _date("Tag des Mittelabrufs")
-    amount = _money("Abgerufener Betrag (EUR)", message="Bitte den abgerufenen Betrag angeben.")
+    claim_date = date_field("Tag des Mittelabrufs")
+    amount = money_field("Abgerufener Betrag (EUR)", message="Bitte den abgerufenen Betrag angeben.")
     reference = StringField("Fundstelle des Mittelabrufs der Gemeinde", validators=[
         DataRequired("Bitte die Fundstelle des Mittelabrufs angeben."), Length(max=200)])
 

@@ -40,12 +40,14 @@ def amount_of(field) -> Decimal | None:
     return parse_amount(text) if text else None
 
 
-def _date(label: str, required: bool = True) -> DateField:
+def date_field(label: str, required: bool = True) -> DateField:
+    """A date field (TT.MM.JJJJ or JJJJ-MM-TT) with the German message; shared by the form modules."""
     validators = [DataRequired(DATE_MESSAGE)] if required else [Optional()]
     return DateField(label, format=DATE_FORMATS, validators=validators)
 
 
-def _money(label: str, required: bool = True, message: str = "Bitte den Betrag angeben.") -> StringField:
+def money_field(label: str, required: bool = True, message: str = "Bitte den Betrag angeben.") -> StringField:
+    """An amount field (German or plain decimals, checked by ``_amount``); shared by the form modules."""
     validators = [InputRequired(message)] if required else [Optional()]
     return StringField(label, validators=[*validators, _amount])
 
@@ -53,51 +55,51 @@ def _money(label: str, required: bool = True, message: str = "Bitte den Betrag a
 class GrantForm(FlaskForm):
     """The assessment notice (Festsetzungsbescheid): the assessed grant and the notice's date."""
 
-    assessed = _money("Festgesetzter Betrag (EUR)", message="Bitte den festgesetzten Betrag angeben.")
-    notice_date = _date("Datum des Festsetzungsbescheids", required=False)
+    assessed = money_field("Festgesetzter Betrag (EUR)", message="Bitte den festgesetzten Betrag angeben.")
+    notice_date = date_field("Datum des Festsetzungsbescheids", required=False)
 
 
 class PayoutForm(FlaskForm):
     """A payout of the grant: day, amount and an optional voucher number."""
 
-    day = _date("Tag der Auszahlung")
-    amount = _money("Auszahlungsbetrag (EUR)", message="Bitte den Auszahlungsbetrag angeben.")
+    day = date_field("Tag der Auszahlung")
+    amount = money_field("Auszahlungsbetrag (EUR)", message="Bitte den Auszahlungsbetrag angeben.")
     voucher = StringField("Belegnummer (leer: automatisch)", validators=[Optional(), Length(max=60)])
 
 
 class ConfirmForm(FlaskForm):
     """Confirming the repayment: the day its liability is booked."""
 
-    day = _date("Buchungsdatum")
+    day = date_field("Buchungsdatum")
 
 
 class PaymentForm(FlaskForm):
     """The repayment paid to the Landeskasse: day and amount."""
 
-    day = _date("Tag der Zahlung an die Landeskasse")
-    amount = _money("Zahlbetrag (EUR)", message="Bitte den Zahlbetrag angeben.")
+    day = date_field("Tag der Zahlung an die Landeskasse")
+    amount = money_field("Zahlbetrag (EUR)", message="Bitte den Zahlbetrag angeben.")
 
 
 class AgreementForm(FlaskForm):
     """An agreement with the Land for the year (Vereinbarung): an amount deemed purpose-conform
     or a waiver, the agreed repayment, payment date and reference, its status."""
 
-    deemed_conform = _money("Als zweckentsprechend geltender Betrag (EUR)", required=False)
+    deemed_conform = money_field("Als zweckentsprechend geltender Betrag (EUR)", required=False)
     waive = BooleanField("Das Land verzichtet auf die Rückforderung")
-    repayment = _money("Vereinbarte Rückzahlung (EUR, leer: Pauschale minus zweckentsprechend)", required=False)
-    payment_date = _date("Vereinbarter Zahlungstermin", required=False)
+    repayment = money_field("Vereinbarte Rückzahlung (EUR, leer: Pauschale minus zweckentsprechend)", required=False)
+    payment_date = date_field("Vereinbarter Zahlungstermin", required=False)
     payment_reference = StringField("Vereinbarter Verwendungszweck", validators=[Optional(), Length(max=140)])
     reference = StringField("Fundstelle (z. B. „Vereinbarung vom 01.03.2024, § 1“)",
                             validators=[Optional(), Length(max=200)])
     status = SelectField("Stand der Vereinbarung", choices=[SelectChoice(k, v) for k, v in STATUSES.items()], default="in_force")
-    effective_date = _date("Wirksam seit (nur wenn wirksam)", required=False)
+    effective_date = date_field("Wirksam seit (nur wenn wirksam)", required=False)
 
 
 class AgreementStatusForm(FlaskForm):
     """A new status of the agreement (§ 9) and, once in force, since when."""
 
     status = SelectField("Neuer Stand", choices=[SelectChoice(k, v) for k, v in list(STATUSES.items())[1:]])
-    effective_date = _date("Wirksam seit (nur wenn wirksam)", required=False)
+    effective_date = date_field("Wirksam seit (nur wenn wirksam)", required=False)
 
 
 def _points(_form, field) -> None:
@@ -113,12 +115,12 @@ class NoticeForm(FlaskForm):
     """The Land's notice for the year (Rückforderungs-/Erstattungsbescheid); with a notice in
     force it is an amending notice that replaces it."""
 
-    notice_date = _date("Datum des Bescheids")
+    notice_date = date_field("Datum des Bescheids")
     reference = StringField("Aktenzeichen", validators=[DataRequired("Bitte das Aktenzeichen angeben."),
                                                         Length(max=120)])
-    amount = _money("Zurückzuzahlender Betrag (EUR)", message="Bitte den zurückzuzahlenden Betrag angeben.")
-    due_date = _date("Zahlungsfrist")
-    interest_start = _date("Zinsbeginn", required=False)
+    amount = money_field("Zurückzuzahlender Betrag (EUR)", message="Bitte den zurückzuzahlenden Betrag angeben.")
+    due_date = date_field("Zahlungsfrist")
+    interest_start = date_field("Zinsbeginn", required=False)
     interest_points = StringField("Zinssatz (Prozentpunkte über dem Basiszinssatz, z. B. 3)",
                                   validators=[Optional(), _points])
     no_interest = BooleanField("Der Bescheid verzichtet auf Zinsen (§ 49a Abs. 3 Satz 2 VwVfG NRW)")
@@ -127,7 +129,7 @@ class NoticeForm(FlaskForm):
 class WithdrawalForm(FlaskForm):
     """The Land's withdrawal (Aufhebung) of the notice in force: its date and Aktenzeichen."""
 
-    withdrawal_date = _date("Datum der Aufhebung")
+    withdrawal_date = date_field("Datum der Aufhebung")
     withdrawal_reference = StringField("Aktenzeichen der Aufhebung", validators=[
         DataRequired("Bitte das Aktenzeichen der Aufhebung angeben."), Length(max=120)])
 
