@@ -1432,7 +1432,8 @@ def export_journal_command(recipient_key, fmt, output, as_json, school_year, dat
 def export_classification_command(recipient_key, fmt, output, as_json, school_year) -> None:
     """Einstufung eines Schuljahres als CSV oder XLSX: jede Ausgabe mit Regel, Begründung und Quelle."""
     _export_table("einstufung", recipient_key, fmt, output, as_json, lambda session, recipient, packs: (
-        classification_sheet(session, recipient, school_year, packs), _scope(school_year, None, None)))
+        classification_sheet(classified(session, recipient, school_year, packs).items, school_year, packs),
+        _scope(school_year, None, None)))
 
 
 @export_group.command("trial-balance")

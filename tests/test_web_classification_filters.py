@@ -19,9 +19,16 @@ school year 2023/24, in booking order:
 """
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 
+import openpyxl
 import pytest
+import sqlalchemy as sa
+
+from ledger.core.models import AuditEvent
 
 from tests.test_web_review import BASE, _text, books, officer  # noqa: F401  (fixtures)
 
@@ -124,3 +131,49 @@ def test_page_two_with_the_filters_kept(officer, monkeypatch):
     assert f'href="{PAGE}?page=1&amp;status=excluded"' in body and 'aria-current="page"' in body
     assert officer.get(PAGE, query_string={"status": "excluded", "page": 3}).status_code == 404
     assert officer.get(PAGE, query_string={"page": 0}).status_code == 404
+
+
+def _csv_rows(data: bytes) -> list[dict[str, str]]:
+    """The download's rows by heading (German CSV: UTF-8 with BOM, semicolons)."""
+    text = data.decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text), delimiter=";"))
+    return [dict(zip(lines[0], line)) for line in lines[1:]]
+
+
+def test_download_link_keeps_the_filters_and_the_file_holds_the_selection(officer, session):
+    response, _text_, _vouchers = _get(officer, status="excluded", kst="")
+    body = response.get_data(as_text=True)
+    assert "Diese Auswahl herunterladen" in body
+    link = re.search(r'href="(/r/testland/downloads/einstufung\?[^"]*format=csv[^"]*)"', body).group(1)
+    assert "status=excluded" in link and "kst=" not in link          # only the filters that are set
+    download = officer.get(link.replace("&amp;", "&"))
+    assert download.status_code == 200
+    rows = _csv_rows(download.get_data())
+    # the excluded postings: P-H 40.000 + F-FS 2.000 + W-2 5.000, nothing conform
+    assert [r["Belegnummer"] for r in rows] == ["P-H", "F-FS", "W-2"]
+    events = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "download")).all()
+    assert json.loads(events[-1].details)["filters"] == {"status": "excluded"}
+
+
+def test_unfiltered_download_holds_every_posting(officer):
+    response, _text_, _vouchers = _get(officer)
+    assert "Alle Ausgaben herunterladen" in response.get_data(as_text=True)
+    download = officer.get("/r/testland/downloads/einstufung", query_string={"format": "csv", "year": 2023})
+    assert len(_csv_rows(download.get_data())) == 9
+
+
+def test_download_with_an_invalid_filter_is_refused(officer, session):
+    response = officer.get("/r/testland/downloads/einstufung",
+                           query_string={"format": "csv", "year": 2023, "kst": "KS-999"})
+    assert response.status_code == 400
+    assert "Kostenstelle „KS-999“ gibt es weder in den Stammdaten noch in diesem Schuljahr." in _text(response)
+    assert session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "download")).all() == []
+
+
+def test_filtered_workbook_says_it_is_a_selection(officer):
+    download = officer.get("/r/testland/downloads/einstufung",
+                           query_string={"format": "xlsx", "year": 2023, "status": "unclassified"})
+    workbook = openpyxl.load_workbook(io.BytesIO(download.get_data()))
+    assert workbook.sheetnames == ["Einstufung 2023-24, Auswahl"]
+    assert workbook.properties.title == "Einstufung 2023/24, Auswahl"
+    assert [row[3] for row in workbook.active.iter_rows(min_row=2, values_only=True)] == ["X-1", "X-2"]

@@ -11,6 +11,7 @@ positive = debit balance, negative = credit balance.
 from __future__ import annotations
 
 from datetime import date
+from typing import Sequence
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
@@ -19,11 +20,12 @@ from ledger.core.models import ACCOUNT_TYPES, JournalEntry, Posting, Recipient
 from ledger.core.money import from_cents
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.account_ledger import AccountLedger
+from ledger.reports.classification import ClassificationFilter
 from ledger.reports.journal import category_label
 from ledger.reports.overview import OverviewRow
 from ledger.reports.trial_balance import TrialBalance
 from ledger.rules.classify import rule_label
-from ledger.rules.evaluation_runs import classified
+from ledger.rules.evaluate import Evaluated
 from ledger.rules.packs import RulePack, pack_name
 from ledger.rules.status import STATUS_LABELS
 from ledger.write.tabular import Sheet
@@ -77,22 +79,26 @@ def journal_sheet(session: Session, recipient: Recipient, packs: tuple[RulePack,
     return Sheet(f"Journal {scope_text(school_year, date_from, date_to)}", JOURNAL_HEADINGS, rows)
 
 
-def classification_sheet(session: Session, recipient: Recipient, school_year: SchoolYear,
-                         packs: tuple[RulePack, ...]) -> Sheet:
-    """Every expense posting of ``school_year`` with the classification its figures rest on
-    (``ledger.rules.evaluation_runs.classified``: today's, or a closed year's recorded run).
+def classification_sheet(items: Sequence[Evaluated], school_year: SchoolYear, packs: tuple[RulePack, ...],
+                         keep: ClassificationFilter | None = None) -> Sheet:
+    """Expense postings of ``school_year`` with the classification their figures rest on.
 
-    Raises:
-        NoRulePack: no rule pack judges ``school_year``.
+    ``items``: the year's classified postings (``ledger.rules.evaluation_runs.classified``:
+    today's, or a closed year's recorded run). ``keep``: only the postings an active filter
+    keeps, and the sheet's title says that it is a selection (the Einstufung page's filters).
     """
+    selected = keep is not None and keep.active
     rows = []
-    for item in classified(session, recipient, school_year, packs).items:
+    for item in items:
+        if selected and not keep.keeps(item):
+            continue
         c = item.classification
         rows.append([item.posting_id, item.entry_id, item.day, item.voucher_number, item.text, item.account,
                      item.cost_centre, category_label(item.category, str(school_year), packs), item.amount,
                      c.conform, c.excluded, c.unclassified, STATUS_LABELS.get(c.status, c.status), rule_label(c.rule),
                      c.reason, c.source, pack_name(c.pack_id, c.pack_version, packs), item.override_id])
-    return Sheet(f"Einstufung {school_year}", CLASSIFICATION_HEADINGS, rows)
+    title = f"Einstufung {school_year}" + (", Auswahl" if selected else "")
+    return Sheet(title, CLASSIFICATION_HEADINGS, rows)
 
 
 def trial_balance_sheet(balance: TrialBalance) -> Sheet:

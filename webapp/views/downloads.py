@@ -3,16 +3,18 @@
 Everyone who may read the recipient (``recipient_for(key)``: its officers, auditors, admins)
 gets the page ``/r/<key>/downloads`` and the files it offers:
 
-=========================  ======================================  ==========================
-download (``kind``)        parameters                              formats
-=========================  ======================================  ==========================
-``journal``                ``year`` (optional), ``from``, ``to``   CSV, XLSX
-``einstufung``             ``year`` (required)                     CSV, XLSX
-``summen-und-salden``      ``year`` (optional), ``from``, ``to``   CSV, XLSX
-``kontoblatt``             ``account`` (required), ``year``, …     CSV, XLSX
-``gobd``                   ``year`` (optional)                     ZIP (GDPdU data set)
-=========================  ======================================  ==========================
+=========================  ==========================================  ====================
+download (``kind``)        parameters                                  formats
+=========================  ==========================================  ====================
+``journal``                ``year`` (optional), ``from``, ``to``       CSV, XLSX
+``einstufung``             ``year`` (required), the page's filters     CSV, XLSX
+``summen-und-salden``      ``year`` (optional), ``from``, ``to``       CSV, XLSX
+``kontoblatt``             ``account`` (required), ``year``, …         CSV, XLSX
+``gobd``                   ``year`` (optional)                         ZIP (GDPdU data set)
+=========================  ==========================================  ====================
 
+The Einstufung's filters are those of its page (``webapp.views.classification_args``); with one
+set, the file holds the selection and its title says so.
 ``year`` is the start year of a school year (``2023``), ``from``/``to`` are ISO dates.
 Every download is recorded in the audit log (action ``download`` with the kind, format and
 parameters) before the file is handed out; a wrong parameter gives the German error page
@@ -31,6 +33,7 @@ from ledger.core.schoolyear import SchoolYear
 from ledger.reports.account_ledger import account_ledger
 from ledger.reports.repayment import school_years
 from ledger.reports.trial_balance import trial_balance
+from ledger.rules.evaluation_runs import classified
 from ledger.write.downloads import (
     account_ledger_sheet,
     classification_sheet,
@@ -40,6 +43,7 @@ from ledger.write.downloads import (
 from ledger.write.gobd import gobd_zip
 from ledger.write.tabular import CONTENT_TYPES, render
 from webapp.auth import recipient_for
+from webapp.views.classification_args import active_filters, classification_filter, cost_centres
 from webapp.clock import timestamp
 from webapp.db import get_packs, get_session, write_session
 from webapp.views import default_school_year
@@ -83,7 +87,12 @@ def sheet(key: str, kind: str):
     if kind == "journal":
         table = journal_sheet(session, recipient, packs, **scope)
     elif kind == "einstufung":
-        table = classification_sheet(session, recipient, school_year, packs)
+        items = classified(session, recipient, school_year, packs).items
+        keep, errors = classification_filter(cost_centres(session, recipient, items), packs)
+        if errors:
+            abort(400, " ".join(errors.values()))
+        details["filters"] = active_filters(errors) or None
+        table = classification_sheet(items, school_year, packs, keep)
     elif kind == "summen-und-salden":
         table = trial_balance_sheet(trial_balance(session, recipient, **scope))
     else:

@@ -30,7 +30,7 @@ from ledger.core.money import AmountError, AmountTooLarge, parse_amount
 from ledger.core.periods import closed_years
 from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import can_write
-from ledger.reports.classification import WITHOUT, ClassificationFilter, classification_page
+from ledger.reports.classification import WITHOUT, classification_page
 from ledger.reports.journal import category_choices
 from ledger.rules.evaluate import Evaluated, evaluate, review_queue
 from ledger.rules.evaluation_runs import Run, classified, list_runs, record_evaluation
@@ -41,14 +41,14 @@ from ledger.rules.overrides import (
     withdraw_override,
 )
 from ledger.rules.packs import RulePackError
-from ledger.rules.status import OVERRIDE_STATUSES, STATUS_LABELS, Status
+from ledger.rules.status import OVERRIDE_STATUSES, STATUS_LABELS
 from ledger.rules.status import labels as status_labels
-from ledger.workflows.masterdata import list_rows
 from webapp.auth import recipient_for
+from webapp.views.classification_args import CLASSIFICATION_FILTERS, active_filters, classification_filter, cost_centres
 from webapp.clock import timestamp
 from webapp.db import get_packs, get_session, write_session
 from webapp.formatting import pack_de
-from webapp.views import amount_arg, require_year
+from webapp.views import require_year
 
 bp = Blueprint("review", __name__, url_prefix="/r/<key>")
 #: The statuses an officer may choose, with their German labels.
@@ -320,10 +320,9 @@ def _classification_page(recipient: Recipient, year: SchoolYear, years: list[Sch
     session = get_session()
     basis = classified(session, recipient, year, get_packs())
     may_write = _may_write(recipient)
-    centres = sorted({row["Kostenstelle"] for row in list_rows(session, recipient, "costcentre")}
-                     | {item.cost_centre for item in basis.items if item.cost_centre})
     categories = category_choices(get_packs())
-    chosen, errors = _classification_filter(centres, categories)
+    centres = cost_centres(session, recipient, basis.items)
+    chosen, errors = classification_filter(centres, get_packs())
     page = request.args.get("page", 1, type=int)
     if page < 1:
         abort(404)
@@ -332,7 +331,7 @@ def _classification_page(recipient: Recipient, year: SchoolYear, years: list[Sch
     if page > pages:
         abort(404, f"Seite {page} gibt es nicht; die Einstufung hat {pages} Seite(n).")
     filters = {name: request.args.get(name, "") for name in CLASSIFICATION_FILTERS}
-    active = {name: value for name, value in filters.items() if value and name not in errors}
+    active = active_filters(errors)
     return render_template("classification.html", recipient=recipient, year=year, years=years,
                            items=kept.items, kept=kept, count=len(basis.items), page=page, pages=pages,
                            filters=filters, active=active, errors=errors,
@@ -348,33 +347,6 @@ def _classification_page(recipient: Recipient, year: SchoolYear, years: list[Sch
 
 #: Postings per page of the Einstufung (as the journal).
 PER_PAGE = 50
-#: The Einstufung's query arguments that filter.
-CLASSIFICATION_FILTERS = ("q", "status", "category", "kst", "betrag_von", "betrag_bis")
-
-
-def _classification_filter(centres: list[str], categories) -> tuple[ClassificationFilter, dict[str, str]]:
-    """The Einstufung's filters from the query (``status``, ``category`` id or ``none``, ``kst``
-    code or ``none``, ``betrag_von``/``betrag_bis`` in EUR, ``q`` text) and German errors by
-    argument; an invalid argument filters nothing."""
-    errors: dict[str, str] = {}
-    status = request.args.get("status", "").strip() or None
-    if status is not None and status not in {str(s) for s in STATUS_LABELS}:
-        errors["status"] = f"Unbekannte Einstufung „{status[:30]}“."
-        status = None
-    category = request.args.get("category", "").strip() or None
-    if category is not None and category != WITHOUT and category not in {c.id for c in categories}:
-        errors["category"] = f"Unbekannte Kategorie „{category[:40]}“."
-        category = None
-    centre = request.args.get("kst", "").strip() or None
-    if centre is not None and centre != WITHOUT and centre not in centres:
-        errors["kst"] = f"Kostenstelle „{centre[:40]}“ gibt es weder in den Stammdaten noch in diesem Schuljahr."
-        centre = None
-    amount_min, amount_max = amount_arg("betrag_von", errors), amount_arg("betrag_bis", errors)
-    if amount_min is not None and amount_max is not None and amount_min > amount_max:
-        errors["betrag_bis"] = "Der Betrag bis liegt unter dem Betrag ab."
-        amount_max = None
-    search = request.args.get("q", "").strip()[:100] or None
-    return ClassificationFilter(status and Status(status), category, centre, amount_min, amount_max, search), errors
 
 
 def _may_write(recipient: Recipient) -> bool:
