@@ -8,6 +8,7 @@ from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
 from ledger.core.errors import LedgerError, NotFound
+from ledger.read.profiles import ProfileError
 from ledger.rules.packs import RulePackError
 from webapp.problems import http_problem, is_api_request
 
@@ -58,6 +59,14 @@ def init_app(app: Flask) -> None:
     def _rule_pack_error(exc: RulePackError):
         app.logger.error("Regelwerk fehlerhaft: %s", exc)
         return error_page(500, f"Das Regelwerk ist fehlerhaft oder deckt das Schuljahr nicht ab: {exc.message}")
+
+    @app.errorhandler(ProfileError)
+    def _profile_error(exc: ProfileError):
+        """A broken import profile in the instance folder: logged with its file, shown without it."""
+        app.logger.error("Importprofil fehlerhaft: %s", exc)
+        where = f" ({exc.key}: {exc.message})" if exc.key else f" ({exc.message})"
+        return error_page(500, f"Ein Importprofil dieser Installation ist fehlerhaft{where}. "
+                               "Bitte wenden Sie sich an die Administration.")
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -46,7 +46,9 @@ def read_toml(path: Path, error: type[DataFileError] = DataFileError) -> dict:
         where = f" in Zeile {found.group(1)}, Spalte {found.group(2)}" if found else ""
         detail = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise error(path, "", f"TOML-Syntaxfehler{where}: {detail}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise error(path, "", f"Datei ist nicht in UTF-8 kodiert (Byte {exc.start + 1}); TOML-Dateien sind UTF-8") from exc
+    except OSError as exc:
         raise error(path, "", f"Datei nicht lesbar: {exc}") from exc
 
 

@@ -86,7 +86,7 @@ from ledger.core import iso20022
 from ledger.core.bank import normalise_iban
 from ledger.core.errors import LedgerError
 from ledger.core.money import AmountError, format_german, from_cents, parse_decimal, to_cents
-from ledger.read.csvfile import ImportIssue
+from ledger.read.csvfile import ImportIssue, forbidden_character_message
 
 MESSAGE = "camt.053.001.08"
 NAMESPACE = f"urn:iso:std:iso:20022:tech:xsd:{MESSAGE}"
@@ -499,6 +499,8 @@ def _diagnose(open_binary: Callable[[], BinaryIO]) -> list[ImportIssue]:
 
 def _not_xml(data: bytes, exc: etree.XMLSyntaxError) -> ImportIssue:
     line = exc.lineno or 1
+    if re.search(rb"<!DOCTYPE", data[:4096].replace(b"\x00", b"")):   # e.g. an entity bomb, stopped by libxml2
+        return _doctype_issue()
     text = data[:200].lstrip()
     if text.startswith((b":20:", b"{1:", b":940:")) or b"\n:20:" in text:
         return ImportIssue(1, None, "keine XML-Datei: das sieht nach einem MT940-Auszug aus; eingelesen wird der "
@@ -674,8 +676,13 @@ class _StatementReader:
         return statements
 
     def _take_entry(self, ntry: etree._Element, current: _Pending) -> None:
-        """Read one ``<Ntry>`` into the statement being read."""
+        """Read one ``<Ntry>`` into the statement being read (a text with a control or bidi
+        character, ``ledger.read.csvfile.FORBIDDEN_CHARACTERS``, is an issue at its element)."""
         issues_before = len(self.issues)
+        for node in ntry.iter(tag=etree.Element):
+            message = node.text and forbidden_character_message(node.text)
+            if message:
+                self._issue(node, message)
         entries, entry_cents = self._dated(ntry, lambda: self._entries(ntry, current.account)) or ([], None)
         for entry in entries:
             (current.booked if entry.bookable else current.not_booked).append(entry)

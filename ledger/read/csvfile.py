@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator
@@ -62,11 +63,9 @@ class CsvTable:
         self.columns: dict[str, int] = {}
         self.header: list[str] = []
         self.width = 0
-        self.encoding, self.size = _encoding(open_binary, encoding)
+        self.encoding, self.size, problem = _encoding(open_binary, encoding)
         if self.encoding is None:
-            expected = {"auto": "weder UTF-8 noch Windows-1252", "utf-8": "nicht UTF-8",
-                        "cp1252": "nicht Windows-1252"}[encoding]
-            self.issues.append(ImportIssue(1, None, f"Zeichenkodierung {expected}"))
+            self.issues.append(problem)
             return
         line = skip_lines + 1
         with self._text() as text:
@@ -78,6 +77,10 @@ class CsvTable:
             except csv.Error as exc:
                 self.issues = [ImportIssue(reader.line_num or line, None, csv_problem(exc))]
                 return
+        forbidden = _forbidden(header or [], [])
+        if forbidden is not None:
+            self.issues = [ImportIssue(line, None, f"Kopfzeile {forbidden.message}")]
+            return
         if not self.has_header:
             self.width = len(header or ())
             if not header:
@@ -92,7 +95,8 @@ class CsvTable:
 
     def records(self) -> Iterator[tuple[int, list[str] | None, ImportIssue | None]]:
         """Yield ``(line, fields, None)`` per record, fields stripped and in header order,
-        or ``(line, None, issue)`` for a record with too many or too few fields.
+        or ``(line, None, issue)`` for a record with too many or too few fields (a quote that
+        is never closed: at the line it opens) or a character of ``FORBIDDEN_CHARACTERS``.
         Blank lines are skipped. Nothing is yielded if the header had issues."""
         if self.issues:
             return
@@ -102,16 +106,23 @@ class CsvTable:
             for _ in range(self.skip_lines + self.has_header):
                 next(reader, None)
             try:
+                start = reader.line_num + 1
                 for fields in reader:
+                    first, start = start, reader.line_num + 1
                     if not fields:
                         continue
                     if len(fields) != width:
                         message = "zu viele Felder in der Zeile" if len(fields) > width else "zu wenige Felder in der Zeile"
+                        if any("\n" in field or "\r" in field for field in fields):   # a quote runs over lines
+                            message += (f" (ein Anführungszeichen in Zeile {first} wird nicht geschlossen; "
+                                        f"der Datensatz reicht bis Zeile {reader.line_num})")
+                            yield first, None, ImportIssue(first, None, message)
+                            continue
                         yield reader.line_num, None, ImportIssue(reader.line_num, None, message)
-                    elif any("\x00" in field for field in fields):
-                        column = next(i for i, field in enumerate(fields) if "\x00" in field)
-                        name = self.header[column] if column < len(self.header) else f"Spalte {column + 1}"
-                        yield reader.line_num, None, ImportIssue(reader.line_num, name, NUL_MESSAGE)
+                        continue
+                    forbidden = _forbidden(fields, self.header)
+                    if forbidden is not None:
+                        yield reader.line_num, None, ImportIssue(reader.line_num, forbidden.column, forbidden.message)
                     else:
                         yield reader.line_num, [field.strip() for field in fields], None
             except csv.Error as exc:     # a field over the limit: the rest of the file cannot be read
@@ -132,6 +143,39 @@ class CsvTable:
 #: The longest field a delimited file may hold (the csv module's limit, characters).
 MAX_FIELD_CHARS = csv.field_size_limit()
 NUL_MESSAGE = "enthält ein Nullzeichen (NUL), das in keinem Feld stehen darf"
+#: Characters no field may hold: NUL and the other control characters (tab and line breaks
+#: inside quotes excepted), and the bidirectional embeddings, overrides and isolates, which
+#: make a text read differently from what it holds ("Trojan Source", CVE-2021-42574).
+FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True)
+class ForbiddenCharacter:
+    """A forbidden character found in a record: the column it stands in and the German message."""
+
+    column: str | None
+    message: str
+
+
+def forbidden_character_message(text: str) -> str | None:
+    """The German message for the first of ``FORBIDDEN_CHARACTERS`` in ``text``, None if it has none."""
+    found = FORBIDDEN_CHARACTERS.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return NUL_MESSAGE
+    return f"enthält ein Steuerzeichen (U+{ord(found.group()):04X}), das in keinem Feld stehen darf"
+
+
+def _forbidden(fields: list[str], header: list[str]) -> ForbiddenCharacter | None:
+    """The first forbidden character of a record (``fields``, columns named by ``header``)."""
+    if FORBIDDEN_CHARACTERS.search("".join(fields)) is None:   # the common case: one search per record
+        return None
+    for index, field in enumerate(fields):
+        message = forbidden_character_message(field)
+        if message is not None:
+            return ForbiddenCharacter(header[index] if index < len(header) else f"Spalte {index + 1}", message)
+    return None
 
 
 def csv_problem(exc: csv.Error) -> str:
@@ -169,23 +213,57 @@ def read_table(data: bytes, required: tuple[str, ...], optional: tuple[str, ...]
 _ENCODINGS = {"auto": ("utf-8-sig", "cp1252"), "utf-8": ("utf-8-sig",), "cp1252": ("cp1252",)}
 
 
-def _encoding(open_binary: Callable[[], BinaryIO], setting: str = "auto") -> tuple[str | None, int]:
-    """The encoding and the size in bytes: of the encodings ``setting`` allows (``"auto"``:
-    UTF-8, then Windows-1252), the first the whole file decodes in, else None. Reads in chunks."""
+#: The encodings each setting allows, as officers read them.
+_ENCODING_NAMES = {"auto": "UTF-8 oder Windows-1252", "utf-8": "UTF-8", "cp1252": "Windows-1252"}
+
+
+def _encoding(open_binary: Callable[[], BinaryIO], setting: str = "auto") -> tuple[str | None, int, ImportIssue | None]:
+    """The encoding, the size in bytes and, if no encoding fits, the issue (with the line of
+    the first byte that cannot be read): of the encodings ``setting`` allows (``"auto"``:
+    UTF-8, then Windows-1252), the first the whole file decodes in. A file in UTF-16 or
+    UTF-32 (by its byte order mark, or ASCII text with every other byte NUL) is named as
+    such: Windows-1252 would read it as text full of NUL characters. Reads in chunks."""
     size = 0
+    with open_binary() as stream:
+        head = stream.read(64)
+    wide = _wide_encoding(head)
+    if wide is not None:
+        return None, len(head), ImportIssue(1, None, f"Zeichenkodierung {wide}; gelesen wird nur "
+                                            f"{_ENCODING_NAMES[setting]} (bitte die Datei so speichern)")
+    line = 1
     for encoding in _ENCODINGS[setting]:
         decoder = codecs.getincrementaldecoder(encoding)()
-        size = 0
+        size, line = 0, 1
         try:
             with open_binary() as stream:
                 while chunk := stream.read(_CHUNK):
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError as exc:
+                        line += chunk[:max(exc.start, 0)].count(b"\n")
+                        raise
                     size += len(chunk)
-                    decoder.decode(chunk)
+                    line += chunk.count(b"\n")
             decoder.decode(b"", final=True)
-            return encoding, size
+            return encoding, size, None
         except UnicodeDecodeError:
             continue
-    return None, size
+    expected = {"auto": "weder UTF-8 noch Windows-1252", "utf-8": "nicht UTF-8", "cp1252": "nicht Windows-1252"}
+    return None, size, ImportIssue(line, None, f"Zeichenkodierung {expected[setting]} (das erste nicht lesbare "
+                                   f"Zeichen steht in Zeile {line})")
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    """``"UTF-32"`` or ``"UTF-16"`` if the file's first bytes ``head`` show it, else None."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    sample = head[:len(head) - len(head) % 2]
+    if len(sample) >= 4 and any(not any(half) and all(half_other) for half, half_other in (
+            (sample[0::2], sample[1::2]), (sample[1::2], sample[0::2]))):
+        return "UTF-16"
+    return None
 
 
 #: German names of the separators a profile may choose.
@@ -200,7 +278,9 @@ def _check_header(fieldnames: list[str] | None, required: tuple[str, ...], optio
     names = [name.strip() for name in fieldnames]
     issues = [ImportIssue(line, name, "Pflichtspalte fehlt") for name in required if name not in names]
     if known is not None:
-        issues += [ImportIssue(line, name, "unbekannte Spalte") for name in names if name not in known]
+        issues += [ImportIssue(line, f"Spalte {index + 1}", "Spalte ohne Überschrift (ein Trennzeichen zu viel, "
+                               "z. B. am Zeilenende?)") for index, name in enumerate(names) if not name]
+        issues += [ImportIssue(line, name, "unbekannte Spalte") for name in names if name and name not in known]
     issues += [ImportIssue(line, name, "Spalte doppelt vorhanden") for name, n in Counter(names).items()
                if n > 1 and (known is not None or name in required + optional)]
     others = [sep for sep in SEPARATOR_NAMES if sep != delimiter]

@@ -107,7 +107,7 @@ class BatchHeader:
         Raises ValueError with a German message if it is no such day or no such day lies in
         the period.
         """
-        day, month = (int(text[:-2]), int(text[-2:])) if re.fullmatch(r"\d{3,4}", text) else (0, 0)
+        day, month = (int(text[:-2]), int(text[-2:])) if re.fullmatch(r"[0-9]{3,4}", text) else (0, 0)
         try:
             date(2000, month, day)  # a leap year: 2902 is a day, 3111 is none
         except ValueError:
@@ -180,10 +180,15 @@ class DatevSource:
             self.bound, self.issues = bind(mapping, positions, self.table.width, 2, parse_day=self.header.day)
 
     def records(self) -> Iterator[tuple[int, list[str] | None, ImportIssue | None]]:
-        """The bookings (line 3 on); a ``Generalumkehr`` row with Soll and Haben exchanged."""
+        """The bookings (line 3 on); a ``Generalumkehr`` row with Soll and Haben exchanged (the
+        format knows ``0``/empty and ``1`` only: another value is an error of the row)."""
         if self.issues:
             return
         for line, fields, issue in self.table.records():
+            if fields is not None and len(fields) >= REVERSAL and fields[REVERSAL - 1] not in ("", "0", "1"):
+                yield line, None, ImportIssue(line, COLUMNS[REVERSAL - 1], f"ungültige Generalumkehr "
+                                              f"{fields[REVERSAL - 1][:20]!r} (erlaubt: 0 oder leer, 1)")
+                continue
             if fields is not None and len(fields) >= REVERSAL and fields[REVERSAL - 1] == "1":
                 fields[SIDE - 1] = {"S": "H", "H": "S"}.get(fields[SIDE - 1], fields[SIDE - 1])
             yield line, fields, issue

@@ -235,16 +235,22 @@ class BoundMapping:
             return None
         if self._parse_day is not None:
             try:
-                return self._parse_day(text)
+                day = self._parse_day(text)
             except ValueError as exc:
                 fail("date", str(exc))
                 return None
-        try:
-            return _parse_day(text, self.mapping.date_format)
-        except ValueError:
-            fail("date", f"ungültiges Datum {text!r} (erwartet {date_pattern(self.mapping.date_format)}"
-                         f"{self.mapping.at_fault('date.format')})")
+        else:
+            try:
+                day = _parse_day(text, self.mapping.date_format)
+            except ValueError:
+                fail("date", f"ungültiges Datum {text!r} (erwartet {date_pattern(self.mapping.date_format)}"
+                             f"{self.mapping.at_fault('date.format')})")
+                return None
+        if not FIRST_DAY <= day <= LAST_DAY:
+            fail("date", f"Datum {text!r} liegt nicht zwischen {FIRST_DAY:%d.%m.%Y} und {LAST_DAY:%d.%m.%Y} "
+                         "(ein Platzhalter wie 31.12.9999 ist kein Buchungsdatum)")
             return None
+        return day
 
     def _label(self, name: str) -> str:
         return self._labels.get(name) or FIELDS[name]
@@ -298,6 +304,11 @@ def _bracketed(fault: str) -> str:
 def _matches(condition: Condition, fields: list[str], index: Mapping[Column, int]) -> bool:
     position = index.get(condition.column)
     return position is not None and condition.pattern.search(fields[position]) is not None
+
+
+#: The dates a booking read from a file may have: an export's placeholders (01.01.0001,
+#: 31.12.9999) are no booking dates, and the school years of the ledger lie in between.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
 @lru_cache(maxsize=8192)

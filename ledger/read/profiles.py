@@ -209,7 +209,7 @@ class _HeadSchema(_Schema):
 class _FileLayoutSchema(_Schema):
     encoding = _choice(("auto", "utf-8", "cp1252"), "auto")
     delimiter = _choice((";", ",", "\t", "|"), ";")
-    skip_lines = fields.Integer(load_default=0, strict=True, validate=validate.Range(0, 100))
+    skip_lines = fields.Integer(load_default=0, strict=True, validate=validate.Range(0, 100, error="erlaubt: 0 bis 100"))
     extra_columns = _choice(("ignore", "refuse"), "ignore")
     header = fields.Boolean(load_default=True, truthy={True}, falsy={False})
 
