@@ -7,6 +7,7 @@ PostgreSQL then refused it with a server error), a field longer than the csv mod
 ended in a traceback."""
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -58,10 +59,27 @@ def test_ascii_amounts_still_parse():
         Decimal("1234.56"), Decimal("1234.56"), Decimal("1234.50"))
 
 
-def test_a_manual_entry_with_a_nul_byte_is_refused(session, kreis):
+@pytest.mark.parametrize("voucher, text, cost_centre, message", [
+    ("M-1", "Honorar\x00", None, "Buchungstext enthält ein Nullzeichen (NUL)"),
+    # "Trojan Source" (CVE-2021-42574): a right-to-left override makes the text read backwards
+    ("M-1", "Honorar \u202eRNI", None, "Buchungstext enthält ein Steuerzeichen (U+202E)"),
+    ("M-\u20661", "Honorar", None, "Belegnummer enthält ein Steuerzeichen (U+2066)"),
+    ("M-1", "Honorar", "KST\x07", "Kostenstelle enthält ein Steuerzeichen (U+0007)"),
+])
+def test_a_manual_entry_with_a_control_character_is_refused(session, kreis, voucher, text, cost_centre, message):
     bank, expense = find_account(session, kreis, "1810"), find_account(session, kreis, "5292")
     year = SchoolYear(2023)
-    with pytest.raises(LedgerError, match="Nullzeichen"):
-        post_entry(session, kreis, day=date(2023, 10, 1), voucher_number="M-1", text="Honorar\x00",
-                   lines=[PostingLine(expense, Decimal("1.00"), year), PostingLine(bank, Decimal("-1.00"), year)],
+    with pytest.raises(LedgerError, match=re.escape(message)):
+        post_entry(session, kreis, day=date(2023, 10, 1), voucher_number=voucher, text=text,
+                   lines=[PostingLine(expense, Decimal("1.00"), year, cost_centre=cost_centre),
+                          PostingLine(bank, Decimal("-1.00"), year)],
                    kind="manual", created_by="t", now=NOW)
+
+
+def test_a_manual_entry_keeps_line_breaks_and_tabs(session, kreis):
+    bank, expense = find_account(session, kreis, "1810"), find_account(session, kreis, "5292")
+    year = SchoolYear(2023)
+    entry = post_entry(session, kreis, day=date(2023, 10, 1), voucher_number="M-2", text="Honorar\r\nOktober\t1",
+                       lines=[PostingLine(expense, Decimal("1.00"), year), PostingLine(bank, Decimal("-1.00"), year)],
+                       kind="manual", created_by="t", now=NOW)
+    assert entry.text == "Honorar\r\nOktober\t1"

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core import audit
 from ledger.core.booking import JournalWriter, NewEntry
+from ledger.core.characters import forbidden_character_message
 from ledger.core.errors import LedgerError, NotFound, UnbalancedEntry
 from ledger.core.models import Account, JournalEntry, Posting, Recipient
 from ledger.core.money import checked_cents, format_german, from_cents
@@ -69,8 +70,10 @@ def post_entry(
         raise LedgerError("Belegnummer und Buchungstext sind Pflichtangaben")
     if len(voucher_number) > 60 or len(text) > 500:
         raise LedgerError("Belegnummer höchstens 60, Buchungstext höchstens 500 Zeichen")
-    if "\x00" in voucher_number or "\x00" in text or any("\x00" in (line.cost_centre or "") for line in lines):
-        raise LedgerError("Belegnummer, Buchungstext und Kostenstelle dürfen kein Nullzeichen (NUL) enthalten")
+    for label, value in (("Belegnummer", voucher_number), ("Buchungstext", text),
+                         *(("Kostenstelle", line.cost_centre or "") for line in lines)):
+        if message := forbidden_character_message(value):
+            raise LedgerError(f"{label} {message}")
     for line in lines:
         if line.account.recipient_id != recipient.id:
             raise LedgerError(f"Konto {line.account.number} gehört nicht zu {recipient.key}")

@@ -84,9 +84,10 @@ from lxml import etree
 
 from ledger.core import iso20022
 from ledger.core.bank import normalise_iban
+from ledger.core.characters import forbidden_character_message
 from ledger.core.errors import LedgerError
 from ledger.core.money import AmountError, format_german, from_cents, parse_decimal, to_cents
-from ledger.read.csvfile import ImportIssue, forbidden_character_message
+from ledger.read.csvfile import ImportIssue
 
 MESSAGE = "camt.053.001.08"
 NAMESPACE = f"urn:iso:std:iso:20022:tech:xsd:{MESSAGE}"
@@ -677,7 +678,7 @@ class _StatementReader:
 
     def _take_entry(self, ntry: etree._Element, current: _Pending) -> None:
         """Read one ``<Ntry>`` into the statement being read (a text with a control or bidi
-        character, ``ledger.read.csvfile.FORBIDDEN_CHARACTERS``, is an issue at its element)."""
+        character, ``ledger.core.characters.FORBIDDEN_CHARACTERS``, is an issue at its element)."""
         issues_before = len(self.issues)
         for node in ntry.iter(tag=etree.Element):
             message = node.text and forbidden_character_message(node.text)

@@ -14,10 +14,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator
+
+from ledger.core.characters import FORBIDDEN_CHARACTERS, forbidden_character_message
 
 #: Bytes read at a time when telling the encoding.
 _CHUNK = 1 << 20
@@ -96,7 +97,7 @@ class CsvTable:
     def records(self) -> Iterator[tuple[int, list[str] | None, ImportIssue | None]]:
         """Yield ``(line, fields, None)`` per record, fields stripped and in header order,
         or ``(line, None, issue)`` for a record with too many or too few fields (a quote that
-        is never closed: at the line it opens) or a character of ``FORBIDDEN_CHARACTERS``.
+        is never closed: at the line it opens) or a character of ``ledger.core.characters.FORBIDDEN_CHARACTERS``.
         Blank lines are skipped. Nothing is yielded if the header had issues."""
         if self.issues:
             return
@@ -142,11 +143,6 @@ class CsvTable:
 
 #: The longest field a delimited file may hold (the csv module's limit, characters).
 MAX_FIELD_CHARS = csv.field_size_limit()
-NUL_MESSAGE = "enthält ein Nullzeichen (NUL), das in keinem Feld stehen darf"
-#: Characters no field may hold: NUL and the other control characters (tab and line breaks
-#: inside quotes excepted), and the bidirectional embeddings, overrides and isolates, which
-#: make a text read differently from what it holds ("Trojan Source", CVE-2021-42574).
-FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -155,16 +151,6 @@ class ForbiddenCharacter:
 
     column: str | None
     message: str
-
-
-def forbidden_character_message(text: str) -> str | None:
-    """The German message for the first of ``FORBIDDEN_CHARACTERS`` in ``text``, None if it has none."""
-    found = FORBIDDEN_CHARACTERS.search(text)
-    if found is None:
-        return None
-    if found.group() == "\x00":
-        return NUL_MESSAGE
-    return f"enthält ein Steuerzeichen (U+{ord(found.group()):04X}), das in keinem Feld stehen darf"
 
 
 def _forbidden(fields: list[str], header: list[str]) -> ForbiddenCharacter | None:
