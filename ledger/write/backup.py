@@ -11,7 +11,14 @@ A gzip-compressed text file of JSON lines (UTF-8, one JSON object per line, ``\\
        "schema_revision": "0002", "source_dialect": "postgresql",
        "tables": {"recipients": 2, "users": 1, …},          # rows per table, in file order
        "chains": {"musterhausen": {"seq": 151, "hash": "…"}, …},  # each recipient's chain head
-       "audit_log": {"seq": 40, "hash": "…"}}                 # the audit log's head
+       "audit_log": {"seq": 40, "hash": "…"},                 # the audit log's head
+       "heads": {"audit": {"seq": 40, "hash": "…"}, "journal:musterhausen": {…}, …}}
+                                                  # every chain's head by name (ledger.core.integrity)
+
+  ``heads`` names the head of every registered chain (``ledger.core.integrity.CHAIN_SOURCES``),
+  so ``inkl verify --against BACKUP`` can tell whether the books still contain what the backup
+  held; a manifest written before it was added has none, its heads are then read from
+  ``chains`` and ``audit_log``.
 
 - **Then one line per row**: ``{"t": "postings", "r": {"id": 7, "entry_id": 3, "amount_cents": -4000000, …}}``
   with every column of the table. Values are JSON strings, integers, booleans or
@@ -75,6 +82,7 @@ from ledger.core import audit
 from ledger.core.audit import verify_audit_log
 from ledger.core.chain import ChainHead, chain_head, verify_chain
 from ledger.core.errors import LedgerError
+from ledger.core.integrity import AUDIT, Heads, compare_heads, current_heads, head_json, journal_name
 from ledger.core.models import Base, Recipient
 
 FORMAT_NAME = "inkl-backup"
@@ -98,7 +106,9 @@ class BackupManifest:
     ``tables``: rows per table in file order; ``chains``: each recipient's chain head by
     recipient key (``ChainHead(0, GENESIS)`` for an empty journal); ``audit_head``: the
     audit log's head; ``schema_revision``: the Alembic revision(s) of the source,
-    comma-separated if several; ``source_dialect``: ``sqlite`` or ``postgresql``.
+    comma-separated if several; ``source_dialect``: ``sqlite`` or ``postgresql``; ``heads``:
+    every chain's head by name (``ledger.core.integrity``; from ``chains`` and ``audit_head``
+    when the manifest has no ``heads``).
     """
 
     created_at: datetime
@@ -107,8 +117,16 @@ class BackupManifest:
     tables: dict[str, int]
     chains: dict[str, ChainHead]
     audit_head: ChainHead
+    heads: dict[str, ChainHead] | None = None
     format: str = FORMAT_NAME
     format_version: int = FORMAT_VERSION
+
+    def recorded_heads(self) -> Heads:
+        """The chain heads this backup recorded, for ``ledger.core.integrity.verify_books(against=…)``."""
+        heads = self.heads
+        if heads is None:
+            heads = {**{journal_name(key): head for key, head in self.chains.items()}, AUDIT: self.audit_head}
+        return Heads(heads=dict(heads), kind="Sicherung", created_at=self.created_at, database=self.source_dialect)
 
     @property
     def total_rows(self) -> int:
@@ -123,6 +141,7 @@ class BackupManifest:
             "source_dialect": self.source_dialect, "tables": dict(self.tables),
             "chains": {key: _head_json(head) for key, head in self.chains.items()},
             "audit_log": _head_json(self.audit_head),
+            **({} if self.heads is None else {"heads": {name: head_json(h) for name, h in self.heads.items()}}),
         }
 
     @classmethod
@@ -142,11 +161,15 @@ class BackupManifest:
                 raise ValueError("tables")
             if not isinstance(chains, dict) or not isinstance(data["schema_revision"], str):
                 raise ValueError("chains")
+            heads = data.get("heads")
+            if heads is not None and not isinstance(heads, dict):
+                raise ValueError("heads")
             return cls(
                 created_at=datetime.fromisoformat(data["created_at"]),
                 schema_revision=data["schema_revision"], source_dialect=str(data.get("source_dialect", "")),
                 tables=dict(tables), chains={str(key): _head_from_json(head) for key, head in chains.items()},
                 audit_head=_head_from_json(data["audit_log"]),
+                heads=None if heads is None else {str(name): _head_from_json(h) for name, h in heads.items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise LedgerError(
@@ -238,6 +261,7 @@ def backup(session: Session, out: BinaryIO, *, now: datetime, progress: Progress
     manifest = BackupManifest(
         created_at=now, schema_revision=revision, source_dialect=dialect, tables=counts,
         chains={r.key: chain_head(session, r) for r in recipients}, audit_head=audit.audit_head(session),
+        heads=current_heads(session),
     )
     with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as gz:
         gz.write(_dumps(manifest.to_json()))
@@ -248,6 +272,17 @@ def backup(session: Session, out: BinaryIO, *, now: datetime, progress: Progress
                                   f"({counts[table.name]} gezählt, {written} geschrieben); bitte wiederholen")
     _say(progress, f"Sicherung fertig: {_n(manifest.total_rows)} Zeilen, Schema {revision}.")
     return manifest
+
+
+def read_manifest(source: BinaryIO) -> BackupManifest:
+    """Line 1 of the backup read from ``source`` (only that line is read).
+
+    Raises LedgerError (German) for a file that is no ``inkl-backup``, an empty or damaged one.
+    """
+    first = next(_read_lines(source), None)
+    if first is None:
+        raise LedgerError("keine inkl-Sicherung: die Datei ist leer")
+    return BackupManifest.from_json(first[1])
 
 
 def restore(session: Session, source: BinaryIO, *, progress: Progress = None,
@@ -625,6 +660,10 @@ def _verify(session: Session, manifest: BackupManifest,
         raise LedgerError(f"Protokollkopf weicht von der Sicherung ab: Nr. {head.seq} {head.entry_hash}, "
                           f"erwartet Nr. {manifest.audit_head.seq} {manifest.audit_head.entry_hash}")
     _say(progress, f"Protokoll: {count} Einträge in Ordnung.")
+    recorded = manifest.recorded_heads()
+    for finding in compare_heads(session, recorded.heads, source=recorded.kind):
+        if not finding.ok or finding.current != finding.recorded:
+            raise LedgerError(f"Kettenkopf weicht von der Sicherung ab: {finding.message}")
     return chains, head
 
 
