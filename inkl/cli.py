@@ -1361,7 +1361,7 @@ def heads_group() -> None:
               help="Kopfdatei, die geschrieben wird (JSON)")
 @json_option
 def heads_export(output: Path, as_json: bool) -> None:
-    """Die Köpfe aller Hash-Ketten (Journale, Protokoll) mit Zeitpunkt, Datenbankart und eigener
+    """Die Köpfe aller Buchungsketten und der Protokollkette mit Zeitpunkt, Datenbankart und eigener
     SHA-256-Prüfsumme in DATEI schreiben.
 
     Die Datei gehört zur Prüferin oder zum Prüfer, nicht auf den Datenbankserver: 'inkl verify

@@ -99,10 +99,8 @@ def test_intact_books_verify_against_their_heads_file_and_after_appending(books,
     assert report["ok"] and set(states(report).values()) == {"unchanged"}
     assert len(report["against"]["heads"]) == len(document["heads"])
 
-    entry_id = json.loads(cli("verify", "--recipient", KEY, "--json").stdout)["journals"][0]["head"]["seq"]
-    assert entry_id == 82
     cli("reverse", str(_an_entry_id(cli)), "--recipient", KEY, "--reason", "Nachtrag", "--date", "2024-07-31")
-    report, result = verify_against(cli, path, expect=0)
+    report, _ = verify_against(cli, path, expect=0)
     assert report["ok"] and states(report)[f"journal:{KEY}"] == "unchanged"
     journal = next(j for j in report["journals"] if j["recipient"] == KEY)
     assert journal["head"]["seq"] == 83
@@ -165,7 +163,7 @@ def test_deleted_books_are_gone(books, engine, cli, tmp_path):
     path = heads_file(cli, tmp_path)
     recipients = [books, *_other_recipients(engine, books)]
     tamper(engine, *(s for r in recipients for s in delete_entries(r)), "DELETE FROM audit_log")
-    report, result = verify_against(cli, path, expect=1)
+    report, _ = verify_against(cli, path, expect=1)
     recorded = json.loads(path.read_text(encoding="utf-8"))["heads"]
     expected = {name: "gone" if head["seq"] else "unchanged" for name, head in recorded.items()}
     assert states(report) == expected and list(expected.values()).count("gone") >= 3

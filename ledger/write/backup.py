@@ -82,7 +82,7 @@ from ledger.core import audit
 from ledger.core.audit import verify_audit_log
 from ledger.core.chain import ChainHead, chain_head, verify_chain
 from ledger.core.errors import LedgerError
-from ledger.core.integrity import AUDIT, Heads, compare_heads, current_heads, head_json, journal_name
+from ledger.core.integrity import AUDIT, Heads, compare_heads, current_heads, head_from_json, head_json, journal_name
 from ledger.core.models import Base, Recipient
 
 FORMAT_NAME = "inkl-backup"
@@ -139,8 +139,8 @@ class BackupManifest:
             "format": self.format, "format_version": self.format_version,
             "created_at": self.created_at.isoformat(), "schema_revision": self.schema_revision,
             "source_dialect": self.source_dialect, "tables": dict(self.tables),
-            "chains": {key: _head_json(head) for key, head in self.chains.items()},
-            "audit_log": _head_json(self.audit_head),
+            "chains": {key: head_json(head) for key, head in self.chains.items()},
+            "audit_log": head_json(self.audit_head),
             **({} if self.heads is None else {"heads": {name: head_json(h) for name, h in self.heads.items()}}),
         }
 
@@ -167,9 +167,9 @@ class BackupManifest:
             return cls(
                 created_at=datetime.fromisoformat(data["created_at"]),
                 schema_revision=data["schema_revision"], source_dialect=str(data.get("source_dialect", "")),
-                tables=dict(tables), chains={str(key): _head_from_json(head) for key, head in chains.items()},
-                audit_head=_head_from_json(data["audit_log"]),
-                heads=None if heads is None else {str(name): _head_from_json(h) for name, h in heads.items()},
+                tables=dict(tables), chains={str(key): head_from_json(head) for key, head in chains.items()},
+                audit_head=head_from_json(data["audit_log"]),
+                heads=None if heads is None else {str(name): head_from_json(h) for name, h in heads.items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise LedgerError(
@@ -203,8 +203,8 @@ class RestoreReport:
             "schema_revision": self.manifest.schema_revision,
             "source_dialect": self.manifest.source_dialect,
             "rows": dict(self.rows), "total_rows": self.total_rows,
-            "chains": {key: _head_json(head) for key, head in self.chains.items()},
-            "audit_log": _head_json(self.audit_head), "audit_event_seq": self.audit_event_seq,
+            "chains": {key: head_json(head) for key, head in self.chains.items()},
+            "audit_log": head_json(self.audit_head), "audit_event_seq": self.audit_event_seq,
         }
 
 
@@ -337,7 +337,7 @@ def restore(session: Session, source: BinaryIO, *, progress: Progress = None,
         event = audit.record(session, actor=actor, action="restore", now=now, details={
             "backup_created_at": manifest.created_at.isoformat(), "schema_revision": manifest.schema_revision,
             "source_dialect": manifest.source_dialect, "rows": sum(rows.values()),
-            "audit_head": _head_json(head)})
+            "audit_head": head_json(head)})
         event_seq = event.seq
     _say(progress, f"Wiederherstellung geprüft: {_n(sum(rows.values()))} Zeilen, {len(chains)} Journale, "
                    f"Protokoll bis Nr. {head.seq}.")
@@ -672,16 +672,6 @@ def _verify(session: Session, manifest: BackupManifest,
 
 def _dumps(value: Any) -> bytes:
     return (json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-
-
-def _head_json(head: ChainHead) -> dict[str, Any]:
-    return {"seq": head.seq, "hash": head.entry_hash}
-
-
-def _head_from_json(value: Any) -> ChainHead:
-    if not isinstance(value, dict) or not _is_int(value.get("seq")) or not isinstance(value.get("hash"), str):
-        raise ValueError(f"Kettenkopf {value!r}")
-    return ChainHead(value["seq"], value["hash"])
 
 
 def _is_int(value: Any) -> bool:
