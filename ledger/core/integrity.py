@@ -145,7 +145,7 @@ def read_heads_document(data: Any) -> Heads:
     version, a damaged document, or content that no longer matches its SHA-256."""
     if not isinstance(data, dict) or data.get("format") != HEADS_FORMAT:
         raise LedgerError(f"keine Kopfdatei: Formatkennung {HEADS_FORMAT!r} fehlt")
-    if data.get("format_version") != HEADS_VERSION:
+    if type(data.get("format_version")) is not int or data["format_version"] != HEADS_VERSION:
         raise LedgerError(f"Kopfdatei Version {data.get('format_version')!r} wird nicht unterstützt "
                           f"(diese Version liest Version {HEADS_VERSION})")
     content = {key: value for key, value in data.items() if key != "sha256"}
