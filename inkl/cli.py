@@ -23,9 +23,9 @@ import sqlalchemy.exc
 from inkl import german
 from ledger.core import db
 from ledger.core.agreements import IN_FORCE, STATUSES, add_agreement, change_status, find_agreement, status_history
-from ledger.core.audit import record, verify_audit_log
+from ledger.core.audit import record
 from ledger.core.bank import format_iban, set_account_iban
-from ledger.core.chain import verify_chain
+from ledger.core.integrity import heads_document, verify_books
 from ledger.core.errors import LedgerError
 from ledger.core.grants import add_payout, get_grant
 from ledger.core.models import ACCOUNT_TYPES, FINANCING_BASES, RECIPIENT_KINDS
@@ -84,6 +84,7 @@ from ledger.rules.packs import category_label, load_packs, pack_name
 from ledger.rules.pass_through_plan import load_pass_through_plan
 from ledger.rules.status import Status
 from ledger.workflows.allocation import add_claim, pay_claim
+from ledger.workflows.anchors import read_recorded_heads
 from ledger.workflows.allocation_commitment import commit_plan, release_plan
 from ledger.workflows.pass_through import add_pass_through_claim
 from ledger.workflows.budget import (
@@ -1298,34 +1299,87 @@ def period_reopen(recipient_key: str, school_year: SchoolYear, reason: str) -> N
 
 @main.command("verify")
 @click.option("--recipient", "recipient_key", default=None, metavar="SCHLÜSSEL", help="nur diesen Empfänger prüfen")
+@click.option("--against", "against", default=None, metavar="DATEI",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="auch gegen die Kettenköpfe in DATEI prüfen (Kopfdatei, Sicherung oder Verwendungsnachweis als PDF)")
 @json_option
-def verify(recipient_key: str | None, as_json: bool) -> None:
-    """Integritätsprüfung: Buchungsketten und Protokoll nachrechnen; meldet das erste gebrochene Glied."""
+def verify(recipient_key: str | None, against: Path | None, as_json: bool) -> None:
+    """Integritätsprüfung: Buchungsketten und Protokoll nachrechnen; meldet das erste gebrochene Glied.
+
+    Mit --against DATEI zusätzlich: ist jeder dort aufgezeichnete Kettenkopf noch da und unverändert?
+    So fallen auch gelöschte neueste Buchungen, gelöschte Journale und neu berechnete Ketten auf.
+    """
+    recorded = read_recorded_heads(against) if against is not None else None
     with db.session_scope(_engine()) as session:
-        targets = [get_recipient(session, recipient_key)] if recipient_key else list_recipients(session)
-        reports = [verify_chain(session, target) for target in targets]
-        audit_count, audit_head_, audit_broken, audit_reason = verify_audit_log(session)
-    data = {
-        "ok": all(r.ok for r in reports) and audit_broken is None,
-        "journals": [{"recipient": r.recipient_key, "entries": r.entries, "ok": r.ok,
-                      "head": {"seq": r.head.seq, "hash": r.head.entry_hash},
-                      "broken": None if r.ok else {"seq": r.broken_seq, "entry_id": r.broken_entry_id,
-                                                   "reason": r.reason}} for r in reports],
-        "audit_log": {"events": audit_count, "ok": audit_broken is None,
-                      "head": {"seq": audit_head_.seq, "hash": audit_head_.entry_hash},
-                      "broken": None if audit_broken is None else {"seq": audit_broken, "reason": audit_reason}},
-    }
+        report = verify_books(session, recipient_key=recipient_key, against=recorded)
     if as_json:
-        _print_json(data)
+        _print_json(report.to_json())
     else:
-        for r in reports:
-            state = "in Ordnung" if r.ok else f"GEBROCHEN bei Nr. {r.broken_seq} (Buchung {r.broken_entry_id}): {r.reason}"
-            click.echo(f"{r.recipient_key}: {counted(r.entries, 'Buchung', 'Buchungen')}, Kette {state}; "
-                       f"Kopf Nr. {r.head.seq} {r.head.entry_hash}")
-        state = "in Ordnung" if audit_broken is None else f"GEBROCHEN bei Nr. {audit_broken}: {audit_reason}"
-        click.echo(f"Protokoll: {counted(audit_count, 'Eintrag', 'Einträge')}, Kette {state}")
-    if not data["ok"]:
-        raise Failure("Hash-Kette gebrochen: die Bücher wurden außerhalb der Anwendung verändert")
+        _print_integrity(report)
+    problems = []
+    if not report.chains_ok:
+        problems.append("Hash-Kette gebrochen: die Bücher wurden außerhalb der Anwendung verändert")
+    if not all(f.ok for f in report.statements + report.findings):
+        problems.append("aufgezeichnete Kettenköpfe fehlen oder wurden verändert: Buchungen oder Protokolleinträge "
+                        "wurden außerhalb der Anwendung gelöscht oder neu geschrieben")
+    if problems:
+        raise Failure("; ".join(problems))
+
+
+def _print_integrity(report) -> None:
+    """``inkl verify`` as German text: one line per journal, the audit log, stray postings, recorded heads."""
+    for r in report.journals:
+        if r.ok:
+            state = "in Ordnung"
+        else:
+            state = f"GEBROCHEN bei Nr. {r.broken_seq} (Buchung {r.broken_entry_id}): {r.reason}"
+        click.echo(f"{r.recipient_key}: {counted(r.entries, 'Buchung', 'Buchungen')}, Kette {state}; "
+                   f"Kopf Nr. {r.head.seq} {r.head.entry_hash}")
+    state = "in Ordnung" if report.audit_broken is None else f"GEBROCHEN bei Nr. {report.audit_broken}: {report.audit_reason}"
+    click.echo(f"Protokoll: {counted(report.audit_events, 'Eintrag', 'Einträge')}, Kette {state}")
+    if report.stray_postings:
+        click.echo(f"{counted(report.stray_postings, 'Buchungszeile', 'Buchungszeilen')} ohne Buchung "
+                   f"(Nr. {', '.join(map(str, report.stray_posting_ids))})")
+    for finding in report.statements:
+        if not finding.ok:
+            click.echo(f"{finding.source}: {finding.message}")
+    if report.against is not None:
+        recorded = report.against
+        when = "" if recorded.created_at is None else f" vom {recorded.created_at:%d.%m.%Y %H:%M}"
+        click.echo(f"Aufgezeichnete Kettenköpfe ({recorded.kind}{when}):")
+        for finding in report.findings:
+            click.echo(f"  {finding.message}")
+
+
+@main.group("heads", cls=Group)
+def heads_group() -> None:
+    """Kettenköpfe außerhalb der Datenbank aufbewahren (für 'inkl verify --against')."""
+
+
+@heads_group.command("export")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="DATEI",
+              help="Kopfdatei, die geschrieben wird (JSON)")
+@json_option
+def heads_export(output: Path, as_json: bool) -> None:
+    """Die Köpfe aller Buchungsketten und der Protokollkette mit Zeitpunkt, Datenbankart und eigener
+    SHA-256-Prüfsumme in DATEI schreiben.
+
+    Die Datei gehört zur Prüferin oder zum Prüfer, nicht auf den Datenbankserver: 'inkl verify
+    --against DATEI' meldet später jeden Kopf, der fehlt oder sich geändert hat.
+    """
+    with db.session_scope(_engine()) as session:
+        document = heads_document(session, now=_now())
+    partial = output.with_name(output.name + ".part")
+    try:
+        partial.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
+    if as_json:
+        _print_json({"file": str(output), **document})
+    else:
+        click.echo(f"Kopfdatei geschrieben: {output} ({counted(len(document['heads']), 'Kette', 'Ketten')}, "
+                   f"SHA-256 {document['sha256']}).")
 
 
 @main.group("export", cls=Group)

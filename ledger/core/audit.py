@@ -242,13 +242,20 @@ def audit_head(session: Session) -> ChainHead:
 
 
 def verify_audit_log(session: Session) -> tuple[int, ChainHead, int | None, str | None]:
-    """Recompute the audit log's chain: (events checked, head, first broken seq or None, German reason)."""
+    """Recompute the audit log's chain: (events checked, head, first broken seq or None, German reason).
+
+    Every stored column is hashed (the recipient by its key) except ``id``; an event whose
+    ``recipient_id`` names no recipient is a broken link too (it would hash as "no recipient").
+    """
     prev, expected, count = GENESIS, 1, 0
     keys = dict(session.execute(select(Recipient.id, Recipient.key)).all())
     for event in session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)).scalars():
         count += 1
         if event.seq != expected or event.prev_hash != prev:
             return count, audit_head(session), event.seq, "Lücke oder falscher Vorgänger in der Protokollkette"
+        if event.recipient_id is not None and event.recipient_id not in keys:
+            # The link hashes the recipient's key; an id that resolves to none would hash as "no recipient".
+            return count, audit_head(session), event.seq, "Protokolleintrag verweist auf einen Empfänger, den es nicht gibt"
         if _event_hash(event, keys.get(event.recipient_id)) != event.entry_hash:
             return count, audit_head(session), event.seq, "Protokolleintrag wurde verändert"
         prev, expected = event.entry_hash, expected + 1

@@ -9,6 +9,16 @@ an entry, breaks every later link; ``verify_chain`` finds the first broken one. 
 database refuses a ``prev_hash`` that is not the previous entry's hash (migration 0002).
 The head (last ``seq`` and hash) printed on a settlement statement lets an auditor
 check later that the books behind it are unchanged.
+
+Columns stored but not hashed are checked against what the link covers, so that none can
+be changed unnoticed while the link formula stays as it was (a new formula would break every
+existing chain and every head already handed out): a posting's ``date`` must equal its
+entry's date (the writer copies it, migration 0009), its account must exist and belong to the
+entry's recipient (the link hashes the account's number, which is unique only within a
+recipient), and an entry that reverses another must point to an earlier entry of the same
+journal (the link hashes the reversed entry's hash). ``verify_chain`` reports a violation as
+a broken link at that entry. Postings without an entry belong to no link; see
+``ledger.core.integrity``.
 """
 from __future__ import annotations
 
@@ -52,6 +62,7 @@ class ChainReport:
 
     @property
     def ok(self) -> bool:
+        """True when every link holds."""
         return self.broken_seq is None
 
 
@@ -100,17 +111,20 @@ def verify_chain(session: Session, recipient: Recipient) -> ChainReport:
     for entry in entries:
         count += 1
         problem = None
+        lines = postings.of(entry.id)
         if entry.seq != expected_seq:
             problem = f"Lücke in der Kette: erwartet Nr. {expected_seq}, gefunden Nr. {entry.seq}"
         elif entry.prev_hash != prev:
             problem = "Verweis auf den Vorgänger stimmt nicht (Buchung entfernt oder eingefügt?)"
         else:
+            problem = _unhashed_columns(session, recipient, entry, lines)
+        if problem is None:
             recomputed = link_hash(
                 prev, recipient_key=recipient.key, seq=entry.seq, day=entry.date,
                 voucher_number=entry.voucher_number, text=entry.text, kind=entry.kind,
                 created_by=entry.created_by, created_at=entry.created_at,
                 reverses_hash=reversed_hash(session, entry.reverses_id),
-                postings=postings.of(entry.id),
+                postings=[line.hashed for line in lines],
             )
             if recomputed != entry.entry_hash:
                 problem = "Inhalt der Buchung oder ihrer Buchungszeilen wurde verändert"
@@ -121,6 +135,28 @@ def verify_chain(session: Session, recipient: Recipient) -> ChainReport:
     return ChainReport(recipient.key, count, ChainHead(expected_seq - 1, prev))
 
 
+def _unhashed_columns(session: Session, recipient: Recipient, entry: JournalEntry,
+                      lines: list["_Line"]) -> str | None:
+    """Why a column the link does not hash disagrees with what it covers (German), or None.
+
+    Checked: every posting's date equals the entry's, its account exists and is the
+    recipient's own, and a reversal points to an earlier entry of the same journal.
+    """
+    for line in lines:
+        if line.number is None:
+            return "Buchungszeile verweist auf ein Konto, das es nicht gibt"
+        if line.account_recipient_id != recipient.id:
+            return "Buchungszeile steht auf dem Konto eines anderen Empfängers"
+        if line.date != entry.date:
+            return "Datum einer Buchungszeile weicht vom Datum der Buchung ab"
+    if entry.reverses_id is not None:
+        target = session.execute(select(JournalEntry.recipient_id, JournalEntry.seq)
+                                 .where(JournalEntry.id == entry.reverses_id)).first()
+        if target is None or target.recipient_id != recipient.id or target.seq >= entry.seq:
+            return "Stornobuchung verweist nicht auf eine frühere Buchung desselben Journals"
+    return None
+
+
 def reversed_hash(session: Session, reverses_id: int | None) -> str | None:
     """The stored hash of the entry a reversal cancels (earlier in the chain), or None."""
     if reverses_id is None:
@@ -128,27 +164,39 @@ def reversed_hash(session: Session, reverses_id: int | None) -> str | None:
     return session.scalar(select(JournalEntry.entry_hash).where(JournalEntry.id == reverses_id))
 
 
+@dataclass(frozen=True)
+class _Line:
+    """A posting as the chain reads it: what the link hashes, and the columns checked against it."""
+
+    hashed: tuple[str | None, int, str, str | None, str | None]
+    number: str | None
+    account_recipient_id: int | None
+    date: date | None
+
+
 class _ChainPostings:
     """All of a recipient's postings in one streamed query, in chain order (entry seq, posting id).
 
     ``of(entry_id)`` returns the postings of the next entry; entries must be asked for in
-    ``seq`` order. One query instead of one per entry.
+    ``seq`` order. One query instead of one per entry. A posting whose account is missing
+    has ``number`` None (an outer join, so that it is reported, not silently left out).
     """
 
     def __init__(self, session: Session, recipient: Recipient) -> None:
         self._rows = iter(session.execute(
             select(Posting.entry_id, Account.number, Posting.amount_cents, Posting.school_year, Posting.category,
-                   Posting.cost_centre)
-            .join(Account, Posting.account_id == Account.id)
+                   Posting.cost_centre, Account.recipient_id, Posting.date)
+            .outerjoin(Account, Posting.account_id == Account.id)
             .join(JournalEntry, Posting.entry_id == JournalEntry.id)
             .where(JournalEntry.recipient_id == recipient.id)
             .order_by(JournalEntry.seq, Posting.id).execution_options(yield_per=5000)
         ))
         self._pending = next(self._rows, None)
 
-    def of(self, entry_id: int) -> list[tuple[str, int, str, str | None, str | None]]:
+    def of(self, entry_id: int) -> list[_Line]:
         found = []
         while self._pending is not None and self._pending[0] == entry_id:
-            found.append(tuple(self._pending[1:]))
+            row = self._pending
+            found.append(_Line(hashed=tuple(row[1:6]), number=row[1], account_recipient_id=row[6], date=row[7]))
             self._pending = next(self._rows, None)
         return found

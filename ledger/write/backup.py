@@ -11,7 +11,14 @@ A gzip-compressed text file of JSON lines (UTF-8, one JSON object per line, ``\\
        "schema_revision": "0002", "source_dialect": "postgresql",
        "tables": {"recipients": 2, "users": 1, …},          # rows per table, in file order
        "chains": {"musterhausen": {"seq": 151, "hash": "…"}, …},  # each recipient's chain head
-       "audit_log": {"seq": 40, "hash": "…"}}                 # the audit log's head
+       "audit_log": {"seq": 40, "hash": "…"},                 # the audit log's head
+       "heads": {"audit": {"seq": 40, "hash": "…"}, "journal:musterhausen": {…}, …}}
+                                                  # every chain's head by name (ledger.core.integrity)
+
+  ``heads`` names the head of every registered chain (``ledger.core.integrity.CHAIN_SOURCES``),
+  so ``inkl verify --against BACKUP`` can tell whether the books still contain what the backup
+  held; a manifest written before it was added has none, its heads are then read from
+  ``chains`` and ``audit_log``.
 
 - **Then one line per row**: ``{"t": "postings", "r": {"id": 7, "entry_id": 3, "amount_cents": -4000000, …}}``
   with every column of the table. Values are JSON strings, integers, booleans or
@@ -75,6 +82,7 @@ from ledger.core import audit
 from ledger.core.audit import verify_audit_log
 from ledger.core.chain import ChainHead, chain_head, verify_chain
 from ledger.core.errors import LedgerError
+from ledger.core.integrity import AUDIT, Heads, compare_heads, current_heads, head_from_json, head_json, journal_name
 from ledger.core.models import Base, Recipient
 
 FORMAT_NAME = "inkl-backup"
@@ -98,7 +106,9 @@ class BackupManifest:
     ``tables``: rows per table in file order; ``chains``: each recipient's chain head by
     recipient key (``ChainHead(0, GENESIS)`` for an empty journal); ``audit_head``: the
     audit log's head; ``schema_revision``: the Alembic revision(s) of the source,
-    comma-separated if several; ``source_dialect``: ``sqlite`` or ``postgresql``.
+    comma-separated if several; ``source_dialect``: ``sqlite`` or ``postgresql``; ``heads``:
+    every chain's head by name (``ledger.core.integrity``; from ``chains`` and ``audit_head``
+    when the manifest has no ``heads``).
     """
 
     created_at: datetime
@@ -107,8 +117,16 @@ class BackupManifest:
     tables: dict[str, int]
     chains: dict[str, ChainHead]
     audit_head: ChainHead
+    heads: dict[str, ChainHead] | None = None
     format: str = FORMAT_NAME
     format_version: int = FORMAT_VERSION
+
+    def recorded_heads(self) -> Heads:
+        """The chain heads this backup recorded, for ``ledger.core.integrity.verify_books(against=…)``."""
+        heads = self.heads
+        if heads is None:
+            heads = {**{journal_name(key): head for key, head in self.chains.items()}, AUDIT: self.audit_head}
+        return Heads(heads=dict(heads), kind="Sicherung", created_at=self.created_at, database=self.source_dialect)
 
     @property
     def total_rows(self) -> int:
@@ -121,8 +139,9 @@ class BackupManifest:
             "format": self.format, "format_version": self.format_version,
             "created_at": self.created_at.isoformat(), "schema_revision": self.schema_revision,
             "source_dialect": self.source_dialect, "tables": dict(self.tables),
-            "chains": {key: _head_json(head) for key, head in self.chains.items()},
-            "audit_log": _head_json(self.audit_head),
+            "chains": {key: head_json(head) for key, head in self.chains.items()},
+            "audit_log": head_json(self.audit_head),
+            **({} if self.heads is None else {"heads": {name: head_json(h) for name, h in self.heads.items()}}),
         }
 
     @classmethod
@@ -142,11 +161,15 @@ class BackupManifest:
                 raise ValueError("tables")
             if not isinstance(chains, dict) or not isinstance(data["schema_revision"], str):
                 raise ValueError("chains")
+            heads = data.get("heads")
+            if heads is not None and not isinstance(heads, dict):
+                raise ValueError("heads")
             return cls(
                 created_at=datetime.fromisoformat(data["created_at"]),
                 schema_revision=data["schema_revision"], source_dialect=str(data.get("source_dialect", "")),
-                tables=dict(tables), chains={str(key): _head_from_json(head) for key, head in chains.items()},
-                audit_head=_head_from_json(data["audit_log"]),
+                tables=dict(tables), chains={str(key): head_from_json(head) for key, head in chains.items()},
+                audit_head=head_from_json(data["audit_log"]),
+                heads=None if heads is None else {str(name): head_from_json(h) for name, h in heads.items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise LedgerError(
@@ -180,8 +203,8 @@ class RestoreReport:
             "schema_revision": self.manifest.schema_revision,
             "source_dialect": self.manifest.source_dialect,
             "rows": dict(self.rows), "total_rows": self.total_rows,
-            "chains": {key: _head_json(head) for key, head in self.chains.items()},
-            "audit_log": _head_json(self.audit_head), "audit_event_seq": self.audit_event_seq,
+            "chains": {key: head_json(head) for key, head in self.chains.items()},
+            "audit_log": head_json(self.audit_head), "audit_event_seq": self.audit_event_seq,
         }
 
 
@@ -238,6 +261,7 @@ def backup(session: Session, out: BinaryIO, *, now: datetime, progress: Progress
     manifest = BackupManifest(
         created_at=now, schema_revision=revision, source_dialect=dialect, tables=counts,
         chains={r.key: chain_head(session, r) for r in recipients}, audit_head=audit.audit_head(session),
+        heads=current_heads(session),
     )
     with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as gz:
         gz.write(_dumps(manifest.to_json()))
@@ -248,6 +272,17 @@ def backup(session: Session, out: BinaryIO, *, now: datetime, progress: Progress
                                   f"({counts[table.name]} gezählt, {written} geschrieben); bitte wiederholen")
     _say(progress, f"Sicherung fertig: {_n(manifest.total_rows)} Zeilen, Schema {revision}.")
     return manifest
+
+
+def read_manifest(source: BinaryIO) -> BackupManifest:
+    """Line 1 of the backup read from ``source`` (only that line is read).
+
+    Raises LedgerError (German) for a file that is no ``inkl-backup``, an empty or damaged one.
+    """
+    first = next(_read_lines(source), None)
+    if first is None:
+        raise LedgerError("keine inkl-Sicherung: die Datei ist leer")
+    return BackupManifest.from_json(first[1])
 
 
 def restore(session: Session, source: BinaryIO, *, progress: Progress = None,
@@ -302,7 +337,7 @@ def restore(session: Session, source: BinaryIO, *, progress: Progress = None,
         event = audit.record(session, actor=actor, action="restore", now=now, details={
             "backup_created_at": manifest.created_at.isoformat(), "schema_revision": manifest.schema_revision,
             "source_dialect": manifest.source_dialect, "rows": sum(rows.values()),
-            "audit_head": _head_json(head)})
+            "audit_head": head_json(head)})
         event_seq = event.seq
     _say(progress, f"Wiederherstellung geprüft: {_n(sum(rows.values()))} Zeilen, {len(chains)} Journale, "
                    f"Protokoll bis Nr. {head.seq}.")
@@ -625,6 +660,10 @@ def _verify(session: Session, manifest: BackupManifest,
         raise LedgerError(f"Protokollkopf weicht von der Sicherung ab: Nr. {head.seq} {head.entry_hash}, "
                           f"erwartet Nr. {manifest.audit_head.seq} {manifest.audit_head.entry_hash}")
     _say(progress, f"Protokoll: {count} Einträge in Ordnung.")
+    recorded = manifest.recorded_heads()
+    for finding in compare_heads(session, recorded.heads, source=recorded.kind):
+        if not finding.ok or finding.current != finding.recorded:
+            raise LedgerError(f"Kettenkopf weicht von der Sicherung ab: {finding.message}")
     return chains, head
 
 
@@ -633,16 +672,6 @@ def _verify(session: Session, manifest: BackupManifest,
 
 def _dumps(value: Any) -> bytes:
     return (json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-
-
-def _head_json(head: ChainHead) -> dict[str, Any]:
-    return {"seq": head.seq, "hash": head.entry_hash}
-
-
-def _head_from_json(value: Any) -> ChainHead:
-    if not isinstance(value, dict) or not _is_int(value.get("seq")) or not isinstance(value.get("hash"), str):
-        raise ValueError(f"Kettenkopf {value!r}")
-    return ChainHead(value["seq"], value["hash"])
 
 
 def _is_int(value: Any) -> bool:

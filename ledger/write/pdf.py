@@ -77,7 +77,7 @@ CELL_SMALL = ParagraphStyle("ZelleKlein", parent=CELL, fontSize=7.5, leading=9)
 
 
 def render(story: list[Flowable], *, title: str, author: str, subject: str, footer: tuple[str, str],
-           created_at: datetime, watermark: str | None = None) -> bytes:
+           created_at: datetime, watermark: str | None = None, keywords: str = "") -> bytes:
     """Lay out ``story`` on A4 pages (margins ``MARGIN`` left and right, 18 mm top, 22 mm bottom
     for the footer) and return the PDF bytes.
 
@@ -89,6 +89,7 @@ def render(story: list[Flowable], *, title: str, author: str, subject: str, foot
         created_at: the PDF's creation date (naive local time).
         watermark: a short text (e.g. "ENTWURF") drawn on every page behind the content, large,
             diagonal and light grey (``draw_watermark``); None for none.
+        keywords: the document's keywords (metadata, e.g. the chain heads a statement rests on).
     Returns:
         The PDF document; equal arguments give byte-identical output (reportlab's invariant mode).
     """
@@ -103,6 +104,7 @@ def render(story: list[Flowable], *, title: str, author: str, subject: str, foot
         title=title,
         author=author,
         subject=subject,
+        keywords=keywords,
         creator="inkl-ledger",
         lang="de-DE",
         invariant=1,

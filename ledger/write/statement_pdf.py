@@ -20,6 +20,10 @@ are ``LongTable``s laid out a page at a time with plain-text cells, so a school 
 
 Output is deterministic: reportlab runs in invariant mode, the PDF's creation date is
 ``data.created_at`` and no section reads the clock, so equal input gives equal bytes.
+
+The PDF's keywords (metadata) carry the journal head the statement rests on in machine-readable
+form (``ledger.core.integrity.heads_keywords``), so ``inkl verify --against STATEMENT.pdf`` can
+check that the books behind it are still there and unchanged.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
 from ledger.core.agreements import STATUSES
+from ledger.core.integrity import heads_keywords, journal_name
 from ledger.core.money import ZERO, format_german, round_half_up
 from ledger.reports.forecast import Forecast
 from ledger.reports.settlement import RepaymentResult
@@ -102,6 +107,7 @@ def render_statement(data: StatementData) -> bytes:
         footer=_footer_lines(data),
         created_at=data.created_at,
         watermark=DRAFT if data.issue_number is None else None,
+        keywords=heads_keywords({journal_name(data.recipient_key): data.chain_head}),
     )
 
 
