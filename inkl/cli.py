@@ -28,6 +28,7 @@ from ledger.core.bank import format_iban, set_account_iban
 from ledger.core.chain import verify_chain
 from ledger.core.errors import LedgerError
 from ledger.core.grants import add_payout, get_grant
+from ledger.core.history import verify_history
 from ledger.core.models import ACCOUNT_TYPES, FINANCING_BASES, RECIPIENT_KINDS
 from ledger.core.money import (
     AmountError,
@@ -1305,8 +1306,9 @@ def verify(recipient_key: str | None, as_json: bool) -> None:
         targets = [get_recipient(session, recipient_key)] if recipient_key else list_recipients(session)
         reports = [verify_chain(session, target) for target in targets]
         audit_count, audit_head_, audit_broken, audit_reason = verify_audit_log(session)
+        history = verify_history(session)
     data = {
-        "ok": all(r.ok for r in reports) and audit_broken is None,
+        "ok": all(r.ok for r in reports) and audit_broken is None and history.ok,
         "journals": [{"recipient": r.recipient_key, "entries": r.entries, "ok": r.ok,
                       "head": {"seq": r.head.seq, "hash": r.head.entry_hash},
                       "broken": None if r.ok else {"seq": r.broken_seq, "entry_id": r.broken_entry_id,
@@ -1314,6 +1316,11 @@ def verify(recipient_key: str | None, as_json: bool) -> None:
         "audit_log": {"events": audit_count, "ok": audit_broken is None,
                       "head": {"seq": audit_head_.seq, "hash": audit_head_.entry_hash},
                       "broken": None if audit_broken is None else {"seq": audit_broken, "reason": audit_reason}},
+        "history": {"versions": history.versions, "ok": history.ok,
+                    "head": {"seq": history.head.seq, "hash": history.head.entry_hash},
+                    "broken": None if history.ok else {"seq": history.broken_seq,
+                                                       "reason": history.reason or history.findings[0],
+                                                       "findings": list(history.findings)}},
     }
     if as_json:
         _print_json(data)
@@ -1324,6 +1331,9 @@ def verify(recipient_key: str | None, as_json: bool) -> None:
                        f"Kopf Nr. {r.head.seq} {r.head.entry_hash}")
         state = "in Ordnung" if audit_broken is None else f"GEBROCHEN bei Nr. {audit_broken}: {audit_reason}"
         click.echo(f"Protokoll: {counted(audit_count, 'Eintrag', 'Einträge')}, Kette {state}")
+        state = ("in Ordnung" if history.ok else f"GEBROCHEN bei Nr. {history.broken_seq}: {history.reason}"
+                 if history.broken_seq is not None else "GEBROCHEN: " + "; ".join(history.findings))
+        click.echo(f"Stammdaten und Entscheidungen: {counted(history.versions, 'Version', 'Versionen')}, Kette {state}")
     if not data["ok"]:
         raise Failure("Hash-Kette gebrochen: die Bücher wurden außerhalb der Anwendung verändert")
 
