@@ -233,3 +233,24 @@ def test_an_upgraded_database_gets_a_first_version_of_every_row(database_url, en
             "SELECT v.content FROM record_versions v JOIN pools p ON v.row_key = CAST(p.id AS VARCHAR(20)) "
             "AND v.table_name = 'pools' WHERE p.key = 'POOL-B'")))["name"] == "vor dem Upgrade"
     engine.dispose()
+
+
+def test_an_edit_through_the_web_ui_is_versioned_with_its_officer(app, session, kreis):
+    from tests.conftest import add_web_user, csrf_token, login
+
+    add_master_data(session, kreis)
+    add_web_user(session, "anna", "officer", recipients=[kreis])
+    before = history_head(session)
+    session.close()
+    client = app.test_client()
+    login(client, "anna")
+    token = csrf_token(client, "/r/testland/stammdaten/pool/POOL-A/bearbeiten")
+    assert client.post("/r/testland/stammdaten/pool/POOL-A/bearbeiten", data={
+        "csrf_token": token, "Kennung": "POOL-A", "Name": "Pool POOL-A", "Träger": "Träger A", "Schulen": "100001",
+        "Beginn": "01.08.2014", "Ende": "31.07.2030", "Finanzierungsgrundlage": "mixed",
+        "Systemischer Anteil": "62,5"}).status_code == 302
+    [version] = session.scalars(sa.select(RecordVersion).where(RecordVersion.seq > before.seq)).all()
+    content = json.loads(version.content)
+    assert (version.table_name, version.operation, version.actor) == ("pools", "update", "anna")
+    assert (content["financing_basis"], content["systemic_share"]) == ("mixed", "62.5")
+    assert verify_history(session).ok

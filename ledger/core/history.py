@@ -20,8 +20,9 @@ and the current time.
 
 Tables written in bulk are chained per group instead of per row (``GROUPED``): the
 classifications of an evaluation run are one version keyed by the run's id whose content is
-``{"rows": n, "sha256": …}``, the SHA-256 over the canonical JSON of the run's rows in id
-order (one line each); the schools of a pool likewise, keyed by the pool's id.
+``{"rows": n, "sha256": …}``, the SHA-256 over the run's rows in the order of their postings,
+one line each: the JSON array of the row's values in the order of the column names (values as
+in the canonical JSON); the schools of a pool likewise, keyed by the pool's id.
 
 ``verify_history`` recomputes the chain and compares every decision table's current rows
 with the latest version of their key: a row without a version was inserted around the
@@ -90,13 +91,17 @@ OTHER_TABLES = frozenset({
     "users", "user_recipients", "login_sessions", "api_tokens", "issued_statements", "narrative_reports",
     "record_versions",
 })
-#: Tables chained per group instead of per row: table → the column whose value is the key.
-GROUPED: dict[str, str] = {"classifications": "run_id", "pool_schools": "pool_id"}
+#: Tables chained per group instead of per row: table → (the column whose value is the key, the
+#: column that orders a group's rows; with the key, a unique index of the table).
+GROUPED: dict[str, tuple[str, str]] = {"classifications": ("run_id", "posting_id"),
+                                       "pool_schools": ("pool_id", "school_id")}
 OPERATIONS = ("insert", "update", "delete")
 #: Who and when, when a transaction wrote no audit event.
 SYSTEM_ACTOR = "System"
 
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_ARRAY = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_SIMPLE = (int, str, bool, type(None))
 _CHUNK = 500
 _TOUCHED = "inkl_history_touched"   # session.info: {table name: {row key, …}}
 _ACTOR = "inkl_history_actor"       # session.info: (actor, time) of the latest audit event
@@ -214,9 +219,11 @@ def _head(conn: Connection) -> ChainHead:
 def _contents(conn: Connection, table: sa.Table, keys: Iterable[str] | None = None) -> Iterator[tuple[str, str]]:
     """(row key, content) of ``table``'s rows, or of its groups (``GROUPED``), in key order; all
     of them, or only those of ``keys``."""
-    group = GROUPED.get(table.name)
+    group, order = GROUPED.get(table.name, (None, "id"))
     column = table.c[group] if group else table.c.id
-    query = select(table).order_by(column, *table.primary_key.columns)
+    names = sorted(c.name for c in table.columns)
+    query = select(*(table.c[name] for name in names)).order_by(column, table.c[order])
+    position = names.index(group) if group else None
     chunks: Iterable[list[int] | None] = [None]
     if keys is not None:
         ordered = sorted(int(key) for key in keys)
@@ -230,12 +237,13 @@ def _contents(conn: Connection, table: sa.Table, keys: Iterable[str] | None = No
             continue
         current, digest, count = None, None, 0
         for row in rows:
-            value = row._mapping[group]
+            value = row[position]
             if value != current:
                 if current is not None:
                     yield str(current), _CANONICAL.encode({"rows": count, "sha256": digest.hexdigest()})
                 current, digest, count = value, hashlib.sha256(), 0
-            digest.update((content_of(table, row._mapping) + "\n").encode("utf-8"))
+            digest.update((_ARRAY.encode([v if type(v) in _SIMPLE else _plain(v) for v in row]) + "\n")
+                          .encode("utf-8"))
             count += 1
         if current is not None:
             yield str(current), _CANONICAL.encode({"rows": count, "sha256": digest.hexdigest()})
@@ -298,8 +306,6 @@ def _append(conn: Connection, touched: dict[sa.Table, set[str] | None], *, actor
 
 def _keys_of(obj) -> Iterator[tuple[str, str]]:
     """The (table, key) pairs a flushed object writes in decision tables."""
-    if isinstance(obj, AuditEvent):
-        return
     if isinstance(obj, StoredClassification):
         yield "classifications", str(obj.run_id)
         return
