@@ -138,6 +138,18 @@ def test_a_stored_classification_changed_around_the_application_is_found(session
     refused_by_verify(cli, f"Einstufungen eines Bewertungslaufs (Datensatz {run_id})", "geändert")
 
 
+def test_a_classification_added_to_a_run_by_sql_is_found(session, engine, cli):
+    books(session)
+    run_id = session.scalar(sa.text("SELECT MIN(run_id) FROM classifications"))
+    session.close()
+    with engine.begin() as conn:  # the triggers are on: they refuse changes, not a further row
+        conn.execute(sa.text(
+            "INSERT INTO classifications (run_id, posting_id, status, conform_cents, excluded_cents, "
+            "unclassified_cents, rule, reason, source) SELECT :run, MAX(id), 'permitted', 100, 0, 0, 'x', 'x', 'x' "
+            "FROM postings WHERE id NOT IN (SELECT posting_id FROM classifications)"), {"run": run_id})
+    refused_by_verify(cli, f"Einstufungen eines Bewertungslaufs (Datensatz {run_id})", "geändert")
+
+
 def test_the_database_refuses_to_change_or_delete_a_version_or_to_fork_the_chain(session, engine):
     books(session)
     head = history_head(session)
