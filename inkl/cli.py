@@ -1337,6 +1337,14 @@ def _print_integrity(report) -> None:
                    f"Kopf Nr. {r.head.seq} {r.head.entry_hash}")
     state = "in Ordnung" if report.audit_broken is None else f"GEBROCHEN bei Nr. {report.audit_broken}: {report.audit_reason}"
     click.echo(f"Protokoll: {counted(report.audit_events, 'Eintrag', 'Einträge')}, Kette {state}")
+    history = report.history
+    if history.ok:
+        state = "in Ordnung"
+    elif history.broken_seq is not None:
+        state = f"GEBROCHEN bei Nr. {history.broken_seq}: {history.reason}"
+    else:
+        state = "GEBROCHEN: " + "; ".join(history.findings)
+    click.echo(f"Stammdaten und Entscheidungen: {counted(history.versions, 'Version', 'Versionen')}, Kette {state}")
     if report.stray_postings:
         click.echo(f"{counted(report.stray_postings, 'Buchungszeile', 'Buchungszeilen')} ohne Buchung "
                    f"(Nr. {', '.join(map(str, report.stray_posting_ids))})")
@@ -1361,8 +1369,8 @@ def heads_group() -> None:
               help="Kopfdatei, die geschrieben wird (JSON)")
 @json_option
 def heads_export(output: Path, as_json: bool) -> None:
-    """Die Köpfe aller Buchungsketten und der Protokollkette mit Zeitpunkt, Datenbankart und eigener
-    SHA-256-Prüfsumme in DATEI schreiben.
+    """Die Köpfe aller Buchungsketten, der Protokollkette und der Versionskette der Stammdaten mit
+    Zeitpunkt, Datenbankart und eigener SHA-256-Prüfsumme in DATEI schreiben.
 
     Die Datei gehört zur Prüferin oder zum Prüfer, nicht auf den Datenbankserver: 'inkl verify
     --against DATEI' meldet später jeden Kopf, der fehlt oder sich geändert hat.

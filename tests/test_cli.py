@@ -229,11 +229,12 @@ def test_verify_as_text_counts_in_german(cli):
         "--date", "2023-10-16")
     data = json.loads(cli("verify", "--json").output)
     [journal] = data["journals"]
-    events = data["audit_log"]["events"]
+    events, versions = data["audit_log"]["events"], data["history"]["versions"]
     assert (journal["entries"], journal["head"]["seq"]) == (1, 1)
     text = cli("verify").stdout
     assert text == (f"testland: 1 Buchung, Kette in Ordnung; Kopf Nr. 1 {journal['head']['hash']}\n"
-                    f"Protokoll: {events} Einträge, Kette in Ordnung\n")
+                    f"Protokoll: {events} Einträge, Kette in Ordnung\n"
+                    f"Stammdaten und Entscheidungen: {versions} Versionen, Kette in Ordnung\n")
     cli("grant", "payout", "--recipient", "testland", "--school-year", "2023/24", "--amount", "1,00",
         "--date", "2023-10-17")
     assert cli("verify", "--recipient", "testland").stdout.startswith("testland: 2 Buchungen, Kette in Ordnung; Kopf Nr. 2 ")

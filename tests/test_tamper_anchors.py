@@ -162,7 +162,8 @@ def test_deleted_last_audit_events_are_gone(books, engine, cli, tmp_path):
 def test_deleted_books_are_gone(books, engine, cli, tmp_path):
     path = heads_file(cli, tmp_path)
     recipients = [books, *_other_recipients(engine, books)]
-    tamper(engine, *(s for r in recipients for s in delete_entries(r)), "DELETE FROM audit_log")
+    tamper(engine, *(s for r in recipients for s in delete_entries(r)), "DELETE FROM audit_log",
+           "DELETE FROM record_versions")
     report, _ = verify_against(cli, path, expect=1)
     recorded = json.loads(path.read_text(encoding="utf-8"))["heads"]
     expected = {name: "gone" if head["seq"] else "unchanged" for name, head in recorded.items()}

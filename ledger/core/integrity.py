@@ -1,7 +1,8 @@
 """The integrity check of the books, and the chain heads anchored outside the database.
 
-``verify_books`` recomputes every recipient's journal chain (``ledger.core.chain``) and the
-audit log's (``ledger.core.audit``), looks for postings without an entry, and compares the
+``verify_books`` recomputes every recipient's journal chain (``ledger.core.chain``), the
+audit log's (``ledger.core.audit``) and the versions of master data and decisions
+(``ledger.core.history``), looks for postings without an entry, and compares the
 heads recorded outside the database with the books as they are now.
 
 Why heads outside: an attacker with owner rights who switches the triggers off can delete
@@ -20,7 +21,7 @@ the ``issued_statements`` row). For each recorded head ``compare_heads`` says:
 - ``unknown``: a chain this version does not know (a heads file of a newer version).
 
 Every chain is named in a heads record: ``journal:<recipient key>`` for a journal,
-``audit`` for the audit log. The chains are registered in ``CHAIN_SOURCES``; another
+``audit`` for the audit log, ``history`` for the versions of master data and decisions. The chains are registered in ``CHAIN_SOURCES``; another
 chain is one more ``ChainSource`` line there (its current heads by name and the stored hash
 of a link), and heads files, backups and ``verify --against`` then cover it.
 
@@ -50,13 +51,16 @@ from sqlalchemy.orm import Session
 from ledger.core.audit import audit_head, verify_audit_log
 from ledger.core.chain import GENESIS, ChainHead, ChainReport, chain_head, verify_chain
 from ledger.core.errors import LedgerError
-from ledger.core.models import Account, AuditEvent, IssuedStatement, JournalEntry, Posting, Recipient
+from ledger.core.history import HistoryReport, history_head, verify_history
+from ledger.core.models import Account, AuditEvent, IssuedStatement, JournalEntry, Posting, Recipient, RecordVersion
 from ledger.core.recipients import get_recipient, list_recipients
 
 HEADS_FORMAT = "inkl-heads"
 HEADS_VERSION = 1
 #: The name of the audit log's chain in a heads record.
 AUDIT = "audit"
+#: The name of the chain of versions of master data and decisions (``ledger.core.history``).
+HISTORY = "history"
 #: A journal's chain is named this prefix and the recipient's key.
 JOURNAL_PREFIX = "journal:"
 #: At most this many ids of postings without an entry are listed (all are counted).
@@ -99,10 +103,15 @@ def _audit_hash_at(session: Session, _name: str, seq: int) -> str | None:
     return session.scalar(select(AuditEvent.entry_hash).where(AuditEvent.seq == seq))
 
 
+def _history_hash_at(session: Session, _name: str, seq: int) -> str | None:
+    return session.scalar(select(RecordVersion.version_hash).where(RecordVersion.seq == seq))
+
+
 #: Every chain whose heads are recorded (heads file, backup manifest) and compared.
 CHAIN_SOURCES: tuple[ChainSource, ...] = (
     ChainSource(lambda name: name.startswith(JOURNAL_PREFIX), _journal_heads, _journal_hash_at),
     ChainSource(lambda name: name == AUDIT, lambda session: {AUDIT: audit_head(session)}, _audit_hash_at),
+    ChainSource(lambda name: name == HISTORY, lambda session: {HISTORY: history_head(session)}, _history_hash_at),
 )
 
 
@@ -235,6 +244,8 @@ class HeadFinding:
 def _chain_label(name: str) -> str:
     if name.startswith(JOURNAL_PREFIX):
         return f"Buchungskette {name.removeprefix(JOURNAL_PREFIX)}"
+    if name == HISTORY:
+        return "Versionskette der Stammdaten und Entscheidungen"
     return "Protokollkette" if name == AUDIT else f"Kette {name}"
 
 
@@ -272,7 +283,8 @@ class IntegrityReport:
 
     ``journals``: one ``ChainReport`` per recipient checked; ``audit_events``, ``audit_head``,
     ``audit_broken`` (first broken seq or None), ``audit_reason`` (German or None): the audit
-    log; ``stray_postings``: how many postings have no entry and the ids of the first
+    log; ``history``: the versions of master data and decisions (``ledger.core.history``);
+    ``stray_postings``: how many postings have no entry and the ids of the first
     ``STRAY_LISTED``; ``statements``: the heads recorded by issued statements compared with the
     journals; ``against``: the heads given to compare with (None if none) and ``findings``,
     each of them compared.
@@ -283,6 +295,7 @@ class IntegrityReport:
     audit_head: ChainHead
     audit_broken: int | None
     audit_reason: str | None
+    history: HistoryReport
     stray_postings: int
     stray_posting_ids: list[int]
     statements: list[HeadFinding]
@@ -292,13 +305,13 @@ class IntegrityReport:
     @property
     def ok(self) -> bool:
         """True when every chain holds, no posting lacks its entry and every recorded head is unchanged."""
-        return (all(r.ok for r in self.journals) and self.audit_broken is None and self.stray_postings == 0
-                and all(f.ok for f in self.statements) and all(f.ok for f in self.findings))
+        return self.chains_ok and all(f.ok for f in self.statements) and all(f.ok for f in self.findings)
 
     @property
     def chains_ok(self) -> bool:
         """True when every chain holds on its own (whatever the recorded heads say)."""
-        return all(r.ok for r in self.journals) and self.audit_broken is None and self.stray_postings == 0
+        return (all(r.ok for r in self.journals) and self.audit_broken is None and self.history.ok
+                and self.stray_postings == 0)
 
     def to_json(self) -> dict[str, Any]:
         """The report as ``inkl verify --json`` prints it (no floats)."""
@@ -311,6 +324,12 @@ class IntegrityReport:
                           "head": head_json(self.audit_head),
                           "broken": None if self.audit_broken is None else {"seq": self.audit_broken,
                                                                             "reason": self.audit_reason}},
+            "history": {"versions": self.history.versions, "ok": self.history.ok,
+                        "head": head_json(self.history.head),
+                        "broken": None if self.history.ok else {
+                            "seq": self.history.broken_seq,
+                            "reason": self.history.reason or self.history.findings[0],
+                            "findings": list(self.history.findings)}},
             "postings_without_entry": {"count": self.stray_postings, "ids": self.stray_posting_ids},
             "issued_statements": [f.to_json() for f in self.statements],
             "against": None,
@@ -335,6 +354,7 @@ def verify_books(session: Session, *, recipient_key: str | None = None, against:
     targets = [get_recipient(session, recipient_key)] if recipient_key else list_recipients(session)
     journals = [verify_chain(session, target) for target in targets]
     events, head, broken, reason = verify_audit_log(session)
+    history = verify_history(session)
     stray = select(Posting.id).outerjoin(JournalEntry, Posting.entry_id == JournalEntry.id).where(JournalEntry.id.is_(None))
     if recipient_key:
         stray = stray.join(Account, Posting.account_id == Account.id).where(Account.recipient_id == targets[0].id)
@@ -349,7 +369,8 @@ def verify_books(session: Session, *, recipient_key: str | None = None, against:
             wanted = {name: h for name, h in wanted.items()
                       if not name.startswith(JOURNAL_PREFIX) or name == journal_name(recipient_key)}
         findings = compare_heads(session, wanted, source=against.kind, current=current)
-    return IntegrityReport(journals, events, head, broken, reason, stray_count, stray_ids, statements, against, findings)
+    return IntegrityReport(journals, events, head, broken, reason, history, stray_count, stray_ids, statements, against,
+                           findings)
 
 
 def _statement_heads(session: Session, recipient_ids: list[int], current: dict[str, ChainHead]) -> list[HeadFinding]:

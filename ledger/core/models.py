@@ -1168,10 +1168,35 @@ class BudgetRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class RecordVersion(Base):
+    """One version of a row of a table that decides a figure (``ledger.core.history``): the
+    row's table and key, the operation, the canonical JSON of every column after it (None for
+    a delete), who and when, hash-chained over all tables by ``seq`` (migration 0025).
+    Append-only: the database refuses to change or delete a version."""
+
+    __tablename__ = "record_versions"
+    __table_args__ = (
+        UniqueConstraint("seq", name="uq_record_version_seq"),
+        CheckConstraint("operation IN ('insert', 'update', 'delete')", name="ck_record_version_operation"),
+        Index("ix_record_versions_row", "table_name", "row_key", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_key: Mapped[str] = mapped_column(String(100))
+    operation: Mapped[str] = mapped_column(String(10))
+    content: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    version_hash: Mapped[str] = mapped_column(String(64))
+
+
 APPEND_ONLY = (JournalEntry, Posting, AuditEvent, PeriodEvent, PassThroughVerification, Override, EvaluationRun,
                StoredClassification, IssuedStatement, Agreement, AgreementStatusEvent, Notice, NoticeWithdrawal,
                NarrativeVersion, BudgetAgreement, BudgetAdvance, BudgetHoursReport, BudgetJudgement,
-               BudgetCase, BudgetRecord)
+               BudgetCase, BudgetRecord, RecordVersion)
 
 
 @event.listens_for(Session, "before_flush")

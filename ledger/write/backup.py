@@ -51,8 +51,9 @@ year closed later would otherwise be refused, and runs SQLite's deferred foreign
 grows (2000, 4000, 8000, … rows): the triggers' cached plans would otherwise scan the
 fresh tables and the restore would take quadratic time. Then every recipient's journal
 (``ledger.core.chain.verify_chain``) and the audit log (``ledger.core.audit.verify_audit_log``) are
-recomputed and compared with the manifest, and finally PostgreSQL's serial sequences are
-set to ``MAX(id)`` so that new bookings get fresh ids.
+recomputed and compared with the manifest, the history of the decision tables
+(``ledger.core.history.verify_history``) is recomputed and compared with their rows, and
+finally PostgreSQL's serial sequences are set to ``MAX(id)`` so that new bookings get fresh ids.
 
 Errors: everything a restore refuses raises ``LedgerError`` with a German message (not
 a backup file, another format version or schema revision, a non-empty target, a damaged
@@ -82,6 +83,7 @@ from ledger.core import audit
 from ledger.core.audit import verify_audit_log
 from ledger.core.chain import ChainHead, chain_head, verify_chain
 from ledger.core.errors import LedgerError
+from ledger.core.history import verify_history
 from ledger.core.integrity import AUDIT, Heads, compare_heads, current_heads, head_from_json, head_json, journal_name
 from ledger.core.models import Base, Recipient
 
@@ -660,6 +662,11 @@ def _verify(session: Session, manifest: BackupManifest,
         raise LedgerError(f"Protokollkopf weicht von der Sicherung ab: Nr. {head.seq} {head.entry_hash}, "
                           f"erwartet Nr. {manifest.audit_head.seq} {manifest.audit_head.entry_hash}")
     _say(progress, f"Protokoll: {count} Einträge in Ordnung.")
+    history = verify_history(session)
+    if not history.ok:
+        raise LedgerError("Versionskette der Stammdaten und Entscheidungen nach der Wiederherstellung gebrochen: "
+                          + (history.reason or history.findings[0]))
+    _say(progress, f"Stammdaten und Entscheidungen: {history.versions} Versionen in Ordnung.")
     recorded = manifest.recorded_heads()
     for finding in compare_heads(session, recorded.heads, source=recorded.kind):
         if not finding.ok or finding.current != finding.recorded:
