@@ -289,3 +289,15 @@ def test_against_an_issued_statement(books, engine, session, cli, tmp_path):
     # the issued statement's row in the database records the same head, so verify finds it without the file
     plain = json.loads(cli("verify", "--recipient", KEY, "--json", expect=1).stdout)
     assert plain["journals"][0]["ok"] and [s["state"] for s in plain["issued_statements"]] == ["changed"]
+
+
+def test_deleted_newest_versions_of_master_data_are_gone(books, engine, cli, tmp_path):
+    """The versions of master data and decisions are the third chain a heads file records:
+    deleting the newest version is found against it."""
+    path = heads_file(cli, tmp_path)
+    recorded = json.loads(path.read_text(encoding="utf-8"))["heads"]
+    assert recorded["history"]["seq"] > 0
+    tamper(engine, "DELETE FROM record_versions WHERE seq = (SELECT MAX(seq) FROM record_versions)")
+    report, _ = verify_against(cli, path, expect=1)
+    assert states(report)["history"] == "gone"
+    assert {s for name, s in states(report).items() if name != "history"} == {"unchanged"}
