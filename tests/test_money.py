@@ -98,6 +98,8 @@ def test_errors_name_the_text_as_given(call, text, message):
     (parse_decimal, " 1000000000 ", "'1000000000'"),
     (checked_cents, Decimal("-1000000000.00"), "'-1.000.000.000,00'"),
     (checked_cents, Decimal("1E+25"), "'1E+25'"),
+    (checked_cents, Decimal("1E+20"), "'1E+20'"),   # 21 digits: no longer written out
+    (checked_cents, Decimal("1E+19"), "'10.000.000.000.000.000.000,00'"),
     # 41 characters are shortened to 37 and an ellipsis; 40 are shown whole
     (parse_decimal, "1" * 41, "'" + "1" * 37 + "…'"),
     (parse_decimal, "1" * 40, "'" + "1" * 40 + "'"),
@@ -109,7 +111,7 @@ def test_too_large_names_the_amount_shortened_and_the_limit(call, text, shown):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("1.234,5", 123450), ("0,01", 1), ("-0,5", -50), ("007", 700), ("0", 0), (",5", None), ("5,", None),
+    ("1.234,5", 123450), ("0,01", 1), ("-0,5", -50), ("007", 700), ("0", 0), ("0000000000001", 100), (",5", None), ("5,", None),
     ("10,00", 1000), ("1.000", 100000), ("999.999.999,99", 99999999999), ("-999999999,99", -99999999999),
 ])
 def test_parse_german_cents(text, expected):

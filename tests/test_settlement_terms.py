@@ -324,3 +324,34 @@ def test_an_edited_base_rate_table_is_read_again(tmp_path, same, monkeypatch):
     else:
         os.utime(table, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
     assert settle("kreis", SY, pack, SPENDING, book, as_of=date(2024, 5, 2)).late_interest == D("18.74")
+
+
+def test_a_waived_notice_in_json_and_a_due_date_on_an_nrw_holiday():
+    """A notice without interest and without a predecessor, due on Fronleichnam (Thursday
+    30.05.2024, a public holiday in NRW, not in every Land): due on Friday 31.05.2024 under the
+    pack's calendar (§ 31 Abs. 3 VwVfG NRW); 0,50 EUR paid late bear no interest (waived)."""
+    notice = NoticeTerms(date(2024, 4, 2), "48.01-2023/24", D("6000.00"), date(2024, 5, 30), None, None, True)
+    book = _with(_book("120000.00", repaid="0.50", payments=((date(2024, 6, 3), "0.50"),)), notice=notice)
+    result = settle("kreis", SY, HINWEISE, SPENDING, book, as_of=date(2024, 7, 1))
+    assert (result.nominal_due_date, result.due_date, result.interest) == (date(2024, 5, 30), date(2024, 5, 31), ())
+    data = result.as_json()
+    assert data["notice"] == {"notice_date": "2024-04-02", "reference": "48.01-2023/24", "amount": "6000.00",
+                              "due_date": "2024-05-30", "interest_start": None, "interest_points": None,
+                              "interest_waived": True, "replaces": None}
+    assert (data["agreement"], data["decided_by"], data["interest"]) == (None, "notice", [])
+
+
+def test_fifty_cents_paid_late_on_a_notice_bear_interest():
+    """0,50 EUR paid on 04.09.2024 against the notice (interest from 06.08.2024 at 8,37 %):
+    30 days, 0,50 × 8,37 % × 30 / 366 = 0,0034… → 0,00 EUR, but stated as a late part."""
+    book = _with(_book("120000.00", repaid="0.50", payments=((date(2024, 9, 4), "0.50"),)), notice=NOTICE)
+    result = settle("kreis", SY, HINWEISE, SPENDING, book)
+    assert [(i.principal, i.days, i.interest) for i in result.interest] == [(D("0.50"), 30, D("0.00"))]
+
+
+def test_payout_tranches_in_json():
+    """The due dates of the JSON name each payout (date and amount) with its tranche."""
+    result = settle("kreis", SY, HINWEISE, SPENDING, _book("120000.00"))
+    assert result.as_json()["due_dates"] == [
+        {"basis": "payout", "payout_date": "2023-10-16", "payout": "120000.00", "due": "5000.00", "paid": "0.00",
+         "outstanding": "5000.00", "nominal_due_date": "2024-04-01", "due_date": "2024-04-02"}]
