@@ -355,3 +355,17 @@ def test_payout_tranches_in_json():
     assert result.as_json()["due_dates"] == [
         {"basis": "payout", "payout_date": "2023-10-16", "payout": "120000.00", "due": "5000.00", "paid": "0.00",
          "outstanding": "5000.00", "nominal_due_date": "2024-04-01", "due_date": "2024-04-02"}]
+
+
+def test_the_use_names_the_cap_rate_and_the_decided_spending_without_a_category():
+    """The Hinweise pack caps overhead at 15 % (rate 0.15), the statute's pack has no cap (None).
+    Postings without a pack category that an officer decided (200,00 conform, 300,00 excluded)
+    count as decided, 500,00; the 100,00 still open stay open."""
+    from ledger.reports.settlement import judge_use
+    totals = _totals((None, Status.PERMITTED, "200.00", "200.00", "0.00", "0.00"),
+                     (None, Status.EXCLUDED, "300.00", "0.00", "300.00", "0.00"),
+                     (None, Status.UNCLASSIFIED, "100.00", "0.00", "0.00", "100.00"))
+    use = judge_use(totals, HINWEISE)
+    assert (use.uncategorised_decided, use.uncategorised_open, use.overhead_rate) == (D("500.00"), D("100.00"),
+                                                                                      D("0.15"))
+    assert judge_use(totals, GESETZ).overhead_rate is None
