@@ -458,3 +458,24 @@ def test_act_act_splits_at_the_new_year_even_where_no_rate_begins():
     act365 = late_interest(D("1000.00"), date(2027, 12, 20), date(2028, 1, 20), replace(RULE, day_count="act/365"),
                            rates)
     assert [(p.days, p.year_days) for p in act365.periods] == [(25, 365), (6, 365)]
+
+
+def test_the_tables_ends_and_its_order_are_checked_exactly():
+    """The first entry's own day is covered; the day before it and the day after the newest
+    half-year are refused with the dates concerned; two entries out of order or on the same day
+    are refused (the check compares neighbours)."""
+    assert base_rate_on(RATES[0].valid_from, RATES) == RATES[0].rate
+    before = r"^Basiszinssatz für den 31\.12\.2001 fehlt \(Tabelle beginnt am 01\.01\.2002\)$"
+    with pytest.raises(InterestError, match=before):
+        base_rate_on(date(2001, 12, 31), RATES)
+    last = RATES[-1].valid_from
+    with pytest.raises(InterestError, match=rf"\(letzter Eintrag ab {last:%d\.%m\.%Y}\); bitte rules/basiszinssatz"):
+        base_rate_on(date(2099, 1, 1), RATES)
+    with pytest.raises(InterestError, match="^keine Basiszinssätze angegeben$"):
+        base_rate_on(date(2024, 1, 1), ())
+    swapped = (BaseRate(date(2024, 7, 1), D("3.37")), BaseRate(date(2024, 1, 1), D("3.62")))
+    with pytest.raises(InterestError, match="^Basiszinssätze nicht aufsteigend geordnet: 01.01.2024 nach 01.07.2024$"):
+        base_rate_on(date(2024, 8, 1), swapped)
+    twice = (BaseRate(date(2024, 1, 1), D("3.62")), BaseRate(date(2024, 1, 1), D("3.37")))
+    with pytest.raises(InterestError, match="aufsteigend"):
+        base_rate_on(date(2024, 2, 1), twice)
