@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test serve bench clean
+.PHONY: install demo test serve bench mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,5 +34,15 @@ BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# Mutation testing (not part of `test`: about 20 minutes on 2 cores), docs/mutation-testing.md: mutmut in
+# its own environment over the modules and with the fast tests named in pyproject.toml [tool.mutmut], on SQLite.
+MUTVENV := .venv-mutation
+mutation:
+	$(PYTHON) -m venv $(MUTVENV)
+	$(MUTVENV)/bin/python -m pip install --quiet 'mutmut==3.8.1' -e '.[test]'
+	rm -rf mutants
+	env -u INKL_TEST_POSTGRES_URL -u CI nice -n 10 $(MUTVENV)/bin/mutmut run --max-children 2; \
+	$(MUTVENV)/bin/mutmut results
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(MUTVENV) mutants *.egg-info .pytest_cache .hypothesis

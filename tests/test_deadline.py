@@ -94,3 +94,17 @@ def test_shift_reason_names_the_holiday_or_weekend():
     assert shift_reason(date(2024, 4, 1), calendar) == "Ostermontag, gesetzlicher Feiertag"
     assert shift_reason(date(2023, 4, 1), calendar) == "Samstag"
     assert shift_reason(date(2022, 4, 1), calendar) is None
+
+
+def test_shift_reason_uses_the_packs_state_and_names_sundays():
+    """Fronleichnam (30.05.2024) is a public holiday in NRW but not in every Land: the reason
+    comes from the pack's calendar (DE/NW), not the federal one; Sunday 01.04.2018 (Easter
+    Sunday is no statutory holiday in NRW) is named as a Sunday."""
+    calendar = load_pack(RULES_DIR / "inklfoeg-nrw-hinweise.toml").holidays
+    assert shift_reason(date(2024, 5, 30), calendar) == "Fronleichnam, gesetzlicher Feiertag"
+    assert shift_reason(date(2018, 4, 1), calendar) == "Sonntag"
+
+
+def test_unknown_shift_is_named():
+    with pytest.raises(ValueError, match="^unbekannte Fristverschiebung 'previous_working_day'$"):
+        repayment_due_date(date(2023, 10, 1), replace(RULE, shift="previous_working_day"))

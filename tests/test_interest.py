@@ -405,3 +405,77 @@ def test_rounding_is_half_up_on_the_total_only():
     half = late_interest(D("36.50"), date(2030, 1, 1), date(2030, 1, 2), rule, rates)
     assert half.interest_unrounded == D("0.005")
     assert half.interest == D("0.01")
+
+
+# --- found by mutation testing (docs/mutation-testing.md) -------------------------------------------
+
+
+def test_bad_arguments_are_named():
+    """The errors name what was given (German, for the statement's author)."""
+    with pytest.raises(TypeError, match="^Betrag muss ein Decimal sein, nicht float$"):
+        late_interest(100.0, date(2024, 4, 2), date(2024, 4, 3), RULE, RATES)
+    with pytest.raises(InterestError, match=r"^ungültiger Betrag -1\.00 \(nicht negativ erwartet\)$"):
+        late_interest(D("-1.00"), date(2024, 4, 2), date(2024, 4, 3), RULE, RATES)
+
+
+@pytest.mark.parametrize("principal, interest", [("0.00", "0.00"), ("0.50", "0.00"), ("100.00", "0.02")])
+def test_small_and_zero_principals_bear_interest_without_error(principal, interest):
+    # 1 day (3.4.2024) at 3.62 % + 3 = 6.62 % over 366: 100 × 6.62 / 36600 = 0.01808… → 0.02;
+    # 0.50 EUR: 0.0000904… → 0.00; nothing on nothing. Only a negative amount is refused.
+    result = late_interest(D(principal), date(2024, 4, 2), date(2024, 4, 3), RULE, RATES)
+    assert (result.days, result.interest) == (1, D(interest))
+
+
+def test_the_result_repeats_the_rule_and_stays_decimal_when_not_late():
+    result = late_interest(D("100.00"), date(2024, 4, 2), date(2024, 4, 2), RULE, RATES)
+    assert (result.days, result.periods, result.interest) == (0, (), D("0.00"))
+    assert isinstance(result.interest_unrounded, Decimal) and result.interest_unrounded == 0
+    assert (result.source, result.day_count, result.surcharge_percentage_points) == (
+        RULE.source, RULE.day_count, RULE.surcharge_percentage_points)
+
+
+def test_a_rate_change_on_the_first_or_the_last_interest_day():
+    # Base rate 3.62 % until 30.6.2024, 3.37 % from 1.7.2024 (+ 3 points):
+    #   due 30.6., paid 2.7.: interest days 1.7. and 2.7., both at 6.37 %: one period;
+    #   due 28.6., paid 1.7.: 29.6. and 30.6. at 6.62 %, 1.7. at 6.37 %: two periods.
+    first = late_interest(D("1000.00"), date(2024, 6, 30), date(2024, 7, 2), RULE, RATES)
+    assert [(p.start, p.days, p.applied_rate) for p in first.periods] == [(date(2024, 7, 1), 2, D("6.37"))]
+    last = late_interest(D("1000.00"), date(2024, 6, 28), date(2024, 7, 1), RULE, RATES)
+    assert [(p.start, p.days, p.applied_rate) for p in last.periods] == [(date(2024, 6, 29), 2, D("6.62")),
+                                                                         (date(2024, 7, 1), 1, D("6.37"))]
+
+
+def test_act_act_splits_at_the_new_year_even_where_no_rate_begins():
+    """The shipped table has a value on every 1 January, so the year split is also a rate split;
+    a synthetic table (values from 1.12.2027 and 15.1.2028, both 2 %) shows the year split on its
+    own: 1000,00 EUR due 20.12.2027, paid 20.1.2028 → 21.–31.12.2027 (11 days / 365),
+    1.–14.1.2028 (14 days / 366), 15.–20.1.2028 (6 days / 366); each period says whether its
+    value was checked against the Bundesbank (here only the first). act/365 splits only at the rate."""
+    rates = (BaseRate(date(2027, 12, 1), D("2"), True), BaseRate(date(2028, 1, 15), D("2")))
+    result = late_interest(D("1000.00"), date(2027, 12, 20), date(2028, 1, 20), RULE, rates)
+    assert [(p.start, p.days, p.year_days, p.base_rate_checked) for p in result.periods] == [
+        (date(2027, 12, 21), 11, 365, True), (date(2028, 1, 1), 14, 366, True), (date(2028, 1, 15), 6, 366, False)]
+    act365 = late_interest(D("1000.00"), date(2027, 12, 20), date(2028, 1, 20), replace(RULE, day_count="act/365"),
+                           rates)
+    assert [(p.days, p.year_days) for p in act365.periods] == [(25, 365), (6, 365)]
+
+
+def test_the_tables_ends_and_its_order_are_checked_exactly():
+    """The first entry's own day is covered; the day before it and the day after the newest
+    half-year are refused with the dates concerned; two entries out of order or on the same day
+    are refused (the check compares neighbours)."""
+    assert base_rate_on(RATES[0].valid_from, RATES) == RATES[0].rate
+    before = r"^Basiszinssatz für den 31\.12\.2001 fehlt \(Tabelle beginnt am 01\.01\.2002\)$"
+    with pytest.raises(InterestError, match=before):
+        base_rate_on(date(2001, 12, 31), RATES)
+    last = RATES[-1].valid_from
+    with pytest.raises(InterestError, match=rf"\(letzter Eintrag ab {last:%d\.%m\.%Y}\); bitte rules/basiszinssatz"):
+        base_rate_on(date(2099, 1, 1), RATES)
+    with pytest.raises(InterestError, match="^keine Basiszinssätze angegeben$"):
+        base_rate_on(date(2024, 1, 1), ())
+    swapped = (BaseRate(date(2024, 7, 1), D("3.37")), BaseRate(date(2024, 1, 1), D("3.62")))
+    with pytest.raises(InterestError, match="^Basiszinssätze nicht aufsteigend geordnet: 01.01.2024 nach 01.07.2024$"):
+        base_rate_on(date(2024, 8, 1), swapped)
+    twice = (BaseRate(date(2024, 1, 1), D("3.62")), BaseRate(date(2024, 1, 1), D("3.37")))
+    with pytest.raises(InterestError, match="aufsteigend"):
+        base_rate_on(date(2024, 2, 1), twice)

@@ -68,3 +68,68 @@ def test_formats():
     assert format_german(Decimal("1234567.8")) == "1.234.567,80"
     assert format_german(Decimal("-0.5")) == "-0,50"
     assert format_plain(Decimal("45154.3")) == "45154.30"
+
+
+# --- found by mutation testing (docs/mutation-testing.md): messages, limits, the cents parser ---------
+
+from ledger.core.money import MAX_AMOUNT, AmountTooLarge, checked_cents, parse_decimal, parse_german_cents  # noqa: E402
+
+
+@pytest.mark.parametrize("call, text, message", [
+    (parse_german, "1,234.56", "ungültiger Betrag '1,234.56' (erwartet z. B. 1.234,56)"),
+    (parse_german_cents, "12,345", "ungültiger Betrag '12,345' (erwartet z. B. 1.234,56)"),
+    (parse_decimal, "١٢٣", "ungültiger Betrag '١٢٣' (nur die Ziffern 0–9)"),
+    (parse_decimal, "zwoelf", "ungültiger Betrag 'zwoelf'"),
+    (parse_decimal, "NaN", "ungültiger Betrag 'NaN'"),
+    (parse_decimal, "1.005", "ungültiger Betrag '1.005' (höchstens zwei Nachkommastellen)"),
+    (to_cents, Decimal("1.005"), "Betrag 1.005 hat Bruchteile eines Cents"),
+    (checked_cents, Decimal("Infinity"), "ungültiger Betrag Infinity"),
+])
+def test_errors_name_the_text_as_given(call, text, message):
+    with pytest.raises(AmountError) as error:
+        call(text)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("call, text, shown", [
+    (parse_german, " 1.000.000.000,00 ", "'1.000.000.000,00'"),
+    (parse_german_cents, "1.000.000.000", "'1.000.000.000'"),
+    (parse_german_cents, "-1000000000,00", "'-1000000000,00'"),
+    (parse_decimal, " 1000000000 ", "'1000000000'"),
+    (checked_cents, Decimal("-1000000000.00"), "'-1.000.000.000,00'"),
+    (checked_cents, Decimal("1E+25"), "'1E+25'"),
+    (checked_cents, Decimal("1E+20"), "'1E+20'"),   # 21 digits: no longer written out
+    (checked_cents, Decimal("1E+19"), "'10.000.000.000.000.000.000,00'"),
+    # 41 characters are shortened to 37 and an ellipsis; 40 are shown whole
+    (parse_decimal, "1" * 41, "'" + "1" * 37 + "…'"),
+    (parse_decimal, "1" * 40, "'" + "1" * 40 + "'"),
+])
+def test_too_large_names_the_amount_shortened_and_the_limit(call, text, shown):
+    with pytest.raises(AmountTooLarge) as error:
+        call(text)
+    assert str(error.value) == f"Betrag {shown} übersteigt den Höchstbetrag von 999.999.999,99 EUR je Betrag"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1.234,5", 123450), ("0,01", 1), ("-0,5", -50), ("007", 700), ("0", 0), ("0000000000001", 100), (",5", None), ("5,", None),
+    ("10,00", 1000), ("1.000", 100000), ("999.999.999,99", 99999999999), ("-999999999,99", -99999999999),
+])
+def test_parse_german_cents(text, expected):
+    """The import's cents parser: thousands dots dropped, leading zeros ignored, one decimal
+    means tenths; the largest amount either sign is accepted."""
+    if expected is None:
+        with pytest.raises(AmountError):
+            parse_german_cents(text)
+    else:
+        assert parse_german_cents(text) == expected
+
+
+def test_the_largest_amount_is_accepted_by_every_parser():
+    assert parse_decimal("999999999.99") == parse_german("999.999.999,99") == MAX_AMOUNT
+    assert checked_cents(-MAX_AMOUNT) == -MAX_CENTS
+    assert checked_cents(Decimal("12.30")) == 1230
+
+
+@pytest.mark.parametrize("amount, text", [("0", "0,00"), ("0.50", "0,50"), ("-0.01", "-0,01"), ("1", "1,00")])
+def test_small_amounts_are_formatted_with_their_sign(amount, text):
+    assert format_german(Decimal(amount)) == text
