@@ -66,7 +66,7 @@ def link_hash(
     ``postings``: (account number, amount in cents, school year, category, cost centre)
     in posting order. The JSON is that of ``json`` with sorted keys, no spaces and UTF-8
     text as is (``_CANONICAL``), written out field by field (the encoder's own string
-    escaping, ``encode_basestring``): the same bytes at a fifth of the cost per entry.
+    escaping, ``encode_basestring``): the same bytes for about two thirds of the cost.
     """
     canonical = "".join((
         '{"created_at":', _text(created_at.isoformat()), ',"created_by":', _json(created_by),
