@@ -4,8 +4,9 @@ Each new entry gets an id (PostgreSQL: the table's sequence; SQLite: the largest
 safe because SQLite's write transactions are serialised), is linked into its recipient's
 hash chain (``ledger.core.chain.link_hash`` after the chain head), and is inserted after
 its postings: the database checks an entry's balance, chain link and open period when
-the entry row arrives (its triggers). Many entries are written with one ``executemany``
-per table, of plain tuples in the driver's own values, without ORM work per row:
+the entry row arrives (its triggers). Many entries are written with one statement per
+table (PostgreSQL: ``COPY``; SQLite: ``executemany``), of plain tuples in the driver's own
+values, without ORM work per row:
 ``ledger.core.posting.post_entry`` books one entry this way, the import thousands per
 chunk (``ledger.read.importer``). The checks of an entry's content are the caller's.
 """
@@ -15,6 +16,7 @@ from datetime import date, datetime
 from typing import NamedTuple, Sequence
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -118,14 +120,27 @@ class JournalWriter:
 
 
 def insert_many(session: Session, model, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """``executemany`` of ``rows`` (tuples in ``columns`` order, values as the driver takes
-    them) into ``model``'s table, in the session's transaction: no per-row work in SQLAlchemy."""
+    """Insert ``rows`` (tuples in ``columns`` order, values as the driver takes them) into
+    ``model``'s table as one statement, in the session's transaction, with no per-row work in
+    SQLAlchemy: on PostgreSQL ``COPY … FROM STDIN`` (psycopg's ``cursor.copy``), so that the
+    table's statement triggers (migration 0026) check all rows at once; on SQLite one
+    ``executemany`` (its row triggers check each row)."""
     if not rows:
         return
-    marker = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
-    session.connection().exec_driver_sql(
-        f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})",
-        rows)
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
+        statement = f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN"
+        try:
+            with connection.connection.driver_connection.cursor() as cursor:
+                with cursor.copy(statement) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        except dialect.loaded_dbapi.Error as exc:   # as SQLAlchemy raises it for its own statements
+            raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
+        return
+    connection.exec_driver_sql(
+        f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})", rows)
 
 
 def _unchanged(value):

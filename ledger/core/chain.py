@@ -36,6 +36,7 @@ from ledger.core.models import Account, JournalEntry, Posting, Recipient
 GENESIS = "0" * 64
 #: The canonical JSON of an entry's content: sorted keys, no spaces, UTF-8 text as is.
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_encode_text = json.encoder.encode_basestring
 
 
 @dataclass(frozen=True)
@@ -74,15 +75,33 @@ def link_hash(
     """SHA-256 (hex) of ``prev_hash`` and the entry's canonical JSON.
 
     ``postings``: (account number, amount in cents, school year, category, cost centre)
-    in posting order.
+    in posting order. The JSON is that of ``json`` with sorted keys, no spaces and UTF-8
+    text as is (``_CANONICAL``), written out field by field (the encoder's own string
+    escaping, ``encode_basestring``): the same bytes for about two thirds of the cost.
     """
-    content = {
-        "recipient": recipient_key, "seq": seq, "date": day.isoformat(), "voucher": voucher_number,
-        "text": text, "kind": kind, "created_by": created_by, "created_at": created_at.isoformat(),
-        "reverses": reverses_hash, "postings": [list(p) for p in postings],
-    }
-    canonical = _CANONICAL.encode(content)
+    canonical = "".join((
+        '{"created_at":', _text(created_at.isoformat()), ',"created_by":', _json(created_by),
+        ',"date":', _text(day.isoformat()), ',"kind":', _json(kind),
+        ',"postings":[', ",".join(["[" + ",".join([_json(value) for value in posting]) + "]" for posting in postings]),
+        '],"recipient":', _json(recipient_key), ',"reverses":', _json(reverses_hash),
+        ',"seq":', _json(seq), ',"text":', _json(text), ',"voucher":', _json(voucher_number), "}"))
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+
+
+def _text(value: str) -> str:
+    return '"' + value + '"'     # ISO dates and times: nothing to escape
+
+
+def _json(value) -> str:
+    """``value`` as ``_CANONICAL`` writes it (text, whole numbers and None directly, anything else through it)."""
+    kind = type(value)
+    if kind is str:
+        return _encode_text(value)
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    return _CANONICAL.encode(value)
 
 
 def chain_head(session: Session, recipient: Recipient) -> ChainHead:

@@ -39,6 +39,7 @@ from ledger.core.grants import INKLUSIONSPAUSCHALE, find_payout_for_receipt
 from ledger.core.models import Account, ImportBatch, ImportedRow, ParkedBankEntry, Recipient
 from ledger.core.periods import closed_years
 from ledger.core.posting import lock_recipient
+from ledger.core.schoolyear import SchoolYear
 from ledger.read.bank import BankContext, match_repayment
 from ledger.read.csvfile import ImportIssue
 from ledger.read.profiles import Profile, get_profile
@@ -186,17 +187,46 @@ class _Issues:
 
 @dataclass(frozen=True)
 class _Books:
-    """What the checks need of the recipient's books, read once per import."""
+    """What the checks need of the recipient's books, read once per import, and what the
+    checks found per import for values many rows share (accounts, school years, categories),
+    so that each row's check is a few dictionary look-ups."""
 
     recipient: Recipient
     accounts: dict[str, Account]
     closed: frozenset[str]
     packs: tuple[RulePack, ...]
+    #: (debit, credit, swapped, bank) of rows whose accounts passed ``_check_accounts``.
+    accounts_ok: set[tuple] = field(default_factory=set)
+    #: school year → its text, and its pack (or the RulePackError of its missing pack).
+    year_texts: dict[SchoolYear, str] = field(default_factory=dict)
+    year_packs: dict[SchoolYear, RulePack | RulePackError] = field(default_factory=dict)
+    #: (pack id, version, category, debit, credit) → the category's error message, None if fine.
+    categories: dict[tuple, str | None] = field(default_factory=dict)
+    #: (account number, row category) → (account, category of its posting): ``_Writer._lines``.
+    posting_of: dict[tuple, tuple[Account, str | None]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, recipient: Recipient, packs: tuple[RulePack, ...]) -> "_Books":
         accounts = {a.number: a for a in session.scalars(select(Account).where(Account.recipient_id == recipient.id))}
         return cls(recipient, accounts, frozenset(closed_years(session, recipient)), packs)
+
+    def year_text(self, year: SchoolYear) -> str:
+        """``str(year)``, once per school year."""
+        text = self.year_texts.get(year)
+        if text is None:
+            text = self.year_texts[year] = str(year)
+        return text
+
+    def pack(self, year: SchoolYear) -> RulePack | RulePackError:
+        """The Inklusionspauschale's pack in force for ``year``, or the error that none is."""
+        found = self.year_packs.get(year)
+        if found is None:
+            try:
+                found = pack_for(INKLUSIONSPAUSCHALE, year, self.packs)
+            except RulePackError as exc:
+                found = exc
+            self.year_packs[year] = found
+        return found
 
 
 def _repeated_bases(source: RowSource) -> tuple[set[int], int]:
@@ -364,11 +394,12 @@ def _parked_rows(session: Session, recipient: Recipient, keys: list[str]) -> set
 
 
 def _known_rows(session: Session, recipient: Recipient, keys: list[str]) -> dict[str, str]:
-    """Content hash of each of ``keys`` already imported for ``recipient`` (by the unique index)."""
+    """Content hash of each of ``keys`` already imported for ``recipient`` (by the unique index):
+    one query per chunk of rows (``CHUNK_ROWS`` keys at most)."""
     known: dict[str, str] = {}
     with custom_plans(session):
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
+        for start in range(0, len(keys), CHUNK_ROWS):
+            chunk = keys[start:start + CHUNK_ROWS]
             rows = session.execute(select(ImportedRow.row_key, ImportedRow.content_hash).where(
                 ImportedRow.recipient_id == recipient.id, ImportedRow.row_key.in_(chunk)))
             known.update((key, content) for key, content in rows)
@@ -378,23 +409,39 @@ def _known_rows(session: Session, recipient: Recipient, keys: list[str]) -> dict
 def _check_row(row: ImportRow, books: _Books, column_of: Mapping[str, str]) -> list[ImportIssue]:
     """A valid row's errors against the books: its accounts, a closed school year, a school
     year without a rule pack, a category unknown to the pack or on no expense account."""
-    issues = _check_accounts(row.line, row.debit, row.credit, row.swapped, books, column_of,
-                             bank=row.bank is not None)
-    for field_name, year in (("day", str(row.day_school_year)), ("school_year", str(row.school_year))):
-        if year in books.closed:
-            issues.append(ImportIssue(row.line, column_of[field_name], f"Schuljahr {year} ist abgeschlossen"))
-            break
-    try:
-        pack = pack_for(INKLUSIONSPAUSCHALE, row.school_year, books.packs)
-    except RulePackError as exc:
+    bank = row.bank is not None
+    accounts_key = (row.debit, row.credit, row.swapped, bank)
+    if accounts_key in books.accounts_ok:
+        issues = []
+    else:
+        issues = _check_accounts(row.line, row.debit, row.credit, row.swapped, books, column_of, bank=bank)
+        if not issues:
+            books.accounts_ok.add(accounts_key)
+    if books.closed:
+        for field_name, year in (("day", books.year_text(row.day_school_year)),
+                                 ("school_year", books.year_text(row.school_year))):
+            if year in books.closed:
+                issues.append(ImportIssue(row.line, column_of[field_name], f"Schuljahr {year} ist abgeschlossen"))
+                break
+    pack = books.pack(row.school_year)
+    if isinstance(pack, RulePackError):
         column = column_of["school_year" if row.school_year_given else "day"]
-        return issues + [ImportIssue(row.line, column, exc.message)]
+        return issues + [ImportIssue(row.line, column, pack.message)]
     if row.category is not None:
-        accounts, column = books.accounts, column_of["category"]
-        if not pack.has_category(row.category):
-            issues.append(ImportIssue(row.line, column, f"unbekannte Kategorie {row.category!r}"))
-        elif not any(accounts.get(n) is not None and accounts[n].type == "expense" for n in (row.debit, row.credit)):
-            issues.append(ImportIssue(row.line, column, "Kategorie ist nur bei Buchungen auf Aufwandskonten zulässig"))
+        key = (pack.id, pack.version, row.category, row.debit, row.credit)
+        try:
+            message = books.categories[key]
+        except KeyError:
+            accounts = books.accounts
+            if not pack.has_category(row.category):
+                message = f"unbekannte Kategorie {row.category!r}"
+            elif not any(accounts.get(n) is not None and accounts[n].type == "expense" for n in (row.debit, row.credit)):
+                message = "Kategorie ist nur bei Buchungen auf Aufwandskonten zulässig"
+            else:
+                message = None
+            books.categories[key] = message
+        if message is not None:
+            issues.append(ImportIssue(row.line, column_of["category"], message))
     return issues
 
 
@@ -437,6 +484,7 @@ class _Writer:
     def __init__(self, session: Session, books: _Books, profile: str, *, created_by: str, now: datetime) -> None:
         self.session = session
         self.profile = profile
+        self.books = books
         self.recipient = books.recipient
         self.accounts = books.accounts
         self.created_by = created_by
@@ -506,10 +554,16 @@ class _Writer:
     def _lines(self, row: ImportRow, school_year: str | None = None) -> list[Line]:
         """The debit and the credit posting of ``row``, in its school year or ``school_year``
         (a repayment: the year it repays)."""
-        year = school_year or str(row.school_year)
-        lines = []
-        for number, cents in ((row.debit, row.cents), (row.credit, -row.cents)):
-            account = self.accounts[number]
-            category = (row.category or account.category) if account.type == "expense" else None
-            lines.append((account, cents, year, category, row.cost_centre))
-        return lines
+        year = school_year or self.books.year_text(row.school_year)
+        posting_of, category, cost_centre, cents = self.books.posting_of, row.category, row.cost_centre, row.cents
+        try:
+            debit, debit_category = posting_of[row.debit, category]
+            credit, credit_category = posting_of[row.credit, category]
+        except KeyError:
+            for number in (row.debit, row.credit):
+                account = self.accounts[number]
+                posting_of[number, category] = (account, (category or account.category) if account.type == "expense"
+                                                else None)
+            debit, debit_category = posting_of[row.debit, category]
+            credit, credit_category = posting_of[row.credit, category]
+        return [(debit, cents, year, debit_category, cost_centre), (credit, -cents, year, credit_category, cost_centre)]

@@ -29,7 +29,7 @@ from typing import Callable, Mapping
 from ledger.core.money import AmountError, checked_cents, parse_decimal, parse_german_cents
 from ledger.core.schoolyear import SchoolYear, SchoolYearError
 from ledger.read.csvfile import ImportIssue
-from ledger.read.rows import ImportRow, school_year_of
+from ledger.read.rows import ImportRow, base_key, school_year_of
 
 #: The booking fields a mapping fills, with their German names (in messages and documentation).
 FIELDS = {
@@ -197,9 +197,19 @@ class BoundMapping:
         ), []
 
     def base(self, fields: list[str]) -> tuple | None:
-        """The record's ``ImportRow.base()``; None if it does not parse or is skipped."""
-        row, _issues = self.parse(0, fields)
-        return None if row is None else row.base()
+        """The record's ``ImportRow.base()`` if it parses; None if it is skipped or its date or
+        amount does not parse. Only the base's fields are read (the import's first pass over
+        the file): a record with errors in other fields may still get a base (it only costs
+        the import an exact count of its occurrences), a record that parses always gets its own."""
+        values, skip = self.values(fields)
+        if skip:
+            return None
+        day = self._day(values.get("date"), _ignore)
+        cents = _cents(values.get("amount"), self.mapping, _ignore)
+        if day is None or cents is None:
+            return None
+        debit, credit, _swapped = self._accounts(values, cents, _ignore)
+        return base_key(day, values.get("voucher", ""), debit, credit, abs(cents))
 
     def accounts(self, fields: list[str]) -> tuple[str, str, bool]:
         """The record's debit and credit account numbers (chart numbers) and whether they are
@@ -254,6 +264,10 @@ class BoundMapping:
 
     def _label(self, name: str) -> str:
         return self._labels.get(name) or FIELDS[name]
+
+
+def _ignore(_name: str, _message: str) -> None:
+    """An error callback that drops the error (the record's errors are collected by ``parse``)."""
 
 
 def date_pattern(date_format: str) -> str:

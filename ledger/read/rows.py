@@ -109,7 +109,8 @@ class RowSource(Protocol):
       record that is malformed as a whole; readable more than once, streaming.
     - ``parse(line, record)``: ``(ImportRow, [])``; ``(None, issues)`` naming line and
       column in German; ``(None, [])`` for a record the profile skips.
-    - ``base(record)``: the record's ``ImportRow.base()``, None if it does not parse.
+    - ``base(record)``: the record's ``ImportRow.base()`` if it parses (a record that does not
+      may give None or a base: the base only tells which records to count exactly).
     - ``accounts(record)``: the debit and credit account numbers and ``swapped``, so that a
       record with other errors still has its accounts checked against the books.
     - ``column_of``: the column an error about an ``ImportRow`` field names: ``day``,
