@@ -26,6 +26,7 @@ from ledger.core.agreements import IN_FORCE, STATUSES, add_agreement, change_sta
 from ledger.core.audit import record, verify_audit_log
 from ledger.core.bank import format_iban, set_account_iban
 from ledger.core.chain import verify_chain
+from ledger.core.running_totals import verify_totals
 from ledger.core.errors import LedgerError
 from ledger.core.grants import add_payout, get_grant
 from ledger.core.models import ACCOUNT_TYPES, FINANCING_BASES, RECIPIENT_KINDS
@@ -1300,13 +1301,14 @@ def period_reopen(recipient_key: str, school_year: SchoolYear, reason: str) -> N
 @click.option("--recipient", "recipient_key", default=None, metavar="SCHLÜSSEL", help="nur diesen Empfänger prüfen")
 @json_option
 def verify(recipient_key: str | None, as_json: bool) -> None:
-    """Integritätsprüfung: Buchungsketten und Protokoll nachrechnen; meldet das erste gebrochene Glied."""
+    """Integritätsprüfung: Buchungsketten, Protokoll und gespeicherte Summen nachrechnen; meldet Abweichungen."""
     with db.session_scope(_engine()) as session:
         targets = [get_recipient(session, recipient_key)] if recipient_key else list_recipients(session)
         reports = [verify_chain(session, target) for target in targets]
         audit_count, audit_head_, audit_broken, audit_reason = verify_audit_log(session)
+        totals = verify_totals(session)
     data = {
-        "ok": all(r.ok for r in reports) and audit_broken is None,
+        "ok": all(r.ok for r in reports) and audit_broken is None and totals.ok,
         "journals": [{"recipient": r.recipient_key, "entries": r.entries, "ok": r.ok,
                       "head": {"seq": r.head.seq, "hash": r.head.entry_hash},
                       "broken": None if r.ok else {"seq": r.broken_seq, "entry_id": r.broken_entry_id,
@@ -1314,6 +1316,7 @@ def verify(recipient_key: str | None, as_json: bool) -> None:
         "audit_log": {"events": audit_count, "ok": audit_broken is None,
                       "head": {"seq": audit_head_.seq, "hash": audit_head_.entry_hash},
                       "broken": None if audit_broken is None else {"seq": audit_broken, "reason": audit_reason}},
+        "totals": totals.as_json(),
     }
     if as_json:
         _print_json(data)
@@ -1324,8 +1327,16 @@ def verify(recipient_key: str | None, as_json: bool) -> None:
                        f"Kopf Nr. {r.head.seq} {r.head.entry_hash}")
         state = "in Ordnung" if audit_broken is None else f"GEBROCHEN bei Nr. {audit_broken}: {audit_reason}"
         click.echo(f"Protokoll: {counted(audit_count, 'Eintrag', 'Einträge')}, Kette {state}")
-    if not data["ok"]:
+        state = "in Ordnung" if totals.ok else counted(len(totals.findings), "Abweichung", "Abweichungen")
+        click.echo(f"Kontensummen: {counted(totals.rows, 'Zeile', 'Zeilen')} über "
+                   f"{counted(totals.postings, 'Buchungszeile', 'Buchungszeilen')}, nachgerechnet {state}")
+        for finding in totals.findings:
+            click.echo(f"  {finding}")
+    if not (all(r.ok for r in reports) and audit_broken is None):
         raise Failure("Hash-Kette gebrochen: die Bücher wurden außerhalb der Anwendung verändert")
+    if not totals.ok:
+        raise Failure("Gespeicherte Summen weichen von den Buchungen ab: die Bücher wurden außerhalb der "
+                      "Anwendung verändert")
 
 
 @main.group("export", cls=Group)
