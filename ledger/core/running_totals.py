@@ -18,15 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from sqlalchemy import Date, cast, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from ledger.core.models import Account, AccountYearTotal, JournalEntry, Posting
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ledger.core.booking import NewEntry
 
 #: The key columns, in table order, then the summed ones.
 _KEY = ("account_id", "school_year", "category", "cost_centre", "month", "reversal")
@@ -49,10 +46,11 @@ _UPSERT = (
 Key = tuple[int, str, str, str, date, bool]
 
 
-def add_postings(session: Session, recipient_id: int, entries: "Sequence[NewEntry]") -> None:
-    """Add the postings of ``entries`` (just written by ``JournalWriter.book`` for the
-    recipient ``recipient_id``, in the same transaction) to their running totals: one
-    upsert statement for all keys the entries touch."""
+def add_postings(session: Session, recipient_id: int, entries: Sequence) -> None:
+    """Add the postings of ``entries`` (``ledger.core.booking.NewEntry``: booking day, lines
+    of (account, cents, school year, category, cost centre), the entry reversed or None),
+    just written by ``JournalWriter.book`` for the recipient ``recipient_id`` in the same
+    transaction, to their running totals: one upsert statement for all keys they touch."""
     sums: dict[Key, list] = {}
     for entry in entries:
         day, reversal = entry.day, entry.reverses is not None
