@@ -11,6 +11,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.orm import Session
 
 from ledger.core import db
 from ledger.core.models import AccountYearTotal, JournalEntry
@@ -125,8 +126,10 @@ def test_verify_names_a_changed_total_and_fails(session, cli):
 def test_a_restore_rebuilds_the_totals(session, engine, tmp_path):
     books(session, [(10, "training", "", 100_00, "5292"), (400, "", "WL-SPAET", 5_00, "5291")], [0], set())
     before = kept(session)
+    session.commit()
     out = io.BytesIO()
-    backup(session, out, now=NOW)
+    with Session(engine) as reader:   # a backup reads one snapshot, from a new session
+        backup(reader, out, now=NOW)
     target = db.make_engine(f"sqlite:///{tmp_path / 'restored.sqlite'}")
     db.upgrade(str(target.url))
     with db.session_scope(target, write=True) as fresh:

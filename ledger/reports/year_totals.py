@@ -1,11 +1,12 @@
 """A school year's classification totals, summed by the database (the repayment's fast path).
 
 ``compute_repayment`` needs sums per category and status, not every posting. Postings
-the rules engine decides alike are summed together in SQL, over the covering index
-``ix_postings_year_totals`` (migration 0009, an index-only scan): the group is
-(category, cost centre), split further by booking date only where ``ledger.rules.classify``
-can tell its dates apart (a verification of a pass-through's municipality within the
-group's dates, or dates outside the school year, rule 3).
+the rules engine decides alike are summed together: the group is (category, cost centre),
+read from the running totals kept with the postings (``ledger.core.running_totals``,
+migration 0025; with ``booked_until`` summed in SQL over the covering index
+``ix_postings_year_totals`` instead), split further by booking date, from the postings, only
+where ``ledger.rules.classify`` can tell its dates apart (a verification of a pass-through's
+municipality within the group's dates, or dates outside the school year, rule 3).
 Each group is classified once by ``ledger.rules.classify``; a mixed pool's systemic share is
 rounded half up per posting in integer SQL, as ``classify`` rounds each posting.
 Reversals and postings with an active override are few and evaluated one by one
