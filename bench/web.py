@@ -72,8 +72,9 @@ def measure_web(url: str, years_rows: dict[tuple[str, int], int], *, per_page: i
     Raises BenchError if the server does not start, the log-in fails, or a response is not 200.
     """
     password = secrets.token_urlsafe(18)
+    # added by the user itself, so that the password is not an initial one to be changed at the first log-in
     added = run_measured(inkl("user", "add", USERNAME, "--role", "auditor", "--all-recipients", "--password-stdin"),
-                         env=child_env(url), stdin_text=password + "\n", label=f"{label}: ")
+                         env=child_env(url, INKL_USER=USERNAME), stdin_text=password + "\n", label=f"{label}: ")
     if added.returncode != 0:
         raise BenchError(f"inkl user add failed: {added.stderr_tail}")
     port = _free_port()

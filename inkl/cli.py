@@ -1304,7 +1304,7 @@ def period_reopen(recipient_key: str, school_year: SchoolYear, reason: str) -> N
               help="auch gegen die Kettenköpfe in DATEI prüfen (Kopfdatei, Sicherung oder Verwendungsnachweis als PDF)")
 @json_option
 def verify(recipient_key: str | None, against: Path | None, as_json: bool) -> None:
-    """Integritätsprüfung: Buchungsketten und Protokoll nachrechnen; meldet das erste gebrochene Glied.
+    """Integritätsprüfung: Buchungsketten, Protokoll, Stammdaten-Versionen und gespeicherte Summen nachrechnen.
 
     Mit --against DATEI zusätzlich: ist jeder dort aufgezeichnete Kettenkopf noch da und unverändert?
     So fallen auch gelöschte neueste Buchungen, gelöschte Journale und neu berechnete Ketten auf.
@@ -1319,6 +1319,9 @@ def verify(recipient_key: str | None, against: Path | None, as_json: bool) -> No
     problems = []
     if not report.chains_ok:
         problems.append("Hash-Kette gebrochen: die Bücher wurden außerhalb der Anwendung verändert")
+    if not report.totals.ok:
+        problems.append("gespeicherte Summen weichen von den Buchungen ab: die Bücher wurden außerhalb der "
+                        "Anwendung verändert")
     if not all(f.ok for f in report.statements + report.findings):
         problems.append("aufgezeichnete Kettenköpfe fehlen oder wurden verändert: Buchungen oder Protokolleinträge "
                         "wurden außerhalb der Anwendung gelöscht oder neu geschrieben")
@@ -1345,6 +1348,12 @@ def _print_integrity(report) -> None:
     else:
         state = "GEBROCHEN: " + "; ".join(history.findings)
     click.echo(f"Stammdaten und Entscheidungen: {counted(history.versions, 'Version', 'Versionen')}, Kette {state}")
+    totals = report.totals
+    state = "in Ordnung" if totals.ok else counted(len(totals.findings), "Abweichung", "Abweichungen")
+    click.echo(f"Kontensummen: {counted(totals.rows, 'Zeile', 'Zeilen')} über "
+               f"{counted(totals.postings, 'Buchungszeile', 'Buchungszeilen')}, nachgerechnet {state}")
+    for finding in totals.findings:
+        click.echo(f"  {finding}")
     if report.stray_postings:
         click.echo(f"{counted(report.stray_postings, 'Buchungszeile', 'Buchungszeilen')} ohne Buchung "
                    f"(Nr. {', '.join(map(str, report.stray_posting_ids))})")

@@ -8,7 +8,9 @@ the entry row arrives (its triggers). Many entries are written with one statemen
 table (PostgreSQL: ``COPY``; SQLite: ``executemany``), of plain tuples in the driver's own
 values, without ORM work per row:
 ``ledger.core.posting.post_entry`` books one entry this way, the import thousands per
-chunk (``ledger.read.importer``). The checks of an entry's content are the caller's.
+chunk (``ledger.read.importer``). The checks of an entry's content are the caller's. Each
+call also adds its postings to the running totals (``ledger.core.running_totals``), in the
+same transaction.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core.chain import chain_head, link_hash
 from ledger.core.models import Account, JournalEntry, Posting, Recipient
+from ledger.core.running_totals import add_postings
 
 #: One posting of a new entry: (account, amount in cents — positive debit (Soll), negative
 #: credit (Haben) — school year as ``"2023/24"``, category, cost centre).
@@ -95,6 +98,7 @@ class JournalWriter:
         insert_many(self.session, Posting, _POSTING_COLUMNS, postings)
         insert_many(self.session, JournalEntry, _ENTRY_COLUMNS, rows)
         self._head = (seq, prev)
+        add_postings(self.session, recipient_id, entries)  # the running totals, in the same transaction
         return ids
 
     def _start(self) -> None:

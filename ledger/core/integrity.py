@@ -2,7 +2,8 @@
 
 ``verify_books`` recomputes every recipient's journal chain (``ledger.core.chain``), the
 audit log's (``ledger.core.audit``) and the versions of master data and decisions
-(``ledger.core.history``), looks for postings without an entry, and compares the
+(``ledger.core.history``), compares the kept account totals with the postings
+(``ledger.core.running_totals``), looks for postings without an entry, and compares the
 heads recorded outside the database with the books as they are now.
 
 Why heads outside: an attacker with owner rights who switches the triggers off can delete
@@ -54,6 +55,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.history import HistoryReport, history_head, verify_history
 from ledger.core.models import Account, AuditEvent, IssuedStatement, JournalEntry, Posting, Recipient, RecordVersion
 from ledger.core.recipients import get_recipient, list_recipients
+from ledger.core.running_totals import TotalsCheck, verify_totals
 
 HEADS_FORMAT = "inkl-heads"
 HEADS_VERSION = 1
@@ -284,7 +286,8 @@ class IntegrityReport:
     ``journals``: one ``ChainReport`` per recipient checked; ``audit_events``, ``audit_head``,
     ``audit_broken`` (first broken seq or None), ``audit_reason`` (German or None): the audit
     log; ``history``: the versions of master data and decisions (``ledger.core.history``);
-    ``stray_postings``: how many postings have no entry and the ids of the first
+    ``totals``: the kept account totals against a recomputation from the postings
+    (``ledger.core.running_totals``); ``stray_postings``: how many postings have no entry and the ids of the first
     ``STRAY_LISTED``; ``statements``: the heads recorded by issued statements compared with the
     journals; ``against``: the heads given to compare with (None if none) and ``findings``,
     each of them compared.
@@ -296,6 +299,7 @@ class IntegrityReport:
     audit_broken: int | None
     audit_reason: str | None
     history: HistoryReport
+    totals: TotalsCheck
     stray_postings: int
     stray_posting_ids: list[int]
     statements: list[HeadFinding]
@@ -304,8 +308,10 @@ class IntegrityReport:
 
     @property
     def ok(self) -> bool:
-        """True when every chain holds, no posting lacks its entry and every recorded head is unchanged."""
-        return self.chains_ok and all(f.ok for f in self.statements) and all(f.ok for f in self.findings)
+        """True when every chain holds, the kept totals equal the postings, no posting lacks its entry
+        and every recorded head is unchanged."""
+        return (self.chains_ok and self.totals.ok and all(f.ok for f in self.statements)
+                and all(f.ok for f in self.findings))
 
     @property
     def chains_ok(self) -> bool:
@@ -330,6 +336,7 @@ class IntegrityReport:
                             "seq": self.history.broken_seq,
                             "reason": self.history.reason or self.history.findings[0],
                             "findings": list(self.history.findings)}},
+            "totals": self.totals.as_json(),
             "postings_without_entry": {"count": self.stray_postings, "ids": self.stray_posting_ids},
             "issued_statements": [f.to_json() for f in self.statements],
             "against": None,
@@ -355,6 +362,7 @@ def verify_books(session: Session, *, recipient_key: str | None = None, against:
     journals = [verify_chain(session, target) for target in targets]
     events, head, broken, reason = verify_audit_log(session)
     history = verify_history(session)
+    totals = verify_totals(session)
     stray = select(Posting.id).outerjoin(JournalEntry, Posting.entry_id == JournalEntry.id).where(JournalEntry.id.is_(None))
     if recipient_key:
         stray = stray.join(Account, Posting.account_id == Account.id).where(Account.recipient_id == targets[0].id)
@@ -369,7 +377,7 @@ def verify_books(session: Session, *, recipient_key: str | None = None, against:
             wanted = {name: h for name, h in wanted.items()
                       if not name.startswith(JOURNAL_PREFIX) or name == journal_name(recipient_key)}
         findings = compare_heads(session, wanted, source=against.kind, current=current)
-    return IntegrityReport(journals, events, head, broken, reason, history, stray_count, stray_ids, statements, against,
+    return IntegrityReport(journals, events, head, broken, reason, history, totals, stray_count, stray_ids, statements, against,
                            findings)
 
 

@@ -191,6 +191,37 @@ class Posting(Base):
     account: Mapped[Account] = relationship()
 
 
+class AccountYearTotal(Base):
+    """Running totals of the postings (migration 0027), kept in the same transaction as the
+    postings by the journal writer (``ledger.core.running_totals``), as a ledger keeps
+    account balances: one row per account, school year, category, cost centre, booking
+    month and whether the postings belong to reversal entries (Stornobuchungen).
+
+    ``category`` and ``cost_centre`` are ``""`` for postings without one (so the key is
+    unique on both databases); ``month`` is the first day of the booking month;
+    ``amount_cents`` the signed sum in cents, ``postings`` their number, ``first_day`` and
+    ``last_day`` the earliest and latest booking date. Derived data: ``inkl verify`` compares
+    it with a recomputation from the postings, a restore rebuilds it.
+    """
+
+    __tablename__ = "account_year_totals"
+    __table_args__ = (
+        Index("ix_account_year_totals_recipient", "recipient_id", "school_year"),
+    )
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    school_year: Mapped[str] = mapped_column(String(7), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cost_centre: Mapped[str] = mapped_column(String(40), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    reversal: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    postings: Mapped[int] = mapped_column(Integer)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+
+
 class Grant(Base):
     """The grant of one recipient, funding programme and school year as assessed
     (Festsetzungsbescheid), in cents. ``programme`` is the programme's key, as its rule

@@ -23,6 +23,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import (
     Account,
+    AccountYearTotal,
     Agreement,
     AgreementStatusEvent,
     Grant,
@@ -43,7 +44,7 @@ from ledger.reports.settlement import (
     settle,
 )
 from ledger.reports.totals import Totals
-from ledger.reports.year_totals import year_totals
+from ledger.reports.year_totals import RecipientYears, year_totals
 from ledger.rules.classify import CostCentreFacts
 from ledger.rules.evaluate import cost_centre_facts
 from ledger.rules.evaluation_runs import Classified
@@ -86,13 +87,14 @@ def year_book(session: Session, recipient: Recipient, school_year: SchoolYear, *
 
 def _compute(session: Session, recipient: Recipient, school_year: SchoolYear, packs: tuple[RulePack, ...],
              book: "_Book", *, as_of: date | None, booked_until: date | None = None, basis: Classified | None = None,
-             centres: dict[str, CostCentreFacts] | None = None) -> RepaymentResult:
+             centres: dict[str, CostCentreFacts] | None = None,
+             known: RecipientYears | None = None) -> RepaymentResult:
     """``compute_repayment`` with the year's grant, agreement, role balances and payments
     taken from ``book`` (loaded with the same ``booked_until``) and the recipient's cost
     centres (``ledger.rules.evaluate.cost_centre_facts``) from ``centres`` if given."""
     if basis is None:
         totals, state = year_totals(session, recipient, school_year, packs, booked_until=booked_until,
-                                    centres=centres)
+                                    centres=centres, known=known)
     else:
         totals, state = Totals.of_items(basis.items), basis.state
     pack = pack_for(INKLUSIONSPAUSCHALE, school_year, packs)
@@ -212,8 +214,7 @@ def school_years(session: Session, recipient: Recipient) -> list[SchoolYear]:
     """The school years with a grant, an agreement, a notice or postings for ``recipient``,
     oldest first.
 
-    The posting years come from ``_posting_years``: a few index look-ups per account,
-    however long the journal is.
+    The posting years come from ``_posting_years`` (the running totals).
     """
     years = set(session.scalars(select(Grant.school_year).where(
         Grant.recipient_id == recipient.id, Grant.programme == INKLUSIONSPAUSCHALE)))
@@ -224,25 +225,11 @@ def school_years(session: Session, recipient: Recipient) -> list[SchoolYear]:
 
 
 def _posting_years(session: Session, recipient: Recipient) -> set[str]:
-    """The distinct ``Posting.school_year`` values (``"2023/24"``) on ``recipient``'s accounts.
-
-    A loose index scan in one recursive query: per account, the smallest school year, then
-    the smallest one after it, and so on, each one look-up in the index on (account,
-    school year), so the cost grows with accounts × years, not with postings. (The
-    database refuses postings on another recipient's accounts, so these are exactly the
-    years of the recipient's entries.)
-    """
-    def next_year(account_id, after=None):
-        query = select(func.min(Posting.school_year)).where(Posting.account_id == account_id)
-        if after is not None:
-            query = query.where(Posting.school_year > after)
-        return query.scalar_subquery()
-
-    walk = select(Account.id.label("account_id"), next_year(Account.id).label("year")).where(
-        Account.recipient_id == recipient.id).cte("year_walk", recursive=True)
-    walk = walk.union_all(select(walk.c.account_id, next_year(walk.c.account_id, walk.c.year))
-                          .where(walk.c.year.is_not(None)))
-    return set(session.scalars(select(walk.c.year).where(walk.c.year.is_not(None)).distinct()))
+    """The distinct ``Posting.school_year`` values (``"2023/24"``) on ``recipient``'s accounts,
+    from the running totals kept with the postings (``ledger.core.running_totals``; one index
+    range of ``ix_account_year_totals_recipient``, however long the journal is)."""
+    return set(session.scalars(select(AccountYearTotal.school_year).where(
+        AccountYearTotal.recipient_id == recipient.id).distinct()))
 
 
 @dataclass(frozen=True)
@@ -269,7 +256,8 @@ def compute_all(session: Session, recipient: Recipient, packs: tuple[RulePack, .
                 as_of: date | None = None) -> list[RepaymentResult | YearError]:
     """``compute_repayment`` for every school year of ``recipient`` (``school_years``),
     oldest first; the cost-centre master data, grants, agreements, role balances and
-    payments are loaded once for all years (``_Book``).
+    payments (``_Book``) and the running totals, overrides and evaluation runs
+    (``ledger.reports.year_totals.RecipientYears``) are loaded once for all years.
 
     A year whose computation raises LedgerError (no rule pack in force for it, a base
     rate missing for its interest) is a ``YearError`` in its place: one year's error
@@ -278,10 +266,12 @@ def compute_all(session: Session, recipient: Recipient, packs: tuple[RulePack, .
     packs = packs or load_packs()
     centres = cost_centre_facts(session, recipient)
     book = _Book.load(session, recipient, None)
+    known = RecipientYears.load(session, recipient)
     results: list[RepaymentResult | YearError] = []
     for year in school_years(session, recipient):
         try:
-            results.append(_compute(session, recipient, year, packs, book, as_of=as_of, centres=centres))
+            results.append(_compute(session, recipient, year, packs, book, as_of=as_of, centres=centres,
+                                    known=known))
         except LedgerError as exc:
             results.append(YearError.of(year, exc))
     return results

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ledger.core.models import Account, Posting, Recipient
+from ledger.core.models import Account, AccountYearTotal, Posting, Recipient
 from ledger.core.money import from_cents
 from ledger.core.schoolyear import SchoolYear
 
@@ -57,25 +57,28 @@ def cumulative_spending(session: Session, recipient: Recipient, school_year: Sch
     August, those dated after 31 July into July (a reversal or a late invoice booked in a
     later school year still belongs to this one); those dated after ``until`` are in no point.
 
-    One query over the index ``ix_postings_year_totals`` (postings carry their entry's date),
-    grouped in SQL by account type and booking day, summing integer cents; the at most a
-    few hundred groups are folded into the months here and accumulated exactly as
-    ``Decimal`` EUR. (Grouping by day reads the dates as stored; a month expression per
-    posting, ``strftime`` on SQLite or ``to_char`` on PostgreSQL, cost twice as much.)
+    The sums per booking month come from the running totals kept with the postings
+    (``ledger.core.running_totals``), summing integer cents, and are accumulated exactly as
+    ``Decimal`` EUR. Only when ``until`` falls inside a month with postings on both sides of
+    it are the postings summed instead: one query over the index ``ix_postings_year_totals``
+    (postings carry their entry's date), grouped by account type and booking day, folded
+    into the months here.
     """
     end = school_year.last_day if until is None else min(until, school_year.last_day)
     if end < school_year.first_day:
         return []
-    scope = [Account.recipient_id == recipient.id, Posting.school_year == str(school_year),
-             or_(Account.type == "expense", Account.role == "grant_revenue")]
-    if until is not None:
-        scope.append(Posting.date <= until)
-    rows = session.execute(
-        select(Account.type, Posting.date, func.sum(Posting.amount_cents))
-        .join(Account, Posting.account_id == Account.id)
-        .where(*scope)
-        .group_by(Account.type, Posting.date)
-    )
+    rows = _kept_months(session, recipient, school_year, until)
+    if rows is None:
+        scope = [Account.recipient_id == recipient.id, Posting.school_year == str(school_year),
+                 or_(Account.type == "expense", Account.role == "grant_revenue")]
+        if until is not None:
+            scope.append(Posting.date <= until)
+        rows = session.execute(
+            select(Account.type, Posting.date, func.sum(Posting.amount_cents))
+            .join(Account, Posting.account_id == Account.id)
+            .where(*scope)
+            .group_by(Account.type, Posting.date)
+        )
     months = (end.year - school_year.start_year) * 12 + end.month - 8 + 1
     spent = [0] * months
     grant = [0] * months
@@ -94,3 +97,26 @@ def cumulative_spending(session: Session, recipient: Recipient, school_year: Sch
         grant_total += grant[index]
         points.append(MonthPoint(first, min(last, end), from_cents(spent_total), from_cents(grant_total)))
     return points
+
+
+def _kept_months(session: Session, recipient: Recipient, school_year: SchoolYear,
+                 until: date | None) -> list[tuple[str, date, int]] | None:
+    """(account type, first day of the booking month, cents) of the year's expense and grant
+    revenue postings dated up to ``until`` (all if None), from the running totals
+    (``ledger.core.running_totals``, one row per account and booking month); None if a
+    month's postings lie on both sides of ``until`` (then the caller sums the postings)."""
+    rows = []
+    for account_type, month, cents, first_day, last_day in session.execute(
+            select(Account.type, AccountYearTotal.month, func.sum(AccountYearTotal.amount_cents),
+                   func.min(AccountYearTotal.first_day), func.max(AccountYearTotal.last_day))
+            .join(Account, AccountYearTotal.account_id == Account.id)
+            .where(AccountYearTotal.recipient_id == recipient.id, AccountYearTotal.school_year == str(school_year),
+                   or_(Account.type == "expense", Account.role == "grant_revenue"))
+            .group_by(Account.type, AccountYearTotal.month)):
+        if until is not None:
+            if str(first_day) > str(until):
+                continue
+            if str(last_day) > str(until):
+                return None
+        rows.append((account_type, month, cents))
+    return rows

@@ -1,11 +1,12 @@
 """A school year's classification totals, summed by the database (the repayment's fast path).
 
 ``compute_repayment`` needs sums per category and status, not every posting. Postings
-the rules engine decides alike are summed together in SQL, over the covering index
-``ix_postings_year_totals`` (migration 0009, an index-only scan): the group is
-(category, cost centre), split further by booking date only where ``ledger.rules.classify``
-can tell its dates apart (a verification of a pass-through's municipality within the
-group's dates, or dates outside the school year, rule 3).
+the rules engine decides alike are summed together: the group is (category, cost centre),
+read from the running totals kept with the postings (``ledger.core.running_totals``,
+migration 0027; with ``booked_until`` summed in SQL over the covering index
+``ix_postings_year_totals`` instead), split further by booking date, from the postings, only
+where ``ledger.rules.classify`` can tell its dates apart (a verification of a pass-through's
+municipality within the group's dates, or dates outside the school year, rule 3).
 Each group is classified once by ``ledger.rules.classify``; a mixed pool's systemic share is
 rounded half up per posting in integer SQL, as ``classify`` rounds each posting.
 Reversals and postings with an active override are few and evaluated one by one
@@ -15,6 +16,8 @@ exactly; ``tests/test_year_totals.py`` checks that on random books.
 """
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -24,8 +27,10 @@ from sqlalchemy.orm import Session
 from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import (
     Account,
+    AccountYearTotal,
     EvaluationRun,
     JournalEntry,
+    Override,
     Posting,
     Recipient,
     StoredClassification,
@@ -45,20 +50,23 @@ from ledger.rules.evaluation_runs import (
     count_changes,
     run_state,
     stored_items,
+    years_with_runs,
 )
-from ledger.rules.overrides import active_overrides
+from ledger.rules.overrides import active_overrides, active_overrides_by_year
 from ledger.rules.packs import RulePack, load_packs, pack_for
 from ledger.rules.status import Status
 
 
 def year_totals(session: Session, recipient: Recipient, school_year: SchoolYear,
                 packs: tuple[RulePack, ...] | None = None, *, booked_until: date | None = None,
-                centres: dict[str, CostCentreFacts] | None = None) -> tuple[Totals, RunState]:
+                centres: dict[str, CostCentreFacts] | None = None,
+                known: "RecipientYears | None" = None) -> tuple[Totals, RunState]:
     """The totals ``compute_repayment`` rests on, and the evaluation state, as
     ``ledger.rules.evaluation_runs.classified`` would give them (a closed year: its latest run).
 
     ``booked_until`` (a date) counts only entries dated up to that day. ``centres``: the
     recipient's cost centres (``ledger.rules.evaluate.cost_centre_facts``), loaded here if None.
+    ``known``: the recipient's years read at once (``RecipientYears``; ignored with ``booked_until``).
     Today's rules and the latest run count as agreeing when the totals per category and
     status, the pack file (SHA-256) and the overrides applied are the same; otherwise the
     postings are compared one by one to count the changes (so a changed reason text alone,
@@ -66,9 +74,13 @@ def year_totals(session: Session, recipient: Recipient, school_year: SchoolYear,
     Raises RulePackError if no pack covers the year.
     """
     packs = packs or load_packs()
-    overrides = active_overrides(session, recipient, school_year)
+    year = str(school_year)
+    known = None if booked_until is not None else known
+    overrides = (active_overrides(session, recipient, school_year) if known is None
+                 else known.overrides.get(year, {}))
     centres = cost_centre_facts(session, recipient) if centres is None else centres
-    live = _live_totals(session, recipient, school_year, packs, overrides, booked_until, centres)
+    kept = None if known is None else known.kept.get(year, ({}, False))
+    live = _live_totals(session, recipient, school_year, packs, overrides, booked_until, centres, kept)
     stored: list[Totals] = []
 
     def changes(run: EvaluationRun) -> int:
@@ -79,23 +91,50 @@ def year_totals(session: Session, recipient: Recipient, school_year: SchoolYear,
         return count_changes(stored_items(session, run), evaluate(session, recipient, school_year, packs))
 
     state = run_state(session, recipient, school_year, booked_until=booked_until, postings=live.postings,
-                      changes=changes)
+                      changes=changes, has_runs=known is None or year in known.runs)
     return (stored[0] if state.frozen else live), state
 
 
+@dataclass(frozen=True)
+class RecipientYears:
+    """What ``year_totals`` reads of each school year, read for all of a recipient's years at
+    once (``compute_all``: three queries instead of three per year): the running totals'
+    groups and whether reversal postings exist (``_kept_groups``), the active overrides by
+    posting id, and the years with an evaluation run; each by school year (``"2023/24"``)."""
+
+    kept: dict[str, tuple["Groups", bool]]
+    overrides: dict[str, dict[int, Override]]
+    runs: set[str]
+
+    @classmethod
+    def load(cls, session: Session, recipient: Recipient) -> "RecipientYears":
+        """The facts of every school year of ``recipient``."""
+        expense = select(Account.id).where(Account.recipient_id == recipient.id, Account.type == "expense")
+        return cls(_kept_groups(session, expense, None), active_overrides_by_year(session, recipient),
+                   years_with_runs(session, recipient))
+
+
 def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear, packs: tuple[RulePack, ...],
-                 overrides: dict, booked_until: date | None, centres: dict[str, CostCentreFacts]) -> Totals:
+                 overrides: dict, booked_until: date | None, centres: dict[str, CostCentreFacts],
+                 kept: "tuple[Groups, bool] | None" = None) -> Totals:
     """Today's totals; ``overrides``: the year's active overrides by posting id;
-    ``centres``: the recipient's cost centres by code."""
+    ``centres``: the recipient's cost centres by code. Without ``booked_until`` the groups
+    come from the running totals (``_kept_groups``), otherwise from the postings."""
     pack = pack_for(INKLUSIONSPAUSCHALE, school_year, packs)
     expense = select(Account.id).where(Account.recipient_id == recipient.id, Account.type == "expense")
+    if booked_until is None:
+        kept, reversals_kept = kept or _kept_groups(session, expense, school_year)[str(school_year)]
+        if not (kept or reversals_kept or overrides):
+            return TotalsBuilder().totals()  # no expense posting in the year
     scope = [Posting.account_id.in_(expense), Posting.school_year == str(school_year)]
     if booked_until is not None:
+        kept = None
         scope.append(Posting.date <= booked_until)
     # the postings of reversal entries (the few there are, by the unique index on reverses_id)
     reversals = select(Posting.id).where(Posting.entry_id.in_(
         select(JournalEntry.id).where(JournalEntry.reverses_id.is_not(None))))
-    reversed_here = list(session.scalars(select(Posting.id).where(*scope, Posting.id.in_(reversals))))
+    reversed_here = ([] if kept is not None and not reversals_kept
+                     else list(session.scalars(select(Posting.id).where(*scope, Posting.id.in_(reversals)))))
     special = reversed_here + list(overrides)
     common = list(scope)  # the specials are left out by posting id, which the index holds on SQLite (the rowid)
     if reversed_here:
@@ -103,19 +142,97 @@ def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear
     if overrides:
         common.append(Posting.id.not_in(list(overrides)))
     builder = TotalsBuilder()
-    _add_groups(session, builder, common, school_year, pack, centres, recipient.kind)
+    split = _split_column(centres)
+    if kept is None:
+        groups = _groups(session, common, split)
+    else:
+        groups = _without_overridden(session, kept, scope, list(overrides))
+        _add_split(session, groups, common, split, centres)
+    _add_groups(session, builder, groups, common, split, school_year, pack, centres, recipient.kind)
     if special:
         for item in evaluate(session, recipient, school_year, packs, booked_until=booked_until, posting_ids=special):
             builder.add_item(item)
     return builder.totals()
 
 
-def _add_groups(session: Session, builder: "TotalsBuilder", common: list, school_year: SchoolYear, pack: RulePack,
-                centres: dict[str, CostCentreFacts], recipient_kind: str) -> None:
-    """Classify the postings matching ``common`` group by group (``_groups``), by day where
-    the date can change the decision (``_dates_matter``), and add them to ``builder``."""
-    split = _split_column(centres)
-    for (category, code), (cents, count, first_day, last_day, split_cents) in _groups(session, common, split).items():
+Groups = dict[tuple[str | None, str | None], tuple[int, int, date, date, int | None]]
+
+
+def _kept_groups(session: Session, expense, school_year: SchoolYear | None) -> dict[str, tuple[Groups, bool]]:
+    """The expense postings (accounts ``expense``) of entries that are no reversals, by
+    school year and (category, cost centre code), from the running totals
+    (``ledger.core.running_totals``): (sum of cents, count, first date, last date, None), and
+    whether the year has postings of reversal entries; of ``school_year`` only (then the
+    year is always in the result) or of every year (None)."""
+    years: dict[str, tuple[Groups, bool]] = {} if school_year is None else {str(school_year): ({}, False)}
+    where = [AccountYearTotal.account_id.in_(expense)]
+    if school_year is not None:
+        where.append(AccountYearTotal.school_year == str(school_year))
+    for year, category, code, reversal, cents, count, first_day, last_day in session.execute(
+            select(AccountYearTotal.school_year, AccountYearTotal.category, AccountYearTotal.cost_centre,
+                   AccountYearTotal.reversal, func.sum(AccountYearTotal.amount_cents),
+                   func.sum(AccountYearTotal.postings), func.min(AccountYearTotal.first_day),
+                   func.max(AccountYearTotal.last_day))
+            .where(*where)
+            .group_by(AccountYearTotal.school_year, AccountYearTotal.category, AccountYearTotal.cost_centre,
+                      AccountYearTotal.reversal)):
+        groups, reversals = years.get(year, ({}, False))
+        if reversal:
+            years[year] = (groups, True)
+            continue
+        groups[(category or None, code or None)] = (int(cents), int(count), _as_date(first_day),
+                                                     _as_date(last_day), None)
+        years[year] = (groups, reversals)
+    return years
+
+
+def _without_overridden(session: Session, groups: Groups, scope: list, overridden: list[int]) -> Groups:
+    """A copy of ``groups`` less the postings ``overridden`` (by id) of entries that are no reversals
+    (those are in the groups; their first and last dates stay, a wider range only makes
+    ``_dates_matter`` look at the days)."""
+    groups = dict(groups)  # a copy: the caller's may be kept for other uses (``RecipientYears``)
+    if not overridden:
+        return groups
+    for category, code, cents in session.execute(
+            select(Posting.category, Posting.cost_centre, Posting.amount_cents)
+            .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+            .where(*scope, Posting.id.in_(overridden), JournalEntry.reverses_id.is_(None))):
+        key = (category or None, code or None)
+        total, count, first_day, last_day, _split = groups[key]
+        if count == 1:
+            del groups[key]
+        else:
+            groups[key] = (total - cents, count - 1, first_day, last_day, None)
+    return groups
+
+
+def _add_split(session: Session, groups: Groups, common: list, split, centres: dict[str, CostCentreFacts]) -> None:
+    """Fill in the per-posting split sum (``_split_column``) of the groups whose cost centre
+    has a systemic share: rounded per posting, so summed from those postings only."""
+    codes = sorted({code for _category, code in groups if code is not None and code in centres
+                    and centres[code].pool is not None and centres[code].pool.systemic_share is not None})
+    if not codes:
+        return
+    for category, code, split_cents in session.execute(
+            select(Posting.category, Posting.cost_centre, split)
+            .where(*common, Posting.cost_centre.in_(codes)).group_by(Posting.category, Posting.cost_centre)):
+        key = (category or None, code)
+        if key in groups and split_cents is not None:
+            groups[key] = (*groups[key][:4], int(split_cents))
+
+
+def _as_date(value) -> date:
+    """A date as the database returns a MIN/MAX of a date column (text on SQLite)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _add_groups(session: Session, builder: "TotalsBuilder", groups: Groups, common: list, split,
+                school_year: SchoolYear, pack: RulePack, centres: dict[str, CostCentreFacts],
+                recipient_kind: str) -> None:
+    """Classify the postings matching ``common`` group by group (``groups``: ``_groups`` or
+    ``_kept_groups``), by day where the date can change the decision (``_dates_matter``,
+    then from the postings), and add them to ``builder``."""
+    for (category, code), (cents, count, first_day, last_day, split_cents) in groups.items():
         centre = centres.get(code) if code else None
         if not _dates_matter(pack.kind_of(category), centre, first_day, last_day, school_year):
             facts = PostingFacts(from_cents(cents), first_day, school_year, category, code, recipient_kind)
@@ -190,10 +307,17 @@ def _split_column(centres: dict[str, CostCentreFacts]):
     for code, centre in centres.items():
         if centre.pool is not None and centre.pool.systemic_share is not None:
             codes.setdefault(centre.pool.systemic_share, []).append(code)
-    if not codes:
+    return _split_sum(tuple(sorted((share, tuple(sorted(same))) for share, same in codes.items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _split_sum(shares: tuple[tuple[Decimal, tuple[str, ...]], ...]):
+    """``_split_column`` of the cost centre codes per systemic share (built once per set:
+    building the expression costs more than the query it is part of)."""
+    if not shares:
         return null()
     return func.sum(case(*((Posting.cost_centre.in_(same), systemic_cents_sql(Posting.amount_cents, share))
-                           for share, same in codes.items())))
+                           for share, same in shares)))
 
 
 def _run_overrides(session: Session, run_id: int) -> dict[int, int]:

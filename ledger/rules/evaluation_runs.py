@@ -126,15 +126,17 @@ def classified(session: Session, recipient: Recipient, school_year: SchoolYear,
 
 
 def run_state(session: Session, recipient: Recipient, school_year: SchoolYear, *, booked_until: date | None,
-              postings: int, changes: Callable[[EvaluationRun], int]) -> RunState:
+              postings: int, changes: Callable[[EvaluationRun], int], has_runs: bool = True) -> RunState:
     """Which classification counts for a school year: the one place that decides it.
 
     The figures rest on the latest run's stored classifications when the year is closed
     (``state.frozen``), else on today's evaluation of ``postings`` postings. ``changes(run)``
     counts the postings today's rules classify differently from the latest run; it is called
     only when there is a run to compare with (not for ``booked_until``, a partial view).
+    ``has_runs`` False: the caller knows the year has no run (``years_with_runs``), so none
+    is looked up.
     """
-    run = latest_run(session, recipient, school_year)
+    run = latest_run(session, recipient, school_year) if has_runs else None
     if booked_until is not None or run is None:
         return RunState(run and Run.of(run), False, False, postings if run is None else 0)
     changed = changes(run)
@@ -184,6 +186,12 @@ def record_evaluation(session: Session, recipient: Recipient, school_year: Schoo
                  details={"school_year": str(school_year), "run": run.id, "pack": f"{pack.id} {pack.version}",
                           "digest": pack.digest, "postings": len(live), "changed": changed, "reason": run.reason})
     return run, True
+
+
+def years_with_runs(session: Session, recipient: Recipient) -> set[str]:
+    """The school years (``"2023/24"``) of ``recipient`` with at least one evaluation run."""
+    return set(session.scalars(select(EvaluationRun.school_year).where(
+        EvaluationRun.recipient_id == recipient.id).distinct()))
 
 
 def latest_run(session: Session, recipient: Recipient, school_year: SchoolYear) -> EvaluationRun | None:

@@ -138,6 +138,19 @@ def active_overrides(session: Session, recipient: Recipient, school_year: School
     return {o.posting_id: o for o in rows}
 
 
+def active_overrides_by_year(session: Session, recipient: Recipient) -> dict[str, dict[int, Override]]:
+    """``active_overrides`` of every school year of ``recipient`` in one query: school year
+    (``"2023/24"``) → posting id → override."""
+    withdrawn = select(Override.withdraws_id).where(Override.withdraws_id.is_not(None))
+    years: dict[str, dict[int, Override]] = {}
+    for override, year in session.execute(
+            select(Override, Posting.school_year).join(Posting, Override.posting_id == Posting.id)
+            .where(Override.recipient_id == recipient.id, Override.status.is_not(None),
+                   Override.id.not_in(withdrawn))):
+        years.setdefault(year, {})[override.posting_id] = override
+    return years
+
+
 def list_overrides(session: Session, recipient: Recipient, school_year: SchoolYear | None = None) -> list[OverrideRecord]:
     """Every override of ``recipient`` (of ``school_year`` if given), withdrawn ones included, oldest first."""
     query = (

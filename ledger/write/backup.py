@@ -28,7 +28,8 @@ A gzip-compressed text file of JSON lines (UTF-8, one JSON object per line, ``\\
   issued statement) base64 text.
 
 The rows come table by table (every table of ``ledger.core.models.Base.metadata`` but the
-web UI's log-in sessions, ``NOT_BACKED_UP``: a restore must never open a session again; see
+web UI's log-in sessions and the postings' running totals, ``NOT_BACKED_UP``: a restore must
+never open a session again, and recomputes the totals from the postings it restored; see
 ``table_order``) in an order a restore can insert as it reads: parents before children;
 ``postings`` before ``journal_entries`` (the database checks an entry's balance when the
 entry arrives, so its postings must be there already; their foreign key to the entry is
@@ -86,6 +87,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.history import verify_history
 from ledger.core.integrity import AUDIT, Heads, compare_heads, current_heads, head_from_json, head_json, journal_name
 from ledger.core.models import Base, Recipient
+from ledger.core.running_totals import rebuild as rebuild_totals
 
 FORMAT_NAME = "inkl-backup"
 FORMAT_VERSION = 1
@@ -212,7 +214,7 @@ class RestoreReport:
 
 #: Tables a backup leaves out: log-in sessions (``ledger.core.sessions``) end with the database
 #: they were opened on; a restored database starts without any.
-NOT_BACKED_UP = frozenset({"login_sessions"})
+NOT_BACKED_UP = frozenset({"login_sessions", "account_year_totals"})
 
 
 def table_order() -> list[sa.Table]:
@@ -331,6 +333,7 @@ def restore(session: Session, source: BinaryIO, *, progress: Progress = None,
             raise LedgerError(f"Sicherung unvollständig oder beschädigt: Tabelle {name} hat "
                               f"{rows.get(name, 0)} Zeilen, laut Kopfzeile {manifest.tables.get(name, 0)}")
     _run_deferred_checks(session)
+    rebuild_totals(session)  # derived from the postings: recomputed, never taken from the file
     chains, head = _verify(session, manifest, progress)
     # Only now: setval is not undone by a rollback, so a refused restore leaves the sequences alone.
     _reset_sequences(session, tables)
