@@ -1311,7 +1311,9 @@ def verify(recipient_key: str | None, against: Path | None, as_json: bool) -> No
     """
     recorded = read_recorded_heads(against) if against is not None else None
     with db.session_scope(_engine()) as session:
-        report = verify_books(session, recipient_key=recipient_key, against=recorded)
+        packs = load_packs()
+        report = verify_books(session, recipient_key=recipient_key, against=recorded,
+                              category_label=lambda category: category_label(category, packs))
     if as_json:
         _print_json(report.to_json())
     else:

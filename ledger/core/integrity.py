@@ -350,11 +350,13 @@ class IntegrityReport:
         return data
 
 
-def verify_books(session: Session, *, recipient_key: str | None = None, against: Heads | None = None) -> IntegrityReport:
+def verify_books(session: Session, *, recipient_key: str | None = None, against: Heads | None = None,
+                 category_label: Callable[[str], str] | None = None) -> IntegrityReport:
     """Check the books' integrity: every journal chain (or only ``recipient_key``'s), the audit log's
     chain, postings without an entry, the heads issued statements recorded and, with ``against``,
     every head recorded there (only the journal of ``recipient_key`` and the chains that are no
-    journal when a recipient is given).
+    journal when a recipient is given). ``category_label(category id)`` names
+    categories in the totals' findings (``ledger.core.running_totals.verify_totals``).
 
     Reads only. Raises NotFound for an unknown ``recipient_key``.
     """
@@ -362,7 +364,7 @@ def verify_books(session: Session, *, recipient_key: str | None = None, against:
     journals = [verify_chain(session, target) for target in targets]
     events, head, broken, reason = verify_audit_log(session)
     history = verify_history(session)
-    totals = verify_totals(session)
+    totals = verify_totals(session, category_label=category_label)
     stray = select(Posting.id).outerjoin(JournalEntry, Posting.entry_id == JournalEntry.id).where(JournalEntry.id.is_(None))
     if recipient_key:
         stray = stray.join(Account, Posting.account_id == Account.id).where(Account.recipient_id == targets[0].id)

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import Date, cast, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from ledger.core.models import Account, AccountYearTotal, JournalEntry, Posting
+from ledger.core.money import format_german, from_cents
 
 #: The key columns, in table order, then the summed ones.
 _KEY = ("account_id", "school_year", "category", "cost_centre", "month", "reversal")
@@ -128,13 +129,15 @@ class TotalsCheck:
         return {"ok": self.ok, "rows": self.rows, "postings": self.postings, "findings": list(self.findings)}
 
 
-def verify_totals(session: Session, *, limit: int = 20) -> TotalsCheck:
+def verify_totals(session: Session, *, limit: int = 20,
+                  category_label: Callable[[str], str] | None = None) -> TotalsCheck:
     """Compare the kept totals with a full recomputation from the postings, key by key.
 
     Returns the check with one German finding per differing key (at most ``limit``, then
     a count of the rest): a total kept without postings, postings without a kept total,
-    or a differing sum, count, first or last day. Raises nothing for differences; database
-    errors pass through.
+    or a differing sum (EUR), count, first or last day. ``category_label(category id)``
+    names a category in the findings (the rule pack's German label;
+    without it the id). Raises nothing for differences; database errors pass through.
     """
     kept = {_key(row): tuple(row[7:]) for row in session.execute(
         select(*(AccountYearTotal.__table__.c[name] for name in _COLUMNS)))}
@@ -146,7 +149,8 @@ def verify_totals(session: Session, *, limit: int = 20) -> TotalsCheck:
         if have is not None and want is not None and _normalised(have) == _normalised(want):
             continue
         account_id, year, category, centre, month, reversal = key
-        where = (f"Konto {numbers.get(account_id, '?')}, Schuljahr {year}, Kategorie {category or '–'}, "
+        category = (category_label(category) if category_label else category) if category else "–"
+        where = (f"Konto {numbers.get(account_id, '?')}, Schuljahr {year}, Kategorie {category}, "
                  f"Kostenstelle {centre or '–'}, Monat {_month(month)}{', Storno' if reversal else ''}")
         if want is None:
             findings.append(f"{where}: Summe gespeichert, aber keine Buchungen dazu")
@@ -181,7 +185,8 @@ def _month(value) -> str:
 
 def _describe(values: tuple) -> str:
     cents, count, first, last = _normalised(values)
-    return f"{cents} Cent in {count} Buchungszeilen ({first:%d.%m.%Y}–{last:%d.%m.%Y})"
+    lines = "Buchungszeile" if count == 1 else "Buchungszeilen"
+    return f"{format_german(from_cents(cents))} EUR in {count} {lines} ({first:%d.%m.%Y}–{last:%d.%m.%Y})"
 
 
 def _unchanged(value):
