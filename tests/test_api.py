@@ -304,7 +304,8 @@ def test_the_profile_is_checked_at_upload(app, books):
     assert _upload(client, books.olga, MONTH).get_json()["profile"] == "inkl-csv"   # the default
     other = _upload(client, books.olga, MONTH, profile="datev")
     assert other.status_code == 422
-    assert "unbekanntes Importprofil (vorhanden: camt053, datev-extf" in other.get_json()["invalid_params"][0]["reason"]
+    assert other.get_json()["invalid_params"][0]["reason"].startswith(
+        "unbekanntes Importprofil „datev“ (vorhanden: camt053, datev-extf")
     datev = _upload(client, books.olga, MONTH, profile="datev-extf")
     assert datev.status_code == 422 and "DATEV-Format" in datev.get_json()["errors"][0]["message"]
 

@@ -282,6 +282,7 @@ def test_a_broken_profile_is_refused_naming_file_and_key(books, key, tmp_path, m
     page = books.web.get("/r/testland/import")
     text = page.get_data(as_text=True)
     assert not LEAK.search(result.output + result.stderr + text), (result.output, result.stderr, text[:2000])
+    status, answer = _api(books, b"", "leer.csv", "inkl-csv", dry_run=True)   # the API reads the profiles too
     if expected["outcome"] == "loaded":
         title = load_profiles((PROFILES_DIR, folder))[Path(key).stem].title
         assert result.exit_code == 0 and title in result.output
@@ -292,6 +293,8 @@ def test_a_broken_profile_is_refused_naming_file_and_key(books, key, tmp_path, m
     assert (raised.value.key, expected["message"] in raised.value.message) == (expected["key"], True), raised.value
     assert result.exit_code == 1 and name in result.stderr and expected["message"] in result.stderr, result.stderr
     assert page.status_code >= 400 and name not in text, (page.status_code, text[:2000])
+    reason = answer["invalid_params"][0]["reason"]                 # named by key, without the server's path
+    assert status == 422 and expected["message"] in reason and str(tmp_path) not in reason, answer
 
 
 def test_the_readme_lists_every_corpus_file():

@@ -26,7 +26,7 @@ def test_the_shipped_profiles_load_and_the_default_is_the_ledgers_own_export():
 
 
 def test_an_unknown_profile_names_the_known_ones():
-    with pytest.raises(ProfileError, match=r"unbekanntes Importprofil \(vorhanden: camt053, datev-extf, infoma-sachbuch"):
+    with pytest.raises(ProfileError, match=r"^unbekanntes Importprofil „sage“ \(vorhanden: camt053, datev-extf, infoma-sachbuch"):
         get_profile("sage")
 
 

@@ -64,7 +64,7 @@ def init_app(app: Flask) -> None:
     def _profile_error(exc: ProfileError):
         """A broken import profile in the instance folder: logged with its file, shown without it."""
         app.logger.error("Importprofil fehlerhaft: %s", exc)
-        where = f" ({exc.key}: {exc.message})" if exc.key else f" ({exc.message})"
+        where = f" ({exc.without_file})"
         return error_page(500, f"Ein Importprofil dieser Installation ist fehlerhaft{where}. "
                                "Bitte wenden Sie sich an die Administration.")
 

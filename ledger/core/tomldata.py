@@ -34,6 +34,12 @@ class DataFileError(LedgerError):
     def __str__(self) -> str:
         return ": ".join(part for part in (self.file, self.key, self.message) if part)
 
+    @property
+    def without_file(self) -> str:
+        """``"<key>: <message>"``: the error as users of a web page or the API see it, without
+        the server's file path (that goes to the log)."""
+        return ": ".join(part for part in (self.key, self.message) if part)
+
 
 def read_toml(path: Path, error: type[DataFileError] = DataFileError) -> dict:
     """The TOML file as a dict; raises ``error`` on syntax errors (with line and column)

@@ -137,7 +137,7 @@ def get_profile(key: str | None, directories: tuple[Path, ...] | None = None) ->
     profiles = load_profiles(directories)
     if key not in profiles:
         known = ", ".join(profiles) or "keine"
-        raise ProfileError(key, "", f"unbekanntes Importprofil (vorhanden: {known})")
+        raise ProfileError("", "", f"unbekanntes Importprofil „{key[:40]}“ (vorhanden: {known})")
     return profiles[key]
 
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 from flask import request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ledger.core.errors import LedgerError
 from ledger.read.importer import ImportSummary
+from ledger.read.profiles import ProfileError
 from webapp.api.access import api_user, recipient
 from webapp.api.base import ApiBlueprint
 from webapp.api.schemas import ImportSchema, UploadForm
@@ -74,9 +74,9 @@ def upload(form: dict, key: str):
     target = recipient(key, write=True)
     try:
         profile = profile_key(form["profile"])
-    except LedgerError as exc:
+    except ProfileError as exc:       # an unknown key, or a broken profile file: named without its path
         return problem(422, DEFAULT_DETAILS[422],
-                       invalid_params=[{"name": "profile", "in": "body", "reason": str(exc)}])
+                       invalid_params=[{"name": "profile", "in": "body", "reason": exc.without_file}])
     upload_file = form["file"]
     filename = display_name(upload_file.filename)
     path = stage(target, upload_file.stream, max_bytes(), meta={"file": filename, "profile": profile})
