@@ -31,7 +31,7 @@ from types import SimpleNamespace
 from typing import Callable, Iterator
 
 from ledger.core.chain import link_hash
-from ledger.read.importer import CHUNK_ROWS, _Issues, _keyed_rows, _repeated_bases
+from ledger.read.importer import CHUNK_ROWS, _Books, _Issues, _keyed_rows, _repeated_bases
 from ledger.read.profiles import get_profile
 from ledger.rules.packs import load_packs
 from bench.transfers.schema import COLUMNS, GENESIS, chart_rows
@@ -132,12 +132,12 @@ def high_water_kib() -> int:
 
 
 def _books(packs):
-    """What ``ledger.read.importer._check_row`` reads of the books: the chart by number (as
-    plain objects), no closed years, the packs."""
+    """The importer's own ``_Books`` (what ``ledger.read.importer._check_row`` reads of the books
+    and its per-import maps) over the chart by number (as plain objects), no closed years, the packs."""
     accounts = {number: SimpleNamespace(id=i, number=number, type=type_, category=category, role=role)
                 for i, _r, number, _name, type_, category, role in chart_rows(RECIPIENT[0])}
-    return SimpleNamespace(recipient=SimpleNamespace(id=RECIPIENT[0], key=RECIPIENT[1], name=RECIPIENT[2]),
-                           accounts=accounts, closed=frozenset(), packs=packs)
+    return _Books(recipient=SimpleNamespace(id=RECIPIENT[0], key=RECIPIENT[1], name=RECIPIENT[2]),
+                  accounts=accounts, closed=frozenset(), packs=packs)
 
 
 def transfer_rows(path: Path, head: tuple[int, str], *, created_by: str, now: datetime,
