@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session
 from ledger.core.models import Account, JournalEntry, Posting, Recipient
 
 GENESIS = "0" * 64
-#: The canonical JSON of an entry's content: sorted keys, no spaces, UTF-8 text as is.
-_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+#: The canonical JSON of the chains (journal entries, heads files, versions): sorted keys, no spaces, UTF-8 text as is.
+CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 _encode_text = json.encoder.encode_basestring
 
 
@@ -76,7 +76,7 @@ def link_hash(
 
     ``postings``: (account number, amount in cents, school year, category, cost centre)
     in posting order. The JSON is that of ``json`` with sorted keys, no spaces and UTF-8
-    text as is (``_CANONICAL``), written out field by field (the encoder's own string
+    text as is (``CANONICAL_JSON``), written out field by field (the encoder's own string
     escaping, ``encode_basestring``): the same bytes for about two thirds of the cost.
     """
     canonical = "".join((
@@ -93,7 +93,7 @@ def _text(value: str) -> str:
 
 
 def _json(value) -> str:
-    """``value`` as ``_CANONICAL`` writes it (text, whole numbers and None directly, anything else through it)."""
+    """``value`` as ``CANONICAL_JSON`` writes it (text, whole numbers and None directly, anything else through it)."""
     kind = type(value)
     if kind is str:
         return _encode_text(value)
@@ -101,7 +101,7 @@ def _json(value) -> str:
         return int.__repr__(value)
     if value is None:
         return "null"
-    return _CANONICAL.encode(value)
+    return CANONICAL_JSON.encode(value)
 
 
 def chain_head(session: Session, recipient: Recipient) -> ChainHead:

@@ -45,7 +45,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from ledger.core.chain import GENESIS, ChainHead
+from ledger.core.chain import CANONICAL_JSON, GENESIS, ChainHead
 from ledger.core.models import AuditEvent, Base, Pool, RecordVersion, StoredClassification
 
 #: The tables whose rows decide a figure, with the German label ``verify_history`` names them by.
@@ -101,7 +101,6 @@ OPERATIONS = ("insert", "update", "delete")
 #: Who and when, when a transaction wrote no audit event.
 SYSTEM_ACTOR = "System"
 
-_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 _ARRAY = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _SIMPLE = (int, str, bool, type(None))
 _CHUNK = 500
@@ -190,7 +189,7 @@ def catch_up(conn: Connection, *, actor: str, now: datetime, reflect: bool = Fal
 def content_of(table: sa.Table, row) -> str:
     """The canonical JSON of a row (a mapping of every column of ``table``): keys sorted, no
     spaces; dates and times ISO 8601, decimals as plain text without trailing zeros."""
-    return _CANONICAL.encode({column.name: _plain(row[column.name]) for column in table.columns})
+    return CANONICAL_JSON.encode({column.name: _plain(row[column.name]) for column in table.columns})
 
 
 def _plain(value):
@@ -207,7 +206,7 @@ def _plain(value):
 
 def _version_hash(prev_hash: str, seq: int, table_name: str, row_key: str, operation: str, content: str | None,
                   actor: str, created_at: datetime) -> str:
-    canonical = _CANONICAL.encode({"seq": seq, "table": table_name, "row_key": row_key, "operation": operation,
+    canonical = CANONICAL_JSON.encode({"seq": seq, "table": table_name, "row_key": row_key, "operation": operation,
                                    "content": content, "actor": actor, "created_at": created_at.isoformat()})
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 
@@ -242,13 +241,13 @@ def _contents(conn: Connection, table: sa.Table, keys: Iterable[str] | None = No
             value = row[position]
             if value != current:
                 if current is not None:
-                    yield str(current), _CANONICAL.encode({"rows": count, "sha256": digest.hexdigest()})
+                    yield str(current), CANONICAL_JSON.encode({"rows": count, "sha256": digest.hexdigest()})
                 current, digest, count = value, hashlib.sha256(), 0
             digest.update((_ARRAY.encode([v if type(v) in _SIMPLE else _plain(v) for v in row]) + "\n")
                           .encode("utf-8"))
             count += 1
         if current is not None:
-            yield str(current), _CANONICAL.encode({"rows": count, "sha256": digest.hexdigest()})
+            yield str(current), CANONICAL_JSON.encode({"rows": count, "sha256": digest.hexdigest()})
 
 
 def _latest(conn: Connection, table_name: str, keys: Iterable[str] | None) -> dict[str, str | None]:

@@ -40,7 +40,6 @@ matches it (damaged or edited).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,7 +49,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.core.audit import audit_head, verify_audit_log
-from ledger.core.chain import GENESIS, ChainHead, ChainReport, chain_head, verify_chain
+from ledger.core.chain import CANONICAL_JSON, GENESIS, ChainHead, ChainReport, chain_head, verify_chain
 from ledger.core.errors import LedgerError
 from ledger.core.history import HistoryReport, history_head, verify_history
 from ledger.core.models import Account, AuditEvent, IssuedStatement, JournalEntry, Posting, Recipient, RecordVersion
@@ -67,7 +66,6 @@ HISTORY = "history"
 JOURNAL_PREFIX = "journal:"
 #: At most this many ids of postings without an entry are listed (all are counted).
 STRAY_LISTED = 20
-_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 #: The states of a recorded head, with their German labels.
 STATES = {"unchanged": "unverändert", "gone": "fehlt", "changed": "verändert", "unknown": "unbekannte Kette"}
@@ -202,7 +200,7 @@ def heads_from_keywords(keywords: str) -> dict[str, ChainHead]:
 
 
 def _document_sha256(document: dict[str, Any]) -> str:
-    return hashlib.sha256(_CANONICAL.encode(document).encode("utf-8")).hexdigest()
+    return hashlib.sha256(CANONICAL_JSON.encode(document).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
