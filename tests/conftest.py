@@ -146,10 +146,13 @@ def _apps_let_go_of_their_connections(monkeypatch):
 @pytest.fixture
 def app(database_url, engine):
     """The Flask application on the test database (CSRF on, session cookie over plain HTTP); its
-    background jobs have ended when the test ends."""
+    background jobs have ended when the test ends. A view waits up to 60 s for its job, so that a
+    loaded CI machine does not turn a result page into the progress page (tests of the progress
+    page set ``JOB_WAIT_SECONDS`` to 0)."""
     from webapp import create_app
 
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": False})
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SESSION_COOKIE_SECURE": False,
+                      "JOB_WAIT_SECONDS": 60})
     yield app
     app.extensions["inkl_jobs"].shutdown()   # no job of this test may write while the next one empties the tables
 

@@ -302,7 +302,6 @@ def test_a_bank_statement_with_its_profile_previews_payout_and_parked_entries(ap
 
 def test_the_preview_is_paged(app, olga, session):
     rows = "".join(f"{1 + n % 28:02d}.10.2023;B-{n};Pool Oktober;5291;1810;{n + 1},00;;;\n" for n in range(150))
-    app.config["JOB_WAIT_SECONDS"] = 30
     dry = _upload(olga, (HEADER + rows).encode())
     text = _text(dry)
     assert "Zeilen der Datei, Seite 1 von 2" in text and "nächste Seite" in text

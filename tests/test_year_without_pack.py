@@ -86,7 +86,6 @@ def test_recording_an_evaluation_run_answers_409(officer):
 
 
 def test_issuing_the_statement_fails_with_409_and_the_reason(app, officer):
-    app.config["JOB_WAIT_SECONDS"] = 30
     token = csrf_token(officer, "/r/testland/2012/abrechnungen")
     # issuing leads to the confirmation page first, which cannot be built without a rule pack
     response = officer.post("/r/testland/2012/abrechnungen", data={"csrf_token": token}, follow_redirects=True)
