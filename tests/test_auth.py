@@ -203,6 +203,16 @@ def test_an_unknown_name_takes_as_long_as_a_wrong_password(client, two_kreise):
     assert 0.5 < unknown / wrong < 2, (unknown, wrong)
 
 
+def test_the_dummy_hash_costs_what_a_users_hash_costs():
+    """The stored dummy hash of an unknown name has the parameters (time and memory cost,
+    parallelism) of every new password hash, so verifying it takes as long."""
+    from argon2 import extract_parameters
+
+    from ledger.core.users import _DUMMY_HASH, _HASHER
+
+    assert extract_parameters(_DUMMY_HASH) == extract_parameters(_HASHER.hash("ein Passwort"))
+
+
 @pytest.mark.parametrize("password", ["aaaaaaaaaaaa", "passwort1234", "Inklusionspauschale1", "anna12345678",
                                       "qwertzuiop123", "Musterhausen2026",
                                       "inklusion2026!"])   # zxcvbn score 2, one below MIN_STRENGTH

@@ -130,6 +130,10 @@ def test_journal_filters_by_cost_centre_amount_and_state_and_shows_the_signed_su
     assert count_and_sum("stand=reversed") == ("1", "800,00")
     assert count_and_sum("stand=reversal") == ("1", "-800,00")
     assert count_and_sum("stand=active") == ("2", "1.250,00")
+    # a school year alone (with dates) is found through the year's postings: the same figures
+    assert count_and_sum("year=2023") == ("4", "1.250,00")
+    assert count_and_sum("year=2023&to=2023-11-19") == ("3", "2.050,00")       # without the Storno of 20.11.
+    assert count_and_sum("year=2023&from=2023-11-20") == ("1", "-800,00")
     bad = anna.get("/r/testland/journal?betrag_von=zwölf&kst=NIRGENDS").get_data(as_text=True)
     assert "kein gültiger Betrag" in bad and "gibt es in den Stammdaten nicht" in bad
 

@@ -18,7 +18,6 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from zxcvbn import zxcvbn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -167,6 +166,8 @@ def check_strength(password: str, username: str = "", words: list[str] = ()) -> 
     ``aaaaaaaaaaaa``, ``Inklusionspauschale1`` or ``Musterhausen2026`` fail)."""
     if len(password) < MIN_PASSWORD:
         raise LedgerError(f"das Passwort braucht mindestens {MIN_PASSWORD} Zeichen")
+    from zxcvbn import zxcvbn  # here, not at the top: its word lists cost 13 MB in every process that imports users
+
     context = [*CONTEXT_WORDS, *(part for part in re.split(r"[._@-]", username.lower()) if part),
                *(word.lower() for word in words if len(word) > 2)]
     if zxcvbn(password[:100], user_inputs=context)["score"] < MIN_STRENGTH:
@@ -176,8 +177,11 @@ def check_strength(password: str, username: str = "", words: list[str] = ()) -> 
 
 
 #: A hash to verify against when a user is unknown, so that a log-in takes as long for an
-#: unknown name as for a wrong password (no user enumeration by timing).
-_DUMMY_HASH = _HASHER.hash("kein Benutzer dieses Namens")
+#: unknown name as for a wrong password (no user enumeration by timing). Stored, not computed
+#: at import: Argon2id takes 64 MiB while hashing, which every process importing this module
+#: (an import's peak memory among them) would pay. Its parameters are ``_HASHER``'s
+#: (tests/test_auth.py checks that they stay so).
+_DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$3W88tkZzJ6zTbNu8PBRmrA$1VVPV5KgBlNcKx+F2v1Fg3tcbGosEgfhuM2lpsoO7RE"
 
 
 def spend_check_time(password: str) -> None:

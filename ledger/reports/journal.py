@@ -80,9 +80,8 @@ def list_entries(
     """
     if limit < 1 or offset < 0:
         raise ValueError("limit must be ≥ 1 and offset ≥ 0")
-    only_year = category is None and account_number is None and not search and cost_centre is None \
-        and amount_min is None and amount_max is None and state is None
-    if school_year is not None and only_year:
+    if _only_year(school_year=school_year, category=category, account_number=account_number, search=search,
+                  cost_centre=cost_centre, amount_min=amount_min, amount_max=amount_max, state=state):
         return _year_page(session, recipient, school_year, date_from, date_to, limit, offset)
     where = _conditions(recipient, date_from=date_from, date_to=date_to, category=category,
                         account_number=account_number, school_year=school_year, search=search,
@@ -101,11 +100,30 @@ def journal_sum(session: Session, recipient: Recipient, **filters) -> Decimal:
     """The sum (EUR) of the signed amounts (``signed_amount``) of every entry ``list_entries``
     finds with the same ``filters`` (its keyword arguments except ``limit``/``offset``): a
     reversed entry and its reversal add up to zero."""
+    sign = case((JournalEntry.reverses_id.is_not(None), -1), else_=1)
+    if _only_year(**filters):
+        # the year's entries from the postings' index range, then their debits by ``ix_postings_entry``
+        # (a correlated sum per entry of the recipient's whole journal: 101 → 31 ms at 125 000 entries)
+        entries = select(Posting.entry_id).where(*_year_scope(recipient, filters["school_year"],
+                                                              filters.get("date_from"), filters.get("date_to")))
+        cents = session.scalar(select(func.coalesce(func.sum(sign * Posting.amount_cents), 0))
+                               .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+                               .where(Posting.entry_id.in_(entries), Posting.amount_cents > 0))
+        return from_cents(cents or 0)
     where = _conditions(recipient, **filters)
     debits = (select(func.coalesce(func.sum(Posting.amount_cents), 0))
               .where(Posting.entry_id == JournalEntry.id, Posting.amount_cents > 0).scalar_subquery())
-    sign = case((JournalEntry.reverses_id.is_not(None), -1), else_=1)
     return from_cents(session.scalar(select(func.coalesce(func.sum(sign * debits), 0)).where(where)) or 0)
+
+
+def _only_year(*, school_year: SchoolYear | None = None, category: str | None = None,
+               account_number: str | None = None, search: str | None = None, cost_centre: str | None = None,
+               amount_min: Decimal | None = None, amount_max: Decimal | None = None, state: str | None = None,
+               **_dates) -> bool:
+    """Whether ``list_entries``' filters are a school year and at most booking dates: then the
+    year's postings find the entries (``_year_scope``)."""
+    return school_year is not None and category is None and account_number is None and not search \
+        and cost_centre is None and amount_min is None and amount_max is None and state is None
 
 
 def _conditions(recipient: Recipient, *, date_from: date | None = None, date_to: date | None = None,
@@ -172,12 +190,7 @@ def _year_page(session: Session, recipient: Recipient, school_year: SchoolYear, 
     index ``ix_postings_year_totals``, so counting and paging read the year's index range,
     not the recipient's whole journal. (Every posting of an entry is on its recipient's
     accounts and carries its date; the database refuses anything else.)"""
-    accounts = select(Account.id).where(Account.recipient_id == recipient.id)
-    where = [Posting.account_id.in_(accounts), Posting.school_year == str(school_year)]
-    if date_from is not None:
-        where.append(Posting.date >= date_from)
-    if date_to is not None:
-        where.append(Posting.date <= date_to)
+    where = _year_scope(recipient, school_year, date_from, date_to)
     # grouped, not DISTINCT in a subquery (one sort of the year's postings serves the grouping
     # and the order: 12 500 entries a year, 20 → 15 ms on SQLite, 17 → 10 ms on PostgreSQL);
     # the total comes with the page as a window over the groups; past the last page it must
@@ -191,6 +204,20 @@ def _year_page(session: Session, recipient: Recipient, school_year: SchoolYear, 
         select(JournalEntry).where(JournalEntry.id.in_(ids))
         .options(selectinload(JournalEntry.postings).selectinload(Posting.account)))}
     return [found[i] for i in ids], int(total)
+
+
+def _year_scope(recipient: Recipient, school_year: SchoolYear, date_from: date | None, date_to: date | None) -> list:
+    """The conditions on ``Posting`` that select ``recipient``'s postings of ``school_year``
+    booked from ``date_from`` to ``date_to`` (both inclusive, None = open): one index range of
+    ``ix_postings_year_totals`` per account. A posting's date is its entry's (the database
+    refuses anything else), so the dates select the same entries as ``JournalEntry.date``."""
+    accounts = select(Account.id).where(Account.recipient_id == recipient.id)
+    where = [Posting.account_id.in_(accounts), Posting.school_year == str(school_year)]
+    if date_from is not None:
+        where.append(Posting.date >= date_from)
+    if date_to is not None:
+        where.append(Posting.date <= date_to)
+    return where
 
 
 def entry_amount(entry: JournalEntry) -> Decimal:
