@@ -84,7 +84,6 @@ from ledger.rules.packs import category_label, load_packs, pack_name
 from ledger.rules.pass_through_plan import load_pass_through_plan
 from ledger.rules.status import Status
 from ledger.workflows.allocation import add_claim, pay_claim
-from ledger.workflows.anchors import read_recorded_heads
 from ledger.workflows.allocation_commitment import commit_plan, release_plan
 from ledger.workflows.pass_through import add_pass_through_claim
 from ledger.workflows.budget import (
@@ -104,25 +103,17 @@ from ledger.workflows.budget_cases import RECORD_KINDS, add_case, add_record, ge
 from ledger.workflows.budget_cases import reminders as budget_reminders
 from ledger.workflows.closing import close_year, reopen_year
 from ledger.workflows.grants import record_grant
-from ledger.workflows.issued import issue_statement, preview_issue
 from ledger.workflows.masterdata import KINDS, Kind, add, import_master_data, list_items, list_rows
 from ledger.workflows.parked import book_parked, parked_entries
 from ledger.workflows.repayment import confirm_repayment, pay_repayment, repayment_transfer
-from ledger.write.allocation_pdf import render_claims_statement
 from ledger.write.backup import backup, restore
-from ledger.write.downloads import (
-    account_ledger_sheet,
-    classification_sheet,
-    journal_sheet,
-    trial_balance_sheet,
-)
 from ledger.write.gobd import export_gobd
 from ledger.write.hledger import export_hledger
-from ledger.write.tabular import render as render_table
-from ledger.write.notification_pdf import render_notification
-from ledger.write.statement_pdf import render_statement
 
 german.install()
+
+# The writers of PDFs and spreadsheets (reportlab, pypdf, xlsxwriter) are imported by the commands
+# that write them, not here: every command would otherwise carry their 22 MB, an import's memory too.
 
 
 class Failure(click.ClickException):
@@ -717,6 +708,7 @@ def forecast_command(recipient_key: str, school_year: SchoolYear, as_of, as_json
 @json_option
 def notification_command(recipient_key: str, school_year: SchoolYear, output: Path, as_of, as_json: bool) -> None:
     """Anzeige an das Ministerium (Mittel voraussichtlich nicht vollständig verwendbar) als PDF schreiben."""
+    from ledger.write.notification_pdf import render_notification
     day = as_of.date() if as_of else date.today()
     with db.session_scope(_engine()) as session:
         data = build_notification(session, get_recipient(session, recipient_key), school_year, as_of=day)
@@ -1014,6 +1006,7 @@ def reverse(entry_id: int, recipient_key: str, reason: str, day) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF-Datei des Verwendungsnachweises")
 def statement(recipient_key: str, school_year: SchoolYear, output: Path) -> None:
     """Verwendungsnachweis (PDF) eines Schuljahres als Entwurf erzeugen (nicht aufbewahrt, ENTWURF auf jeder Seite)."""
+    from ledger.write.statement_pdf import render_statement
     with db.session_scope(_engine()) as session:
         data = build_statement(session, get_recipient(session, recipient_key), school_year, now=_now())
     output.write_bytes(render_statement(data))
@@ -1035,6 +1028,7 @@ def statement_issue(recipient_key: str, school_year: SchoolYear, output: Path | 
     und fragt nach, außer mit --yes. Ein Verwendungsnachweis mit demselben Inhalt wie der zuletzt
     ausgestellte wird nicht ein zweites Mal ausgestellt.
     """
+    from ledger.workflows.issued import issue_statement, preview_issue
     now = _now()
     with db.session_scope(_engine()) as session:
         require_role(get_user(session, _user()), "officer", "admin")  # before asking, not after
@@ -1309,6 +1303,7 @@ def verify(recipient_key: str | None, against: Path | None, as_json: bool) -> No
     Mit --against DATEI zusätzlich: ist jeder dort aufgezeichnete Kettenkopf noch da und unverändert?
     So fallen auch gelöschte neueste Buchungen, gelöschte Journale und neu berechnete Ketten auf.
     """
+    from ledger.workflows.anchors import read_recorded_heads
     recorded = read_recorded_heads(against) if against is not None else None
     with db.session_scope(_engine()) as session:
         packs = load_packs()
@@ -1447,6 +1442,7 @@ def _export_table(kind: str, recipient_key: str, fmt: str, output: Path, as_json
     """Write the table ``build(session, recipient, packs)`` gives (a ``Sheet`` and the audit details)
     to ``output`` in ``fmt`` and record the download in the audit log (action ``download``, as on
     the web page). ``--json``: ``{"file", "format", "rows"}`` (rows without the heading row)."""
+    from ledger.write.tabular import render as render_table
     with db.session_scope(_engine(), write=True) as session:
         recipient = get_recipient(session, recipient_key)
         sheet, details = build(session, recipient, load_packs())
@@ -1494,6 +1490,7 @@ def _range_options(command):
 @_range_options
 def export_journal_command(recipient_key, fmt, output, as_json, school_year, date_from, date_to) -> None:
     """Journal als CSV oder XLSX: eine Zeile je Buchungszeile."""
+    from ledger.write.downloads import journal_sheet
     _export_table("journal", recipient_key, fmt, output, as_json, lambda session, recipient, packs: (
         journal_sheet(session, recipient, packs, school_year=school_year, date_from=_day(date_from),
                       date_to=_day(date_to)), _scope(school_year, date_from, date_to)))
@@ -1504,6 +1501,7 @@ def export_journal_command(recipient_key, fmt, output, as_json, school_year, dat
 @click.option("--school-year", callback=_school_year, required=True, help="Schuljahr, z. B. 2023/24")
 def export_classification_command(recipient_key, fmt, output, as_json, school_year) -> None:
     """Einstufung eines Schuljahres als CSV oder XLSX: jede Ausgabe mit Regel, Begründung und Quelle."""
+    from ledger.write.downloads import classification_sheet
     _export_table("einstufung", recipient_key, fmt, output, as_json, lambda session, recipient, packs: (
         classification_sheet(classified(session, recipient, school_year, packs).items, school_year, packs),
         _scope(school_year, None, None)))
@@ -1514,6 +1512,7 @@ def export_classification_command(recipient_key, fmt, output, as_json, school_ye
 @_range_options
 def export_trial_balance_command(recipient_key, fmt, output, as_json, school_year, date_from, date_to) -> None:
     """Summen- und Saldenliste als CSV oder XLSX: je Konto Saldovortrag, Soll, Haben, Saldo."""
+    from ledger.write.downloads import trial_balance_sheet
     _export_table("summen-und-salden", recipient_key, fmt, output, as_json, lambda session, recipient, _packs: (
         trial_balance_sheet(trial_balance(session, recipient, school_year=school_year, date_from=_day(date_from),
                                           date_to=_day(date_to))), _scope(school_year, date_from, date_to)))
@@ -1526,6 +1525,7 @@ def export_trial_balance_command(recipient_key, fmt, output, as_json, school_yea
 def export_account_ledger_command(recipient_key, fmt, output, as_json, account_number, school_year, date_from,
                                   date_to) -> None:
     """Kontoblatt als CSV oder XLSX: die Buchungen eines Kontos mit laufendem Saldo."""
+    from ledger.write.downloads import account_ledger_sheet
     _export_table("kontoblatt", recipient_key, fmt, output, as_json, lambda session, recipient, packs: (
         account_ledger_sheet(account_ledger(session, recipient, account_number, school_year=school_year,
                                             date_from=_day(date_from), date_to=_day(date_to)), packs),
@@ -2090,6 +2090,7 @@ def claim_pass_through(plan_file: Path, municipality: str, day, amount, referenc
 @json_option
 def claims_list(plan_key, recipient_key, pdf_path, as_json) -> None:
     """Mittelabrufe eines Verteilungsplans mit Höchstbetrag, anerkannter Summe und Rest je Empfänger."""
+    from ledger.write.allocation_pdf import render_claims_statement
     with db.session_scope(_engine()) as session:
         try:
             overview = claims_overview(session, plan_key, recipient_key)

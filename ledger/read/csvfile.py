@@ -20,8 +20,10 @@ from typing import BinaryIO, Callable, Iterator
 
 from ledger.core.characters import FORBIDDEN_CHARACTERS, forbidden_character_message
 
-#: Bytes read at a time when telling the encoding.
-_CHUNK = 1 << 20
+#: Bytes read at a time when telling the encoding: 64 KiB. With 1 MiB chunks each chunk's bytes
+#: and its decoded text were large blocks that fragmented the C heap, and an import's resident
+#: memory grew by 40 MB over a 74 MB file before its first row was booked.
+_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
