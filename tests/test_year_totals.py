@@ -12,12 +12,15 @@ from ledger.core.posting import reverse_entry
 from ledger.core.recipients import add_recipient
 from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import add_user
-from ledger.reports.repayment import compute_repayment
+from ledger.core.grants import add_grant, add_payout
+from ledger.core.money import from_cents
+from ledger.reports.repayment import compute_all, compute_many, compute_repayment
 from ledger.reports.totals import Totals
 from ledger.reports.year_totals import year_totals
 from ledger.rules.evaluate import evaluate
 from ledger.rules.evaluation_runs import classified, record_evaluation
 from ledger.rules.overrides import add_override
+from ledger.workflows.repayment import confirm_repayment, pay_repayment
 from ledger.workflows.masterdata import add
 from tests.conftest import NOW, add_master_data, import_bytes
 
@@ -87,6 +90,39 @@ def test_totals_equal_the_sum_of_every_postings_classification(session, data, re
         evaluate(session, kreis, YEAR, booked_until=until))
     assert compute_repayment(session, kreis, YEAR) == compute_repayment(
         session, kreis, YEAR, basis=classified(session, kreis, YEAR))
+
+
+recipient_books = st.tuples(rows, st.lists(st.integers(0, 29), max_size=2), st.sets(st.integers(0, 29), max_size=2),
+                            st.integers(1, 50_000_000), st.booleans())
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(recipients=st.lists(recipient_books, min_size=2, max_size=3))
+def test_recipients_read_together_keep_each_their_own_figures(session, recipients):
+    """The Land's overview reads every recipient's grants, payouts, agreements, role balances,
+    payments, totals, overrides and runs in one query each (``compute_many``); each recipient's
+    figures equal those read for it alone, year by year as ``compute_repayment`` reads them.
+    Each Kreis has its own grant paid out on 30.11.2023 and, where something is due, a
+    confirmed obligation (an evaluation run) half paid on 3 May 2024."""
+    kreise = []
+    for data, reversals, overrides, grant_cents, pay in recipients:
+        kreis = books(session, data, reversals, overrides)
+        grant = add_grant(session, kreis, YEAR, from_cents(grant_cents), notice_date=date(2023, 10, 20),
+                          actor="t", now=NOW)
+        add_payout(session, grant, date(2023, 11, 30), from_cents(grant_cents), created_by="t", now=NOW)
+        due = compute_repayment(session, kreis, YEAR).repayment_due
+        if pay and due >= Decimal("0.02"):
+            confirm_repayment(session, kreis, YEAR, day=date(2024, 3, 1), created_by="t", now=NOW)
+            pay_repayment(session, kreis, YEAR, (due / 2).quantize(Decimal("0.01")), day=date(2024, 5, 3),
+                          created_by="t", now=NOW)
+        session.commit()
+        kreise.append(kreis)
+    as_of = date(2025, 6, 30)
+    together = compute_many(session, kreise, as_of=as_of)
+    assert set(together) == {kreis.id for kreis in kreise}
+    for kreis in kreise:
+        assert together[kreis.id] == compute_all(session, kreis, as_of=as_of)
+        assert together[kreis.id] == [compute_repayment(session, kreis, YEAR, as_of=as_of)]
 
 
 def test_a_mixed_pool_is_rounded_per_posting_not_on_the_sum(session):

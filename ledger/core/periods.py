@@ -19,13 +19,23 @@ from ledger.core.schoolyear import SchoolYear
 
 def closed_years(session: Session, recipient: Recipient) -> set[str]:
     """The recipient's closed school years (``"2022/23"``): those whose newest event is ``close``."""
-    newest: dict[str, str] = {}
-    for year, action in session.execute(
-        select(PeriodEvent.school_year, PeriodEvent.action)
-        .where(PeriodEvent.recipient_id == recipient.id).order_by(PeriodEvent.id)
+    return closed_years_of(session, [recipient.id]).get(recipient.id, set())
+
+
+def closed_years_of(session: Session, recipient_ids: list[int]) -> dict[int, set[str]]:
+    """``closed_years`` of each recipient of ``recipient_ids`` in one query: recipient id →
+    closed school years; recipients without any are missing."""
+    newest: dict[tuple[int, str], str] = {}
+    for recipient_id, year, action in session.execute(
+        select(PeriodEvent.recipient_id, PeriodEvent.school_year, PeriodEvent.action)
+        .where(PeriodEvent.recipient_id.in_(recipient_ids)).order_by(PeriodEvent.id)
     ):
-        newest[year] = action
-    return {year for year, action in newest.items() if action == "close"}
+        newest[(recipient_id, year)] = action
+    closed: dict[int, set[str]] = {}
+    for (recipient_id, year), action in newest.items():
+        if action == "close":
+            closed.setdefault(recipient_id, set()).add(year)
+    return closed
 
 
 def ensure_open(session: Session, recipient: Recipient, day: date, school_years: set[str]) -> None:

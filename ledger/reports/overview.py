@@ -1,8 +1,8 @@
 """The Land's overview across recipients: one row per recipient and school year of the
 Inklusionspauschale, for the ministry and the Bezirksregierungen.
 
-Each row repeats the figures of the recipient's own settlement (``compute_all``, so both can
-never disagree): grant received, purpose-conform spending, repayment due with its due date
+Each row repeats the figures of the recipient's own settlement (``compute_many``, the same
+computation as ``compute_all`` read for all recipients at once, so both can never disagree): grant received, purpose-conform spending, repayment due with its due date
 (1 April, InklFöG § 2 with the Hinweise, moved under § 193 BGB), paid, outstanding, whether it
 is overdue and the interest on late repayment (§ 49a Abs. 3 VwVfG NRW) accrued up to the day
 of the overview, the newest statement of use issued and whether the year is closed.
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import Agreement, Grant, IssuedStatement, Notice, Recipient
 from ledger.core.money import ZERO
-from ledger.core.periods import closed_years
-from ledger.reports.repayment import YearError, compute_all
+from ledger.core.periods import closed_years_of
+from ledger.reports.repayment import YearError, compute_many
 from ledger.reports.settlement import RepaymentResult
 from ledger.rules.packs import RulePack
 
@@ -94,15 +94,16 @@ def overview(session: Session, recipients: list[Recipient], packs: tuple[RulePac
     """
     years = _programme_years(session)
     issued = _newest_statements(session)
+    counted = sorted((r for r in recipients if years.get(r.id)), key=lambda r: r.key)
+    ids = [recipient.id for recipient in counted]
+    closed = closed_years_of(session, ids)
+    computed = compute_many(session, counted, packs, as_of=as_of)
     rows: list[OverviewRow] = []
-    for recipient in sorted(recipients, key=lambda r: r.key):
-        wanted = years.get(recipient.id)
-        if not wanted:
-            continue
-        closed = closed_years(session, recipient)
-        for result in compute_all(session, recipient, packs, as_of=as_of):
-            if result.school_year in wanted:
-                rows.append(_row(recipient, result, as_of, closed, issued.get((recipient.id, result.school_year))))
+    for recipient in counted:
+        for result in computed[recipient.id]:
+            if result.school_year in years[recipient.id]:
+                rows.append(_row(recipient, result, as_of, closed.get(recipient.id, set()),
+                                 issued.get((recipient.id, result.school_year))))
     return Overview(as_of, tuple(rows))
 
 

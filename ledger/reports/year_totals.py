@@ -50,9 +50,9 @@ from ledger.rules.evaluation_runs import (
     count_changes,
     run_state,
     stored_items,
-    years_with_runs,
+    years_with_runs_of,
 )
-from ledger.rules.overrides import active_overrides, active_overrides_by_year
+from ledger.rules.overrides import active_overrides, active_overrides_of
 from ledger.rules.packs import RulePack, load_packs, pack_for
 from ledger.rules.status import Status
 
@@ -98,7 +98,7 @@ def year_totals(session: Session, recipient: Recipient, school_year: SchoolYear,
 @dataclass(frozen=True)
 class RecipientYears:
     """What ``year_totals`` reads of each school year, read for all of a recipient's years at
-    once (``compute_all``: three queries instead of three per year): the running totals'
+    once (``compute_many``: three queries for all recipients instead of three per year): the running totals'
     groups and whether reversal postings exist (``_kept_groups``), the active overrides by
     posting id, and the years with an evaluation run; each by school year (``"2023/24"``)."""
 
@@ -107,11 +107,13 @@ class RecipientYears:
     runs: set[str]
 
     @classmethod
-    def load(cls, session: Session, recipient: Recipient) -> "RecipientYears":
-        """The facts of every school year of ``recipient``."""
-        expense = select(Account.id).where(Account.recipient_id == recipient.id, Account.type == "expense")
-        return cls(_kept_groups(session, expense, None), active_overrides_by_year(session, recipient),
-                   years_with_runs(session, recipient))
+    def load_of(cls, session: Session, recipient_ids: list[int]) -> dict[int, "RecipientYears"]:
+        """The facts of every school year of each recipient of ``recipient_ids``, by recipient
+        id (every id is in the result): three queries however many recipients."""
+        kept = _kept_groups(session, recipient_ids, None)
+        overrides = active_overrides_of(session, recipient_ids)
+        runs = years_with_runs_of(session, recipient_ids)
+        return {rid: cls(kept[rid], overrides.get(rid, {}), runs.get(rid, set())) for rid in recipient_ids}
 
 
 def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear, packs: tuple[RulePack, ...],
@@ -121,18 +123,17 @@ def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear
     ``centres``: the recipient's cost centres by code. Without ``booked_until`` the groups
     come from the running totals (``_kept_groups``), otherwise from the postings."""
     pack = pack_for(INKLUSIONSPAUSCHALE, school_year, packs)
-    expense = select(Account.id).where(Account.recipient_id == recipient.id, Account.type == "expense")
     if booked_until is None:
-        kept, reversals_kept = kept or _kept_groups(session, expense, school_year)[str(school_year)]
+        if kept is None:
+            kept = _kept_groups(session, [recipient.id], school_year)[recipient.id][str(school_year)]
+        kept, reversals_kept = kept
         if not (kept or reversals_kept or overrides):
             return TotalsBuilder().totals()  # no expense posting in the year
-    scope = [Posting.account_id.in_(expense), Posting.school_year == str(school_year)]
+    scope = list(_year_scope(recipient.id, str(school_year)))
     if booked_until is not None:
         kept = None
         scope.append(Posting.date <= booked_until)
-    # the postings of reversal entries (the few there are, by the unique index on reverses_id)
-    reversals = select(Posting.id).where(Posting.entry_id.in_(
-        select(JournalEntry.id).where(JournalEntry.reverses_id.is_not(None))))
+    reversals = _reversal_postings()
     reversed_here = ([] if kept is not None and not reversals_kept
                      else list(session.scalars(select(Posting.id).where(*scope, Posting.id.in_(reversals)))))
     special = reversed_here + list(overrides)
@@ -155,27 +156,48 @@ def _live_totals(session: Session, recipient: Recipient, school_year: SchoolYear
     return builder.totals()
 
 
+@functools.lru_cache(maxsize=1024)
+def _year_scope(recipient_id: int, school_year: str) -> tuple:
+    """The conditions on ``Posting`` selecting the expense postings of a recipient's school
+    year (``"2023/24"``); built once per pair (an expression costs more to build than the
+    overview spends on most years, which need none of it)."""
+    expense = select(Account.id).where(Account.recipient_id == recipient_id, Account.type == "expense")
+    return Posting.account_id.in_(expense), Posting.school_year == school_year
+
+
+@functools.cache
+def _reversal_postings():
+    """The ids of postings of reversal entries (the few there are, by the unique index on
+    ``reverses_id``), as a subquery; built once."""
+    return select(Posting.id).where(Posting.entry_id.in_(
+        select(JournalEntry.id).where(JournalEntry.reverses_id.is_not(None))))
+
+
 Groups = dict[tuple[str | None, str | None], tuple[int, int, date, date, int | None]]
 
 
-def _kept_groups(session: Session, expense, school_year: SchoolYear | None) -> dict[str, tuple[Groups, bool]]:
-    """The expense postings (accounts ``expense``) of entries that are no reversals, by
-    school year and (category, cost centre code), from the running totals
-    (``ledger.core.running_totals``): (sum of cents, count, first date, last date, None), and
-    whether the year has postings of reversal entries; of ``school_year`` only (then the
-    year is always in the result) or of every year (None)."""
-    years: dict[str, tuple[Groups, bool]] = {} if school_year is None else {str(school_year): ({}, False)}
-    where = [AccountYearTotal.account_id.in_(expense)]
+def _kept_groups(session: Session, recipient_ids: list[int],
+                 school_year: SchoolYear | None) -> dict[int, dict[str, tuple[Groups, bool]]]:
+    """The expense postings of entries that are no reversals, by recipient (every id of
+    ``recipient_ids`` is in the result), school year and (category, cost centre code), from
+    the running totals (``ledger.core.running_totals``): (sum of cents, count, first date,
+    last date, None), and whether the year has postings of reversal entries; of
+    ``school_year`` only (then the year is always in the result) or of every year (None)."""
+    found: dict[int, dict[str, tuple[Groups, bool]]] = {
+        rid: {} if school_year is None else {str(school_year): ({}, False)} for rid in recipient_ids}
+    expense = select(Account.id).where(Account.recipient_id.in_(recipient_ids), Account.type == "expense")
+    where = [AccountYearTotal.recipient_id.in_(recipient_ids), AccountYearTotal.account_id.in_(expense)]
     if school_year is not None:
         where.append(AccountYearTotal.school_year == str(school_year))
-    for year, category, code, reversal, cents, count, first_day, last_day in session.execute(
-            select(AccountYearTotal.school_year, AccountYearTotal.category, AccountYearTotal.cost_centre,
-                   AccountYearTotal.reversal, func.sum(AccountYearTotal.amount_cents),
+    for rid, year, category, code, reversal, cents, count, first_day, last_day in session.execute(
+            select(AccountYearTotal.recipient_id, AccountYearTotal.school_year, AccountYearTotal.category,
+                   AccountYearTotal.cost_centre, AccountYearTotal.reversal, func.sum(AccountYearTotal.amount_cents),
                    func.sum(AccountYearTotal.postings), func.min(AccountYearTotal.first_day),
                    func.max(AccountYearTotal.last_day))
             .where(*where)
-            .group_by(AccountYearTotal.school_year, AccountYearTotal.category, AccountYearTotal.cost_centre,
-                      AccountYearTotal.reversal)):
+            .group_by(AccountYearTotal.recipient_id, AccountYearTotal.school_year, AccountYearTotal.category,
+                      AccountYearTotal.cost_centre, AccountYearTotal.reversal)):
+        years = found[rid]
         groups, reversals = years.get(year, ({}, False))
         if reversal:
             years[year] = (groups, True)
@@ -183,7 +205,7 @@ def _kept_groups(session: Session, expense, school_year: SchoolYear | None) -> d
         groups[(category or None, code or None)] = (int(cents), int(count), _as_date(first_day),
                                                      _as_date(last_day), None)
         years[year] = (groups, reversals)
-    return years
+    return found
 
 
 def _without_overridden(session: Session, groups: Groups, scope: list, overridden: list[int]) -> Groups:

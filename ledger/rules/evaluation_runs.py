@@ -133,7 +133,7 @@ def run_state(session: Session, recipient: Recipient, school_year: SchoolYear, *
     (``state.frozen``), else on today's evaluation of ``postings`` postings. ``changes(run)``
     counts the postings today's rules classify differently from the latest run; it is called
     only when there is a run to compare with (not for ``booked_until``, a partial view).
-    ``has_runs`` False: the caller knows the year has no run (``years_with_runs``), so none
+    ``has_runs`` False: the caller knows the year has no run (``years_with_runs_of``), so none
     is looked up.
     """
     run = latest_run(session, recipient, school_year) if has_runs else None
@@ -188,10 +188,14 @@ def record_evaluation(session: Session, recipient: Recipient, school_year: Schoo
     return run, True
 
 
-def years_with_runs(session: Session, recipient: Recipient) -> set[str]:
-    """The school years (``"2023/24"``) of ``recipient`` with at least one evaluation run."""
-    return set(session.scalars(select(EvaluationRun.school_year).where(
-        EvaluationRun.recipient_id == recipient.id).distinct()))
+def years_with_runs_of(session: Session, recipient_ids: list[int]) -> dict[int, set[str]]:
+    """The school years (``"2023/24"``) with at least one evaluation run of each recipient of
+    ``recipient_ids``, in one query, by recipient id; recipients without a run are missing."""
+    years: dict[int, set[str]] = {}
+    for recipient_id, year in session.execute(select(EvaluationRun.recipient_id, EvaluationRun.school_year).where(
+            EvaluationRun.recipient_id.in_(recipient_ids)).distinct()):
+        years.setdefault(recipient_id, set()).add(year)
+    return years
 
 
 def latest_run(session: Session, recipient: Recipient, school_year: SchoolYear) -> EvaluationRun | None:

@@ -138,17 +138,18 @@ def active_overrides(session: Session, recipient: Recipient, school_year: School
     return {o.posting_id: o for o in rows}
 
 
-def active_overrides_by_year(session: Session, recipient: Recipient) -> dict[str, dict[int, Override]]:
-    """``active_overrides`` of every school year of ``recipient`` in one query: school year
-    (``"2023/24"``) → posting id → override."""
+def active_overrides_of(session: Session, recipient_ids: list[int]) -> dict[int, dict[str, dict[int, Override]]]:
+    """``active_overrides`` of every school year of each recipient of ``recipient_ids`` in one
+    query: recipient id → school year (``"2023/24"``) → posting id → override; recipients
+    without any are missing."""
     withdrawn = select(Override.withdraws_id).where(Override.withdraws_id.is_not(None))
-    years: dict[str, dict[int, Override]] = {}
+    found: dict[int, dict[str, dict[int, Override]]] = {}
     for override, year in session.execute(
             select(Override, Posting.school_year).join(Posting, Override.posting_id == Posting.id)
-            .where(Override.recipient_id == recipient.id, Override.status.is_not(None),
+            .where(Override.recipient_id.in_(recipient_ids), Override.status.is_not(None),
                    Override.id.not_in(withdrawn))):
-        years.setdefault(year, {})[override.posting_id] = override
-    return years
+        found.setdefault(override.recipient_id, {}).setdefault(year, {})[override.posting_id] = override
+    return found
 
 
 def list_overrides(session: Session, recipient: Recipient, school_year: SchoolYear | None = None) -> list[OverrideRecord]:
