@@ -100,16 +100,19 @@ def journal_sum(session: Session, recipient: Recipient, **filters) -> Decimal:
     """The sum (EUR) of the signed amounts (``signed_amount``) of every entry ``list_entries``
     finds with the same ``filters`` (its keyword arguments except ``limit``/``offset``): a
     reversed entry and its reversal add up to zero."""
-    sign = case((JournalEntry.reverses_id.is_not(None), -1), else_=1)
     if _only_year(**filters):
-        # the year's entries from the postings' index range, then their debits by ``ix_postings_entry``
-        # (a correlated sum per entry of the recipient's whole journal: 101 → 31 ms at 125 000 entries)
+        # the year's entries from the postings' index range, then their debits by ``ix_postings_entry``,
+        # negated for the few reversals (a correlated sum per entry of the recipient's whole journal:
+        # 101 → 31 ms at 125 000 entries; the reversals as a list, not a join per entry: PostgreSQL
+        # 52 → 28 ms, SQLite 17 → 13 ms for a year of 12 500 entries)
         entries = select(Posting.entry_id).where(*_year_scope(recipient, filters["school_year"],
                                                               filters.get("date_from"), filters.get("date_to")))
-        cents = session.scalar(select(func.coalesce(func.sum(sign * Posting.amount_cents), 0))
-                               .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        reversals = select(JournalEntry.id).where(JournalEntry.reverses_id.is_not(None))
+        signed = case((Posting.entry_id.in_(reversals), -Posting.amount_cents), else_=Posting.amount_cents)
+        cents = session.scalar(select(func.coalesce(func.sum(signed), 0))
                                .where(Posting.entry_id.in_(entries), Posting.amount_cents > 0))
         return from_cents(cents or 0)
+    sign = case((JournalEntry.reverses_id.is_not(None), -1), else_=1)
     where = _conditions(recipient, **filters)
     debits = (select(func.coalesce(func.sum(Posting.amount_cents), 0))
               .where(Posting.entry_id == JournalEntry.id, Posting.amount_cents > 0).scalar_subquery())
@@ -119,9 +122,10 @@ def journal_sum(session: Session, recipient: Recipient, **filters) -> Decimal:
 def _only_year(*, school_year: SchoolYear | None = None, category: str | None = None,
                account_number: str | None = None, search: str | None = None, cost_centre: str | None = None,
                amount_min: Decimal | None = None, amount_max: Decimal | None = None, state: str | None = None,
-               **_dates) -> bool:
-    """Whether ``list_entries``' filters are a school year and at most booking dates: then the
-    year's postings find the entries (``_year_scope``)."""
+               date_from: date | None = None, date_to: date | None = None) -> bool:
+    """Whether ``list_entries``' filters are a school year and at most booking dates
+    (``date_from``, ``date_to``, either way): then the year's postings find the entries
+    (``_year_scope``). An unknown filter name raises TypeError."""
     return school_year is not None and category is None and account_number is None and not search \
         and cost_centre is None and amount_min is None and amount_max is None and state is None
 

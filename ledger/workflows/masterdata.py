@@ -246,6 +246,13 @@ def list_rows(session: Session, recipient: Recipient, kind: str) -> list[dict[st
     return [_row(spec, item) for item in _items(session, recipient, spec)]
 
 
+def cost_centre_codes(session: Session, recipient: Recipient) -> list[str]:
+    """The codes of ``recipient``'s cost centres (Kostenstellen), sorted: what the journal's
+    and the classification's filters offer, read without the master data each points to."""
+    return list(session.scalars(select(CostCentre.code).where(CostCentre.recipient_id == recipient.id)
+                                .order_by(CostCentre.code)))
+
+
 def _items(session: Session, recipient: Recipient, spec: Kind):
     """The items of ``spec`` of ``recipient``, by key."""
     model = spec.model

@@ -16,7 +16,7 @@ from ledger.reports.journal import category_choices
 from ledger.rules.evaluate import Evaluated
 from ledger.rules.packs import RulePack
 from ledger.rules.status import STATUS_LABELS, Status
-from ledger.workflows.masterdata import list_rows
+from ledger.workflows.masterdata import cost_centre_codes
 from webapp.views import amount_arg
 
 #: The Einstufung's query arguments that filter.
@@ -25,7 +25,7 @@ CLASSIFICATION_FILTERS = ("q", "status", "category", "kst", "betrag_von", "betra
 
 def cost_centres(session: Session, recipient: Recipient, items: list[Evaluated]) -> list[str]:
     """The cost centres one may filter by: the master data's and those booked in ``items``."""
-    return sorted({row["Kostenstelle"] for row in list_rows(session, recipient, "costcentre")}
+    return sorted(set(cost_centre_codes(session, recipient))
                   | {item.cost_centre for item in items if item.cost_centre})
 
 

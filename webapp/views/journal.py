@@ -35,7 +35,7 @@ from ledger.reports.repayment import school_years
 from ledger.rules.evaluate import evaluate
 from ledger.rules.packs import RulePackError
 from ledger.rules.status import STATUS_LABELS
-from ledger.workflows.masterdata import list_rows
+from ledger.workflows.masterdata import cost_centre_codes
 from webapp.auth import recipient_for
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
@@ -79,7 +79,7 @@ def index(key: str):
         school_year = next((y for y in years if str(y.start_year) == year_arg), None)
         if school_year is None:
             errors["year"] = f"Für das Schuljahr „{year_arg}“ gibt es keine Buchungen."
-    centres = [row["Kostenstelle"] for row in list_rows(session, recipient, "costcentre")]
+    centres = cost_centre_codes(session, recipient)
     cost_centre = request.args.get("kst", "").strip() or None
     if cost_centre is not None and cost_centre not in centres:
         errors["kst"] = f"Kostenstelle „{cost_centre}“ gibt es in den Stammdaten nicht."
