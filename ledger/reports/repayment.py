@@ -164,7 +164,7 @@ class _Book:
             grants.setdefault(grant.recipient_id, {})[grant.school_year] = grant
         agreements = _agreements(session, recipient_ids, of_years)
         notices = _notices_in_force(session, recipient_ids, of_years)
-        roles = _role_sums(session, recipient_ids, of_years(Posting.school_year), booked_until)
+        roles = _role_sums(session, recipient_ids, years, booked_until)
         payments = _payments(session, recipient_ids, of_years(Posting.school_year))
         return {rid: cls(grants.get(rid, {}), agreements.get(rid, {}), notices.get(rid, {}), roles.get(rid, {}),
                          payments.get(rid, {})) for rid in recipient_ids}
@@ -362,19 +362,30 @@ def _payments(session: Session, recipient_ids: list[int], where: list) -> dict[i
 _ROLES = ("grant_revenue", "repayment_charge", "repayment_liability")
 
 
-def _role_sums(session: Session, recipient_ids: list[int], where: list,
+def _role_sums(session: Session, recipient_ids: list[int], years: list[str] | None,
                booked_until: date | None) -> dict[int, dict[str, dict[str, int]]]:
-    """Balance in cents by recipient id, school year and role of ``_ROLES`` (postings dated
-    up to ``booked_until`` if given; ``where``: further conditions on ``Posting``); roles
-    without postings are missing."""
+    """Balance in cents by recipient id, school year and role of ``_ROLES`` (of the school
+    years ``years``, all if None; postings dated up to ``booked_until`` if given); roles
+    without postings are missing.
+
+    Without ``booked_until`` summed from the running totals kept with the postings
+    (``ledger.core.running_totals``; on PostgreSQL the sum over the postings of 53
+    recipients took 59 ms of the Land's overview at 1 000 000 postings), with it from the
+    postings."""
+    if booked_until is None:
+        source, amount = AccountYearTotal, AccountYearTotal.amount_cents
+        where = [AccountYearTotal.recipient_id.in_(recipient_ids)]
+    else:
+        source, amount = Posting, Posting.amount_cents
+        where = [Posting.date <= booked_until]
+    if years is not None:
+        where.append(source.school_year.in_(years))
     query = (
-        select(Account.recipient_id, Posting.school_year, Account.role, func.sum(Posting.amount_cents))
-        .join(Account, Posting.account_id == Account.id)
+        select(Account.recipient_id, source.school_year, Account.role, func.sum(amount))
+        .join(Account, source.account_id == Account.id)
         .where(Account.recipient_id.in_(recipient_ids), Account.role.in_(_ROLES), *where)
-        .group_by(Account.recipient_id, Posting.school_year, Account.role)
+        .group_by(Account.recipient_id, source.school_year, Account.role)
     )
-    if booked_until is not None:
-        query = query.where(Posting.date <= booked_until)
     sums: dict[int, dict[str, dict[str, int]]] = {}
     for rid, year, role, cents in session.execute(query):
         sums.setdefault(rid, {}).setdefault(year, {})[role] = int(cents)
