@@ -1348,7 +1348,8 @@ def _print_integrity(report) -> None:
     totals = report.totals
     state = "in Ordnung" if totals.ok else counted(len(totals.findings), "Abweichung", "Abweichungen")
     click.echo(f"Kontensummen: {counted(totals.rows, 'Zeile', 'Zeilen')} über "
-               f"{counted(totals.postings, 'Buchungszeile', 'Buchungszeilen')}, nachgerechnet {state}")
+               f"{counted(totals.postings, 'Buchungszeile', 'Buchungszeilen')}, Tagessummen des Journals: "
+               f"{counted(totals.days, 'Zeile', 'Zeilen')}, nachgerechnet {state}")
     for finding in totals.findings:
         click.echo(f"  {finding}")
     if report.stray_postings:

@@ -235,8 +235,9 @@ def test_verify_as_text_counts_in_german(cli):
     assert text == (f"testland: 1 Buchung, Kette in Ordnung; Kopf Nr. 1 {journal['head']['hash']}\n"
                     f"Protokoll: {events} Einträge, Kette in Ordnung\n"
                     f"Stammdaten und Entscheidungen: {versions} Versionen, Kette in Ordnung\n"
-                    f"Kontensummen: 2 Zeilen über 2 Buchungszeilen, nachgerechnet in Ordnung\n")
-    assert data["totals"] == {"ok": True, "rows": 2, "postings": 2, "findings": []}
+                    f"Kontensummen: 2 Zeilen über 2 Buchungszeilen, Tagessummen des Journals: 1 Zeile, "
+                    f"nachgerechnet in Ordnung\n")
+    assert data["totals"] == {"ok": True, "rows": 2, "postings": 2, "days": 1, "findings": []}
     cli("grant", "payout", "--recipient", "testland", "--school-year", "2023/24", "--amount", "1,00",
         "--date", "2023-10-17")
     assert cli("verify", "--recipient", "testland").stdout.startswith("testland: 2 Buchungen, Kette in Ordnung; Kopf Nr. 2 ")

@@ -285,3 +285,31 @@ def test_0020_downgrade_keeps_users_and_their_access_and_the_land_becomes_an_aud
         assert anna.password_hash and can_read(anna, anna.recipients[0])
         fresh.execute(sa.update(User).where(User.username == "land").values(role="ministry"))
         fresh.commit()
+
+
+def test_0028_fills_the_journal_day_totals_from_the_entries_that_exist(database_url, engine, session):
+    """Entries with lines of one and of two school years and a reversal, booked before 0028:
+    the migration fills the day totals as a recomputation gives them."""
+    from sqlalchemy.orm import Session
+
+    from ledger.core.running_totals import recomputed_days
+    from ledger.core.schoolyear import SchoolYear
+    from tests.test_journal_pages import _journal
+
+    _journal(session, [(10, SchoolYear(2022), None, 100, 0), (10, SchoolYear(2023), SchoolYear(2022), 250, 70),
+                       (200, SchoolYear(2023), None, 999, 0)], [(1, 300)])
+    session.close()
+    engine.dispose()
+    db.downgrade(database_url, "0027")
+    assert "journal_day_totals" not in sa.inspect(engine).get_table_names()
+    engine.dispose()
+    db.upgrade(database_url)
+    with engine.begin() as conn:
+        kept = {(y, str(d)): (n, c) for y, d, n, c in conn.execute(sa.text(
+            "SELECT school_year, day, entries, signed_cents FROM journal_day_totals"))}
+    assert kept == {("2022/23", "2023-06-11"): (2, 420), ("2023/24", "2023-06-11"): (1, 320),
+                    ("2023/24", "2023-12-18"): (1, 999), ("2022/23", "2024-03-27"): (1, -320),
+                    ("2023/24", "2024-03-27"): (1, -320)}
+    with Session(engine) as fresh:
+        assert {(y, str(d)[:10]): (n, c) for _r, y, d, n, c in fresh.execute(recomputed_days(fresh))} == kept
+    engine.dispose()

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from ledger.core import db
-from ledger.core.models import AccountYearTotal, JournalEntry
+from ledger.core.models import AccountYearTotal, JournalDayTotal, JournalEntry
 from ledger.core.posting import reverse_entry
-from ledger.core.running_totals import rebuild, recomputed, verify_totals
+from ledger.core.running_totals import rebuild, recomputed, recomputed_days, verify_totals
 from ledger.reports import spending, year_totals as year_totals_module
 from ledger.reports.totals import Totals
 from ledger.reports.year_totals import year_totals
@@ -35,6 +35,17 @@ def kept(session) -> dict:
     return {(r.account_id, r.school_year, r.category, r.cost_centre, r.month, bool(r.reversal)):
             (r.amount_cents, r.postings, r.first_day, r.last_day)
             for r in session.execute(sa.select(table))}
+
+
+def kept_days(session) -> dict:
+    """The journal's kept day totals by (recipient id, school year, day): (entries, signed cents)."""
+    return {(r.recipient_id, r.school_year, r.day): (r.entries, r.signed_cents)
+            for r in session.execute(sa.select(JournalDayTotal.__table__.c))}
+
+
+def days_recomputed(session) -> dict:
+    return {(r, y, d if isinstance(d, date) else date.fromisoformat(d)): (n, c)
+            for r, y, d, n, c in session.execute(recomputed_days(session))}
 
 
 def by_postings(session, monkeypatch, recipient, **options):
@@ -73,9 +84,11 @@ def test_kept_totals_equal_the_recomputation_and_the_reports_figures(session, mo
     check = verify_totals(session)
     assert check.ok, check.findings
     assert check.postings == session.scalar(sa.text("SELECT COUNT(*) FROM postings"))
-    fresh = kept(session)
-    assert rebuild(session) == len(fresh)
+    fresh, fresh_days = kept(session), kept_days(session)
+    assert fresh_days == days_recomputed(session)
+    assert rebuild(session) == len(fresh) + len(fresh_days)
     assert kept(session) == fresh              # the writer's totals are what a recomputation writes
+    assert kept_days(session) == fresh_days
 
     fast = year_totals(session, kreis, YEAR)[0]
     assert fast == Totals.of_items(evaluate(session, kreis, YEAR))
@@ -125,9 +138,22 @@ def test_verify_names_a_changed_total_and_fails(session, cli):
     assert "Kontensummen: " in text and "nachgerechnet 1 Abweichung" in text and f"  {finding}" in text
 
 
+def test_verify_names_a_changed_journal_day_and_fails(session, cli):
+    """Two entries on 11.08.2023 of 100,00 and 5,00 EUR; the kept day total is changed by hand."""
+    kreis = books(session, [(10, "training", "", 100_00, "5292"), (10, "", "", 5_00, "5291")], [], set())
+    assert kept_days(session) == {(kreis.id, "2023/24", date(2023, 8, 11)): (2, 105_00)}
+    session.execute(sa.update(JournalDayTotal).where(JournalDayTotal.recipient_id == kreis.id)
+                    .values(entries=3))
+    session.commit()
+    totals = json.loads(cli("verify", "--json", expect=1).stdout)["totals"]
+    assert totals["ok"] is False and totals["days"] == 1
+    assert totals["findings"] == ["Journal Kreis Zufall, Schuljahr 2023/24, Buchungstag 11.08.2023: gespeichert "
+                                  "3 Buchungen über 105,00 EUR, nachgerechnet 2 Buchungen über 105,00 EUR"]
+
+
 def test_a_restore_rebuilds_the_totals(session, engine, tmp_path):
     books(session, [(10, "training", "", 100_00, "5292"), (400, "", "WL-SPAET", 5_00, "5291")], [0], set())
-    before = kept(session)
+    before, before_days = kept(session), kept_days(session)
     session.commit()
     out = io.BytesIO()
     with Session(engine) as reader:   # a backup reads one snapshot, from a new session
@@ -137,7 +163,7 @@ def test_a_restore_rebuilds_the_totals(session, engine, tmp_path):
     with db.session_scope(target, write=True) as fresh:
         restore(fresh, io.BytesIO(out.getvalue()))
     with db.session_scope(target) as fresh:
-        assert kept(fresh) == before and verify_totals(fresh).ok
+        assert kept(fresh) == before and kept_days(fresh) == before_days and verify_totals(fresh).ok
         assert len(before) == len(list(fresh.execute(recomputed(fresh))))
     target.dispose()
 

@@ -86,12 +86,12 @@ DECISION_TABLES: dict[str, str] = {
 #: The tables that are no decision table, and why: the journal and the audit log have their own
 #: chains, the import's bookkeeping and parked bank entries lead to journal entries, users and
 #: their log-ins decide no figure, issued statements and Sachberichte are append-only documents,
-#: the kept account totals are derived from the postings (``ledger.core.running_totals``, checked
-#: against them by ``inkl verify``).
+#: the kept account and journal day totals are derived from the postings (``ledger.core.running_totals``,
+#: checked against them by ``inkl verify``).
 OTHER_TABLES = frozenset({
     "journal_entries", "postings", "imported_rows", "import_batches", "parked_bank_entries", "audit_log",
     "users", "user_recipients", "login_sessions", "api_tokens", "issued_statements", "narrative_reports",
-    "record_versions", "account_year_totals",
+    "record_versions", "account_year_totals", "journal_day_totals",
 })
 #: Tables chained per group instead of per row: table → (the column whose value is the key, the
 #: column that orders a group's rows; with the key, a unique index of the table).

@@ -222,6 +222,28 @@ class AccountYearTotal(Base):
     last_day: Mapped[date] = mapped_column(Date)
 
 
+class JournalDayTotal(Base):
+    """Running totals of the journal (migration 0028), kept in the same transaction as the
+    entries by the journal writer (``ledger.core.running_totals``): one row per recipient,
+    school year and booking day.
+
+    ``entries`` is the number of the recipient's journal entries dated ``day`` with at least
+    one posting of ``school_year`` (an entry with postings of two school years counts in
+    both); ``signed_cents`` the sum of their signed amounts in cents (an entry's debits,
+    negative for a reversal: ``ledger.reports.journal.signed_amount``). What the journal's
+    school-year filter counts, sums and pages by. Derived data: ``inkl verify`` compares it
+    with a recomputation, a restore rebuilds it.
+    """
+
+    __tablename__ = "journal_day_totals"
+
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"), primary_key=True)
+    school_year: Mapped[str] = mapped_column(String(7), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    entries: Mapped[int] = mapped_column(Integer)
+    signed_cents: Mapped[int] = mapped_column(BigInteger)
+
+
 class Grant(Base):
     """The grant of one recipient, funding programme and school year as assessed
     (Festsetzungsbescheid), in cents. ``programme`` is the programme's key, as its rule

@@ -10,9 +10,14 @@ spending chart (``ledger.reports.spending``) and the ministry's overview need in
 the postings themselves. Postings are never updated or deleted (the database refuses it),
 so sums, counts and the first and last booking day only ever grow by new postings.
 
+The journal's day totals (table ``journal_day_totals``, migration 0028) are kept by the same
+call: per school year and booking day, the number of entries with a posting of that year and
+the sum of their signed amounts (an entry's debits, negative for a reversal), what the
+journal's school-year filter counts, sums and pages by (``ledger.reports.journal``).
+
 The totals are derived data: ``verify_totals`` compares them with a recomputation from the
-postings (``inkl verify``), ``rebuild`` recomputes them (a restore; migration 0027 filled
-them for the books that existed).
+postings (``inkl verify``), ``rebuild`` recomputes them (a restore; migrations 0027 and 0028
+filled them for the books that existed).
 """
 from __future__ import annotations
 
@@ -20,10 +25,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import Date, cast, delete, func, insert, literal, select
+from sqlalchemy import Date, case, cast, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from ledger.core.models import Account, AccountYearTotal, JournalEntry, Posting
+from ledger.core.models import Account, AccountYearTotal, JournalDayTotal, JournalEntry, Posting, Recipient
 from ledger.core.money import format_german, from_cents
 
 #: The key columns, in table order, then the summed ones.
@@ -45,6 +50,14 @@ _UPSERT = (
 
 #: (account id, school year, category or "", cost centre or "", first day of the month, reversal).
 Key = tuple[int, str, str, str, date, bool]
+
+_DAYS = JournalDayTotal.__tablename__
+#: The upsert of one journal day: entries and signed sums added.
+_UPSERT_DAY = (
+    f"INSERT INTO {_DAYS} (recipient_id, school_year, day, entries, signed_cents) VALUES ({{markers}}) "
+    f"ON CONFLICT (recipient_id, school_year, day) DO UPDATE SET "
+    f"entries = {_DAYS}.entries + excluded.entries, signed_cents = {_DAYS}.signed_cents + excluded.signed_cents"
+)
 
 
 def add_postings(session: Session, recipient_id: int, entries: Sequence) -> None:
@@ -79,6 +92,25 @@ def add_postings(session: Session, recipient_id: int, entries: Sequence) -> None
             for (account_id, year, category, centre, month, reversal), (cents, count, first, last) in sums.items()]
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     session.connection().exec_driver_sql(_UPSERT.format(markers=", ".join([marker] * len(_COLUMNS))), rows)
+    _add_days(session, recipient_id, entries, to_date, marker)
+
+
+def _add_days(session: Session, recipient_id: int, entries: Sequence, to_date, marker: str) -> None:
+    """Add ``entries`` to the journal's day totals: each counts once in every school year of
+    its lines, with its debits (negated for a reversal)."""
+    days: dict[tuple[str, date], list[int]] = {}
+    for entry in entries:
+        debits = sum(cents for _account, cents, *_rest in entry.lines if cents > 0)
+        signed = -debits if entry.reverses is not None else debits
+        for year in {line[2] for line in entry.lines}:
+            known = days.get((year, entry.day))
+            if known is None:
+                days[(year, entry.day)] = [1, signed]
+            else:
+                known[0] += 1
+                known[1] += signed
+    rows = [(recipient_id, year, to_date(day), count, cents) for (year, day), (count, cents) in days.items()]
+    session.connection().exec_driver_sql(_UPSERT_DAY.format(markers=", ".join([marker] * 5)), rows)
 
 
 def recomputed(session: Session, recipient_ids: Iterable[int] | None = None):
@@ -103,22 +135,44 @@ def recomputed(session: Session, recipient_ids: Iterable[int] | None = None):
     return query
 
 
+def recomputed_days(session: Session):
+    """The journal's day totals as a full recomputation from the entries and postings gives
+    them: a SELECT of (recipient id, school year, day, entries, signed cents), grouped by
+    recipient, school year and day. Each entry's debits are read by ``ix_postings_entry``
+    once per school year of its postings (as migration 0028 fills the table)."""
+    years = select(Posting.entry_id, Posting.school_year).distinct().subquery()
+    debits = (select(func.coalesce(func.sum(Posting.amount_cents), 0))   # 0 for an entry stripped of its debits
+              .where(Posting.entry_id == JournalEntry.id, Posting.amount_cents > 0).scalar_subquery())
+    sign = case((JournalEntry.reverses_id.is_(None), 1), else_=-1)
+    return (select(JournalEntry.recipient_id, years.c.school_year, JournalEntry.date, func.count(),
+                   func.sum(sign * debits))
+            .join(years, years.c.entry_id == JournalEntry.id)
+            .group_by(JournalEntry.recipient_id, years.c.school_year, JournalEntry.date))
+
+
 def rebuild(session: Session) -> int:
-    """Recompute every running total from the postings (after a restore, whose rows arrive
-    without the journal writer); returns the number of rows written."""
+    """Recompute every running total, the accounts' and the journal's days, from the postings
+    (after a restore, whose rows arrive without the journal writer); returns the number of
+    rows written to both tables."""
     session.execute(delete(AccountYearTotal))
     session.execute(insert(AccountYearTotal).from_select(list(_COLUMNS), recomputed(session)))
-    return session.scalar(select(func.count()).select_from(AccountYearTotal))
+    session.execute(delete(JournalDayTotal))
+    session.execute(insert(JournalDayTotal).from_select(
+        ["recipient_id", "school_year", "day", "entries", "signed_cents"], recomputed_days(session)))
+    return (session.scalar(select(func.count()).select_from(AccountYearTotal))
+            + session.scalar(select(func.count()).select_from(JournalDayTotal)))
 
 
 @dataclass(frozen=True)
 class TotalsCheck:
-    """The outcome of ``verify_totals``: ``rows`` kept, ``postings`` counted in them, and the
-    German ``findings`` (empty when every kept total equals the recomputation)."""
+    """The outcome of ``verify_totals``: account total ``rows`` kept, ``postings`` counted in
+    them, the journal's kept ``days`` (rows), and the German ``findings`` (empty when every
+    kept total equals the recomputation)."""
 
     rows: int
     postings: int
     findings: tuple[str, ...]
+    days: int = 0
 
     @property
     def ok(self) -> bool:
@@ -126,7 +180,8 @@ class TotalsCheck:
 
     def as_json(self) -> dict:
         """``{"ok": …, "rows": …, "postings": …, "findings": [...]}``."""
-        return {"ok": self.ok, "rows": self.rows, "postings": self.postings, "findings": list(self.findings)}
+        return {"ok": self.ok, "rows": self.rows, "postings": self.postings, "days": self.days,
+                "findings": list(self.findings)}
 
 
 def verify_totals(session: Session, *, limit: int = 20,
@@ -152,16 +207,47 @@ def verify_totals(session: Session, *, limit: int = 20,
         category = (category_label(category) if category_label else category) if category else "–"
         where = (f"Konto {numbers.get(account_id, '?')}, Schuljahr {year}, Kategorie {category}, "
                  f"Kostenstelle {centre or '–'}, Monat {_month(month)}{', Storno' if reversal else ''}")
-        if want is None:
-            findings.append(f"{where}: Summe gespeichert, aber keine Buchungen dazu")
-        elif have is None:
-            findings.append(f"{where}: Buchungen ohne gespeicherte Summe")
-        else:
-            findings.append(f"{where}: gespeichert {_describe(have)}, nachgerechnet {_describe(want)}")
+        findings.append(_finding(where, have, want, _describe))
+    days, day_findings = _verify_days(session)
+    findings += day_findings
     shown = findings[:limit]
     if len(findings) > limit:
         shown.append(f"… und {len(findings) - limit} weitere Abweichungen")
-    return TotalsCheck(len(kept), sum(int(v[1]) for v in kept.values()), tuple(shown))
+    return TotalsCheck(len(kept), sum(int(v[1]) for v in kept.values()), tuple(shown), days)
+
+
+def _verify_days(session: Session) -> tuple[int, list[str]]:
+    """The number of the journal's kept day totals and a German finding per day whose kept
+    entries or signed sum differ from the recomputation (``recomputed_days``)."""
+    columns = JournalDayTotal.__table__.c
+    kept = {(r, y, _day(d)): (int(n), int(c)) for r, y, d, n, c in session.execute(
+        select(columns.recipient_id, columns.school_year, columns.day, columns.entries, columns.signed_cents))}
+    fresh = {(r, y, _day(d)): (int(n), int(c)) for r, y, d, n, c in session.execute(recomputed_days(session))}
+    names = dict(session.execute(select(Recipient.id, Recipient.name)).all())
+    findings = []
+    for key in sorted(kept.keys() | fresh.keys()):
+        have, want = kept.get(key), fresh.get(key)
+        if have == want:
+            continue
+        recipient_id, year, day = key
+        where = f"Journal {names.get(recipient_id, '?')}, Schuljahr {year}, Buchungstag {day:%d.%m.%Y}"
+        findings.append(_finding(where, have, want, _entries))
+    return len(kept), findings
+
+
+def _finding(where: str, have, want, describe: Callable) -> str:
+    """The German finding of one key ``where`` whose kept values ``have`` differ from the
+    recomputed ``want`` (either None when missing), each shown by ``describe``."""
+    if want is None:
+        return f"{where}: Summe gespeichert, aber keine Buchungen dazu"
+    if have is None:
+        return f"{where}: Buchungen ohne gespeicherte Summe"
+    return f"{where}: gespeichert {describe(have)}, nachgerechnet {describe(want)}"
+
+
+def _entries(values: tuple[int, int]) -> str:
+    count, cents = values
+    return f"{count} {'Buchung' if count == 1 else 'Buchungen'} über {format_german(from_cents(cents))} EUR"
 
 
 def _key(row) -> Key:

@@ -214,7 +214,7 @@ class RestoreReport:
 
 #: Tables a backup leaves out: log-in sessions (``ledger.core.sessions``) end with the database
 #: they were opened on; a restored database starts without any.
-NOT_BACKED_UP = frozenset({"login_sessions", "account_year_totals"})
+NOT_BACKED_UP = frozenset({"login_sessions", "account_year_totals", "journal_day_totals"})
 
 
 def table_order() -> list[sa.Table]:

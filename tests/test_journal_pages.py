@@ -1,0 +1,79 @@
+"""The journal's school-year filter (``ledger.reports.journal``): its count, pages and signed
+sum, read from the kept day totals, equal what every entry of the journal gives, whatever
+mix of entries with postings in two school years, reversals and date limits came before."""
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger.core.models import JournalEntry
+from ledger.core.posting import PostingLine, post_entry, reverse_entry
+from ledger.core.recipients import add_recipient, find_account
+from ledger.core.schoolyear import SchoolYear
+from ledger.reports.journal import journal_sum, list_entries, signed_amount
+from tests.conftest import NOW
+
+_keys = itertools.count()
+YEARS = [SchoolYear(2022), SchoolYear(2023), SchoolYear(2024)]
+FIRST_DAY = date(2023, 6, 1)
+
+entries = st.lists(st.tuples(
+    st.integers(0, 480),                          # days after 01.06.2023
+    st.sampled_from(YEARS),                       # the school year of the (first) pair of lines
+    st.one_of(st.none(), st.sampled_from(YEARS)),  # a second pair of lines in this school year
+    st.integers(1, 500_000), st.integers(1, 500_000),
+), min_size=1, max_size=25)
+reversals = st.lists(st.tuples(st.integers(0, 24), st.integers(0, 480)), max_size=5)
+limits = st.tuples(st.sampled_from(YEARS), st.one_of(st.none(), st.integers(0, 480)),
+                   st.one_of(st.none(), st.integers(0, 480)), st.integers(1, 4))
+
+
+def _journal(session, data, undo):
+    """A new Kreis with ``data``'s entries (expense 5291 against the bank 1810, a second pair of
+    lines on 5292 where given) and reversals of some of them on other days."""
+    kreis = add_recipient(session, f"j{next(_keys)}", "Kreis Journal", "kreis", actor="t", now=NOW)
+    expense, training, bank = (find_account(session, kreis, n) for n in ("5291", "5292", "1810"))
+    booked = []
+    for i, (offset, year, second, cents, more) in enumerate(data):
+        amount = Decimal(cents).scaleb(-2)
+        lines = [PostingLine(expense, amount, year), PostingLine(bank, -amount, year)]
+        if second is not None:
+            other = Decimal(more).scaleb(-2)
+            lines += [PostingLine(training, other, second), PostingLine(bank, -other, second)]
+        booked.append(post_entry(session, kreis, day=FIRST_DAY + timedelta(days=offset), voucher_number=f"B-{i}",
+                                 text=f"Buchung {i}", lines=lines, kind="manual", created_by="t", now=NOW))
+    for index, offset in undo:
+        entry = booked[index % len(booked)]
+        if not session.scalar(sa.select(JournalEntry.id).where(JournalEntry.reverses_id == entry.id)):
+            reverse_entry(session, entry, day=FIRST_DAY + timedelta(days=offset), reason="Fehlbuchung",
+                          created_by="t", now=NOW)
+    session.commit()
+    return kreis
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=entries, undo=reversals, filters=st.lists(limits, min_size=1, max_size=4))
+def test_year_pages_count_and_sum_equal_every_entrys(session, data, undo, filters):
+    kreis = _journal(session, data, undo)
+    everything = session.scalars(sa.select(JournalEntry).where(JournalEntry.recipient_id == kreis.id)).all()
+    for year, start, end, limit in filters:
+        date_from = None if start is None else FIRST_DAY + timedelta(days=start)
+        date_to = None if end is None else FIRST_DAY + timedelta(days=end)
+        if date_from and date_to and date_from > date_to:
+            date_from, date_to = date_to, date_from
+        wanted = sorted((e for e in everything if any(p.school_year == str(year) for p in e.postings)
+                         and (date_from is None or e.date >= date_from) and (date_to is None or e.date <= date_to)),
+                        key=lambda e: (e.date, e.id))
+        chosen = {"school_year": year, "date_from": date_from, "date_to": date_to}
+        pages = []
+        for offset in range(0, len(wanted) + limit, limit):
+            page, total = list_entries(session, kreis, **chosen, limit=limit, offset=offset)
+            assert total == len(wanted)
+            pages += [entry.id for entry in page]
+        assert pages == [entry.id for entry in wanted]
+        assert journal_sum(session, kreis, **chosen) == sum((signed_amount(e) for e in wanted), Decimal("0.00"))
