@@ -55,8 +55,9 @@ AUDIT_KEYS = {"q": "search", "schuljahr": "school_year", "status": "filter", "so
 def land_overview() -> Overview:
     """The overview of every recipient on today's date; 403 unless the user reads every recipient.
 
-    Computing it repeats every recipient's settlement for every school year (seconds for 53
-    recipients × 10 years), so each server process keeps the last one and computes anew only
+    Computing it repeats every recipient's settlement for every school year (about a quarter of
+    a second for 53 recipients × 10 years at 1 000 000 postings, ``compute_many``), so each
+    server process keeps the last one and computes anew only
     when the books may have changed: every write of the ledger either appends to the audit log
     or books a journal entry, so the key is the audit log's head, the newest journal entry, the
     day (interest and due dates move with it) and the rule packs loaded."""
