@@ -64,7 +64,8 @@ def add_postings(session: Session, recipient_id: int, entries: Sequence) -> None
     """Add the postings of ``entries`` (``ledger.core.booking.NewEntry``: booking day, lines
     of (account, cents, school year, category, cost centre), the entry reversed or None),
     just written by ``JournalWriter.book`` for the recipient ``recipient_id`` in the same
-    transaction, to their running totals: one upsert statement for all keys they touch."""
+    transaction, to their running totals and the entries to the journal's day totals
+    (``_add_days``): one upsert statement for all keys they touch in each table."""
     sums: dict[Key, list] = {}
     for entry in entries:
         day, reversal = entry.day, entry.reverses is not None
