@@ -2,7 +2,8 @@
 Inklusionspauschale, for the ministry and the Bezirksregierungen.
 
 Each row repeats the figures of the recipient's own settlement (``compute_many``, the same
-computation as ``compute_all`` read for all recipients at once, so both can never disagree): grant received, purpose-conform spending, repayment due with its due date
+computation as ``compute_all``, read for all recipients at once, so both can never
+disagree): grant received, purpose-conform spending, repayment due with its due date
 (1 April, InklFöG § 2 with the Hinweise, moved under § 193 BGB), paid, outstanding, whether it
 is overdue and the interest on late repayment (§ 49a Abs. 3 VwVfG NRW) accrued up to the day
 of the overview, the newest statement of use issued and whether the year is closed.

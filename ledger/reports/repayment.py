@@ -302,10 +302,9 @@ def compute_many(session: Session, recipients: list[Recipient], packs: tuple[Rul
 
     The cost-centre master data, grants, agreements, role balances and payments (``_Book``),
     the running totals, overrides and evaluation runs (``ledger.reports.year_totals.RecipientYears``)
-    and the school years are read once for all recipients and years (about twenty queries;
-    the Land's overview over 53 recipients issued eighteen per recipient before); only a year
-    whose figures need the postings themselves (a mixed pool's split, dates that decide)
-    reads them on its own. The figures are ``compute_all``'s, recipient by recipient.
+    and the school years are read once for all recipients and years (about twenty queries,
+    however many recipients); only a year whose figures need the postings themselves (a
+    mixed pool's split, dates that decide) reads them on its own. The figures are ``compute_all``'s, recipient by recipient.
     """
     packs = packs or load_packs()
     ids = [recipient.id for recipient in recipients]
@@ -326,7 +325,8 @@ def compute_many(session: Session, recipients: list[Recipient], packs: tuple[Rul
     return results
 
 
-def _payments(session: Session, recipient_ids: list[int], where: list) -> dict[int, dict[str, list[tuple[date, Decimal]]]]:
+def _payments(session: Session, recipient_ids: list[int],
+              where: list) -> dict[int, dict[str, list[tuple[date, Decimal]]]]:
     """Repayments paid to the Landeskasse and not reversed, by recipient id and school year:
     (date, EUR), oldest first; ``where``: further conditions on ``Posting``.
 
