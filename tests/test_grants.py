@@ -4,12 +4,13 @@ from decimal import Decimal as D
 import pytest
 
 from ledger.core.errors import LedgerError, NotFound
+from ledger.core.recipients import add_recipient
 from ledger.core.grants import INKLUSIONSPAUSCHALE, add_grant, find_grant, get_grant
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.repayment import compute_repayment, school_years
 from ledger.rules.packs import RulePackError
 from ledger.workflows.grants import record_grant
-from tests.conftest import NOW
+from tests.conftest import NOW, add_master_data, import_bytes
 
 SY = SchoolYear(2023)
 OTHER = "kreis_zuweisung"
@@ -45,6 +46,24 @@ def test_another_programmes_grant_leaves_the_repayment_alone(session, kreis):
     session.commit()
     assert compute_repayment(session, kreis, SY).grant_assessed == D("1000.00")
     assert school_years(session, kreis) == [SY]
+
+
+def test_school_years_are_those_of_grants_and_postings_once_each_oldest_first(session, kreis):
+    """A recipient's school years (the dashboard's year links, the overview's rows) are those
+    of its Inklusionspauschale grants and of its postings, whatever the order they were booked
+    in; another recipient's years stay its own."""
+    add_master_data(session, kreis)
+    add_grant(session, kreis, SchoolYear(2020), D("1000.00"), actor="test", now=NOW)
+    rows = "".join(f"{day};V-{i};Zeile {i};5291;1810;10,00;;;{year}\n" for i, (day, year) in enumerate([
+        ("02.08.2023", "2023/24"), ("03.08.2021", "2021/22"), ("04.08.2023", "2023/24"), ("01.03.2022", "2021/22"),
+        ("05.08.2022", "2022/23")]))
+    header = "Buchungsdatum;Belegnummer;Buchungstext;Sollkonto;Habenkonto;Betrag;Kostenstelle;Kategorie;Schuljahr\n"
+    assert import_bytes(session, kreis, (header + rows).encode(), "jahre.csv", created_by="t", now=NOW).ok
+    other = add_recipient(session, "anderer-kreis", "Kreis Anders", "kreis", actor="t", now=NOW)
+    add_grant(session, other, SchoolYear(2024), D("5.00"), actor="test", now=NOW)
+    session.commit()
+    assert school_years(session, kreis) == [SchoolYear(2020), SchoolYear(2021), SchoolYear(2022), SchoolYear(2023)]
+    assert school_years(session, other) == [SchoolYear(2024)]
 
 
 def test_a_grant_needs_a_rule_pack_for_its_school_year(session, kreis):

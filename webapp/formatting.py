@@ -68,10 +68,12 @@ def percent(rate: Decimal | None) -> str:
 
 def date_de(day: date | None) -> str:
     """``date(2024, 4, 1)`` → ``"01.04.2024"``; a recorded time (``datetime``, local wall time
-    as written) gives its own day, not shifted to another time zone (as ``datetime_de``)."""
+    as written) gives its own day, not shifted to another time zone (as ``datetime_de``).
+    Numbers only, the same in every locale: written directly, not through Babel (a journal
+    page writes 50 of them)."""
     if day is None:
         return DASH
-    return format_date(day, "dd.MM.yyyy", rebase=False)
+    return f"{day.day:02d}.{day.month:02d}.{day.year:04d}"
 
 
 def date_long(day: date | None) -> str:

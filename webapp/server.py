@@ -25,6 +25,8 @@ trust a reverse proxy's ``X-Forwarded-*`` is the application's decision
 """
 from __future__ import annotations
 
+import gc
+
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
@@ -56,6 +58,10 @@ def run(app: Flask, *, host: str, port: int, workers: int, threads: int) -> None
     def post_fork(_server, _worker) -> None:
         app.extensions["inkl_engine"].dispose(close=False)
 
+    # The application, built and warmed up, lives as long as the processes: the collector
+    # need not walk its objects again (a full collection of them paused a process for 0,1 s
+    # in the middle of requests), and the forked workers share their pages unchanged.
+    gc.freeze()
     _Server(app, {
         "bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
         "timeout": TIMEOUT, "keepalive": 0, "graceful_timeout": 30, "errorlog": "-", "loglevel": "info",

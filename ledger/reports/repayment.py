@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from ledger.core.agreements import IN_FORCE, StatusStep, steps_of
@@ -241,26 +241,38 @@ def school_years(session: Session, recipient: Recipient) -> list[SchoolYear]:
 
 
 def school_years_of(session: Session, recipient_ids: list[int]) -> dict[int, list[SchoolYear]]:
-    """``school_years`` of each recipient of ``recipient_ids`` in four queries: recipient id →
+    """``school_years`` of each recipient of ``recipient_ids`` in one query: recipient id →
     school years, oldest first; recipients without any are missing.
 
     The posting years come from the running totals kept with the postings
-    (``ledger.core.running_totals``; one index range of ``ix_account_year_totals_recipient``
-    per recipient, however long the journal is).
+    (``ledger.core.running_totals``) by ``_posting_years``: one index seek per school year,
+    however many totals a year holds (reading them all took 1 ms a recipient at 1 000 000
+    postings, 10 000 totals each).
     """
-    queries = (
+    years: dict[int, set[str]] = {}
+    for rid, year in session.execute(union(
         select(Grant.recipient_id, Grant.school_year).where(
             Grant.recipient_id.in_(recipient_ids), Grant.programme == INKLUSIONSPAUSCHALE),
         select(Agreement.recipient_id, Agreement.school_year).where(Agreement.recipient_id.in_(recipient_ids)),
         select(Notice.recipient_id, Notice.school_year).where(Notice.recipient_id.in_(recipient_ids)),
-        select(AccountYearTotal.recipient_id, AccountYearTotal.school_year).where(
-            AccountYearTotal.recipient_id.in_(recipient_ids)).distinct(),
-    )
-    years: dict[int, set[str]] = {}
-    for query in queries:
-        for rid, year in session.execute(query):
-            years.setdefault(rid, set()).add(year)
+        _posting_years(recipient_ids),
+    )):
+        years.setdefault(rid, set()).add(year)
     return {rid: sorted(SchoolYear.parse(y) for y in found) for rid, found in years.items()}
+
+
+def _posting_years(recipient_ids: list[int]):
+    """The query of (recipient id, school year) of the running totals of ``recipient_ids``: a
+    loose index scan of ``ix_account_year_totals_recipient`` (recipient, school year), each
+    step the least school year after the one before."""
+    totals = AccountYearTotal
+    first = select(func.min(totals.school_year)).where(totals.recipient_id == Recipient.id).scalar_subquery()
+    steps = select(Recipient.id.label("recipient_id"), first.label("school_year")).where(
+        Recipient.id.in_(recipient_ids)).cte("posting_years", recursive=True)
+    following = select(func.min(totals.school_year)).where(
+        totals.recipient_id == steps.c.recipient_id, totals.school_year > steps.c.school_year).scalar_subquery()
+    steps = steps.union_all(select(steps.c.recipient_id, following).where(steps.c.school_year.is_not(None)))
+    return select(steps.c.recipient_id, steps.c.school_year).where(steps.c.school_year.is_not(None))
 
 
 @dataclass(frozen=True)
