@@ -279,3 +279,17 @@ def test_sessions_end_when_idle_and_after_a_working_day_and_when_locked(app, ses
     set_active(session, get_user(session, "anna"), True, actor="root", now=clock["now"])
     session.commit()
     assert client.get("/").status_code == 302                           # the lock ended the session for good
+
+
+def test_a_session_of_an_account_locked_without_ending_it_opens_nothing(app, session, two_kreise):
+    """The directory log-in locks an account whose groups no longer grant a role without
+    ending its other sessions (``ledger.core.directory``): the account's state is checked on
+    every request, so such a session is refused from the next request on."""
+    from ledger.core.users import get_user
+
+    client = app.test_client()
+    login(client, "anna")
+    assert client.get("/r/testland/journal").status_code == 200
+    get_user(session, "anna").active = False
+    session.commit()
+    assert client.get("/r/testland/journal").status_code == 302

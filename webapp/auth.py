@@ -117,13 +117,10 @@ def _load(session_id: str) -> WebUser | None:
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
-    db = get_session()
-    user = db.get(User, int(user_id))
-    if user is None or not user.active:
+    found = sessions.find_session(get_session(), int(user_id), token)
+    if found is None or not found[0].active:
         return None
-    row = sessions.find_session(db, user.id, token)
-    if row is None:
-        return None
+    user, row = found
     now = timestamp()
     seen = cookie_session.get(LAST_REQUEST)
     last_request = datetime.fromtimestamp(seen) if isinstance(seen, (int, float)) else row.created_at
