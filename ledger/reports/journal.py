@@ -87,13 +87,21 @@ def list_entries(
                         account_number=account_number, school_year=school_year, search=search,
                         cost_centre=cost_centre, amount_min=amount_min, amount_max=amount_max, state=state)
     total = session.scalar(select(func.count(JournalEntry.id)).where(where)) or 0
+    _load_accounts(recipient)
     entries = session.scalars(
         select(JournalEntry).where(where)
         .order_by(JournalEntry.date, JournalEntry.id)
         .limit(limit).offset(offset)
-        .options(selectinload(JournalEntry.postings).selectinload(Posting.account))
+        .options(selectinload(JournalEntry.postings))
     )
     return list(entries), int(total)
+
+
+def _load_accounts(recipient: Recipient) -> None:
+    """Load ``recipient``'s accounts into its session (once per session; the journal page has
+    them already): every posting's account is one of them (the database refuses another
+    recipient's), so ``Posting.account`` is then found in the session without a query."""
+    recipient.accounts
 
 
 def journal_sum(session: Session, recipient: Recipient, **filters) -> Decimal:
@@ -193,11 +201,12 @@ def _year_page(session: Session, recipient: Recipient, school_year: SchoolYear, 
     if window is None:
         return [], total
     first, last, skip = window
-    entries = session.scalars(
+    _load_accounts(recipient)
+    entries = list(session.scalars(
         select(JournalEntry).where(_conditions(recipient, date_from=first, date_to=last, school_year=school_year))
         .order_by(JournalEntry.date, JournalEntry.id).limit(limit).offset(skip)
-        .options(selectinload(JournalEntry.postings).selectinload(Posting.account)))
-    return list(entries), total
+        .options(selectinload(JournalEntry.postings))))
+    return entries, total
 
 
 def _year_days(session: Session, recipient: Recipient, school_year: SchoolYear, date_from: date | None,
