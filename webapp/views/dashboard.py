@@ -32,6 +32,7 @@ from ledger.rules.deadline import shift_reason
 from ledger.rules.packs import pack_for
 from ledger.workflows.repayment import repayment_transfer
 from webapp.auth import recipient_for
+from webapp.books_cache import books_state, figures_cache
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
 from webapp.errors import as_sentence
@@ -105,16 +106,24 @@ def sepa(key: str, start_year: int):
     return _page(recipient, year, years, sepa_form=form, sepa_error=error), FORM_ERROR_STATUS
 
 
+#: School years' repayments each server process keeps (``webapp.books_cache``): every recipient's
+#: ten recent years and more, a few kB each.
+REPAYMENTS_KEPT = 1024
+
+
 def _page(recipient: Recipient, year: SchoolYear, years: list[SchoolYear], *, sepa_form: SepaForm | None = None,
           sepa_error: str | None = None):
     """The dashboard of ``year``; ``sepa_form`` and ``sepa_error``: the SEPA form as posted and the
-    reason it was refused."""
+    reason it was refused. The year's repayment is computed once per state of the books, day
+    and rule packs in each server process (``webapp.books_cache``)."""
     session = get_session()
     packs = get_packs()
     day = today()
     try:
         pack = pack_for(INKLUSIONSPAUSCHALE, year, packs)
-        result = compute_repayment(session, recipient, year, packs, as_of=day)
+        result = figures_cache("repayments", REPAYMENTS_KEPT).get(
+            (books_state(session), recipient.id, str(year), day, id(packs)),
+            lambda: compute_repayment(session, recipient, year, packs, as_of=day))
     except LedgerError as exc:
         error = YearError.of(year, exc)
         current_app.logger.warning("Schuljahr %s von %s nicht berechenbar: %s", year, recipient.key, error.message)

@@ -8,16 +8,15 @@ Bezirksregierung), the administration and auditors with access to all recipients
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
-from sqlalchemy import func, select
 
-from ledger.core.audit import audit_head, record
-from ledger.core.models import JournalEntry
+from ledger.core.audit import record
 from ledger.core.users import readable_recipients, reads_all
 from ledger.reports.overview import Overview, OverviewRow, overview
 from ledger.write.downloads import overview_sheet
 from ledger.write.tabular import CONTENT_TYPES, render
+from webapp.books_cache import books_state, figures_cache
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
 
@@ -57,22 +56,16 @@ def land_overview() -> Overview:
 
     Computing it repeats every recipient's settlement for every school year (about a quarter of
     a second for 53 recipients × 10 years at 1 000 000 postings, ``compute_many``), so each
-    server process keeps the last one and computes anew only
-    when the books may have changed: every write of the ledger either appends to the audit log
-    or books a journal entry, so the key is the audit log's head, the newest journal entry, the
-    day (interest and due dates move with it) and the rule packs loaded."""
+    server process keeps the last one and computes anew only when the books may have changed
+    (``webapp.books_cache``)."""
     user = current_user.user
     if not reads_all(user):
         abort(403, "Die Landesübersicht steht dem Land (Ministerium, Bezirksregierung), der Administration "
                    "und der Prüfung mit Zugriff auf alle Empfänger offen.")
     session, packs, day = get_session(), get_packs(), today()
-    head = audit_head(session)
-    key = (head.seq, head.entry_hash, session.scalar(select(func.max(JournalEntry.id))), day, id(packs))
-    cache = current_app.extensions.setdefault("inkl_land_overview", {})
-    if cache.get("key") != key:
-        cache["value"] = overview(session, readable_recipients(session, user), packs, as_of=day)
-        cache["key"] = key
-    return cache["value"]
+    return figures_cache("land_overview", 1).get(
+        (books_state(session), day, id(packs)),
+        lambda: overview(session, readable_recipients(session, user), packs, as_of=day))
 
 
 def filtered(rows: tuple[OverviewRow, ...], args) -> tuple[list[OverviewRow], dict[str, str]]:

@@ -1,0 +1,39 @@
+"""Figures kept per server process until the books may have changed (``webapp.books_cache``).
+
+Kreis Testland's school year 2022/23 as worked in tests/test_repayment.py: repayment due
+116.453,01 EUR. Excluding the brochure of 1.999,99 EUR (an officer's override) makes it
+116.453,01 + 1.999,99 = 118.453,00 EUR.
+"""
+from datetime import date
+
+import sqlalchemy as sa
+
+from ledger.core.models import Account, JournalEntry, Posting
+from ledger.rules.overrides import add_override
+from tests.conftest import NOW, add_web_user, logged_in
+from tests.test_repayment import year  # noqa: F401  (the worked example's books)
+
+
+def test_the_dashboard_shows_a_change_of_the_books_at_once(app, session, year, monkeypatch):  # noqa: F811
+    """A year's repayment is computed once per state of the books: the same page again is not
+    computed anew, and an override (an audit event, no journal entry) shows on the next request."""
+    from webapp.views import dashboard
+
+    computed = []
+    compute = dashboard.compute_repayment
+    monkeypatch.setattr(dashboard, "compute_repayment", lambda *args, **kwargs: computed.append(1) or compute(
+        *args, **kwargs))
+    app.config["TODAY"] = date(2023, 3, 1)
+    officer = add_web_user(session, "anna", "officer", recipients=[year])
+    client = logged_in(app, "anna")
+    for _ in range(2):
+        assert "116.453,01" in client.get("/r/testland/2022/").get_data(as_text=True)
+    assert len(computed) == 1
+    brochure = session.scalar(sa.select(Posting).join(JournalEntry).join(Account).where(
+        JournalEntry.voucher_number == "BR-1", Account.type == "expense"))
+    add_override(session, year, brochure.id, status="excluded", user=officer,
+                 justification="Broschüre ohne Bezug zur Schulbegleitung", now=NOW)
+    session.commit()
+    page = client.get("/r/testland/2022/").get_data(as_text=True)
+    assert "118.453,00" in page and "116.453,01" not in page
+    assert len(computed) == 2
