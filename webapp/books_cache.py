@@ -21,6 +21,7 @@ from ledger.core.audit import audit_head
 from ledger.core.models import JournalEntry
 
 T = TypeVar("T")
+_creating = threading.Lock()  # two threads asking for a new cache get the same one
 
 
 def books_state(session: Session) -> tuple:
@@ -59,6 +60,3 @@ def figures_cache(name: str, size: int) -> FiguresCache:
     caches = current_app.extensions.setdefault("inkl_figures", {})
     with _creating:
         return caches.setdefault(name, FiguresCache(size))
-
-
-_creating = threading.Lock()
