@@ -37,3 +37,25 @@ def test_the_dashboard_shows_a_change_of_the_books_at_once(app, session, year, m
     page = client.get("/r/testland/2022/").get_data(as_text=True)
     assert "118.453,00" in page and "116.453,01" not in page
     assert len(computed) == 2
+
+
+def test_a_request_reads_the_books_state_once_and_forgets_it_with_its_own_write(app, session, kreis):
+    """Within one request the books' state is read once: another transaction's write does not
+    change what the request saw. The request's own write (``write_session``) empties what the
+    request kept, so that its next read sees its own write where the database shows it (on
+    PostgreSQL at once; SQLite's read transaction keeps its snapshot until the request ends)."""
+    from ledger.core.audit import record
+    from webapp.books_cache import books_state
+    from webapp.db import get_session, request_memo, write_session
+
+    with app.test_request_context():
+        before = books_state(get_session())
+        record(session, actor="test", action="recipient.update", now=NOW, recipient=kreis, details={"name": "x"})
+        session.commit()
+        assert books_state(get_session()) == before
+        with write_session() as writing:
+            record(writing, actor="test", action="recipient.update", now=NOW, details={"name": "y"})
+        assert request_memo() == {}
+    with app.test_request_context():
+        after = books_state(get_session())
+    assert after[0] == before[0] + 2 and after[2] == before[2]

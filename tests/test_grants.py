@@ -1,11 +1,14 @@
 """Grants belong to a funding programme: one per recipient, programme and school year."""
+from datetime import date
 from decimal import Decimal as D
 
 import pytest
 
 from ledger.core.errors import LedgerError, NotFound
 from ledger.core.recipients import add_recipient
-from ledger.core.grants import INKLUSIONSPAUSCHALE, add_grant, find_grant, get_grant
+from ledger.core.grants import (
+    INKLUSIONSPAUSCHALE, GrantSummary, PayoutVoucher, add_grant, add_payout, find_grant, get_grant, grant_summary,
+)
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.repayment import compute_repayment, school_years
 from ledger.rules.packs import RulePackError
@@ -82,3 +85,19 @@ def test_the_command_line_refuses_such_a_grant(cli):
     assert "kein Regelwerk gilt für das Schuljahr 2012/13" in failed.output
     assert "Traceback" not in failed.output
     assert cli("repayments", "--recipient", "ohne-regel", "--json").output.strip() == "[]"
+
+
+def test_a_grants_summary_lists_its_payouts_by_date_with_their_vouchers(session, kreis):
+    """The dashboard's Zuweisung: the assessment notice's date and the payouts (EUR) by booking
+    date with the voucher of each payout's journal entry; 600 + 400 = 1.000 EUR of 1.000 EUR
+    assessed. Another programme's grant and a year without a grant show nothing."""
+    grant = add_grant(session, kreis, SY, D("1000.00"), notice_date=date(2023, 7, 3), actor="test", now=NOW)
+    later = add_payout(session, grant, date(2024, 2, 1), D("400.00"), voucher_number="AZ-2", created_by="test", now=NOW)
+    first = add_payout(session, grant, date(2023, 8, 15), D("600.00"), created_by="test", now=NOW)
+    add_grant(session, kreis, SchoolYear(2022), D("99.00"), actor="test", now=NOW, programme=OTHER)
+    session.commit()
+    assert grant_summary(session, kreis, SY) == GrantSummary(date(2023, 7, 3), (
+        PayoutVoucher(date(2023, 8, 15), first.entry_id, "AUSZ-2023/24-2", D("600.00")),
+        PayoutVoucher(date(2024, 2, 1), later.entry_id, "AZ-2", D("400.00"))))
+    assert grant_summary(session, kreis, SchoolYear(2022)) is None
+    assert grant_summary(session, kreis, SchoolYear(2022), programme=OTHER) == GrantSummary(None, ())

@@ -17,18 +17,26 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ledger.core.audit import audit_head
-from ledger.core.models import JournalEntry
+from ledger.core.chain import GENESIS
+from ledger.core.models import AuditEvent, JournalEntry
+from webapp.db import request_memo
 
 T = TypeVar("T")
 _creating = threading.Lock()  # two threads asking for a new cache get the same one
+_STATE = "books_state"
 
 
 def books_state(session: Session) -> tuple:
     """What changes with every write of the ledger: (audit log head's seq, its hash, the
-    newest journal entry's id or None); two index look-ups."""
-    head = audit_head(session)
-    return head.seq, head.entry_hash, session.scalar(select(func.max(JournalEntry.id)))
+    newest journal entry's id or None), read in one statement once per request
+    (``webapp.db.request_memo``: a write of the request makes it read anew)."""
+    memo = request_memo()
+    if _STATE not in memo:
+        newest_entry = select(func.max(JournalEntry.id)).scalar_subquery()
+        row = session.execute(select(AuditEvent.seq, AuditEvent.entry_hash, newest_entry)
+                              .order_by(AuditEvent.seq.desc()).limit(1)).first()
+        memo[_STATE] = (0, GENESIS, session.scalar(select(newest_entry))) if row is None else tuple(row)
+    return memo[_STATE]
 
 
 class FiguresCache:

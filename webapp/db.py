@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from ledger.core.db import session_scope
 from ledger.rules.packs import RulePack, load_packs
 
+_MEMO = "inkl_memo"
+
 
 def get_engine() -> Engine:
     """The application's engine (``create_app``); background jobs open their own sessions on it."""
@@ -32,9 +34,19 @@ def get_session() -> Session:
 
 @contextmanager
 def write_session() -> Iterator[Session]:
-    """A separate write transaction on the application's engine, committed at the end of the block."""
-    with session_scope(get_engine(), write=True) as session:
-        yield session
+    """A separate write transaction on the application's engine, committed at the end of the block
+    (what the request read into ``request_memo`` is then read anew)."""
+    try:
+        with session_scope(get_engine(), write=True) as session:
+            yield session
+    finally:
+        g.pop(_MEMO, None)
+
+
+def request_memo() -> dict:
+    """A dict for what a request reads once and uses in several places (the state of the books,
+    the navigation's facts), emptied when a ``write_session`` of the request ends."""
+    return g.setdefault(_MEMO, {})
 
 
 def get_packs() -> tuple[RulePack, ...]:

@@ -11,6 +11,7 @@ Today there is one programme, the Inklusionspauschale (``INKLUSIONSPAUSCHALE``),
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core import audit
 from ledger.core.errors import LedgerError, NotFound
-from ledger.core.models import Grant, ImportedRow, Payout, Recipient
+from ledger.core.models import Grant, ImportedRow, JournalEntry, Payout, Recipient
 from ledger.core.money import checked_cents, format_german, from_cents
 from ledger.core.posting import PostingLine, post_entry
 from ledger.core.recipients import role_account
@@ -63,6 +64,45 @@ def find_grant(session: Session, recipient: Recipient, school_year: SchoolYear, 
     default the Inklusionspauschale), or None."""
     return session.scalar(select(Grant).where(
         Grant.recipient_id == recipient.id, Grant.programme == programme, Grant.school_year == str(school_year)))
+
+
+@dataclass(frozen=True)
+class PayoutVoucher:
+    """A payout as a list shows it: booking ``date``, its journal entry (``entry_id`` and
+    ``voucher_number``) and the ``amount`` (EUR)."""
+
+    date: date
+    entry_id: int
+    voucher_number: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class GrantSummary:
+    """A grant as a list shows it: the assessment notice's date (``notice_date``, None if not
+    recorded) and the ``payouts`` (``PayoutVoucher``) by date."""
+
+    notice_date: date | None
+    payouts: tuple[PayoutVoucher, ...]
+
+
+def grant_summary(session: Session, recipient: Recipient, school_year: SchoolYear, *,
+                  programme: str = INKLUSIONSPAUSCHALE) -> GrantSummary | None:
+    """The grant of ``recipient`` for ``school_year`` in ``programme`` with its payouts and
+    their voucher numbers (one query), or None without a grant."""
+    rows = session.execute(
+        select(Grant.notice_date, Payout.date, Payout.entry_id, JournalEntry.voucher_number, Payout.amount_cents)
+        .select_from(Grant)
+        .outerjoin(Payout, Payout.grant_id == Grant.id)
+        .outerjoin(JournalEntry, Payout.entry_id == JournalEntry.id)
+        .where(Grant.recipient_id == recipient.id, Grant.programme == programme,
+               Grant.school_year == str(school_year))
+        .order_by(Payout.date, Payout.id)).all()
+    if not rows:
+        return None
+    return GrantSummary(rows[0].notice_date, tuple(
+        PayoutVoucher(row.date, row.entry_id, row.voucher_number, from_cents(row.amount_cents))
+        for row in rows if row.entry_id is not None))
 
 
 def get_grant(session: Session, recipient: Recipient, school_year: SchoolYear, *,

@@ -13,15 +13,29 @@ from ledger.core.schoolyear import SchoolYear
 from ledger.reports.repayment import school_years
 from ledger.rules.packs import NoRulePack
 from webapp.auth import recipient_for
+from webapp.books_cache import books_state, figures_cache
 from webapp.clock import today
 from webapp.db import get_packs, get_session
 from webapp.errors import error_page
 
 
+#: Recipients whose school years each server process keeps (``recipient_years``).
+RECIPIENTS_KEPT = 256
+
+
+def recipient_years(recipient: Recipient) -> list[SchoolYear]:
+    """``ledger.reports.repayment.school_years`` of ``recipient`` (oldest first), kept per
+    state of the books in each server process (``webapp.books_cache``): every page of a
+    recipient asks."""
+    session = get_session()
+    return list(figures_cache("school_years", RECIPIENTS_KEPT).get(
+        (books_state(session), recipient.id), lambda: tuple(school_years(session, recipient))))
+
+
 def default_school_year(recipient: Recipient, years: list[SchoolYear] | None = None) -> SchoolYear:
     """The recipient's latest school year with data, else the current school year;
     ``years``: the recipient's ``school_years`` if the caller has them already."""
-    years = school_years(get_session(), recipient) if years is None else years
+    years = recipient_years(recipient) if years is None else years
     return years[-1] if years else SchoolYear.of(today())
 
 
@@ -32,7 +46,7 @@ def require_year(recipient: Recipient, start_year: int) -> tuple[SchoolYear, lis
     school year (so a new recipient still gets a dashboard).
     """
     year = SchoolYear(start_year)
-    years = school_years(get_session(), recipient)
+    years = recipient_years(recipient)
     if year not in years and year != SchoolYear.of(today()):
         abort(404, f"Für {recipient.name} gibt es im Schuljahr {year} keine Daten.")
     return year, sorted({*years, year})
@@ -47,7 +61,7 @@ def known_year(recipient: Recipient, start_year: int) -> tuple[SchoolYear, list[
     to start it. Aborts with 404 for a year without data outside that range.
     """
     year = SchoolYear(start_year)
-    years = school_years(get_session(), recipient)
+    years = recipient_years(recipient)
     if year in years:
         return year, years, True
     starts = [p.valid_from for p in get_packs() if p.programme == INKLUSIONSPAUSCHALE]

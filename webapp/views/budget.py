@@ -35,7 +35,7 @@ from ledger.workflows.budget_cases import RECORD_KINDS, STATES, add_case, add_re
 from webapp.auth import recipient_for
 from webapp.budget_forms import CaseForm, HoursForm, JudgementForm, RecordForm
 from webapp.clock import timestamp, today
-from webapp.db import get_packs, get_session, write_session
+from webapp.db import get_packs, get_session, request_memo, write_session
 from webapp.errors import as_sentence
 from webapp.views import default_school_year
 
@@ -48,15 +48,20 @@ DASHBOARD_STATES = ("overdue", "due")
 
 
 def _agreements(recipient: Recipient) -> list[BudgetAgreement]:
-    return list(get_session().scalars(select(BudgetAgreement).where(BudgetAgreement.recipient_id == recipient.id)
-                                      .order_by(BudgetAgreement.start_date, BudgetAgreement.key)))
+    """``recipient``'s provider budgets by start and key, read once per request (the navigation
+    and the dashboard's reminders both ask)."""
+    memo = request_memo()
+    if ("budget_agreements", recipient.id) not in memo:
+        memo["budget_agreements", recipient.id] = list(get_session().scalars(
+            select(BudgetAgreement).where(BudgetAgreement.recipient_id == recipient.id)
+            .order_by(BudgetAgreement.start_date, BudgetAgreement.key)))
+    return memo["budget_agreements", recipient.id]
 
 
 @bp.app_template_global("has_budgets")
 def has_budgets(recipient: Recipient) -> bool:
     """Whether ``recipient`` has a provider budget (the navigation shows the page only then)."""
-    return get_session().scalar(select(BudgetAgreement.id).where(BudgetAgreement.recipient_id == recipient.id)
-                                .limit(1)) is not None
+    return bool(_agreements(recipient))
 
 
 @bp.app_template_filter("date_iso_de")

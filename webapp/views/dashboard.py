@@ -4,6 +4,7 @@ notification to the ministry while it is due, and, for the recipient's officers 
 repayment is open, its SEPA credit transfer (pain.001) for the municipality's payment run."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -11,25 +12,27 @@ from flask import Blueprint, Response, current_app, redirect, render_template, u
 from flask_babel import format_date
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from wtforms import DateField
 from wtforms.validators import DataRequired, ValidationError
 
 from ledger.core.agreements import STATUSES
 from ledger.core.errors import LedgerError
-from ledger.core.grants import INKLUSIONSPAUSCHALE, find_grant
+from ledger.core.grants import INKLUSIONSPAUSCHALE, GrantSummary, grant_summary
 from ledger.core.models import Recipient
 from ledger.core.money import from_cents
-from ledger.core.notices import notice_history
+from ledger.core.notices import NoticeStep, notice_history
 from ledger.core.recipients import role_account
 from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import can_write
-from ledger.reports.forecast import forecast
+from ledger.reports.forecast import Forecast, forecast
 from ledger.reports.journal import UNCLASSIFIED
+from ledger.reports.notification import NotificationData
 from ledger.reports.repayment import YearError, compute_repayment
 from ledger.reports.settlement import RepaymentResult
 from ledger.reports.spending import MonthPoint, cumulative_spending
 from ledger.rules.deadline import shift_reason
-from ledger.rules.packs import pack_for
+from ledger.rules.packs import RulePack, pack_for
 from ledger.workflows.repayment import repayment_transfer
 from webapp.auth import recipient_for
 from webapp.books_cache import books_state, figures_cache
@@ -106,52 +109,80 @@ def sepa(key: str, start_year: int):
     return _page(recipient, year, years, sepa_form=form, sepa_error=error), FORM_ERROR_STATUS
 
 
-#: School years' repayments each server process keeps (``webapp.books_cache``): every recipient's
+#: School years' figures each server process keeps (``webapp.books_cache``): every recipient's
 #: ten recent years and more, a few kB each.
-REPAYMENTS_KEPT = 1024
+YEARS_KEPT = 1024
+
+
+@dataclass(frozen=True)
+class YearFigures:
+    """What the dashboard shows of a school year, as computed from the books on ``day``:
+    the ``result`` (``compute_repayment``), the forecast (``projection``, while the year is
+    open) and the ``notification`` to the ministry if it is due, the ``grant`` with its payouts
+    (None without one), the notices no longer in force (``earlier_notices``: ``NoticeStep`` with the amount, EUR) and
+    the cumulative spending by month (``spending``)."""
+
+    result: RepaymentResult
+    projection: Forecast | None
+    notification: NotificationData | None
+    grant: GrantSummary | None
+    earlier_notices: tuple[tuple[NoticeStep, Decimal], ...]
+    spending: tuple[MonthPoint, ...]
+
+    @classmethod
+    def compute(cls, session: Session, recipient: Recipient, year: SchoolYear, packs: tuple[RulePack, ...],
+                day: date) -> "YearFigures":
+        """The figures of ``recipient``'s ``year`` on ``day``. Raises LedgerError where the
+        repayment cannot be computed (``compute_repayment``)."""
+        result = compute_repayment(session, recipient, year, packs, as_of=day)
+        projection = forecast(session, recipient, year, as_of=day, packs=packs) if day <= year.last_day else None
+        return cls(
+            result=result, projection=projection,
+            notification=due_notification(session, recipient, year, day, packs, result, projection),
+            grant=grant_summary(session, recipient, year),
+            earlier_notices=tuple((step, from_cents(step.notice.amount_cents))
+                                  for step in notice_history(session, recipient, year) if not step.in_force),
+            spending=tuple(cumulative_spending(session, recipient, year, until=day)),
+        )
 
 
 def _page(recipient: Recipient, year: SchoolYear, years: list[SchoolYear], *, sepa_form: SepaForm | None = None,
           sepa_error: str | None = None):
     """The dashboard of ``year``; ``sepa_form`` and ``sepa_error``: the SEPA form as posted and the
-    reason it was refused. The year's repayment is computed once per state of the books, day
-    and rule packs in each server process (``webapp.books_cache``)."""
+    reason it was refused. The year's figures (``YearFigures``) are computed once per state of
+    the books, day and rule packs in each server process (``webapp.books_cache``)."""
     session = get_session()
     packs = get_packs()
     day = today()
     try:
         pack = pack_for(INKLUSIONSPAUSCHALE, year, packs)
-        result = figures_cache("repayments", REPAYMENTS_KEPT).get(
+        figures = figures_cache("dashboard", YEARS_KEPT).get(
             (books_state(session), recipient.id, str(year), day, id(packs)),
-            lambda: compute_repayment(session, recipient, year, packs, as_of=day))
+            lambda: YearFigures.compute(session, recipient, year, packs, day))
     except LedgerError as exc:
         error = YearError.of(year, exc)
         current_app.logger.warning("Schuljahr %s von %s nicht berechenbar: %s", year, recipient.key, error.message)
         return render_template("dashboard_year_error.html", recipient=recipient, year=year, years=years,
                                year_error=error.message)
-    grant = find_grant(session, recipient, year)
-    projection = forecast(session, recipient, year, as_of=day, packs=packs) if day <= year.last_day else None
-    spending = cumulative_spending(session, recipient, year, until=day)
-    notification = due_notification(session, recipient, year, day, packs, result, projection)
+    result = figures.result
     return render_template(
         "dashboard.html",
         recipient=recipient,
         year=year,
         years=years,
         result=result,
-        projection=projection,
-        notification=notification,
+        projection=figures.projection,
+        notification=figures.notification,
         pack=pack,
-        grant=grant,
-        payouts=[(p, from_cents(p.amount_cents)) for p in grant.payouts] if grant is not None else [],
+        grant=figures.grant,
+        payouts=figures.grant.payouts if figures.grant is not None else (),
         shift_reason=(shift_reason(result.nominal_due_date, pack.holidays)
                       if result.nominal_due_date and result.nominal_due_date != result.due_date else None),
         agreement_statuses=STATUSES,
-        earlier_notices=[(step, from_cents(step.notice.amount_cents))
-                         for step in notice_history(session, recipient, year) if not step.in_force],
+        earlier_notices=figures.earlier_notices,
         gauge=overhead_gauge(result),
-        spending=[(p, format_date(p.month, "LLLL yyyy")) for p in spending],
-        chart=spending_chart(spending, year),
+        spending=[(p, format_date(p.month, "LLLL yyyy")) for p in figures.spending],
+        chart=spending_chart(list(figures.spending), year),
         unclassified=UNCLASSIFIED,
         today=day,
         countdown=countdown(result.due_date, day),

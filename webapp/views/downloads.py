@@ -31,7 +31,6 @@ from ledger.core.audit import record
 from ledger.core.models import Recipient
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.account_ledger import account_ledger
-from ledger.reports.repayment import school_years
 from ledger.reports.trial_balance import trial_balance
 from ledger.rules.evaluation_runs import classified
 from ledger.write.downloads import (
@@ -46,7 +45,7 @@ from webapp.auth import recipient_for
 from webapp.views.classification_args import active_filters, classification_filter, cost_centres
 from webapp.clock import timestamp
 from webapp.db import get_packs, get_session, write_session
-from webapp.views import default_school_year
+from webapp.views import default_school_year, recipient_years
 
 bp = Blueprint("downloads", __name__, url_prefix="/r/<key>/downloads")
 
@@ -60,7 +59,7 @@ ZIP_TYPE = "application/zip"
 def index(key: str):
     """The page: one form per download with its parameters and the GoBD data set."""
     recipient = recipient_for(key)
-    years = school_years(get_session(), recipient)
+    years = recipient_years(recipient)
     return render_template("downloads.html", recipient=recipient, years=years, accounts=recipient.accounts,
                            year=default_school_year(recipient, years))
 
@@ -127,7 +126,7 @@ def _year(recipient: Recipient, *, required: bool = False) -> SchoolYear | None:
         if required:
             abort(400, "Bitte ein Schuljahr wählen.")
         return None
-    year = next((y for y in school_years(get_session(), recipient) if str(y.start_year) == text), None)
+    year = next((y for y in recipient_years(recipient) if str(y.start_year) == text), None)
     if year is None:
         abort(400, f"Für das Schuljahr „{text}“ gibt es keine Buchungen.")
     return year

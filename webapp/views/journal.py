@@ -31,7 +31,6 @@ from ledger.reports.journal import (
     reversals_of,
     signed_amount,
 )
-from ledger.reports.repayment import school_years
 from ledger.rules.evaluate import evaluate
 from ledger.rules.packs import RulePackError
 from ledger.rules.status import STATUS_LABELS
@@ -40,7 +39,7 @@ from webapp.auth import recipient_for
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
 from webapp.entry_forms import ManualEntryForm, ReversalForm
-from webapp.views import amount_arg, default_school_year
+from webapp.views import amount_arg, default_school_year, recipient_years
 
 bp = Blueprint("journal", __name__, url_prefix="/r/<key>/journal")
 
@@ -72,7 +71,7 @@ def index(key: str):
     if account is not None and account not in {a.number for a in accounts}:
         errors["account"] = f"Konto {account} gibt es im Kontenplan nicht."
         account = None
-    years = school_years(session, recipient)
+    years = recipient_years(recipient)
     year_arg = request.args.get("year", "").strip() or None
     school_year = None
     if year_arg is not None:
