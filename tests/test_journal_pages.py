@@ -15,12 +15,14 @@ from ledger.core.models import JournalEntry
 from ledger.core.posting import PostingLine, post_entry, reverse_entry
 from ledger.core.recipients import add_recipient, find_account
 from ledger.core.schoolyear import SchoolYear
-from ledger.reports.journal import journal_sum, list_entries, signed_amount
+from ledger.reports.journal import journal_page, journal_sum, list_entries, signed_amount
+from ledger.rules.packs import load_packs
 from tests.conftest import NOW
 
 _keys = itertools.count()
 YEARS = [SchoolYear(2022), SchoolYear(2023), SchoolYear(2024)]
 FIRST_DAY = date(2023, 6, 1)
+PACKS = load_packs()
 
 entries = st.lists(st.tuples(
     st.integers(0, 480),                          # days after 01.06.2023
@@ -70,10 +72,19 @@ def test_year_pages_count_and_sum_equal_every_entrys(session, data, undo, filter
                          and (date_from is None or e.date >= date_from) and (date_to is None or e.date <= date_to)),
                         key=lambda e: (e.date, e.id))
         chosen = {"school_year": year, "date_from": date_from, "date_to": date_to}
-        pages = []
+        pages, lines = [], []
         for offset in range(0, len(wanted) + limit, limit):
             page, total = list_entries(session, kreis, **chosen, limit=limit, offset=offset)
             assert total == len(wanted)
             pages += [entry.id for entry in page]
+            listed = journal_page(session, kreis, PACKS, **chosen, limit=limit, offset=offset, with_sum=offset == 0)
+            assert listed.total == len(wanted) and (listed.amount is None) == (offset > 0)
+            lines += listed.lines
         assert pages == [entry.id for entry in wanted]
-        assert journal_sum(session, kreis, **chosen) == sum((signed_amount(e) for e in wanted), Decimal("0.00"))
+        reversed_by = {e.reverses_id: e.id for e in everything if e.reverses_id is not None}
+        assert [(line.id, line.amount, line.reversed_by) for line in lines] == [
+            (e.id, signed_amount(e), reversed_by.get(e.id)) for e in wanted]
+        assert all([category.id for category in line.categories] == [None] for line in lines)
+        amount = sum((signed_amount(e) for e in wanted), Decimal("0.00"))
+        assert journal_sum(session, kreis, **chosen) == amount
+        assert journal_page(session, kreis, PACKS, **chosen, limit=limit, with_sum=True).amount == amount

@@ -353,6 +353,10 @@ def test_entry_detail_links_reversal_both_ways(web, books, session):
     reversal = web.get(f"/r/musterhausen/journal/{storno.id}").get_data(as_text=True)
     assert f'href="/r/musterhausen/journal/{entry.id}"' in reversal
     assert "ist ein Storno von" in reversal
+    listed = web.get("/r/musterhausen/journal?year=2023").get_data(as_text=True)
+    assert f'<a href="/r/musterhausen/journal/{entry.id}" aria-label="Buchung {entry.id}, Beleg B-4">' in listed
+    assert (f'<a class="tag tag-reversed" href="/r/musterhausen/journal/{storno.id}">storniert durch Buchung '
+            f'{storno.id}</a>') in listed
 
 
 def test_entry_of_another_recipient_is_404(web, books):

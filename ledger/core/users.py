@@ -129,7 +129,12 @@ def reads_all(user: User) -> bool:
 
 def can_read(user: User, recipient: Recipient) -> bool:
     """Whether ``user`` may see ``recipient``'s books: assigned, or one who reads all (``reads_all``)."""
-    return user.active and (reads_all(user) or recipient in user.recipients)
+    return reads_recipient(user, recipient.id)
+
+
+def reads_recipient(user: User, recipient_id: int) -> bool:
+    """``can_read`` of the recipient with id ``recipient_id``."""
+    return user.active and (reads_all(user) or any(assigned.id == recipient_id for assigned in user.recipients))
 
 
 def can_write(user: User, recipient: Recipient) -> bool:

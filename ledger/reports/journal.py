@@ -78,23 +78,17 @@ def list_entries(
     Raises:
         ValueError: ``limit`` < 1 or ``offset`` < 0, an unknown ``state``.
     """
-    if limit < 1 or offset < 0:
-        raise ValueError("limit must be ≥ 1 and offset ≥ 0")
-    if _only_year(school_year=school_year, category=category, account_number=account_number, search=search,
-                  cost_centre=cost_centre, amount_min=amount_min, amount_max=amount_max, state=state):
-        return _year_page(session, recipient, school_year, date_from, date_to, limit, offset)
-    where = _conditions(recipient, date_from=date_from, date_to=date_to, category=category,
-                        account_number=account_number, school_year=school_year, search=search,
-                        cost_centre=cost_centre, amount_min=amount_min, amount_max=amount_max, state=state)
-    total = session.scalar(select(func.count(JournalEntry.id)).where(where)) or 0
+    window = _window(session, recipient, limit, offset, dict(
+        date_from=date_from, date_to=date_to, category=category, account_number=account_number,
+        school_year=school_year, search=search, cost_centre=cost_centre, amount_min=amount_min,
+        amount_max=amount_max, state=state))
+    if window.where is None:
+        return [], window.total
     _load_accounts(recipient)
     entries = session.scalars(
-        select(JournalEntry).where(where)
-        .order_by(JournalEntry.date, JournalEntry.id)
-        .limit(limit).offset(offset)
-        .options(selectinload(JournalEntry.postings))
-    )
-    return list(entries), int(total)
+        select(JournalEntry).where(window.where).order_by(JournalEntry.date, JournalEntry.id)
+        .limit(limit).offset(window.offset).options(selectinload(JournalEntry.postings)))
+    return list(entries), window.total
 
 
 def _load_accounts(recipient: Recipient) -> None:
@@ -117,6 +111,122 @@ def journal_sum(session: Session, recipient: Recipient, **filters) -> Decimal:
     debits = (select(func.coalesce(func.sum(Posting.amount_cents), 0))
               .where(Posting.entry_id == JournalEntry.id, Posting.amount_cents > 0).scalar_subquery())
     return from_cents(session.scalar(select(func.coalesce(func.sum(sign * debits), 0)).where(where)) or 0)
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    """A journal entry as the journal's list shows it: ``id``, booking ``date``,
+    ``voucher_number``, ``text``, ``kind``, ``reverses_id``; ``amount``: its signed amount
+    (EUR, ``signed_amount``); ``categories``: its expense postings' distinct categories in
+    posting order, labelled by ``category_label``; ``reversed_by``: the id of the entry reversing it,
+    or None."""
+
+    id: int
+    date: date
+    voucher_number: str
+    text: str
+    kind: str
+    reverses_id: int | None
+    amount: Decimal
+    categories: tuple[CategoryRef, ...]
+    reversed_by: int | None
+
+
+@dataclass(frozen=True)
+class JournalPage:
+    """A page of the journal: its ``lines`` (``JournalLine``, in booking order), the number of
+    all matching entries (``total``) and, if asked for, the sum of their signed amounts
+    (``amount``, EUR, ``journal_sum``; else None)."""
+
+    lines: list[JournalLine]
+    total: int
+    amount: Decimal | None
+
+
+def journal_page(session: Session, recipient: Recipient, packs: tuple[RulePack, ...], *, limit: int = 50,
+                 offset: int = 0, with_sum: bool = False, **filters) -> JournalPage:
+    """The page ``list_entries`` finds with ``filters`` (its keyword arguments), read as plain
+    rows (two statements: the entries with the ids of their reversals, their postings with the
+    accounts' types), and with ``with_sum`` the filters' ``journal_sum`` (filtered by a school year
+    and dates only, from the same reading of the kept day totals). Category labels come from
+    ``packs`` (``category_label``). Raises ValueError as ``list_entries``."""
+    window = _window(session, recipient, limit, offset, filters)
+    amount = None
+    if with_sum:
+        amount = (from_cents(sum(cents for _day, _count, cents in window.days)) if window.days is not None
+                  else journal_sum(session, recipient, **filters))
+    if window.where is None:
+        return JournalPage([], window.total, amount)
+    reversal = aliased(JournalEntry)
+    reversed_by = select(reversal.id).where(reversal.reverses_id == JournalEntry.id).scalar_subquery()
+    rows = session.execute(
+        select(JournalEntry.id, JournalEntry.date, JournalEntry.voucher_number, JournalEntry.text,
+               JournalEntry.kind, JournalEntry.reverses_id, reversed_by.label("reversed_by"))
+        .where(window.where).order_by(JournalEntry.date, JournalEntry.id).limit(limit).offset(window.offset)).all()
+    return JournalPage(_lines(session, rows, packs), window.total, amount)
+
+
+def _lines(session: Session, rows: list, packs: tuple[RulePack, ...]) -> list[JournalLine]:
+    """``JournalLine``s of the entries' ``rows`` (id, date, voucher number, text, kind, reverses_id,
+    reversed_by)."""
+    ids = [row.id for row in rows]
+    debits: dict[int, int] = dict.fromkeys(ids, 0)
+    categories: dict[int, dict[str | None, CategoryRef]] = {entry_id: {} for entry_id in ids}
+    labels: dict[tuple[str | None, str], str] = {}
+    for entry_id, cents, category, school_year, account_type in session.execute(
+            select(Posting.entry_id, Posting.amount_cents, Posting.category, Posting.school_year, Account.type)
+            .join(Account, Posting.account_id == Account.id)
+            .where(Posting.entry_id.in_(ids)).order_by(Posting.entry_id, Posting.id)):
+        if cents > 0:
+            debits[entry_id] += cents
+        seen = categories[entry_id]
+        if account_type == "expense" and category not in seen:
+            if (category, school_year) not in labels:
+                labels[category, school_year] = category_label(category, school_year, packs)
+            seen[category] = CategoryRef(category, labels[category, school_year])
+    return [JournalLine(row.id, row.date, row.voucher_number, row.text, row.kind, row.reverses_id,
+                        from_cents(-debits[row.id] if row.reverses_id is not None else debits[row.id]),
+                        tuple(categories[row.id].values()), row.reversed_by)
+            for row in rows]
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Where a page of ``list_entries`` lies: the entries' condition (``where``; None when the
+    page lies past the last entry), the ``offset`` within them, the number of all matching
+    entries (``total``) and, for a school year and dates only, the kept day totals read
+    (``days``: day, entries, signed cents), else None."""
+
+    where: object
+    offset: int
+    total: int
+    days: list[tuple[date, int, int]] | None
+
+
+def _window(session: Session, recipient: Recipient, limit: int, offset: int, filters: dict) -> _Window:
+    """The ``_Window`` of the page ``limit``/``offset`` of the entries ``filters`` find.
+
+    Filtered by a school year and dates only, the journal's day totals kept with the entries
+    (``ledger.core.running_totals``) give the number of entries and the days the page's
+    entries lie on; the entries of those days (``ix_journal_entries_recipient_date``) with a
+    posting of the year give the page. Counting and sorting the whole year's entries took
+    15 ms of a page at 12 500 entries a year, reading the year's postings of the page's days
+    7 ms; now only the page's days are read. Other filters count in SQL.
+    Raises ValueError for ``limit`` < 1 or ``offset`` < 0, an unknown ``state``."""
+    if limit < 1 or offset < 0:
+        raise ValueError("limit must be ≥ 1 and offset ≥ 0")
+    if not _only_year(**filters):
+        where = _conditions(recipient, **filters)
+        total = session.scalar(select(func.count(JournalEntry.id)).where(where)) or 0
+        return _Window(where, offset, int(total), None)
+    year = filters["school_year"]
+    days = _year_days(session, recipient, year, filters.get("date_from"), filters.get("date_to"))
+    total = sum(count for _day, count, _cents in days)
+    page = _page_days(days, limit, offset)
+    if page is None:
+        return _Window(None, 0, total, days)
+    first, last, skip = page
+    return _Window(_conditions(recipient, date_from=first, date_to=last, school_year=year), skip, total, days)
 
 
 def _only_year(*, school_year: SchoolYear | None = None, category: str | None = None,
@@ -187,28 +297,6 @@ def _state_condition(state: str):
     raise ValueError(f"unknown state {state!r}")
 
 
-def _year_page(session: Session, recipient: Recipient, school_year: SchoolYear, date_from: date | None,
-               date_to: date | None, limit: int, offset: int) -> tuple[list[JournalEntry], int]:
-    """``list_entries`` filtered by school year and dates only. The journal's day totals kept
-    with the entries (``ledger.core.running_totals``) give the number of entries and the days
-    the page's entries lie on; the entries of those days (``ix_journal_entries_recipient_date``)
-    with a posting of the year give the page. Counting and sorting the whole year's entries
-    took 15 ms of a page at 12 500 entries a year, reading the year's postings of the page's
-    days 7 ms; now only the page's days are read."""
-    days = _year_days(session, recipient, school_year, date_from, date_to)
-    total = sum(count for _day, count, _cents in days)
-    window = _page_days(days, limit, offset)
-    if window is None:
-        return [], total
-    first, last, skip = window
-    _load_accounts(recipient)
-    entries = list(session.scalars(
-        select(JournalEntry).where(_conditions(recipient, date_from=first, date_to=last, school_year=school_year))
-        .order_by(JournalEntry.date, JournalEntry.id).limit(limit).offset(skip)
-        .options(selectinload(JournalEntry.postings))))
-    return entries, total
-
-
 def _year_days(session: Session, recipient: Recipient, school_year: SchoolYear, date_from: date | None,
                date_to: date | None) -> list[tuple[date, int, int]]:
     """The kept journal day totals of ``recipient``'s ``school_year`` from ``date_from`` to
@@ -242,15 +330,6 @@ def entry_amount(entry: JournalEntry) -> Decimal:
     return from_cents(sum(p.amount_cents for p in entry.postings if p.amount_cents > 0))
 
 
-def reversals_of(session: Session, entries: list[JournalEntry]) -> dict[int, int]:
-    """Entry id → the id of the entry that reverses it, for those of ``entries`` reversed."""
-    ids = [entry.id for entry in entries]
-    if not ids:
-        return {}
-    rows = session.execute(select(JournalEntry.reverses_id, JournalEntry.id).where(JournalEntry.reverses_id.in_(ids)))
-    return {reversed_id: reversal_id for reversed_id, reversal_id in rows}
-
-
 def signed_amount(entry: JournalEntry) -> Decimal:
     """The entry's amount in EUR with its sign: negative for a reversal (Storno), which cancels
     the entry it reverses; else ``entry_amount``."""
@@ -272,16 +351,6 @@ def category_label(category: str | None, school_year: str, packs: tuple[RulePack
     except (RulePackError, SchoolYearError):
         return any_pack_label(category, packs)
     return pack.category(category).label if pack.has_category(category) else any_pack_label(category, packs)
-
-
-def entry_categories(entry: JournalEntry, packs: tuple[RulePack, ...]) -> tuple[CategoryRef, ...]:
-    """The distinct categories of the entry's expense postings, in posting order (empty if none)."""
-    seen: dict[str | None, CategoryRef] = {}
-    for posting in entry.postings:
-        if posting.account.type == "expense" and posting.category not in seen:
-            seen[posting.category] = CategoryRef(
-                posting.category, category_label(posting.category, posting.school_year, packs))
-    return tuple(seen.values())
 
 
 def category_choices(packs: tuple[RulePack, ...]) -> list[CategoryRef]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NamedTuple
 
 from flask import Response, abort, render_template, request
 
@@ -12,6 +13,7 @@ from ledger.core.models import Recipient
 from ledger.core.schoolyear import SchoolYear
 from ledger.reports.repayment import school_years
 from ledger.rules.packs import NoRulePack
+from ledger.workflows.masterdata import cost_centre_codes
 from webapp.auth import recipient_for
 from webapp.books_cache import books_state, figures_cache
 from webapp.clock import today
@@ -30,6 +32,29 @@ def recipient_years(recipient: Recipient) -> list[SchoolYear]:
     session = get_session()
     return list(figures_cache("school_years", RECIPIENTS_KEPT).get(
         (books_state(session), recipient.id), lambda: tuple(school_years(session, recipient))))
+
+
+def recipient_cost_centres(recipient: Recipient) -> list[str]:
+    """``ledger.workflows.masterdata.cost_centre_codes`` of ``recipient`` (sorted), kept per state
+    of the books in each server process (``webapp.books_cache``): the journal's filter offers them."""
+    session = get_session()
+    return list(figures_cache("cost_centres", RECIPIENTS_KEPT).get(
+        (books_state(session), recipient.id), lambda: tuple(cost_centre_codes(session, recipient))))
+
+
+class AccountChoice(NamedTuple):
+    """An account as a filter offers it: its ``number`` and ``label`` (number and name)."""
+
+    number: str
+    label: str
+
+
+def recipient_accounts(recipient: Recipient) -> list[AccountChoice]:
+    """``recipient``'s accounts (by number) as ``AccountChoice``, kept per state of the books in
+    each server process (``webapp.books_cache``): the journal's filter offers them."""
+    return list(figures_cache("accounts", RECIPIENTS_KEPT).get(
+        (books_state(get_session()), recipient.id),
+        lambda: tuple(AccountChoice(account.number, account.label) for account in recipient.accounts)))
 
 
 def default_school_year(recipient: Recipient, years: list[SchoolYear] | None = None) -> SchoolYear:

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from ledger.core.errors import LedgerError
 from ledger.core.models import AllocationClaim, AllocationPayment, Recipient, School
 from ledger.core.money import format_german, from_cents
-from ledger.core.users import can_read, can_write
+from ledger.core.users import can_write, reads_recipient
 from ledger.reports.allocation import (
     COLUMN_TITLES,
     claims_overview,
@@ -45,6 +45,7 @@ from ledger.workflows.pass_through import add_pass_through_claim
 from ledger.write.allocation_pdf import render_claims_statement, render_pass_through_statement
 from webapp.allocation_forms import HELPER_ROWS, MAX_HELPER_ROWS, CommitmentForm, PassThroughClaimForm, PayForm, claim_form
 from webapp.auth import recipient_for
+from webapp.books_cache import books_state, figures_cache
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
 from webapp.errors import as_sentence
@@ -75,12 +76,22 @@ def allocation_plans() -> list[dict]:
         plans += [("pass_through", plan) for plan in pass_through_plans().values()]
     except RulePackError as exc:
         current_app.logger.warning("Verteilungsplan nicht lesbar: %s", exc)
-    keys = {plan.grantor_key for _kind, plan in plans}
-    grantors = {r.key: r for r in get_session().scalars(select(Recipient).where(Recipient.key.in_(keys)))} if keys else {}
-    return [{"key": plan.key, "title": plan.title, "grantor": grantors[plan.grantor_key].name, "kind": kind,
+    grantors = _grantors(frozenset(plan.grantor_key for _kind, plan in plans))
+    return [{"key": plan.key, "title": plan.title, "grantor": grantors[plan.grantor_key][1], "kind": kind,
              "url": url_for("allocation.show" if kind == "formula" else "allocation.pass_through", plan_key=plan.key)}
             for kind, plan in plans
-            if plan.grantor_key in grantors and can_read(current_user.user, grantors[plan.grantor_key])]
+            if plan.grantor_key in grantors and reads_recipient(current_user.user, grantors[plan.grantor_key][0])]
+
+
+def _grantors(keys: frozenset[str]) -> dict[str, tuple[int, str]]:
+    """Recipient key → (id, name) of those of ``keys`` that exist, kept per state of the books in
+    each server process (``webapp.books_cache``): the navigation asks on every page."""
+    if not keys:
+        return {}
+    session = get_session()
+    return figures_cache("grantors", 16).get((books_state(session), keys), lambda: {
+        key: (recipient_id, name) for recipient_id, key, name in session.execute(
+            select(Recipient.id, Recipient.key, Recipient.name).where(Recipient.key.in_(keys)))})
 
 
 @bp.get("/")

@@ -33,11 +33,12 @@ from ledger.workflows.budget import (
 )
 from ledger.workflows.budget_cases import RECORD_KINDS, STATES, add_case, add_record, cases_overview, get_case, reminders
 from webapp.auth import recipient_for
+from webapp.books_cache import books_state, figures_cache
 from webapp.budget_forms import CaseForm, HoursForm, JudgementForm, RecordForm
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, request_memo, write_session
 from webapp.errors import as_sentence
-from webapp.views import default_school_year
+from webapp.views import RECIPIENTS_KEPT, default_school_year
 
 bp = Blueprint("budget", __name__, url_prefix="/r/<key>")
 #: The page's forms by the name in their URL: (form class, German name of what is saved).
@@ -60,8 +61,10 @@ def _agreements(recipient: Recipient) -> list[BudgetAgreement]:
 
 @bp.app_template_global("has_budgets")
 def has_budgets(recipient: Recipient) -> bool:
-    """Whether ``recipient`` has a provider budget (the navigation shows the page only then)."""
-    return bool(_agreements(recipient))
+    """Whether ``recipient`` has a provider budget (the navigation shows the page only then),
+    kept per state of the books in each server process (``webapp.books_cache``)."""
+    return figures_cache("has_budgets", RECIPIENTS_KEPT).get(
+        (books_state(get_session()), recipient.id), lambda: bool(_agreements(recipient)))
 
 
 @bp.app_template_filter("date_iso_de")
@@ -74,6 +77,8 @@ def date_iso_de(text: str) -> str:
 def budget_reminders(recipient: Recipient) -> list[dict]:
     """The due and overdue deadlines of ``recipient``'s provider budgets today, for its dashboard:
     [{``agreement`` (title), ``reminder`` (``Reminder.as_json``)}], by due day."""
+    if not has_budgets(recipient):
+        return []
     session, packs, day = get_session(), get_packs(), today()
     found = []
     for agreement in _agreements(recipient):

@@ -9,6 +9,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from ledger.core.errors import LedgerError
+from ledger.core.models import Recipient
 from ledger.core.money import parse_amount
 from ledger.core.posting import (
     PostingLine,
@@ -25,21 +26,17 @@ from ledger.reports.journal import (
     category_choices,
     category_label,
     entry_amount,
-    entry_categories,
-    journal_sum,
-    list_entries,
-    reversals_of,
+    journal_page,
     signed_amount,
 )
 from ledger.rules.evaluate import evaluate
 from ledger.rules.packs import RulePackError
 from ledger.rules.status import STATUS_LABELS
-from ledger.workflows.masterdata import cost_centre_codes
 from webapp.auth import recipient_for
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
 from webapp.entry_forms import ManualEntryForm, ReversalForm
-from webapp.views import amount_arg, default_school_year, recipient_years
+from webapp.views import amount_arg, default_school_year, recipient_accounts, recipient_cost_centres, recipient_years
 
 bp = Blueprint("journal", __name__, url_prefix="/r/<key>/journal")
 
@@ -55,7 +52,7 @@ def index(key: str):
     recipient = recipient_for(key)
     packs = get_packs()
     categories = category_choices(packs)
-    accounts = recipient.accounts
+    accounts = recipient_accounts(recipient)
     errors: dict[str, str] = {}
 
     date_from = _date_arg("from", errors)
@@ -78,7 +75,7 @@ def index(key: str):
         school_year = next((y for y in years if str(y.start_year) == year_arg), None)
         if school_year is None:
             errors["year"] = f"Für das Schuljahr „{year_arg}“ gibt es keine Buchungen."
-    centres = cost_centre_codes(session, recipient)
+    centres = recipient_cost_centres(recipient)
     cost_centre = request.args.get("kst", "").strip() or None
     if cost_centre is not None and cost_centre not in centres:
         errors["kst"] = f"Kostenstelle „{cost_centre}“ gibt es in den Stammdaten nicht."
@@ -96,23 +93,30 @@ def index(key: str):
     chosen = {"date_from": date_from, "date_to": date_to, "category": category, "account_number": account,
               "school_year": school_year, "search": search, "cost_centre": cost_centre, "amount_min": amount_min,
               "amount_max": amount_max, "state": state}
-    entries, total = list_entries(session, recipient, **chosen, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-    pages = max(1, -(-total // PER_PAGE))
-    if page > pages:
-        abort(404, f"Seite {page} gibt es nicht; das Journal hat {pages} Seite(n).")
-    reversed_by = reversals_of(session, entries)
-    rows = [(entry, signed_amount(entry), entry_categories(entry, packs), reversed_by.get(entry.id))
-            for entry in entries]
     filters = {name: request.args.get(name, "") for name in FILTERS}
     active = {name: value for name, value in filters.items() if value and name not in errors}
+    found = journal_page(session, recipient, packs, **chosen, limit=PER_PAGE, offset=(page - 1) * PER_PAGE,
+                         with_sum=bool(active))
+    pages = max(1, -(-found.total // PER_PAGE))
+    if page > pages:
+        abort(404, f"Seite {page} gibt es nicht; das Journal hat {pages} Seite(n).")
     return render_template(
-        "journal.html", recipient=recipient, rows=rows, total=total, page=page, pages=pages,
+        "journal.html", recipient=recipient, lines=found.lines, total=found.total, page=page, pages=pages,
         per_page=PER_PAGE, filters=filters, active=active, errors=errors, categories=categories,
         accounts=accounts, years=years, unclassified=UNCLASSIFIED, year=default_school_year(recipient, years),
         may_write=can_write(current_user.user, recipient), centres=centres, states=STATE_LABELS,
-        total_amount=journal_sum(session, recipient, **chosen) if active else None,
+        total_amount=found.amount,
         page_url=lambda n: url_for("journal.index", key=recipient.key, page=n, **active),
+        entry_url=_entry_url(recipient),
     )
+
+
+def _entry_url(recipient: Recipient):
+    """``entry id → URL of its page`` for the rows of a list: the route's URL is built once (50
+    rows of ``url_for`` were a sixth of the journal page's time)."""
+    zero = url_for("journal.detail", key=recipient.key, entry_id=0)
+    prefix = zero[:-1]
+    return lambda entry_id: f"{prefix}{int(entry_id)}"
 
 
 #: The journal's query arguments that filter.
