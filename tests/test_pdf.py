@@ -124,7 +124,8 @@ def test_paged_table_styles_cells_once_and_builds_about_a_page_of_rows_per_page(
     monkeypatch.setattr(tables, "_setCellStyle", lambda *args: (styled.append(1), original(*args)))
     built = []
     table = pdf.LongTable.table
-    monkeypatch.setattr(pdf.LongTable, "table", lambda self, rows, **kw: (built.append(len(rows)), table(self, rows, **kw))[1])
+    monkeypatch.setattr(pdf.LongTable, "table",
+                        lambda self, rows, **kw: (built.append(len(rows)), table(self, rows, **kw))[1])
 
     spec = _long_table(3000)
     _render([pdf.PagedTable(spec)])
