@@ -526,10 +526,14 @@ def test_voucher_list_shows_each_classification():
     start = next(i for i, page in enumerate(pages) if "Belegliste (chronologisch)" in page)
     listing = " ".join(pages[start:])
     listing = listing[listing.index("Belegliste (chronologisch)"):]
-    assert "Personalkosten Pool-Modell teilweise zulässig: 25.000,00" in listing
-    assert "Qualifizierung Schulassistenz ausgeschlossen Abw. Nr. 2 2.000,00 EUR" in listing
-    assert "Overhead Planung und Koordination zulässig bis zur Obergrenze" in listing
-    assert "Individualansprüche ausgeschlossen" in listing
+    # the categories by number, in the order of the category table, then as they appear; their labels in a key
+    assert ("Kat. Kategorie Kat. 1 Personalkosten Pool-Modell Kat. 2 Qualifizierung Schulassistenz "
+            "Kat. 3 Overhead Planung und Koordination Kat. 4 Individualansprüche Kat. 5 Weiterleitung "
+            "Datum Beleg-Nr.") in listing
+    assert "Kat. 1 teilweise zulässig: 25.000,00" in listing
+    assert "Kat. 2 ausgeschlossen Abw. Nr. 2 2.000,00 EUR" in listing
+    assert "Kat. 3 zulässig bis zur Obergrenze" in listing
+    assert "Kat. 4 ausgeschlossen" in listing and "Kat. 5 zulässig 30.000,00 EUR" in listing
     assert "pool_personnel" not in listing and "individual_claims" not in listing
     assert "nicht klassifiziert nicht eingestuft 1.500,00 EUR" in listing
     assert "Summe (12 Buchungen)" in listing
@@ -599,7 +603,7 @@ def test_long_voucher_list_keeps_every_voucher_in_order_with_header_and_page_num
     assert re.sub(r"\s+", "", listing).count("VERTRAG-2023-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0001") == 120
     # voucher numbers are never broken inside, not even the long ones
     assert re.findall(r"ER-BS-2023-VERY-LONG-(\d{4})", listing) == [f"{i:04d}" for i in range(0, 480, 5)]
-    assert listing.count("Personalkosten Pool-Modell teilweise zulässig: 62,50") == 400
+    assert listing.count("Kat. 1 teilweise zulässig: 62,50") == 400
     assert "teilweise zulässig: 62,50 Abw. Nr. 7 100,00 EUR" in listing
     assert "Summe (480 Buchungen) 40.800,00 EUR" in " ".join(pages[-2:])
 
@@ -608,6 +612,33 @@ def test_long_voucher_list_keeps_every_voucher_in_order_with_header_and_page_num
     assert "Nicht eingestufte Ausgaben insgesamt 800,00 EUR" in text
 
     assert render_statement(replace(DATA, vouchers=vouchers, result=result)) == pdf
+
+
+def test_voucher_list_stays_compact_with_the_rule_packs_long_category_labels():
+    """The rule packs' category labels run to 150 characters; in each row they took five to eight
+    lines and doubled the list's pages (12 504 lines on 1 224 pages). A row names its category by
+    number, the label stands once in the key before the list: a page holds 19 rows of a three-line
+    booking text (before: 9)."""
+    labels = ("Personalkosten systemischer Pool-Modelle (Schulassistenz im Infrastrukturmodell, antragsunabhängig und "
+              "losgelöst von Einzelfällen)",
+              "Qualifizierung der Schulbegleitungen durch Workshops durch Externe (z. B. Autismus, Unterstützte "
+              "Kommunikation, Grundsatzinformationen sonderpädagogische Förderung)",
+              "Overheadkosten (Kosten für Planung und Koordination von Modellen systemischer Unterstützung), bis 15 % "
+              "der Personalkosten des Pool-Modells")
+    ids = ("pool_personnel", "qualification", "overhead")
+    start = date(2023, 8, 1)
+    vouchers = tuple(_voucher(start + timedelta(days=i // 3), f"ER-BS-202308-{i:05d}",
+                              "Pool-Schulassistenz Pool Gesamtschule Lindenau, Monatsrechnung 08/2023 "
+                              f"(Rechnung {i:05d})",
+                              "5291", ids[i % 3], labels[i % 3], "100.00") for i in range(600))
+    pages = _pages(render_statement(replace(DATA, vouchers=vouchers)))
+    first = next(i for i, page in enumerate(pages) if "Belegliste (chronologisch)" in page)
+    key = pages[first][pages[first].index("Kat. Kategorie"):pages[first].index("Datum Beleg-Nr.")]
+    assert key == f"Kat. Kategorie Kat. 1 {labels[0]} Kat. 2 {labels[1]} Kat. 3 {labels[2]} "
+    rows = [len(re.findall(r"ER-BS-202308-\d{5}", page)) for page in pages[first:]]
+    assert sum(rows) == 600 and "Summe (600 Buchungen) 60.000,00 EUR" in " ".join(pages[first:])
+    assert min(rows[1:-2]) >= 18, rows
+    assert "Kat. 1 zulässig 100,00 EUR" in pages[first + 1] and labels[0] not in " ".join(pages[first + 1:])
 
 
 def test_plain_cells_break_lines_like_paragraphs():

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -48,6 +48,7 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.tables import CellStyle
 
 from ledger.core.money import format_german
 
@@ -349,6 +350,14 @@ def ruled_table(rows: list[list], widths: list[float], *, amount_cols: tuple[int
     header's and the total's).
     """
     table = Table(rows, colWidths=widths, repeatRows=1 if repeat else 0)
+    table.setStyle(TableStyle(house_style(amount_cols=amount_cols, total_rows=total_rows, header=header,
+                                          label_cols=label_cols, commands=commands)))
+    return table
+
+
+def house_style(*, amount_cols: tuple[int, ...] = (-1,), total_rows: int = 0, header: bool = True,
+                label_cols: int = 1, commands: tuple = ()) -> list[tuple]:
+    """The ``TableStyle`` commands of ``ruled_table`` (same arguments), in the order it applies them."""
     style = [
         ("FONT", (0, 0), (-1, -1), "Helvetica", 8.5),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -373,8 +382,14 @@ def ruled_table(rows: list[list], widths: list[float], *, amount_cols: tuple[int
         ]
     if label_cols > 1:
         style += [("SPAN", (0, -1), (label_cols - 1, -1)), ("ALIGN", (0, -1), (0, -1), "LEFT")]
-    table.setStyle(TableStyle(style))
-    return table
+    return style
+
+
+#: The ``TableStyle`` operations that reportlab applies cell by cell (to each cell's ``CellStyle``);
+#: the others (rules, backgrounds, spans) are kept as one command each.
+CELL_STYLE_OPS = frozenset({"FONT", "FONTNAME", "FACE", "SIZE", "FONTSIZE", "LEADING", "TEXTCOLOR", "ALIGN",
+                            "ALIGNMENT", "VALIGN", "LEFTPADDING", "RIGHTPADDING", "TOPPADDING", "BOTTOMPADDING",
+                            "HREF", "DESTINATION", "DIRECTION", "SHAPING"})
 
 
 def details(rows: list[tuple[str, str]]) -> Table:
@@ -397,10 +412,15 @@ def figures(rows: list[tuple[str, str]], *, total_rows: int = 0) -> Table:
 @dataclass(frozen=True)
 class LongTable:
     """A table that may run over many pages: the ``header`` row (repeated on every page), a row
-    per item of ``items`` (built by ``row``, plain texts) and the closing ``tail`` rows, the last
-    one the total (its label spanning ``label_cols`` columns); ``widths`` (points) and
-    ``amount_cols`` as for ``ruled_table``; the columns in ``text_styles`` (index → style) are set
-    like Paragraphs of that style (``text_cell``). Laid out by ``PagedTable``."""
+    per item of ``items`` (built by ``row``, plain texts) and the closing ``tail`` rows (at least
+    one), the last one the total (its label spanning ``label_cols`` columns); ``widths`` (points)
+    and ``amount_cols`` as for ``ruled_table``; the columns in ``text_styles`` (index → style) are
+    set like Paragraphs of that style (``text_cell``). Laid out by ``PagedTable``.
+
+    Its tables look like ``ruled_table``'s, but the house style's cell-by-cell commands (fonts,
+    paddings, alignment) are applied once, to a prototype of a header, a body row and the tail
+    (``cell_styles``); every table of the list shares those ``CellStyle`` objects (reportlab's
+    ``cellStyles``) and gets only the style's rules, background and span."""
 
     header: list
     items: Sequence
@@ -417,12 +437,54 @@ class LongTable:
         return [text_cell(text, self.widths[col], self.text_styles[col]) if col in self.text_styles else text
                 for col, text in enumerate(self.row(item))]
 
-    def table(self, rows: list[list], *, closing: bool) -> Table:
-        """The ``Table`` of ``rows`` (header first); ``closing``: they end with the tail rows."""
+    def _commands(self, closing: bool) -> list[tuple]:
+        """The house style's commands for a table of the header and rows (``closing``: and the tail)."""
         fonts = tuple(("FONT", (col, 0), (col, -1), style.fontName, style.fontSize, style.leading)
                       for col, style in self.text_styles.items())
-        return ruled_table(rows, self.widths, amount_cols=self.amount_cols, total_rows=1 if closing else 0,
-                           repeat=True, label_cols=self.label_cols if closing else 1, commands=fonts)
+        return house_style(amount_cols=self.amount_cols, total_rows=1 if closing else 0,
+                           label_cols=self.label_cols if closing else 1, commands=fonts)
+
+    @cached_property
+    def cell_styles(self) -> tuple[list[CellStyle], list[CellStyle], list[list[CellStyle]]]:
+        """The cell styles of the header row, of every body row and of the tail rows (a
+        ``CellStyle`` per column): those reportlab gives a ``ruled_table`` of header, rows and
+        tail, set by its ``setStyle`` on a prototype of a header, one empty row and the tail."""
+        if not self.tail:
+            raise ValueError("a LongTable needs its tail (the total row)")
+        columns = len(self.widths)
+        styles = [[CellStyle(repr((row, col))) for col in range(columns)] for row in range(2 + len(self.tail))]
+        prototype = Table([self.header, [""] * columns, *self.tail], colWidths=self.widths, cellStyles=styles)
+        prototype.setStyle(TableStyle(self._commands(closing=True)))
+        return styles[0], styles[1], styles[2:]
+
+    @cached_property
+    def _rules(self) -> dict[bool, TableStyle]:
+        """The house style's commands that are not cell by cell (rules, background, span), by ``closing``."""
+        return {closing: TableStyle([cmd for cmd in self._commands(closing) if cmd[0] not in CELL_STYLE_OPS])
+                for closing in (False, True)}
+
+    def row_height(self, cells: list) -> float | None:
+        """The height in points of a body row of ``cells``, as reportlab computes it for plain-text
+        cells (lines × leading + top and bottom padding, the tallest cell); None when a cell is a
+        Paragraph (reportlab measures it)."""
+        height = 0.0
+        for cell, style in zip(cells, self.cell_styles[1]):
+            if not isinstance(cell, str):
+                return None
+            lines = cell.count("\n") + 1
+            height = max(height, (style.leading or 1.2 * style.fontsize) * lines
+                         + (style.bottomPadding + style.topPadding))
+        return height
+
+    def table(self, rows: list[list], *, closing: bool, heights: list[float | None] | None = None) -> Table:
+        """The ``Table`` of ``rows`` (header first); ``closing``: they end with the tail rows.
+        ``heights``: the rows' heights in points where known (None: reportlab measures the row)."""
+        header, body, tail = self.cell_styles
+        tail = tail if closing else []
+        styles = [header] + [list(body) for _ in range(len(rows) - 1 - len(tail))] + tail
+        table = Table(rows, colWidths=self.widths, rowHeights=heights, repeatRows=1, cellStyles=styles)
+        table.setStyle(self._rules[closing])
+        return table
 
 
 class PagedTable(Flowable):
@@ -430,41 +492,54 @@ class PagedTable(Flowable):
 
     reportlab splits a ``Table`` at a page end into the rows that fit and a new ``Table`` of all
     the rows left (recomputing its spans), so one table of n rows costs O(n) per page: quadratic
-    in its pages. This flowable gives the frame a ``Table`` of the header and only the next
-    ``rows`` rows (doubled until they overflow the space left; after a page, a few more than it
-    took), lets reportlab split that, and keeps the rows after the split for the next page. Rows
-    are built when a page needs them and dropped once placed, so only a few pages of cells exist
-    at a time.
+    in its pages. This flowable gives the frame a ``Table`` of the header and only the next rows,
+    as many as overflow the space left by their heights (``LongTable.row_height``; doubled while
+    the table still fits, where a row's height is unknown), lets reportlab split that, and keeps
+    the rows after the split for the next page. Rows are built (with their heights) when a page
+    needs them and dropped once placed, so only a few pages of cells exist at a time.
     """
 
-    def __init__(self, spec: LongTable, start: int = 0, built: dict[int, list] | None = None,
-                 rows: int = 32) -> None:
+    def __init__(self, spec: LongTable, start: int = 0,
+                 built: dict[int, tuple[list, float | None]] | None = None) -> None:
         super().__init__()
         self.hAlign = "CENTER"  # as the Table's
         self._spec = spec
         self._start = start
-        self._built = {} if built is None else built  # item index -> row, shared by the pages
-        self._size = rows
+        self._built = {} if built is None else built  # item index -> (row, height in points), shared by the pages
         self._window: tuple[tuple[float, float], Table, bool] | None = None
 
-    def _rows(self, stop: int) -> list[list]:
-        built, spec = self._built, self._spec
-        for index in range(self._start, stop):
-            if index not in built:
-                built[index] = spec.cells(spec.items[index])
-        return [spec.header] + [built[index] for index in range(self._start, stop)]
+    def _row(self, index: int) -> tuple[list, float | None]:
+        """The cells of item ``index`` and the row's height in points (None: unknown), built once."""
+        built = self._built.get(index)
+        if built is None:
+            spec = self._spec
+            cells = spec.cells(spec.items[index])
+            built = self._built[index] = (cells, spec.row_height(cells))
+        return built
+
+    def _overflowing(self, height: float) -> int:
+        """How many rows from the start, at least one, are taller than ``height`` points together
+        (the rows of unknown height counted as 0, the header not at all), or all the rows left."""
+        count, index, used = len(self._spec.items), self._start, 0.0
+        while index < count and used <= height:
+            used += self._row(index)[1] or 0.0
+            index += 1
+        return max(index - self._start, 1)
 
     def _table(self, width: float, height: float) -> tuple[Table, bool]:
         """The table for ``height`` of space: the header and enough rows to overflow it, or all
         the rows left and the tail; the flag says which (True: the closing table)."""
         if self._window is not None and self._window[0] == (width, height):
             return self._window[1:]
-        size, count = self._size, len(self._spec.items)
+        spec = self._spec
+        size, count = self._overflowing(height), len(spec.items)
         while True:
             stop = min(self._start + size, count)
             closing = stop == count
-            rows = self._rows(stop) + (self._spec.tail if closing else [])
-            table = self._spec.table(rows, closing=closing)
+            window = [self._row(index) for index in range(self._start, stop)]
+            rows = [spec.header] + [cells for cells, _ in window] + (spec.tail if closing else [])
+            heights = [None] + [row_height for _, row_height in window] + ([None] * len(spec.tail) if closing else [])
+            table = spec.table(rows, closing=closing, heights=heights)
             self.width, self.height = table.wrap(width, height)
             if closing or self.height > height:
                 self._window = ((width, height), table, closing)
@@ -485,7 +560,7 @@ class PagedTable(Flowable):
         placed = parts[0]._nrows - 1  # after the header
         for index in range(self._start, self._start + placed):
             del self._built[index]
-        return [parts[0], PagedTable(self._spec, self._start + placed, self._built, placed + 2)]
+        return [parts[0], PagedTable(self._spec, self._start + placed, self._built)]
 
     def draw(self):
         """Draw the closing table (it fits)."""

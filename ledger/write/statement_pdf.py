@@ -29,13 +29,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, Spacer
+from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table
 
 from ledger.core.agreements import STATUSES
 from ledger.core.integrity import heads_keywords, journal_name
@@ -161,7 +162,7 @@ def _story(data: StatementData) -> list:
         story += _interest(data.result, sections)
     story += _payment(data, sections)
     story += _tamper_evidence(data, sections)
-    story += _vouchers(data.vouchers, sections)
+    story += _vouchers(data.vouchers, data.result, sections)
     story += _confirmation(data, sections)
     return story
 
@@ -799,9 +800,23 @@ def _classification_lines(v: VoucherLine) -> tuple[str, ...]:
     return (status, f"Abw. Nr. {v.override_id}" if v.override_id is not None else "")
 
 
-def _voucher_row(v: VoucherLine) -> list[str]:
-    """A row of the voucher list: date, voucher, text, account, category with classification, amount."""
-    category = [one_line(line) for line in (v.category_label, *_classification_lines(v)) if line]
+def _category_numbers(vouchers: tuple[VoucherLine, ...], result: RepaymentResult) -> dict[str, str]:
+    """The voucher list's short name of each category among ``vouchers`` ("Kat. 1", "Kat. 2", …):
+    numbered in the order of the category table (``result.by_category``, the rule pack's order),
+    categories not in it after them as they first appear; postings without a category have none."""
+    order = {c.category: i for i, c in enumerate(result.by_category)}
+    first: dict[str, tuple[int, int]] = {}
+    for i, v in enumerate(vouchers):
+        if v.category is not None and v.category not in first:
+            first[v.category] = (order.get(v.category, len(order)), i)
+    return {category: f"Kat. {number}" for number, category in enumerate(sorted(first, key=first.__getitem__), 1)}
+
+
+def _voucher_row(numbers: dict[str, str], v: VoucherLine) -> list[str]:
+    """A row of the voucher list: date, voucher, text, account, category (its short name from
+    ``numbers``, ``_category_numbers``; the label where it has none) with classification, amount."""
+    category = [one_line(line) for line in (numbers.get(v.category) or v.category_label, *_classification_lines(v))
+                if line]
     return [num_date(v.date), one_line(v.voucher_number), one_line(v.text), one_line(v.account),
             "\n".join(category), eur(v.amount)]
 
@@ -814,21 +829,41 @@ def _voucher_column_width(vouchers: tuple[VoucherLine, ...] | list[VoucherLine])
     return min(max(24 * mm, needed), 40 * mm)
 
 
-def _vouchers(vouchers: tuple[VoucherLine, ...], sections: Sections) -> list:
-    """Chronological voucher list with each posting's classification; header repeats on every page, total at the end."""
+def _category_key(vouchers: tuple[VoucherLine, ...], numbers: dict[str, str]) -> Table:
+    """The key to the voucher list's category numbers (``_category_numbers``): number and label of
+    each category, in number order."""
+    labels = {}
+    for v in vouchers:
+        labels.setdefault(v.category, v.category_label)
+    rows = [["Kat.", "Kategorie"]]
+    rows += [[short, paragraph(labels[category])] for category, short in numbers.items()]
+    return ruled_table(rows, [16 * mm, CONTENT_WIDTH - 16 * mm], amount_cols=(), repeat=True)
+
+
+def _vouchers(vouchers: tuple[VoucherLine, ...], result: RepaymentResult, sections: Sections) -> list:
+    """Chronological voucher list with each posting's classification; header repeats on every page, total at the end.
+
+    A row names its category by number ("Kat. 3", ``_category_numbers``), the labels stand once in
+    a key before the list: the rule packs' labels run to 150 characters, which in the row took five
+    to eight lines and doubled the list's pages."""
     total = sum((v.amount for v in vouchers), Decimal("0"))
     voucher_width = _voucher_column_width(vouchers)
+    numbers = _category_numbers(vouchers, result)
     table = LongTable(["Datum", "Beleg-Nr.", "Buchungstext", "Konto", "Kategorie", "Betrag"], vouchers,
-                      _voucher_row, [[f"Summe ({len(vouchers)} Buchungen)", "", "", "", "", eur(total)]],
-                      [18 * mm, voucher_width, 80 * mm - voucher_width, 11 * mm, 36 * mm, 25 * mm],
+                      partial(_voucher_row, numbers),
+                      [[f"Summe ({len(vouchers)} Buchungen)", "", "", "", "", eur(total)]],
+                      [18 * mm, voucher_width, 90 * mm - voucher_width, 11 * mm, 26 * mm, 25 * mm],
                       {1: whole_words([v.voucher_number for v in vouchers], voucher_width, CELL), 2: CELL,
                        3: whole_words([v.account for v in vouchers], 11 * mm, CELL), 4: CELL_SMALL}, label_cols=5)
     overrides = sections.numbers.get(_OVERRIDES_HEADING)
     categories = sections.numbers.get(_CATEGORIES_HEADING)
-    legend = paragraph(f"Konto: Nummer im Kontenplan; Kategorie: Bezeichnung wie in Abschnitt {categories}, darunter die Einstufung "
-                       "der Buchung (bei teilweise zulässigen Buchungen mit dem zweckentsprechenden Betrag in EUR; "
-                       f"„Abw. Nr.“: abweichende Einstufung, siehe Abschnitt {overrides}).", NOTE)
-    return sections.long_heading("Belegliste (chronologisch)") + [legend, PagedTable(table)]
+    legend = paragraph("Konto: Nummer im Kontenplan; Kategorie: Nummer der Kategorie (Bezeichnung in der folgenden "
+                       f"Übersicht, Status in Abschnitt {categories}), darunter die Einstufung der Buchung (bei "
+                       "teilweise zulässigen Buchungen mit dem zweckentsprechenden Betrag in EUR; „Abw. Nr.“: "
+                       f"abweichende Einstufung, siehe Abschnitt {overrides}).", NOTE)
+    page_break, heading = sections.long_heading("Belegliste (chronologisch)")
+    key = [Spacer(1, 2 * mm), _category_key(vouchers, numbers)] if numbers else []
+    return [page_break, KeepTogether([heading, legend, *key]), Spacer(1, 3 * mm), PagedTable(table)]
 
 
 _BULLET = ParagraphStyle("Aufzählung", parent=BODY, leftIndent=5 * mm, bulletIndent=1 * mm)
