@@ -28,7 +28,7 @@ from ledger.core.users import can_write
 from ledger.reports.forecast import Forecast, forecast
 from ledger.reports.journal import UNCLASSIFIED
 from ledger.reports.notification import NotificationData
-from ledger.reports.repayment import YearError, compute_all, compute_repayment
+from ledger.reports.repayment import YearError, compute_repayment
 from ledger.reports.settlement import RepaymentResult
 from ledger.reports.spending import MonthPoint, cumulative_spending
 from ledger.rules.deadline import shift_reason
@@ -40,7 +40,7 @@ from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
 from webapp.errors import as_sentence
 from webapp.formatting import countdown, eur
-from webapp.views import RECIPIENTS_KEPT, default_school_year, known_year, require_year
+from webapp.views import default_school_year, known_year, require_year
 from webapp.views.notification import due_notification
 
 bp = Blueprint("dashboard", __name__, url_prefix="/r/<key>")
@@ -131,11 +131,10 @@ class YearFigures:
 
     @classmethod
     def compute(cls, session: Session, recipient: Recipient, year: SchoolYear, packs: tuple[RulePack, ...],
-                day: date, result: RepaymentResult | None = None) -> "YearFigures":
-        """The figures of ``recipient``'s ``year`` on ``day``; ``result``: the year's repayment on
-        ``day`` if the caller has it, else computed (``compute_repayment``, which raises
-        LedgerError where it cannot be computed)."""
-        result = compute_repayment(session, recipient, year, packs, as_of=day) if result is None else result
+                day: date) -> "YearFigures":
+        """The figures of ``recipient``'s ``year`` on ``day``. Raises LedgerError where the
+        repayment cannot be computed (``compute_repayment``)."""
+        result = compute_repayment(session, recipient, year, packs, as_of=day)
         projection = forecast(session, recipient, year, as_of=day, packs=packs) if day <= year.last_day else None
         return cls(
             result=result, projection=projection,
@@ -151,22 +150,17 @@ def _page(recipient: Recipient, year: SchoolYear, years: list[SchoolYear], *, se
           sepa_error: str | None = None):
     """The dashboard of ``year``; ``sepa_form`` and ``sepa_error``: the SEPA form as posted and the
     reason it was refused. The year's figures (``YearFigures``) are computed once per state of
-    the books, day and rule packs in each server process (``webapp.books_cache``), the
-    repayments of all the recipient's school years together (``_repayments``)."""
+    the books, day and rule packs in each server process (``webapp.books_cache``)."""
     session = get_session()
     packs = get_packs()
     day = today()
-    key = (books_state(session), recipient.id, day, id(packs))
     try:
         pack = pack_for(INKLUSIONSPAUSCHALE, year, packs)
-        found = _repayments(session, recipient, packs, day, key).get(str(year))
-        error = found if isinstance(found, YearError) else None
-        if error is None:
-            figures = figures_cache("dashboard", YEARS_KEPT).get(
-                (*key, str(year)), lambda: YearFigures.compute(session, recipient, year, packs, day, found))
+        figures = figures_cache("dashboard", YEARS_KEPT).get(
+            (books_state(session), recipient.id, str(year), day, id(packs)),
+            lambda: YearFigures.compute(session, recipient, year, packs, day))
     except LedgerError as exc:
         error = YearError.of(year, exc)
-    if error is not None:
         current_app.logger.warning("Schuljahr %s von %s nicht berechenbar: %s", year, recipient.key, error.message)
         return render_template("dashboard_year_error.html", recipient=recipient, year=year, years=years,
                                year_error=error.message)
@@ -195,17 +189,6 @@ def _page(recipient: Recipient, year: SchoolYear, years: list[SchoolYear], *, se
         days_left=None if result.due_date is None else (result.due_date - day).days,
         sepa=_sepa(recipient, result, sepa_form, sepa_error),
     )
-
-
-def _repayments(session: Session, recipient: Recipient, packs: tuple[RulePack, ...], day: date,
-                key: tuple) -> dict[str, RepaymentResult | YearError]:
-    """The repayments on ``day`` of every school year of ``recipient`` by school year
-    (``"2023/24"``; a year that cannot be computed is a ``YearError``), kept under ``key`` (the
-    books' state, recipient, day and rule packs). All years at once (``compute_all``, the running
-    totals read once) cost about as much as three years one by one, and the year links of
-    the dashboard lead to the others."""
-    return figures_cache("repayments", RECIPIENTS_KEPT).get(key, lambda: {
-        result.school_year: result for result in compute_all(session, recipient, packs, as_of=day)})
 
 
 def _sepa(recipient: Recipient, result: RepaymentResult, form: SepaForm | None, error: str | None) -> dict | None:
