@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ledger.core.chain import GENESIS
 from ledger.core.models import AuditEvent, JournalEntry
-from webapp.db import request_memo
+from webapp.db import get_session, request_memo
 
 T = TypeVar("T")
 _creating = threading.Lock()  # two threads asking for a new cache get the same one
@@ -68,3 +68,9 @@ def figures_cache(name: str, size: int) -> FiguresCache:
     caches = current_app.extensions.setdefault("inkl_figures", {})
     with _creating:
         return caches.setdefault(name, FiguresCache(size))
+
+
+def kept(name: str, size: int, key: tuple, compute: Callable[[], T]) -> T:
+    """``compute()``'s value kept in the cache ``name`` (at most ``size`` values) under the
+    request's ``books_state`` and ``key``: computed anew once the books have changed."""
+    return figures_cache(name, size).get((books_state(get_session()), *key), compute)

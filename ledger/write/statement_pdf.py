@@ -27,7 +27,6 @@ check that the books behind it are still there and unchanged.
 """
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 

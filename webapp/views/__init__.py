@@ -15,7 +15,7 @@ from ledger.reports.repayment import school_years
 from ledger.rules.packs import NoRulePack
 from ledger.workflows.masterdata import cost_centre_codes
 from webapp.auth import recipient_for
-from webapp.books_cache import books_state, figures_cache
+from webapp.books_cache import kept
 from webapp.clock import today
 from webapp.db import get_packs, get_session
 from webapp.errors import error_page
@@ -29,17 +29,15 @@ def recipient_years(recipient: Recipient) -> list[SchoolYear]:
     """``ledger.reports.repayment.school_years`` of ``recipient`` (oldest first), kept per
     state of the books in each server process (``webapp.books_cache``): every page of a
     recipient asks."""
-    session = get_session()
-    return list(figures_cache("school_years", RECIPIENTS_KEPT).get(
-        (books_state(session), recipient.id), lambda: tuple(school_years(session, recipient))))
+    return list(kept("school_years", RECIPIENTS_KEPT, (recipient.id,),
+                     lambda: tuple(school_years(get_session(), recipient))))
 
 
 def recipient_cost_centres(recipient: Recipient) -> list[str]:
     """``ledger.workflows.masterdata.cost_centre_codes`` of ``recipient`` (sorted), kept per state
     of the books in each server process (``webapp.books_cache``): the journal's filter offers them."""
-    session = get_session()
-    return list(figures_cache("cost_centres", RECIPIENTS_KEPT).get(
-        (books_state(session), recipient.id), lambda: tuple(cost_centre_codes(session, recipient))))
+    return list(kept("cost_centres", RECIPIENTS_KEPT, (recipient.id,),
+                     lambda: tuple(cost_centre_codes(get_session(), recipient))))
 
 
 class AccountChoice(NamedTuple):
@@ -52,9 +50,8 @@ class AccountChoice(NamedTuple):
 def recipient_accounts(recipient: Recipient) -> list[AccountChoice]:
     """``recipient``'s accounts (by number) as ``AccountChoice``, kept per state of the books in
     each server process (``webapp.books_cache``): the journal's filter offers them."""
-    return list(figures_cache("accounts", RECIPIENTS_KEPT).get(
-        (books_state(get_session()), recipient.id),
-        lambda: tuple(AccountChoice(account.number, account.label) for account in recipient.accounts)))
+    return list(kept("accounts", RECIPIENTS_KEPT, (recipient.id,),
+                     lambda: tuple(AccountChoice(account.number, account.label) for account in recipient.accounts)))
 
 
 def default_school_year(recipient: Recipient, years: list[SchoolYear] | None = None) -> SchoolYear:

@@ -45,7 +45,7 @@ from ledger.workflows.pass_through import add_pass_through_claim
 from ledger.write.allocation_pdf import render_claims_statement, render_pass_through_statement
 from webapp.allocation_forms import HELPER_ROWS, MAX_HELPER_ROWS, CommitmentForm, PassThroughClaimForm, PayForm, claim_form
 from webapp.auth import recipient_for
-from webapp.books_cache import books_state, figures_cache
+from webapp.books_cache import kept
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
 from webapp.errors import as_sentence
@@ -88,9 +88,8 @@ def _grantors(keys: frozenset[str]) -> dict[str, tuple[int, str]]:
     each server process (``webapp.books_cache``): the navigation asks on every page."""
     if not keys:
         return {}
-    session = get_session()
-    return figures_cache("grantors", 16).get((books_state(session), keys), lambda: {
-        key: (recipient_id, name) for recipient_id, key, name in session.execute(
+    return kept("grantors", 16, (keys,), lambda: {
+        key: (recipient_id, name) for recipient_id, key, name in get_session().execute(
             select(Recipient.id, Recipient.key, Recipient.name).where(Recipient.key.in_(keys)))})
 
 

@@ -33,7 +33,7 @@ from ledger.workflows.budget import (
 )
 from ledger.workflows.budget_cases import RECORD_KINDS, STATES, add_case, add_record, cases_overview, get_case, reminders
 from webapp.auth import recipient_for
-from webapp.books_cache import books_state, figures_cache
+from webapp.books_cache import kept
 from webapp.budget_forms import CaseForm, HoursForm, JudgementForm, RecordForm
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, request_memo, write_session
@@ -63,8 +63,7 @@ def _agreements(recipient: Recipient) -> list[BudgetAgreement]:
 def has_budgets(recipient: Recipient) -> bool:
     """Whether ``recipient`` has a provider budget (the navigation shows the page only then),
     kept per state of the books in each server process (``webapp.books_cache``)."""
-    return figures_cache("has_budgets", RECIPIENTS_KEPT).get(
-        (books_state(get_session()), recipient.id), lambda: bool(_agreements(recipient)))
+    return kept("has_budgets", RECIPIENTS_KEPT, (recipient.id,), lambda: bool(_agreements(recipient)))
 
 
 @bp.app_template_filter("date_iso_de")

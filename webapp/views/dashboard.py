@@ -35,7 +35,7 @@ from ledger.rules.deadline import shift_reason
 from ledger.rules.packs import RulePack, pack_for
 from ledger.workflows.repayment import repayment_transfer
 from webapp.auth import recipient_for
-from webapp.books_cache import books_state, figures_cache
+from webapp.books_cache import kept
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
 from webapp.errors import as_sentence
@@ -156,9 +156,8 @@ def _page(recipient: Recipient, year: SchoolYear, years: list[SchoolYear], *, se
     day = today()
     try:
         pack = pack_for(INKLUSIONSPAUSCHALE, year, packs)
-        figures = figures_cache("dashboard", YEARS_KEPT).get(
-            (books_state(session), recipient.id, str(year), day, id(packs)),
-            lambda: YearFigures.compute(session, recipient, year, packs, day))
+        figures = kept("dashboard", YEARS_KEPT, (recipient.id, str(year), day, id(packs)),
+                       lambda: YearFigures.compute(session, recipient, year, packs, day))
     except LedgerError as exc:
         error = YearError.of(year, exc)
         current_app.logger.warning("Schuljahr %s von %s nicht berechenbar: %s", year, recipient.key, error.message)

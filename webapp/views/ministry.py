@@ -16,7 +16,7 @@ from ledger.core.users import readable_recipients, reads_all
 from ledger.reports.overview import Overview, OverviewRow, overview
 from ledger.write.downloads import overview_sheet
 from ledger.write.tabular import CONTENT_TYPES, render
-from webapp.books_cache import books_state, figures_cache
+from webapp.books_cache import kept
 from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
 
@@ -63,9 +63,8 @@ def land_overview() -> Overview:
         abort(403, "Die Landesübersicht steht dem Land (Ministerium, Bezirksregierung), der Administration "
                    "und der Prüfung mit Zugriff auf alle Empfänger offen.")
     session, packs, day = get_session(), get_packs(), today()
-    return figures_cache("land_overview", 1).get(
-        (books_state(session), day, id(packs)),
-        lambda: overview(session, readable_recipients(session, user), packs, as_of=day))
+    return kept("land_overview", 1, (day, id(packs)),
+                lambda: overview(session, readable_recipients(session, user), packs, as_of=day))
 
 
 def filtered(rows: tuple[OverviewRow, ...], args) -> tuple[list[OverviewRow], dict[str, str]]:
