@@ -123,9 +123,10 @@ def cli(database_url, engine, monkeypatch):
 def _apps_let_go_of_their_connections(monkeypatch):
     """Every Flask application a test creates (``webapp.create_app``, also a second "server
     process" or ``inkl serve`` with its server replaced) has its background jobs ended and its
-    engine's connections closed when the test ends; otherwise each app keeps its pool open and
+    engines' connections closed when the test ends; otherwise each app keeps its pool open and
     PostgreSQL runs out of connections (max_connections) in a long run."""
     import webapp
+    from webapp.db import dispose_engines
 
     created = []
     original = webapp.create_app
@@ -140,7 +141,7 @@ def _apps_let_go_of_their_connections(monkeypatch):
         jobs = made.extensions.get("inkl_jobs")
         if jobs is not None:
             jobs.shutdown()
-        made.extensions["inkl_engine"].dispose()
+        dispose_engines(made)
 
 
 @pytest.fixture

@@ -108,8 +108,10 @@ class Books:
         return rows, head
 
     def close(self) -> None:
+        from webapp.db import dispose_engines
+
         self.app.extensions["inkl_jobs"].shutdown()
-        self.app.extensions["inkl_engine"].dispose()
+        dispose_engines(self.app)
         self.session.close()
         self.engine.dispose()
 

@@ -42,7 +42,7 @@ from pathlib import Path
 from flask import Flask
 
 from ledger.core import settings
-from ledger.core.db import make_engine
+from ledger.core.db import make_engine, read_engine
 
 SECRET_KEY_FILE = "secret_key"
 
@@ -79,6 +79,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(app)
 
     app.extensions["inkl_engine"] = make_engine(app.config["DATABASE_URL"])
+    app.extensions["inkl_read_engine"] = read_engine(app.extensions["inkl_engine"])
     proxies = int(os.environ.get("INKL_TRUSTED_PROXIES", "0"))
     if proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix

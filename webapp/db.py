@@ -1,7 +1,7 @@
 """One database session per request, kept in ``flask.g`` and closed when the request ends.
 
-Reading pages use ``get_session`` and never commit: closing the session rolls back
-whatever the request's transaction held. Writing pages open ``write_session`` (the
+Reading pages use ``get_session``, on the read engine (``ledger.core.db.read_engine``:
+on PostgreSQL the server refuses writes on it). Writing pages open ``write_session`` (the
 core's ``session_scope(write=True)``: one transaction, committed when the block ends,
 rolled back on an error). The rule packs are loaded once per application.
 """
@@ -25,10 +25,23 @@ def get_engine() -> Engine:
     return current_app.extensions["inkl_engine"]
 
 
+def get_read_engine() -> Engine:
+    """The application's engine for sessions that only read (``ledger.core.db.read_engine``)."""
+    return current_app.extensions["inkl_read_engine"]
+
+
+def dispose_engines(app: Flask, *, close: bool = True) -> None:
+    """Dispose of the application's engines (``close=False`` in a forked process: the
+    parent's connections are left to the parent)."""
+    for name in ("inkl_engine", "inkl_read_engine"):
+        app.extensions[name].dispose(close=close)
+
+
 def get_session() -> Session:
-    """The current request's session on the application's engine (created on first use)."""
+    """The current request's reading session on the read engine (created on first use);
+    what it reads is never committed."""
     if "db_session" not in g:
-        g.db_session = Session(get_engine(), expire_on_commit=False)
+        g.db_session = Session(get_read_engine(), expire_on_commit=False)
     return g.db_session
 
 

@@ -30,6 +30,8 @@ import gc
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from webapp.db import dispose_engines
+
 #: Seconds a worker may stay silent before gunicorn restarts it (requests only; jobs run
 #: in their own threads and do not block the worker's heartbeat).
 TIMEOUT = 120
@@ -56,7 +58,7 @@ def run(app: Flask, *, host: str, port: int, workers: int, threads: int) -> None
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     def post_fork(_server, _worker) -> None:
-        app.extensions["inkl_engine"].dispose(close=False)
+        dispose_engines(app, close=False)
 
     # The application, built and warmed up, lives as long as the processes: the collector
     # need not walk its objects again (a full collection of them paused a process for 0,1 s
