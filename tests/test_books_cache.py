@@ -5,30 +5,39 @@ Kreis Testland's school year 2022/23 as worked in tests/test_repayment.py: repay
 116.453,01 + 1.999,99 = 118.453,00 EUR.
 """
 from datetime import date
+from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ledger.core.grants import add_grant
 from ledger.core.models import Account, JournalEntry, Posting
+from ledger.core.schoolyear import SchoolYear
 from ledger.rules.overrides import add_override
 from tests.conftest import NOW, add_web_user, logged_in
 from tests.test_repayment import year  # noqa: F401  (the worked example's books)
 
 
 def test_the_dashboard_shows_a_change_of_the_books_at_once(app, session, year, monkeypatch):  # noqa: F811
-    """A year's repayment is computed once per state of the books: the same page again is not
-    computed anew, and an override (an audit event, no journal entry) shows on the next request."""
+    """A year's repayment is computed once per state of the books, and what it reads of the
+    recipient for all school years (``RepaymentInputs``) once for every year: the same page
+    again is not computed anew, and an override (an audit event, no journal entry) shows on
+    the next request."""
     from webapp.views import dashboard
 
-    computed = []
-    compute = dashboard.compute_repayment
+    computed, read = [], []
+    compute, load = dashboard.compute_repayment, dashboard.RepaymentInputs.load
     monkeypatch.setattr(dashboard, "compute_repayment", lambda *args, **kwargs: computed.append(1) or compute(
         *args, **kwargs))
+    monkeypatch.setattr(dashboard.RepaymentInputs, "load", lambda *args: read.append(1) or load(*args))
     app.config["TODAY"] = date(2023, 3, 1)
+    add_grant(session, year, SchoolYear(2021), Decimal("1000.00"), notice_date=date(2021, 10, 20), actor="t", now=NOW)
     officer = add_web_user(session, "anna", "officer", recipients=[year])
     client = logged_in(app, "anna")
     for _ in range(2):
         assert "116.453,01" in client.get("/r/testland/2022/").get_data(as_text=True)
-    assert len(computed) == 1
+    # another school year of the recipient: computed from the inputs read for the first
+    assert "1.000,00" in client.get("/r/testland/2021/").get_data(as_text=True)
+    assert (len(computed), len(read)) == (2, 1)
     brochure = session.scalar(sa.select(Posting).join(JournalEntry).join(Account).where(
         JournalEntry.voucher_number == "BR-1", Account.type == "expense"))
     add_override(session, year, brochure.id, status="excluded", user=officer,
@@ -36,7 +45,7 @@ def test_the_dashboard_shows_a_change_of_the_books_at_once(app, session, year, m
     session.commit()
     page = client.get("/r/testland/2022/").get_data(as_text=True)
     assert "118.453,00" in page and "116.453,01" not in page
-    assert len(computed) == 2
+    assert (len(computed), len(read)) == (3, 2)
 
 
 def test_a_request_reads_the_books_state_once_and_forgets_it_with_its_own_write(app, session, kreis):

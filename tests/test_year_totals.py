@@ -3,6 +3,7 @@ import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,7 +15,7 @@ from ledger.core.schoolyear import SchoolYear
 from ledger.core.users import add_user
 from ledger.core.grants import add_grant, add_payout
 from ledger.core.money import from_cents
-from ledger.reports.repayment import compute_all, compute_many, compute_repayment
+from ledger.reports.repayment import RepaymentInputs, compute_all, compute_many, compute_repayment
 from ledger.reports.totals import Totals
 from ledger.reports.year_totals import year_totals
 from ledger.rules.evaluate import evaluate
@@ -101,7 +102,8 @@ recipient_books = st.tuples(rows, st.lists(st.integers(0, 29), max_size=2), st.s
 def test_recipients_read_together_keep_each_their_own_figures(session, recipients):
     """The Land's overview reads every recipient's grants, payouts, agreements, role balances,
     payments, totals, overrides and runs in one query each (``compute_many``); each recipient's
-    figures equal those read for it alone, year by year as ``compute_repayment`` reads them.
+    figures equal those read for it alone, year by year as ``compute_repayment`` reads them,
+    and those computed from the recipient's ``RepaymentInputs`` read for all its years.
     Each Kreis has its own grant paid out on 30.11.2023 and, where something is due, a
     confirmed obligation (an evaluation run) half paid on 3 May 2024."""
     kreise = []
@@ -123,6 +125,8 @@ def test_recipients_read_together_keep_each_their_own_figures(session, recipient
     for kreis in kreise:
         assert together[kreis.id] == compute_all(session, kreis, as_of=as_of)
         assert together[kreis.id] == [compute_repayment(session, kreis, YEAR, as_of=as_of)]
+        inputs = RepaymentInputs.load(session, kreis)  # what a server process keeps (the dashboard)
+        assert together[kreis.id] == [compute_repayment(session, kreis, YEAR, as_of=as_of, inputs=inputs)]
 
 
 def test_a_mixed_pool_is_rounded_per_posting_not_on_the_sum(session):
@@ -173,3 +177,11 @@ def test_the_verification_split_follows_the_categorys_kind_not_its_id(session):
     fast, _state = year_totals(session, kreis, YEAR, packs)
     assert fast == Totals.of_items(evaluate(session, kreis, YEAR, packs))
     assert fast.sum("excluded") == Decimal("2001.15") and fast.sum("conform") == Decimal("2003.06")
+
+
+def test_inputs_read_for_all_school_years_are_not_cut_at_a_day(session):
+    """``RepaymentInputs`` count every entry: a forecast's actuals up to a day cannot use them."""
+    kreis = books(session, [(10, "pool_personnel", "POOL-A", 100_00, "5291")], [], set())
+    with pytest.raises(ValueError):
+        compute_repayment(session, kreis, YEAR, booked_until=date(2024, 1, 31),
+                          inputs=RepaymentInputs.load(session, kreis))

@@ -54,7 +54,7 @@ from ledger.rules.packs import RulePack, RulePackError, load_packs, pack_for
 def compute_repayment(
     session: Session, recipient: Recipient, school_year: SchoolYear,
     packs: tuple[RulePack, ...] | None = None, *, as_of: date | None = None, booked_until: date | None = None,
-    basis: Classified | None = None,
+    basis: Classified | None = None, inputs: "RepaymentInputs | None" = None,
 ) -> RepaymentResult:
     """Compute the repayment of ``recipient`` for ``school_year`` from the journal.
 
@@ -66,14 +66,51 @@ def compute_repayment(
     (a date) counts only entries dated up to that day (the forecast's actuals). ``basis``:
     the year's classifications if the caller already has them (``classified`` with the
     same ``booked_until``), so they are not computed twice; without it the sums come
-    from ``ledger.reports.year_totals`` (summed by the database, the same figures). Raises
-    RulePackError if no pack covers the year, LedgerError if the base-rate table does not
-    reach a day interest is due for.
+    from ``ledger.reports.year_totals`` (summed by the database, the same figures).
+    ``inputs``: what the computation reads of the recipient besides the year's postings, read
+    earlier for all its school years (``RepaymentInputs.load``, not with ``booked_until``); the
+    same figures. Raises RulePackError if no pack covers the year, LedgerError if the base-rate
+    table does not reach a day interest is due for, ValueError for ``inputs`` with ``booked_until``.
     """
     packs = packs or load_packs()
-    book = _Book.load(session, recipient, booked_until, [school_year])
-    return _compute(session, recipient, school_year, packs, book, as_of=as_of, booked_until=booked_until,
-                    basis=basis)
+    if inputs is None:
+        book = _Book.load(session, recipient, booked_until, [school_year]).year(school_year)
+        return _compute(session, recipient, school_year, packs, book, as_of=as_of, booked_until=booked_until,
+                        basis=basis)
+    if booked_until is not None:
+        raise ValueError("the inputs read for all school years count every entry, not those up to a day")
+    return _compute(session, recipient, school_year, packs, inputs.year(school_year), as_of=as_of, basis=basis,
+                    centres=inputs.centres, known=inputs.known)
+
+
+@dataclass(frozen=True)
+class RepaymentInputs:
+    """What ``compute_repayment`` reads of a recipient besides a school year's postings, read
+    for all its school years at once (as ``compute_many`` reads them): the settlement's facts
+    (``YearBook``) by school year (``"2023/24"``; years with none of them are missing), the
+    cost centres (``CostCentreFacts`` by code) and the running totals, overrides and
+    evaluation runs (``RecipientYears``). Values, not tied to a session: a server process
+    keeps them while the books are unchanged and computes each year's repayment from them
+    (``compute_repayment(…, inputs=…)``)."""
+
+    books: dict[str, YearBook]
+    centres: dict[str, CostCentreFacts]
+    known: RecipientYears
+
+    @classmethod
+    def load(cls, session: Session, recipient: Recipient) -> "RepaymentInputs":
+        """The inputs of every school year of ``recipient``: about fifteen queries, however many years."""
+        book = _Book.load(session, recipient, None)
+        years = set(book.grants) | set(book.agreements) | set(book.notices) | set(book.roles) | set(book.payments)
+        return cls(books={year: book.year(SchoolYear.parse(year)) for year in years},
+                   centres=cost_centre_facts_of(session, [recipient.id]).get(recipient.id, {}),
+                   known=RecipientYears.load_of(session, [recipient.id])[recipient.id])
+
+    def year(self, school_year: SchoolYear) -> YearBook:
+        """The settlement's facts of ``school_year`` (those of a year without a grant, agreement,
+        notice, role posting or payment where none is recorded)."""
+        found = self.books.get(str(school_year))
+        return found if found is not None else _Book({}, {}, {}, {}, {}).year(school_year)
 
 
 def year_book(session: Session, recipient: Recipient, school_year: SchoolYear, *,
@@ -86,11 +123,11 @@ def year_book(session: Session, recipient: Recipient, school_year: SchoolYear, *
 
 
 def _compute(session: Session, recipient: Recipient, school_year: SchoolYear, packs: tuple[RulePack, ...],
-             book: "_Book", *, as_of: date | None, booked_until: date | None = None, basis: Classified | None = None,
+             book: YearBook, *, as_of: date | None, booked_until: date | None = None, basis: Classified | None = None,
              centres: dict[str, CostCentreFacts] | None = None,
              known: RecipientYears | None = None) -> RepaymentResult:
     """``compute_repayment`` with the year's grant, agreement, role balances and payments
-    taken from ``book`` (loaded with the same ``booked_until``) and the recipient's cost
+    taken from ``book`` (read with the same ``booked_until``) and the recipient's cost
     centres (``ledger.rules.evaluate.cost_centre_facts``) from ``centres`` if given."""
     if basis is None:
         totals, state = year_totals(session, recipient, school_year, packs, booked_until=booked_until,
@@ -98,7 +135,7 @@ def _compute(session: Session, recipient: Recipient, school_year: SchoolYear, pa
     else:
         totals, state = Totals.of_items(basis.items), basis.state
     pack = pack_for(INKLUSIONSPAUSCHALE, school_year, packs)
-    return settle(recipient.key, school_year, pack, totals, book.year(school_year), as_of=as_of, evaluation=state)
+    return settle(recipient.key, school_year, pack, totals, book, as_of=as_of, evaluation=state)
 
 
 @dataclass(frozen=True)
@@ -330,7 +367,7 @@ def compute_many(session: Session, recipients: list[Recipient], packs: tuple[Rul
         for year in years.get(recipient.id, []):
             try:
                 results[recipient.id].append(_compute(
-                    session, recipient, year, packs, books[recipient.id], as_of=as_of,
+                    session, recipient, year, packs, books[recipient.id].year(year), as_of=as_of,
                     centres=centres.get(recipient.id, {}), known=known[recipient.id]))
             except LedgerError as exc:
                 results[recipient.id].append(YearError.of(year, exc))

@@ -28,7 +28,7 @@ from ledger.core.users import can_write
 from ledger.reports.forecast import Forecast, forecast
 from ledger.reports.journal import UNCLASSIFIED
 from ledger.reports.notification import NotificationData
-from ledger.reports.repayment import YearError, compute_repayment
+from ledger.reports.repayment import RepaymentInputs, YearError, compute_repayment
 from ledger.reports.settlement import RepaymentResult
 from ledger.reports.spending import MonthPoint, cumulative_spending
 from ledger.rules.deadline import shift_reason
@@ -40,7 +40,7 @@ from webapp.clock import timestamp, today
 from webapp.db import get_packs, get_session, write_session
 from webapp.errors import as_sentence
 from webapp.formatting import countdown, eur
-from webapp.views import default_school_year, known_year, require_year
+from webapp.views import RECIPIENTS_KEPT, default_school_year, known_year, require_year
 from webapp.views.notification import due_notification
 
 bp = Blueprint("dashboard", __name__, url_prefix="/r/<key>")
@@ -131,10 +131,11 @@ class YearFigures:
 
     @classmethod
     def compute(cls, session: Session, recipient: Recipient, year: SchoolYear, packs: tuple[RulePack, ...],
-                day: date) -> "YearFigures":
-        """The figures of ``recipient``'s ``year`` on ``day``. Raises LedgerError where the
-        repayment cannot be computed (``compute_repayment``)."""
-        result = compute_repayment(session, recipient, year, packs, as_of=day)
+                day: date, inputs: RepaymentInputs | None = None) -> "YearFigures":
+        """The figures of ``recipient``'s ``year`` on ``day``; ``inputs``: the recipient's
+        ``RepaymentInputs`` if read already. Raises LedgerError where the repayment cannot be
+        computed (``compute_repayment``)."""
+        result = compute_repayment(session, recipient, year, packs, as_of=day, inputs=inputs)
         projection = forecast(session, recipient, year, as_of=day, packs=packs) if day <= year.last_day else None
         return cls(
             result=result, projection=projection,
@@ -150,14 +151,20 @@ def _page(recipient: Recipient, year: SchoolYear, years: list[SchoolYear], *, se
           sepa_error: str | None = None):
     """The dashboard of ``year``; ``sepa_form`` and ``sepa_error``: the SEPA form as posted and the
     reason it was refused. The year's figures (``YearFigures``) are computed once per state of
-    the books, day and rule packs in each server process (``webapp.books_cache``)."""
+    the books, day and rule packs in each server process (``webapp.books_cache``), from the
+    recipient's ``RepaymentInputs``, read once per state of the books for all its years."""
     session = get_session()
     packs = get_packs()
     day = today()
+
+    def compute() -> YearFigures:
+        inputs = kept("repayment_inputs", RECIPIENTS_KEPT, (recipient.id,),
+                      lambda: RepaymentInputs.load(session, recipient))
+        return YearFigures.compute(session, recipient, year, packs, day, inputs)
+
     try:
         pack = pack_for(INKLUSIONSPAUSCHALE, year, packs)
-        figures = kept("dashboard", YEARS_KEPT, (recipient.id, str(year), day, id(packs)),
-                       lambda: YearFigures.compute(session, recipient, year, packs, day))
+        figures = kept("dashboard", YEARS_KEPT, (recipient.id, str(year), day, id(packs)), compute)
     except LedgerError as exc:
         error = YearError.of(year, exc)
         current_app.logger.warning("Schuljahr %s von %s nicht berechenbar: %s", year, recipient.key, error.message)
