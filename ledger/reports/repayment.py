@@ -88,8 +88,9 @@ class RepaymentInputs:
     """What ``compute_repayment`` reads of a recipient besides a school year's postings, read
     for all its school years at once (as ``compute_many`` reads them): the settlement's facts
     (``YearBook``) by school year (``"2023/24"``; years with none of them are missing), the
-    cost centres (``CostCentreFacts`` by code) and the running totals, overrides and
-    evaluation runs (``RecipientYears``). Values, not tied to a session: a server process
+    cost centres (``CostCentreFacts`` by code) and the overrides and evaluation runs
+    (``RecipientYears``; the running totals, the most to read, are read per year when a year
+    is computed). Values, not tied to a session: a server process
     keeps them while the books are unchanged and computes each year's repayment from them
     (``compute_repayment(…, inputs=…)``)."""
 
@@ -99,12 +100,12 @@ class RepaymentInputs:
 
     @classmethod
     def load(cls, session: Session, recipient: Recipient) -> "RepaymentInputs":
-        """The inputs of every school year of ``recipient``: about fifteen queries, however many years."""
+        """The inputs of every school year of ``recipient``: about a dozen queries, however many years."""
         book = _Book.load(session, recipient, None)
         years = set(book.grants) | set(book.agreements) | set(book.notices) | set(book.roles) | set(book.payments)
         return cls(books={year: book.year(SchoolYear.parse(year)) for year in years},
                    centres=cost_centre_facts_of(session, [recipient.id]).get(recipient.id, {}),
-                   known=RecipientYears.load_of(session, [recipient.id])[recipient.id])
+                   known=RecipientYears.load_of(session, [recipient.id], running_totals=False)[recipient.id])
 
     def year(self, school_year: SchoolYear) -> YearBook:
         """The settlement's facts of ``school_year`` (those of a year without a grant, agreement,
