@@ -15,6 +15,7 @@ from http.client import HTTPConnection
 import pytest
 
 from tests.conftest import PASSWORD, add_web_user
+from tests.test_repayment import year  # noqa: F401  (the worked example's books)
 
 
 def _free_port() -> int:
@@ -157,3 +158,39 @@ def test_serve_freezes_the_warmed_up_application_before_the_workers_fork(monkeyp
     finally:
         gc.unfreeze()
     assert frozen and frozen[0] > 0
+
+
+def test_warm_up_compiles_the_dashboards_and_journals_sql_and_keeps_nothing(app, session, year, caplog):  # noqa: F811
+    """After ``warm_up`` (before gunicorn forks) the figures of the newest entry's school year
+    and its journal page run on statements compiled already: of about sixty, one misses the
+    read engine's statement cache (the year's expense postings' condition is built once per
+    recipient and school year and gains the ORM's compile options on its first use, which
+    changes its cache key once; driver commands such as ``BEGIN`` have no key). No connection
+    stays open and no figures are kept."""
+    from datetime import date
+
+    from sqlalchemy import event, select
+
+    from ledger.core.models import JournalEntry
+    from ledger.core.schoolyear import SchoolYear
+    from ledger.reports.journal import journal_page
+    from ledger.reports.repayment import RepaymentInputs
+    from webapp import warm_up
+    from webapp.db import close_session, get_packs, get_session
+    from webapp.views.dashboard import YearFigures
+
+    app.config["TODAY"] = date(2023, 3, 1)
+    newest = SchoolYear.of(session.scalar(select(JournalEntry.date).order_by(JournalEntry.id.desc()).limit(1)))
+    warm_up(app)
+    assert "nicht vorbereitet" not in caplog.text
+    engine = app.extensions["inkl_read_engine"]
+    assert engine.pool.checkedout() == 0 and not app.extensions.get("inkl_figures")
+    compiled: list = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, params, context, many: compiled.append(context.cache_hit))
+    with app.test_request_context():
+        reading, packs = get_session(), get_packs()
+        YearFigures.compute(reading, year, newest, packs, date(2023, 3, 1), RepaymentInputs.load(reading, year))
+        journal_page(reading, year, packs, with_sum=True, school_year=newest)
+        close_session()
+    assert compiled.count(engine.dialect.CACHE_HIT) >= 50 and compiled.count(engine.dialect.CACHE_MISS) <= 1

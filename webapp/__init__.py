@@ -146,12 +146,20 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def warm_up(app: Flask) -> None:
-    """Load the rule packs, compile every template and load the German locale data now, so
-    that no request pays for them. ``inkl serve`` calls it once before gunicorn forks its
-    worker processes (``webapp.server``), which then start warm. Opens no database connection."""
+    """Load the rule packs, compile every template, load the German locale data, configure the
+    ORM's mappers and compile the SQL of the dashboard and the journal now, so that no
+    request pays for them. ``inkl serve`` calls it once before gunicorn forks its worker
+    processes (``webapp.server``), which then start warm: each worker's first dashboard took
+    about 0,3 s of CPU more than the next ones at 1 000 000 postings.
+
+    The SQL is compiled by computing the figures of the school year of the newest journal
+    entry and reading the first page of its journal, through one connection that is closed
+    again (nothing is written or kept). If the database cannot be read, the server starts
+    without that part, with a warning in its log."""
     from datetime import date
 
     from babel.dates import format_date
+    from sqlalchemy.orm import configure_mappers
 
     from webapp.db import get_packs
     from webapp.formatting import LOCALE
@@ -161,6 +169,39 @@ def warm_up(app: Flask) -> None:
     for name in app.jinja_env.list_templates(filter_func=lambda name: name.endswith(".html")):
         app.jinja_env.get_template(name)
     format_date(date(2024, 4, 1), "EEEE, d. LLLL yyyy", locale=LOCALE)   # Babel loads a locale's data on first use
+    configure_mappers()
+    _warm_up_pages(app)
+
+
+def _warm_up_pages(app: Flask) -> None:
+    """Compute the newest entry's school year's dashboard figures and its journal's first page
+    once and forget them (``warm_up``); the engines' connections are closed afterwards."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ledger.core.errors import LedgerError
+    from ledger.core.models import JournalEntry, Recipient
+    from ledger.core.schoolyear import SchoolYear
+    from ledger.reports.journal import journal_page
+    from ledger.reports.repayment import RepaymentInputs
+    from webapp.clock import today
+    from webapp.db import close_session, dispose_engines, get_packs, get_session
+    from webapp.views.dashboard import YearFigures
+
+    with app.test_request_context():
+        try:
+            session, packs = get_session(), get_packs()
+            newest = session.execute(select(Recipient, JournalEntry.date).join(JournalEntry)
+                                     .order_by(JournalEntry.id.desc()).limit(1)).first()
+            if newest is not None:
+                recipient, year = newest[0], SchoolYear.of(newest[1])
+                YearFigures.compute(session, recipient, year, packs, today(), RepaymentInputs.load(session, recipient))
+                journal_page(session, recipient, packs, with_sum=True, school_year=year)
+        except (SQLAlchemyError, LedgerError) as exc:
+            app.logger.warning("Dashboard und Journal nicht vorbereitet: %s", exc)
+        finally:
+            close_session()
+    dispose_engines(app)
 
 
 def _secret_key(app: Flask) -> str:
