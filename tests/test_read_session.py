@@ -3,9 +3,10 @@ what a page reads is never written, and on PostgreSQL the server itself refuses 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from ledger.core.db import make_engine, read_engine
 from ledger.core.models import Recipient
 from webapp.db import close_session, get_session
 
@@ -44,3 +45,19 @@ def test_on_postgresql_a_page_reads_without_a_transaction_of_its_own(app, engine
         status = session.connection().connection.dbapi_connection.info.transaction_status
         close_session()
     assert status == TransactionStatus.IDLE
+
+
+def test_the_urls_own_connection_options_stay_on_the_reading_connections(engine):
+    """A PostgreSQL URL may carry connection options (``?options=-c …``, a search path, say):
+    the reading engine keeps them and adds the refusal of writes."""
+    if engine.dialect.name != "postgresql":
+        assert read_engine(engine) is engine
+        return
+    url = engine.url.update_query_dict({"options": "-c application_name=inkl-pruefung"})
+    reading = read_engine(make_engine(url.render_as_string(hide_password=False)))
+    try:
+        with reading.connect() as connection:
+            assert connection.scalar(text("SHOW application_name")) == "inkl-pruefung"
+            assert connection.scalar(text("SHOW default_transaction_read_only")) == "on"
+    finally:
+        reading.dispose()

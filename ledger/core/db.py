@@ -55,14 +55,24 @@ def read_engine(engine: Engine) -> Engine:
     transaction of its own (autocommit), which spares a page the ``BEGIN`` and
     ``ROLLBACK`` round trips (two of its three to seven; under read committed every
     statement sees a snapshot of its own either way), and the server refuses every write
-    on them (``default_transaction_read_only``: "cannot execute … in a read-only
-    transaction"). On SQLite ``engine`` itself: a page's statements share one snapshot in
-    a ``BEGIN`` that costs no round trip. Dispose of both engines when done.
+    on them (``default_transaction_read_only``, set on each new connection, whatever
+    connection options the URL carries: "cannot execute … in a read-only transaction").
+    On SQLite ``engine`` itself: a page's statements share one snapshot in a ``BEGIN``
+    that costs no round trip. Dispose of both engines when done.
     """
     if engine.dialect.name != "postgresql":
         return engine
-    return create_engine(engine.url, isolation_level="AUTOCOMMIT",
-                         connect_args={"options": "-c default_transaction_read_only=on"})
+    reading = create_engine(engine.url, isolation_level="AUTOCOMMIT")
+    event.listen(reading, "connect", _refuse_writes)
+    return reading
+
+
+def _refuse_writes(dbapi_connection, _record) -> None:
+    """Make every transaction of a new PostgreSQL connection read-only (committed, since
+    ``SET`` is undone with the transaction it ran in)."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET default_transaction_read_only = on")
+    dbapi_connection.commit()
 
 
 def writer(engine: Engine) -> Engine:
