@@ -1,4 +1,5 @@
 """Journal entries balance to the cent, are never edited, and are corrected by reversal."""
+import sqlite3
 from datetime import date
 from decimal import Decimal
 
@@ -141,3 +142,35 @@ def test_property_every_entry_balances_and_sums_are_exact(session, debits, credi
                            .where(JournalEntry.recipient_id == recipient.id))
     assert trial == 0
     assert account_balance(session, expense) == Decimal(total) / 100
+
+
+def test_a_batch_of_entries_is_split_at_the_databases_parameter_limit(session, kreis):
+    """``ledger.core.booking.insert_many`` on SQLite writes multi-row ``INSERT … VALUES``
+    statements of at most as many rows as the connection's limit of bound parameters
+    allows (20 here: two postings of seven columns, one entry of twelve, per statement);
+    every row arrives, in order, and the chain verifies. PostgreSQL writes by COPY."""
+    from ledger.core.booking import JournalWriter, Line, NewEntry
+    from ledger.core.chain import verify_chain
+
+    pool, bank = _acc(session, kreis, "5291"), _acc(session, kreis, "1810")
+    inserts: list[int] = []
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.connection.driver_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 20)
+    sa.event.listen(connection, "before_cursor_execute",
+                    lambda _c, _cur, statement, *_a: inserts.append(statement.count("(?")) if
+                    statement.startswith("INSERT INTO postings") else None)
+    lines: list[list[Line]] = [[(pool, 100 * n, "2023/24", "pool_personnel", None), (bank, -100 * n, "2023/24", None, None)]
+                               for n in range(1, 8)]
+    writer = JournalWriter(session, kreis, created_by="test", now=NOW)
+    ids = writer.book([NewEntry(date(2023, 10, n), f"B-{n}", "Pool", "manual", entry_lines)
+                       for n, entry_lines in enumerate(lines, start=1)])
+    session.commit()
+    if sqlite:
+        assert inserts == [2, 2, 2, 2, 2, 2, 2]
+    assert [entry.voucher_number for entry in session.scalars(
+        sa.select(JournalEntry).where(JournalEntry.id.in_(ids)).order_by(JournalEntry.seq))] == [
+        f"B-{n}" for n in range(1, 8)]
+    assert session.scalar(sa.select(sa.func.sum(Posting.amount_cents)).where(Posting.amount_cents > 0)) == 2800
+    assert verify_chain(session, kreis).ok

@@ -5,8 +5,8 @@ safe because SQLite's write transactions are serialised), is linked into its rec
 hash chain (``ledger.core.chain.link_hash`` after the chain head), and is inserted after
 its postings: the database checks an entry's balance, chain link and open period when
 the entry row arrives (its triggers). Many entries are written with one statement per
-table (PostgreSQL: ``COPY``; SQLite: ``executemany``), of plain tuples in the driver's own
-values, without ORM work per row:
+table (PostgreSQL: ``COPY``; SQLite: multi-row ``INSERT … VALUES``), of plain tuples in
+the driver's own values, without ORM work per row:
 ``ledger.core.posting.post_entry`` books one entry this way, the import thousands per
 chunk (``ledger.read.importer``). The checks of an entry's content are the caller's. Each
 call also adds its postings to the running totals (``ledger.core.running_totals``), in the
@@ -14,7 +14,9 @@ same transaction.
 """
 from __future__ import annotations
 
+import sqlite3
 from datetime import date, datetime
+from itertools import chain
 from typing import NamedTuple, Sequence
 
 from sqlalchemy import func, select
@@ -125,10 +127,11 @@ class JournalWriter:
 
 def insert_many(session: Session, model, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """Insert ``rows`` (tuples in ``columns`` order, values as the driver takes them) into
-    ``model``'s table as one statement, in the session's transaction, with no per-row work in
+    ``model``'s table in as few statements as it can, in the session's transaction, with no per-row work in
     SQLAlchemy: on PostgreSQL ``COPY … FROM STDIN`` (psycopg's ``cursor.copy``), so that the
-    table's statement triggers (migration 0026) check all rows at once; on SQLite one
-    ``executemany`` (its row triggers check each row)."""
+    table's statement triggers (migration 0026) check all rows at once; on SQLite
+    multi-row ``INSERT … VALUES`` statements (``_insert_values``; its row triggers check
+    each row)."""
     if not rows:
         return
     connection = session.connection()
@@ -143,8 +146,22 @@ def insert_many(session: Session, model, columns: tuple[str, ...], rows: list[tu
         except dialect.loaded_dbapi.Error as exc:   # as SQLAlchemy raises it for its own statements
             raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
         return
-    connection.exec_driver_sql(
-        f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})", rows)
+    _insert_values(connection, model.__tablename__, columns, rows)
+
+
+def _insert_values(connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """SQLite: insert ``rows`` as few multi-row ``INSERT … VALUES (…), (…)`` statements as
+    the connection's limit of bound parameters allows. One statement per batch rather than
+    one per row: a statement that may abort (the tables' triggers) keeps a journal of the
+    pages it changes, and inside the import's savepoint that journal is written to a
+    temporary file, page by page, for every statement; the row triggers fire all the same."""
+    per_statement = max(1, connection.connection.driver_connection.getlimit(
+        sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns))
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    values = f"({', '.join(['?'] * len(columns))})"
+    for start in range(0, len(rows), per_statement):
+        batch = rows[start:start + per_statement]
+        connection.exec_driver_sql(head + ", ".join([values] * len(batch)), tuple(chain.from_iterable(batch)))
 
 
 def _unchanged(value):
