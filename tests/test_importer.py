@@ -318,8 +318,11 @@ def test_an_error_after_chunks_were_written_leaves_nothing_even_if_the_caller_co
             count(session, ImportBatch)) == (0, 0, 0, 0)
 
 
-def test_identical_rows_far_apart_in_one_file_keep_their_occurrence(session, kreis, monkeypatch):
+@pytest.mark.parametrize("single_pass_bytes", [0, importer.SINGLE_PASS_BYTES])
+def test_identical_rows_far_apart_in_one_file_keep_their_occurrence(session, kreis, monkeypatch, single_pass_bytes):
+    """Read in two passes (a Bloom filter first) or, a small file, in one: the same occurrences."""
     monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(importer, "SINGLE_PASS_BYTES", single_pass_bytes)
     same = "01.12.2023;B-9;Broschüre;5431;1810;100,00;;;\n"
     filler = "".join(f"02.12.2023;F-{i};Pool;5291;1810;1,00;;;\n" for i in range(7))
     text = HEADER + same + filler + same + filler.replace("F-", "G-") + same
@@ -351,13 +354,17 @@ def test_the_headers_errors_count_against_the_cap_too(session, kreis):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(picks=st.lists(st.tuples(st.integers(1, 28), st.integers(0, 3), st.integers(1, 3)), min_size=1, max_size=40),
-       chunk=st.integers(1, 7))
-def test_importing_twice_books_every_row_once(session, kreis, monkeypatch, picks, chunk):
-    """Any file, with any identical rows, imported twice: every row once, the second time all duplicates."""
+       chunk=st.integers(1, 7), two_passes_first=st.booleans())
+def test_importing_twice_books_every_row_once(session, kreis, monkeypatch, picks, chunk, two_passes_first):
+    """Any file, with any identical rows, imported twice, once read in two passes and once in
+    one (``SINGLE_PASS_BYTES``): every row once, the second time all duplicates."""
     monkeypatch.setattr(importer, "CHUNK_ROWS", chunk)
     rows = "".join(f"{day:02d}.03.2024;V-{voucher};Rechnung;5291;1810;{euros},00;;;\n" for day, voucher, euros in picks)
     before = count(session, JournalEntry)
+    passes = [0, 1 << 30] if two_passes_first else [1 << 30, 0]
+    monkeypatch.setattr(importer, "SINGLE_PASS_BYTES", passes[0])
     first = run(session, kreis, HEADER + rows)
+    monkeypatch.setattr(importer, "SINGLE_PASS_BYTES", passes[1])
     second = run(session, kreis, HEADER + rows)
     session.commit()
     # rows of earlier examples can be duplicates already; together the two runs saw each row as new exactly once

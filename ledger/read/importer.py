@@ -15,7 +15,8 @@ to the grant revenue account is recognised as the recorded payout, never booked 
 The file is streamed, never held in memory: one pass finds the identities that occur
 more than once (a Bloom filter, then exact counting of those only), a second checks
 and books the rows in chunks of ``CHUNK_ROWS`` inside a savepoint that is rolled back
-if any row of the file fails. The journal entries are written as ``post_entry`` writes
+if any row of the file fails. A small file (``SINGLE_PASS_BYTES``) is read once,
+counting every identity. The journal entries are written as ``post_entry`` writes
 them, by ``ledger.core.booking`` (hash chain, the database's balance and period checks),
 a chunk's entries at once.
 """
@@ -52,6 +53,10 @@ _LEDGER_ONLY_ROLES = ("repayment_charge", "repayment_liability")
 MAX_ISSUES = 1000
 #: Rows checked against the books and written per round trip.
 CHUNK_ROWS = 2000
+#: Files smaller than this (bytes) are read in one pass, counting every row's identity base
+#: (``_keyed_rows``) instead of finding the repeated ones first (``_repeated_bases``); they
+#: report no progress (their total is known only at the end, and they take a moment).
+SINGLE_PASS_BYTES = 256 * 1024
 #: How often (in rows) an import reports its progress.
 PROGRESS_EVERY = 10_000
 
@@ -130,7 +135,7 @@ def _import(session: Session, recipient: Recipient, open_binary, filename: str, 
     books = _Books.load(session, recipient, packs or load_packs())
     source = profile.open(open_binary, BankContext.of(recipient, books.accounts, books.packs))
     issues = _Issues(source.issues)
-    repeated, total = _repeated_bases(source)
+    repeated, total = (None, None) if source.size < SINGLE_PASS_BYTES else _repeated_bases(source)
     counts: Counter[str] = Counter()
     taken_payouts: set[int] = set()
     writer = None if dry_run else _Writer(session, books, profile.key, created_by=created_by, now=now)
@@ -144,8 +149,11 @@ def _import(session: Session, recipient: Recipient, open_binary, filename: str, 
                           parked=len(plan.parked))
             if writer is not None and not issues:
                 writer.write(plan)
-            if progress is not None and counts["rows"] // PROGRESS_EVERY > (counts["rows"] - plan.rows) // PROGRESS_EVERY:
+            if (progress is not None and total is not None
+                    and counts["rows"] // PROGRESS_EVERY > (counts["rows"] - plan.rows) // PROGRESS_EVERY):
                 progress(counts["rows"], total)
+        if total is None:
+            total = counts["records"]
         if total == 0 and not issues:
             issues.add(ImportIssue(1, None, "die Datei enthält keine Buchungszeilen"))
         summary = ImportSummary(
@@ -256,13 +264,17 @@ def _repeated_bases(source: RowSource) -> tuple[set[int], int]:
     return repeated, total
 
 
-def _keyed_rows(source: RowSource, books: _Books, issues: _Issues, repeated: set[int], counts: Counter[str]
-                ) -> Iterator[tuple[ImportRow, str]]:
-    """Second pass: every valid row with its identity key; every error goes to ``issues``,
-    rows the profile skips are counted in ``counts["skipped"]``."""
+def _keyed_rows(source: RowSource, books: _Books, issues: _Issues, repeated: set[int] | None,
+                counts: Counter[str]) -> Iterator[tuple[ImportRow, str]]:
+    """Second pass: every valid row with its identity key; every error goes to ``issues``;
+    records are counted in ``counts["records"]``, rows the profile skips in
+    ``counts["skipped"]``. ``repeated``: the hashes of the bases that may repeat
+    (``_repeated_bases``), or None to count the occurrences of every base (a small file's
+    only pass; the same keys, in memory proportional to the file)."""
     occurrences: Counter[tuple] = Counter()
     parse, column_of = source.parse, source.column_of
     for line, record, issue in source.records():
+        counts["records"] += 1
         if issue is not None:
             issues.add(issue)
             continue
@@ -282,7 +294,7 @@ def _keyed_rows(source: RowSource, books: _Books, issues: _Issues, repeated: set
             continue
         base = row.base()
         occurrence = 0
-        if hash(base) in repeated:
+        if repeated is None or hash(base) in repeated:
             occurrence = occurrences[base]
             occurrences[base] += 1
         yield row, row.identity(occurrence)
