@@ -144,20 +144,28 @@ def test_property_every_entry_balances_and_sums_are_exact(session, debits, credi
     assert account_balance(session, expense) == Decimal(total) / 100
 
 
-def test_a_batch_of_entries_is_split_at_the_databases_parameter_limit(session, kreis):
+@pytest.mark.parametrize("parameters, rows_per_statement, statements", [
+    (20, 500, [2, 2, 2, 2, 2, 2, 2]),     # the limit of bound parameters: 20 // 7 columns of a posting
+    (None, 3, [3, 3, 3, 3, 2]),           # SQLITE_ROWS_PER_STATEMENT
+])
+def test_a_batch_of_entries_is_split_into_statements(session, kreis, monkeypatch, parameters, rows_per_statement,
+                                                     statements):
     """``ledger.core.booking.insert_many`` on SQLite writes multi-row ``INSERT … VALUES``
-    statements of at most as many rows as the connection's limit of bound parameters
-    allows (20 here: two postings of seven columns, one entry of twelve, per statement);
-    every row arrives, in order, and the chain verifies. PostgreSQL writes by COPY."""
+    statements of ``SQLITE_ROWS_PER_STATEMENT`` rows, fewer where the connection's limit of
+    bound parameters demands it; every row arrives, in order, and the chain verifies.
+    PostgreSQL writes by COPY."""
+    from ledger.core import booking
     from ledger.core.booking import JournalWriter, Line, NewEntry
     from ledger.core.chain import verify_chain
+
+    monkeypatch.setattr(booking, "SQLITE_ROWS_PER_STATEMENT", rows_per_statement)
 
     pool, bank = _acc(session, kreis, "5291"), _acc(session, kreis, "1810")
     inserts: list[int] = []
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
-    if sqlite:
-        connection.connection.driver_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 20)
+    if sqlite and parameters is not None:
+        connection.connection.driver_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, parameters)
     sa.event.listen(connection, "before_cursor_execute",
                     lambda _c, _cur, statement, *_a: inserts.append(statement.count("(?")) if
                     statement.startswith("INSERT INTO postings") else None)
@@ -168,7 +176,7 @@ def test_a_batch_of_entries_is_split_at_the_databases_parameter_limit(session, k
                        for n, entry_lines in enumerate(lines, start=1)])
     session.commit()
     if sqlite:
-        assert inserts == [2, 2, 2, 2, 2, 2, 2]
+        assert inserts == statements
     assert [entry.voucher_number for entry in session.scalars(
         sa.select(JournalEntry).where(JournalEntry.id.in_(ids)).order_by(JournalEntry.seq))] == [
         f"B-{n}" for n in range(1, 8)]

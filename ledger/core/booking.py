@@ -32,6 +32,10 @@ from ledger.core.running_totals import add_postings
 #: credit (Haben) — school year as ``"2023/24"``, category, cost centre).
 Line = tuple[Account, int, str, str | None, str | None]
 
+#: Rows per SQLite ``INSERT`` statement (``_insert_values``): a compiled statement grows with
+#: its rows (at 4 680 rows the import's peak memory rose by 6 MB); 500 keep nearly all the gain.
+SQLITE_ROWS_PER_STATEMENT = 500
+
 _POSTING_COLUMNS = ("entry_id", "account_id", "amount_cents", "date", "school_year", "category", "cost_centre")
 _ENTRY_COLUMNS = ("id", "recipient_id", "date", "voucher_number", "text", "kind", "created_by", "created_at",
                   "reverses_id", "seq", "prev_hash", "entry_hash")
@@ -150,13 +154,14 @@ def insert_many(session: Session, model, columns: tuple[str, ...], rows: list[tu
 
 
 def _insert_values(connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """SQLite: insert ``rows`` as few multi-row ``INSERT … VALUES (…), (…)`` statements as
-    the connection's limit of bound parameters allows. One statement per batch rather than
-    one per row: a statement that may abort (the tables' triggers) keeps a journal of the
-    pages it changes, and inside the import's savepoint that journal is written to a
-    temporary file, page by page, for every statement; the row triggers fire all the same."""
-    per_statement = max(1, connection.connection.driver_connection.getlimit(
-        sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns))
+    """SQLite: insert ``rows`` as multi-row ``INSERT … VALUES (…), (…)`` statements of
+    ``SQLITE_ROWS_PER_STATEMENT`` rows, or fewer where the connection's limit of bound
+    parameters demands it. One statement per batch rather than one per row: a statement
+    that may abort (the tables' triggers) keeps a journal of the pages it changes, and
+    inside the import's savepoint that journal is written to a temporary file, page by
+    page, for every statement; the row triggers fire all the same."""
+    limit = connection.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per_statement = max(1, min(SQLITE_ROWS_PER_STATEMENT, limit // len(columns)))
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
     values = f"({', '.join(['?'] * len(columns))})"
     for start in range(0, len(rows), per_statement):
