@@ -37,6 +37,33 @@ def is_test_database(url: str) -> bool:
     return "test" in name.lower()
 
 
+#: The session-level advisory lock a test run holds on its PostgreSQL database (two keys, so
+#: that it never meets a one-key lock of the application's).
+_RUN_LOCK = (0x494E4B4C, 1)   # "INKL"
+#: The connection holding it, open until the test process ends.
+_run_lock_connection = None
+
+
+def _take_database(url: str) -> None:
+    """Hold ``_RUN_LOCK`` on the database of ``url`` for this test run, or fail at once: a
+    second run on the same database would drop the schema under the first one's feet."""
+    global _run_lock_connection
+    if _run_lock_connection is not None:
+        return
+    try:
+        connection = sa.create_engine(url, poolclass=sa.pool.NullPool).connect()
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"PostgreSQL at {url} is unreachable: {exc}")
+    taken = connection.execute(sa.text("SELECT pg_try_advisory_lock(:a, :b)"),
+                               {"a": _RUN_LOCK[0], "b": _RUN_LOCK[1]}).scalar()
+    connection.commit()
+    if not taken:
+        connection.close()
+        pytest.fail(f"another test run uses the PostgreSQL database {sa.engine.make_url(url).database!r}; "
+                    "wait for it to end or point INKL_TEST_POSTGRES_URL at another test database")
+    _run_lock_connection = connection
+
+
 def _migrated(backend: str, tmp_path_factory) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('template') / 'template.sqlite'}"
@@ -45,6 +72,7 @@ def _migrated(backend: str, tmp_path_factory) -> str:
     if not is_test_database(POSTGRES_URL):
         pytest.fail(f"INKL_TEST_POSTGRES_URL names the database {sa.engine.make_url(POSTGRES_URL).database!r}: the "
                     "tests drop its whole schema, so only a database whose name contains 'test' is used")
+    _take_database(POSTGRES_URL)
     engine = sa.create_engine(POSTGRES_URL)
     try:
         with engine.begin() as conn:
