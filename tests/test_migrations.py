@@ -22,6 +22,19 @@ def test_downgrade_to_base_and_upgrade_again(database_url, engine):
     assert {t.name for t in Base.metadata.sorted_tables} <= set(sa.inspect(engine).get_table_names())
 
 
+def test_0025_records_the_decision_tables_of_its_own_revision(database_url, engine, monkeypatch):
+    """A decision table added by a later revision does not exist when 0025 runs on a new
+    database: 0025 names its own tables instead of today's ``DECISION_TABLES``."""
+    from ledger.core import history
+
+    engine.dispose()
+    db.downgrade(database_url, "0024")
+    monkeypatch.setitem(history.DECISION_TABLES, "a_later_decision_table", "Spätere Tabelle")
+    db.upgrade(database_url)
+    engine.dispose()
+    assert "record_versions" in sa.inspect(engine).get_table_names()
+
+
 def test_downgrade_of_0002_removes_the_triggers_and_upgrade_restores_them(database_url, engine, kreis):
     """The invariants live in migration 0002: without it a raw UPDATE passes, with it it is refused."""
     update = sa.text("UPDATE audit_log SET actor = 'geändert'")

@@ -171,18 +171,19 @@ def verify_history(session: Session) -> HistoryReport:
     return HistoryReport(count, ChainHead(expected - 1, prev), findings=tuple(findings))
 
 
-def catch_up(conn: Connection, *, actor: str, now: datetime, reflect: bool = False) -> int:
-    """Append a version for every row of every decision table that differs from its latest
-    version (a new row: ``insert``; a changed one: ``update``; a vanished one: ``delete``) and
-    return how many were appended.
+def catch_up(conn: Connection, *, actor: str, now: datetime, reflect: bool = False,
+             tables: Iterable[str] | None = None) -> int:
+    """Append a version for every row of the decision tables ``tables`` (default: all of
+    ``DECISION_TABLES``) that differs from its latest version (a new row: ``insert``; a
+    changed one: ``update``; a vanished one: ``delete``) and return how many were appended.
 
     For a migration that creates or changes decision tables (0025 records the rows that exist
-    before it); ``reflect=True`` reads the columns from the database instead of the models, so
-    that it works at the migration's own revision.
+    before it, naming the tables of its own revision); ``reflect=True`` reads the columns from
+    the database instead of the models, so that it works at the migration's own revision.
     """
     metadata = sa.MetaData()
     tables = [sa.Table(name, metadata, autoload_with=conn) if reflect else Base.metadata.tables[name]
-              for name in DECISION_TABLES]
+              for name in (DECISION_TABLES if tables is None else tables)]
     return _append(conn, {table: None for table in tables}, actor=actor, now=now)
 
 

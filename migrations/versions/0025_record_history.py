@@ -34,6 +34,44 @@ LINK_OK = (f"(NEW.seq = 1 AND NEW.prev_hash = '{GENESIS}') OR EXISTS (SELECT 1 F
            "WHERE p.seq = NEW.seq - 1 AND p.version_hash = NEW.prev_hash)")
 
 
+#: The decision tables at this revision (``ledger.core.history.DECISION_TABLES`` then): a later
+#: revision's new decision table does not exist yet when this migration runs.
+DECISION_TABLES_0025 = (
+    "recipients",
+    "accounts",
+    "grants",
+    "payouts",
+    "agreements",
+    "agreement_status_events",
+    "notices",
+    "notice_withdrawals",
+    "period_events",
+    "schools",
+    "providers",
+    "pools",
+    "pool_schools",
+    "municipalities",
+    "pass_through_verifications",
+    "pass_through_claims",
+    "commitments",
+    "cost_centres",
+    "classification_overrides",
+    "evaluation_runs",
+    "classifications",
+    "budget_agreements",
+    "budget_advances",
+    "budget_hours_reports",
+    "budget_judgements",
+    "budget_cases",
+    "budget_records",
+    "allocation_claims",
+    "allocation_claim_lines",
+    "allocation_claim_cases",
+    "allocation_commitments",
+    "allocation_payments",
+)
+
+
 def upgrade() -> None:
     op.create_table(
         "record_versions",
@@ -77,7 +115,8 @@ def upgrade() -> None:
 
     from ledger.core.history import catch_up
 
-    catch_up(op.get_bind(), actor="Migration 0025", now=datetime.now().replace(microsecond=0), reflect=True)
+    catch_up(op.get_bind(), actor="Migration 0025", now=datetime.now().replace(microsecond=0), reflect=True,
+             tables=DECISION_TABLES_0025)
 
 
 def downgrade() -> None:
