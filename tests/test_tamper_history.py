@@ -72,6 +72,31 @@ def test_every_table_is_a_decision_table_or_named_as_none():
     assert not set(DECISION_TABLES) & OTHER_TABLES
 
 
+def test_every_decision_table_says_how_a_finding_names_its_rows():
+    """No finding names a row by its database id: each decision table has its naming columns,
+    or is chained per group and named by its group's row."""
+    from ledger.core.history import GROUPED, NAMED_BY
+
+    assert set(DECISION_TABLES) == set(NAMED_BY) | set(GROUPED)
+    assert not set(NAMED_BY) & set(GROUPED)
+    assert all(column in Base.metadata.tables[name].c for name, parts in NAMED_BY.items() for _, column in parts)
+
+
+def test_a_school_added_to_a_pool_by_sql_is_named_by_the_pool(session, engine, cli):
+    books(session)
+    pool_id, pool, recipient, school_id = session.execute(sa.text(
+        "SELECT p.id, p.name, r.name, MIN(s.id) FROM pools p JOIN recipients r ON r.id = p.recipient_id "
+        "JOIN schools s ON s.recipient_id = p.recipient_id "
+        "WHERE s.id NOT IN (SELECT school_id FROM pool_schools WHERE pool_id = p.id) "
+        "GROUP BY p.id, p.name, r.name ORDER BY p.id LIMIT 1")).one()
+    session.close()
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO pool_schools (pool_id, school_id) VALUES (:p, :s)"),
+                     {"p": pool_id, "s": school_id})
+    history = refused_by_verify(cli, f"Schulen eines Förderpools („{pool}“, {recipient}): weicht", "geändert")
+    assert len(history["broken"]["findings"]) == 1
+
+
 def test_an_override_inserted_by_sql_is_found(session, engine, cli):
     books(session)
     musterhausen = get_recipient(session, "musterhausen")
@@ -88,21 +113,28 @@ def test_an_override_inserted_by_sql_is_found(session, engine, cli):
 def test_a_pools_financing_basis_changed_by_sql_is_found(session, engine, cli):
     books(session)
     pool_id = session.scalar(sa.text("SELECT MIN(id) FROM pools WHERE financing_basis = 'systemic'"))
+    pool, recipient = session.execute(sa.text(
+        "SELECT p.name, r.name FROM pools p JOIN recipients r ON r.id = p.recipient_id WHERE p.id = :p"),
+        {"p": pool_id}).one()
     session.close()
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE pools SET financing_basis = 'individual_entitlements' WHERE id = :p"),
                      {"p": pool_id})
-    history = refused_by_verify(cli, f"Förderpool (Datensatz {pool_id})", "außerhalb der Anwendung geändert")
+    history = refused_by_verify(cli, f"Förderpool („{pool}“, {recipient})", "außerhalb der Anwendung geändert")
     assert len(history["broken"]["findings"]) == 1
 
 
 def test_an_accounts_type_and_number_changed_by_sql_are_found(session, engine, cli):
     books(session)
     account_id = session.scalar(sa.text("SELECT MIN(id) FROM accounts WHERE type = 'expense'"))
+    number, name, recipient = session.execute(sa.text(
+        "SELECT a.number, a.name, r.name FROM accounts a JOIN recipients r ON r.id = a.recipient_id "
+        "WHERE a.id = :a"), {"a": account_id}).one()
     session.close()
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE accounts SET type = 'asset', number = '0999' WHERE id = :a"), {"a": account_id})
-    refused_by_verify(cli, f"Konto (Datensatz {account_id})", "geändert")
+    # named as the last version knew it (its old number), the recipient by name, never by an id
+    refused_by_verify(cli, f"Konto (Nr. {number}, „{name}“, {recipient}): weicht", "geändert")
 
 
 def test_a_grants_amount_changed_by_sql_is_found(session, engine, cli):
@@ -116,14 +148,29 @@ def test_a_grants_amount_changed_by_sql_is_found(session, engine, cli):
 
 def test_a_deleted_agreement_and_notice_are_found(session, engine, cli):
     books(session)
-    agreement_id = session.scalar(sa.text("SELECT MIN(id) FROM agreements"))
+    agreement_id, school_year, reference = session.execute(sa.text(
+        "SELECT id, school_year, reference FROM agreements ORDER BY id LIMIT 1")).one()
+    notice_day = session.scalar(sa.text("SELECT MIN(notice_date) FROM notices"))
     session.close()
     tamper(engine, f"DELETE FROM agreement_status_events WHERE agreement_id = {agreement_id}",
            f"DELETE FROM agreements WHERE id = {agreement_id}", "DELETE FROM notices",
            triggers=("inkl_agreement_status_events_no_delete", "inkl_agreements_no_delete", "inkl_notices_no_delete"))
-    findings = refused_by_verify(cli, f"Vereinbarung (Datensatz {agreement_id})", "gelöscht")["broken"]["findings"]
-    assert any(f.startswith("Bescheid (Datensatz 1)") and "gelöscht" in f for f in findings)
+    findings = refused_by_verify(cli, f"Vereinbarung (Schuljahr {school_year}, Az. {reference}",
+                                 "gelöscht")["broken"]["findings"]
+    notice_day = notice_day if isinstance(notice_day, date) else date.fromisoformat(notice_day)
+    assert any(f.startswith(f"Bescheid (vom {notice_day:%d.%m.%Y}") and "gelöscht" in f for f in findings)
     assert any(f.startswith("Stand einer Vereinbarung") for f in findings)
+
+
+def classifications_of(engine, run_id: int) -> str:
+    """How a finding names the stored classifications of an evaluation run: by the run's
+    school year, time and recipient."""
+    with engine.connect() as conn:
+        year, created, recipient = conn.execute(sa.text(
+            "SELECT e.school_year, e.created_at, r.name FROM evaluation_runs e JOIN recipients r "
+            "ON r.id = e.recipient_id WHERE e.id = :r"), {"r": run_id}).one()
+    created = created if isinstance(created, datetime) else datetime.fromisoformat(created)
+    return f"Einstufungen eines Bewertungslaufs (Schuljahr {year}, vom {created:%d.%m.%Y %H:%M}, {recipient})"
 
 
 def test_a_stored_classification_changed_around_the_application_is_found(session, engine, cli):
@@ -135,7 +182,7 @@ def test_a_stored_classification_changed_around_the_application_is_found(session
                    "conform_cents = conform_cents + excluded_cents + unclassified_cents, excluded_cents = 0, "
                    f"unclassified_cents = 0 WHERE id = {classification_id}",
            triggers=("inkl_classifications_no_update",))
-    refused_by_verify(cli, f"Einstufungen eines Bewertungslaufs (Datensatz {run_id})", "geändert")
+    refused_by_verify(cli, classifications_of(engine, run_id), "geändert")
 
 
 def test_a_classification_added_to_a_run_by_sql_is_found(session, engine, cli):
@@ -147,7 +194,7 @@ def test_a_classification_added_to_a_run_by_sql_is_found(session, engine, cli):
             "INSERT INTO classifications (run_id, posting_id, status, conform_cents, excluded_cents, "
             "unclassified_cents, rule, reason, source) SELECT :run, MAX(id), 'permitted', 100, 0, 0, 'x', 'x', 'x' "
             "FROM postings WHERE id NOT IN (SELECT posting_id FROM classifications)"), {"run": run_id})
-    refused_by_verify(cli, f"Einstufungen eines Bewertungslaufs (Datensatz {run_id})", "geändert")
+    refused_by_verify(cli, classifications_of(engine, run_id), "geändert")
 
 
 def test_the_database_refuses_to_change_or_delete_a_version_or_to_fork_the_chain(session, engine):

@@ -93,6 +93,41 @@ OTHER_TABLES = frozenset({
     "users", "user_recipients", "login_sessions", "api_tokens", "issued_statements", "narrative_reports",
     "record_versions", "account_year_totals", "journal_day_totals",
 })
+#: How a finding names a row of a decision table (``describe``): the parts that say which row
+#: it is, as (German pattern, column); a part whose column is empty is left out. A table
+#: chained per group (``GROUPED``) is named by its group's row.
+NAMED_BY: dict[str, tuple[tuple[str, str], ...]] = {
+    "recipients": (("{}", "name"),),
+    "accounts": (("Nr. {}", "number"), ("„{}“", "name")),
+    "grants": (("Schuljahr {}", "school_year"),),
+    "payouts": (("vom {}", "date"),),
+    "agreements": (("Schuljahr {}", "school_year"), ("Az. {}", "reference")),
+    "agreement_status_events": (("wirksam ab {}", "effective_date"), ("erfasst am {}", "created_at")),
+    "notices": (("vom {}", "notice_date"), ("Az. {}", "reference")),
+    "notice_withdrawals": (("vom {}", "withdrawal_date"), ("Az. {}", "reference")),
+    "period_events": (("Schuljahr {}", "school_year"), ("erfasst am {}", "created_at")),
+    "schools": (("{}", "name"), ("Schulnummer {}", "school_number")),
+    "providers": (("{}", "name"),),
+    "pools": (("„{}“", "name"),),
+    "municipalities": (("{}", "name"),),
+    "pass_through_verifications": (("vom {}", "verified_on"), ("{}", "document_reference")),
+    "pass_through_claims": (("vom {}", "claim_date"), ("Az. {}", "reference")),
+    "commitments": (("Az. {}", "reference"), ("„{}“", "description")),
+    "cost_centres": (("{}", "code"),),
+    "classification_overrides": (("erfasst am {}", "created_at"), ("von {}", "created_by")),
+    "evaluation_runs": (("Schuljahr {}", "school_year"), ("vom {}", "created_at")),
+    "budget_agreements": (("„{}“", "title"), ("Az. {}", "reference")),
+    "budget_advances": (("fällig am {}", "due_date"),),
+    "budget_hours_reports": (("Quartal {}", "quarter"),),
+    "budget_judgements": (("Quartal {}", "quarter"),),
+    "budget_cases": (("Az. {}", "reference"),),
+    "budget_records": (("vom {}", "record_date"),),
+    "allocation_claims": (("vom {}", "claim_date"),),
+    "allocation_claim_lines": (("Position {}", "position"),),
+    "allocation_claim_cases": (("Fall {}", "case_ref"),),
+    "allocation_commitments": (("vom {}", "date"),),
+    "allocation_payments": (("vom {}", "date"),),
+}
 #: Tables chained per group instead of per row: table → (the column whose value is the key, the
 #: column that orders a group's rows; with the key, a unique index of the table).
 GROUPED: dict[str, tuple[str, str]] = {"classifications": ("run_id", "posting_id"),
@@ -137,7 +172,7 @@ def verify_history(session: Session) -> HistoryReport:
     Streams the versions in ``seq`` order; the first whose ``seq`` skips, whose ``prev_hash``
     is not its predecessor's hash or whose content no longer gives its hash breaks the chain
     (``broken_seq``). With the chain intact, each decision table's rows are compared with the
-    latest version of their key (``findings``, German, naming the table by its label).
+    latest version of their key (``findings``, German, naming each row by ``describe``).
     """
     conn = session.connection()
     prev, expected, count = GENESIS, 1, 0
@@ -155,20 +190,63 @@ def verify_history(session: Session) -> HistoryReport:
         latest[(version.table_name, version.row_key)] = version.content
         prev, expected = version.version_hash, expected + 1
     findings = []
-    for name, label in DECISION_TABLES.items():
+    for name in DECISION_TABLES:
         seen = set()
         for key, content in _contents(conn, Base.metadata.tables[name]):
             seen.add(key)
             known = latest.get((name, key), _MISSING)
             if known is _MISSING or known is None:
-                findings.append(f"{label} (Datensatz {key}): ohne Version, außerhalb der Anwendung eingefügt")
+                findings.append(f"{describe(name, _named_row(name, key, content), latest)}: ohne Version, "
+                                "außerhalb der Anwendung eingefügt")
             elif known != content:
-                findings.append(f"{label} (Datensatz {key}): weicht von der letzten Version ab, "
-                                "außerhalb der Anwendung geändert")
-        for (table, key), content in latest.items():
-            if table == name and content is not None and key not in seen:
-                findings.append(f"{label} (Datensatz {key}): fehlt, außerhalb der Anwendung gelöscht")
+                findings.append(f"{describe(name, _named_row(name, key, known), latest)}: weicht von der letzten "
+                                "Version ab, außerhalb der Anwendung geändert")
+        for (table_name, key), content in latest.items():
+            if table_name == name and content is not None and key not in seen:
+                findings.append(f"{describe(name, _named_row(name, key, content), latest)}: fehlt, außerhalb der "
+                                "Anwendung gelöscht")
     return HistoryReport(count, ChainHead(expected - 1, prev), findings=tuple(findings))
+
+
+def describe(table_name: str, row: dict, latest: dict[tuple[str, str], str | None]) -> str:
+    """A German name of a row of a decision table for a finding, as an auditor would look it up:
+    the table's label, then what ``NAMED_BY`` says of ``row`` (its columns, as in its canonical
+    JSON; dates as dd.mm.yyyy) and the recipient's name; never a database id. A row of a table
+    chained per group is named by its group's row (``row``: that group's key, ``{"key": …}``).
+    ``latest``: the latest content per (table, key) of ``verify_history``, for the group's and
+    the recipient's row. Rows that differ only in columns not named read alike."""
+    parts = _parts(table_name, row, latest)
+    return f"{DECISION_TABLES[table_name]} ({', '.join(parts)})" if parts else DECISION_TABLES[table_name]
+
+
+def _parts(table_name: str, row: dict, latest: dict[tuple[str, str], str | None]) -> list[str]:
+    if table_name in GROUPED:
+        parent = {"classifications": "evaluation_runs", "pool_schools": "pools"}[table_name]
+        content = latest.get((parent, str(row.get("key"))))
+        return _parts(parent, json.loads(content), latest) if content else []
+    parts = [pattern.format(_readable(row[column])) for pattern, column in NAMED_BY.get(table_name, ())
+             if row.get(column) not in (None, "")]
+    recipient = latest.get(("recipients", str(row.get("recipient_id"))))
+    if recipient and table_name != "recipients":
+        parts.append(json.loads(recipient)["name"])
+    return parts
+
+
+def _readable(value) -> str:
+    """A canonical JSON value as a finding shows it: ISO dates and times in German notation."""
+    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return moment.strftime("%d.%m.%Y %H:%M" if len(value) > 10 else "%d.%m.%Y")
+    return str(value)
+
+
+def _named_row(table_name: str, key: str, content: str) -> dict:
+    """The row of ``key`` with ``content`` (canonical JSON) as ``describe`` takes it: its
+    columns' values, or a grouped table's ``{"key": key}``."""
+    return {"key": key} if table_name in GROUPED else json.loads(content)
 
 
 def catch_up(conn: Connection, *, actor: str, now: datetime, reflect: bool = False,
