@@ -224,12 +224,17 @@ def _parts(table_name: str, row: dict, latest: dict[tuple[str, str], str | None]
         parent = {"classifications": "evaluation_runs", "pool_schools": "pools"}[table_name]
         content = latest.get((parent, str(row.get("key"))))
         return _parts(parent, json.loads(content), latest) if content else []
-    parts = [pattern.format(_readable(row[column])) for pattern, column in NAMED_BY.get(table_name, ())
+    parts = [_part(pattern, _readable(row[column])) for pattern, column in NAMED_BY.get(table_name, ())
              if row.get(column) not in (None, "")]
     recipient = latest.get(("recipients", str(row.get("recipient_id"))))
     if recipient and table_name != "recipients":
         parts.append(json.loads(recipient)["name"])
     return parts
+
+
+def _part(pattern: str, value: str) -> str:
+    """``value`` in ``pattern``; a reference that already says "Az." keeps its own prefix."""
+    return value if pattern.startswith("Az. ") and value.startswith("Az") else pattern.format(value)
 
 
 def _readable(value) -> str:
