@@ -221,7 +221,8 @@ def describe(table_name: str, row: dict, latest: dict[tuple[str, str], str | Non
 
 def _parts(table_name: str, row: dict, latest: dict[tuple[str, str], str | None]) -> list[str]:
     if table_name in GROUPED:
-        parent = {"classifications": "evaluation_runs", "pool_schools": "pools"}[table_name]
+        group_column = Base.metadata.tables[table_name].c[GROUPED[table_name][0]]
+        parent = next(iter(group_column.foreign_keys)).column.table.name   # the group's own table
         content = latest.get((parent, str(row.get("key"))))
         return _parts(parent, json.loads(content), latest) if content else []
     parts = [_part(pattern, _readable(row[column])) for pattern, column in NAMED_BY.get(table_name, ())
