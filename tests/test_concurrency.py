@@ -131,6 +131,24 @@ def test_import_killed_midway_leaves_nothing_and_rerun_applies_once(database_url
     assert chain_ok(session)
 
 
+def test_sqlite_checkpoints_its_log_only_after_many_pages(tmp_path):
+    """A commit of about 2 000 changed pages (8 MiB) stays in the write-ahead log: with
+    SQLite's default of 1 000 pages it would have been copied into the database file at once
+    (``ledger.core.db.SQLITE_WAL_AUTOCHECKPOINT_PAGES``: one checkpoint serves several imports)."""
+    from ledger.core import db
+
+    path = tmp_path / "books.sqlite"
+    engine = db.make_engine(f"sqlite:///{path}")
+    with db.session_scope(engine, write=True) as session:
+        session.execute(sa.text("CREATE TABLE pages (content BLOB NOT NULL)"))
+        session.execute(sa.text("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+                                "INSERT INTO pages SELECT randomblob(4000) FROM n"))
+    log = path.with_name(path.name + "-wal")
+    assert log.stat().st_size > 2000 * 4096
+    assert path.stat().st_size < 1 << 20
+    engine.dispose()
+
+
 def test_sqlite_maps_the_file_for_reads_only(tmp_path):
     """Read transactions read SQLite's file through mmap (shared pages, no per-connection
     copy); a write transaction on the same pooled connection unmaps it, so an import's

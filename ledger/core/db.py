@@ -23,6 +23,14 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 #: SQLite page cache per connection in KiB (the default 2 MiB makes every index insert of a
 #: large journal go to the operating system).
 SQLITE_CACHE_KIB = 32 * 1024
+#: Pages of SQLite's write-ahead log after which a commit copies them into the database file
+#: (the automatic checkpoint; SQLite's default is 1 000, 4 MiB). A monthly import of about
+#: 1 000 rows changes more pages than that (its import keys land all over their index), so
+#: with the default every import's commit also checkpointed; at 10 000 pages (40 MiB) one
+#: checkpoint serves several imports and writes a page changed by each of them once: the
+#: harness's 480 monthly files at 1 000 000 postings spent 7,5–7,6 s committing instead of
+#: 11,3–12,1 s. Each commit still syncs the log (``synchronous=FULL``): nothing committed is lost.
+SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
 #: Bytes of the database file SQLite reads through memory mapping in read transactions:
 #: pages come straight from the operating system's cache, shared by every connection and
 #: process, instead of being copied into each connection's page cache on first use (a
@@ -95,6 +103,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
