@@ -88,3 +88,38 @@ def test_year_pages_count_and_sum_equal_every_entrys(session, data, undo, filter
         amount = sum((signed_amount(e) for e in wanted), Decimal("0.00"))
         assert journal_sum(session, kreis, **chosen) == amount
         assert journal_page(session, kreis, PACKS, **chosen, limit=limit, with_sum=True).amount == amount
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=entries, undo=reversals, limit=st.integers(1, 7))
+def test_pages_of_the_whole_journal_list_every_entry_once_in_booking_order(session, data, undo, limit):
+    """Unfiltered, the journal counts a recipient's entries by its hash chain and finds each
+    page from the nearer end of the entries' index: the pages, front to back, are every entry
+    of the recipient (entries of one day across a page's edge included), in booking order."""
+    kreis = _journal(session, data, undo)
+    everything = session.scalars(sa.select(JournalEntry).where(JournalEntry.recipient_id == kreis.id)).all()
+    wanted = [entry.id for entry in sorted(everything, key=lambda e: (e.date, e.id))]
+    pages, lines = [], []
+    for offset in range(0, len(wanted) + limit, limit):
+        page, total = list_entries(session, kreis, limit=limit, offset=offset)
+        listed = journal_page(session, kreis, PACKS, limit=limit, offset=offset)
+        assert total == listed.total == len(wanted)
+        pages += [entry.id for entry in page]
+        lines += [line.id for line in listed.lines]
+    assert pages == lines == wanted
+
+
+def test_the_whole_journal_is_paged_from_its_nearer_end(session, kreis):
+    """Five entries, three of them on one day, in pages of two: the third page (the fifth
+    entry) is found from the end, the first two pages from the front."""
+    expense, bank = (find_account(session, kreis, n) for n in ("5291", "1810"))
+    days = [date(2024, 3, 4), date(2024, 3, 1), date(2024, 3, 4), date(2024, 3, 2), date(2024, 3, 4)]
+    ids = [post_entry(session, kreis, day=day, voucher_number=f"V-{i}", text="Buchung",
+                      lines=[PostingLine(expense, Decimal("10.00"), SchoolYear(2023)),
+                             PostingLine(bank, Decimal("-10.00"), SchoolYear(2023))],
+                      kind="manual", created_by="t", now=NOW).id for i, day in enumerate(days)]
+    session.commit()
+    in_order = [ids[1], ids[3], ids[0], ids[2], ids[4]]
+    assert [[line.id for line in journal_page(session, kreis, PACKS, limit=2, offset=offset).lines]
+            for offset in (0, 2, 4, 6)] == [in_order[0:2], in_order[2:4], in_order[4:], []]
+    assert journal_page(session, kreis, PACKS, limit=2, offset=6).total == 5

@@ -132,7 +132,7 @@ class JournalEntry(Base):
 
     __tablename__ = "journal_entries"
     __table_args__ = (
-        Index("ix_journal_entries_recipient_date", "recipient_id", "date"),
+        Index("ix_journal_entries_recipient_date_id", "recipient_id", "date", "id"),
         UniqueConstraint("recipient_id", "seq", name="uq_entry_seq"),
         CheckConstraint(
             "kind IN ('import', 'manual', 'payout', 'repayment_obligation', 'repayment_payment', 'reversal', "

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from ledger.core.chain import chain_head
 from ledger.core.grants import INKLUSIONSPAUSCHALE
 from ledger.core.models import Account, JournalDayTotal, JournalEntry, Posting, Recipient
 from ledger.core.money import from_cents, to_cents
@@ -208,13 +209,16 @@ def _window(session: Session, recipient: Recipient, limit: int, offset: int, fil
 
     Filtered by a school year and dates only, the journal's day totals kept with the entries
     (``ledger.core.running_totals``) give the number of entries and the days the page's
-    entries lie on; the entries of those days (``ix_journal_entries_recipient_date``) with a
+    entries lie on; the entries of those days (``ix_journal_entries_recipient_date_id``) with a
     posting of the year give the page. Counting and sorting the whole year's entries took
     15 ms of a page at 12 500 entries a year, reading the year's postings of the page's days
-    7 ms; now only the page's days are read. Other filters count in SQL.
+    7 ms; now only the page's days are read. Unfiltered, the hash chain counts the entries
+    (``_whole_journal_window``). Other filters count in SQL.
     Raises ValueError for ``limit`` < 1 or ``offset`` < 0, an unknown ``state``."""
     if limit < 1 or offset < 0:
         raise ValueError("limit must be ≥ 1 and offset ≥ 0")
+    if _unfiltered(**filters):
+        return _whole_journal_window(session, recipient, offset)
     if not _only_year(**filters):
         where = _conditions(recipient, **filters)
         total = session.scalar(select(func.count(JournalEntry.id)).where(where)) or 0
@@ -227,6 +231,34 @@ def _window(session: Session, recipient: Recipient, limit: int, offset: int, fil
         return _Window(None, 0, total, days)
     first, last, skip = page
     return _Window(_conditions(recipient, date_from=first, date_to=last, school_year=year), skip, total, days)
+
+
+def _whole_journal_window(session: Session, recipient: Recipient, offset: int) -> _Window:
+    """The ``_Window`` of the page at ``offset`` of all of ``recipient``'s entries: their number
+    is the chain head's ``seq`` (the hash chain numbers a recipient's entries 1, 2, … without a
+    gap; ``ledger.core.chain``), and the page begins at the entry found by walking
+    ``ix_journal_entries_recipient_date_id`` from the nearer end, the index alone. Counting
+    and sorting every entry instead took 22 ms for the first page and 130–180 ms for the last
+    ones at 125 000 entries on PostgreSQL."""
+    total = chain_head(session, recipient).seq
+    if offset >= total:
+        return _Window(None, 0, total, None)
+    mine = JournalEntry.recipient_id == recipient.id
+    if offset < total - offset:
+        order, skip = (JournalEntry.date, JournalEntry.id), offset
+    else:
+        order, skip = (JournalEntry.date.desc(), JournalEntry.id.desc()), total - 1 - offset
+    first = session.execute(select(JournalEntry.date, JournalEntry.id).where(mine).order_by(*order)
+                            .offset(skip).limit(1)).first()
+    if first is None:    # fewer entries than the chain counts: ``inkl verify`` reports the gap
+        return _Window(None, 0, total, None)
+    return _Window(and_(mine, tuple_(JournalEntry.date, JournalEntry.id) >= tuple_(first.date, first.id)), 0, total,
+                   None)
+
+
+def _unfiltered(*, search: str | None = None, **others) -> bool:
+    """Whether ``list_entries``' filters select nothing: every entry of the recipient."""
+    return not search and all(value is None for value in others.values())
 
 
 def _only_year(*, school_year: SchoolYear | None = None, category: str | None = None,
