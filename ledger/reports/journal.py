@@ -291,11 +291,10 @@ def _conditions(recipient: Recipient, *, date_from: date | None = None, date_to:
         ))
     elif school_year is not None:
         conditions.append(exists(select(Posting.id).where(Posting.entry_id == JournalEntry.id, *in_year)))
-    if account_number is not None:
-        conditions.append(exists(
-            select(Posting.id).join(Account, Posting.account_id == Account.id)
-            .where(Posting.entry_id == JournalEntry.id, Account.recipient_id == recipient.id,
-                   Account.number == account_number)
+    if account_number is not None:   # the account's entries, read once (correlated, SQLite read them per entry)
+        conditions.append(JournalEntry.id.in_(
+            select(Posting.entry_id).join(Account, Posting.account_id == Account.id)
+            .where(Account.recipient_id == recipient.id, Account.number == account_number)
         ))
     if cost_centre is not None:
         conditions.append(exists(select(Posting.id).where(Posting.entry_id == JournalEntry.id,
