@@ -15,7 +15,7 @@ from ledger.core.models import JournalEntry
 from ledger.core.posting import PostingLine, post_entry, reverse_entry
 from ledger.core.recipients import add_recipient, find_account
 from ledger.core.schoolyear import SchoolYear
-from ledger.reports.journal import journal_page, journal_sum, list_entries, signed_amount
+from ledger.reports.journal import UNCLASSIFIED, journal_page, journal_sum, list_entries, signed_amount
 from ledger.rules.packs import load_packs
 from tests.conftest import NOW
 
@@ -174,3 +174,39 @@ def test_the_account_filter_reads_the_accounts_postings_once(tmp_path):
         large = _sqlite_steps(session, filtered)
     engine.dispose()
     assert large < 8 * small, (small, large)
+
+
+CATEGORIES = [None, "pool_personnel", "training"]
+categorised = st.lists(st.tuples(
+    st.integers(0, 480), st.sampled_from(YEARS), st.sampled_from(CATEGORIES),
+    st.one_of(st.none(), st.tuples(st.sampled_from(YEARS), st.sampled_from(CATEGORIES))),  # a line on 5292
+), min_size=1, max_size=20)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=categorised, category=st.sampled_from([UNCLASSIFIED, "pool_personnel", "training"]),
+       year=st.one_of(st.none(), st.sampled_from(YEARS)))
+def test_the_category_filter_finds_the_entries_with_such_an_expense_posting(session, data, category, year):
+    """The category filter (with a school year or without) lists, counts and sums exactly the
+    entries with an expense posting of that category (``"none"``: without one) in that year,
+    whatever other recipients book."""
+    kreis = add_recipient(session, f"c{next(_keys)}", "Kreis Kategorie", "kreis", actor="t", now=NOW)
+    expense, training, bank = (find_account(session, kreis, n) for n in ("5291", "5292", "1810"))
+    for i, (offset, first_year, first_category, second) in enumerate(data):
+        lines = [PostingLine(expense, Decimal("10.00"), first_year, first_category),
+                 PostingLine(bank, Decimal("-10.00"), first_year)]
+        if second is not None:
+            lines += [PostingLine(training, Decimal("2.50"), second[0], second[1]),
+                      PostingLine(bank, Decimal("-2.50"), second[0])]
+        post_entry(session, kreis, day=FIRST_DAY + timedelta(days=offset), voucher_number=f"C-{i}", text="Buchung",
+                   lines=lines, kind="manual", created_by="t", now=NOW)
+    session.commit()
+    everything = session.scalars(sa.select(JournalEntry).where(JournalEntry.recipient_id == kreis.id)).all()
+    wanted = sorted((e for e in everything if any(
+        p.account.type == "expense" and p.category == (None if category == UNCLASSIFIED else category)
+        and (year is None or p.school_year == str(year)) for p in e.postings)), key=lambda e: (e.date, e.id))
+    page, total = list_entries(session, kreis, category=category, school_year=year, limit=100)
+    assert total == len(wanted) and [e.id for e in page] == [e.id for e in wanted]
+    listed = journal_page(session, kreis, PACKS, category=category, school_year=year, limit=100, with_sum=True)
+    assert [line.id for line in listed.lines] == [e.id for e in wanted]
+    assert listed.amount == sum((signed_amount(e) for e in wanted), Decimal("0.00"))

@@ -285,9 +285,9 @@ def _conditions(recipient: Recipient, *, date_from: date | None = None, date_to:
     in_year = [] if school_year is None else [Posting.school_year == str(school_year)]
     if category is not None:
         matches = Posting.category.is_(None) if category == UNCLASSIFIED else Posting.category == category
-        conditions.append(exists(
-            select(Posting.id).join(Account, Posting.account_id == Account.id)
-            .where(Posting.entry_id == JournalEntry.id, Account.type == "expense", matches, *in_year)
+        conditions.append(JournalEntry.id.in_(
+            select(Posting.entry_id).join(Account, Posting.account_id == Account.id)
+            .where(Account.recipient_id == recipient.id, Account.type == "expense", matches, *in_year)
         ))
     elif school_year is not None:
         conditions.append(exists(select(Posting.id).where(Posting.entry_id == JournalEntry.id, *in_year)))
