@@ -285,17 +285,11 @@ def _conditions(recipient: Recipient, *, date_from: date | None = None, date_to:
     in_year = [] if school_year is None else [Posting.school_year == str(school_year)]
     if category is not None:
         matches = Posting.category.is_(None) if category == UNCLASSIFIED else Posting.category == category
-        conditions.append(JournalEntry.id.in_(
-            select(Posting.entry_id).join(Account, Posting.account_id == Account.id)
-            .where(Account.recipient_id == recipient.id, Account.type == "expense", matches, *in_year)
-        ))
+        conditions.append(_with_posting(recipient, Account.type == "expense", matches, *in_year))
     elif school_year is not None:
         conditions.append(exists(select(Posting.id).where(Posting.entry_id == JournalEntry.id, *in_year)))
-    if account_number is not None:   # the account's entries, read once (correlated, SQLite read them per entry)
-        conditions.append(JournalEntry.id.in_(
-            select(Posting.entry_id).join(Account, Posting.account_id == Account.id)
-            .where(Account.recipient_id == recipient.id, Account.number == account_number)
-        ))
+    if account_number is not None:
+        conditions.append(_with_posting(recipient, Account.number == account_number))
     if cost_centre is not None:
         conditions.append(exists(select(Posting.id).where(Posting.entry_id == JournalEntry.id,
                                                           Posting.cost_centre == cost_centre)))
@@ -313,6 +307,16 @@ def _conditions(recipient: Recipient, *, date_from: date | None = None, date_to:
         conditions.append(or_(JournalEntry.voucher_number.ilike(pattern, escape="\\"),
                               JournalEntry.text.ilike(pattern, escape="\\")))
     return and_(*conditions)
+
+
+def _with_posting(recipient: Recipient, *conditions):
+    """The condition "the entry has a posting on one of ``recipient``'s accounts meeting
+    ``conditions``" (on Posting and Account), as the set of those postings' entries, read once
+    through the postings' indexes. A correlated ``EXISTS`` per entry was answered by probing
+    every entry of the recipient, and on SQLite, for an account, by reading all of the
+    account's postings for each entry (minutes at 1 000 000 postings)."""
+    return JournalEntry.id.in_(select(Posting.entry_id).join(Account, Posting.account_id == Account.id)
+                               .where(Account.recipient_id == recipient.id, *conditions))
 
 
 def _state_condition(state: str):
